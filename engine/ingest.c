@@ -1,0 +1,906 @@
+/* engine/ingest.c — reading a file of records, validating, and storing them (SPEC 2, 3).
+ *
+ * One file is one transaction. NDJSON is read line by line, so memory is bounded by the longest
+ * line; a JSON array or {"data":[...]} envelope is read whole. A file that is not valid JSON
+ * (malformed, truncated, binary) is refused whole: nothing of it is stored. Valid JSON records
+ * that break a rule are rejected one by one, and the rest are stored (or, with --atomic, the file
+ * is refused whole). */
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acre/ingest.h"
+#include "jsonval.h"
+#include "record.h"
+#include "store_int.h"
+#include "strset.h"
+
+#define MAX_LINE (16L << 20)   /* an NDJSON line longer than this refuses the file */
+#define MAX_DOC (1024L << 20)  /* a JSON array or envelope larger than this refuses the file */
+#define READ_CHUNK (1L << 20)
+#define JSON_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
+typedef struct reader {
+    FILE *in;
+    char *buf;
+    size_t cap, start, end;
+    int eof, ioerr;
+    long line; /* lines handed out so far */
+    EVP_MD_CTX *sha;
+} reader;
+
+static int reader_fill(reader *r, size_t limit)
+{
+    size_t got;
+    if (r->eof)
+        return 0;
+    if (r->start > 0) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+    }
+    if (r->cap - r->end < READ_CHUNK) {
+        size_t cap = r->cap ? r->cap * 2 : 2 * READ_CHUNK;
+        char *g;
+        if (r->cap >= limit + READ_CHUNK)
+            return 1; /* the caller's limit is passed */
+        g = realloc(r->buf, cap + 1);
+        if (!g)
+            return ACRE_ENOMEM;
+        r->buf = g;
+        r->cap = cap;
+    }
+    got = fread(r->buf + r->end, 1, r->cap - r->end, r->in);
+    if (got > 0)
+        EVP_DigestUpdate(r->sha, r->buf + r->end, got);
+    r->end += got;
+    if (got == 0) {
+        r->eof = 1;
+        r->ioerr = ferror(r->in);
+    }
+    return 0;
+}
+
+/* Next line (without its newline) in line and len; returns 1 at end of file, 0 for a line, 2 when
+ * the line is longer than MAX_LINE, or a negative code. */
+static int reader_line(reader *r, char **line, size_t *len)
+{
+    for (;;) {
+        char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+        if (nl) {
+            *line = r->buf + r->start;
+            *len = (size_t)(nl - *line);
+            r->start += *len + 1;
+            r->line++;
+            return 0;
+        }
+        if (r->end - r->start > (size_t)MAX_LINE)
+            return 2;
+        if (r->eof) {
+            if (r->start == r->end)
+                return 1;
+            *line = r->buf + r->start;
+            *len = r->end - r->start;
+            r->start = r->end;
+            r->line++;
+            return 0;
+        }
+        int rc = reader_fill(r, MAX_LINE);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            return 2;
+    }
+}
+
+/* Reads the rest of the input; the whole unread text is then buf[start..end). */
+static int reader_all(reader *r)
+{
+    while (!r->eof) {
+        int rc = reader_fill(r, MAX_DOC);
+        if (rc)
+            return rc < 0 ? rc : 2;
+    }
+    return 0;
+}
+
+static int blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return 0;
+    return 1;
+}
+
+/* ---- the ingest of one file ------------------------------------------------------------ */
+
+struct pending;
+
+typedef struct ingest {
+    acre_store *s;
+    const acre_kind *k;
+    const acre_ingest_opts *o;
+    const char *source;
+    acre_ingest_summary sum;
+    long long seq, first_seq, batch;
+    sqlite3_stmt *sel, *ins, *exists, *parent, *overlap;
+    acre_strset known;   /* referenced ids found in the store */
+    acre_rec rec;
+    acre_buf out, text;  /* reject lines */
+    int ref_col;
+    long invalid;        /* records rejected for their own content */
+    /* affiliates: records held until the whole file is read, and the verdicts decided
+     * before anything is stored (see resolve_parents) */
+    struct pending *pend;
+    long npend, cap;
+    const char **verdict;
+    long nverdict;
+} ingest;
+
+static void emit_reject(ingest *g, long index, long line, const json_t *v, const acre_numtab *t)
+{
+    acre_rec *r = &g->rec;
+    acre_reject rj;
+
+    g->sum.rejected++;
+    if (!g->o || !g->o->on_reject)
+        return;
+    acre_buf_reset(&g->out);
+    acre_buf_reset(&g->text);
+    acre_buf_adds(&g->out, "{\"file\":");
+    acre_buf_json_str(&g->out, g->source, strlen(g->source));
+    acre_buf_printf(&g->out, ",\"index\":%ld", index);
+    if (line > 0)
+        acre_buf_printf(&g->out, ",\"line\":%ld", line);
+    if (v) {
+        acre_buf_adds(&g->out, ",\"record\":");
+        acre_buf_json(&g->out, v, t, 0);
+    }
+    acre_buf_adds(&g->out, ",\"errors\":[");
+    acre_buf_printf(&g->text, "%s record %ld:", g->source, index);
+    for (int i = 0; i < r->nerrors; i++) {
+        const acre_fielderr *e = &r->errors[i];
+        acre_buf_adds(&g->out, i ? ",{\"field\":" : "{\"field\":");
+        acre_buf_json_str(&g->out, e->field, strlen(e->field));
+        acre_buf_adds(&g->out, ",\"rule\":");
+        acre_buf_json_str(&g->out, e->rule, strlen(e->rule));
+        acre_buf_adds(&g->out, ",\"message\":");
+        acre_buf_json_str(&g->out, e->message, strlen(e->message));
+        acre_buf_adds(&g->out, "}");
+        acre_buf_printf(&g->text, "%s %s", i ? ";" : "", e->message);
+    }
+    acre_buf_adds(&g->out, "]}");
+    if (g->out.oom || g->text.oom)
+        return;
+    rj.json = g->out.p;
+    rj.text = g->text.p;
+    g->o->on_reject(g->o->ctx, &rj);
+}
+
+static void bind_cell(sqlite3_stmt *st, int i, const acre_cell *c)
+{
+    if (c->t == CELL_TEXT)
+        sqlite3_bind_text(st, i, c->s, (int)c->len, SQLITE_STATIC);
+    else if (c->t == CELL_INT)
+        sqlite3_bind_int64(st, i, c->i);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static int cell_equals(sqlite3_stmt *st, int i, const acre_cell *c)
+{
+    int t = sqlite3_column_type(st, i);
+    if (c->t == CELL_NULL)
+        return t == SQLITE_NULL;
+    if (c->t == CELL_INT)
+        return t == SQLITE_INTEGER && sqlite3_column_int64(st, i) == c->i;
+    if (t != SQLITE_TEXT)
+        return 0;
+    return (size_t)sqlite3_column_bytes(st, i) == c->len &&
+           memcmp(sqlite3_column_text(st, i), c->s, c->len) == 0;
+}
+
+static int prepare(ingest *g, acre_error *err)
+{
+    const acre_kind *k = g->k;
+    acre_buf sql = {0};
+    int rc;
+
+    acre_buf_adds(&sql, "SELECT ");
+    for (int i = 0; i < k->ncols; i++)
+        acre_buf_printf(&sql, "%s%s", i ? ", " : "", k->cols[i].name);
+    acre_buf_printf(&sql, " FROM %s WHERE ", k->table);
+    for (int i = 0; i < k->nkey; i++)
+        acre_buf_printf(&sql, "%s%s = ?%d", i ? " AND " : "", k->cols[i].name, i + 1);
+    acre_buf_adds(&sql, " ORDER BY seq DESC LIMIT 1");
+    if (sql.oom)
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    if ((rc = acre_store_prepare(g->s, &g->sel, sql.p, err)))
+        goto out;
+
+    acre_buf_reset(&sql);
+    acre_buf_printf(&sql, "INSERT INTO %s(", k->table);
+    for (int i = 0; i < k->ncols; i++)
+        acre_buf_printf(&sql, "%s, ", k->cols[i].name);
+    acre_buf_adds(&sql, "seq, batch) VALUES(");
+    for (int i = 0; i < k->ncols + 2; i++)
+        acre_buf_printf(&sql, "%s?%d", i ? ", " : "", i + 1);
+    acre_buf_adds(&sql, ")");
+    if ((rc = acre_store_prepare(g->s, &g->ins, sql.p, err)))
+        goto out;
+
+    switch (k->ref) {
+    case REF_CUSTOMER:
+        rc = acre_store_prepare(g->s, &g->exists,
+                                "SELECT 1 FROM customer WHERE customer_id = ?1 LIMIT 1", err);
+        break;
+    case REF_AFFILIATE:
+    case REF_ASSIGNMENT:
+    case REF_PARENT:
+        rc = acre_store_prepare(g->s, &g->exists,
+                                "SELECT 1 FROM affiliate WHERE affiliate_id = ?1 LIMIT 1", err);
+        break;
+    default:
+        break;
+    }
+    if (rc)
+        goto out;
+    if (k->ref == REF_PARENT)
+        rc = acre_store_prepare(g->s, &g->parent,
+                                "SELECT parent_affiliate_id FROM affiliate WHERE affiliate_id = "
+                                "?1 ORDER BY seq DESC LIMIT 1",
+                                err);
+    if (k->ref == REF_ASSIGNMENT)
+        rc = acre_store_prepare(
+            g->s, &g->overlap,
+            "SELECT plan_id, effective_from, effective_to FROM assignment AS a "
+            "WHERE affiliate_id = ?1 AND seq = (SELECT max(seq) FROM assignment AS b "
+            "WHERE b.affiliate_id = a.affiliate_id AND b.plan_id = a.plan_id "
+            "AND b.effective_from = a.effective_from) "
+            "AND NOT (plan_id = ?2 AND effective_from = ?3) "
+            "AND effective_from <= coalesce(?5, '9999-12') AND coalesce(effective_to, '9999-12') "
+            ">= ?3 ORDER BY effective_from LIMIT 1",
+            err);
+out:
+    acre_buf_free(&sql);
+    return rc;
+}
+
+/* 1 when the id names a stored record (affiliate or customer, by the statement), 0 if not. */
+static int known(ingest *g, const acre_cell *id, acre_error *err)
+{
+    int rc;
+    if (acre_strset_get(&g->known, id->s, id->len, NULL))
+        return 1;
+    sqlite3_reset(g->exists);
+    sqlite3_bind_text(g->exists, 1, id->s, (int)id->len, SQLITE_STATIC);
+    rc = sqlite3_step(g->exists);
+    if (rc == SQLITE_ROW) {
+        if (acre_strset_put(&g->known, id->s, id->len, 1))
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        return 1;
+    }
+    if (rc != SQLITE_DONE)
+        return acre_store_fail(g->s, "looking up a reference", err);
+    return 0;
+}
+
+/* Reference rules of SPEC 3 for a record without field errors; adds errors to g->rec. */
+static int check_refs(ingest *g, long index, acre_error *err)
+{
+    acre_rec *r = &g->rec;
+    const acre_cell *id;
+    int rc;
+
+    switch (g->k->ref) {
+    case REF_NONE:
+        return 0;
+    case REF_PARENT:
+        if (index < g->nverdict && g->verdict[index])
+            acre_rec_error(r, "parent_affiliate_id",
+                           strstr(g->verdict[index], "cycle") ? "parent_cycle" : "unknown_parent",
+                           "parent_affiliate_id: %s", g->verdict[index]);
+        return 0;
+    case REF_AFFILIATE:
+    case REF_CUSTOMER:
+    case REF_ASSIGNMENT:
+        id = &r->cells[g->k->ref_col];
+        rc = known(g, id, err);
+        if (rc < 0)
+            return rc;
+        if (!rc) {
+            const char *f = g->k->cols[g->k->ref_col].name;
+            int aff = g->k->ref != REF_CUSTOMER;
+            acre_rec_error(r, f, aff ? "unknown_affiliate" : "unknown_customer",
+                           "%s: no %s \"%.100s\" is stored", f, aff ? "affiliate" : "customer",
+                           id->s);
+            return 0;
+        }
+        break;
+    }
+    if (g->k->ref == REF_ASSIGNMENT) {
+        sqlite3_stmt *st = g->overlap;
+        sqlite3_reset(st);
+        for (int i = 0; i < 5; i++)
+            bind_cell(st, i + 1, &r->cells[i]);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const char *to = (const char *)sqlite3_column_text(st, 2);
+            acre_rec_error(r, "effective_from", "overlapping_assignment",
+                           "effective_from: affiliate %.100s already holds plan %.100s from %s "
+                           "to %s, which overlaps",
+                           r->cells[0].s, (const char *)sqlite3_column_text(st, 0),
+                           (const char *)sqlite3_column_text(st, 1), to ? to : "open end");
+        } else if (rc != SQLITE_DONE) {
+            return acre_store_fail(g->s, "checking assignment overlaps", err);
+        }
+    }
+    return 0;
+}
+
+/* Stores the record's new version unless it equals the current one. */
+static int upsert(ingest *g, acre_error *err)
+{
+    const acre_kind *k = g->k;
+    acre_rec *r = &g->rec;
+    int rc, exists = 0;
+
+    sqlite3_reset(g->sel);
+    for (int i = 0; i < k->nkey; i++)
+        bind_cell(g->sel, i + 1, &r->cells[i]);
+    rc = sqlite3_step(g->sel);
+    if (rc == SQLITE_ROW) {
+        int same = 1;
+        exists = 1;
+        for (int i = k->nkey; i < k->ncols && same; i++)
+            same = cell_equals(g->sel, i, &r->cells[i]);
+        if (!same && strcmp(k->table, "customer") == 0) {
+            /* A customer update older than the stored one is ignored (SPEC 3). */
+            int lm = acre_kind_col(k, "last_modified_date");
+            const unsigned char *old = sqlite3_column_text(g->sel, lm);
+            if (old && r->cells[lm].t == CELL_TEXT &&
+                strcmp(r->cells[lm].s, (const char *)old) < 0)
+                same = 1;
+        }
+        if (same) {
+            g->sum.unchanged++;
+            return 0;
+        }
+    } else if (rc != SQLITE_DONE) {
+        return acre_store_fail(g->s, "reading the stored version", err);
+    }
+    sqlite3_reset(g->ins);
+    for (int i = 0; i < k->ncols; i++)
+        bind_cell(g->ins, i + 1, &r->cells[i]);
+    sqlite3_bind_int64(g->ins, k->ncols + 1, ++g->seq);
+    sqlite3_bind_int64(g->ins, k->ncols + 2, g->batch);
+    if (sqlite3_step(g->ins) != SQLITE_DONE)
+        return acre_store_fail(g->s, "storing a record", err);
+    if (exists)
+        g->sum.updated++;
+    else
+        g->sum.inserted++;
+    /* a stored affiliate or customer is known to later records of the same kind */
+    return 0;
+}
+
+static int handle(ingest *g, const json_t *v, const acre_numtab *t, long index, long line,
+                  acre_error *err)
+{
+    int rc;
+    g->sum.received++;
+    rc = acre_rec_validate(&g->rec, g->k, v, t);
+    if (rc == ACRE_ENOMEM)
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    if (rc == 0 && (rc = check_refs(g, index, err)) < 0)
+        return rc;
+    if (g->rec.nerrors) {
+        g->invalid++;
+        emit_reject(g, index, line, v, t);
+        return 0;
+    }
+    return upsert(g, err);
+}
+
+/* ---- affiliates: parents may be defined anywhere in the same file ----------------------- */
+
+typedef struct pending {
+    json_t *v;
+    acre_numtab t; /* array elements share their document's table */
+    long line;
+} pending;
+
+static int hold(ingest *g, json_t *v, const acre_numtab *t, long line)
+{
+    if (g->npend == g->cap) {
+        long cap = g->cap ? g->cap * 2 : 256;
+        pending *p = realloc(g->pend, (size_t)cap * sizeof *p);
+        if (!p)
+            return ACRE_ENOMEM;
+        g->pend = p;
+        g->cap = cap;
+    }
+    g->pend[g->npend].v = json_incref(v);
+    g->pend[g->npend].t = *t;
+    g->pend[g->npend].line = line;
+    g->npend++;
+    return 0;
+}
+
+/* The parent of `id` as the file would leave it: the last live record of the file with that id,
+ * else the store's current version. Returns 1 and copies the parent into `parent` ("" for none)
+ * when the affiliate exists, 0 when it does not. */
+static int parent_of(ingest *g, const acre_strset *live, char **parents, const char *id,
+                     char parent[512], acre_error *err)
+{
+    long at;
+    int rc;
+    if (acre_strset_get(live, id, strlen(id), &at)) {
+        snprintf(parent, 512, "%s", parents[at] ? parents[at] : "");
+        return 1;
+    }
+    sqlite3_reset(g->parent);
+    sqlite3_bind_text(g->parent, 1, id, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(g->parent);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *p = sqlite3_column_text(g->parent, 0);
+        snprintf(parent, 512, "%s", p ? (const char *)p : "");
+        return 1;
+    }
+    if (rc != SQLITE_DONE)
+        return acre_store_fail(g->s, "reading a parent", err);
+    return 0;
+}
+
+/* Decides, before anything is stored, which affiliate records break the parent rules: a parent
+ * that is neither stored nor a live record of the file, a parent whose own record is rejected,
+ * or a chain of parents that comes back to the record. Repeats until nothing changes, since a
+ * rejection can orphan others. */
+static int resolve_parents(ingest *g, acre_error *err)
+{
+    pending *p = g->pend;
+    long n = g->npend;
+    char **ids = calloc((size_t)n + 1, sizeof *ids), **parents = calloc((size_t)n + 1, sizeof *parents);
+    int *valid = calloc((size_t)n + 1, sizeof *valid);
+    acre_strset live = {0};
+    int rc = 0, changed = 1;
+    static const char *const unknown = "the parent affiliate is not stored or is rejected";
+    static const char *const cycle = "parents would form a cycle";
+
+    g->verdict = calloc((size_t)n + 1, sizeof *g->verdict);
+    g->nverdict = n;
+    if (!ids || !parents || !valid || !g->verdict) {
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        goto out;
+    }
+    for (long i = 0; i < n; i++) {
+        if (acre_rec_validate(&g->rec, g->k, p[i].v, &p[i].t) != 0)
+            continue;
+        valid[i] = 1;
+        ids[i] = strdup(g->rec.cells[0].s);
+        parents[i] = g->rec.cells[2].t == CELL_TEXT ? strdup(g->rec.cells[2].s) : NULL;
+        if (!ids[i] || (g->rec.cells[2].t == CELL_TEXT && !parents[i])) {
+            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+            goto out;
+        }
+    }
+    while (changed) {
+        changed = 0;
+        acre_strset_free(&live);
+        for (long i = 0; i < n; i++)
+            if (valid[i] && !g->verdict[i] && acre_strset_put(&live, ids[i], strlen(ids[i]), i)) {
+                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+                goto out;
+            }
+        for (long i = 0; i < n; i++) {
+            char cur[512], up[512];
+            long steps = 0;
+            if (!valid[i] || g->verdict[i] || !parents[i])
+                continue;
+            rc = parent_of(g, &live, parents, parents[i], up, err);
+            if (rc < 0)
+                goto out;
+            if (rc == 0) {
+                g->verdict[i] = unknown;
+                changed = 1;
+                continue;
+            }
+            /* follow the chain up from the parent; reaching this id again is a cycle */
+            snprintf(cur, sizeof cur, "%s", parents[i]);
+            while (cur[0] && steps++ <= n + 100000) {
+                if (strcmp(cur, ids[i]) == 0) {
+                    g->verdict[i] = cycle;
+                    changed = 1;
+                    break;
+                }
+                rc = parent_of(g, &live, parents, cur, up, err);
+                if (rc < 0)
+                    goto out;
+                if (rc == 0)
+                    break;
+                memcpy(cur, up, sizeof cur);
+            }
+        }
+    }
+    rc = 0;
+out:
+    for (long i = 0; i < n; i++) {
+        free(ids[i]);
+        free(parents[i]);
+    }
+    free(ids);
+    free(parents);
+    free(valid);
+    acre_strset_free(&live);
+    return rc;
+}
+
+/* ---- the file -------------------------------------------------------------------------- */
+
+static int refuse_json(ingest *g, long index, const json_error_t *je, long line_base,
+                       acre_error *err)
+{
+    g->rec.nerrors = 0;
+    acre_rec_error(&g->rec, "", "json", "line %ld, column %d: invalid JSON: %s",
+                   line_base + (je->line > 0 ? je->line : 1) - 1, je->column, je->text);
+    g->sum.received++;
+    emit_reject(g, index, line_base + (je->line > 0 ? je->line : 1) - 1, NULL, NULL);
+    return acre_error_set(err, ACRE_EREJECTED, NULL, "json",
+                          "%s: line %ld, column %d: invalid JSON: %s; the file is refused and "
+                          "nothing of it is stored",
+                          g->source, line_base + (je->line > 0 ? je->line : 1) - 1, je->column,
+                          je->text);
+}
+
+static int refuse(ingest *g, const char *rule, acre_error *err, const char *why)
+{
+    return acre_error_set(err, ACRE_EREJECTED, NULL, rule,
+                          "%s: %s; the file is refused and nothing of it is stored", g->source,
+                          why);
+}
+
+/* Runs `handle` over each record of a parsed document, or holds them (affiliates). */
+static int each_record(ingest *g, json_t *doc, const char *text, size_t len, long line,
+                       int collect, long *index, acre_error *err)
+{
+    acre_numtab t = {0};
+    int rc = 0;
+    json_t *records = doc;
+
+    if (json_is_object(doc) && json_is_array(json_object_get(doc, "data"))) {
+        const char *key;
+        json_t *val;
+        json_object_foreach(doc, key, val)
+        {
+            if (strcmp(key, "data") && strcmp(key, "meta")) {
+                char why[200];
+                snprintf(why, sizeof why,
+                         "envelope: unexpected key \"%.60s\" (expected \"data\" and optional "
+                         "\"meta\")",
+                         key);
+                return refuse(g, "envelope", err, why);
+            }
+        }
+        records = json_object_get(doc, "data");
+    }
+    if ((rc = acre_numtab_build(&t, doc, text, len))) {
+        acre_numtab_free(&t);
+        return rc == ACRE_ENOMEM ? acre_error_set(err, rc, NULL, NULL, "out of memory")
+                                 : refuse(g, "json", err, "numbers could not be read exactly");
+    }
+    if (json_is_array(records)) {
+        size_t n = json_array_size(records);
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            if (collect)
+                rc = hold(g, json_array_get(records, i), &t, 0);
+            else
+                rc = handle(g, json_array_get(records, i), &t, (*index)++, 0, err);
+        }
+        if (collect && rc == 0 && n > 0)
+            return 0; /* the held elements own t now */
+    } else if (collect) {
+        rc = hold(g, records, &t, line);
+        if (rc == 0)
+            return 0;
+    } else {
+        rc = handle(g, records, &t, (*index)++, line, err);
+    }
+    if (rc == ACRE_ENOMEM)
+        acre_error_set(err, rc, NULL, NULL, "out of memory");
+    acre_numtab_free(&t);
+    return rc;
+}
+
+static int run(ingest *g, reader *rd, acre_error *err)
+{
+    json_error_t je;
+    json_t *doc;
+    char *line;
+    size_t len;
+    long index = 0;
+    int rc = 0;
+    /* affiliates are read whole, so a parent may come after its child */
+    int collect = g->k->ref == REF_PARENT;
+
+    /* Find the first byte that is not white space (or a UTF-8 byte order mark). */
+    for (;;) {
+        if (rd->start == rd->end && !rd->eof && (rc = reader_fill(rd, MAX_LINE)) < 0)
+            return acre_error_set(err, rc, NULL, NULL, "out of memory");
+        if (rd->start == rd->end)
+            return 0; /* an empty file: no records */
+        if (rd->end - rd->start >= 3 && memcmp(rd->buf + rd->start, "\xEF\xBB\xBF", 3) == 0) {
+            rd->start += 3;
+            continue;
+        }
+        char c = rd->buf[rd->start];
+        if (c == ' ' || c == '\t' || c == '\r') {
+            rd->start++;
+            continue;
+        }
+        if (c == '\n') {
+            rd->start++;
+            rd->line++;
+            continue;
+        }
+        break;
+    }
+    if (collect || rd->buf[rd->start] == '[') {
+        if ((rc = reader_all(rd)) != 0)
+            return rc == 2 ? refuse(g, "too_large", err, "the file is larger than 1 GiB")
+                           : acre_error_set(err, rc, NULL, NULL, "out of memory");
+    }
+    if (rd->buf[rd->start] != '{' && rd->buf[rd->start] != '[') {
+        unsigned char c = (unsigned char)rd->buf[rd->start];
+        int printable = c >= 0x20 && c < 0x7f;
+        char why[200];
+        snprintf(why, sizeof why,
+                 "not JSON: it starts with %s%c%s (byte 0x%02x); expected NDJSON, a JSON array "
+                 "or a {\"data\":[...]} envelope",
+                 printable ? "'" : "", printable ? c : ' ', printable ? "'" : "", c);
+        return refuse(g, "json", err, why);
+    }
+
+    if (rd->buf[rd->start] == '[') {
+        /* one JSON array */
+        char *text = rd->buf + rd->start;
+        size_t n = rd->end - rd->start;
+        long base = rd->line + 1;
+        doc = json_loadb(text, n, JSON_FLAGS, &je);
+        if (!doc)
+            return refuse_json(g, 0, &je, base, err);
+        rc = each_record(g, doc, text, n, 0, collect, &index, err);
+        json_decref(doc);
+        goto resolve;
+    }
+
+    /* '{': NDJSON, or an envelope (on one line or pretty-printed), or one pretty record. */
+    for (long nrec = 0;; nrec++) {
+        long ln;
+        rc = reader_line(rd, &line, &len);
+        if (rc == 1) {
+            rc = 0;
+            break;
+        }
+        if (rc == 2) {
+            char why[120];
+            snprintf(why, sizeof why, "line %ld is longer than %ld MiB", rd->line + 1,
+                     MAX_LINE >> 20);
+            return refuse(g, "too_large", err, why);
+        }
+        if (rc < 0)
+            return acre_error_set(err, rc, NULL, NULL, "out of memory");
+        ln = rd->line;
+        if (blank(line, len)) {
+            nrec--;
+            continue;
+        }
+        doc = json_loadb(line, len, JSON_FLAGS, &je);
+        if (!doc && nrec == 0) {
+            /* Not one record per line: the first line may open a pretty-printed document. */
+            size_t n;
+            rd->start = (size_t)(line - rd->buf); /* read the rest behind the first line */
+            if ((rc = reader_all(rd)) != 0)
+                return rc == 2 ? refuse(g, "too_large", err, "the file is larger than 1 GiB")
+                               : acre_error_set(err, rc, NULL, NULL, "out of memory");
+            line = rd->buf + rd->start;
+            n = rd->end - rd->start;
+            doc = json_loadb(line, n, JSON_FLAGS, &je);
+            if (!doc)
+                return refuse_json(g, 0, &je, ln, err);
+            rd->start = rd->end;
+            rc = each_record(g, doc, line, n, ln, collect, &index, err);
+            json_decref(doc);
+            if (rc)
+                return rc;
+            break;
+        }
+        if (!doc)
+            return refuse_json(g, index, &je, ln, err);
+        if (nrec == 0 && json_is_object(doc) && json_is_array(json_object_get(doc, "data"))) {
+            /* a one-line envelope must be the whole file */
+            char *rest;
+            size_t rlen;
+            int more;
+            while ((more = reader_line(rd, &rest, &rlen)) == 0 && blank(rest, rlen))
+                ;
+            if (more != 1) {
+                json_decref(doc);
+                return refuse(g, "envelope", err, "text follows the {\"data\":[...]} envelope");
+            }
+        }
+        rc = each_record(g, doc, line, len, ln, collect, &index, err);
+        json_decref(doc);
+        if (rc)
+            return rc;
+    }
+resolve:
+    if (rc == 0 && rd->ioerr)
+        return acre_error_set(err, ACRE_EIO, NULL, NULL, "%s: read error", g->source);
+    if (rc == 0 && collect) {
+        if ((rc = resolve_parents(g, err)) == 0)
+            for (long k = 0; k < g->npend && rc == 0; k++)
+                rc = handle(g, g->pend[k].v, &g->pend[k].t, k, g->pend[k].line, err);
+    }
+    return rc;
+}
+
+static void free_pending(ingest *g)
+{
+    for (long i = 0; i < g->npend; i++) {
+        /* array elements share one table: free it with the last of them */
+        if (i + 1 == g->npend || g->pend[i].t.items != g->pend[i + 1].t.items)
+            acre_numtab_free(&g->pend[i].t);
+        json_decref(g->pend[i].v);
+    }
+    free(g->pend);
+}
+
+static int start_batch(ingest *g, acre_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = acre_store_prepare(g->s, &st, "SELECT value FROM counter WHERE name = 'seq'", err);
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return acre_store_fail(g->s, "reading the sequence counter", err);
+    }
+    g->seq = sqlite3_column_int64(st, 0);
+    g->first_seq = g->seq + 1;
+    sqlite3_finalize(st);
+    rc = acre_store_prepare(g->s, &st,
+                            "INSERT INTO ingest_batch(kind, source, sha256, received, inserted, "
+                            "updated, unchanged, rejected) VALUES(?1, ?2, '', 0, 0, 0, 0, 0)",
+                            err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, g->k->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, g->source, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return acre_store_fail(g->s, "recording the batch", err);
+    g->batch = sqlite3_last_insert_rowid(g->s->db);
+    return 0;
+}
+
+static int finish_batch(ingest *g, const char *sha, acre_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = acre_store_prepare(g->s, &st,
+                                "UPDATE ingest_batch SET sha256 = ?1, received = ?2, inserted = "
+                                "?3, updated = ?4, unchanged = ?5, rejected = ?6, first_seq = "
+                                "?7, last_seq = ?8 WHERE batch = ?9",
+                                err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(st, 1, sha, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, g->sum.received);
+    sqlite3_bind_int64(st, 3, g->sum.inserted);
+    sqlite3_bind_int64(st, 4, g->sum.updated);
+    sqlite3_bind_int64(st, 5, g->sum.unchanged);
+    sqlite3_bind_int64(st, 6, g->sum.rejected);
+    if (g->seq >= g->first_seq) {
+        sqlite3_bind_int64(st, 7, g->first_seq);
+        sqlite3_bind_int64(st, 8, g->seq);
+    }
+    sqlite3_bind_int64(st, 9, g->batch);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return acre_store_fail(g->s, "recording the batch", err);
+    if ((rc = acre_store_prepare(g->s, &st, "UPDATE counter SET value = ?1 WHERE name = 'seq'",
+                                 err)))
+        return rc;
+    sqlite3_bind_int64(st, 1, g->seq);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return acre_store_fail(g->s, "advancing the sequence counter", err);
+    return 0;
+}
+
+int acre_ingest(acre_store *s, const char *kind, FILE *in, const acre_ingest_opts *opts,
+                acre_ingest_summary *sum, acre_error *err)
+{
+    ingest g;
+    reader rd;
+    int rc;
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    char sha[65];
+
+    memset(&g, 0, sizeof g);
+    memset(&rd, 0, sizeof rd);
+    g.k = acre_kind_find(kind);
+    if (!g.k)
+        return acre_error_set(err, ACRE_EUSAGE, NULL, "kind", "unknown record kind \"%s\"",
+                              kind);
+    g.s = s;
+    g.o = opts;
+    g.source = opts && opts->source ? opts->source : "-";
+    rd.in = in;
+    rd.sha = EVP_MD_CTX_new();
+    if (!rd.sha || !EVP_DigestInit_ex(rd.sha, EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(rd.sha);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    acre_rec_init(&g.rec);
+
+    if ((rc = acre_store_begin(s, err)))
+        goto out;
+    if ((rc = prepare(&g, err)) || (rc = start_batch(&g, err)))
+        goto out;
+    if ((rc = run(&g, &rd, err)))
+        goto out;
+    if (opts && opts->atomic && g.invalid > 0) {
+        rc = acre_error_set(err, ACRE_EREJECTED, NULL, "atomic",
+                            "%s: %ld of %ld records are invalid; with --atomic the file is "
+                            "refused and nothing of it is stored",
+                            g.source, g.invalid, g.sum.received);
+        goto out;
+    }
+    EVP_DigestFinal_ex(rd.sha, md, &mdlen);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(sha + 2 * i, 3, "%02x", md[i]);
+    if ((rc = finish_batch(&g, sha, err)))
+        goto out;
+    sqlite3_finalize(g.sel);
+    sqlite3_finalize(g.ins);
+    sqlite3_finalize(g.exists);
+    sqlite3_finalize(g.parent);
+    sqlite3_finalize(g.overlap);
+    g.sel = g.ins = g.exists = g.parent = g.overlap = NULL;
+    rc = acre_store_commit(s, err);
+out:
+    sqlite3_finalize(g.sel);
+    sqlite3_finalize(g.ins);
+    sqlite3_finalize(g.exists);
+    sqlite3_finalize(g.parent);
+    sqlite3_finalize(g.overlap);
+    if (rc) {
+        acre_store_rollback(s);
+        /* nothing of the file is stored: every record it held counts as rejected */
+        g.sum.rejected = g.sum.received;
+        g.sum.inserted = g.sum.updated = g.sum.unchanged = 0;
+    }
+    if (sum) {
+        sum->received += g.sum.received;
+        sum->inserted += g.sum.inserted;
+        sum->updated += g.sum.updated;
+        sum->unchanged += g.sum.unchanged;
+        sum->rejected += g.sum.rejected;
+    }
+    acre_strset_free(&g.known);
+    acre_rec_free(&g.rec);
+    acre_buf_free(&g.out);
+    acre_buf_free(&g.text);
+    free(g.verdict);
+    free_pending(&g);
+    free(rd.buf);
+    EVP_MD_CTX_free(rd.sha);
+    return rc;
+}

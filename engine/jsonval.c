@@ -1,0 +1,279 @@
+/* engine/jsonval.c — number texts, canonical JSON, and a byte buffer. */
+#include "jsonval.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acre/error.h"
+
+void acre_buf_free(acre_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+void acre_buf_reset(acre_buf *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
+static int grow(acre_buf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+    char *p;
+    if (b->oom)
+        return -1;
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < need)
+        cap *= 2;
+    p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void acre_buf_add(acre_buf *b, const char *s, size_t n)
+{
+    if (grow(b, n))
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+void acre_buf_adds(acre_buf *b, const char *s)
+{
+    acre_buf_add(b, s, strlen(s));
+}
+
+void acre_buf_printf(acre_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || grow(b, (size_t)n))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void acre_buf_json_str(acre_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t run = 0;
+    acre_buf_add(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        acre_buf_add(b, s + run, i - run);
+        run = i + 1;
+        switch (c) {
+        case '"': acre_buf_add(b, "\\\"", 2); break;
+        case '\\': acre_buf_add(b, "\\\\", 2); break;
+        case '\n': acre_buf_add(b, "\\n", 2); break;
+        case '\r': acre_buf_add(b, "\\r", 2); break;
+        case '\t': acre_buf_add(b, "\\t", 2); break;
+        default: {
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            acre_buf_add(b, u, 6);
+        }
+        }
+    }
+    acre_buf_add(b, s + run, n - run);
+    acre_buf_add(b, "\"", 1);
+}
+
+/* Number tokens of buf in order: outside strings, a '-' or digit starts one. */
+typedef struct tok {
+    const char *text;
+    size_t len;
+} tok;
+
+static int scan(tok **out, size_t *count, const char *buf, size_t len)
+{
+    size_t n = 0, cap = 16;
+    tok *t = malloc(cap * sizeof *t);
+    if (!t)
+        return ACRE_ENOMEM;
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (c == '"') {
+            for (i++; i < len && buf[i] != '"'; i++)
+                if (buf[i] == '\\')
+                    i++;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t s = i;
+            while (i < len && (buf[i] == '-' || buf[i] == '+' || buf[i] == '.' ||
+                               buf[i] == 'e' || buf[i] == 'E' || (buf[i] >= '0' && buf[i] <= '9')))
+                i++;
+            if (n == cap) {
+                tok *g = realloc(t, cap * 2 * sizeof *t);
+                if (!g) {
+                    free(t);
+                    return ACRE_ENOMEM;
+                }
+                t = g;
+                cap *= 2;
+            }
+            t[n].text = buf + s;
+            t[n].len = i - s;
+            n++;
+            i--;
+        }
+    }
+    *out = t;
+    *count = n;
+    return 0;
+}
+
+static int pair(acre_numtab *t, const json_t *v, const tok *toks, size_t ntoks, size_t *next)
+{
+    if (json_is_number(v)) {
+        if (*next >= ntoks)
+            return ACRE_ERROR;
+        if (t->n == t->cap) {
+            size_t cap = t->cap ? t->cap * 2 : 16;
+            acre_numlit *g = realloc(t->items, cap * sizeof *g);
+            if (!g)
+                return ACRE_ENOMEM;
+            t->items = g;
+            t->cap = cap;
+        }
+        t->items[t->n].node = v;
+        t->items[t->n].text = toks[*next].text;
+        t->items[t->n].len = toks[*next].len;
+        t->n++;
+        (*next)++;
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            int rc = pair(t, json_array_get(v, i), toks, ntoks, next);
+            if (rc)
+                return rc;
+        }
+    } else if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x)
+        {
+            int rc = pair(t, x, toks, ntoks, next);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int by_node(const void *a, const void *b)
+{
+    const json_t *x = ((const acre_numlit *)a)->node, *y = ((const acre_numlit *)b)->node;
+    return x < y ? -1 : x > y;
+}
+
+int acre_numtab_build(acre_numtab *t, const json_t *root, const char *buf, size_t len)
+{
+    tok *toks = NULL;
+    size_t ntoks = 0, next = 0;
+    int rc;
+
+    t->n = 0;
+    rc = scan(&toks, &ntoks, buf, len);
+    if (rc)
+        return rc;
+    rc = pair(t, root, toks, ntoks, &next);
+    if (rc == 0 && next != ntoks)
+        rc = ACRE_ERROR;
+    free(toks);
+    if (rc == 0)
+        qsort(t->items, t->n, sizeof *t->items, by_node);
+    return rc;
+}
+
+void acre_numtab_free(acre_numtab *t)
+{
+    free(t->items);
+    memset(t, 0, sizeof *t);
+}
+
+const acre_numlit *acre_numtab_find(const acre_numtab *t, const json_t *node)
+{
+    acre_numlit key = {node, NULL, 0};
+    if (!t || t->n == 0)
+        return NULL;
+    return bsearch(&key, t->items, t->n, sizeof key, by_node);
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void acre_buf_json(acre_buf *b, const json_t *v, const acre_numtab *t, int sort)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v), i = 0;
+        const char **keys = malloc((n ? n : 1) * sizeof *keys);
+        const char *k;
+        json_t *x;
+        if (!keys) {
+            b->oom = 1;
+            return;
+        }
+        json_object_foreach((json_t *)v, k, x) keys[i++] = k;
+        if (sort)
+            qsort(keys, n, sizeof *keys, by_key);
+        acre_buf_add(b, "{", 1);
+        for (i = 0; i < n; i++) {
+            if (i)
+                acre_buf_add(b, ",", 1);
+            acre_buf_json_str(b, keys[i], strlen(keys[i]));
+            acre_buf_add(b, ":", 1);
+            acre_buf_json(b, json_object_get(v, keys[i]), t, sort);
+        }
+        acre_buf_add(b, "}", 1);
+        free(keys);
+        break;
+    }
+    case JSON_ARRAY:
+        acre_buf_add(b, "[", 1);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            if (i)
+                acre_buf_add(b, ",", 1);
+            acre_buf_json(b, json_array_get(v, i), t, sort);
+        }
+        acre_buf_add(b, "]", 1);
+        break;
+    case JSON_STRING:
+        acre_buf_json_str(b, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+    case JSON_REAL: {
+        const acre_numlit *lit = acre_numtab_find(t, v);
+        if (lit)
+            acre_buf_add(b, lit->text, lit->len);
+        else if (json_is_integer(v))
+            acre_buf_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else
+            acre_buf_adds(b, "null"); /* unreachable: every parsed number has its text */
+        break;
+    }
+    case JSON_TRUE: acre_buf_adds(b, "true"); break;
+    case JSON_FALSE: acre_buf_adds(b, "false"); break;
+    case JSON_NULL: acre_buf_adds(b, "null"); break;
+    }
+}

@@ -1,0 +1,51 @@
+/* engine/jsonval.h — what jansson cannot tell: a JSON number's own text (internal).
+ *
+ * jansson decodes every real into a double, which cannot tell 1.000000000000000005 from 1.
+ * acre scans the raw text for number tokens and pairs them, in document order, with the number
+ * nodes of the parsed tree (jansson keeps object keys in document order, and duplicate keys are
+ * refused), so each number node maps to the exact text it was written as. */
+#ifndef ACRE_ENGINE_JSONVAL_H
+#define ACRE_ENGINE_JSONVAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* A growable byte buffer, always NUL-terminated once anything is written. */
+typedef struct acre_buf {
+    char *p;
+    size_t len, cap;
+    int oom; /* set when a growth failed; later appends do nothing */
+} acre_buf;
+
+void acre_buf_free(acre_buf *b);
+void acre_buf_reset(acre_buf *b);
+void acre_buf_add(acre_buf *b, const char *s, size_t n);
+void acre_buf_adds(acre_buf *b, const char *s);
+void acre_buf_printf(acre_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends s as a JSON string literal, quotes included. */
+void acre_buf_json_str(acre_buf *b, const char *s, size_t n);
+
+typedef struct acre_numlit {
+    const json_t *node;
+    const char *text; /* points into the parsed buffer */
+    size_t len;
+} acre_numlit;
+
+/* The number texts of one parsed document, sorted by node for lookup. */
+typedef struct acre_numtab {
+    acre_numlit *items;
+    size_t n, cap;
+} acre_numtab;
+
+/* Fills t for `root`, parsed by jansson from buf[0..len). Returns 0, ACRE_ENOMEM, or ACRE_ERROR
+ * if the text and the tree disagree (which would be a bug). */
+int acre_numtab_build(acre_numtab *t, const json_t *root, const char *buf, size_t len);
+void acre_numtab_free(acre_numtab *t);
+/* The text of a number node, or NULL. */
+const acre_numlit *acre_numtab_find(const acre_numtab *t, const json_t *node);
+
+/* Appends v as JSON with every number exactly as written; objects with sorted keys when `sort`
+ * (the canonical form used to compare values), else in document order. */
+void acre_buf_json(acre_buf *b, const json_t *v, const acre_numtab *t, int sort);
+
+#endif

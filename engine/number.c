@@ -1,0 +1,172 @@
+/* engine/number.c — exact decimal text to (sign, mantissa, exponent) and back. */
+#include "number.h"
+
+#include <string.h>
+
+#define MAX_EXP_ACCUM 1000000 /* exponents beyond this saturate: the range check refuses them */
+
+int acre_number_parse(acre_number *n, const char *s, size_t len, const char *field,
+                      acre_error *err)
+{
+    size_t i = 0;
+    int neg = 0;
+    /* The digits of the integer and fraction parts, read as one digit string D; the value is
+     * D * 10^(e - nfrac). Only the significant run (first to last non-zero) is kept. */
+    uint64_t mant = 0;
+    int sig = 0;           /* significant digits taken into mant so far, zeros inside included */
+    int pending_zeros = 0; /* zeros after the last non-zero digit, not yet in mant */
+    int seen_nonzero = 0;
+    long nfrac = 0;
+    long e = 0;
+    int eneg = 0;
+
+    if (i < len && s[i] == '-') {
+        neg = 1;
+        i++;
+    }
+    if (i >= len || s[i] < '0' || s[i] > '9')
+        goto bad;
+    if (s[i] == '0') {
+        i++;
+        if (i < len && s[i] >= '0' && s[i] <= '9')
+            goto bad; /* leading zero: "01" is not a JSON number */
+    } else {
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            int d = s[i] - '0';
+            if (d == 0 && seen_nonzero) {
+                pending_zeros++;
+                continue;
+            }
+            if (d == 0)
+                continue;
+            /* a non-zero digit: the zeros before it are significant */
+            if (sig + pending_zeros + 1 > ACRE_DEC_MAX_DIGITS) {
+                sig += pending_zeros + 1;
+                pending_zeros = 0;
+                seen_nonzero = 1;
+                continue;
+            }
+            for (; pending_zeros > 0; pending_zeros--, sig++)
+                mant *= 10;
+            mant = mant * 10 + (uint64_t)d;
+            sig++;
+            seen_nonzero = 1;
+        }
+    }
+    if (i < len && s[i] == '.') {
+        i++;
+        if (i >= len || s[i] < '0' || s[i] > '9')
+            goto bad;
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            int d = s[i] - '0';
+            nfrac++;
+            if (d == 0) {
+                if (seen_nonzero)
+                    pending_zeros++;
+                continue;
+            }
+            if (sig + pending_zeros + 1 > ACRE_DEC_MAX_DIGITS) {
+                sig += pending_zeros + 1;
+                pending_zeros = 0;
+                seen_nonzero = 1;
+                continue;
+            }
+            for (; pending_zeros > 0; pending_zeros--, sig++)
+                mant *= 10;
+            mant = mant * 10 + (uint64_t)d;
+            sig++;
+            seen_nonzero = 1;
+        }
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < len && (s[i] == '+' || s[i] == '-')) {
+            eneg = s[i] == '-';
+            i++;
+        }
+        if (i >= len || s[i] < '0' || s[i] > '9')
+            goto bad;
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (e < MAX_EXP_ACCUM)
+                e = e * 10 + (s[i] - '0');
+        }
+    }
+    if (i != len)
+        goto bad;
+
+    if (sig > ACRE_DEC_MAX_DIGITS)
+        return acre_error_set(err, ACRE_EINVALID, field, "max_significant_digits",
+                              "%s: %d significant digits (max %d): %.*s", field, sig,
+                              ACRE_DEC_MAX_DIGITS, (int)(len > 60 ? 60 : len), s);
+    if (!seen_nonzero) {
+        n->neg = 0;
+        n->mant = 0;
+        n->exp = 0;
+        return 0;
+    }
+    {
+        /* value = mant * 10^(e - nfrac + pending_zeros) */
+        long exp = (eneg ? -e : e) - nfrac + pending_zeros;
+        long top = exp + sig; /* digits left of the point */
+        if (exp < -ACRE_NUMBER_MAX_DECIMALS || top > ACRE_NUMBER_MAX_INT_DIGITS)
+            return acre_error_set(err, ACRE_EINVALID, field, "range",
+                                  "%s: %.*s is out of range (magnitude below 1e%d, at most %d "
+                                  "decimal places)",
+                                  field, (int)(len > 60 ? 60 : len), s,
+                                  ACRE_NUMBER_MAX_INT_DIGITS, ACRE_NUMBER_MAX_DECIMALS);
+        n->neg = neg;
+        n->mant = mant;
+        n->exp = (int)exp;
+    }
+    return 0;
+
+bad:
+    return acre_error_set(err, ACRE_EINVALID, field, "number",
+                          "%s: not a decimal number in the JSON number grammar: \"%.*s\"", field,
+                          (int)(len > 60 ? 60 : len), s);
+}
+
+size_t acre_number_format(const acre_number *n, char buf[ACRE_NUMBER_TEXT_MAX])
+{
+    char digits[24];
+    int nd = 0;
+    size_t o = 0;
+    uint64_t m = n->mant;
+
+    if (m == 0) {
+        buf[0] = '0';
+        buf[1] = '\0';
+        return 1;
+    }
+    while (m > 0) {
+        digits[nd++] = (char)('0' + m % 10);
+        m /= 10;
+    }
+    if (n->neg)
+        buf[o++] = '-';
+    if (n->exp >= 0) {
+        for (int k = nd - 1; k >= 0; k--)
+            buf[o++] = digits[k];
+        for (int k = 0; k < n->exp; k++)
+            buf[o++] = '0';
+    } else {
+        int frac = -n->exp;
+        int intd = nd - frac; /* digits left of the point; may be <= 0 */
+        if (intd <= 0) {
+            buf[o++] = '0';
+            buf[o++] = '.';
+            for (int k = 0; k < -intd; k++)
+                buf[o++] = '0';
+            for (int k = nd - 1; k >= 0; k--)
+                buf[o++] = digits[k];
+        } else {
+            for (int k = nd - 1; k >= 0; k--) {
+                buf[o++] = digits[k];
+                if (k == frac)
+                    buf[o++] = '.';
+            }
+        }
+    }
+    buf[o] = '\0';
+    return o;
+}

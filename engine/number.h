@@ -1,0 +1,43 @@
+/* engine/number.h — a decimal read from text, exactly, without GMP (internal).
+ *
+ * A record's money value has at most 15 significant digits, so it is held as a sign, an integer
+ * mantissa below 10^15 and a power of ten. This is the fast path of ingest; engine/decimal.c
+ * builds exact rationals from it. */
+#ifndef ACRE_ENGINE_NUMBER_H
+#define ACRE_ENGINE_NUMBER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "acre/decimal.h"
+#include "acre/error.h"
+
+/* The range a record's number may have: |value| < 10^ACRE_NUMBER_MAX_INT_DIGITS and no digit
+ * finer than 10^-ACRE_NUMBER_MAX_DECIMALS. Wider than any money amount, narrow enough that a
+ * value like 1e999999 cannot make a million-digit string. */
+#define ACRE_NUMBER_MAX_INT_DIGITS 18
+#define ACRE_NUMBER_MAX_DECIMALS 18
+/* Longest canonical text: sign, 18 digits, point, 18 decimals, NUL. */
+#define ACRE_NUMBER_TEXT_MAX 48
+
+typedef struct acre_number {
+    int neg;       /* 1 when the value is below zero; never set for zero */
+    uint64_t mant; /* no trailing zeros unless zero */
+    int exp;       /* value = (neg ? -1 : 1) * mant * 10^exp */
+} acre_number;
+
+/* Parses `len` bytes in the JSON number grammar. `field` names the field for the error. Rules:
+ * "number" (not in the grammar), "max_significant_digits", "range". */
+int acre_number_parse(acre_number *n, const char *text, size_t len, const char *field,
+                      acre_error *err);
+
+/* Writes the shortest exact decimal ("0.1", "-12", "100") into buf; returns its length. */
+size_t acre_number_format(const acre_number *n, char buf[ACRE_NUMBER_TEXT_MAX]);
+
+/* Returns <0, 0 or >0 as n compares with zero. */
+static inline int acre_number_sgn(const acre_number *n)
+{
+    return n->mant == 0 ? 0 : (n->neg ? -1 : 1);
+}
+
+#endif

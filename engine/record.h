@@ -1,0 +1,109 @@
+/* engine/record.h — record kinds and one validated record (internal).
+ *
+ * Each KIND maps to a table whose columns hold canonical values: IDs and text as sent, money as
+ * the shortest exact decimal text ("0.10" -> "0.1"), date-times as fixed-width UTC text, JSON
+ * objects as canonical JSON with sorted keys. Two versions of a record are equal exactly when
+ * their columns are equal, which is SPEC 9's "compares parsed values". */
+#ifndef ACRE_ENGINE_RECORD_H
+#define ACRE_ENGINE_RECORD_H
+
+#include <jansson.h>
+
+#include "jsonval.h"
+
+#define ACRE_MAX_COLS 20
+#define ACRE_MAX_ERRORS 24
+
+typedef enum acre_ftype {
+    T_ID,          /* non-empty string */
+    T_STR,         /* string */
+    T_MONEY,       /* decimal, any sign */
+    T_MONEY_NN,    /* decimal >= 0 */
+    T_MONEY_POS,   /* decimal > 0 */
+    T_INT_NN,      /* JSON integer >= 0 */
+    T_VERSION,     /* JSON integer >= 1 */
+    T_DATE,        /* YYYY-MM-DD */
+    T_MONTH,       /* YYYY-MM */
+    T_DATETIME,    /* ISO 8601 with offset -> UTC */
+    T_CURRENCY,    /* ISO 4217 */
+    T_COUNTRY,     /* ISO 3166-1 alpha-2 */
+    T_LANG,        /* ISO 639-1 */
+    T_ENUM,        /* one of a list */
+    T_OBJ_OR_STR,  /* object or string, stored as JSON */
+    T_OBJ,         /* object, stored as JSON */
+    T_VERTICAL     /* not a field: the kind's vertical, stored in the row */
+} acre_ftype;
+
+/* F_NOT: a column of a shared table that this kind does not accept as a field. */
+enum { F_REQ = 1, F_NOT = 2 };
+
+typedef struct acre_field {
+    const char *name;
+    acre_ftype type;
+    unsigned flags;
+    const char *const *values; /* T_ENUM: NULL-terminated list */
+    const char *dflt;          /* stored when absent (text), or NULL */
+} acre_field;
+
+typedef enum acre_ref {
+    REF_NONE,
+    REF_AFFILIATE, /* customers: affiliate_id names a stored affiliate */
+    REF_CUSTOMER,  /* the record's customer_id (user_id) names a stored customer */
+    REF_PARENT,    /* affiliates: parent exists, no cycles */
+    REF_ASSIGNMENT /* assignments: affiliate exists, no overlap */
+} acre_ref;
+
+typedef struct acre_kind {
+    const char *name;      /* as on the command line: "igaming/customers" */
+    const char *table;     /* SQL table */
+    const char *vertical;  /* "igaming", "prop-trading", or NULL */
+    const acre_field *cols; /* the table's columns, key first; kinds sharing a table list the
+                               same names in the same order */
+    int ncols, nkey;
+    acre_ref ref;
+    int ref_col;           /* the column the reference check reads */
+} acre_kind;
+
+/* All kinds, in the order docs/records.md lists them; NULL-terminated. */
+extern const acre_kind *const acre_kinds[];
+const acre_kind *acre_kind_find(const char *name);
+
+typedef enum { CELL_NULL = 0, CELL_TEXT, CELL_INT } acre_celltype;
+
+typedef struct acre_cell {
+    acre_celltype t;
+    const char *s; /* CELL_TEXT: not NUL-terminated necessarily; see len */
+    size_t len;
+    long long i;
+} acre_cell;
+
+typedef struct acre_fielderr {
+    char field[64];
+    char rule[40];
+    char message[300];
+} acre_fielderr;
+
+typedef struct acre_rec {
+    const acre_kind *kind;
+    acre_cell cells[ACRE_MAX_COLS];
+    size_t off[ACRE_MAX_COLS]; /* arena offsets while building */
+    acre_buf arena;
+    acre_fielderr errors[ACRE_MAX_ERRORS];
+    int nerrors;
+} acre_rec;
+
+void acre_rec_init(acre_rec *r);
+void acre_rec_free(acre_rec *r);
+
+/* Validates one record against its kind's field rules and fills r->cells with canonical values.
+ * Returns 0 when valid; otherwise r->errors lists every field error (ACRE_EINVALID). */
+int acre_rec_validate(acre_rec *r, const acre_kind *k, const json_t *obj, const acre_numtab *t);
+
+/* Adds an error to r (a reference error found later, say). */
+void acre_rec_error(acre_rec *r, const char *field, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Column index by name, or -1. */
+int acre_kind_col(const acre_kind *k, const char *name);
+
+#endif

@@ -1,0 +1,269 @@
+/* engine/store.c — opening the store, its schema, and what it holds.
+ *
+ * Every record kind has a table whose primary key is the record's key followed by `seq`, the
+ * ingest sequence number: each version of a record is a row, nothing is updated in place, and
+ * the current version of a key is its row with the highest seq. `batch` names the ingested file
+ * (table ingest_batch) that brought the version. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonval.h"
+#include "record.h"
+#include "store_int.h"
+
+#define BUSY_TIMEOUT_MS 30000
+
+int acre_store_fail(acre_store *s, const char *what, acre_error *err)
+{
+    return acre_error_set(err, ACRE_EIO, NULL, "store", "%s: %s", what,
+                          s && s->db ? sqlite3_errmsg(s->db) : "no store");
+}
+
+int acre_store_prepare(acre_store *s, sqlite3_stmt **st, const char *sql, acre_error *err)
+{
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
+        *st = NULL;
+        return acre_store_fail(s, "preparing a statement", err);
+    }
+    return 0;
+}
+
+int acre_store_exec(acre_store *s, const char *sql, acre_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = acre_store_prepare(s, &st, sql, err);
+    if (rc)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return acre_store_fail(s, sql, err);
+    return 0;
+}
+
+int acre_store_begin(acre_store *s, acre_error *err)
+{
+    return acre_store_exec(s, "BEGIN IMMEDIATE", err);
+}
+
+int acre_store_commit(acre_store *s, acre_error *err)
+{
+    return acre_store_exec(s, "COMMIT", err);
+}
+
+void acre_store_rollback(acre_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* The DDL of one kind's table, from its column list. */
+static void table_ddl(acre_buf *b, const acre_kind *k)
+{
+    acre_buf_printf(b, "CREATE TABLE %s(", k->table);
+    for (int i = 0; i < k->ncols; i++) {
+        const acre_field *f = &k->cols[i];
+        int integer = f->type == T_INT_NN || f->type == T_VERSION;
+        acre_buf_printf(b, "%s %s%s, ", f->name, integer ? "INTEGER" : "TEXT",
+                        i < k->nkey ? " NOT NULL" : "");
+    }
+    acre_buf_adds(b, "seq INTEGER NOT NULL, batch INTEGER NOT NULL, PRIMARY KEY(");
+    for (int i = 0; i < k->nkey; i++)
+        acre_buf_printf(b, "%s, ", k->cols[i].name);
+    acre_buf_adds(b, "seq)) WITHOUT ROWID;\n");
+}
+
+static int create_schema(acre_store *s, acre_error *err)
+{
+    acre_buf b = {0};
+    int rc;
+
+    acre_buf_adds(&b, "BEGIN;\n"
+                      "CREATE TABLE counter(name TEXT PRIMARY KEY, value INTEGER NOT NULL) "
+                      "WITHOUT ROWID;\n"
+                      "INSERT INTO counter VALUES('seq', 0);\n"
+                      "CREATE TABLE ingest_batch(batch INTEGER PRIMARY KEY, kind TEXT NOT NULL, "
+                      "source TEXT NOT NULL, sha256 TEXT NOT NULL, received INTEGER NOT NULL, "
+                      "inserted INTEGER NOT NULL, updated INTEGER NOT NULL, "
+                      "unchanged INTEGER NOT NULL, rejected INTEGER NOT NULL, "
+                      "first_seq INTEGER, last_seq INTEGER);\n");
+    for (int i = 0; acre_kinds[i]; i++) {
+        int seen = 0;
+        for (int j = 0; j < i; j++)
+            seen |= strcmp(acre_kinds[j]->table, acre_kinds[i]->table) == 0;
+        if (!seen)
+            table_ddl(&b, acre_kinds[i]);
+    }
+    acre_buf_printf(&b, "PRAGMA user_version = %d;\nCOMMIT;\n", ACRE_SCHEMA_VERSION);
+    if (b.oom) {
+        acre_buf_free(&b);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    rc = sqlite3_exec(s->db, b.p, NULL, NULL, NULL);
+    acre_buf_free(&b);
+    if (rc != SQLITE_OK) {
+        rc = acre_store_fail(s, "creating the schema", err);
+        acre_store_rollback(s);
+        return rc;
+    }
+    return 0;
+}
+
+static int user_version(acre_store *s, int *v, acre_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = acre_store_prepare(s, &st, "PRAGMA user_version", err);
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return acre_store_fail(s, "reading the schema version", err);
+    }
+    *v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Brings a store of an older schema up to ACRE_SCHEMA_VERSION. Version 0 is a new file; each
+ * later version adds a step here (run in one transaction each). */
+static int migrate(acre_store *s, int from, acre_error *err)
+{
+    if (from == 0)
+        return create_schema(s, err);
+    return 0;
+}
+
+int acre_store_open(acre_store **out, const char *path, acre_error *err)
+{
+    acre_store *s = calloc(1, sizeof *s);
+    int rc, v = 0;
+
+    *out = NULL;
+    if (!s)
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        rc = acre_error_set(err, ACRE_EIO, NULL, "store", "opening the store %s: %s", path,
+                            s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    /* WAL lets readers go on while a file is ingested; synchronous=FULL makes a committed file
+     * survive a power cut (one sync per file, so it costs little). */
+    if ((rc = acre_store_exec(s, "PRAGMA journal_mode=WAL", err)) ||
+        (rc = acre_store_exec(s, "PRAGMA synchronous=FULL", err)) ||
+        (rc = acre_store_exec(s, "PRAGMA cache_size=-65536", err)) ||
+        (rc = acre_store_exec(s, "PRAGMA foreign_keys=OFF", err)))
+        goto fail;
+    if ((rc = user_version(s, &v, err)))
+        goto fail;
+    if (v > ACRE_SCHEMA_VERSION) {
+        rc = acre_error_set(err, ACRE_EIO, NULL, "schema_version",
+                            "the store %s has schema version %d; this acre knows up to %d", path,
+                            v, ACRE_SCHEMA_VERSION);
+        goto fail;
+    }
+    if (v < ACRE_SCHEMA_VERSION && (rc = migrate(s, v, err)))
+        goto fail;
+    *out = s;
+    return 0;
+fail:
+    acre_store_free(s);
+    return rc;
+}
+
+void acre_store_free(acre_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_close(s->db);
+    free(s);
+}
+
+const char *const *acre_kind_names(void)
+{
+    static const char *names[32];
+    if (!names[0])
+        for (int i = 0; acre_kinds[i]; i++)
+            names[i] = acre_kinds[i]->name;
+    return names;
+}
+
+int acre_store_counts(acre_store *s, acre_kind_count *counts, int cap, acre_error *err)
+{
+    int n = 0;
+    for (int i = 0; acre_kinds[i] && n < cap; i++) {
+        const acre_kind *k = acre_kinds[i];
+        acre_buf sql = {0};
+        sqlite3_stmt *st;
+        int rc;
+
+        /* Records of this kind: keys whose newest version belongs to it (the two customer and
+         * transaction kinds share a table, told apart by vertical). */
+        acre_buf_adds(&sql, "SELECT count(*), (SELECT count(*) FROM ");
+        acre_buf_adds(&sql, k->table);
+        if (k->vertical)
+            acre_buf_adds(&sql, " WHERE vertical = ?1");
+        acre_buf_adds(&sql, ") FROM (SELECT ");
+        acre_buf_adds(&sql, k->vertical ? "vertical" : "1");
+        acre_buf_adds(&sql, " AS v, max(seq) FROM ");
+        acre_buf_adds(&sql, k->table);
+        acre_buf_adds(&sql, " GROUP BY ");
+        for (int c = 0; c < k->nkey; c++)
+            acre_buf_printf(&sql, "%s%s", c ? ", " : "", k->cols[c].name);
+        acre_buf_adds(&sql, k->vertical ? ") WHERE v = ?1" : ")");
+        if (sql.oom) {
+            acre_buf_free(&sql);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
+        rc = acre_store_prepare(s, &st, sql.p, err);
+        acre_buf_free(&sql);
+        if (rc)
+            return rc;
+        if (k->vertical)
+            sqlite3_bind_text(st, 1, k->vertical, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            sqlite3_finalize(st);
+            return acre_store_fail(s, "counting records", err);
+        }
+        counts[n].kind = k->name;
+        counts[n].records = sqlite3_column_int64(st, 0);
+        counts[n].versions = sqlite3_column_int64(st, 1);
+        sqlite3_finalize(st);
+        n++;
+    }
+    return n;
+}
+
+int acre_store_batches(acre_store *s, int (*fn)(void *ctx, const acre_batch *b), void *ctx,
+                       acre_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = acre_store_prepare(s, &st,
+                                "SELECT batch, kind, source, sha256, received, inserted, "
+                                "updated, unchanged, rejected FROM ingest_batch ORDER BY batch",
+                                err);
+    if (rc)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        acre_batch b;
+        memset(&b, 0, sizeof b);
+        b.batch = sqlite3_column_int64(st, 0);
+        snprintf(b.kind, sizeof b.kind, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(b.source, sizeof b.source, "%s", (const char *)sqlite3_column_text(st, 2));
+        snprintf(b.sha256, sizeof b.sha256, "%s", (const char *)sqlite3_column_text(st, 3));
+        b.received = sqlite3_column_int64(st, 4);
+        b.inserted = sqlite3_column_int64(st, 5);
+        b.updated = sqlite3_column_int64(st, 6);
+        b.unchanged = sqlite3_column_int64(st, 7);
+        b.rejected = sqlite3_column_int64(st, 8);
+        if (fn(ctx, &b))
+            break;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return acre_store_fail(s, "reading batches", err);
+    return 0;
+}

@@ -1,0 +1,27 @@
+/* engine/store_int.h — the store's insides, shared by the engine's files (internal). */
+#ifndef ACRE_ENGINE_STORE_INT_H
+#define ACRE_ENGINE_STORE_INT_H
+
+#include <sqlite3.h>
+
+#include "acre/store.h"
+
+struct acre_store {
+    sqlite3 *db;
+};
+
+/* Prepares sql into *st, filling err with SQLite's message on failure. */
+int acre_store_prepare(acre_store *s, sqlite3_stmt **st, const char *sql, acre_error *err);
+
+/* Runs one statement without parameters. */
+int acre_store_exec(acre_store *s, const char *sql, acre_error *err);
+
+/* Sets err from SQLite's last error, prefixed with `what`; returns ACRE_EIO. */
+int acre_store_fail(acre_store *s, const char *what, acre_error *err);
+
+/* Begins a write transaction, waiting for other writers up to the busy timeout. */
+int acre_store_begin(acre_store *s, acre_error *err);
+int acre_store_commit(acre_store *s, acre_error *err);
+void acre_store_rollback(acre_store *s);
+
+#endif

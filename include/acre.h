@@ -1,0 +1,10 @@
+/* acre.h — the Affiliate Commission & Revenue-share Engine. The one header a user includes. */
+#ifndef ACRE_H
+#define ACRE_H
+
+#include "acre/decimal.h"
+#include "acre/error.h"
+#include "acre/ingest.h"
+#include "acre/store.h"
+
+#endif

@@ -1,0 +1,47 @@
+/* acre/store.h — the embedded SQLite store. */
+#ifndef ACRE_STORE_H
+#define ACRE_STORE_H
+
+#include "error.h"
+
+typedef struct acre_store acre_store;
+
+/* The schema version this build writes. A store with an older version is migrated on open; a
+ * newer one is refused. */
+#define ACRE_SCHEMA_VERSION 1
+
+/* Opens (creating if missing) the store at `path` (":memory:" for a private in-memory store).
+ * *out is new: release it with acre_store_free. */
+int acre_store_open(acre_store **out, const char *path, acre_error *err);
+
+/* NULL-safe. */
+void acre_store_free(acre_store *s);
+
+/* Per record kind: how many distinct records (keys) and versions are stored. */
+typedef struct acre_kind_count {
+    const char *kind; /* borrowed: static */
+    long records;
+    long versions;
+} acre_kind_count;
+
+/* Fills counts[0..n) for every kind (n = acre_kind_names count, at most `cap`); returns the
+ * number written or a negative error code. */
+int acre_store_counts(acre_store *s, acre_kind_count *counts, int cap, acre_error *err);
+
+/* One ingested file as the store remembers it. */
+typedef struct acre_batch {
+    long long batch;
+    char kind[40];
+    char source[256];
+    char sha256[65];
+    long received, inserted, updated, unchanged, rejected;
+} acre_batch;
+
+/* Calls fn for each stored batch in order; stops early when fn returns non-zero. */
+int acre_store_batches(acre_store *s, int (*fn)(void *ctx, const acre_batch *b), void *ctx,
+                       acre_error *err);
+
+/* The names of the record kinds, NULL-terminated (static). */
+const char *const *acre_kind_names(void);
+
+#endif

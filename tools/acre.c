@@ -1,0 +1,251 @@
+/* tools/acre.c — the acre command line. The library never prints or exits; this does. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acre.h"
+
+enum { EXIT_OK = 0, EXIT_DIFF = 1, EXIT_USAGE = 2, EXIT_REJECTED = 3, EXIT_REFUSED = 4 };
+
+static const char usage_text[] =
+    "usage: acre [--db PATH] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  ingest KIND [FILE...] [--rejects FILE] [--atomic] [--explain]\n"
+    "                     validate and store records (NDJSON, a JSON array, or a\n"
+    "                     {\"data\":[...]} envelope; no FILE or - reads stdin)\n"
+    "  status             what the store holds: records and versions per kind, ingested files\n"
+    "  kinds              list the record kinds\n"
+    "\n"
+    "--db PATH defaults to $ACRE_DB, else ./acre.db. Exit status: 0 success, 2 bad usage,\n"
+    "3 some input records were rejected, 4 refused and nothing written.\n";
+
+static int usage(const char *msg)
+{
+    if (msg)
+        fprintf(stderr, "acre: %s\n", msg);
+    fputs(usage_text, stderr);
+    return EXIT_USAGE;
+}
+
+typedef struct args {
+    const char *db;
+    const char *rejects;
+    int atomic, explain, help;
+    const char *pos[256];
+    int npos;
+} args;
+
+/* Options may come before or after positional arguments (SPEC 9). */
+static int parse_args(args *a, int argc, char **argv)
+{
+    memset(a, 0, sizeof *a);
+    a->db = getenv("ACRE_DB");
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        if (strcmp(s, "--db") == 0 || strcmp(s, "--rejects") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "acre: %s needs a value\n", s);
+                return -1;
+            }
+            if (s[2] == 'd')
+                a->db = argv[++i];
+            else
+                a->rejects = argv[++i];
+        } else if (strncmp(s, "--db=", 5) == 0) {
+            a->db = s + 5;
+        } else if (strncmp(s, "--rejects=", 10) == 0) {
+            a->rejects = s + 10;
+        } else if (strcmp(s, "--atomic") == 0) {
+            a->atomic = 1;
+        } else if (strcmp(s, "--explain") == 0) {
+            a->explain = 1;
+        } else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+            a->help = 1;
+        } else if (s[0] == '-' && s[1] == '-') {
+            fprintf(stderr, "acre: unknown option %s\n", s);
+            return -1;
+        } else {
+            if (a->npos >= (int)(sizeof a->pos / sizeof a->pos[0])) {
+                fprintf(stderr, "acre: too many arguments\n");
+                return -1;
+            }
+            a->pos[a->npos++] = s;
+        }
+    }
+    if (!a->db || !*a->db)
+        a->db = "acre.db";
+    return 0;
+}
+
+typedef struct reject_sink {
+    FILE *out;
+    int explain;
+} reject_sink;
+
+static void on_reject(void *ctx, const acre_reject *r)
+{
+    reject_sink *k = ctx;
+    fputs(k->explain ? r->text : r->json, k->out);
+    fputc('\n', k->out);
+}
+
+static int open_store(acre_store **s, const args *a)
+{
+    acre_error err;
+    acre_error_clear(&err);
+    if (acre_store_open(s, a->db, &err)) {
+        fprintf(stderr, "acre: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_ingest(const args *a)
+{
+    const char *kind;
+    FILE *files[255];
+    const char *names[255];
+    int nfiles = 0, code = EXIT_OK;
+    acre_store *s = NULL;
+    acre_ingest_summary sum = {0};
+    reject_sink sink = {stderr, a->explain};
+    int valid_kind = 0;
+
+    if (a->npos < 2)
+        return usage("ingest: name a KIND");
+    kind = a->pos[1];
+    for (const char *const *k = acre_kind_names(); *k; k++)
+        valid_kind |= strcmp(*k, kind) == 0;
+    if (!valid_kind) {
+        fprintf(stderr, "acre: ingest: unknown kind \"%s\"; the kinds are:", kind);
+        for (const char *const *k = acre_kind_names(); *k; k++)
+            fprintf(stderr, " %s", *k);
+        fputc('\n', stderr);
+        return EXIT_USAGE;
+    }
+    /* Open every file before storing anything, so a typo in the third name stores nothing. */
+    for (int i = 2; i < a->npos; i++) {
+        const char *f = a->pos[i];
+        names[nfiles] = f;
+        files[nfiles] = strcmp(f, "-") == 0 ? stdin : fopen(f, "rb");
+        if (!files[nfiles]) {
+            fprintf(stderr, "acre: ingest: cannot open %s\n", f);
+            for (int j = 0; j < nfiles; j++)
+                if (files[j] != stdin)
+                    fclose(files[j]);
+            return EXIT_USAGE;
+        }
+        nfiles++;
+    }
+    if (nfiles == 0) {
+        names[0] = "-";
+        files[0] = stdin;
+        nfiles = 1;
+    }
+    if (a->rejects) {
+        sink.out = fopen(a->rejects, "w");
+        if (!sink.out) {
+            fprintf(stderr, "acre: ingest: cannot write %s\n", a->rejects);
+            code = EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (open_store(&s, a)) {
+        code = EXIT_REFUSED;
+        goto out;
+    }
+    for (int i = 0; i < nfiles; i++) {
+        acre_error err;
+        acre_ingest_opts o = {a->atomic, names[i], on_reject, &sink};
+        int rc;
+        acre_error_clear(&err);
+        rc = acre_ingest(s, kind, files[i], &o, &sum, &err);
+        if (rc == ACRE_EREJECTED) {
+            fprintf(stderr, "acre: %s\n", err.message);
+            if (code == EXIT_OK)
+                code = EXIT_REJECTED;
+        } else if (rc) {
+            fprintf(stderr, "acre: %s: %s\n", names[i], err.message);
+            code = EXIT_REFUSED;
+        }
+    }
+    if (code == EXIT_OK && sum.rejected > 0)
+        code = EXIT_REJECTED;
+    printf("{\"kind\":\"%s\",\"received\":%ld,\"inserted\":%ld,\"updated\":%ld,"
+           "\"unchanged\":%ld,\"rejected\":%ld}\n",
+           kind, sum.received, sum.inserted, sum.updated, sum.unchanged, sum.rejected);
+out:
+    for (int i = 0; i < nfiles; i++)
+        if (files[i] != stdin)
+            fclose(files[i]);
+    if (sink.out && sink.out != stderr)
+        fclose(sink.out);
+    acre_store_free(s);
+    return code;
+}
+
+static int print_batch(void *ctx, const acre_batch *b)
+{
+    (void)ctx;
+    printf("  %4lld  %-30s %-32s %6ld %8ld %7ld %9ld %8ld  %.12s\n", b->batch, b->kind,
+           b->source, b->received, b->inserted, b->updated, b->unchanged, b->rejected,
+           b->sha256);
+    return 0;
+}
+
+static int cmd_status(const args *a)
+{
+    acre_store *s;
+    acre_kind_count counts[32];
+    acre_error err;
+    int n;
+
+    if (open_store(&s, a))
+        return EXIT_REFUSED;
+    acre_error_clear(&err);
+    n = acre_store_counts(s, counts, 32, &err);
+    if (n < 0) {
+        fprintf(stderr, "acre: %s\n", err.message);
+        acre_store_free(s);
+        return EXIT_REFUSED;
+    }
+    printf("store %s (schema %d)\n\n", a->db, ACRE_SCHEMA_VERSION);
+    printf("  %-30s %9s %9s\n", "kind", "records", "versions");
+    for (int i = 0; i < n; i++)
+        printf("  %-30s %9ld %9ld\n", counts[i].kind, counts[i].records, counts[i].versions);
+    printf("\ningested files\n  %4s  %-30s %-32s %6s %8s %7s %9s %8s  %s\n", "#", "kind", "file",
+           "recvd", "inserted", "updated", "unchanged", "rejected", "sha256");
+    if (acre_store_batches(s, print_batch, NULL, &err)) {
+        fprintf(stderr, "acre: %s\n", err.message);
+        acre_store_free(s);
+        return EXIT_REFUSED;
+    }
+    acre_store_free(s);
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    args a;
+    const char *cmd;
+
+    if (parse_args(&a, argc, argv))
+        return usage(NULL);
+    if (a.help || a.npos == 0) {
+        fputs(usage_text, a.help ? stdout : stderr);
+        return a.help ? EXIT_OK : EXIT_USAGE;
+    }
+    cmd = a.pos[0];
+    if (strcmp(cmd, "ingest") == 0)
+        return cmd_ingest(&a);
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status(&a);
+    if (strcmp(cmd, "kinds") == 0) {
+        for (const char *const *k = acre_kind_names(); *k; k++)
+            puts(*k);
+        return EXIT_OK;
+    }
+    fprintf(stderr, "acre: unknown command \"%s\"\n", cmd);
+    return usage(NULL);
+}
