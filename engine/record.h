@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "acre/error.h"
 #include "jsonval.h"
 
 #define ACRE_MAX_COLS 20

@@ -1,0 +1,247 @@
+/* tests/test_decimal.c — exact money: parsing, arithmetic, rounding, formatting.
+ * Every expected value below was worked out by hand; the comment on a row says how. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "acre/decimal.h"
+
+static void parse(acre_dec *d, const char *s)
+{
+    acre_error err;
+    acre_error_clear(&err);
+    assert_int_equal(acre_dec_parse(d, s, strlen(s), &err), 0);
+}
+
+static void assert_fmt(const acre_dec *d, const char *want)
+{
+    char *got = acre_dec_format(d);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* Text in, shortest exact decimal out. */
+static void test_parse_format(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } rows[] = {
+        {"0.1", "0.1"},
+        {"0.10", "0.1"},        /* trailing zeros carry no value */
+        {"-0", "0"},            /* minus zero is zero */
+        {"-0.0", "0"},
+        {"1e2", "100"},
+        {"1E+2", "100"},
+        {"12.5e-3", "0.0125"},  /* 12.5 / 1000 */
+        {"9413.60", "9413.6"},
+        {"-12", "-12"},
+        {"123456789012345", "123456789012345"},   /* 15 significant digits: the limit */
+        {"0.000123456789012345", "0.000123456789012345"}, /* leading zeros do not count */
+        {"100000000000000000", "100000000000000000"},     /* 1 significant digit, 1e17 */
+        {"1.00000000000000000000", "1"},          /* trailing zeros do not count */
+        {"499", "499"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        acre_dec d;
+        acre_dec_init(&d);
+        parse(&d, rows[i].in);
+        assert_fmt(&d, rows[i].out);
+        acre_dec_clear(&d);
+    }
+}
+
+/* Text refused, with the rule that refuses it. */
+static void test_parse_refused(void **state)
+{
+    static const struct {
+        const char *in, *rule;
+    } rows[] = {
+        {"1234567890123456", "max_significant_digits"},    /* 16 digits */
+        {"1234567890.123456", "max_significant_digits"},   /* 16 digits across the point */
+        {"1.000000000000000005", "max_significant_digits"}, /* 19 digits; its double is 1.0 */
+        {"0.1000000000000001", "max_significant_digits"},  /* 16 digits */
+        {"1e999999", "range"},   /* one digit, but beyond 1e18 */
+        {"1e-19", "range"},      /* finer than 18 decimals */
+        {"1e18", "range"},       /* 19 integer digits */
+        {"01", "number"},
+        {"1.", "number"},
+        {".5", "number"},
+        {"+1", "number"},
+        {"1e", "number"},
+        {"--1", "number"},
+        {"1 ", "number"},
+        {"", "number"},
+        {"0x10", "number"},
+        {"NaN", "number"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        acre_dec d;
+        acre_error err;
+        acre_dec_init(&d);
+        acre_error_clear(&err);
+        assert_int_equal(acre_dec_parse(&d, rows[i].in, strlen(rows[i].in), &err),
+                         ACRE_EINVALID);
+        assert_string_equal(err.rule, rows[i].rule);
+        acre_dec_clear(&d);
+    }
+}
+
+/* The error message names the count and the value, as a person needs it. */
+static void test_message(void **state)
+{
+    acre_dec d;
+    acre_error err;
+    (void)state;
+    acre_dec_init(&d);
+    acre_error_clear(&err);
+    acre_dec_parse(&d, "1234567890.123456", 17, &err);
+    assert_string_equal(err.message, "value: 16 significant digits (max 15): 1234567890.123456");
+    acre_dec_clear(&d);
+}
+
+static void test_arithmetic(void **state)
+{
+    acre_dec a, b, r;
+    (void)state;
+    acre_dec_init(&a);
+    acre_dec_init(&b);
+    acre_dec_init(&r);
+
+    parse(&a, "0.1");
+    parse(&b, "0.2");
+    acre_dec_add(&r, &a, &b);
+    assert_fmt(&r, "0.3"); /* exactly: 1/10 + 2/10 = 3/10 */
+    parse(&a, "0.3");
+    assert_int_equal(acre_dec_cmp(&r, &a), 0);
+
+    parse(&a, "100");
+    parse(&b, "0.01");
+    acre_dec_sub(&r, &a, &b);
+    assert_fmt(&r, "99.99");
+
+    parse(&a, "10.50");
+    parse(&b, "0.45");
+    acre_dec_mul(&r, &a, &b);
+    assert_fmt(&r, "4.725"); /* 45% of 10.50 */
+
+    parse(&a, "1");
+    parse(&b, "3");
+    assert_int_equal(acre_dec_div(&r, &a, &b), 0);
+    assert_fmt(&r, "1/3"); /* no finite decimal form */
+    parse(&b, "8");
+    acre_dec_div(&r, &a, &b);
+    assert_fmt(&r, "0.125");
+    parse(&b, "0");
+    assert_int_equal(acre_dec_div(&r, &a, &b), ACRE_EINVALID);
+    assert_fmt(&r, "0.125"); /* unchanged */
+
+    acre_dec_neg(&r, &r);
+    assert_fmt(&r, "-0.125");
+    assert_int_equal(acre_dec_sgn(&r), -1);
+
+    acre_dec_clear(&a);
+    acre_dec_clear(&b);
+    acre_dec_clear(&r);
+}
+
+/* value, scale, expected for half_even, half_up, down. */
+static void test_rounding(void **state)
+{
+    static const struct {
+        const char *in;
+        int scale;
+        const char *even, *up, *down;
+    } rows[] = {
+        /* -0.005 is exactly halfway between -0.01 and 0.00: half_even takes the even 0.00,
+         * half_up goes away from zero to -0.01, down goes toward zero to 0.00 */
+        {"-0.005", 2, "0.00", "-0.01", "0.00"},
+        {"0.005", 2, "0.00", "0.01", "0.00"},
+        {"0.015", 2, "0.02", "0.02", "0.01"},   /* tie; 2 is the even neighbour */
+        {"4.725", 2, "4.72", "4.73", "4.72"},   /* 45% of 10.50: the SPEC's textbook case */
+        {"2.5", 0, "2", "3", "2"},
+        {"3.5", 0, "4", "4", "3"},
+        {"-2.5", 0, "-2", "-3", "-2"},
+        {"1.0051", 2, "1.01", "1.01", "1.00"},  /* above the tie: both half modes go up */
+        {"-1.0049", 2, "-1.00", "-1.00", "-1.00"},
+        {"8750", 2, "8750.00", "8750.00", "8750.00"},
+        {"0", 2, "0.00", "0.00", "0.00"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        acre_dec d;
+        const char *want[3] = {rows[i].even, rows[i].up, rows[i].down};
+        acre_round modes[3] = {ACRE_ROUND_HALF_EVEN, ACRE_ROUND_HALF_UP, ACRE_ROUND_DOWN};
+        acre_dec_init(&d);
+        parse(&d, rows[i].in);
+        for (int m = 0; m < 3; m++) {
+            char *got = acre_dec_format_fixed(&d, rows[i].scale, modes[m]);
+            acre_dec r;
+            char *again;
+            assert_string_equal(got, want[m]);
+            /* acre_dec_round gives the same value */
+            acre_dec_init(&r);
+            acre_dec_round(&r, &d, rows[i].scale, modes[m]);
+            again = acre_dec_format_fixed(&r, rows[i].scale, ACRE_ROUND_DOWN);
+            assert_string_equal(again, want[m]);
+            free(got);
+            free(again);
+            acre_dec_clear(&r);
+        }
+        acre_dec_clear(&d);
+    }
+}
+
+/* 1/3 rounded: 0.33 in every mode; 2/3: 0.67 half modes, 0.66 down. */
+static void test_round_rational(void **state)
+{
+    acre_dec a, b, r;
+    char *s;
+    (void)state;
+    acre_dec_init(&a);
+    acre_dec_init(&b);
+    acre_dec_init(&r);
+    acre_dec_set_si(&a, 2);
+    acre_dec_set_si(&b, 3);
+    acre_dec_div(&r, &a, &b);
+    s = acre_dec_format_fixed(&r, 2, ACRE_ROUND_HALF_EVEN);
+    assert_string_equal(s, "0.67");
+    free(s);
+    s = acre_dec_format_fixed(&r, 2, ACRE_ROUND_DOWN);
+    assert_string_equal(s, "0.66");
+    free(s);
+    acre_dec_clear(&a);
+    acre_dec_clear(&b);
+    acre_dec_clear(&r);
+}
+
+static void test_round_parse(void **state)
+{
+    acre_round m;
+    (void)state;
+    assert_int_equal(acre_round_parse(&m, "half_up"), 0);
+    assert_int_equal(m, ACRE_ROUND_HALF_UP);
+    assert_int_equal(acre_round_parse(&m, "down"), 0);
+    assert_int_equal(m, ACRE_ROUND_DOWN);
+    assert_int_equal(acre_round_parse(&m, "half_even"), 0);
+    assert_int_equal(m, ACRE_ROUND_HALF_EVEN);
+    assert_int_equal(acre_round_parse(&m, "ceiling"), ACRE_EINVALID);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_format), cmocka_unit_test(test_parse_refused),
+        cmocka_unit_test(test_message),      cmocka_unit_test(test_arithmetic),
+        cmocka_unit_test(test_rounding),     cmocka_unit_test(test_round_rational),
+        cmocka_unit_test(test_round_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,503 @@
+/* tests/test_ingest.c — acre_ingest against a real (in-memory) store: formats, upserts,
+ * references, --atomic, malformed files, and the prop-trading guide's sample payloads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "acre.h"
+#include "jsonval.h"
+#include "store_int.h"
+
+typedef struct run {
+    acre_ingest_summary sum;
+    acre_buf rejects; /* NDJSON reject lines */
+    acre_error err;
+    int rc;
+} run;
+
+static void on_reject(void *ctx, const acre_reject *r)
+{
+    run *x = ctx;
+    acre_buf_adds(&x->rejects, r->json);
+    acre_buf_adds(&x->rejects, "\n");
+}
+
+static run ingest_text(acre_store *s, const char *kind, const char *text, int atomic)
+{
+    run x;
+    FILE *f = fmemopen((void *)text, strlen(text), "r");
+    acre_ingest_opts o = {atomic, "test.ndjson", on_reject, NULL};
+    memset(&x, 0, sizeof x);
+    o.ctx = &x;
+    acre_error_clear(&x.err);
+    assert_non_null(f);
+    x.rc = acre_ingest(s, kind, f, &o, &x.sum, &x.err);
+    fclose(f);
+    return x;
+}
+
+/* Ingests and checks the summary (received, inserted, updated, unchanged, rejected). */
+static void expect(acre_store *s, const char *kind, const char *text, long rec, long ins, long upd,
+                   long unch, long rej)
+{
+    run x = ingest_text(s, kind, text, 0);
+    if (x.rc)
+        fail_msg("ingest failed: %s", x.err.message);
+    if (x.sum.received != rec || x.sum.inserted != ins || x.sum.updated != upd ||
+        x.sum.unchanged != unch || x.sum.rejected != rej)
+        fail_msg("%s: got received %ld inserted %ld updated %ld unchanged %ld rejected %ld\n%s",
+                 kind, x.sum.received, x.sum.inserted, x.sum.updated, x.sum.unchanged,
+                 x.sum.rejected, x.rejects.p ? x.rejects.p : "");
+    acre_buf_free(&x.rejects);
+}
+
+/* The first reject's rule, for a file expected to reject exactly one record. */
+static void expect_reject(acre_store *s, const char *kind, const char *text, const char *rule)
+{
+    run x = ingest_text(s, kind, text, 0);
+    char want[80];
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(x.sum.rejected, 1);
+    snprintf(want, sizeof want, "\"rule\":\"%s\"", rule);
+    if (!x.rejects.p || !strstr(x.rejects.p, want))
+        fail_msg("want rule %s, got %s", rule, x.rejects.p ? x.rejects.p : "(none)");
+    acre_buf_free(&x.rejects);
+}
+
+static long long sql_int(acre_store *s, const char *sql)
+{
+    sqlite3_stmt *st;
+    long long v;
+    assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static char *sql_text(acre_store *s, const char *sql)
+{
+    sqlite3_stmt *st;
+    char *v;
+    assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = strdup(sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "(null)");
+    sqlite3_finalize(st);
+    return v;
+}
+
+static void assert_sql(acre_store *s, const char *sql, const char *want)
+{
+    char *got = sql_text(s, sql);
+    assert_string_equal(got, want);
+    free(got);
+}
+
+/* Every row of every table, as text: two equal snapshots mean an unchanged store. */
+static char *snapshot(acre_store *s)
+{
+    acre_buf b = {0};
+    sqlite3_stmt *tables;
+    assert_int_equal(sqlite3_prepare_v2(s->db,
+                                        "SELECT name FROM sqlite_master WHERE type = 'table' "
+                                        "ORDER BY name",
+                                        -1, &tables, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(tables) == SQLITE_ROW) {
+        char sql[200];
+        sqlite3_stmt *st;
+        snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", sqlite3_column_text(tables, 0));
+        assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_OK);
+        acre_buf_printf(&b, "[%s]\n", sqlite3_column_text(tables, 0));
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            for (int i = 0; i < sqlite3_column_count(st); i++)
+                acre_buf_printf(&b, "%s|", sqlite3_column_text(st, i)
+                                               ? (const char *)sqlite3_column_text(st, i)
+                                               : "NULL");
+            acre_buf_adds(&b, "\n");
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_finalize(tables);
+    return b.p;
+}
+
+static acre_store *fresh(void)
+{
+    acre_store *s;
+    acre_error err;
+    acre_error_clear(&err);
+    assert_int_equal(acre_store_open(&s, ":memory:", &err), 0);
+    return s;
+}
+
+#define AFFS "{\"affiliate_id\":\"a1\"}\n{\"affiliate_id\":\"a2\",\"currency\":\"EUR\"}\n"
+#define CUST(id, aff)                                                                              \
+    "{\"customer_id\":\"" id "\",\"signup_date\":\"2026-01-05T10:00:00Z\",\"affiliate_id\":\"" aff \
+    "\",\"tracking_data\":\"t\"}\n"
+
+/* A store with affiliates a1, a2 and customers c1 (a1), c2 (a2). */
+static acre_store *base(void)
+{
+    acre_store *s = fresh();
+    expect(s, "affiliates", AFFS, 2, 2, 0, 0, 0);
+    expect(s, "igaming/customers", CUST("c1", "a1") CUST("c2", "a2"), 2, 2, 0, 0, 0);
+    return s;
+}
+
+#define T1(status, amount)                                                                         \
+    "{\"transaction_id\":\"t1\",\"customer_id\":\"c1\",\"transaction_type\":\"deposit\","        \
+    "\"amount_currency\":" amount ",\"currency\":\"EUR\",\"transaction_date\":"                   \
+    "\"2026-01-06T12:00:00Z\",\"status\":\"" status "\"}"
+#define T2                                                                                         \
+    "{\"transaction_id\":\"t2\",\"customer_id\":\"c2\",\"transaction_type\":\"bonus\","          \
+    "\"amount_currency\":5,\"currency\":\"EUR\",\"transaction_date\":\"2026-01-07T12:00:00Z\","   \
+    "\"status\":\"approved\"}"
+
+/* One file, four formats: each stores the same two records. */
+static void test_formats(void **state)
+{
+    static const char *const texts[] = {
+        T1("approved", "20") "\n" T2 "\n",                        /* NDJSON */
+        "\n\n" T1("approved", "20") "\n\n" T2,                    /* NDJSON, blank lines, no final newline */
+        "[" T1("approved", "20") ",\n" T2 "]",                    /* array */
+        "{\"data\":[" T1("approved", "20") "," T2 "],\"meta\":{\"total\":2}}", /* envelope */
+        "{\n  \"data\": [\n    " T1("approved", "20") ",\n    " T2 "\n  ]\n}\n", /* pretty */
+        "\xEF\xBB\xBF" T1("approved", "20") "\n" T2 "\n",         /* with a byte order mark */
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        acre_store *s = base();
+        expect(s, "igaming/transactions", texts[i], 2, 2, 0, 0, 0);
+        assert_sql(s, "SELECT group_concat(transaction_id || '=' || amount_currency) FROM txn",
+                   "t1=20,t2=5");
+        acre_store_free(s);
+    }
+}
+
+/* SPEC 3 Upserts. */
+static void test_upserts(void **state)
+{
+    acre_store *s = base();
+    (void)state;
+    expect(s, "igaming/transactions", T1("approved", "20.10") "\n", 1, 1, 0, 0, 0);
+    /* re-sent as reversed: a new version, the old one kept */
+    expect(s, "igaming/transactions", T1("reversed", "20.10") "\n", 1, 0, 1, 0, 0);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM txn WHERE transaction_id = 't1'"), 2);
+    assert_sql(s, "SELECT status FROM txn WHERE transaction_id = 't1' ORDER BY seq DESC LIMIT 1",
+               "reversed");
+    assert_sql(s, "SELECT status FROM txn WHERE transaction_id = 't1' ORDER BY seq LIMIT 1",
+               "approved");
+    /* identical re-send, amount written differently: 20.10 equals "20.1" */
+    expect(s, "igaming/transactions", T1("reversed", "\"20.1\"") "\n", 1, 0, 0, 1, 0);
+    /* an absent optional field equals null */
+    expect(s, "igaming/transactions",
+           "{\"transaction_id\":\"t1\",\"customer_id\":\"c1\",\"transaction_type\":\"deposit\","
+           "\"amount_currency\":20.1,\"currency\":\"EUR\",\"transaction_date\":"
+           "\"2026-01-06T14:00:00+02:00\",\"status\":\"reversed\",\"note\":null}\n",
+           1, 0, 0, 1, 0); /* 14:00+02:00 is the stored 12:00Z */
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM txn WHERE transaction_id = 't1'"), 2);
+
+    /* activity re-sent for a day replaces it: two versions, the newest current */
+    expect(s, "igaming/gaming-activity",
+           "{\"date\":\"2026-01-06\",\"customer_id\":\"c1\",\"game_type\":\"slots\","
+           "\"currency\":\"EUR\",\"total_bets\":100,\"wins\":80}\n",
+           1, 1, 0, 0, 0);
+    expect(s, "igaming/gaming-activity",
+           "{\"date\":\"2026-01-06\",\"customer_id\":\"c1\",\"game_type\":\"slots\","
+           "\"currency\":\"EUR\",\"total_bets\":100,\"wins\":95}\n",
+           1, 0, 1, 0, 0);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM gaming_activity"), 2);
+    assert_sql(s, "SELECT wins FROM gaming_activity ORDER BY seq DESC LIMIT 1", "95");
+
+    /* a customer update older than the stored one is ignored */
+    expect(s, "igaming/customers",
+           "{\"customer_id\":\"c3\",\"signup_date\":\"2026-01-05T10:00:00Z\",\"affiliate_id\":"
+           "\"a1\",\"tracking_data\":\"t\",\"last_modified_date\":\"2026-02-01T00:00:00Z\","
+           "\"kyc_status_id\":\"approved\"}\n",
+           1, 1, 0, 0, 0);
+    expect(s, "igaming/customers",
+           "{\"customer_id\":\"c3\",\"signup_date\":\"2026-01-05T10:00:00Z\",\"affiliate_id\":"
+           "\"a1\",\"tracking_data\":\"t\",\"last_modified_date\":\"2026-01-15T00:00:00Z\","
+           "\"kyc_status_id\":\"pending\"}\n",
+           1, 0, 0, 1, 0);
+    assert_sql(s, "SELECT kyc_status_id FROM customer WHERE customer_id = 'c3' ORDER BY seq DESC",
+               "approved");
+    /* a newer one applies */
+    expect(s, "igaming/customers",
+           "{\"customer_id\":\"c3\",\"signup_date\":\"2026-01-05T10:00:00Z\",\"affiliate_id\":"
+           "\"a1\",\"tracking_data\":\"t\",\"last_modified_date\":\"2026-02-02T00:00:00Z\","
+           "\"kyc_status_id\":\"rejected\"}\n",
+           1, 0, 1, 0, 0);
+    /* the same key twice in one file: the second is an update of the first */
+    expect(s, "fx-rates",
+           "{\"date\":\"2026-01-31\",\"currency\":\"EUR\",\"usd_rate\":1.08}\n"
+           "{\"date\":\"2026-01-31\",\"currency\":\"EUR\",\"usd_rate\":1.09}\n",
+           2, 1, 1, 0, 0);
+    /* versions carry increasing sequence numbers, and the counter remembers the last */
+    assert_int_equal(sql_int(s, "SELECT value FROM counter WHERE name = 'seq'"),
+                     sql_int(s, "SELECT max(seq) FROM fx_rate"));
+    acre_store_free(s);
+}
+
+static void test_references(void **state)
+{
+    acre_store *s = base();
+    (void)state;
+    expect_reject(s, "igaming/customers", CUST("c9", "nobody"), "unknown_affiliate");
+    expect_reject(s, "igaming/transactions",
+                  "{\"transaction_id\":\"t9\",\"customer_id\":\"ghost\",\"transaction_type\":"
+                  "\"deposit\",\"amount_currency\":1,\"currency\":\"EUR\",\"transaction_date\":"
+                  "\"2026-01-06T12:00:00Z\",\"status\":\"approved\"}",
+                  "unknown_customer");
+    expect_reject(s, "flags",
+                  "{\"customer_id\":\"ghost\",\"flag\":\"fraud\",\"flagged_at\":"
+                  "\"2026-01-06T12:00:00Z\"}",
+                  "unknown_customer");
+    expect_reject(s, "igaming/gaming-activity",
+                  "{\"date\":\"2026-01-06\",\"customer_id\":\"ghost\",\"game_type\":\"slots\","
+                  "\"currency\":\"EUR\",\"ggr\":1}",
+                  "unknown_customer");
+    expect_reject(s, "prop-trading/trading-activity",
+                  "{\"date\":\"2026-01-06\",\"customer_id\":\"ghost\",\"instrument\":\"X\","
+                  "\"currency\":\"EUR\",\"lots_traded\":1,\"pnl\":1}",
+                  "unknown_customer");
+    expect_reject(s, "bonus-events",
+                  "{\"amount\":10,\"bonus_id\":\"b1\",\"currency\":\"EUR\",\"exchange_rate\":1,"
+                  "\"origin\":\"o\",\"product\":\"Casino\",\"status\":\"Created\",\"timestamp\":"
+                  "\"2026-01-05T10:00:00Z\",\"type\":\"WelcomeBonus\",\"user_bonus_id\":\"u\","
+                  "\"user_id\":\"ghost\"}",
+                  "unknown_customer");
+    /* a prop-trading record may name an igaming customer: one key space */
+    expect(s, "prop-trading/transactions",
+           "{\"transaction_id\":\"p1\",\"customer_id\":\"c1\",\"transaction_type\":"
+           "\"challenge_fee\",\"amount_currency\":1,\"currency\":\"EUR\",\"transaction_date\":"
+           "\"2026-01-06T12:00:00Z\",\"status\":\"approved\"}",
+           1, 1, 0, 0, 0);
+
+    /* parents: a parent later in the same file is fine */
+    expect(s, "affiliates",
+           "{\"affiliate_id\":\"kid\",\"parent_affiliate_id\":\"mum\"}\n"
+           "{\"affiliate_id\":\"mum\",\"parent_affiliate_id\":\"a1\"}\n",
+           2, 2, 0, 0, 0);
+    /* a cycle inside the file: both refused */
+    expect(s, "affiliates",
+           "{\"affiliate_id\":\"x\",\"parent_affiliate_id\":\"y\"}\n"
+           "{\"affiliate_id\":\"y\",\"parent_affiliate_id\":\"x\"}\n",
+           2, 0, 0, 0, 2);
+    /* one's own parent */
+    expect_reject(s, "affiliates", "{\"affiliate_id\":\"z\",\"parent_affiliate_id\":\"z\"}",
+                  "parent_cycle");
+    /* a cycle through the store: a1 <- mum <- kid stored; making a1's parent kid closes it */
+    expect_reject(s, "affiliates", "{\"affiliate_id\":\"a1\",\"parent_affiliate_id\":\"kid\"}",
+                  "parent_cycle");
+    /* a child whose parent is rejected in the same file is rejected too */
+    expect(s, "affiliates",
+           "{\"affiliate_id\":\"bad\",\"currency\":\"XYZ\"}\n"
+           "{\"affiliate_id\":\"orphan\",\"parent_affiliate_id\":\"bad\"}\n"
+           "{\"affiliate_id\":\"grandchild\",\"parent_affiliate_id\":\"orphan\"}\n",
+           3, 0, 0, 0, 3);
+    expect_reject(s, "affiliates", "{\"affiliate_id\":\"q\",\"parent_affiliate_id\":\"nobody\"}",
+                  "unknown_parent");
+
+    /* assignments */
+    expect_reject(s, "assignments",
+                  "{\"affiliate_id\":\"nobody\",\"plan_id\":\"p\",\"effective_from\":\"2026-01\"}",
+                  "unknown_affiliate");
+    expect(s, "assignments",
+           "{\"affiliate_id\":\"a1\",\"plan_id\":\"p\",\"effective_from\":\"2026-01\","
+           "\"effective_to\":\"2026-03\"}\n"
+           "{\"affiliate_id\":\"a1\",\"plan_id\":\"q\",\"effective_from\":\"2026-04\"}\n",
+           2, 2, 0, 0, 0);
+    /* overlaps the stored p (2026-01..03) */
+    expect_reject(s, "assignments",
+                  "{\"affiliate_id\":\"a1\",\"plan_id\":\"r\",\"effective_from\":\"2025-06\","
+                  "\"effective_to\":\"2026-01\"}",
+                  "overlapping_assignment");
+    /* overlaps the open-ended q */
+    expect_reject(s, "assignments",
+                  "{\"affiliate_id\":\"a1\",\"plan_id\":\"r\",\"effective_from\":\"2030-01\"}",
+                  "overlapping_assignment");
+    /* overlaps an earlier record of the same file */
+    expect(s, "assignments",
+           "{\"affiliate_id\":\"a2\",\"plan_id\":\"p\",\"effective_from\":\"2026-01\"}\n"
+           "{\"affiliate_id\":\"a2\",\"plan_id\":\"q\",\"effective_from\":\"2026-05\"}\n",
+           2, 1, 0, 0, 1);
+    /* re-sending the same key may change its own range */
+    expect(s, "assignments",
+           "{\"affiliate_id\":\"a1\",\"plan_id\":\"q\",\"effective_from\":\"2026-04\","
+           "\"effective_to\":\"2026-12\"}\n"
+           "{\"affiliate_id\":\"a1\",\"plan_id\":\"r\",\"effective_from\":\"2027-01\"}\n",
+           2, 1, 1, 0, 0);
+    acre_store_free(s);
+}
+
+/* A file that is refused leaves every table as it was. */
+static void expect_refused(acre_store *s, const char *kind, const char *text, int atomic,
+                           const char *rule)
+{
+    char *before = snapshot(s), *after;
+    run x = ingest_text(s, kind, text, atomic);
+    if (x.rc != ACRE_EREJECTED)
+        fail_msg("want the file refused, got rc %d (%s)", x.rc, x.err.message);
+    assert_string_equal(x.err.rule, rule);
+    assert_int_equal(x.sum.inserted + x.sum.updated + x.sum.unchanged, 0);
+    assert_int_equal(x.sum.rejected, x.sum.received);
+    after = snapshot(s);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    acre_buf_free(&x.rejects);
+}
+
+static void test_refused_files(void **state)
+{
+    acre_store *s = base();
+    (void)state;
+    /* --atomic with one bad record among good ones */
+    expect_refused(s, "igaming/transactions",
+                   T1("approved", "20") "\n" T2 "\n" T1("approved", "1.0000000000000001") "\n", 1,
+                   "atomic");
+    /* truncated: the last line is cut in the middle of a record */
+    expect_refused(s, "igaming/transactions",
+                   T1("approved", "20") "\n{\"transaction_id\":\"t2\",\"customer_id\":\"c", 0,
+                   "json");
+    /* a malformed line in the middle */
+    expect_refused(s, "igaming/transactions", T1("approved", "20") "\n{oops}\n" T2 "\n", 0,
+                   "json");
+    /* binary */
+    expect_refused(s, "igaming/transactions", "\x01\x02\x03\xff garbage", 0, "json");
+    /* NUL byte inside a record line */
+    {
+        static const char nul[] = "{\"transaction_id\":\"t\0x\"}\n";
+        char *before = snapshot(s), *after;
+        FILE *f = fmemopen((void *)nul, sizeof nul - 1, "r");
+        acre_ingest_summary sum = {0};
+        acre_error err;
+        acre_error_clear(&err);
+        assert_int_equal(acre_ingest(s, "igaming/transactions", f, NULL, &sum, &err),
+                         ACRE_EREJECTED);
+        fclose(f);
+        after = snapshot(s);
+        assert_string_equal(before, after);
+        free(before);
+        free(after);
+    }
+    /* not JSON at all */
+    expect_refused(s, "igaming/transactions", "transaction_id,amount\nt1,20\n", 0, "json");
+    /* a truncated array */
+    expect_refused(s, "igaming/transactions", "[" T1("approved", "20") ",", 0, "json");
+    /* an envelope with a stray key */
+    expect_refused(s, "igaming/transactions", "{\"data\":[" T2 "],\"extra\":1}", 0, "envelope");
+    /* invalid UTF-8 */
+    expect_refused(s, "igaming/transactions",
+                   "{\"transaction_id\":\"t\xc3\x28\",\"customer_id\":\"c1\"}\n", 0, "json");
+    /* a number jansson cannot hold refuses the file */
+    expect_refused(s, "igaming/transactions", T1("approved", "1e999999") "\n", 0, "json");
+    acre_store_free(s);
+}
+
+/* Without --atomic the valid records of a mixed file are stored. */
+static void test_mixed_file(void **state)
+{
+    acre_store *s = base();
+    run x;
+    (void)state;
+    x = ingest_text(s, "igaming/transactions",
+                    T1("approved", "20") "\n" T1("approved", "1.0000000000000001") "\n" T2 "\n", 0);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(x.sum.received, 3);
+    assert_int_equal(x.sum.inserted, 2); /* t1 then t2; the middle record is rejected */
+    assert_int_equal(x.sum.rejected, 1);
+    /* the reject line, exactly: file, 0-based index, line, the record as sent, the errors */
+    assert_string_equal(
+        x.rejects.p,
+        "{\"file\":\"test.ndjson\",\"index\":1,\"line\":2,\"record\":" T1(
+            "approved", "1.0000000000000001") ",\"errors\":[{\"field\":\"amount_currency\","
+                                              "\"rule\":\"max_significant_digits\",\"message\":"
+                                              "\"amount_currency: 17 significant digits (max "
+                                              "15): 1.0000000000000001\"}]}\n");
+    acre_buf_free(&x.rejects);
+    acre_store_free(s);
+}
+
+/* The sample payloads of the prop-trading guide (../shared/reference), stored exactly. */
+static void test_prop_samples(void **state)
+{
+    acre_store *s = fresh();
+    (void)state;
+    expect(s, "affiliates", "{\"affiliate_id\":\"aff_prop_310\"}", 1, 1, 0, 0, 0);
+    expect(s, "prop-trading/customers",
+           "{\n\"customer_id\": \"prop_78120\",\n\"signup_date\": \"2026-03-08T16:00:00Z\",\n"
+           "\"last_modified_date\": \"2026-03-14T09:30:00Z\",\n\"first_name\": \"Alex\",\n"
+           "\"last_name\": \"K\",\n\"email\": \"[email protected]\",\n"
+           "\"affiliate_id\": \"aff_prop_310\",\n\"campaign_id\": \"cmp_prop_55\",\n"
+           "\"click_id\": \"clk_prop_442\",\n\"lang_id\": \"en\",\n\"country_code\": \"US\",\n"
+           "\"kyc_status_id\": \"approved\",\n\"sales_status_id\": \"active\",\n"
+           "\"challenge_type\": \"standard\",\n\"phase\": \"phase_2\",\n"
+           "\"account_size\": 100000\n}\n",
+           1, 1, 0, 0, 0);
+    expect(s, "prop-trading/transactions",
+           "{\n\"transaction_id\": \"txn_prop_220015\",\n\"customer_id\": \"prop_78120\",\n"
+           "\"transaction_type\": \"challenge_fee\",\n\"transaction_subtype\": \"phase_1_fee\",\n"
+           "\"amount_currency\": 499,\n\"amount_usd\": 499,\n\"currency\": \"USD\",\n"
+           "\"transaction_date\": \"2026-03-08T16:05:00Z\",\n\"status\": \"approved\",\n"
+           "\"note\": \"100k standard challenge purchase\"\n}\n",
+           1, 1, 0, 0, 0);
+    expect(s, "prop-trading/trading-activity",
+           "{\n\"date\": \"2026-03-15\",\n\"customer_id\": \"prop_78120\",\n"
+           "\"instrument\": \"NAS100\",\n\"lots_traded\": 5,\n\"pnl\": 1240,\n"
+           "\"drawdown\": 1.8,\n\"max_drawdown\": 3.2,\n\"currency\": \"USD\"\n}\n",
+           1, 1, 0, 0, 0);
+    assert_sql(s,
+               "SELECT customer_id||'|'||vertical||'|'||signup_date||'|'||affiliate_id||'|'||"
+               "last_modified_date||'|'||campaign_id||'|'||click_id||'|'||lang_id||'|'||"
+               "country_code||'|'||kyc_status_id||'|'||sales_status_id||'|'||first_name||'|'||"
+               "last_name||'|'||email||'|'||challenge_type||'|'||phase||'|'||account_size||'|'||"
+               "ifnull(tracking_data,'null') FROM customer",
+               "prop_78120|prop-trading|2026-03-08T16:00:00.000000000Z|aff_prop_310|"
+               "2026-03-14T09:30:00.000000000Z|cmp_prop_55|clk_prop_442|en|US|approved|active|"
+               "Alex|K|[email protected]|standard|phase_2|100000|null");
+    assert_sql(s,
+               "SELECT transaction_id||'|'||customer_id||'|'||transaction_type||'|'||"
+               "transaction_subtype||'|'||amount_currency||'|'||amount_usd||'|'||currency||'|'||"
+               "transaction_date||'|'||status||'|'||note FROM txn",
+               "txn_prop_220015|prop_78120|challenge_fee|phase_1_fee|499|499|USD|"
+               "2026-03-08T16:05:00.000000000Z|approved|100k standard challenge purchase");
+    assert_sql(s,
+               "SELECT date||'|'||customer_id||'|'||instrument||'|'||lots_traded||'|'||pnl||'|'||"
+               "drawdown||'|'||max_drawdown||'|'||currency FROM trading_activity",
+               "2026-03-15|prop_78120|NAS100|5|1240|1.8|3.2|USD");
+    acre_store_free(s);
+}
+
+/* Each stored file is remembered with its SHA-256 and counts. */
+static void test_batch(void **state)
+{
+    acre_store *s = fresh();
+    (void)state;
+    /* sha256 of the 22 bytes {"affiliate_id":"a1"}\n, computed with sha256sum */
+    expect(s, "affiliates", "{\"affiliate_id\":\"a1\"}\n", 1, 1, 0, 0, 0);
+    assert_sql(s, "SELECT kind||' '||source||' '||received||' '||inserted FROM ingest_batch",
+               "affiliates test.ndjson 1 1");
+    assert_sql(s, "SELECT sha256 FROM ingest_batch",
+               "f795b779a208c4efa061936ab5b512cb09f8799d6260d4cf1ac962d0dd67b189");
+    acre_store_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_formats),       cmocka_unit_test(test_upserts),
+        cmocka_unit_test(test_references),    cmocka_unit_test(test_refused_files),
+        cmocka_unit_test(test_mixed_file),    cmocka_unit_test(test_prop_samples),
+        cmocka_unit_test(test_batch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
