@@ -198,7 +198,7 @@ int acre_numtab_build(acre_numtab *t, const json_t *root, const char *buf, size_
     if (rc == 0 && next != ntoks)
         rc = ACRE_ERROR;
     free(toks);
-    if (rc == 0)
+    if (rc == 0 && t->n > 0)
         qsort(t->items, t->n, sizeof *t->items, by_node);
     return rc;
 }

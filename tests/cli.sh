@@ -1,0 +1,90 @@
+#!/bin/sh
+# tests/cli.sh ACRE FIXTURES — the acre program as a user runs it: exit codes, stdin, option
+# order, --rejects, --atomic, several files. Each expected summary is counted from the records
+# written inline below.
+set -u
+acre=$1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+pass=0 fail=0
+
+check() { # check NAME WANT GOT
+    if [ "$2" = "$3" ]; then
+        pass=$((pass + 1))
+    else
+        fail=$((fail + 1))
+        printf 'FAIL %s\n  want: %s\n  got:  %s\n' "$1" "$2" "$3"
+    fi
+}
+
+printf '{"affiliate_id":"a1"}\n{"affiliate_id":"a2","currency":"EUR"}\n' >aff.ndjson
+printf '{"customer_id":"c1","signup_date":"2026-01-05T10:00:00Z","affiliate_id":"a1","tracking_data":"t"}\n' >cust.ndjson
+good='{"transaction_id":"t1","customer_id":"c1","transaction_type":"deposit","amount_currency":20,"currency":"EUR","transaction_date":"2026-01-06T12:00:00Z","status":"approved"}'
+bad='{"transaction_id":"t2","customer_id":"c1","transaction_type":"deposit","amount_currency":1234567890.123456,"currency":"EUR","transaction_date":"2026-01-06T12:00:00Z","status":"approved"}'
+printf '%s\n%s\n' "$good" "$bad" >mixed.ndjson
+
+# usage errors: exit 2, nothing created beyond an empty store
+"$acre" --db s.db 2>/dev/null; check "no command" 2 $?
+"$acre" --db s.db ingest 2>/dev/null; check "no kind" 2 $?
+"$acre" --db s.db ingest players aff.ndjson 2>/dev/null; check "unknown kind" 2 $?
+"$acre" --db s.db frobnicate 2>/dev/null; check "unknown command" 2 $?
+"$acre" --db s.db ingest affiliates --bogus aff.ndjson 2>/dev/null; check "unknown option" 2 $?
+"$acre" --db s.db ingest affiliates aff.ndjson missing.ndjson 2>err; check "missing file" 2 $?
+check "missing file message" "acre: ingest: cannot open missing.ndjson" "$(cat err)"
+# the good first file was not stored either: every file is opened before anything is stored
+out=$("$acre" --db s.db ingest affiliates aff.ndjson)
+check "nothing stored by the refused command" '{"kind":"affiliates","received":2,"inserted":2,"updated":0,"unchanged":0,"rejected":0}' "$out"
+
+# options after positionals; the store from $ACRE_DB
+out=$(ACRE_DB=s.db "$acre" ingest igaming/customers cust.ndjson); check "ACRE_DB" 0 $?
+check "customers" '{"kind":"igaming/customers","received":1,"inserted":1,"updated":0,"unchanged":0,"rejected":0}' "$out"
+
+# stdin, with - and with no file
+out=$(printf '%s\n' "$good" | "$acre" ingest igaming/transactions - --db s.db); check "stdin exit" 0 $?
+check "stdin" '{"kind":"igaming/transactions","received":1,"inserted":1,"updated":0,"unchanged":0,"rejected":0}' "$out"
+out=$(printf '%s\n' "$good" | "$acre" ingest igaming/transactions --db s.db)
+check "stdin again: unchanged" '{"kind":"igaming/transactions","received":1,"inserted":0,"updated":0,"unchanged":1,"rejected":0}' "$out"
+
+# a mixed file: exit 3, the good record stored, one reject line naming file, index, field, rule
+out=$("$acre" --db m.db ingest affiliates aff.ndjson && "$acre" --db m.db ingest igaming/customers cust.ndjson >/dev/null &&
+      "$acre" --db m.db ingest igaming/transactions mixed.ndjson --rejects rej.ndjson)
+check "mixed exit" 3 $?
+check "mixed summary" '{"kind":"igaming/transactions","received":2,"inserted":1,"updated":0,"unchanged":0,"rejected":1}' "$(echo "$out" | tail -n 1)"
+check "reject line" "{\"file\":\"mixed.ndjson\",\"index\":1,\"line\":2,\"record\":$bad,\"errors\":[{\"field\":\"amount_currency\",\"rule\":\"max_significant_digits\",\"message\":\"amount_currency: 16 significant digits (max 15): 1234567890.123456\"}]}" "$(cat rej.ndjson)"
+# --explain: the same, for a person
+"$acre" --db m.db ingest igaming/transactions mixed.ndjson --explain 2>err >/dev/null
+check "explain" "mixed.ndjson record 1: amount_currency: 16 significant digits (max 15): 1234567890.123456" "$(cat err)"
+
+# --atomic: the whole file refused, exit 3, the store as it was
+"$acre" --db a.db ingest affiliates aff.ndjson >/dev/null && "$acre" --db a.db ingest igaming/customers cust.ndjson >/dev/null
+before=$(sqlite3 a.db .dump)
+out=$("$acre" --db a.db ingest --atomic igaming/transactions mixed.ndjson 2>err); check "atomic exit" 3 $?
+check "atomic summary" '{"kind":"igaming/transactions","received":2,"inserted":0,"updated":0,"unchanged":0,"rejected":2}' "$out"
+check "atomic store unchanged" "$before" "$(sqlite3 a.db .dump)"
+check "atomic message" "acre: mixed.ndjson: 1 of 2 records are invalid; with --atomic the file is refused and nothing of it is stored" "$(grep '^acre:' err)"
+
+# a truncated file: refused whole with the line named, store unchanged. The cut line
+# {"transaction_id":"t3","custo is 29 characters; the input ends at column 29.
+printf '%s\n{"transaction_id":"t3","custo' "$good" >trunc.ndjson
+"$acre" --db a.db ingest igaming/transactions trunc.ndjson --rejects /dev/null 2>err >/dev/null; check "truncated exit" 3 $?
+check "truncated message" "acre: trunc.ndjson: line 2, column 29: invalid JSON: premature end of input near '\"custo'; the file is refused and nothing of it is stored" "$(cat err)"
+check "truncated store unchanged" "$before" "$(sqlite3 a.db .dump)"
+# a binary file
+printf '\000\001\002\377' >bin.dat
+"$acre" --db a.db ingest igaming/transactions bin.dat --rejects /dev/null 2>err >/dev/null; check "binary exit" 3 $?
+check "binary store unchanged" "$before" "$(sqlite3 a.db .dump)"
+
+# several files: one summary line for all, each file its own transaction
+printf '{"date":"2026-01-31","currency":"EUR","usd_rate":1.08}\n' >fx1.ndjson
+printf '[{"date":"2026-01-31","currency":"GBP","usd_rate":1.27},{"date":"2026-01-31","currency":"EUR","usd_rate":"1.080"}]' >fx2.json
+out=$("$acre" --db f.db ingest fx-rates fx1.ndjson fx2.json)
+check "two files" '{"kind":"fx-rates","received":3,"inserted":2,"updated":0,"unchanged":1,"rejected":0}' "$out"
+check "two batches" 2 "$(sqlite3 f.db 'SELECT count(*) FROM ingest_batch')"
+
+# the status command lists every kind
+"$acre" --db f.db status >out; check "status exit" 0 $?
+check "status fx" "  fx-rates                               2         2" "$(grep '^  fx-rates' out)"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

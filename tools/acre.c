@@ -188,9 +188,8 @@ out:
 static int print_batch(void *ctx, const acre_batch *b)
 {
     (void)ctx;
-    printf("  %4lld  %-30s %-32s %6ld %8ld %7ld %9ld %8ld  %.12s\n", b->batch, b->kind,
-           b->source, b->received, b->inserted, b->updated, b->unchanged, b->rejected,
-           b->sha256);
+    printf("  %4lld  %-30s %6ld %8ld %7ld %9ld %8ld  %.12s  %s\n", b->batch, b->kind, b->received,
+           b->inserted, b->updated, b->unchanged, b->rejected, b->sha256, b->source);
     return 0;
 }
 
@@ -214,8 +213,8 @@ static int cmd_status(const args *a)
     printf("  %-30s %9s %9s\n", "kind", "records", "versions");
     for (int i = 0; i < n; i++)
         printf("  %-30s %9ld %9ld\n", counts[i].kind, counts[i].records, counts[i].versions);
-    printf("\ningested files\n  %4s  %-30s %-32s %6s %8s %7s %9s %8s  %s\n", "#", "kind", "file",
-           "recvd", "inserted", "updated", "unchanged", "rejected", "sha256");
+    printf("\ningested files\n  %4s  %-30s %6s %8s %7s %9s %8s  %-12s  %s\n", "#", "kind",
+           "recvd", "inserted", "updated", "unchanged", "rejected", "sha256", "file");
     if (acre_store_batches(s, print_batch, NULL, &err)) {
         fprintf(stderr, "acre: %s\n", err.message);
         acre_store_free(s);

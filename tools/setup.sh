@@ -1,0 +1,35 @@
+#!/bin/sh
+# tools/setup.sh demo|test — on Debian 12 as root: install what is missing, build, then
+#   demo: ingest the demo operator and show what was stored and refused (tools/demo.sh)
+#   test: run every test in a -Werror build and in an AddressSanitizer/UBSan build
+set -eu
+mode=${1:-}
+case "$mode" in demo | test) ;; *) echo "usage: tools/setup.sh demo|test" >&2; exit 2 ;; esac
+cd "$(dirname "$0")/.."
+
+need="build-essential cmake pkg-config libsqlite3-dev libgmp-dev libjansson-dev libssl-dev libcmocka-dev sqlite3"
+missing=""
+for p in $need; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "setup: installing$missing"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+build() { # build DIR CMAKE_ARGS...
+    dir=$1
+    shift
+    cmake -S . -B "$dir" -DACRE_WERROR=ON "$@" >/dev/null
+    cmake --build "$dir" -j "$jobs" >/dev/null
+}
+
+build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [ "$mode" = demo ]; then
+    exec tools/demo.sh build/acre
+fi
+(cd build && ctest --output-on-failure)
+build build-asan -DCMAKE_BUILD_TYPE=Debug -DACRE_SANITIZE=ON
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure)
