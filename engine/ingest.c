@@ -6,6 +6,7 @@
  * that break a rule are rejected one by one, and the rest are stored (or, with --atomic, the file
  * is refused whole). */
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,6 +406,322 @@ static int handle(ingest *g, const json_t *v, const acre_numtab *t, long index, 
     return upsert(g, err);
 }
 
+/* ---- refusing a whole file ----------------------------------------------------------- */
+
+static int refuse_json(ingest *g, long index, const json_error_t *je, long line_base,
+                       acre_error *err)
+{
+    g->rec.nerrors = 0;
+    acre_rec_error(&g->rec, "", "json", "line %ld, column %d: invalid JSON: %s",
+                   line_base + (je->line > 0 ? je->line : 1) - 1, je->column, je->text);
+    g->sum.received++;
+    emit_reject(g, index, line_base + (je->line > 0 ? je->line : 1) - 1, NULL, NULL);
+    return acre_error_set(err, ACRE_EREJECTED, NULL, "json",
+                          "%s: line %ld, column %d: invalid JSON: %s; the file is refused and "
+                          "nothing of it is stored",
+                          g->source, line_base + (je->line > 0 ? je->line : 1) - 1, je->column,
+                          je->text);
+}
+
+static int refuse(ingest *g, const char *rule, acre_error *err, const char *why)
+{
+    return acre_error_set(err, ACRE_EREJECTED, NULL, rule,
+                          "%s: %s; the file is refused and nothing of it is stored", g->source,
+                          why);
+}
+
+/* ---- NDJSON in two threads --------------------------------------------------------------
+ *
+ * Parsing JSON costs more than storing it, so a reader thread reads, parses and validates lines
+ * into batches while the calling thread checks references and stores them, in file order. Only
+ * the calling thread touches the store or calls the reject callback, so the output is the same
+ * as one thread would give. A record crosses over as its raw line and its canonical cells, copied
+ * into the batch; a reject's echo is parsed again from the raw line. */
+
+#define BATCH_RECS 2048
+#define NBATCH 6
+
+typedef struct frozen {
+    long index, line;
+    size_t raw, rawlen; /* the line, in the batch arena */
+    size_t err0;        /* first of its errors in the batch's errs */
+    int nerr;
+    acre_cell cells[ACRE_MAX_COLS];
+    size_t off[ACRE_MAX_COLS]; /* text cells: offsets in the arena */
+} frozen;
+
+enum { FAIL_NONE, FAIL_JSON, FAIL_LONG, FAIL_NOMEM, FAIL_IO, FAIL_NUMBERS };
+
+typedef struct fbatch {
+    frozen *recs;
+    size_t n;
+    acre_buf arena;
+    acre_fielderr *errs;
+    size_t nerr, caperr;
+    int end, fail;
+    json_error_t je;
+    long fail_line, fail_index;
+} fbatch;
+
+typedef struct fpipe {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    fbatch batches[NBATCH];
+    fbatch *full[NBATCH], *spare[NBATCH];
+    int nfull, headfull, nspare;
+    int stop;
+    reader *rd;
+    const acre_kind *k;
+    long index;
+} fpipe;
+
+static fbatch *take_spare(fpipe *p)
+{
+    fbatch *b = NULL;
+    pthread_mutex_lock(&p->mu);
+    while (p->nspare == 0 && !p->stop)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (!p->stop)
+        b = p->spare[--p->nspare];
+    pthread_mutex_unlock(&p->mu);
+    if (b) {
+        b->n = 0;
+        b->nerr = 0;
+        b->end = 0;
+        b->fail = FAIL_NONE;
+        acre_buf_reset(&b->arena);
+        b->arena.oom = 0;
+    }
+    return b;
+}
+
+static void give_full(fpipe *p, fbatch *b)
+{
+    pthread_mutex_lock(&p->mu);
+    p->full[(p->headfull + p->nfull) % NBATCH] = b;
+    p->nfull++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static int freeze(fbatch *b, const acre_rec *r, const char *line, size_t len, long index, long ln)
+{
+    frozen *f = &b->recs[b->n];
+    f->index = index;
+    f->line = ln;
+    f->raw = b->arena.len;
+    f->rawlen = len;
+    acre_buf_add(&b->arena, line, len);
+    acre_buf_add(&b->arena, "", 1);
+    f->nerr = r->nerrors;
+    f->err0 = b->nerr;
+    if (r->nerrors) {
+        if (b->nerr + (size_t)r->nerrors > b->caperr) {
+            size_t cap = (b->caperr ? b->caperr * 2 : 64) + (size_t)r->nerrors;
+            acre_fielderr *e = realloc(b->errs, cap * sizeof *e);
+            if (!e)
+                return ACRE_ENOMEM;
+            b->errs = e;
+            b->caperr = cap;
+        }
+        memcpy(b->errs + b->nerr, r->errors, (size_t)r->nerrors * sizeof *r->errors);
+        b->nerr += (size_t)r->nerrors;
+    } else {
+        for (int c = 0; c < r->kind->ncols; c++) {
+            f->cells[c] = r->cells[c];
+            if (r->cells[c].t == CELL_TEXT) {
+                f->off[c] = b->arena.len;
+                acre_buf_add(&b->arena, r->cells[c].s, r->cells[c].len);
+                acre_buf_add(&b->arena, "", 1);
+            }
+        }
+    }
+    if (b->arena.oom)
+        return ACRE_ENOMEM;
+    b->n++;
+    return 0;
+}
+
+static void *parse_thread(void *arg)
+{
+    fpipe *p = arg;
+    acre_rec rec;
+    fbatch *b = take_spare(p);
+
+    acre_rec_init(&rec);
+    while (b) {
+        char *line;
+        size_t len;
+        json_t *doc;
+        acre_numtab t = {0};
+        int rc = reader_line(p->rd, &line, &len);
+        if (rc == 1) {
+            b->end = 1;
+            if (p->rd->ioerr)
+                b->fail = FAIL_IO;
+        } else if (rc == 2) {
+            b->end = 1;
+            b->fail = FAIL_LONG;
+            b->fail_line = p->rd->line + 1;
+        } else if (rc < 0) {
+            b->end = 1;
+            b->fail = FAIL_NOMEM;
+        } else if (blank(line, len)) {
+            continue;
+        } else if (!(doc = json_loadb(line, len, JSON_FLAGS, &b->je))) {
+            b->end = 1;
+            b->fail = FAIL_JSON;
+            b->fail_line = p->rd->line;
+            b->fail_index = p->index;
+        } else {
+            rc = acre_numtab_build(&t, doc, line, len);
+            if (rc == 0 && acre_rec_validate(&rec, p->k, doc, &t) == ACRE_ENOMEM)
+                rc = ACRE_ENOMEM;
+            if (rc == 0)
+                rc = freeze(b, &rec, line, len, p->index, p->rd->line);
+            acre_numtab_free(&t);
+            json_decref(doc);
+            p->index++;
+            if (rc) {
+                b->end = 1;
+                b->fail = rc == ACRE_ENOMEM ? FAIL_NOMEM : FAIL_NUMBERS;
+            }
+        }
+        if (b->end || b->n == BATCH_RECS) {
+            int end = b->end;
+            give_full(p, b);
+            b = end ? NULL : take_spare(p);
+        }
+    }
+    acre_rec_free(&rec);
+    return NULL;
+}
+
+/* Rebuilds the reject of a frozen record from its raw line. */
+static void emit_frozen(ingest *g, const fbatch *b, const frozen *f)
+{
+    const char *raw = b->arena.p + f->raw;
+    json_error_t je;
+    json_t *v = json_loadb(raw, f->rawlen, JSON_FLAGS, &je);
+    acre_numtab t = {0};
+    if (v && acre_numtab_build(&t, v, raw, f->rawlen) != 0) {
+        json_decref(v);
+        v = NULL;
+    }
+    emit_reject(g, f->index, f->line, v, &t);
+    acre_numtab_free(&t);
+    json_decref(v);
+}
+
+static int consume(ingest *g, const fbatch *b, acre_error *err)
+{
+    int rc;
+    for (size_t i = 0; i < b->n; i++) {
+        const frozen *f = &b->recs[i];
+        g->sum.received++;
+        g->rec.kind = g->k;
+        g->rec.nerrors = 0;
+        if (f->nerr) {
+            memcpy(g->rec.errors, b->errs + f->err0, (size_t)f->nerr * sizeof *b->errs);
+            g->rec.nerrors = f->nerr;
+            g->invalid++;
+            emit_frozen(g, b, f);
+            continue;
+        }
+        for (int c = 0; c < g->k->ncols; c++) {
+            g->rec.cells[c] = f->cells[c];
+            if (f->cells[c].t == CELL_TEXT)
+                g->rec.cells[c].s = b->arena.p + f->off[c];
+        }
+        if ((rc = check_refs(g, f->index, err)) < 0)
+            return rc;
+        if (g->rec.nerrors) {
+            g->invalid++;
+            emit_frozen(g, b, f);
+            continue;
+        }
+        if ((rc = upsert(g, err)))
+            return rc;
+    }
+    return 0;
+}
+
+/* Reads and stores the rest of an NDJSON file; *index is the next record's index. */
+static int pipeline(ingest *g, reader *rd, long index, acre_error *err)
+{
+    fpipe p;
+    pthread_t th;
+    int rc = 0, done = 0;
+
+    memset(&p, 0, sizeof p);
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    p.rd = rd;
+    p.k = g->k;
+    p.index = index;
+    for (int i = 0; i < NBATCH; i++) {
+        p.batches[i].recs = malloc(BATCH_RECS * sizeof *p.batches[i].recs);
+        if (!p.batches[i].recs)
+            rc = ACRE_ENOMEM;
+        p.spare[p.nspare++] = &p.batches[i];
+    }
+    if (rc || pthread_create(&th, NULL, parse_thread, &p) != 0) {
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        goto out;
+    }
+    while (!done) {
+        fbatch *b;
+        pthread_mutex_lock(&p.mu);
+        while (p.nfull == 0)
+            pthread_cond_wait(&p.cv, &p.mu);
+        b = p.full[p.headfull];
+        p.headfull = (p.headfull + 1) % NBATCH;
+        p.nfull--;
+        pthread_mutex_unlock(&p.mu);
+
+        rc = consume(g, b, err);
+        done = b->end || rc;
+        if (rc == 0 && b->end) {
+            char why[120];
+            switch (b->fail) {
+            case FAIL_JSON:
+                rc = refuse_json(g, b->fail_index, &b->je, b->fail_line, err);
+                break;
+            case FAIL_LONG:
+                snprintf(why, sizeof why, "line %ld is longer than %ld MiB", b->fail_line,
+                         MAX_LINE >> 20);
+                rc = refuse(g, "too_large", err, why);
+                break;
+            case FAIL_NOMEM:
+                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+                break;
+            case FAIL_IO:
+                rc = acre_error_set(err, ACRE_EIO, NULL, NULL, "%s: read error", g->source);
+                break;
+            case FAIL_NUMBERS:
+                rc = refuse(g, "json", err, "numbers could not be read exactly");
+                break;
+            }
+        }
+        pthread_mutex_lock(&p.mu);
+        if (done)
+            p.stop = 1; /* the reader thread ends at its next batch */
+        p.spare[p.nspare++] = b;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+    }
+    pthread_join(th, NULL);
+out:
+    for (int i = 0; i < NBATCH; i++) {
+        free(p.batches[i].recs);
+        free(p.batches[i].errs);
+        acre_buf_free(&p.batches[i].arena);
+    }
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.cv);
+    return rc;
+}
+
 /* ---- affiliates: parents may be defined anywhere in the same file ----------------------- */
 
 typedef struct pending {
@@ -539,28 +856,6 @@ out:
 }
 
 /* ---- the file -------------------------------------------------------------------------- */
-
-static int refuse_json(ingest *g, long index, const json_error_t *je, long line_base,
-                       acre_error *err)
-{
-    g->rec.nerrors = 0;
-    acre_rec_error(&g->rec, "", "json", "line %ld, column %d: invalid JSON: %s",
-                   line_base + (je->line > 0 ? je->line : 1) - 1, je->column, je->text);
-    g->sum.received++;
-    emit_reject(g, index, line_base + (je->line > 0 ? je->line : 1) - 1, NULL, NULL);
-    return acre_error_set(err, ACRE_EREJECTED, NULL, "json",
-                          "%s: line %ld, column %d: invalid JSON: %s; the file is refused and "
-                          "nothing of it is stored",
-                          g->source, line_base + (je->line > 0 ? je->line : 1) - 1, je->column,
-                          je->text);
-}
-
-static int refuse(ingest *g, const char *rule, acre_error *err, const char *why)
-{
-    return acre_error_set(err, ACRE_EREJECTED, NULL, rule,
-                          "%s: %s; the file is refused and nothing of it is stored", g->source,
-                          why);
-}
 
 /* Runs `handle` over each record of a parsed document, or holds them (affiliates). */
 static int each_record(ingest *g, json_t *doc, const char *text, size_t len, long line,
@@ -735,6 +1030,8 @@ static int run(ingest *g, reader *rd, acre_error *err)
         json_decref(doc);
         if (rc)
             return rc;
+        if (!collect && nrec == 0)
+            return pipeline(g, rd, index, err);
     }
 resolve:
     if (rc == 0 && rd->ioerr)

@@ -491,13 +491,55 @@ static void test_batch(void **state)
     acre_store_free(s);
 }
 
+
+/* A file longer than one pipeline batch (2,048 records): 5,000 records of which two are bad,
+ * at 2,047 (the last of the first batch) and 4,500. The summary and the rejects' indexes and
+ * lines must come out in file order, as one thread would give them. */
+static void test_long_file(void **state)
+{
+    acre_store *s = base();
+    acre_buf text = {0};
+    run x;
+    FILE *f;
+    acre_ingest_opts o = {0, "long.ndjson", on_reject, NULL};
+    (void)state;
+    for (int i = 0; i < 5000; i++) {
+        const char *customer = i == 4500 ? "ghost" : "c1";      /* unknown customer */
+        const char *amount = i == 2047 ? "1.0000000000000001" : "10"; /* 17 digits */
+        acre_buf_printf(&text,
+                        "{\"transaction_id\":\"t%d\",\"customer_id\":\"%s\",\"transaction_type\":"
+                        "\"deposit\",\"amount_currency\":%s,\"currency\":\"EUR\","
+                        "\"transaction_date\":\"2026-01-06T12:00:00Z\",\"status\":\"approved\"}\n",
+                        i, customer, amount);
+    }
+    memset(&x, 0, sizeof x);
+    o.ctx = &x;
+    f = fmemopen(text.p, text.len, "r");
+    x.rc = acre_ingest(s, "igaming/transactions", f, &o, &x.sum, &x.err);
+    fclose(f);
+    assert_int_equal(x.rc, 0);
+    assert_int_equal(x.sum.received, 5000);
+    assert_int_equal(x.sum.inserted, 4998);
+    assert_int_equal(x.sum.rejected, 2);
+    assert_non_null(strstr(x.rejects.p, "{\"file\":\"long.ndjson\",\"index\":2047,\"line\":2048,"));
+    assert_non_null(strstr(x.rejects.p, "{\"file\":\"long.ndjson\",\"index\":4500,\"line\":4501,"));
+    assert_true(strstr(x.rejects.p, "\"index\":2047") < strstr(x.rejects.p, "\"index\":4500"));
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM txn"), 4998);
+    /* sequence numbers follow file order: t0 first, t4999 last */
+    assert_sql(s, "SELECT transaction_id FROM txn ORDER BY seq LIMIT 1", "t0");
+    assert_sql(s, "SELECT transaction_id FROM txn ORDER BY seq DESC LIMIT 1", "t4999");
+    acre_buf_free(&x.rejects);
+    acre_buf_free(&text);
+    acre_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_formats),       cmocka_unit_test(test_upserts),
         cmocka_unit_test(test_references),    cmocka_unit_test(test_refused_files),
         cmocka_unit_test(test_mixed_file),    cmocka_unit_test(test_prop_samples),
-        cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_batch),         cmocka_unit_test(test_long_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

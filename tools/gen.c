@@ -1,1 +1,112 @@
-int main(void) { return 0; }
+/* tools/gen.c — deterministic benchmark data.
+ *
+ *   acre-gen activity ROWS DIR
+ *
+ * writes DIR/affiliates.ndjson (1,000 affiliates), DIR/customers.ndjson (ROWS/5 customers, at
+ * least 1) and DIR/activity.ndjson (ROWS gaming-activity records in one month, amounts with two
+ * decimals), plus DIR/activity.csv: the same rows as acre stores them (columns of the
+ * gaming_activity table, seq = row number, batch = 1), for SQLite's .import. Same arguments,
+ * same bytes. */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t state = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t next(void) /* xorshift64*: fixed sequence, no libc rand */
+{
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return state * 2685821657736338717ULL;
+}
+
+static FILE *open_out(const char *dir, const char *name)
+{
+    char path[4096];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    return f;
+}
+
+/* cents as "123.45" */
+static void money(char *buf, size_t n, uint64_t cents)
+{
+    snprintf(buf, n, "%" PRIu64 ".%02" PRIu64, cents / 100, cents % 100);
+}
+
+int main(int argc, char **argv)
+{
+    static const char *const games[] = {"slots", "live_casino", "table_games", "sportsbook"};
+    static const char *const currencies[] = {"EUR", "GBP", "USD", "SEK"};
+    long rows, customers, affiliates = 1000;
+    FILE *f, *csv;
+
+    if (argc != 4 || strcmp(argv[1], "activity") != 0 || (rows = atol(argv[2])) <= 0) {
+        fprintf(stderr, "usage: acre-gen activity ROWS DIR\n");
+        return 2;
+    }
+    customers = rows / 5 > 0 ? rows / 5 : 1;
+
+    f = open_out(argv[3], "affiliates.ndjson");
+    for (long a = 0; a < affiliates; a++)
+        fprintf(f, "{\"affiliate_id\":\"aff_%04ld\",\"name\":\"Affiliate %ld\",\"currency\":\"%s\"}\n",
+                a, a, currencies[a % 4]);
+    fclose(f);
+
+    f = open_out(argv[3], "customers.ndjson");
+    for (long c = 0; c < customers; c++)
+        fprintf(f,
+                "{\"customer_id\":\"c_%07ld\",\"signup_date\":\"2026-02-%02ldT%02ld:%02ld:00Z\","
+                "\"affiliate_id\":\"aff_%04ld\",\"tracking_data\":{\"sub\":\"s%ld\"},"
+                "\"country_code\":\"DE\"}\n",
+                c, 1 + c % 28, c % 24, c % 60, c % affiliates, c % 97);
+    fclose(f);
+
+    /* Row i: customer i mod C, day and game from i div C, so every key is distinct. */
+    f = open_out(argv[3], "activity.ndjson");
+    csv = open_out(argv[3], "activity.csv");
+    for (long i = 0; i < rows; i++) {
+        long c = i % customers, k = i / customers;
+        int day = 1 + (int)(k % 28);
+        const char *game = games[(k / 28) % 4];
+        const char *cur = currencies[(c % affiliates) % 4];
+        uint64_t bets = next() % 500000, wins = bets ? next() % (bets + bets / 10 + 1) : 0;
+        unsigned count = (unsigned)(next() % 400);
+        char tb[32], w[32], ggr[32];
+        money(tb, sizeof tb, bets);
+        money(w, sizeof w, wins);
+        if (wins > bets) {
+            money(ggr + 1, sizeof ggr - 1, wins - bets);
+            ggr[0] = '-';
+        } else {
+            money(ggr, sizeof ggr, bets - wins);
+        }
+        fprintf(f,
+                "{\"date\":\"2026-03-%02d\",\"customer_id\":\"c_%07ld\",\"game_type\":\"%s\","
+                "\"currency\":\"%s\",\"bets_count\":%u,\"total_bets\":%s,\"wins\":%s,\"ggr\":%s}\n",
+                day, c, game, cur, count, tb, w, ggr);
+        /* acre stores the shortest exact decimal: trailing zeros go */
+        for (char *m = tb; m; m = m == tb ? w : m == w ? ggr : NULL) {
+            size_t n = strlen(m);
+            while (n > 0 && m[n - 1] == '0' && strchr(m, '.'))
+                m[--n] = '\0';
+            if (n > 0 && m[n - 1] == '.')
+                m[--n] = '\0';
+            if (strcmp(m, "-0") == 0)
+                strcpy(m, "0");
+        }
+        fprintf(csv, "2026-03-%02d,c_%07ld,%s,%s,%u,%s,%s,%s,,%ld,1\n", day, c, game, cur, count,
+                tb, w, ggr, i + 1);
+    }
+    fclose(f);
+    fclose(csv);
+    return 0;
+}
