@@ -5,17 +5,42 @@
 
 #define MAX_EXP_ACCUM 1000000 /* exponents beyond this saturate: the range check refuses them */
 
+/* The significant run of the digits read so far (first to last non-zero digit). */
+typedef struct digits {
+    uint64_t mant;     /* the run, while it has at most ACRE_DEC_MAX_DIGITS digits */
+    int sig;           /* its length, zeros inside included */
+    int pending_zeros; /* zeros after the last non-zero digit, not yet in mant */
+    int seen_nonzero;
+} digits;
+
+static void take_digit(digits *g, int d)
+{
+    if (d == 0) {
+        if (g->seen_nonzero)
+            g->pending_zeros++;
+        return;
+    }
+    /* a non-zero digit: the zeros before it are significant */
+    if (g->sig + g->pending_zeros + 1 <= ACRE_DEC_MAX_DIGITS) {
+        for (; g->pending_zeros > 0; g->pending_zeros--, g->sig++)
+            g->mant *= 10;
+        g->mant = g->mant * 10 + (uint64_t)d;
+        g->sig++;
+    } else {
+        g->sig += g->pending_zeros + 1; /* too many: only the count matters now */
+        g->pending_zeros = 0;
+    }
+    g->seen_nonzero = 1;
+}
+
 int acre_number_parse(acre_number *n, const char *s, size_t len, const char *field,
                       acre_error *err)
 {
     size_t i = 0;
     int neg = 0;
-    /* The digits of the integer and fraction parts, read as one digit string D; the value is
-     * D * 10^(e - nfrac). Only the significant run (first to last non-zero) is kept. */
-    uint64_t mant = 0;
-    int sig = 0;           /* significant digits taken into mant so far, zeros inside included */
-    int pending_zeros = 0; /* zeros after the last non-zero digit, not yet in mant */
-    int seen_nonzero = 0;
+    /* The digits of the integer and fraction parts are read as one digit string D; the value is
+     * D * 10^(e - nfrac). */
+    digits g = {0, 0, 0, 0};
     long nfrac = 0;
     long e = 0;
     int eneg = 0;
@@ -31,52 +56,15 @@ int acre_number_parse(acre_number *n, const char *s, size_t len, const char *fie
         if (i < len && s[i] >= '0' && s[i] <= '9')
             goto bad; /* leading zero: "01" is not a JSON number */
     } else {
-        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-            int d = s[i] - '0';
-            if (d == 0 && seen_nonzero) {
-                pending_zeros++;
-                continue;
-            }
-            if (d == 0)
-                continue;
-            /* a non-zero digit: the zeros before it are significant */
-            if (sig + pending_zeros + 1 > ACRE_DEC_MAX_DIGITS) {
-                sig += pending_zeros + 1;
-                pending_zeros = 0;
-                seen_nonzero = 1;
-                continue;
-            }
-            for (; pending_zeros > 0; pending_zeros--, sig++)
-                mant *= 10;
-            mant = mant * 10 + (uint64_t)d;
-            sig++;
-            seen_nonzero = 1;
-        }
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+            take_digit(&g, s[i] - '0');
     }
     if (i < len && s[i] == '.') {
         i++;
         if (i >= len || s[i] < '0' || s[i] > '9')
             goto bad;
-        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
-            int d = s[i] - '0';
-            nfrac++;
-            if (d == 0) {
-                if (seen_nonzero)
-                    pending_zeros++;
-                continue;
-            }
-            if (sig + pending_zeros + 1 > ACRE_DEC_MAX_DIGITS) {
-                sig += pending_zeros + 1;
-                pending_zeros = 0;
-                seen_nonzero = 1;
-                continue;
-            }
-            for (; pending_zeros > 0; pending_zeros--, sig++)
-                mant *= 10;
-            mant = mant * 10 + (uint64_t)d;
-            sig++;
-            seen_nonzero = 1;
-        }
+        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++, nfrac++)
+            take_digit(&g, s[i] - '0');
     }
     if (i < len && (s[i] == 'e' || s[i] == 'E')) {
         i++;
@@ -94,20 +82,20 @@ int acre_number_parse(acre_number *n, const char *s, size_t len, const char *fie
     if (i != len)
         goto bad;
 
-    if (sig > ACRE_DEC_MAX_DIGITS)
+    if (g.sig > ACRE_DEC_MAX_DIGITS)
         return acre_error_set(err, ACRE_EINVALID, field, "max_significant_digits",
-                              "%s: %d significant digits (max %d): %.*s", field, sig,
+                              "%s: %d significant digits (max %d): %.*s", field, g.sig,
                               ACRE_DEC_MAX_DIGITS, (int)(len > 60 ? 60 : len), s);
-    if (!seen_nonzero) {
+    if (!g.seen_nonzero) {
         n->neg = 0;
         n->mant = 0;
         n->exp = 0;
         return 0;
     }
     {
-        /* value = mant * 10^(e - nfrac + pending_zeros) */
-        long exp = (eneg ? -e : e) - nfrac + pending_zeros;
-        long top = exp + sig; /* digits left of the point */
+        /* value = mant * 10^(e - nfrac + trailing zeros) */
+        long exp = (eneg ? -e : e) - nfrac + g.pending_zeros;
+        long top = exp + g.sig; /* digits left of the point */
         if (exp < -ACRE_NUMBER_MAX_DECIMALS || top > ACRE_NUMBER_MAX_INT_DIGITS)
             return acre_error_set(err, ACRE_EINVALID, field, "range",
                                   "%s: %.*s is out of range (magnitude below 1e%d, at most %d "
@@ -115,7 +103,7 @@ int acre_number_parse(acre_number *n, const char *s, size_t len, const char *fie
                                   field, (int)(len > 60 ? 60 : len), s,
                                   ACRE_NUMBER_MAX_INT_DIGITS, ACRE_NUMBER_MAX_DECIMALS);
         n->neg = neg;
-        n->mant = mant;
+        n->mant = g.mant;
         n->exp = (int)exp;
     }
     return 0;
