@@ -247,6 +247,16 @@ static void test_canonical(void **state)
                   &rc);
     assert_string_equal(cell(&r, "usd_rate"), "1.0842");
     acre_rec_free(&r);
+
+    /* 15 significant digits as a JSON number come back exactly as written: the nearest double
+     * to 1234567890.12345 is 1234567890.1234500408..., and 0.1's is 0.1000000000000000055... */
+    acre_rec_init(&r);
+    validate_json(&r, IGT,
+                  "{" IGT_OK ",\"amount_currency\":1234567890.12345,\"amount_usd\":0.1}", &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(cell(&r, "amount_currency"), "1234567890.12345");
+    assert_string_equal(cell(&r, "amount_usd"), "0.1");
+    acre_rec_free(&r);
 }
 
 int main(void)
