@@ -384,7 +384,6 @@ static int upsert(ingest *g, acre_error *err)
         g->sum.updated++;
     else
         g->sum.inserted++;
-    /* a stored affiliate or customer is known to later records of the same kind */
     return 0;
 }
 

@@ -456,8 +456,7 @@ static void check_record(acre_rec *r, const acre_kind *k)
         int ggr = acre_kind_col(k, "ggr"), tb = acre_kind_col(k, "total_bets"),
             w = acre_kind_col(k, "wins");
         if (r->cells[ggr].t == CELL_NULL &&
-            (r->cells[tb].t == CELL_NULL || r->cells[w].t == CELL_NULL) &&
-            !(r->nerrors > 0))
+            (r->cells[tb].t == CELL_NULL || r->cells[w].t == CELL_NULL))
             acre_rec_error(r, "ggr", "required",
                            "ggr: required unless both total_bets and wins are given");
     } else if (k->cols == assignment_cols) {
