@@ -155,10 +155,13 @@ int acre_store_open(acre_store **out, const char *path, acre_error *err)
     if ((rc = acre_store_exec(s, "PRAGMA journal_mode=WAL", err)) ||
         (rc = acre_store_exec(s, "PRAGMA synchronous=FULL", err)) ||
         (rc = acre_store_exec(s, "PRAGMA cache_size=-65536", err)) ||
-        (rc = acre_store_exec(s, "PRAGMA foreign_keys=OFF", err)))
+        (rc = acre_store_exec(s, "PRAGMA foreign_keys=OFF", err)) ||
+        (rc = user_version(s, &v, err))) {
+        /* say which file: "opening the store x.db: file is not a database" */
+        rc = acre_error_set(err, rc, NULL, "store", "opening the store %s: %s", path,
+                            sqlite3_errmsg(s->db));
         goto fail;
-    if ((rc = user_version(s, &v, err)))
-        goto fail;
+    }
     if (v > ACRE_SCHEMA_VERSION) {
         rc = acre_error_set(err, ACRE_EIO, NULL, "schema_version",
                             "the store %s has schema version %d; this acre knows up to %d", path,

@@ -86,5 +86,11 @@ check "two batches" 2 "$(sqlite3 f.db 'SELECT count(*) FROM ingest_batch')"
 "$acre" --db f.db status >out; check "status exit" 0 $?
 check "status fx" "  fx-rates                               2         2" "$(grep '^  fx-rates' out)"
 
+# a --db that is not a store: exit 4, the file named, the file untouched
+echo hello >notdb.txt
+"$acre" --db notdb.txt ingest affiliates aff.ndjson 2>err >/dev/null; check "not a store exit" 4 $?
+check "not a store message" "acre: opening the store notdb.txt: file is not a database" "$(cat err)"
+check "not a store untouched" "hello" "$(cat notdb.txt)"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
