@@ -185,13 +185,12 @@ void acre_store_free(acre_store *s)
     free(s);
 }
 
-const char *const *acre_kind_names(void)
+const char *acre_kind_name(int i)
 {
-    static const char *names[32];
-    if (!names[0])
-        for (int i = 0; acre_kinds[i]; i++)
-            names[i] = acre_kinds[i]->name;
-    return names;
+    for (int k = 0; acre_kinds[k]; k++)
+        if (k == i)
+            return acre_kinds[k]->name;
+    return NULL;
 }
 
 int acre_store_counts(acre_store *s, acre_kind_count *counts, int cap, acre_error *err)

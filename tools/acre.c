@@ -115,12 +115,12 @@ static int cmd_ingest(const args *a)
     if (a->npos < 2)
         return usage("ingest: name a KIND");
     kind = a->pos[1];
-    for (const char *const *k = acre_kind_names(); *k; k++)
-        valid_kind |= strcmp(*k, kind) == 0;
+    for (int i = 0; acre_kind_name(i); i++)
+        valid_kind |= strcmp(acre_kind_name(i), kind) == 0;
     if (!valid_kind) {
         fprintf(stderr, "acre: ingest: unknown kind \"%s\"; the kinds are:", kind);
-        for (const char *const *k = acre_kind_names(); *k; k++)
-            fprintf(stderr, " %s", *k);
+        for (int i = 0; acre_kind_name(i); i++)
+            fprintf(stderr, " %s", acre_kind_name(i));
         fputc('\n', stderr);
         return EXIT_USAGE;
     }
@@ -241,8 +241,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "status") == 0)
         return cmd_status(&a);
     if (strcmp(cmd, "kinds") == 0) {
-        for (const char *const *k = acre_kind_names(); *k; k++)
-            puts(*k);
+        for (int i = 0; acre_kind_name(i); i++)
+            puts(acre_kind_name(i));
         return EXIT_OK;
     }
     fprintf(stderr, "acre: unknown command \"%s\"\n", cmd);

@@ -24,8 +24,8 @@ typedef struct acre_kind_count {
     long versions;
 } acre_kind_count;
 
-/* Fills counts[0..n) for every kind (n = acre_kind_names count, at most `cap`); returns the
- * number written or a negative error code. */
+/* Fills counts[0..n) for every kind (at most `cap`); returns the number written or a negative
+ * error code. */
 int acre_store_counts(acre_store *s, acre_kind_count *counts, int cap, acre_error *err);
 
 /* One ingested file as the store remembers it. */
@@ -41,7 +41,8 @@ typedef struct acre_batch {
 int acre_store_batches(acre_store *s, int (*fn)(void *ctx, const acre_batch *b), void *ctx,
                        acre_error *err);
 
-/* The names of the record kinds, NULL-terminated (static). */
-const char *const *acre_kind_names(void);
+/* The name of the i-th record kind ("affiliates", "igaming/customers", ...), or NULL when i is
+ * past the last. Static: never freed. */
+const char *acre_kind_name(int i);
 
 #endif
