@@ -147,3 +147,85 @@ int acre_datetime_canon(char *out, const char *s, size_t len, const char **why)
 bad:
     return -1;
 }
+
+int acre_datetime_split(const char *stored, int64_t *sec, int32_t *nsec)
+{
+    int y, mo, d, hh, mi, ss, ns;
+    if (ymd(stored, &y, &mo, &d) || digits(stored + 11, 2, &hh) || digits(stored + 14, 2, &mi) ||
+        digits(stored + 17, 2, &ss) || digits(stored + 20, 9, &ns))
+        return -1;
+    *sec = (int64_t)days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss;
+    *nsec = ns;
+    return 0;
+}
+
+int acre_date_sec(const char *date, int64_t *sec)
+{
+    int y, m, d;
+    if (ymd(date, &y, &m, &d))
+        return -1;
+    *sec = (int64_t)days_from_civil(y, m, d) * 86400;
+    return 0;
+}
+
+void acre_datetime_format(char out[31], int64_t sec, int32_t nsec)
+{
+    long days = (long)(sec >= 0 ? sec / 86400 : (sec - 86399) / 86400);
+    int rem = (int)(sec - (int64_t)days * 86400);
+    char tmp[80];
+    int y, m, d;
+    civil_from_days(days, &y, &m, &d);
+    y %= 10000;
+    if (nsec) {
+        char frac[10];
+        int n = 9;
+        snprintf(frac, sizeof frac, "%09d", (int)nsec);
+        while (n > 1 && frac[n - 1] == '0')
+            frac[--n] = '\0';
+        snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%sZ", y, m, d, rem / 3600,
+                 rem / 60 % 60, rem % 60, frac);
+    } else {
+        snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, rem / 3600,
+                 rem / 60 % 60, rem % 60);
+    }
+    tmp[30] = '\0';
+    memcpy(out, tmp, 31);
+}
+
+void acre_date_of(char out[11], int64_t sec)
+{
+    long days = (long)(sec >= 0 ? sec / 86400 : (sec - 86399) / 86400);
+    int y, m, d;
+    civil_from_days(days, &y, &m, &d);
+    char tmp[48];
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", y % 10000, m, d);
+    memcpy(out, tmp, 10);
+    out[10] = '\0';
+}
+
+int64_t acre_month_start(int period)
+{
+    return (int64_t)days_from_civil(period / 12, period % 12 + 1, 1) * 86400;
+}
+
+int acre_add_months_date(char out[11], int64_t sec, long months)
+{
+    long days = (long)(sec >= 0 ? sec / 86400 : (sec - 86399) / 86400);
+    int y, m, d;
+    long t;
+    civil_from_days(days, &y, &m, &d);
+    t = (long)y * 12 + (m - 1) + months;
+    if (t < 12 || t > 9999L * 12 + 11)
+        return -1;
+    y = (int)(t / 12);
+    m = (int)(t % 12) + 1;
+    if (d > month_days(y, m))
+        d = month_days(y, m);
+    {
+        char tmp[48];
+        snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", y, m, d);
+        memcpy(out, tmp, 10);
+        out[10] = '\0';
+    }
+    return 0;
+}

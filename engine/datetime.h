@@ -3,6 +3,7 @@
 #define ACRE_ENGINE_DATETIME_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Stored form of a date-time: UTC, nanoseconds, fixed width so that text order is time order:
  * "2026-03-08T16:05:00.000000000Z" (30 characters). */
@@ -17,5 +18,18 @@ int acre_month_parse(const char *s, size_t len, int *ym);
 /* Parses YYYY-MM-DDTHH:MM[:SS[.fraction]] then Z or ±HH:MM, and writes the stored UTC form into
  * out (ACRE_DATETIME_LEN + 1 bytes). Returns 0, or -1 with a reason in *why (static text). */
 int acre_datetime_canon(char *out, const char *s, size_t len, const char **why);
+
+/* Splits a stored date-time into seconds since 1970-01-01T00:00:00Z and nanoseconds. */
+int acre_datetime_split(const char *stored, int64_t *sec, int32_t *nsec);
+/* Seconds of a date's midnight UTC. */
+int acre_date_sec(const char *date, int64_t *sec);
+/* "2026-03-04T10:00:00Z" (fraction only when non-zero). */
+void acre_datetime_format(char out[31], int64_t sec, int32_t nsec);
+/* The UTC date of a moment. */
+void acre_date_of(char out[11], int64_t sec);
+/* Midnight UTC of the first day of a period (year*12 + month-1). */
+int64_t acre_month_start(int period);
+/* The UTC date of sec plus `months` calendar months, the day clamped to the month's end. */
+int acre_add_months_date(char out[11], int64_t sec, long months);
 
 #endif

@@ -26,27 +26,31 @@ void acre_dec_set_si(acre_dec *d, long v)
     mpq_set_si(d->q, v, 1);
 }
 
-int acre_dec_parse(acre_dec *d, const char *text, size_t len, acre_error *err)
+void acre_number_to_dec(acre_dec *d, const acre_number *n)
 {
-    acre_number n;
-    int rc = acre_number_parse(&n, text, len, "value", err);
     mpz_t p;
-
-    if (rc)
-        return rc;
     mpz_init(p);
     mpz_set_ui(mpq_numref(d->q), 0);
-    mpz_import(mpq_numref(d->q), 1, 1, sizeof n.mant, 0, 0, &n.mant);
+    mpz_import(mpq_numref(d->q), 1, 1, sizeof n->mant, 0, 0, &n->mant);
     mpz_set_ui(mpq_denref(d->q), 1);
-    mpz_ui_pow_ui(p, 10, (unsigned long)(n.exp < 0 ? -n.exp : n.exp));
-    if (n.exp >= 0)
+    mpz_ui_pow_ui(p, 10, (unsigned long)(n->exp < 0 ? -n->exp : n->exp));
+    if (n->exp >= 0)
         mpz_mul(mpq_numref(d->q), mpq_numref(d->q), p);
     else
         mpz_set(mpq_denref(d->q), p);
     mpq_canonicalize(d->q);
-    if (n.neg)
+    if (n->neg)
         mpq_neg(d->q, d->q);
     mpz_clear(p);
+}
+
+int acre_dec_parse(acre_dec *d, const char *text, size_t len, acre_error *err)
+{
+    acre_number n;
+    int rc = acre_number_parse(&n, text, len, "value", err);
+    if (rc)
+        return rc;
+    acre_number_to_dec(d, &n);
     return 0;
 }
 

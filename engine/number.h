@@ -34,6 +34,9 @@ int acre_number_parse(acre_number *n, const char *text, size_t len, const char *
 /* Writes the shortest exact decimal ("0.1", "-12", "100") into buf; returns its length. */
 size_t acre_number_format(const acre_number *n, char buf[ACRE_NUMBER_TEXT_MAX]);
 
+/* d = n, exactly (engine/decimal.c). */
+void acre_number_to_dec(acre_dec *d, const acre_number *n);
+
 /* Returns <0, 0 or >0 as n compares with zero. */
 static inline int acre_number_sgn(const acre_number *n)
 {

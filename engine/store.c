@@ -96,7 +96,7 @@ static int create_schema(acre_store *s, acre_error *err)
         if (!seen)
             table_ddl(&b, acre_kinds[i]);
     }
-    acre_buf_printf(&b, "PRAGMA user_version = %d;\nCOMMIT;\n", ACRE_SCHEMA_VERSION);
+    acre_buf_adds(&b, "PRAGMA user_version = 1;\nCOMMIT;\n");
     if (b.oom) {
         acre_buf_free(&b);
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
@@ -128,10 +128,41 @@ static int user_version(acre_store *s, int *v, acre_error *err)
 
 /* Brings a store of an older schema up to ACRE_SCHEMA_VERSION. Version 0 is a new file; each
  * later version adds a step here (run in one transaction each). */
+/* Version 2: plans, closes and what each close leaves for the next (engine/close.c). */
+static const char schema_v2[] =
+    "BEGIN;\n"
+    "CREATE TABLE plan(plan_id TEXT NOT NULL, version INTEGER NOT NULL, name TEXT, "
+    "currency TEXT NOT NULL, body TEXT NOT NULL, sha256 TEXT NOT NULL, "
+    "PRIMARY KEY(plan_id, version)) WITHOUT ROWID;\n"
+    "CREATE TABLE close(period INTEGER PRIMARY KEY, period_text TEXT NOT NULL, "
+    "seq INTEGER NOT NULL, ledger TEXT NOT NULL, digest TEXT NOT NULL, previous_digest TEXT);\n"
+    "CREATE TABLE close_affiliate(period INTEGER NOT NULL, affiliate_id TEXT NOT NULL, plan TEXT, "
+    "carried_forward TEXT NOT NULL, PRIMARY KEY(period, affiliate_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE close_layer(period INTEGER NOT NULL, affiliate_id TEXT NOT NULL, "
+    "plan_id TEXT NOT NULL, plan TEXT NOT NULL, origin INTEGER NOT NULL, amount TEXT NOT NULL, "
+    "PRIMARY KEY(period, affiliate_id, origin)) WITHOUT ROWID;\n"
+    "CREATE TABLE close_excluded(period INTEGER NOT NULL, customer_id TEXT NOT NULL, "
+    "PRIMARY KEY(period, customer_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE settled(customer_id TEXT PRIMARY KEY, period INTEGER NOT NULL, "
+    "affiliate_id TEXT NOT NULL, plan TEXT NOT NULL, outcome TEXT NOT NULL, amount TEXT, "
+    "qualified_at TEXT NOT NULL, qsec INTEGER NOT NULL, clawback_days INTEGER NOT NULL, "
+    "clawed_period INTEGER) WITHOUT ROWID;\n"
+    "CREATE TABLE counted(tbl TEXT NOT NULL, rkey TEXT NOT NULL, period INTEGER NOT NULL, "
+    "seq INTEGER NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL, "
+    "PRIMARY KEY(tbl, rkey, period)) WITHOUT ROWID;\n"
+    "PRAGMA user_version = 2;\n"
+    "COMMIT;\n";
+
 static int migrate(acre_store *s, int from, acre_error *err)
 {
-    if (from == 0)
-        return create_schema(s, err);
+    int rc;
+    if (from == 0 && (rc = create_schema(s, err)))
+        return rc;
+    if (from <= 1 && sqlite3_exec(s->db, schema_v2, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = acre_store_fail(s, "migrating the store to schema version 2", err);
+        acre_store_rollback(s);
+        return rc;
+    }
     return 0;
 }
 

@@ -2,9 +2,11 @@
 #ifndef ACRE_H
 #define ACRE_H
 
+#include "acre/close.h"
 #include "acre/decimal.h"
 #include "acre/error.h"
 #include "acre/ingest.h"
+#include "acre/plan.h"
 #include "acre/store.h"
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "acre.h"
+#include "replay.h"
 
 enum { EXIT_OK = 0, EXIT_DIFF = 1, EXIT_USAGE = 2, EXIT_REJECTED = 3, EXIT_REFUSED = 4 };
 
@@ -14,11 +15,23 @@ static const char usage_text[] =
     "  ingest KIND [FILE...] [--rejects FILE] [--atomic] [--explain]\n"
     "                     validate and store records (NDJSON, a JSON array, or a\n"
     "                     {\"data\":[...]} envelope; no FILE or - reads stdin)\n"
+    "  plan add FILE...   validate and store plan versions (a file holds a plan or an array)\n"
+    "  plan list          stored plans\n"
+    "  plan show ID[@V]   a stored plan's JSON (the newest version without @V)\n"
+    "  preview PERIOD [--format json|csv] [--affiliate ID]\n"
+    "                     compute PERIOD (YYYY-MM) exactly as close would; store nothing\n"
+    "  close PERIOD       compute and store PERIOD's ledger; closed periods never change\n"
+    "  ledger PERIOD [--format json|csv] [--affiliate ID]\n"
+    "                     print a closed period's ledger\n"
+    "  replay DIR [--update]\n"
+    "                     run a fixture in a fresh in-memory store and compare its ledgers\n"
+    "                     with DIR/expected/ (--update writes them)\n"
     "  status             what the store holds: records and versions per kind, ingested files\n"
     "  kinds              list the record kinds\n"
     "\n"
-    "--db PATH defaults to $ACRE_DB, else ./acre.db. Exit status: 0 success, 2 bad usage,\n"
-    "3 some input records were rejected, 4 refused and nothing written.\n";
+    "--db PATH defaults to $ACRE_DB, else ./acre.db. Exit status: 0 success, 1 a comparison\n"
+    "found a difference, 2 bad usage, 3 some input records (or a plan) were rejected, 4 refused\n"
+    "and nothing written.\n";
 
 static int usage(const char *msg)
 {
@@ -30,8 +43,8 @@ static int usage(const char *msg)
 
 typedef struct args {
     const char *db;
-    const char *rejects;
-    int atomic, explain, help;
+    const char *rejects, *format, *affiliate;
+    int atomic, explain, help, update;
     const char *pos[256];
     int npos;
 } args;
@@ -43,15 +56,26 @@ static int parse_args(args *a, int argc, char **argv)
     a->db = getenv("ACRE_DB");
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
-        if (strcmp(s, "--db") == 0 || strcmp(s, "--rejects") == 0) {
+        if (strcmp(s, "--db") == 0 || strcmp(s, "--rejects") == 0 || strcmp(s, "--format") == 0 ||
+            strcmp(s, "--affiliate") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "acre: %s needs a value\n", s);
                 return -1;
             }
             if (s[2] == 'd')
                 a->db = argv[++i];
-            else
+            else if (s[2] == 'r')
                 a->rejects = argv[++i];
+            else if (s[2] == 'f')
+                a->format = argv[++i];
+            else
+                a->affiliate = argv[++i];
+        } else if (strncmp(s, "--format=", 9) == 0) {
+            a->format = s + 9;
+        } else if (strncmp(s, "--affiliate=", 12) == 0) {
+            a->affiliate = s + 12;
+        } else if (strcmp(s, "--update") == 0) {
+            a->update = 1;
         } else if (strncmp(s, "--db=", 5) == 0) {
             a->db = s + 5;
         } else if (strncmp(s, "--rejects=", 10) == 0) {
@@ -75,6 +99,8 @@ static int parse_args(args *a, int argc, char **argv)
     }
     if (!a->db || !*a->db)
         a->db = "acre.db";
+    if (!a->format)
+        a->format = "json";
     return 0;
 }
 
@@ -224,6 +250,152 @@ static int cmd_status(const args *a)
     return EXIT_OK;
 }
 
+static int exit_for(int rc)
+{
+    switch (rc) {
+    case 0:
+        return EXIT_OK;
+    case ACRE_EUSAGE:
+        return EXIT_USAGE;
+    case ACRE_EREJECTED:
+    case ACRE_EINVALID:
+        return EXIT_REJECTED;
+    default:
+        return EXIT_REFUSED;
+    }
+}
+
+static int print_plan(void *ctx, const acre_plan_info *p)
+{
+    (void)ctx;
+    printf("%s@%ld\t%s\t%s\tsha256:%s\n", p->plan_id, p->version, p->currency,
+           p->name ? p->name : "", p->sha256);
+    return 0;
+}
+
+static int cmd_plan(const args *a)
+{
+    acre_store *s = NULL;
+    acre_error err;
+    int code = EXIT_OK;
+    const char *sub = a->npos > 1 ? a->pos[1] : "";
+
+    acre_error_clear(&err);
+    if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "show"))
+        return usage("plan: add FILE..., list, or show ID[@VERSION]");
+    if ((strcmp(sub, "add") == 0 && a->npos < 3) || (strcmp(sub, "show") == 0 && a->npos != 3))
+        return usage(strcmp(sub, "add") == 0 ? "plan add: name a FILE" : "plan show: name ID[@VERSION]");
+    if (open_store(&s, a))
+        return EXIT_REFUSED;
+    if (strcmp(sub, "add") == 0) {
+        for (int i = 2; i < a->npos; i++) {
+            FILE *f = strcmp(a->pos[i], "-") == 0 ? stdin : fopen(a->pos[i], "rb");
+            int added = 0, unchanged = 0, rc;
+            if (!f) {
+                fprintf(stderr, "acre: plan add: cannot open %s\n", a->pos[i]);
+                code = EXIT_USAGE;
+                break;
+            }
+            rc = acre_plan_add(s, f, a->pos[i], &added, &unchanged, &err);
+            if (f != stdin)
+                fclose(f);
+            if (rc) {
+                fprintf(stderr, "acre: %s\n", err.message);
+                code = exit_for(rc);
+                continue;
+            }
+            printf("{\"file\":\"%s\",\"added\":%d,\"unchanged\":%d}\n", a->pos[i], added,
+                   unchanged);
+        }
+    } else if (strcmp(sub, "list") == 0) {
+        if (acre_plan_list(s, print_plan, NULL, &err)) {
+            fprintf(stderr, "acre: %s\n", err.message);
+            code = EXIT_REFUSED;
+        }
+    } else {
+        char id[512];
+        long version = 0;
+        char *at, *json = NULL;
+        snprintf(id, sizeof id, "%s", a->pos[2]);
+        if ((at = strrchr(id, '@'))) {
+            *at = '\0';
+            version = atol(at + 1);
+            if (version < 1) {
+                acre_store_free(s);
+                return usage("plan show: VERSION is a number from 1");
+            }
+        }
+        if (acre_plan_show(s, id, version, &json, &err)) {
+            fprintf(stderr, "acre: %s\n", err.message);
+            code = EXIT_REFUSED;
+        } else {
+            puts(json);
+            free(json);
+        }
+    }
+    acre_store_free(s);
+    return code;
+}
+
+static int cmd_close(const args *a, int store)
+{
+    acre_store *s = NULL;
+    acre_error err;
+    char *ledger = NULL;
+    int rc;
+
+    if (a->npos != 2)
+        return usage(store ? "close: name one PERIOD (YYYY-MM)" : "preview: name one PERIOD");
+    if (strcmp(a->format, "json") && strcmp(a->format, "csv"))
+        return usage("--format: json or csv");
+    if (open_store(&s, a))
+        return EXIT_REFUSED;
+    acre_error_clear(&err);
+    rc = acre_close_period(s, a->pos[1], store, &ledger, &err);
+    if (rc) {
+        fprintf(stderr, "acre: %s: %s\n", store ? "close" : "preview", err.message);
+        acre_store_free(s);
+        return exit_for(rc);
+    }
+    if (!store || a->affiliate || strcmp(a->format, "json") != 0)
+        rc = acre_ledger_write(stdout, ledger, a->format, a->affiliate, &err);
+    else {
+        /* the ledger ends with "digest":"sha256:<64 hex>"} */
+        const char *d = strstr(ledger, "\n\"digest\":\"");
+        printf("{\"period\":\"%s\",\"digest\":\"%.71s\"}\n", a->pos[1], d ? d + 11 : "");
+    }
+    free(ledger);
+    acre_store_free(s);
+    if (rc) {
+        fprintf(stderr, "acre: %s\n", err.message);
+        return exit_for(rc);
+    }
+    return EXIT_OK;
+}
+
+static int cmd_ledger(const args *a)
+{
+    acre_store *s = NULL;
+    acre_error err;
+    char *ledger = NULL;
+    int rc;
+
+    if (a->npos != 2)
+        return usage("ledger: name one PERIOD (YYYY-MM)");
+    if (open_store(&s, a))
+        return EXIT_REFUSED;
+    acre_error_clear(&err);
+    if (!(rc = acre_ledger_get(s, a->pos[1], &ledger, &err)))
+        rc = acre_ledger_write(stdout, ledger, a->format, a->affiliate, &err);
+    free(ledger);
+    acre_store_free(s);
+    if (rc) {
+        fprintf(stderr, "acre: ledger: %s\n", err.message);
+        return exit_for(rc);
+    }
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     args a;
@@ -240,6 +412,14 @@ int main(int argc, char **argv)
         return cmd_ingest(&a);
     if (strcmp(cmd, "status") == 0)
         return cmd_status(&a);
+    if (strcmp(cmd, "plan") == 0)
+        return cmd_plan(&a);
+    if (strcmp(cmd, "close") == 0 || strcmp(cmd, "preview") == 0)
+        return cmd_close(&a, cmd[0] == 'c');
+    if (strcmp(cmd, "ledger") == 0)
+        return cmd_ledger(&a);
+    if (strcmp(cmd, "replay") == 0)
+        return acre_replay(a.pos[1], a.update, a.npos == 2);
     if (strcmp(cmd, "kinds") == 0) {
         for (int i = 0; acre_kind_name(i); i++)
             puts(acre_kind_name(i));

@@ -8,7 +8,7 @@ typedef struct acre_store acre_store;
 
 /* The schema version this build writes. A store with an older version is migrated on open; a
  * newer one is refused. */
-#define ACRE_SCHEMA_VERSION 1
+#define ACRE_SCHEMA_VERSION 2
 
 /* Opens (creating if missing) the store at `path` (":memory:" for a private in-memory store).
  * *out is new: release it with acre_store_free. */

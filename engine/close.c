@@ -1,0 +1,1710 @@
+/* engine/close.c — one period for all affiliates (SPEC 5), stored in one transaction or
+ * previewed.
+ *
+ * The close reads the store once: affiliates and their plans for the period, customers, flags,
+ * rates, the state the previous close left (balances, carryover layers, settled customers, late
+ * judgments), then streams transactions, activity and bonus events in key order, each record's
+ * versions together. Each record feeds its customer's qualification events and, when it counts,
+ * its revenue in the plan currency. The rule kinds (rules/) then add the lines; this file adds
+ * the totals, writes the ledger and what the next close starts from.
+ *
+ * What each close counted is remembered per record version without a row per record: a record
+ * dated in a closed period was counted, at the close that covered its period (the first close at
+ * or after it), in its newest version at that close's sequence watermark, unless its customer
+ * did not count then (table close_excluded). A later judgment of the record (a new version, a
+ * customer counting again, a skipped month) is written to table counted with the values counted,
+ * so the next difference starts from them. */
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acre/close.h"
+#include "acre/sys/rule.h"
+#include "close.h"
+#include "datetime.h"
+#include "number.h"
+#include "store_int.h"
+
+#define SEP "\x1f"
+
+typedef struct closeinfo {
+    int period;
+    long long seq;
+    char *digest;
+} closeinfo;
+
+typedef struct assign {
+    char *plan_id;
+    long version; /* 0: newest */
+    int from, to;
+} assign;
+
+typedef struct judged {
+    int period;
+    long long seq;
+    char *a, *b;
+} judged;
+
+/* A version of a record as read from its table: column texts in an arena. */
+typedef struct ver {
+    size_t off[12];
+    int null[12];
+    long long seq;
+} ver;
+
+typedef struct grp {
+    int ncol, nkey;
+    acre_buf arena;
+    ver *v;
+    int nv, cap;
+} grp;
+
+typedef struct ctx {
+    acre_close c;
+    acre_store *s;
+    long long seq; /* watermark of this close */
+    closeinfo *closes;
+    int ncloses;
+    acre_plan **plans;
+    int nplans;
+    acre_strset plan_index;  /* label -> index */
+    acre_strset plan_newest; /* plan_id -> newest version */
+    assign **as;             /* per affiliate */
+    int *nas;
+    acre_strset close_plan;  /* "period SEP affiliate" -> index into labels */
+    char **labels;
+    int nlabels, clab;
+    acre_strset excluded;    /* "period SEP customer" */
+    acre_strset judged_index; /* "table SEP key" -> index into judged */
+    judged *judged;
+    int njudged, cjudged;
+    acre_buf out_counted;    /* rows to write: table, key, seq, a, b (SEP-separated, \n) */
+    sqlite3_stmt *old_cust;
+    int need_activity_events;
+    acre_error *err;
+} ctx;
+
+/* ---- small helpers ---- */
+
+static int oom(acre_error *err)
+{
+    return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+}
+
+static int period_of(const char *date)
+{
+    return ((date[0] - '0') * 1000 + (date[1] - '0') * 100 + (date[2] - '0') * 10 +
+            (date[3] - '0')) * 12 +
+           (date[5] - '0') * 10 + (date[6] - '0') - 1;
+}
+
+static const char *col(const grp *g, const ver *v, int i)
+{
+    return v->null[i] ? NULL : g->arena.p + v->off[i];
+}
+
+static int parse_num(acre_number *n, const char *s)
+{
+    if (!s) {
+        n->neg = 0;
+        n->mant = 0;
+        n->exp = 0;
+        return 0;
+    }
+    return acre_number_parse(n, s, strlen(s), "value", NULL);
+}
+
+const acre_plan *acre_close_plan(acre_close *c, const char *label)
+{
+    ctx *x = (ctx *)c;
+    long i;
+    if (!label || !acre_strset_get(&x->plan_index, label, strlen(label), &i))
+        return NULL;
+    return x->plans[i];
+}
+
+/* The plan an affiliate's current assignments give it for period p, or NULL; *missing is set
+ * when the assignment names a plan that is not stored. */
+static const acre_plan *plan_for(ctx *x, int aff, int p, int *from, char *missing, size_t mlen)
+{
+    for (int i = 0; i < x->nas[aff]; i++) {
+        const assign *a = &x->as[aff][i];
+        long v = a->version;
+        char label[300];
+        const acre_plan *pl;
+        if (p < a->from || p > a->to)
+            continue;
+        if (!v && !acre_strset_get(&x->plan_newest, a->plan_id, strlen(a->plan_id), &v)) {
+            if (missing)
+                snprintf(missing, mlen, "%s (newest version)", a->plan_id);
+            return NULL;
+        }
+        snprintf(label, sizeof label, "%s@%ld", a->plan_id, v);
+        if (!(pl = acre_close_plan(&x->c, label)) && missing)
+            snprintf(missing, mlen, "%s", label);
+        if (from)
+            *from = a->from;
+        return pl;
+    }
+    return NULL;
+}
+
+/* The label of the plan affiliate `aff` held at closed period p, or NULL. */
+static const acre_plan *closed_plan(ctx *x, int p, const char *aff)
+{
+    char k[600];
+    long i;
+    int n = snprintf(k, sizeof k, "%d" SEP "%s", p, aff);
+    if (n < 0 || (size_t)n >= sizeof k || !acre_strset_get(&x->close_plan, k, (size_t)n, &i))
+        return NULL;
+    return acre_close_plan(&x->c, x->labels[i]);
+}
+
+/* The close covering period p: the first closed at or after it; -1 when none (p is after the
+ * last close: this close covers it). */
+static int covering(const ctx *x, int p)
+{
+    for (int i = 0; i < x->ncloses; i++)
+        if (x->closes[i].period >= p)
+            return i;
+    return -1;
+}
+
+/* ---- loading ---- */
+
+static int load_closes(ctx *x, acre_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = acre_store_prepare(x->s, &st, "SELECT period, seq, digest FROM close ORDER BY period",
+                                err);
+    if (rc)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        closeinfo *n = realloc(x->closes, (size_t)(x->ncloses + 1) * sizeof *n);
+        if (!n) {
+            sqlite3_finalize(st);
+            return oom(err);
+        }
+        x->closes = n;
+        n[x->ncloses].period = sqlite3_column_int(st, 0);
+        n[x->ncloses].seq = sqlite3_column_int64(st, 1);
+        n[x->ncloses].digest = strdup((const char *)sqlite3_column_text(st, 2));
+        x->ncloses++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return acre_store_fail(x->s, "reading closes", err);
+    return 0;
+}
+
+static int load_plans(ctx *x, acre_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = acre_store_prepare(x->s, &st, "SELECT plan_id, version, body FROM plan ORDER BY 1, 2",
+                                err);
+    if (rc)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *body = (const char *)sqlite3_column_text(st, 2);
+        size_t n = (size_t)sqlite3_column_bytes(st, 2);
+        json_error_t je;
+        json_t *doc = json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
+        acre_numtab t = {0};
+        acre_plan *p = NULL, **np;
+        if (!doc || acre_numtab_build(&t, doc, body, n) || acre_plan_parse(&p, doc, &t, err)) {
+            json_decref(doc);
+            acre_numtab_free(&t);
+            sqlite3_finalize(st);
+            return acre_error_set(err, ACRE_ERROR, "plan", "stored_plan",
+                                  "the stored plan %s@%lld cannot be read",
+                                  sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+        }
+        json_decref(doc);
+        acre_numtab_free(&t);
+        if (!(np = realloc(x->plans, (size_t)(x->nplans + 1) * sizeof *np))) {
+            acre_plan_free(p);
+            sqlite3_finalize(st);
+            return oom(err);
+        }
+        x->plans = np;
+        np[x->nplans] = p;
+        acre_strset_put(&x->plan_index, p->label, strlen(p->label), x->nplans);
+        acre_strset_put(&x->plan_newest, p->plan_id, strlen(p->plan_id), p->version);
+        x->nplans++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return acre_store_fail(x->s, "reading plans", err);
+    return 0;
+}
+
+/* Runs `sql` (one row per current record) and calls fn per row. */
+static int each_row(ctx *x, const char *sql, int (*fn)(ctx *x, sqlite3_stmt *st, acre_error *err),
+                    acre_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = acre_store_prepare(x->s, &st, sql, err);
+    if (rc)
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if ((rc = fn(x, st, err))) {
+            sqlite3_finalize(st);
+            return rc;
+        }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : acre_store_fail(x->s, "reading the store", err);
+}
+
+#define TXT(i) ((const char *)sqlite3_column_text(st, (i)))
+
+static int add_aff(ctx *x, sqlite3_stmt *st, acre_error *err)
+{
+    acre_close *c = &x->c;
+    acre_aff *a, *n = realloc(c->affs, (size_t)(c->naffs + 1) * sizeof *n);
+    if (!n)
+        return oom(err);
+    c->affs = n;
+    a = &n[c->naffs];
+    memset(a, 0, sizeof *a);
+    a->id = strdup(TXT(0));
+    a->parent = TXT(1) ? strdup(TXT(1)) : NULL;
+    snprintf(a->currency, sizeof a->currency, "%s", TXT(2));
+    acre_dec_init(&a->min_payout);
+    acre_dec_parse(&a->min_payout, TXT(3), strlen(TXT(3)), NULL);
+    acre_dec_init(&a->brought_forward);
+    acre_dec_init(&a->earned);
+    acre_dec_init(&a->payable);
+    acre_dec_init(&a->carried_forward);
+    a->parent_idx = -1;
+    a->scale = 2;
+    acre_strset_put(&c->aff_index, a->id, strlen(a->id), c->naffs);
+    c->naffs++;
+    return 0;
+}
+
+static int add_assign(ctx *x, sqlite3_stmt *st, acre_error *err)
+{
+    long i;
+    assign *n;
+    int from, to = INT_MAX;
+    if (!acre_strset_get(&x->c.aff_index, TXT(0), strlen(TXT(0)), &i))
+        return 0;
+    acre_month_parse(TXT(2), 7, &from);
+    if (TXT(4))
+        acre_month_parse(TXT(4), 7, &to);
+    if (!(n = realloc(x->as[i], (size_t)(x->nas[i] + 1) * sizeof *n)))
+        return oom(err);
+    x->as[i] = n;
+    n[x->nas[i]].plan_id = strdup(TXT(1));
+    n[x->nas[i]].version = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
+    n[x->nas[i]].from = from;
+    n[x->nas[i]].to = to;
+    x->nas[i]++;
+    return 0;
+}
+
+static int add_balance(ctx *x, sqlite3_stmt *st, acre_error *err)
+{
+    long i;
+    (void)err;
+    if (!acre_strset_get(&x->c.aff_index, TXT(0), strlen(TXT(0)), &i))
+        return 0;
+    acre_dec_parse(&x->c.affs[i].brought_forward, TXT(1), strlen(TXT(1)), NULL);
+    x->c.affs[i].had_balance = 1;
+    return 0;
+}
+
+static int add_layer(ctx *x, sqlite3_stmt *st, acre_error *err)
+{
+    long i;
+    acre_aff *a;
+    acre_layer *n;
+    if (!acre_strset_get(&x->c.aff_index, TXT(0), strlen(TXT(0)), &i))
+        return 0;
+    a = &x->c.affs[i];
+    if (!(n = realloc(a->layers, (size_t)(a->nlayers + 1) * sizeof *n)))
+        return oom(err);
+    a->layers = n;
+    snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "%s", TXT(1));
+    snprintf(a->layer_label, sizeof a->layer_label, "%s", TXT(2));
+    n[a->nlayers].origin = sqlite3_column_int(st, 3);
+    acre_dec_init(&n[a->nlayers].amount);
+    acre_dec_parse(&n[a->nlayers].amount, TXT(4), strlen(TXT(4)), NULL);
+    a->nlayers++;
+    return 0;
+}
+
+static int add_close_plan(ctx *x, sqlite3_stmt *st, acre_error *err)
+{
+    char k[600];
+    int n = snprintf(k, sizeof k, "%d" SEP "%s", sqlite3_column_int(st, 0), TXT(1));
+    if (!TXT(2) || n < 0 || (size_t)n >= sizeof k)
+        return 0;
+    if (x->nlabels == x->clab) {
+        char **l = realloc(x->labels, (size_t)(x->clab = x->clab ? x->clab * 2 : 64) * sizeof *l);
+        if (!l)
+            return oom(err);
+        x->labels = l;
+    }
+    x->labels[x->nlabels] = strdup(TXT(2));
+    acre_strset_put(&x->close_plan, k, (size_t)n, x->nlabels++);
+    return 0;
+}
+
+static int add_excluded(ctx *x, sqlite3_stmt *st, acre_error *err)
+{
+    char k[600];
+    int n = snprintf(k, sizeof k, "%d" SEP "%s", sqlite3_column_int(st, 0), TXT(1));
+    (void)err;
+    if (n > 0 && (size_t)n < sizeof k)
+        acre_strset_put(&x->excluded, k, (size_t)n, 1);
+    return 0;
+}
+
+static int add_judged(ctx *x, sqlite3_stmt *st, acre_error *err)
+{
+    acre_buf k = {0};
+    long i;
+    acre_buf_printf(&k, "%s" SEP "%s", TXT(0), TXT(1));
+    if (x->njudged == x->cjudged) {
+        judged *n = realloc(x->judged, (size_t)(x->cjudged = x->cjudged ? x->cjudged * 2 : 64) *
+                                           sizeof *n);
+        if (!n) {
+            acre_buf_free(&k);
+            return oom(err);
+        }
+        x->judged = n;
+    }
+    /* rows come in period order: a later judgment replaces the earlier */
+    if (!acre_strset_get(&x->judged_index, k.p, k.len, &i)) {
+        i = x->njudged++;
+        acre_strset_put(&x->judged_index, k.p, k.len, i);
+    } else {
+        free(x->judged[i].a);
+        free(x->judged[i].b);
+    }
+    x->judged[i].period = sqlite3_column_int(st, 2);
+    x->judged[i].seq = sqlite3_column_int64(st, 3);
+    x->judged[i].a = strdup(TXT(4));
+    x->judged[i].b = strdup(TXT(5));
+    acre_buf_free(&k);
+    return 0;
+}
+
+static int add_customer(ctx *x, sqlite3_stmt *st, acre_error *err)
+{
+    acre_close *c = &x->c;
+    acre_cust *cu;
+    long ai;
+    if (c->ncusts % 1024 == 0) {
+        acre_cust *n = realloc(c->custs, (size_t)(c->ncusts + 1024) * sizeof *n);
+        if (!n)
+            return oom(err);
+        c->custs = n;
+    }
+    if (!acre_strset_get(&c->aff_index, TXT(1), strlen(TXT(1)), &ai))
+        return 0;
+    cu = &c->custs[c->ncusts];
+    memset(cu, 0, sizeof *cu);
+    cu->id = strdup(TXT(0));
+    cu->aff = (int)ai;
+    acre_datetime_split(TXT(2), &cu->signup_sec, &cu->signup_nsec);
+    acre_date_of(cu->signup_date, cu->signup_sec);
+    if (TXT(3))
+        snprintf(cu->country, sizeof cu->country, "%s", TXT(3));
+    cu->kyc = TXT(4) ? strdup(TXT(4)) : NULL;
+    acre_dec_init(&cu->ftd_amount);
+    acre_strset_put(&c->cust_index, cu->id, strlen(cu->id), c->ncusts);
+    c->ncusts++;
+    return 0;
+}
+
+static int add_settled(ctx *x, sqlite3_stmt *st, acre_error *err)
+{
+    long i;
+    acre_cust *cu;
+    (void)err;
+    if (!acre_strset_get(&x->c.cust_index, TXT(0), strlen(TXT(0)), &i))
+        return 0;
+    cu = &x->c.custs[i];
+    cu->settled = 1;
+    cu->paid = strcmp(TXT(3), "paid") == 0;
+    cu->clawed = sqlite3_column_type(st, 8) != SQLITE_NULL;
+    cu->paid_aff = strdup(TXT(1));
+    cu->paid_label = strdup(TXT(2));
+    cu->paid_amount = TXT(4) ? strdup(TXT(4)) : NULL;
+    cu->paid_qat = strdup(TXT(5));
+    cu->paid_qsec = sqlite3_column_int64(st, 6);
+    cu->paid_clawback_days = sqlite3_column_int64(st, 7);
+    {
+        char per[8];
+        acre_period_text(per, sqlite3_column_int(st, 9));
+        cu->paid_period = strdup(per);
+    }
+    return 0;
+}
+
+static int add_flag(ctx *x, sqlite3_stmt *st, acre_error *err)
+{
+    long i;
+    (void)err;
+    /* active at the period's end: flagged before the next month starts, not cleared before it */
+    if (strcmp(TXT(2), x->c.next_start) >= 0)
+        return 0;
+    if (TXT(3) && strcmp(TXT(3), x->c.next_start) < 0)
+        return 0;
+    if (!acre_strset_get(&x->c.cust_index, TXT(0), strlen(TXT(0)), &i))
+        return 0;
+    for (int f = 0; f < 4; f++)
+        if (strcmp(acre_flag_names[f], TXT(1)) == 0)
+            x->c.custs[i].flags |= 1u << f;
+    return 0;
+}
+
+static int add_fx(ctx *x, sqlite3_stmt *st, acre_error *err)
+{
+    acre_close *c = &x->c;
+    if (c->nfx % 256 == 0) {
+        acre_fx *n = realloc(c->fx, (size_t)(c->nfx + 256) * sizeof *n);
+        if (!n)
+            return oom(err);
+        c->fx = n;
+    }
+    snprintf(c->fx[c->nfx].currency, 4, "%s", TXT(1));
+    snprintf(c->fx[c->nfx].date, 11, "%s", TXT(0));
+    acre_dec_init(&c->fx[c->nfx].rate);
+    acre_dec_parse(&c->fx[c->nfx].rate, TXT(2), strlen(TXT(2)), NULL);
+    c->nfx++;
+    return 0;
+}
+
+#define CURRENT(t, key) " AS r WHERE seq = (SELECT max(seq) FROM " t " AS z WHERE " key ")"
+
+static int load(ctx *x, acre_error *err)
+{
+    acre_close *c = &x->c;
+    char q[512];
+    int rc;
+    if ((rc = load_plans(x, err)) ||
+        (rc = each_row(x,
+                       "SELECT affiliate_id, parent_affiliate_id, currency, min_payout FROM "
+                       "affiliate" CURRENT("affiliate", "z.affiliate_id = r.affiliate_id")
+                       " ORDER BY affiliate_id",
+                       add_aff, err)))
+        return rc;
+    x->as = calloc((size_t)c->naffs + 1, sizeof *x->as);
+    x->nas = calloc((size_t)c->naffs + 1, sizeof *x->nas);
+    if (!x->as || !x->nas)
+        return oom(err);
+    if ((rc = each_row(x,
+                       "SELECT affiliate_id, plan_id, effective_from, plan_version, effective_to "
+                       "FROM assignment" CURRENT("assignment",
+                                                 "z.affiliate_id = r.affiliate_id AND z.plan_id = "
+                                                 "r.plan_id AND z.effective_from = "
+                                                 "r.effective_from")
+                       " ORDER BY affiliate_id, effective_from",
+                       add_assign, err)))
+        return rc;
+    if (c->last_closed >= 0) {
+        snprintf(q, sizeof q,
+                 "SELECT affiliate_id, carried_forward FROM close_affiliate WHERE period = %d",
+                 c->last_closed);
+        if ((rc = each_row(x, q, add_balance, err)))
+            return rc;
+        snprintf(q, sizeof q,
+                 "SELECT affiliate_id, plan_id, plan, origin, amount FROM close_layer WHERE "
+                 "period = %d ORDER BY affiliate_id, origin",
+                 c->last_closed);
+        if ((rc = each_row(x, q, add_layer, err)))
+            return rc;
+    }
+    if ((rc = each_row(x, "SELECT period, affiliate_id, plan FROM close_affiliate", add_close_plan,
+                       err)) ||
+        (rc = each_row(x, "SELECT period, customer_id FROM close_excluded", add_excluded, err)) ||
+        (rc = each_row(x, "SELECT tbl, rkey, period, seq, a, b FROM counted ORDER BY period",
+                       add_judged, err)) ||
+        (rc = each_row(x,
+                       "SELECT customer_id, affiliate_id, signup_date, country_code, "
+                       "kyc_status_id FROM customer" CURRENT("customer",
+                                                             "z.customer_id = r.customer_id")
+                       " ORDER BY customer_id",
+                       add_customer, err)) ||
+        (rc = each_row(x,
+                       "SELECT customer_id, affiliate_id, plan, outcome, amount, qualified_at, "
+                       "qsec, clawback_days, clawed_period, period FROM settled",
+                       add_settled, err)) ||
+        (rc = each_row(x,
+                       "SELECT customer_id, flag, flagged_at, cleared_at FROM flag" CURRENT(
+                           "flag", "z.customer_id = r.customer_id AND z.flag = r.flag AND "
+                                   "z.flagged_at = r.flagged_at"),
+                       add_flag, err)) ||
+        (rc = each_row(x,
+                       "SELECT date, currency, usd_rate FROM fx_rate" CURRENT(
+                           "fx_rate", "z.date = r.date AND z.currency = r.currency")
+                       " ORDER BY currency, date",
+                       add_fx, err)))
+        return rc;
+    return 0;
+}
+
+/* ---- streaming records ---- */
+
+enum { TB_TXN, TB_GAMING, TB_TRADING, TB_BONUS };
+static const char *const table_names[] = {"transaction", "gaming_activity", "trading_activity",
+                                          "bonus_event"};
+
+/* Column layouts of the streamed queries. */
+enum { TX_ID, TX_CUST, TX_TYPE, TX_AMOUNT, TX_CUR, TX_DATE, TX_STATUS, TX_USD, TX_N };
+enum { GA_DATE, GA_CUST, GA_GAME, GA_CUR, GA_BETS, GA_TOTAL, GA_WINS, GA_GGR, GA_NGR, GA_N };
+enum { TA_DATE, TA_CUST, TA_INSTR, TA_CUR, TA_LOTS, TA_N };
+enum { BE_ID, BE_STATUS, BE_CUST, BE_CUR, BE_TS, BE_BTR, BE_N };
+
+static void record_date(int tb, const grp *g, const ver *v, char date[11])
+{
+    const char *d = col(g, v, tb == TB_TXN ? TX_DATE : tb == TB_BONUS ? BE_TS : 0);
+    memcpy(date, d, 10);
+    date[10] = '\0';
+}
+
+static const char *record_customer(int tb, const grp *g, const ver *v)
+{
+    return col(g, v, tb == TB_TXN ? TX_CUST : tb == TB_BONUS ? BE_CUST : 1);
+}
+
+static int status_index(acre_close *c, const char *s)
+{
+    long i;
+    if (acre_strset_get(&c->statuses, s, strlen(s), &i))
+        return (int)i;
+    c->status_names = realloc(c->status_names, (size_t)(c->nstatuses + 1) * sizeof(char *));
+    c->status_names[c->nstatuses] = strdup(s);
+    acre_strset_put(&c->statuses, s, strlen(s), c->nstatuses);
+    return c->nstatuses++;
+}
+
+/* The revenue a record version contributes under plan p for a customer who signed up at
+ * signup_sec: a (GGR or deduction) and b (reported NGR or net revenue), in p's currency.
+ * Returns 0, or ACRE_EREFUSED when a reported NGR is missing on a record that would count. */
+static int value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
+                 int64_t signup_sec, acre_acc *a, acre_acc *b)
+{
+    acre_close *c = &x->c;
+    char date[11];
+    acre_number n;
+    const char *cur;
+    if (!p || !p->has_rs)
+        return 0;
+    record_date(tb, g, v, date);
+    if (p->rs.customer_months > 0) {
+        char cut[11];
+        if (acre_add_months_date(cut, signup_sec, p->rs.customer_months) == 0 &&
+            strcmp(date, cut) >= 0)
+            return 0;
+    }
+    switch (tb) {
+    case TB_GAMING: {
+        int reported = p->rs.basis == BASIS_NGR && p->rs.reported;
+        if (p->rs.basis != BASIS_NGR)
+            return 0;
+        if (p->rs.game_types.n && !acre_strlist_has(&p->rs.game_types, col(g, v, GA_GAME)))
+            return 0;
+        cur = col(g, v, GA_CUR);
+        if (reported) {
+            if (!col(g, v, GA_NGR)) {
+                if (!c->refuse)
+                    acre_error_set(x->err, ACRE_EREFUSED, "ngr", "reported_ngr_missing",
+                                   "plan %s reads reported NGR, but gaming activity %s/%s/%s/%s "
+                                   "has no ngr",
+                                   p->label, col(g, v, GA_DATE), col(g, v, GA_CUST),
+                                   col(g, v, GA_GAME), cur);
+                c->refuse = 1;
+                return ACRE_EREFUSED;
+            }
+            parse_num(&n, col(g, v, GA_NGR));
+            if (strcmp(cur, p->currency) == 0) {
+                acre_acc_add_number(b, &n);
+            } else if (n.mant) {
+                acre_dec d;
+                acre_dec_init(&d);
+                acre_close_convert(c, &d, &n, cur, NULL, date, p->currency);
+                acre_acc_add_dec(b, &d);
+                acre_dec_clear(&d);
+            }
+            return 0;
+        }
+        if (col(g, v, GA_GGR)) {
+            parse_num(&n, col(g, v, GA_GGR));
+            if (strcmp(cur, p->currency) == 0) {
+                acre_acc_add_number(a, &n);
+            } else if (n.mant) {
+                acre_dec d;
+                acre_dec_init(&d);
+                acre_close_convert(c, &d, &n, cur, NULL, date, p->currency);
+                acre_acc_add_dec(a, &d);
+                acre_dec_clear(&d);
+            }
+        } else {
+            acre_number w;
+            parse_num(&n, col(g, v, GA_TOTAL));
+            parse_num(&w, col(g, v, GA_WINS));
+            w.neg = w.mant ? !w.neg : 0;
+            if (strcmp(cur, p->currency) == 0) {
+                acre_acc_add_number(a, &n);
+                acre_acc_add_number(a, &w);
+            } else if (n.mant || w.mant) {
+                acre_dec d, e;
+                acre_dec_init(&d);
+                acre_dec_init(&e);
+                acre_number_to_dec(&d, &n);
+                acre_number_to_dec(&e, &w);
+                acre_dec_add(&d, &d, &e);
+                if (acre_dec_sgn(&d)) {
+                    acre_close_convert_dec(c, &e, &d, cur, date, p->currency);
+                    acre_acc_add_dec(a, &e);
+                }
+                acre_dec_clear(&d);
+                acre_dec_clear(&e);
+            }
+        }
+        return 0;
+    }
+    case TB_TXN: {
+        int type = acre_txn_type(col(g, v, TX_TYPE), strlen(col(g, v, TX_TYPE)));
+        acre_acc *to = NULL;
+        acre_number usd;
+        int neg = 0;
+        if (type < 0 || !acre_strlist_has(&p->counted_statuses, col(g, v, TX_STATUS)))
+            return 0;
+        if (p->rs.basis == BASIS_NGR && !p->rs.reported && (p->rs.deduct & (1u << type)))
+            to = a;
+        else if (p->rs.basis == BASIS_NET_REVENUE && (p->rs.nr_add & (1u << type)))
+            to = b;
+        else if (p->rs.basis == BASIS_NET_REVENUE && (p->rs.nr_sub & (1u << type)))
+            to = b, neg = 1;
+        if (!to)
+            return 0;
+        parse_num(&n, col(g, v, TX_AMOUNT));
+        if (neg)
+            n.neg = n.mant ? !n.neg : 0;
+        cur = col(g, v, TX_CUR);
+        if (strcmp(cur, p->currency) == 0) {
+            acre_acc_add_number(to, &n);
+        } else if (n.mant) {
+            acre_dec d;
+            acre_dec_init(&d);
+            if (col(g, v, TX_USD)) {
+                parse_num(&usd, col(g, v, TX_USD));
+                if (neg)
+                    usd.neg = usd.mant ? !usd.neg : 0;
+            }
+            acre_close_convert(c, &d, &n, cur, col(g, v, TX_USD) ? &usd : NULL, date,
+                               p->currency);
+            acre_acc_add_dec(to, &d);
+            acre_dec_clear(&d);
+        }
+        return 0;
+    }
+    case TB_BONUS:
+        if (p->rs.basis != BASIS_NGR || p->rs.reported || !(p->rs.deduct & (1u << TT_BTR)) ||
+            strcmp(col(g, v, BE_STATUS), "Completed") != 0 || !col(g, v, BE_BTR))
+            return 0;
+        parse_num(&n, col(g, v, BE_BTR));
+        cur = col(g, v, BE_CUR);
+        if (strcmp(cur, p->currency) == 0) {
+            acre_acc_add_number(a, &n);
+        } else if (n.mant) {
+            acre_dec d;
+            acre_dec_init(&d);
+            acre_close_convert(c, &d, &n, cur, NULL, date, p->currency);
+            acre_acc_add_dec(a, &d);
+            acre_dec_clear(&d);
+        }
+        return 0;
+    default:
+        return 0; /* trading activity carries no revenue */
+    }
+}
+
+static void add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v)
+{
+    acre_close *c = &x->c;
+    acre_qev *e;
+    if (tb == TB_BONUS)
+        return;
+    if (tb != TB_TXN && !x->need_activity_events)
+        return;
+    if (tb != TB_TXN && cu->nev) {
+        /* one event per activity day and currency: they happen at the same instant */
+        acre_qev *l = &cu->ev[cu->nev - 1];
+        if (l->activity && strcmp(l->date, col(g, v, 0)) == 0 &&
+            strcmp(l->currency, col(g, v, tb == TB_GAMING ? GA_CUR : TA_CUR)) == 0) {
+            acre_number n;
+            acre_acc t = {0};
+            acre_dec d;
+            if (tb == TB_GAMING) {
+                l->bets += col(g, v, GA_BETS) ? atol(col(g, v, GA_BETS)) : 0;
+                parse_num(&n, col(g, v, GA_TOTAL));
+                if (n.mant) {
+                    acre_acc_add_number(&t, &l->amount);
+                    acre_acc_add_number(&t, &n);
+                    acre_dec_init(&d);
+                    acre_acc_get(&d, &t);
+                    {
+                        char *s = acre_dec_format(&d);
+                        acre_number_parse(&l->amount, s, strlen(s), "v", NULL);
+                        free(s);
+                    }
+                    acre_dec_clear(&d);
+                    acre_acc_free(&t);
+                }
+            } else {
+                parse_num(&n, col(g, v, TA_LOTS));
+                if (n.mant) {
+                    acre_acc_add_number(&t, &l->lots);
+                    acre_acc_add_number(&t, &n);
+                    acre_dec_init(&d);
+                    acre_acc_get(&d, &t);
+                    {
+                        char *s = acre_dec_format(&d);
+                        acre_number_parse(&l->lots, s, strlen(s), "v", NULL);
+                        free(s);
+                    }
+                    acre_dec_clear(&d);
+                    acre_acc_free(&t);
+                }
+            }
+            return;
+        }
+    }
+    if (cu->nev == cu->cap) {
+        int cap = cu->cap ? cu->cap * 2 : 4;
+        acre_qev *n = realloc(cu->ev, (size_t)cap * sizeof *n);
+        if (!n)
+            return;
+        cu->ev = n;
+        cu->cap = cap;
+    }
+    e = &cu->ev[cu->nev++];
+    memset(e, 0, sizeof *e);
+    if (tb == TB_TXN) {
+        int type = acre_txn_type(col(g, v, TX_TYPE), strlen(col(g, v, TX_TYPE)));
+        acre_datetime_split(col(g, v, TX_DATE), &e->sec, &e->nsec);
+        e->type = (int8_t)(type < 0 ? 0 : type);
+        e->status = status_index(c, col(g, v, TX_STATUS));
+        e->txn_id = strdup(col(g, v, TX_ID));
+        snprintf(e->currency, 4, "%s", col(g, v, TX_CUR));
+        record_date(tb, g, v, e->date);
+        parse_num(&e->amount, col(g, v, TX_AMOUNT));
+        if (col(g, v, TX_USD)) {
+            e->has_usd = 1;
+            parse_num(&e->amount_usd, col(g, v, TX_USD));
+        }
+    } else {
+        e->activity = 1;
+        snprintf(e->date, 11, "%s", col(g, v, 0));
+        acre_date_sec(e->date, &e->sec);
+        e->sec += 86399; /* activity counts at the end of its day */
+        snprintf(e->currency, 4, "%s", col(g, v, tb == TB_GAMING ? GA_CUR : TA_CUR));
+        if (tb == TB_GAMING) {
+            e->bets = col(g, v, GA_BETS) ? atol(col(g, v, GA_BETS)) : 0;
+            parse_num(&e->amount, col(g, v, GA_TOTAL));
+        } else {
+            parse_num(&e->lots, col(g, v, TA_LOTS));
+        }
+    }
+}
+
+static void record_key(acre_buf *k, int tb, const grp *g, const ver *v)
+{
+    int nkey = tb == TB_TXN ? 1 : tb == TB_BONUS ? 2 : 4;
+    for (int i = 0; i < nkey; i++) {
+        if (i)
+            acre_buf_adds(k, SEP);
+        acre_buf_adds(k, col(g, v, i));
+    }
+}
+
+static void key_json(acre_buf *k, int tb, const grp *g, const ver *v)
+{
+    int nkey = tb == TB_TXN ? 1 : tb == TB_BONUS ? 2 : 4;
+    if (nkey == 1) {
+        acre_buf_json_str(k, col(g, v, 0), strlen(col(g, v, 0)));
+        return;
+    }
+    acre_buf_adds(k, "[");
+    for (int i = 0; i < nkey; i++) {
+        if (i)
+            acre_buf_adds(k, ",");
+        acre_buf_json_str(k, col(g, v, i), strlen(col(g, v, i)));
+    }
+    acre_buf_adds(k, "]");
+}
+
+/* The value a record was counted at before this close, or 0 when it never was; *seq is the
+ * version judged (0: none). */
+static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec *b,
+                     long long *seq, const acre_cust *cu)
+{
+    acre_buf k = {0};
+    long ji;
+    int cc;
+    const ver *v = NULL;
+    acre_dec_set_si(a, 0);
+    acre_dec_set_si(b, 0);
+    *seq = 0;
+    acre_buf_printf(&k, "%s" SEP, table_names[tb]);
+    record_key(&k, tb, g, &g->v[g->nv - 1]);
+    if (acre_strset_get(&x->judged_index, k.p, k.len, &ji)) {
+        const judged *j = &x->judged[ji];
+        acre_dec_parse(a, j->a, strlen(j->a), NULL);
+        acre_dec_parse(b, j->b, strlen(j->b), NULL);
+        *seq = j->seq;
+        acre_buf_free(&k);
+        return 0;
+    }
+    acre_buf_free(&k);
+    if ((cc = covering(x, p)) < 0)
+        return 0;
+    for (int i = 0; i < g->nv; i++)
+        if (g->v[i].seq <= x->closes[cc].seq)
+            v = &g->v[i];
+    if (!v) /* the record arrived after the close that covered its period */
+        return 0;
+    {
+        char date[11];
+        record_date(tb, g, v, date);
+        if (covering(x, period_of(date)) != cc)
+            return 0;
+    }
+    {
+        /* judged at close cc, unless the customer did not count then */
+        char ek[600];
+        int n = snprintf(ek, sizeof ek, "%d" SEP "%s", x->closes[cc].period, cu->id);
+        if (n > 0 && (size_t)n < sizeof ek && acre_strset_get(&x->excluded, ek, (size_t)n, NULL))
+            return 0;
+    }
+    *seq = v->seq;
+    {
+        /* the customer's affiliate and signup as they were at that close */
+        const char *aff = x->c.affs[cu->aff].id;
+        int64_t signup = cu->signup_sec;
+        const acre_plan *op;
+        acre_acc A = {0}, B = {0};
+        char affbuf[512];
+        sqlite3_reset(x->old_cust);
+        sqlite3_bind_text(x->old_cust, 1, cu->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(x->old_cust, 2, x->closes[cc].seq);
+        if (sqlite3_step(x->old_cust) == SQLITE_ROW) {
+            int32_t ns;
+            snprintf(affbuf, sizeof affbuf, "%s", sqlite3_column_text(x->old_cust, 0));
+            aff = affbuf;
+            acre_datetime_split((const char *)sqlite3_column_text(x->old_cust, 1), &signup, &ns);
+        }
+        op = closed_plan(x, x->closes[cc].period, aff);
+        if (value(x, tb, g, v, op, signup, &A, &B))
+            return ACRE_EREFUSED;
+        acre_acc_get(a, &A);
+        acre_acc_get(b, &B);
+        acre_acc_free(&A);
+        acre_acc_free(&B);
+    }
+    return 0;
+}
+
+static void add_late(acre_cust *cu, int tb, const grp *g, const ver *v, const acre_dec *a,
+                     const acre_dec *b)
+{
+    acre_late *n = realloc(cu->late, (size_t)(cu->nlate + 1) * sizeof *n);
+    acre_buf k = {0};
+    if (!n)
+        return;
+    cu->late = n;
+    n = &cu->late[cu->nlate++];
+    n->kind = table_names[tb];
+    key_json(&k, tb, g, v);
+    n->key = k.p;
+    record_date(tb, g, v, n->date);
+    acre_dec_init(&n->ggr);
+    acre_dec_init(&n->ded);
+    acre_dec_init(&n->ngr);
+    acre_dec_init(&n->nr);
+    acre_dec_set(tb == TB_GAMING ? &n->ggr : &n->ded, a);
+    acre_dec_set(tb == TB_GAMING ? &n->ngr : &n->nr, b);
+}
+
+/* One record, all its versions in g (oldest first). */
+static int process(ctx *x, int tb, grp *g)
+{
+    acre_close *c = &x->c;
+    const ver *v = &g->v[g->nv - 1];
+    char date[11];
+    long ci;
+    acre_cust *cu;
+    acre_aff *af;
+    int p, rc;
+    const char *cust = record_customer(tb, g, v);
+
+    if (!acre_strset_get(&c->cust_index, cust, strlen(cust), &ci))
+        return 0;
+    cu = &c->custs[ci];
+    af = &c->affs[cu->aff];
+    record_date(tb, g, v, date);
+    p = period_of(date);
+    if (p > c->period)
+        return 0;
+    if (cu->need_events)
+        add_event(x, cu, tb, g, v);
+    if (tb == TB_GAMING || tb == TB_TRADING) {
+        if (p == c->period && cu->counts && !cu->active) {
+            char cut[11];
+            if (af->plan->rs.customer_months <= 0 ||
+                acre_add_months_date(cut, cu->signup_sec, af->plan->rs.customer_months) != 0 ||
+                strcmp(date, cut) < 0) {
+                cu->active = 1;
+                af->active_customers++;
+            }
+        }
+        if (tb == TB_TRADING)
+            return 0;
+    }
+    if (p < c->first_closed)
+        return 0; /* before the first closed period: never revenue */
+    if (p == c->period) {
+        if (!cu->counts)
+            return 0;
+        cu->has_rev = 1;
+        if (tb == TB_GAMING)
+            return value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ggr, &cu->ngr);
+        return value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ded, &cu->nr);
+    }
+    /* a record dated in an earlier period: late, skipped-month, or already counted */
+    {
+        acre_dec oa, ob, na, nb;
+        long long jseq = 0;
+        acre_acc A = {0}, B = {0};
+        const acre_plan *own;
+        acre_dec_init(&oa);
+        acre_dec_init(&ob);
+        acre_dec_init(&na);
+        acre_dec_init(&nb);
+        if (p <= c->last_closed && (rc = old_value(x, tb, g, p, &oa, &ob, &jseq, cu))) {
+            acre_dec_clear(&oa);
+            acre_dec_clear(&ob);
+            acre_dec_clear(&na);
+            acre_dec_clear(&nb);
+            return rc;
+        }
+        if (jseq == v->seq || !cu->counts) {
+            /* already counted in this version, or pending until its customer counts */
+            acre_dec_clear(&oa);
+            acre_dec_clear(&ob);
+            acre_dec_clear(&na);
+            acre_dec_clear(&nb);
+            return 0;
+        }
+        /* counted now by this period's plan, if its own period had a revshare plan */
+        own = p <= c->last_closed ? closed_plan(x, p, af->id)
+                                  : plan_for(x, cu->aff, p, NULL, NULL, 0);
+        if (own && own->has_rs) {
+            if ((rc = value(x, tb, g, v, af->plan, cu->signup_sec, &A, &B)))
+                return rc;
+            acre_acc_get(&na, &A);
+            acre_acc_get(&nb, &B);
+            acre_acc_free(&A);
+            acre_acc_free(&B);
+        }
+        if (p <= c->last_closed) {
+            char *sa = acre_dec_format(&na), *sb = acre_dec_format(&nb);
+            acre_buf_adds(&x->out_counted, table_names[tb]);
+            acre_buf_adds(&x->out_counted, "\n");
+            record_key(&x->out_counted, tb, g, v);
+            acre_buf_printf(&x->out_counted, "\n%lld\n%s\n%s\n", v->seq, sa, sb);
+            free(sa);
+            free(sb);
+        }
+        acre_dec_sub(&na, &na, &oa);
+        acre_dec_sub(&nb, &nb, &ob);
+        cu->has_rev = 1;
+        if (acre_dec_sgn(&na) || acre_dec_sgn(&nb)) {
+            acre_acc_add_dec(tb == TB_GAMING ? &cu->ggr : &cu->ded, &na);
+            acre_acc_add_dec(tb == TB_GAMING ? &cu->ngr : &cu->nr, &nb);
+            add_late(cu, tb, g, v, &na, &nb);
+        }
+        acre_dec_clear(&oa);
+        acre_dec_clear(&ob);
+        acre_dec_clear(&na);
+        acre_dec_clear(&nb);
+    }
+    return 0;
+}
+
+static int stream(ctx *x, int tb, const char *sql, int ncol, int nkey, acre_error *err)
+{
+    sqlite3_stmt *st;
+    grp g = {0};
+    int rc = acre_store_prepare(x->s, &st, sql, err);
+    if (rc)
+        return rc;
+    g.ncol = ncol;
+    g.nkey = nkey;
+    sqlite3_bind_text(st, 1, x->c.next_start, 10, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ver *v;
+        int same = g.nv > 0;
+        for (int i = 0; i < nkey && same; i++) {
+            const char *t = (const char *)sqlite3_column_text(st, i);
+            same = strcmp(t, g.arena.p + g.v[0].off[i]) == 0;
+        }
+        if (!same && g.nv) {
+            if ((rc = process(x, tb, &g)))
+                break;
+            g.nv = 0;
+            acre_buf_reset(&g.arena);
+        }
+        if (g.nv == g.cap) {
+            ver *n = realloc(g.v, (size_t)(g.cap = g.cap ? g.cap * 2 : 4) * sizeof *n);
+            if (!n) {
+                rc = oom(err);
+                break;
+            }
+            g.v = n;
+        }
+        v = &g.v[g.nv++];
+        for (int i = 0; i < ncol; i++) {
+            const char *t = (const char *)sqlite3_column_text(st, i);
+            v->null[i] = t == NULL;
+            v->off[i] = g.arena.len;
+            acre_buf_add(&g.arena, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, i) + 1 : 1);
+        }
+        v->seq = sqlite3_column_int64(st, ncol);
+    }
+    if (rc == SQLITE_DONE)
+        rc = g.nv ? process(x, tb, &g) : 0;
+    else if (rc == SQLITE_ROW || rc > 0)
+        rc = acre_store_fail(x->s, "reading records", err);
+    if (g.arena.oom && !rc)
+        rc = oom(err);
+    sqlite3_finalize(st);
+    acre_buf_free(&g.arena);
+    free(g.v);
+    return rc;
+}
+
+static int stream_all(ctx *x, acre_error *err)
+{
+    int rc;
+    /* ?1 is the first day of the next period: nothing dated from then on matters */
+    if ((rc = stream(x, TB_TXN,
+                     "SELECT transaction_id, customer_id, transaction_type, amount_currency, "
+                     "currency, transaction_date, status, amount_usd, seq FROM txn "
+                     "WHERE ?1 IS NOT NULL ORDER BY transaction_id, seq",
+                     TX_N, 1, err)) ||
+        (rc = stream(x, TB_GAMING,
+                     "SELECT date, customer_id, game_type, currency, bets_count, total_bets, "
+                     "wins, ggr, ngr, seq FROM gaming_activity WHERE date < ?1 "
+                     "ORDER BY date, customer_id, game_type, currency, seq",
+                     GA_N, 4, err)) ||
+        (rc = stream(x, TB_TRADING,
+                     "SELECT date, customer_id, instrument, currency, lots_traded, seq "
+                     "FROM trading_activity WHERE date < ?1 "
+                     "ORDER BY date, customer_id, instrument, currency, seq",
+                     TA_N, 4, err)) ||
+        (rc = stream(x, TB_BONUS,
+                     "SELECT user_bonus_id, status, user_id, currency, timestamp, "
+                     "bonus_turned_real, seq FROM bonus_event WHERE status = 'Completed' AND "
+                     "?1 IS NOT NULL ORDER BY user_bonus_id, status, seq",
+                     BE_N, 2, err)))
+        return rc;
+    return 0;
+}
+
+/* Decides each customer's part in this close: does it count toward the basis, and does its
+ * qualification need to be computed (unsettled, or a paid customer still inside its clawback
+ * window). */
+static void prepare_customers(ctx *x)
+{
+    acre_close *c = &x->c;
+    int64_t start = acre_month_start(c->period);
+    for (int i = 0; i < c->ncusts; i++) {
+        acre_cust *cu = &c->custs[i];
+        acre_aff *a = &c->affs[cu->aff];
+        const acre_plan *p = a->plan;
+        if (a->ncusts == a->ccap) {
+            a->ccap = a->ccap ? a->ccap * 2 : 16;
+            a->custs = realloc(a->custs, (size_t)a->ccap * sizeof *a->custs);
+        }
+        a->custs[a->ncusts++] = i;
+        cu->counts = p && p->has_rs && (cu->flags & p->q.exclude_flags) == 0;
+        if (!cu->settled && p) {
+            cu->need_events = 1;
+        } else if (cu->paid && !cu->clawed && cu->paid_clawback_days > 0 &&
+                   start <= cu->paid_qsec + (int64_t)cu->paid_clawback_days * 86400) {
+            long pa;
+            cu->need_events = 1;
+            if (acre_strset_get(&c->aff_index, cu->paid_aff, strlen(cu->paid_aff), &pa)) {
+                acre_aff *b = &c->affs[pa];
+                if (b->npaid == b->pcap) {
+                    b->pcap = b->pcap ? b->pcap * 2 : 8;
+                    b->paid = realloc(b->paid, (size_t)b->pcap * sizeof *b->paid);
+                }
+                b->paid[b->npaid++] = i;
+            }
+        }
+        if (cu->need_events) {
+            const acre_plan *q = cu->settled ? acre_close_plan(c, cu->paid_label) : p;
+            if (q && (acre_dec_sgn(&q->q.min_wagered) > 0 || q->q.min_bets > 0 ||
+                      acre_dec_sgn(&q->q.min_lots) > 0))
+                x->need_activity_events = 1;
+        }
+    }
+}
+
+/* Plans for the period, parent links, and the refusals that stop a close before it starts. */
+static int prepare_affiliates(ctx *x, acre_error *err)
+{
+    acre_close *c = &x->c;
+    for (int i = 0; i < c->naffs; i++) {
+        acre_aff *a = &c->affs[i];
+        char missing[320] = "";
+        long pi;
+        a->plan = (acre_plan *)plan_for(x, i, c->period, &a->assign_from, missing, sizeof missing);
+        if (!a->plan && missing[0])
+            return acre_error_set(err, ACRE_EREFUSED, "plan", "unknown_plan",
+                                  "affiliate %s is assigned plan %s for %s, which is not stored",
+                                  a->id, missing, c->period_text);
+        if (a->plan && strcmp(a->plan->currency, a->currency) != 0)
+            return acre_error_set(err, ACRE_EREFUSED, "currency", "plan_currency",
+                                  "plan %s is in %s but its affiliate %s is paid in %s",
+                                  a->plan->label, a->plan->currency, a->id, a->currency);
+        /* totals: this period's plan, else the most recent one */
+        if (a->plan) {
+            a->scale = a->plan->scale;
+            a->mode = a->plan->mode;
+        } else {
+            const acre_plan *last = NULL;
+            int best = -1;
+            for (int k = 0; k < x->nas[i]; k++)
+                if (x->as[i][k].from <= c->period && x->as[i][k].from > best) {
+                    int f;
+                    const acre_plan *pl = plan_for(x, i, x->as[i][k].from, &f, NULL, 0);
+                    if (pl) {
+                        last = pl;
+                        best = x->as[i][k].from;
+                    }
+                }
+            if (last) {
+                a->scale = last->scale;
+                a->mode = last->mode;
+            }
+        }
+        if (a->parent && acre_strset_get(&c->aff_index, a->parent, strlen(a->parent), &pi)) {
+            acre_aff *pa = &c->affs[pi];
+            a->parent_idx = (int)pi;
+            if (pa->nchildren == pa->chcap) {
+                pa->chcap = pa->chcap ? pa->chcap * 2 : 4;
+                pa->children = realloc(pa->children, (size_t)pa->chcap * sizeof *pa->children);
+            }
+            pa->children[pa->nchildren++] = i;
+        }
+    }
+    return 0;
+}
+
+/* ---- the ledger ---- */
+
+static int line_order(const void *x, const void *y)
+{
+    const acre_line *a = x, *b = y;
+    int k;
+    if (a->kind != b->kind)
+        return a->kind - b->kind;
+    if ((k = strcmp(a->plan, b->plan)))
+        return k;
+    if ((k = strcmp(a->customer_id ? a->customer_id : "", b->customer_id ? b->customer_id : "")))
+        return k;
+    return strcmp(a->descendant_id ? a->descendant_id : "",
+                  b->descendant_id ? b->descendant_id : "");
+}
+
+static const char *mode_name(acre_round m)
+{
+    return m == ACRE_ROUND_HALF_UP ? "half_up" : m == ACRE_ROUND_DOWN ? "down" : "half_even";
+}
+
+static void fixed(acre_buf *b, const char *key, const acre_dec *v, int scale, acre_round mode)
+{
+    char *s = acre_dec_format_fixed(v, scale, mode);
+    acre_buf_printf(b, ",\"%s\":\"%s\"", key, s ? s : "");
+    free(s);
+}
+
+static void sha256_hex(char out[65], const char *p, size_t n)
+{
+    unsigned char md[32];
+    unsigned int len = 0;
+    EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Totals (SPEC 5.5) and the document (SPEC 6). The digest is the SHA-256 of the document with
+ * its final ,"digest":"..." member removed. */
+static int write_ledger(ctx *x, acre_buf *b, char digest[72])
+{
+    acre_close *c = &x->c;
+    const char *prev = x->ncloses ? x->closes[x->ncloses - 1].digest : NULL;
+    int first = 1;
+    char hex[65];
+
+    acre_buf_printf(b, "{\"format\":\"acre-ledger/1\",\"period\":\"%s\",\"previous_digest\":",
+                    c->period_text);
+    if (prev)
+        acre_buf_printf(b, "\"%s\"", prev);
+    else
+        acre_buf_adds(b, "null");
+    acre_buf_adds(b, ",\"affiliates\":[");
+    for (int i = 0; i < c->naffs; i++) {
+        acre_aff *a = &c->affs[i];
+        acre_dec total;
+        if (!a->plan && !a->nlines && !acre_dec_sgn(&a->brought_forward))
+            continue;
+        qsort(a->lines, (size_t)a->nlines, sizeof *a->lines, line_order);
+        acre_dec_set_si(&a->earned, 0);
+        for (int k = 0; k < a->nlines; k++)
+            acre_dec_add(&a->earned, &a->earned, &a->lines[k].amount);
+        acre_dec_init(&total);
+        acre_dec_add(&total, &a->earned, &a->brought_forward);
+        if (acre_dec_sgn(&total) > 0 && acre_dec_cmp(&total, &a->min_payout) >= 0) {
+            acre_dec_set(&a->payable, &total);
+            acre_dec_set_si(&a->carried_forward, 0);
+        } else {
+            acre_dec_set_si(&a->payable, 0);
+            acre_dec_set(&a->carried_forward, &total);
+        }
+        acre_dec_clear(&total);
+        acre_buf_adds(b, first ? "\n{" : ",\n{");
+        first = 0;
+        acre_detail_str(b, "affiliate_id", a->id);
+        acre_detail_str(b, "currency", a->currency);
+        acre_detail_str(b, "plan", a->plan ? a->plan->label : NULL);
+        acre_buf_printf(b, ",\"rounding\":{\"scale\":%d,\"mode\":\"%s\"}", a->scale,
+                        mode_name(a->mode));
+        acre_detail_dec(b, "min_payout", &a->min_payout);
+        acre_buf_adds(b, ",\"lines\":[");
+        for (int k = 0; k < a->nlines; k++) {
+            acre_line *l = &a->lines[k];
+            char *amount = acre_dec_format_fixed(&l->amount, l->scale, l->mode);
+            acre_buf_adds(b, k ? ",\n" : "\n");
+            acre_buf_printf(b, "{\"kind\":\"%s\"", acre_line_kind_names[l->kind]);
+            acre_detail_str(b, "plan", l->plan);
+            if (l->customer_id)
+                acre_detail_str(b, "customer_id", l->customer_id);
+            if (l->descendant_id) {
+                acre_detail_str(b, "descendant_id", l->descendant_id);
+                acre_buf_printf(b, ",\"depth\":%d", l->depth);
+            }
+            acre_buf_printf(b, ",\"amount\":\"%s\"", amount ? amount : "");
+            acre_detail_dec(b, "exact", &l->exact);
+            acre_buf_printf(b, ",\"rounding\":{\"scale\":%d,\"mode\":\"%s\"}", l->scale,
+                            mode_name(l->mode));
+            acre_buf_printf(b, ",\"detail\":{%s}}", l->detail.p ? l->detail.p : "");
+            free(amount);
+        }
+        acre_buf_adds(b, "]");
+        fixed(b, "earned", &a->earned, a->scale, a->mode);
+        fixed(b, "brought_forward", &a->brought_forward, a->scale, a->mode);
+        fixed(b, "payable", &a->payable, a->scale, a->mode);
+        fixed(b, "carried_forward", &a->carried_forward, a->scale, a->mode);
+        acre_buf_adds(b, "}");
+    }
+    acre_buf_adds(b, "]}");
+    if (b->oom)
+        return ACRE_ENOMEM;
+    sha256_hex(hex, b->p, b->len);
+    snprintf(digest, 72, "sha256:%s", hex);
+    b->len--; /* drop the closing brace, add the digest */
+    acre_buf_printf(b, ",\n\"digest\":\"%s\"}\n", digest);
+    return b->oom ? ACRE_ENOMEM : 0;
+}
+
+/* ---- storing ---- */
+
+static int write_state(ctx *x, const char *ledger, const char *digest, acre_error *err)
+{
+    acre_close *c = &x->c;
+    sqlite3_stmt *st = NULL;
+    int rc = 0;
+    const char *prev = x->ncloses ? x->closes[x->ncloses - 1].digest : NULL;
+
+#define PREP(sql)                                                                                  \
+    do {                                                                                           \
+        sqlite3_finalize(st);                                                                      \
+        if ((rc = acre_store_prepare(x->s, &st, sql, err)))                                        \
+            goto out;                                                                              \
+    } while (0)
+#define STEP(what)                                                                                 \
+    do {                                                                                           \
+        if (sqlite3_step(st) != SQLITE_DONE) {                                                     \
+            rc = acre_store_fail(x->s, what, err);                                                 \
+            goto out;                                                                              \
+        }                                                                                          \
+        sqlite3_reset(st);                                                                         \
+    } while (0)
+
+    PREP("INSERT INTO close(period, period_text, seq, ledger, digest, previous_digest) "
+         "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    sqlite3_bind_int(st, 1, c->period);
+    sqlite3_bind_text(st, 2, c->period_text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, x->seq);
+    sqlite3_bind_text(st, 4, ledger, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, digest, -1, SQLITE_STATIC);
+    if (prev)
+        sqlite3_bind_text(st, 6, prev, -1, SQLITE_STATIC);
+    STEP("storing the ledger");
+
+    PREP("INSERT INTO close_affiliate(period, affiliate_id, plan, carried_forward) "
+         "VALUES(?1, ?2, ?3, ?4)");
+    for (int i = 0; i < c->naffs; i++) {
+        acre_aff *a = &c->affs[i];
+        char *cf;
+        if (!a->plan && !a->nlines && !acre_dec_sgn(&a->brought_forward))
+            continue;
+        cf = acre_dec_format(&a->carried_forward);
+        sqlite3_bind_int(st, 1, c->period);
+        sqlite3_bind_text(st, 2, a->id, -1, SQLITE_STATIC);
+        if (a->plan)
+            sqlite3_bind_text(st, 3, a->plan->label, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 3);
+        sqlite3_bind_text(st, 4, cf, -1, free);
+        STEP("storing balances");
+    }
+
+    PREP("INSERT INTO close_layer(period, affiliate_id, plan_id, plan, origin, amount) "
+         "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    for (int i = 0; i < c->naffs; i++) {
+        acre_aff *a = &c->affs[i];
+        for (int k = 0; k < a->nlayers; k++) {
+            sqlite3_bind_int(st, 1, c->period);
+            sqlite3_bind_text(st, 2, a->id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, a->layer_plan_id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 4, a->layer_label, -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 5, a->layers[k].origin);
+            sqlite3_bind_text(st, 6, acre_dec_format(&a->layers[k].amount), -1, free);
+            STEP("storing carryover");
+        }
+    }
+
+    PREP("INSERT INTO close_excluded(period, customer_id) VALUES(?1, ?2)");
+    for (int i = 0; i < c->ncusts; i++) {
+        acre_cust *cu = &c->custs[i];
+        const acre_plan *p = c->affs[cu->aff].plan;
+        if (p && p->has_rs && !cu->counts) {
+            sqlite3_bind_int(st, 1, c->period);
+            sqlite3_bind_text(st, 2, cu->id, -1, SQLITE_STATIC);
+            STEP("storing excluded customers");
+        }
+    }
+
+    PREP("INSERT INTO settled(customer_id, period, affiliate_id, plan, outcome, amount, "
+         "qualified_at, qsec, clawback_days) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    for (int i = 0; i < c->ncusts; i++) {
+        acre_cust *cu = &c->custs[i];
+        const acre_plan *p = c->affs[cu->aff].plan;
+        if (!cu->qualifies)
+            continue;
+        sqlite3_bind_text(st, 1, cu->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, c->period);
+        sqlite3_bind_text(st, 3, c->affs[cu->aff].id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, p->label, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5,
+                          cu->outcome == 1   ? "paid"
+                          : cu->outcome == 2 ? "over_cap"
+                                             : "qualified",
+                          -1, SQLITE_STATIC);
+        if (cu->outcome == 1)
+            sqlite3_bind_text(st, 6, cu->paid_now, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, 6);
+        sqlite3_bind_text(st, 7, cu->qualified_at, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 8, cu->qsec);
+        sqlite3_bind_int64(st, 9, p->has_cpa ? p->cpa.clawback_days : 0);
+        STEP("storing settled customers");
+    }
+
+    PREP("UPDATE settled SET clawed_period = ?2 WHERE customer_id = ?1");
+    for (int i = 0; i < c->ncusts; i++) {
+        acre_cust *cu = &c->custs[i];
+        if (!cu->settled || !cu->clawed || !cu->paid)
+            continue;
+        sqlite3_bind_text(st, 1, cu->id, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, c->period);
+        STEP("storing clawbacks");
+    }
+
+    PREP("INSERT OR REPLACE INTO counted(tbl, rkey, period, seq, a, b) "
+         "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    {
+        char *p = x->out_counted.p, *end = p + x->out_counted.len;
+        while (p && p < end) {
+            char *f[5];
+            for (int i = 0; i < 5; i++) {
+                f[i] = p;
+                p = strchr(p, '\n');
+                *p++ = '\0';
+            }
+            sqlite3_bind_text(st, 1, f[0], -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, f[1], -1, SQLITE_STATIC);
+            sqlite3_bind_int(st, 3, c->period);
+            sqlite3_bind_int64(st, 4, atoll(f[2]));
+            sqlite3_bind_text(st, 5, f[3], -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 6, f[4], -1, SQLITE_STATIC);
+            STEP("storing what was counted");
+        }
+    }
+out:
+    sqlite3_finalize(st);
+    return rc;
+#undef PREP
+#undef STEP
+}
+
+static void ctx_free(ctx *x)
+{
+    acre_close *c = &x->c;
+    for (int i = 0; i < c->naffs; i++) {
+        acre_aff *a = &c->affs[i];
+        free(a->id);
+        free(a->parent);
+        acre_dec_clear(&a->min_payout);
+        acre_dec_clear(&a->brought_forward);
+        acre_dec_clear(&a->earned);
+        acre_dec_clear(&a->payable);
+        acre_dec_clear(&a->carried_forward);
+        free(a->custs);
+        free(a->children);
+        free(a->paid);
+        for (int k = 0; k < a->nlayers; k++)
+            acre_dec_clear(&a->layers[k].amount);
+        free(a->layers);
+        for (int k = 0; k < a->nlines; k++) {
+            acre_line *l = &a->lines[k];
+            free(l->customer_id);
+            free(l->descendant_id);
+            acre_dec_clear(&l->exact);
+            acre_dec_clear(&l->amount);
+            acre_buf_free(&l->detail);
+        }
+        free(a->lines);
+        if (x->as) {
+            for (int k = 0; k < x->nas[i]; k++)
+                free(x->as[i][k].plan_id);
+            free(x->as[i]);
+        }
+    }
+    free(x->as);
+    free(x->nas);
+    free(c->affs);
+    for (int i = 0; i < c->ncusts; i++) {
+        acre_cust *cu = &c->custs[i];
+        free(cu->id);
+        free(cu->kyc);
+        free(cu->paid_aff);
+        free(cu->paid_label);
+        free(cu->paid_amount);
+        free(cu->paid_qat);
+        free(cu->paid_period);
+        free(cu->paid_now);
+        for (int k = 0; k < cu->nev; k++)
+            free((char *)cu->ev[k].txn_id);
+        free(cu->ev);
+        acre_acc_free(&cu->ggr);
+        acre_acc_free(&cu->ded);
+        acre_acc_free(&cu->ngr);
+        acre_acc_free(&cu->nr);
+        for (int k = 0; k < cu->nlate; k++) {
+            free(cu->late[k].key);
+            acre_dec_clear(&cu->late[k].ggr);
+            acre_dec_clear(&cu->late[k].ded);
+            acre_dec_clear(&cu->late[k].ngr);
+            acre_dec_clear(&cu->late[k].nr);
+        }
+        free(cu->late);
+        acre_dec_clear(&cu->ftd_amount);
+    }
+    free(c->custs);
+    for (int i = 0; i < c->nfx; i++)
+        acre_dec_clear(&c->fx[i].rate);
+    free(c->fx);
+    for (int i = 0; i < c->nstatuses; i++)
+        free(c->status_names[i]);
+    free(c->status_names);
+    acre_strset_free(&c->statuses);
+    acre_strset_free(&c->aff_index);
+    acre_strset_free(&c->cust_index);
+    acre_strset_free(&c->missing_set);
+    acre_buf_free(&c->missing);
+    for (int i = 0; i < x->ncloses; i++)
+        free(x->closes[i].digest);
+    free(x->closes);
+    for (int i = 0; i < x->nplans; i++)
+        acre_plan_free(x->plans[i]);
+    free(x->plans);
+    acre_strset_free(&x->plan_index);
+    acre_strset_free(&x->plan_newest);
+    acre_strset_free(&x->close_plan);
+    for (int i = 0; i < x->nlabels; i++)
+        free(x->labels[i]);
+    free(x->labels);
+    acre_strset_free(&x->excluded);
+    acre_strset_free(&x->judged_index);
+    for (int i = 0; i < x->njudged; i++) {
+        free(x->judged[i].a);
+        free(x->judged[i].b);
+    }
+    free(x->judged);
+    acre_buf_free(&x->out_counted);
+    sqlite3_finalize(x->old_cust);
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The refusal for missing rates, listing every currency/date pair, sorted. */
+static int refuse_missing(ctx *x, acre_error *err)
+{
+    acre_close *c = &x->c;
+    char **v = calloc(c->missing_set.n + 1, sizeof *v);
+    size_t n = 0;
+    acre_buf b = {0};
+    for (size_t i = 0; v && i < c->missing_set.cap; i++)
+        if (c->missing_set.slots[i])
+            v[n++] = c->missing_set.slots[i];
+    qsort(v, n, sizeof *v, by_text);
+    for (size_t i = 0; i < n; i++)
+        acre_buf_printf(&b, "%s%s", i ? ", " : "", v[i]);
+    acre_error_set(err, ACRE_EREFUSED, "usd_rate", "missing_rate",
+                   "closing %s needs FX rates that are not stored (currency/date): %s",
+                   c->period_text, b.p ? b.p : "");
+    acre_buf_free(&b);
+    free(v);
+    return ACRE_EREFUSED;
+}
+
+int acre_close_period(acre_store *s, const char *period, int store, char **ledger,
+                      acre_error *err)
+{
+    ctx x;
+    acre_close *c = &x.c;
+    acre_buf doc = {0};
+    char digest[72];
+    int rc, began = 0;
+
+    memset(&x, 0, sizeof x);
+    *ledger = NULL;
+    x.s = s;
+    x.err = err;
+    if (acre_month_parse(period, strlen(period), &c->period))
+        return acre_error_set(err, ACRE_EUSAGE, "period", "period",
+                              "period \"%s\" is not a month YYYY-MM", period);
+    acre_period_text(c->period_text, c->period);
+    {
+        int64_t st = acre_month_start(c->period), nx = acre_month_start(c->period + 1);
+        char d[11];
+        acre_date_of(d, st);
+        snprintf(c->start, sizeof c->start, "%sT00:00:00.000000000Z", d);
+        acre_date_of(d, nx);
+        snprintf(c->next_start, sizeof c->next_start, "%sT00:00:00.000000000Z", d);
+        acre_date_of(c->last_day, nx - 86400);
+    }
+    /* a preview reads one consistent snapshot; a close holds the write lock throughout */
+    if ((rc = store ? acre_store_begin(s, err) : acre_store_exec(s, "BEGIN", err)))
+        goto out;
+    began = 1;
+    if ((rc = load_closes(&x, err)))
+        goto out;
+    c->last_closed = x.ncloses ? x.closes[x.ncloses - 1].period : -1;
+    c->first_closed = x.ncloses ? x.closes[0].period : c->period;
+    if (c->period <= c->last_closed) {
+        char last[8];
+        acre_period_text(last, c->last_closed);
+        rc = acre_error_set(err, ACRE_EREFUSED, "period", "closed_in_order",
+                            "%s is not after the last closed period %s: periods are closed in "
+                            "order and closed periods never change",
+                            c->period_text, last);
+        goto out;
+    }
+    {
+        sqlite3_stmt *st;
+        if ((rc = acre_store_prepare(s, &st, "SELECT value FROM counter WHERE name = 'seq'", err)))
+            goto out;
+        x.seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_finalize(st);
+    }
+    if ((rc = acre_store_prepare(s, &x.old_cust,
+                                 "SELECT affiliate_id, signup_date FROM customer WHERE "
+                                 "customer_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
+                                 err)) ||
+        (rc = load(&x, err)) || (rc = prepare_affiliates(&x, err)))
+        goto out;
+    prepare_customers(&x);
+    if ((rc = stream_all(&x, err)))
+        goto out;
+    for (int phase = 1; phase <= 2; phase++)
+        for (int i = 0; i < c->naffs; i++)
+            for (int k = 0; acre_rule_kinds[k]; k++)
+                if (acre_rule_kinds[k]->phase == phase &&
+                    (rc = acre_rule_kinds[k]->run(c, &c->affs[i], err)))
+                    goto out;
+    if (c->missing_set.n) {
+        rc = refuse_missing(&x, err);
+        goto out;
+    }
+    for (int i = 0; i < c->ncusts; i++)
+        if (c->custs[i].qualifies && !c->custs[i].outcome)
+            c->custs[i].outcome = 3;
+    if ((rc = write_ledger(&x, &doc, digest))) {
+        rc = oom(err);
+        goto out;
+    }
+    if (store) {
+        if ((rc = write_state(&x, doc.p, digest, err)))
+            goto out;
+        rc = acre_store_commit(s, err);
+        began = 0;
+        if (rc)
+            goto out;
+    }
+    *ledger = doc.p;
+    doc.p = NULL;
+out:
+    if (began)
+        acre_store_rollback(s);
+    acre_buf_free(&doc);
+    ctx_free(&x);
+    return rc;
+}
+
+int acre_ledger_get(acre_store *s, const char *period, char **ledger, acre_error *err)
+{
+    sqlite3_stmt *st;
+    int p, rc;
+    *ledger = NULL;
+    if (acre_month_parse(period, strlen(period), &p))
+        return acre_error_set(err, ACRE_EUSAGE, "period", "period",
+                              "period \"%s\" is not a month YYYY-MM", period);
+    if ((rc = acre_store_prepare(s, &st, "SELECT ledger FROM close WHERE period = ?1", err)))
+        return rc;
+    sqlite3_bind_int(st, 1, p);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        *ledger = strdup((const char *)sqlite3_column_text(st, 0));
+    else
+        rc = acre_error_set(err, ACRE_ENOTFOUND, "period", "not_closed",
+                            "period %s is not closed", period);
+    sqlite3_finalize(st);
+    return rc;
+}

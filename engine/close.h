@@ -1,0 +1,205 @@
+/* engine/close.h — the state of one close, shared by engine/close.c and rules/ (internal).
+ *
+ * A close reads the store once into these structures (affiliates, customers, their events and
+ * revenue in each affiliate's plan currency), lets each rule kind add lines, and then writes the
+ * ledger and the state the next close starts from. Nothing here touches SQLite except close.c. */
+#ifndef ACRE_ENGINE_CLOSE_H
+#define ACRE_ENGINE_CLOSE_H
+
+#include <stdint.h>
+
+#include "acre/decimal.h"
+#include "acre/error.h"
+#include "jsonval.h"
+#include "number.h"
+#include "plan.h"
+#include "strset.h"
+
+/* An exact sum: an int128 of 10^-18 units for the common case, spilling into a rational. */
+typedef struct acre_acc {
+    __int128 v;
+    mpq_t *big;
+} acre_acc;
+
+enum { LINE_CPA, LINE_OVER_CAP, LINE_CLAWBACK, LINE_REVSHARE, LINE_EXPIRED, LINE_SUB, LINE_KINDS };
+extern const char *const acre_line_kind_names[LINE_KINDS];
+
+typedef struct acre_line {
+    int kind;
+    char plan[300];
+    char *customer_id;   /* or NULL */
+    char *descendant_id; /* sub_affiliate only */
+    int depth;
+    int scale;
+    acre_round mode;
+    acre_dec exact, amount; /* amount: exact rounded once, to scale */
+    acre_buf detail;        /* a JSON object */
+} acre_line;
+
+/* A qualification event: a transaction or a day of activity (at 23:59:59Z). */
+typedef struct acre_qev {
+    int64_t sec;
+    int32_t nsec;
+    int8_t activity;  /* 0 transaction, 1 activity day */
+    int8_t type;      /* transaction type */
+    int status;       /* index into acre_close.statuses */
+    const char *txn_id;
+    char currency[4];
+    char date[11];
+    acre_number amount; /* transaction: amount_currency; activity: total_bets */
+    acre_number amount_usd;
+    int has_usd;
+    long bets;
+    acre_number lots;
+} acre_qev;
+
+/* One late contribution, for the ledger detail. */
+typedef struct acre_late {
+    const char *kind; /* "gaming_activity", ... */
+    char *key;
+    char date[11];
+    acre_dec ggr, ded, ngr, nr; /* the differences it contributes */
+} acre_late;
+
+typedef struct acre_cust {
+    char *id;
+    int aff;          /* current affiliate (index into acre_close.affs) */
+    int64_t signup_sec;
+    int32_t signup_nsec;
+    char signup_date[11];
+    char country[3];
+    char *kyc;
+    unsigned flags;   /* flag bits active at the period's end */
+    /* settled state from earlier closes */
+    int settled, paid, clawed;
+    char *paid_aff, *paid_label, *paid_amount, *paid_qat, *paid_period;
+    long paid_clawback_days;
+    int64_t paid_qsec;
+    /* qualification */
+    int need_events;
+    acre_qev *ev;
+    int nev, cap;
+    /* revenue of this close, in the plan currency of its affiliate */
+    int counts;       /* counts toward the basis at this close (5.3) */
+    int has_rev, active;
+    acre_acc ggr, ded, ngr, nr;
+    acre_late *late;
+    int nlate;
+    /* results of this close */
+    int qualifies;    /* qualified with every condition at this close */
+    int outcome;      /* 1 paid, 2 over the cap, 3 qualified under a plan without cpa */
+    char *paid_now;   /* the paid amount, rounded (outcome 1) */
+    char qualified_at[31];
+    int64_t qsec;
+    int32_t qnsec;
+    const char *ftd_id;
+    acre_dec ftd_amount;
+} acre_cust;
+
+typedef struct acre_layer {
+    int origin; /* period index (year*12+month-1) the deficit arose in */
+    acre_dec amount;
+} acre_layer;
+
+typedef struct acre_aff {
+    char *id, *parent;
+    int parent_idx;
+    char currency[4];
+    acre_dec min_payout;
+    acre_plan *plan;      /* this period's, or NULL */
+    int assign_from;      /* effective_from of the assignment giving it */
+    const char *last_label; /* the most recent plan, for the totals' scale */
+    int last_scale;
+    acre_round last_mode;
+    int *custs;           /* customers whose current affiliate this is */
+    int ncusts, ccap;
+    int *children;        /* affiliates whose current parent this is, in id order */
+    int nchildren, chcap;
+    int *paid;            /* customers this affiliate was paid a CPA for (clawback candidates) */
+    int npaid, pcap;
+    /* carryover layers brought in, and the plan that held them */
+    char layer_plan_id[256], layer_label[300];
+    acre_layer *layers;
+    int nlayers;
+    acre_dec brought_forward;
+    int had_balance;
+    acre_line *lines;
+    int nlines, lcap;
+    /* this close */
+    int qualified_count, active_customers;
+    acre_dec earned, payable, carried_forward;
+    int scale;
+    acre_round mode;
+} acre_aff;
+
+typedef struct acre_fx {
+    char currency[4];
+    char date[11];
+    acre_dec rate;
+} acre_fx;
+
+typedef struct acre_close {
+    int period;             /* year*12 + month-1 */
+    char period_text[8];
+    char start[31], next_start[31]; /* UTC bounds of the period, stored form */
+    char last_day[11];
+    int first_closed;       /* first closed period, or `period` when none */
+    int last_closed;        /* -1 when none */
+    acre_aff *affs;
+    int naffs;
+    acre_strset aff_index;
+    acre_cust *custs;
+    int ncusts;
+    acre_strset cust_index;
+    acre_fx *fx;
+    int nfx;
+    acre_strset statuses;   /* interned transaction statuses -> index */
+    char **status_names;
+    int nstatuses;
+    acre_buf missing;       /* "CUR/DATE" pairs of missing rates, newline-separated */
+    acre_strset missing_set;
+    int refuse;             /* set with err when the close must be refused */
+} acre_close;
+
+/* Accumulators. */
+void acre_acc_add_number(acre_acc *a, const acre_number *n);
+void acre_acc_add_dec(acre_acc *a, const acre_dec *d);
+void acre_acc_get(acre_dec *out, const acre_acc *a);
+void acre_acc_free(acre_acc *a);
+
+/* Converts n (in `currency`, dated `date`) into `to`, exactly (SPEC 5.1). usd is amount_usd or
+ * NULL. A missing rate is remembered in c->missing and gives 0. */
+void acre_close_convert(acre_close *c, acre_dec *out, const acre_number *n, const char *currency,
+                        const acre_number *usd, const char *date, const char *to);
+void acre_close_convert_dec(acre_close *c, acre_dec *out, const acre_dec *v, const char *currency,
+                            const char *date, const char *to);
+
+/* Appends a line to a (its detail empty); returns it, or NULL when out of memory. */
+acre_line *acre_close_line(acre_aff *a, int kind, const char *plan, const char *customer_id);
+/* Sets a line's exact value and its amount rounded to (scale, mode). */
+void acre_line_set(acre_line *l, const acre_dec *exact, int scale, acre_round mode);
+
+/* JSON helpers for line detail: "key":"value" pairs, comma-separated as needed. */
+void acre_detail_dec(acre_buf *b, const char *key, const acre_dec *v);
+void acre_detail_str(acre_buf *b, const char *key, const char *s);
+void acre_detail_raw(acre_buf *b, const char *key, const char *json);
+
+/* Carryover (rules/carryover.c): applies basis B to the affiliate's layers; sets *adjusted to A
+ * and *carried_in to C; *carried_out to the deficit after. */
+void acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec *carried_in,
+                      acre_dec *adjusted, acre_dec *carried_out);
+
+/* Qualification (rules/qualification.c): computes the customer's qualified_at under plan p,
+ * seeing events up to the period's end. Returns 1 when it has one (sets qat, ftd). */
+int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31], int64_t *qsec,
+                 int32_t *qnsec, const char **ftd_id, acre_dec *ftd_amount);
+/* 1 when the KYC, country and flag conditions of p hold for cu at the period's end. */
+int acre_conditions(const acre_close *c, const acre_cust *cu, const acre_plan *p);
+
+/* Looks a plan up by label (loaded at the start of the close). */
+const acre_plan *acre_close_plan(acre_close *c, const char *label);
+
+/* Formats a period index as "YYYY-MM". */
+void acre_period_text(char out[8], int period);
+
+#endif

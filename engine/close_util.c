@@ -1,0 +1,221 @@
+/* engine/close_util.c — small pieces shared by the close and the rule kinds: exact sums,
+ * currency conversion, ledger lines and their detail. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "close.h"
+#include "number.h"
+
+const char *const acre_line_kind_names[LINE_KINDS] = {
+    "cpa", "cpa_over_cap", "cpa_clawback", "revshare", "carryover_expired", "sub_affiliate"};
+
+static __int128 pow10_128(int e)
+{
+    __int128 v = 1;
+    while (e-- > 0)
+        v *= 10;
+    return v;
+}
+
+static void spill(acre_acc *a, const acre_dec *d)
+{
+    if (!a->big) {
+        a->big = malloc(sizeof *a->big);
+        mpq_init(*a->big);
+    }
+    mpq_add(*a->big, *a->big, d->q);
+}
+
+void acre_acc_add_dec(acre_acc *a, const acre_dec *d)
+{
+    spill(a, d);
+}
+
+/* Values of records have |v| < 10^18 and no digit below 10^-18, so v * 10^18 fits an int128;
+ * a sum that would overflow goes to the rational part. */
+void acre_acc_add_number(acre_acc *a, const acre_number *n)
+{
+    __int128 x, r;
+    if (!n->mant)
+        return;
+    if (n->exp + 18 < 0 || n->exp + 18 > 36) {
+        acre_dec d;
+        acre_dec_init(&d);
+        acre_number_to_dec(&d, n);
+        spill(a, &d);
+        acre_dec_clear(&d);
+        return;
+    }
+    x = (__int128)n->mant * pow10_128(n->exp + 18);
+    if (n->neg)
+        x = -x;
+    if (__builtin_add_overflow(a->v, x, &r)) {
+        acre_dec d;
+        acre_dec_init(&d);
+        acre_number_to_dec(&d, n);
+        spill(a, &d);
+        acre_dec_clear(&d);
+        return;
+    }
+    a->v = r;
+}
+
+void acre_acc_get(acre_dec *out, const acre_acc *a)
+{
+    unsigned __int128 u = a->v < 0 ? -(unsigned __int128)a->v : (unsigned __int128)a->v;
+    uint64_t w[2] = {(uint64_t)u, (uint64_t)(u >> 64)};
+    mpz_import(mpq_numref(out->q), 2, -1, sizeof w[0], 0, 0, w);
+    mpz_ui_pow_ui(mpq_denref(out->q), 10, 18);
+    mpq_canonicalize(out->q);
+    if (a->v < 0)
+        mpq_neg(out->q, out->q);
+    if (a->big)
+        mpq_add(out->q, out->q, *a->big);
+}
+
+void acre_acc_free(acre_acc *a)
+{
+    if (a->big) {
+        mpq_clear(*a->big);
+        free(a->big);
+    }
+    a->big = NULL;
+    a->v = 0;
+}
+
+/* The newest rate of `cur` dated on or before `date`, or NULL. c->fx is sorted by
+ * (currency, date). */
+static const acre_dec *rate(const acre_close *c, const char *cur, const char *date)
+{
+    int lo = 0, hi = c->nfx, best = -1;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2, k = strcmp(c->fx[mid].currency, cur);
+        if (k == 0)
+            k = strcmp(c->fx[mid].date, date) <= 0 ? -1 : 1;
+        if (k < 0) {
+            if (strcmp(c->fx[mid].currency, cur) == 0)
+                best = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return best >= 0 ? &c->fx[best].rate : NULL;
+}
+
+static void missing(acre_close *c, const char *cur, const char *date)
+{
+    char k[32];
+    int n = snprintf(k, sizeof k, "%s/%s", cur, date);
+    if (acre_strset_get(&c->missing_set, k, (size_t)n, NULL))
+        return;
+    acre_strset_put(&c->missing_set, k, (size_t)n, 1);
+}
+
+void acre_close_convert_dec(acre_close *c, acre_dec *out, const acre_dec *v, const char *currency,
+                            const char *date, const char *to)
+{
+    const acre_dec *rf, *rt;
+    if (strcmp(currency, to) == 0) {
+        acre_dec_set(out, v);
+        return;
+    }
+    rf = strcmp(currency, "USD") == 0 ? NULL : rate(c, currency, date);
+    rt = strcmp(to, "USD") == 0 ? NULL : rate(c, to, date);
+    if ((strcmp(currency, "USD") != 0 && !rf) || (strcmp(to, "USD") != 0 && !rt)) {
+        if (strcmp(currency, "USD") != 0 && !rf)
+            missing(c, currency, date);
+        if (strcmp(to, "USD") != 0 && !rt)
+            missing(c, to, date);
+        acre_dec_set_si(out, 0);
+        return;
+    }
+    acre_dec_set(out, v);
+    if (rf)
+        acre_dec_mul(out, out, rf);
+    if (rt)
+        acre_dec_div(out, out, rt);
+}
+
+void acre_close_convert(acre_close *c, acre_dec *out, const acre_number *n, const char *currency,
+                        const acre_number *usd, const char *date, const char *to)
+{
+    acre_dec v;
+    acre_dec_init(&v);
+    if (usd && strcmp(to, "USD") == 0 && strcmp(currency, "USD") != 0) {
+        acre_number_to_dec(out, usd);
+    } else {
+        acre_number_to_dec(&v, n);
+        acre_close_convert_dec(c, out, &v, currency, date, to);
+    }
+    acre_dec_clear(&v);
+}
+
+acre_line *acre_close_line(acre_aff *a, int kind, const char *plan, const char *customer_id)
+{
+    acre_line *l;
+    if (a->nlines == a->lcap) {
+        int cap = a->lcap ? a->lcap * 2 : 4;
+        acre_line *n = realloc(a->lines, (size_t)cap * sizeof *n);
+        if (!n)
+            return NULL;
+        a->lines = n;
+        a->lcap = cap;
+    }
+    l = &a->lines[a->nlines++];
+    memset(l, 0, sizeof *l);
+    l->kind = kind;
+    snprintf(l->plan, sizeof l->plan, "%s", plan);
+    l->customer_id = customer_id ? strdup(customer_id) : NULL;
+    acre_dec_init(&l->exact);
+    acre_dec_init(&l->amount);
+    return l;
+}
+
+void acre_line_set(acre_line *l, const acre_dec *exact, int scale, acre_round mode)
+{
+    acre_dec_set(&l->exact, exact);
+    acre_dec_round(&l->amount, exact, scale, mode);
+    l->scale = scale;
+    l->mode = mode;
+}
+
+static void sep(acre_buf *b)
+{
+    if (b->len && b->p[b->len - 1] != '{' && b->p[b->len - 1] != '[')
+        acre_buf_adds(b, ",");
+}
+
+void acre_detail_dec(acre_buf *b, const char *key, const acre_dec *v)
+{
+    char *s = acre_dec_format(v);
+    sep(b);
+    acre_buf_printf(b, "\"%s\":\"%s\"", key, s ? s : "");
+    free(s);
+}
+
+void acre_detail_str(acre_buf *b, const char *key, const char *s)
+{
+    sep(b);
+    acre_buf_printf(b, "\"%s\":", key);
+    if (s)
+        acre_buf_json_str(b, s, strlen(s));
+    else
+        acre_buf_adds(b, "null");
+}
+
+void acre_detail_raw(acre_buf *b, const char *key, const char *json)
+{
+    sep(b);
+    acre_buf_printf(b, "\"%s\":%s", key, json ? json : "null");
+}
+
+void acre_period_text(char out[8], int period)
+{
+    char tmp[32];
+    unsigned y = (unsigned)(period / 12) % 10000u, m = (unsigned)(period % 12) + 1u;
+    snprintf(tmp, sizeof tmp, "%04u-%02u", y, m % 100u);
+    memcpy(out, tmp, 7);
+    out[7] = '\0';
+}

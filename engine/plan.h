@@ -1,0 +1,129 @@
+/* engine/plan.h — a parsed plan (internal). SPEC 4 is the language; docs/plans.md the reference.
+ *
+ * A plan is parsed once into this struct; every rule kind (rules/) parses its own section into
+ * it and reads it back at the close. Money and rates are exact (acre_dec); a rate "25%" is held
+ * as 1/4. */
+#ifndef ACRE_ENGINE_PLAN_H
+#define ACRE_ENGINE_PLAN_H
+
+#include <jansson.h>
+
+#include "acre/decimal.h"
+#include "acre/error.h"
+#include "jsonval.h"
+
+/* Transaction types of both verticals, as bits; BTR is deduct's bonus_turned_real. */
+enum {
+    TT_DEPOSIT, TT_WITHDRAWAL, TT_BONUS, TT_ADJUSTMENT, TT_OTHER, TT_CHALLENGE_FEE, TT_PAYOUT,
+    TT_RESET_FEE, TT_REFUND, TT_COUNT, TT_BTR = TT_COUNT
+};
+extern const char *const acre_txn_type_names[TT_COUNT];
+/* The bit of a type name, or -1. */
+int acre_txn_type(const char *name, size_t len);
+
+#define ACRE_MAX_BANDS 32
+#define ACRE_MAX_LEVELS 8
+
+enum { METRIC_NET_REVENUE, METRIC_QUALIFIED, METRIC_ACTIVE };
+enum { TIERS_FLAT, TIERS_PROGRESSIVE };
+enum { CARRY_NONE, CARRY_CARRY };
+enum { BASIS_NGR, BASIS_NET_REVENUE };
+
+typedef struct acre_band {
+    acre_dec from;   /* CPA: customers count; revshare: metric value */
+    acre_dec value;  /* CPA: amount; revshare: rate */
+    char *text;      /* the rate as written ("25%"), for the ledger */
+} acre_band;
+
+typedef struct acre_tiers {
+    int present, metric, mode, n;
+    acre_band bands[ACRE_MAX_BANDS];
+} acre_tiers;
+
+typedef struct acre_strlist {
+    char **v;
+    int n;
+} acre_strlist;
+
+typedef struct acre_plan {
+    char *plan_id;
+    long version;
+    char label[300]; /* plan_id@version */
+    char currency[4];
+    char *name;
+    int scale;
+    acre_round mode;
+    acre_strlist counted_statuses;
+
+    struct {
+        unsigned event_types;
+        acre_dec min_first, min_total, min_wagered, min_lots;
+        long min_bets;
+        long window_days; /* -1: no window */
+        acre_strlist kyc, countries, exclude_countries;
+        unsigned exclude_flags; /* bits of acre_flag_names */
+    } q;
+
+    int has_cpa;
+    struct {
+        int has_amount, has_pof;
+        acre_dec amount, percent_of_first;
+        char *pof_text;
+        int nbc;
+        char (*bc_country)[3];
+        acre_dec *bc_amount;
+        acre_tiers tiers;
+        long cap; /* -1: none */
+        long clawback_days;
+    } cpa;
+
+    int has_rs;
+    struct {
+        int basis;
+        int reported; /* ngr.source == reported */
+        unsigned deduct; /* bits, TT_BTR included */
+        acre_dec admin_fee, tax;
+        char *admin_fee_text, *tax_text;
+        acre_strlist game_types; /* n == 0: all */
+        unsigned nr_add, nr_sub;
+        int has_rate;
+        acre_dec rate;
+        char *rate_text;
+        acre_tiers tiers;
+        long customer_months; /* 0: no limit */
+        int carry;
+        long max_periods; /* 0: no limit */
+    } rs;
+
+    int nlevels;
+    acre_dec levels[ACRE_MAX_LEVELS];
+    char *level_text[ACRE_MAX_LEVELS];
+} acre_plan;
+
+/* Flag names, in the bit order of exclude_flags. */
+extern const char *const acre_flag_names[4];
+
+/* Parses one plan object. On success *out is new (acre_plan_free). The error names the key
+ * ("cpa.tiers.bands[1].from") and the rule. */
+int acre_plan_parse(acre_plan **out, const json_t *obj, const acre_numtab *t, acre_error *err);
+void acre_plan_free(acre_plan *p);
+
+/* Helpers for the rule parsers (engine/plan.c). Each returns 0 or ACRE_EINVALID with err set
+ * naming `key`. */
+int acre_plan_keys(const json_t *obj, const char *where, const char *const *allowed,
+                   acre_error *err);
+int acre_plan_money(acre_dec *d, const json_t *v, const acre_numtab *t, const char *key,
+                    acre_error *err);
+int acre_plan_rate(acre_dec *d, char **text, const json_t *v, const acre_numtab *t,
+                   const char *key, acre_error *err);
+int acre_plan_int(long *out, const json_t *v, long min, const char *key, acre_error *err);
+int acre_plan_strlist(acre_strlist *l, const json_t *v, int (*check)(const char *, size_t),
+                      const char *key, acre_error *err);
+int acre_plan_types(unsigned *bits, const json_t *v, int allow_btr, const char *key,
+                    acre_error *err);
+int acre_plan_tiers(acre_tiers *tr, const json_t *v, const acre_numtab *t, int cpa,
+                    const char *key, acre_error *err);
+int acre_strlist_has(const acre_strlist *l, const char *s);
+void acre_strlist_free(acre_strlist *l);
+
+#endif

@@ -1,0 +1,29 @@
+/* acre/close.h — closing a period, previewing it, and reading closed ledgers. */
+#ifndef ACRE_CLOSE_H
+#define ACRE_CLOSE_H
+
+#include <stdio.h>
+
+#include "error.h"
+#include "store.h"
+
+/* The close was refused and nothing was written: the period is not after the last closed one,
+ * an FX rate is missing (the message lists currency/date pairs), a plan is missing or its
+ * currency is not its affiliate's, or a reported NGR is missing. */
+#define ACRE_EREFUSED (-8)
+
+/* Computes `period` ("YYYY-MM") for every affiliate exactly as SPEC 5 says. With `store`, the
+ * ledger and the state the next close starts from are written in one transaction; without, it is
+ * a preview and nothing is written. *ledger is the ledger JSON (new: the caller frees). */
+int acre_close_period(acre_store *s, const char *period, int store, char **ledger,
+                      acre_error *err);
+
+/* The stored ledger of a closed period (new string), or ACRE_ENOTFOUND. */
+int acre_ledger_get(acre_store *s, const char *period, char **ledger, acre_error *err);
+
+/* Writes a ledger document as `format` ("json" or "csv"), keeping only affiliate `only` when it
+ * is not NULL. */
+int acre_ledger_write(FILE *out, const char *ledger, const char *format, const char *only,
+                      acre_error *err);
+
+#endif

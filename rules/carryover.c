@@ -1,0 +1,148 @@
+/* rules/carryover.c — negative carryover: deficits kept in layers by the period they arose in
+ * (SPEC 5.3, 9 "Basis and carryover"). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acre/sys/rule.h"
+#include "close.h"
+
+static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
+{
+    static const char *const keys[] = {"mode", "max_periods", NULL};
+    const json_t *rs = json_object_get(doc, "revshare"), *nc, *v;
+    int rc;
+    (void)t;
+    if (!rs || !(nc = json_object_get(rs, "negative_carryover")))
+        return 0;
+    if ((rc = acre_plan_keys(nc, "revshare.negative_carryover", keys, err)))
+        return rc;
+    if ((v = json_object_get(nc, "mode"))) {
+        const char *m = json_is_string(v) ? json_string_value(v) : "";
+        if (strcmp(m, "carry") == 0)
+            p->rs.carry = CARRY_CARRY;
+        else if (strcmp(m, "none") == 0)
+            p->rs.carry = CARRY_NONE;
+        else
+            return acre_error_set(err, ACRE_EINVALID, "revshare.negative_carryover.mode", "enum",
+                                  "revshare.negative_carryover.mode: must be none or carry");
+    }
+    if ((v = json_object_get(nc, "max_periods")) &&
+        (rc = acre_plan_int(&p->rs.max_periods, v, 1, "revshare.negative_carryover.max_periods",
+                            err)))
+        return rc;
+    return 0;
+}
+
+static void layers_json(acre_buf *b, const acre_layer *l, int n)
+{
+    acre_buf_adds(b, "[");
+    for (int i = 0; i < n; i++) {
+        char per[8];
+        char *s = acre_dec_format(&l[i].amount);
+        acre_period_text(per, l[i].origin);
+        acre_buf_printf(b, "%s{\"period\":\"%s\",\"amount\":\"%s\"}", i ? "," : "", per, s);
+        free(s);
+    }
+    acre_buf_adds(b, "]");
+}
+
+/* One carryover_expired line for layers [0, n) of a, under `label`; removes them. */
+static int expire(acre_aff *a, int n, const char *label, const char *reason, acre_error *err)
+{
+    acre_line *l = acre_close_line(a, LINE_EXPIRED, label, NULL);
+    acre_dec zero, sum;
+    acre_buf lb = {0};
+    if (!l)
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    acre_dec_init(&zero);
+    acre_dec_init(&sum);
+    for (int i = 0; i < n; i++)
+        acre_dec_add(&sum, &sum, &a->layers[i].amount);
+    acre_line_set(l, &zero, a->scale, a->mode);
+    acre_detail_str(&l->detail, "reason", reason);
+    acre_detail_dec(&l->detail, "expired", &sum);
+    layers_json(&lb, a->layers, n);
+    acre_detail_raw(&l->detail, "layers", lb.p);
+    acre_buf_free(&lb);
+    for (int i = 0; i < n; i++)
+        acre_dec_clear(&a->layers[i].amount);
+    memmove(a->layers, a->layers + n, (size_t)(a->nlayers - n) * sizeof *a->layers);
+    a->nlayers -= n;
+    acre_dec_clear(&zero);
+    acre_dec_clear(&sum);
+    return 0;
+}
+
+/* Before revenue is computed: layers that can no longer be used expire. */
+static int run(acre_close *c, acre_aff *a, acre_error *err)
+{
+    const acre_plan *p = a->plan;
+    int n = 0;
+    if (!a->nlayers)
+        return 0;
+    if (!p || !p->has_rs)
+        return expire(a, a->nlayers, a->layer_label, "no_revshare_plan", err);
+    if (strcmp(p->plan_id, a->layer_plan_id) != 0)
+        return expire(a, a->nlayers, a->layer_label, "plan_changed", err);
+    if (p->rs.carry != CARRY_CARRY)
+        return expire(a, a->nlayers, a->layer_label, "mode_none", err);
+    if (p->rs.max_periods > 0) {
+        /* layers are kept oldest first */
+        while (n < a->nlayers && c->period > a->layers[n].origin + p->rs.max_periods)
+            n++;
+        if (n)
+            return expire(a, n, p->label, "max_periods", err);
+    }
+    return 0;
+}
+
+void acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec *carried_in,
+                      acre_dec *adjusted, acre_dec *carried_out)
+{
+    acre_dec rest;
+    acre_dec_set_si(carried_in, 0);
+    for (int i = 0; i < a->nlayers; i++)
+        acre_dec_add(carried_in, carried_in, &a->layers[i].amount);
+    if (a->plan->rs.carry != CARRY_CARRY) {
+        acre_dec_set(adjusted, basis);
+        acre_dec_set_si(carried_out, 0);
+        return;
+    }
+    acre_dec_add(adjusted, basis, carried_in);
+    acre_dec_init(&rest);
+    if (acre_dec_sgn(basis) < 0) {
+        acre_layer *nl = realloc(a->layers, (size_t)(a->nlayers + 1) * sizeof *nl);
+        if (nl) {
+            a->layers = nl;
+            nl[a->nlayers].origin = c->period;
+            acre_dec_init(&nl[a->nlayers].amount);
+            acre_dec_set(&nl[a->nlayers].amount, basis);
+            a->nlayers++;
+        }
+    } else if (acre_dec_sgn(basis) > 0) {
+        /* positive revenue absorbs the oldest layers first */
+        int used = 0;
+        acre_dec_set(&rest, basis);
+        while (used < a->nlayers && acre_dec_sgn(&rest) > 0) {
+            acre_dec_add(&a->layers[used].amount, &a->layers[used].amount, &rest);
+            if (acre_dec_sgn(&a->layers[used].amount) >= 0) {
+                acre_dec_set(&rest, &a->layers[used].amount);
+                acre_dec_clear(&a->layers[used].amount);
+                used++;
+            } else {
+                acre_dec_set_si(&rest, 0);
+            }
+        }
+        memmove(a->layers, a->layers + used, (size_t)(a->nlayers - used) * sizeof *a->layers);
+        a->nlayers -= used;
+    }
+    acre_dec_set_si(carried_out, 0);
+    for (int i = 0; i < a->nlayers; i++)
+        acre_dec_add(carried_out, carried_out, &a->layers[i].amount);
+    snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "%s", a->plan->plan_id);
+    snprintf(a->layer_label, sizeof a->layer_label, "%s", a->plan->label);
+    acre_dec_clear(&rest);
+}
+
+const acre_rule_kind acre_rule_carryover = {"carryover", 1, parse, run};

@@ -1,0 +1,284 @@
+/* rules/revshare.c — the revenue basis and the share of it paid (SPEC 5.3).
+ *
+ * close.c has already summed each counted customer's contributions in the plan currency (on-time
+ * and late differences); this adds them up per affiliate, applies fees and carryover, and the
+ * rate or tier bands. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acre/sys/rule.h"
+#include "close.h"
+
+static int nonempty(const char *s, size_t n)
+{
+    (void)s;
+    return n > 0;
+}
+
+static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
+{
+    static const char *const keys[] = {"basis", "ngr", "net_revenue", "rate", "tiers",
+                                       "customer_months", "negative_carryover", NULL};
+    static const char *const ngr_keys[] = {"source", "deduct", "admin_fee", "tax", "game_types",
+                                           NULL};
+    static const char *const nr_keys[] = {"add", "subtract", NULL};
+    const json_t *s = json_object_get(doc, "revshare"), *v, *x;
+    int rc;
+
+    if (!s)
+        return 0;
+    p->has_rs = 1;
+    if ((rc = acre_plan_keys(s, "revshare", keys, err)))
+        return rc;
+    if ((v = json_object_get(s, "basis"))) {
+        const char *b = json_is_string(v) ? json_string_value(v) : "";
+        if (strcmp(b, "ngr") == 0)
+            p->rs.basis = BASIS_NGR;
+        else if (strcmp(b, "net_revenue") == 0)
+            p->rs.basis = BASIS_NET_REVENUE;
+        else
+            return acre_error_set(err, ACRE_EINVALID, "revshare.basis", "enum",
+                                  "revshare.basis: must be ngr or net_revenue");
+    }
+    if ((v = json_object_get(s, "ngr"))) {
+        if ((rc = acre_plan_keys(v, "revshare.ngr", ngr_keys, err)))
+            return rc;
+        if ((x = json_object_get(v, "source"))) {
+            const char *b = json_is_string(x) ? json_string_value(x) : "";
+            if (strcmp(b, "computed") == 0)
+                p->rs.reported = 0;
+            else if (strcmp(b, "reported") == 0)
+                p->rs.reported = 1;
+            else
+                return acre_error_set(err, ACRE_EINVALID, "revshare.ngr.source", "enum",
+                                      "revshare.ngr.source: must be computed or reported");
+        }
+        if ((x = json_object_get(v, "deduct")) &&
+            (rc = acre_plan_types(&p->rs.deduct, x, 1, "revshare.ngr.deduct", err)))
+            return rc;
+        if ((x = json_object_get(v, "admin_fee")) &&
+            (rc = acre_plan_rate(&p->rs.admin_fee, &p->rs.admin_fee_text, x, t,
+                                 "revshare.ngr.admin_fee", err)))
+            return rc;
+        if ((x = json_object_get(v, "tax")) &&
+            (rc = acre_plan_rate(&p->rs.tax, &p->rs.tax_text, x, t, "revshare.ngr.tax", err)))
+            return rc;
+        if ((x = json_object_get(v, "game_types")) &&
+            (rc = acre_plan_strlist(&p->rs.game_types, x, nonempty, "revshare.ngr.game_types",
+                                    err)))
+            return rc;
+    }
+    if ((v = json_object_get(s, "net_revenue"))) {
+        if ((rc = acre_plan_keys(v, "revshare.net_revenue", nr_keys, err)))
+            return rc;
+        if ((x = json_object_get(v, "add")) &&
+            (rc = acre_plan_types(&p->rs.nr_add, x, 0, "revshare.net_revenue.add", err)))
+            return rc;
+        if ((x = json_object_get(v, "subtract")) &&
+            (rc = acre_plan_types(&p->rs.nr_sub, x, 0, "revshare.net_revenue.subtract", err)))
+            return rc;
+    }
+    if (!!json_object_get(s, "rate") + !!json_object_get(s, "tiers") != 1)
+        return acre_error_set(err, ACRE_EINVALID, "revshare", "one_of",
+                              "revshare: needs exactly one of rate and tiers");
+    if ((v = json_object_get(s, "rate"))) {
+        p->rs.has_rate = 1;
+        if ((rc = acre_plan_rate(&p->rs.rate, &p->rs.rate_text, v, t, "revshare.rate", err)))
+            return rc;
+    }
+    if ((v = json_object_get(s, "tiers")) &&
+        (rc = acre_plan_tiers(&p->rs.tiers, v, t, 0, "revshare.tiers", err)))
+        return rc;
+    if ((v = json_object_get(s, "customer_months")) &&
+        (rc = acre_plan_int(&p->rs.customer_months, v, 1, "revshare.customer_months", err)))
+        return rc;
+    return 0;
+}
+
+static void band_json(acre_buf *b, int first, const acre_dec *from, const char *rate,
+                      const acre_dec *base, const acre_dec *commission)
+{
+    char *f = acre_dec_format(from), *ba = acre_dec_format(base), *co = acre_dec_format(commission);
+    acre_buf_printf(b, "%s{\"from\":\"%s\",\"rate\":\"%s\",\"base\":\"%s\",\"commission\":\"%s\"}",
+                    first ? "" : ",", f, rate, ba, co);
+    free(f);
+    free(ba);
+    free(co);
+}
+
+/* Commission on adjusted basis A > 0; writes the bands. */
+static void commission(acre_dec *out, acre_buf *bands, const acre_plan *p, const acre_dec *A,
+                       const acre_dec *metric)
+{
+    const acre_tiers *t = &p->rs.tiers;
+    acre_dec x, zero;
+    acre_dec_init(&x);
+    acre_dec_init(&zero);
+    acre_dec_set_si(out, 0);
+    acre_buf_adds(bands, "[");
+    if (acre_dec_sgn(A) <= 0) {
+        /* nothing to pay */
+    } else if (p->rs.has_rate) {
+        acre_dec_mul(out, A, &p->rs.rate);
+        band_json(bands, 1, &zero, p->rs.rate_text, A, out);
+    } else if (t->mode == TIERS_FLAT) {
+        const acre_band *b = &t->bands[0];
+        for (int i = 1; i < t->n; i++)
+            if (acre_dec_cmp(&t->bands[i].from, metric) <= 0)
+                b = &t->bands[i];
+        acre_dec_mul(out, A, &b->value);
+        band_json(bands, 1, &b->from, b->text, A, out);
+    } else {
+        acre_dec base, c;
+        acre_dec_init(&base);
+        acre_dec_init(&c);
+        for (int i = 0; i < t->n; i++) {
+            /* the slice of A between this band's from and the next one's */
+            if (i + 1 < t->n && acre_dec_cmp(A, &t->bands[i + 1].from) < 0)
+                acre_dec_set(&base, A);
+            else if (i + 1 < t->n)
+                acre_dec_set(&base, &t->bands[i + 1].from);
+            else
+                acre_dec_set(&base, A);
+            acre_dec_sub(&base, &base, &t->bands[i].from);
+            if (acre_dec_sgn(&base) < 0)
+                acre_dec_set_si(&base, 0);
+            acre_dec_mul(&c, &base, &t->bands[i].value);
+            acre_dec_add(out, out, &c);
+            band_json(bands, i == 0, &t->bands[i].from, t->bands[i].text, &base, &c);
+        }
+        acre_dec_clear(&base);
+        acre_dec_clear(&c);
+    }
+    acre_buf_adds(bands, "]");
+    acre_dec_clear(&x);
+    acre_dec_clear(&zero);
+}
+
+static void late_json(acre_buf *b, const acre_cust *cu, int basis)
+{
+    acre_buf_adds(b, "[");
+    for (int i = 0; i < cu->nlate; i++) {
+        const acre_late *l = &cu->late[i];
+        acre_buf_printf(b, "%s{\"record\":\"%s\",\"key\":", i ? "," : "", l->kind);
+        acre_buf_json_str(b, l->key, strlen(l->key));
+        acre_buf_printf(b, ",\"date\":\"%s\"", l->date);
+        if (basis == 0) {
+            acre_detail_dec(b, "ggr", &l->ggr);
+            acre_detail_dec(b, "deductions", &l->ded);
+        } else if (basis == 1) {
+            acre_detail_dec(b, "ngr", &l->ngr);
+        } else {
+            acre_detail_dec(b, "net_revenue", &l->nr);
+        }
+        acre_buf_adds(b, "}");
+    }
+    acre_buf_adds(b, "]");
+}
+
+static int run(acre_close *c, acre_aff *a, acre_error *err)
+{
+    const acre_plan *p = a->plan;
+    acre_dec ggr, ded, x, fees, B, C, A, out, metric, com;
+    acre_buf custs = {0}, bands = {0};
+    acre_line *l;
+    int first = 1;
+    const char *basis_kind;
+
+    if (!p || !p->has_rs)
+        return 0;
+    acre_dec_init(&ggr);
+    acre_dec_init(&ded);
+    acre_dec_init(&x);
+    acre_dec_init(&fees);
+    acre_dec_init(&B);
+    acre_dec_init(&C);
+    acre_dec_init(&A);
+    acre_dec_init(&out);
+    acre_dec_init(&metric);
+    acre_dec_init(&com);
+    basis_kind = p->rs.basis == BASIS_NET_REVENUE ? "net_revenue"
+                 : p->rs.reported                 ? "ngr_reported"
+                                                  : "ngr_computed";
+    acre_buf_adds(&custs, "[");
+    for (int i = 0; i < a->ncusts; i++) {
+        acre_cust *cu = &c->custs[a->custs[i]];
+        if (!cu->counts || !cu->has_rev)
+            continue;
+        acre_buf_adds(&custs, first ? "{" : ",{");
+        first = 0;
+        acre_detail_str(&custs, "customer_id", cu->id);
+        if (p->rs.basis == BASIS_NET_REVENUE) {
+            acre_acc_get(&x, &cu->nr);
+            acre_dec_add(&B, &B, &x);
+            acre_detail_dec(&custs, "net_revenue", &x);
+        } else if (p->rs.reported) {
+            acre_acc_get(&x, &cu->ngr);
+            acre_dec_add(&B, &B, &x);
+            acre_detail_dec(&custs, "ngr", &x);
+        } else {
+            acre_acc_get(&x, &cu->ggr);
+            acre_dec_add(&ggr, &ggr, &x);
+            acre_detail_dec(&custs, "ggr", &x);
+            acre_acc_get(&x, &cu->ded);
+            acre_dec_add(&ded, &ded, &x);
+            acre_detail_dec(&custs, "deductions", &x);
+        }
+        acre_buf_adds(&custs, ",\"late\":");
+        late_json(&custs, cu, p->rs.basis == BASIS_NET_REVENUE ? 2 : p->rs.reported ? 1 : 0);
+        acre_buf_adds(&custs, "}");
+    }
+    acre_buf_adds(&custs, "]");
+    if (p->rs.basis == BASIS_NGR && !p->rs.reported) {
+        /* fees on the affiliate's total GGR, late differences included */
+        if (acre_dec_sgn(&ggr) > 0) {
+            acre_dec_add(&x, &p->rs.admin_fee, &p->rs.tax);
+            acre_dec_mul(&fees, &x, &ggr);
+        }
+        acre_dec_sub(&B, &ggr, &ded);
+        acre_dec_sub(&B, &B, &fees);
+    }
+    acre_carry_apply(c, a, &B, &C, &A, &out);
+    if (p->rs.tiers.present && p->rs.tiers.metric == METRIC_QUALIFIED)
+        acre_dec_set_si(&metric, a->qualified_count);
+    else if (p->rs.tiers.present && p->rs.tiers.metric == METRIC_ACTIVE)
+        acre_dec_set_si(&metric, a->active_customers);
+    else
+        acre_dec_set(&metric, &A);
+    commission(&com, &bands, p, &A, &metric);
+    if (!(l = acre_close_line(a, LINE_REVSHARE, p->label, NULL))) {
+        acre_buf_free(&custs);
+        acre_buf_free(&bands);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    acre_line_set(l, &com, p->scale, p->mode);
+    acre_detail_str(&l->detail, "basis_kind", basis_kind);
+    if (p->rs.basis == BASIS_NGR && !p->rs.reported) {
+        acre_detail_dec(&l->detail, "ggr", &ggr);
+        acre_detail_dec(&l->detail, "deductions", &ded);
+        acre_detail_dec(&l->detail, "fees", &fees);
+    }
+    acre_detail_dec(&l->detail, "basis", &B);
+    acre_detail_dec(&l->detail, "carried_in", &C);
+    acre_detail_dec(&l->detail, "adjusted", &A);
+    acre_detail_dec(&l->detail, "carried_out", &out);
+    acre_detail_dec(&l->detail, "metric", &metric);
+    acre_detail_raw(&l->detail, "bands", bands.p);
+    acre_detail_raw(&l->detail, "customers", custs.p);
+    acre_buf_free(&custs);
+    acre_buf_free(&bands);
+    acre_dec_clear(&ggr);
+    acre_dec_clear(&ded);
+    acre_dec_clear(&x);
+    acre_dec_clear(&fees);
+    acre_dec_clear(&B);
+    acre_dec_clear(&C);
+    acre_dec_clear(&A);
+    acre_dec_clear(&out);
+    acre_dec_clear(&metric);
+    acre_dec_clear(&com);
+    return 0;
+}
+
+const acre_rule_kind acre_rule_revshare = {"revshare", 1, parse, run};

@@ -1,0 +1,121 @@
+/* rules/sub_affiliate.c — a share of each descendant's own commission (SPEC 5.4). Runs in
+ * phase 2, after every affiliate's own lines exist. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acre/sys/rule.h"
+#include "close.h"
+
+static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
+{
+    static const char *const keys[] = {"levels", NULL};
+    const json_t *s = json_object_get(doc, "sub_affiliate"), *v, *x;
+    size_t i;
+    int rc;
+    if (!s)
+        return 0;
+    if ((rc = acre_plan_keys(s, "sub_affiliate", keys, err)))
+        return rc;
+    v = json_object_get(s, "levels");
+    if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > ACRE_MAX_LEVELS)
+        return acre_error_set(err, ACRE_EINVALID, "sub_affiliate.levels", "required",
+                              "sub_affiliate.levels: must be an array of 1 to %d rates",
+                              ACRE_MAX_LEVELS);
+    json_array_foreach((json_t *)v, i, x) {
+        char key[64];
+        snprintf(key, sizeof key, "sub_affiliate.levels[%zu]", i);
+        if ((rc = acre_plan_rate(&p->levels[i], &p->level_text[i], x, t, key, err)))
+            return rc;
+        p->nlevels = (int)i + 1;
+    }
+    return 0;
+}
+
+typedef struct desc {
+    int aff, depth;
+} desc;
+
+static int by_id(const void *x, const void *y, void *ctx)
+{
+    const acre_close *c = ctx;
+    return strcmp(c->affs[((const desc *)x)->aff].id, c->affs[((const desc *)y)->aff].id);
+}
+
+static int run(acre_close *c, acre_aff *a, acre_error *err)
+{
+    const acre_plan *p = a->plan;
+    desc *d = NULL;
+    int n = 0, cap = 0, head = 0, rc = 0;
+    acre_dec e, conv, x;
+
+    if (!p || !p->nlevels)
+        return 0;
+    /* breadth first over current parent links, down to the deepest level paid */
+    for (int i = 0; i < a->nchildren; i++) {
+        if (n == cap && !(d = realloc(d, (size_t)(cap = cap ? cap * 2 : 16) * sizeof *d)))
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        d[n++] = (desc){a->children[i], 1};
+    }
+    while (head < n) {
+        desc cur = d[head++];
+        if (cur.depth >= p->nlevels)
+            continue;
+        for (int i = 0; i < c->affs[cur.aff].nchildren; i++) {
+            if (n == cap && !(d = realloc(d, (size_t)(cap = cap * 2) * sizeof *d)))
+                return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+            d[n++] = (desc){c->affs[cur.aff].children[i], cur.depth + 1};
+        }
+    }
+    for (int i = 1; i < n; i++) { /* by descendant_id; descendants are few */
+        desc t = d[i];
+        int j = i;
+        while (j > 0 && by_id(&d[j - 1], &t, c) > 0) {
+            d[j] = d[j - 1];
+            j--;
+        }
+        d[j] = t;
+    }
+    acre_dec_init(&e);
+    acre_dec_init(&conv);
+    acre_dec_init(&x);
+    for (int i = 0; i < n; i++) {
+        acre_aff *ch = &c->affs[d[i].aff];
+        int any = 0;
+        acre_line *l;
+        acre_dec_set_si(&e, 0);
+        for (int k = 0; k < ch->nlines; k++) {
+            int kind = ch->lines[k].kind;
+            if (kind == LINE_CPA || kind == LINE_CLAWBACK || kind == LINE_REVSHARE) {
+                acre_dec_add(&e, &e, &ch->lines[k].amount);
+                any = 1;
+            }
+        }
+        if (!any)
+            continue;
+        /* E <= 0 pays nothing and needs no rate */
+        if (acre_dec_sgn(&e) > 0)
+            acre_close_convert_dec(c, &conv, &e, ch->currency, c->last_day, a->currency);
+        else
+            acre_dec_set_si(&conv, 0);
+        acre_dec_mul(&x, &conv, &p->levels[d[i].depth - 1]);
+        if (!(l = acre_close_line(a, LINE_SUB, p->label, NULL))) {
+            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+            break;
+        }
+        l->descendant_id = strdup(ch->id);
+        l->depth = d[i].depth;
+        acre_line_set(l, &x, p->scale, p->mode);
+        acre_detail_dec(&l->detail, "descendant_earned", &e);
+        acre_detail_str(&l->detail, "descendant_currency", ch->currency);
+        acre_detail_dec(&l->detail, "converted", &conv);
+        acre_detail_str(&l->detail, "level", p->level_text[d[i].depth - 1]);
+    }
+    acre_dec_clear(&e);
+    acre_dec_clear(&conv);
+    acre_dec_clear(&x);
+    free(d);
+    return rc;
+}
+
+const acre_rule_kind acre_rule_sub_affiliate = {"sub_affiliate", 2, parse, run};

@@ -1,0 +1,193 @@
+/* tools/replay.c — run a fixture in a fresh in-memory store and compare each ledger.
+ *
+ * case.json: {"description": ..., "steps": [...]}. Steps: {"ingest": KIND, "files": [...]},
+ * {"plan": FILE or [FILES]}, {"close": PERIOD}, {"preview": PERIOD}. acre adds one key: a close
+ * or preview step with "refused": RULE expects the close to be refused with that rule (a missing
+ * FX rate, say) and writes nothing. Ledgers go to expected/PERIOD.json (PERIOD.preview.json for
+ * a preview). */
+#include "replay.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "acre.h"
+
+static char *read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    char *p = NULL;
+    long len;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (p = malloc((size_t)len + 1))) {
+        *n = fread(p, 1, (size_t)len, f);
+        p[*n] = '\0';
+    }
+    fclose(f);
+    return p;
+}
+
+/* Prints the first line where a and b differ. */
+static void show_diff(const char *name, const char *want, const char *got)
+{
+    int line = 1;
+    const char *a = want, *b = got;
+    while (*a && *b && *a == *b) {
+        if (*a == '\n')
+            line++;
+        a++;
+        b++;
+    }
+    while (a > want && a[-1] != '\n')
+        a--, b--;
+    printf("%s: differs from line %d\n  expected: %.*s\n  got:      %.*s\n", name, line,
+           (int)strcspn(a, "\n") > 400 ? 400 : (int)strcspn(a, "\n"), a,
+           (int)strcspn(b, "\n") > 400 ? 400 : (int)strcspn(b, "\n"), b);
+}
+
+static int compare(const char *dir, const char *period, int preview, const char *got, int update)
+{
+    char path[4096];
+    char *want;
+    size_t n;
+    int rc = 0;
+    snprintf(path, sizeof path, "%s/expected", dir);
+    if (update)
+        mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/expected/%s%s.json", dir, period, preview ? ".preview" : "");
+    if (update) {
+        FILE *f = fopen(path, "wb");
+        if (!f || fputs(got, f) < 0 || fclose(f)) {
+            fprintf(stderr, "acre: replay: cannot write %s\n", path);
+            return 4;
+        }
+        return 0;
+    }
+    if (!(want = read_file(path, &n))) {
+        printf("%s: missing (run acre replay %s --update to write it)\n", path, dir);
+        return 1;
+    }
+    if (strcmp(want, got) != 0) {
+        show_diff(path, want, got);
+        rc = 1;
+    }
+    free(want);
+    return rc;
+}
+
+static void on_reject(void *ctx, const acre_reject *r)
+{
+    (void)ctx;
+    fprintf(stderr, "acre: replay: rejected: %s\n", r->text);
+}
+
+int acre_replay(const char *dir, int update, int usage_ok)
+{
+    char path[4096];
+    json_error_t je;
+    json_t *cs, *steps, *step;
+    acre_store *s = NULL;
+    acre_error err;
+    size_t i;
+    int code = 0;
+
+    if (!dir || !usage_ok) {
+        fprintf(stderr, "acre: replay: name one fixture DIR\n");
+        return 2;
+    }
+    snprintf(path, sizeof path, "%s/case.json", dir);
+    if (!(cs = json_load_file(path, JSON_REJECT_DUPLICATES, &je))) {
+        fprintf(stderr, "acre: replay: %s: line %d: %s\n", path, je.line, je.text);
+        return 2;
+    }
+    steps = json_object_get(cs, "steps");
+    acre_error_clear(&err);
+    if (!json_is_array(steps) || acre_store_open(&s, ":memory:", &err)) {
+        fprintf(stderr, "acre: replay: %s: %s\n", path,
+                json_is_array(steps) ? err.message : "needs a \"steps\" array");
+        json_decref(cs);
+        return 2;
+    }
+    json_array_foreach(steps, i, step) {
+        json_t *v;
+        acre_error_clear(&err);
+        if ((v = json_object_get(step, "ingest"))) {
+            json_t *files = json_object_get(step, "files"), *f;
+            size_t k;
+            json_array_foreach(files, k, f) {
+                FILE *in;
+                acre_ingest_summary sum = {0};
+                acre_ingest_opts o = {0, json_string_value(f), on_reject, NULL};
+                snprintf(path, sizeof path, "%s/%s", dir, json_string_value(f));
+                if (!(in = fopen(path, "rb"))) {
+                    fprintf(stderr, "acre: replay: step %zu: cannot open %s\n", i, path);
+                    code = 2;
+                    goto out;
+                }
+                if (acre_ingest(s, json_string_value(v), in, &o, &sum, &err) &&
+                    err.code != ACRE_EREJECTED) {
+                    fprintf(stderr, "acre: replay: step %zu: %s: %s\n", i, path, err.message);
+                    fclose(in);
+                    code = 4;
+                    goto out;
+                }
+                fclose(in);
+            }
+        } else if ((v = json_object_get(step, "plan"))) {
+            json_t *one = json_is_string(v) ? json_pack("[O]", v) : json_incref(v), *f;
+            size_t k;
+            json_array_foreach(one, k, f) {
+                FILE *in;
+                int added, unchanged;
+                snprintf(path, sizeof path, "%s/%s", dir, json_string_value(f));
+                if (!(in = fopen(path, "rb"))) {
+                    fprintf(stderr, "acre: replay: step %zu: cannot open %s\n", i, path);
+                    json_decref(one);
+                    code = 2;
+                    goto out;
+                }
+                if (acre_plan_add(s, in, json_string_value(f), &added, &unchanged, &err))
+                    fprintf(stderr, "acre: replay: step %zu: %s\n", i, err.message);
+                fclose(in);
+            }
+            json_decref(one);
+        } else if ((v = json_object_get(step, "close")) || (v = json_object_get(step, "preview"))) {
+            int preview = json_object_get(step, "close") == NULL;
+            const char *refused = json_string_value(json_object_get(step, "refused"));
+            char *ledger = NULL;
+            int rc = acre_close_period(s, json_string_value(v), !preview, &ledger, &err);
+            if (refused) {
+                if (rc != ACRE_EREFUSED || strcmp(err.rule, refused) != 0) {
+                    printf("%s: step %zu: expected %s %s to be refused (%s), got: %s\n", dir, i,
+                           preview ? "preview" : "close", json_string_value(v), refused,
+                           rc ? err.message : "a ledger");
+                    code = 1;
+                }
+                free(ledger);
+                continue;
+            }
+            if (rc) {
+                printf("%s: step %zu: %s %s: %s\n", dir, i, preview ? "preview" : "close",
+                       json_string_value(v), err.message);
+                code = 1;
+                continue;
+            }
+            if (compare(dir, json_string_value(v), preview, ledger, update))
+                code = code ? code : 1;
+            free(ledger);
+        } else {
+            fprintf(stderr, "acre: replay: step %zu: unknown step\n", i);
+            code = 2;
+            goto out;
+        }
+    }
+out:
+    acre_store_free(s);
+    json_decref(cs);
+    return code;
+}
