@@ -4,7 +4,12 @@
  * {"plan": FILE or [FILES]}, {"close": PERIOD}, {"preview": PERIOD}. acre adds one key: a close
  * or preview step with "refused": RULE expects the close to be refused with that rule (a missing
  * FX rate, say) and writes nothing. Ledgers go to expected/PERIOD.json (PERIOD.preview.json for
- * a preview). */
+ * a preview).
+ *
+ * A close or preview step may also carry "expect": {AFFILIATE: {FIELD: VALUE}}: the numbers a
+ * person worked out (earned, payable, carried_forward, brought_forward, or "lines" as
+ * "kind:amount" strings in ledger order). They are checked against the ledger before it is
+ * compared with its expected file, so --update cannot silently accept a wrong number. */
 #include "replay.h"
 
 #include <errno.h>
@@ -78,6 +83,59 @@ static int compare(const char *dir, const char *period, int preview, const char 
     }
     free(want);
     return rc;
+}
+
+/* Checks the hand-worked numbers of a step against the ledger; prints each mismatch. */
+static int check_expect(const char *dir, size_t step, const json_t *expect, const char *ledger)
+{
+    json_t *doc = json_loads(ledger, 0, NULL), *affs = json_object_get(doc, "affiliates");
+    const char *id;
+    json_t *want;
+    int bad = 0;
+    json_object_foreach((json_t *)expect, id, want) {
+        json_t *aff = NULL, *a, *w;
+        const char *field;
+        size_t i;
+        json_array_foreach(affs, i, a) {
+            if (strcmp(json_string_value(json_object_get(a, "affiliate_id")), id) == 0)
+                aff = a;
+        }
+        if (!aff) {
+            printf("%s: step %zu: affiliate %s is not in the ledger\n", dir, step, id);
+            bad = 1;
+            continue;
+        }
+        json_object_foreach(want, field, w) {
+            if (strcmp(field, "lines") == 0) {
+                json_t *lines = json_object_get(aff, "lines"), *l;
+                char got[4096] = "", exp[4096] = "";
+                json_array_foreach(lines, i, l) {
+                    size_t n = strlen(got);
+                    snprintf(got + n, sizeof got - n, "%s%s:%s", i ? " " : "",
+                             json_string_value(json_object_get(l, "kind")),
+                             json_string_value(json_object_get(l, "amount")));
+                }
+                json_array_foreach(w, i, l) {
+                    size_t n = strlen(exp);
+                    snprintf(exp + n, sizeof exp - n, "%s%s", i ? " " : "", json_string_value(l));
+                }
+                if (strcmp(got, exp) != 0) {
+                    printf("%s: step %zu: %s lines: expected [%s], got [%s]\n", dir, step, id,
+                           exp, got);
+                    bad = 1;
+                }
+            } else {
+                const char *g = json_string_value(json_object_get(aff, field));
+                if (!g || !json_is_string(w) || strcmp(g, json_string_value(w)) != 0) {
+                    printf("%s: step %zu: %s %s: expected %s, got %s\n", dir, step, id, field,
+                           json_string_value(w), g ? g : "(none)");
+                    bad = 1;
+                }
+            }
+        }
+    }
+    json_decref(doc);
+    return bad;
 }
 
 static void on_reject(void *ctx, const acre_reject *r)
@@ -177,6 +235,9 @@ int acre_replay(const char *dir, int update, int usage_ok)
                 code = 1;
                 continue;
             }
+            if (json_object_get(step, "expect") &&
+                check_expect(dir, i, json_object_get(step, "expect"), ledger))
+                code = 1;
             if (compare(dir, json_string_value(v), preview, ledger, update))
                 code = code ? code : 1;
             free(ledger);
