@@ -161,8 +161,8 @@ static void late_json(acre_buf *b, const acre_cust *cu, int basis)
     acre_buf_adds(b, "[");
     for (int i = 0; i < cu->nlate; i++) {
         const acre_late *l = &cu->late[i];
-        acre_buf_printf(b, "%s{\"record\":\"%s\",\"key\":", i ? "," : "", l->kind);
-        acre_buf_json_str(b, l->key, strlen(l->key));
+        /* the key is already JSON: a string, or an array for composite keys */
+        acre_buf_printf(b, "%s{\"record\":\"%s\",\"key\":%s", i ? "," : "", l->kind, l->key);
         acre_buf_printf(b, ",\"date\":\"%s\"", l->date);
         if (basis == 0) {
             acre_detail_dec(b, "ggr", &l->ggr);

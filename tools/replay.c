@@ -37,22 +37,19 @@ static char *read_file(const char *path, size_t *n)
     return p;
 }
 
-/* Prints the first line where a and b differ. */
+/* Prints where a and b first differ: the line number and both texts around that byte. */
 static void show_diff(const char *name, const char *want, const char *got)
 {
     int line = 1;
-    const char *a = want, *b = got;
-    while (*a && *b && *a == *b) {
-        if (*a == '\n')
+    size_t i = 0, from;
+    while (want[i] && want[i] == got[i]) {
+        if (want[i] == '\n')
             line++;
-        a++;
-        b++;
+        i++;
     }
-    while (a > want && a[-1] != '\n')
-        a--, b--;
-    printf("%s: differs from line %d\n  expected: %.*s\n  got:      %.*s\n", name, line,
-           (int)strcspn(a, "\n") > 400 ? 400 : (int)strcspn(a, "\n"), a,
-           (int)strcspn(b, "\n") > 400 ? 400 : (int)strcspn(b, "\n"), b);
+    from = i > 80 ? i - 80 : 0;
+    printf("%s: differs at line %d, byte %zu\n  expected: ...%.160s\n  got:      ...%.160s\n",
+           name, line, i, want + from, got + from);
 }
 
 static int compare(const char *dir, const char *period, int preview, const char *got, int update)
