@@ -1270,7 +1270,8 @@ static int write_ledger(ctx *x, acre_buf *b, char digest[72])
         acre_dec total;
         if (!a->plan && !a->nlines && !acre_dec_sgn(&a->brought_forward))
             continue;
-        qsort(a->lines, (size_t)a->nlines, sizeof *a->lines, line_order);
+        if (a->nlines > 1)
+            qsort(a->lines, (size_t)a->nlines, sizeof *a->lines, line_order);
         acre_dec_set_si(&a->earned, 0);
         for (int k = 0; k < a->nlines; k++)
             acre_dec_add(&a->earned, &a->earned, &a->lines[k].amount);
