@@ -1,12 +1,18 @@
 /* tools/gen.c — deterministic benchmark data.
  *
  *   acre-gen activity ROWS DIR
+ *   acre-gen close DIR [DIVISOR]
  *
  * writes DIR/affiliates.ndjson (1,000 affiliates), DIR/customers.ndjson (ROWS/5 customers, at
  * least 1) and DIR/activity.ndjson (ROWS gaming-activity records in one month, amounts with two
  * decimals), plus DIR/activity.csv: the same rows as acre stores them (columns of the
- * gaming_activity table, seq = row number, batch = 1), for SQLite's .import. Same arguments,
- * same bytes. */
+ * gaming_activity table, seq = row number, batch = 1), for SQLite's .import.
+ *
+ * `close` writes the benchmark operator of docs/PERFORMANCE.md: 1,000 affiliates (one in ten
+ * the child of another), four hybrid plans (one per currency: CPA 50 + 30% of NGR with carry,
+ * sub-affiliate levels 5%), 200,000 customers, 2,000,000 transactions and 3,000,000 gaming
+ * activity rows in 2026-03, every count divided by DIVISOR (default 1). Same arguments, same
+ * bytes. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +48,77 @@ static void money(char *buf, size_t n, uint64_t cents)
     snprintf(buf, n, "%" PRIu64 ".%02" PRIu64, cents / 100, cents % 100);
 }
 
+static int gen_close(const char *dir, long div)
+{
+    static const char *const currencies[] = {"EUR", "GBP", "USD", "SEK"};
+    static const char *const games[] = {"slots", "live_casino", "table_games", "sportsbook"};
+    static const char *const types[] = {"deposit", "deposit", "deposit", "withdrawal", "bonus"};
+    long affiliates = 1000, customers = 200000 / div, txns = 2000000 / div, rows = 3000000 / div;
+    FILE *f;
+
+    f = open_out(dir, "affiliates.ndjson");
+    for (long a = 0; a < affiliates; a++) {
+        fprintf(f, "{\"affiliate_id\":\"aff_%04ld\",\"currency\":\"%s\"", a, currencies[a % 4]);
+        if (a % 10 == 9) /* a child of an affiliate of the same currency */
+            fprintf(f, ",\"parent_affiliate_id\":\"aff_%04ld\"", a - 8);
+        fputs("}\n", f);
+    }
+    fclose(f);
+    f = open_out(dir, "plans.json");
+    fputs("[", f);
+    for (int i = 0; i < 4; i++)
+        fprintf(f,
+                "%s{\"plan_id\":\"hybrid-%s\",\"version\":1,\"currency\":\"%s\","
+                "\"qualification\":{\"min_first_amount\":\"20\"},\"cpa\":{\"amount\":\"50\"},"
+                "\"revshare\":{\"rate\":\"30%%\",\"negative_carryover\":{\"mode\":\"carry\"}},"
+                "\"sub_affiliate\":{\"levels\":[\"5%%\"]}}",
+                i ? ",\n" : "", currencies[i], currencies[i]);
+    fputs("]\n", f);
+    fclose(f);
+    f = open_out(dir, "assignments.ndjson");
+    for (long a = 0; a < affiliates; a++)
+        fprintf(f, "{\"affiliate_id\":\"aff_%04ld\",\"plan_id\":\"hybrid-%s\",\"effective_from\":\"2026-01\"}\n",
+                a, currencies[a % 4]);
+    fclose(f);
+    f = open_out(dir, "customers.ndjson");
+    for (long c = 0; c < customers; c++)
+        fprintf(f,
+                "{\"customer_id\":\"c_%07ld\",\"signup_date\":\"2026-02-%02ldT%02ld:%02ld:00Z\","
+                "\"affiliate_id\":\"aff_%04ld\",\"tracking_data\":{\"sub\":\"s%ld\"},"
+                "\"country_code\":\"DE\"}\n",
+                c, 1 + c % 28, c % 24, c % 60, c % affiliates, c % 97);
+    fclose(f);
+    /* each customer's transactions and activity are in its affiliate's currency */
+    f = open_out(dir, "transactions.ndjson");
+    for (long i = 0; i < txns; i++) {
+        long c = i % customers, k = i / customers;
+        char amount[32];
+        money(amount, sizeof amount, 1000 + next() % 50000);
+        fprintf(f,
+                "{\"transaction_id\":\"t_%08ld\",\"customer_id\":\"c_%07ld\","
+                "\"transaction_type\":\"%s\",\"amount_currency\":%s,\"currency\":\"%s\","
+                "\"transaction_date\":\"2026-03-%02ldT%02ld:%02ld:00Z\",\"status\":\"%s\"}\n",
+                i, c, types[k % 5], amount, currencies[(c % affiliates) % 4], 1 + k % 28,
+                (i / 7) % 24, i % 60, next() % 10 ? "approved" : "declined");
+    }
+    fclose(f);
+    f = open_out(dir, "activity.ndjson");
+    for (long i = 0; i < rows; i++) {
+        long c = i % customers, k = i / customers;
+        uint64_t bets = next() % 500000, wins = bets ? next() % (bets + bets / 10 + 1) : 0;
+        char tb[32], w[32];
+        money(tb, sizeof tb, bets);
+        money(w, sizeof w, wins);
+        fprintf(f,
+                "{\"date\":\"2026-03-%02ld\",\"customer_id\":\"c_%07ld\",\"game_type\":\"%s\","
+                "\"currency\":\"%s\",\"bets_count\":%u,\"total_bets\":%s,\"wins\":%s}\n",
+                1 + k % 28, c, games[(k / 28) % 4], currencies[(c % affiliates) % 4],
+                (unsigned)(next() % 400), tb, w);
+    }
+    fclose(f);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const char *const games[] = {"slots", "live_casino", "table_games", "sportsbook"};
@@ -49,8 +126,10 @@ int main(int argc, char **argv)
     long rows, customers, affiliates = 1000;
     FILE *f, *csv;
 
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "close") == 0)
+        return gen_close(argv[2], argc == 4 && atol(argv[3]) > 0 ? atol(argv[3]) : 1);
     if (argc != 4 || strcmp(argv[1], "activity") != 0 || (rows = atol(argv[2])) <= 0) {
-        fprintf(stderr, "usage: acre-gen activity ROWS DIR\n");
+        fprintf(stderr, "usage: acre-gen activity ROWS DIR\n       acre-gen close DIR [DIVISOR]\n");
         return 2;
     }
     customers = rows / 5 > 0 ? rows / 5 : 1;
