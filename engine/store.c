@@ -174,7 +174,9 @@ int acre_store_open(acre_store **out, const char *path, acre_error *err)
     *out = NULL;
     if (!s)
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+    /* only one thread ever uses a store handle (ingest's reader thread never touches SQLite) */
+    if (sqlite3_open_v2(path, &s->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
         SQLITE_OK) {
         rc = acre_error_set(err, ACRE_EIO, NULL, "store", "opening the store %s: %s", path,
                             s->db ? sqlite3_errmsg(s->db) : "out of memory");
