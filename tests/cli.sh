@@ -92,5 +92,27 @@ echo hello >notdb.txt
 check "not a store message" "acre: opening the store notdb.txt: file is not a database" "$(cat err)"
 check "not a store untouched" "hello" "$(cat notdb.txt)"
 
+# plans: refused whole with the key named (exit 3), immutable, unchanged when equal
+printf '[{"plan_id":"p","version":1,"currency":"USD","revshare":{"rate":"25%%"}},\n {"plan_id":"q","version":1,"currency":"USD","cpa":{"amount":"10","bonus":1}}]\n' >bad-plans.json
+"$acre" --db p.db plan add bad-plans.json 2>err >/dev/null; check "plan refused exit" 3 $?
+check "plan refused message" "acre: bad-plans.json plan 1: cpa.bonus: unknown key" "$(cat err)"
+check "nothing of a refused plan file" "" "$("$acre" --db p.db plan list)"
+printf '{"plan_id":"p","version":1,"currency":"USD","revshare":{"rate":"25%%"}}\n' >p1.json
+printf '{"revshare":{"rate":"25%%"},"currency":"USD","version":1,"plan_id":"p"}\n' >p1-again.json
+printf '{"plan_id":"p","version":1,"currency":"USD","revshare":{"rate":"30%%"}}\n' >p1-changed.json
+check "plan add" '{"file":"p1.json","added":1,"unchanged":0}' "$("$acre" --db p.db plan add p1.json)"
+check "same plan, keys reordered" '{"file":"p1-again.json","added":0,"unchanged":1}' "$("$acre" --db p.db plan add p1-again.json)"
+"$acre" --db p.db plan add p1-changed.json 2>/dev/null >/dev/null; check "plan immutable" 3 $?
+check "plan show" '{"currency":"USD","plan_id":"p","revshare":{"rate":"25%"},"version":1}' "$("$acre" --db p.db plan show p@1)"
+
+# closes in order only; a refused close exits 4 and writes nothing
+"$acre" --db p.db close 2026-02 >/dev/null; check "close" 0 $?
+"$acre" --db p.db close 2026-01 2>err >/dev/null; check "close out of order" 4 $?
+"$acre" --db p.db preview 2026-02 2>/dev/null >/dev/null; check "preview of a closed period" 4 $?
+check "one close stored" 1 "$(sqlite3 p.db 'SELECT count(*) FROM close')"
+"$acre" --db p.db ledger 2026-02 >l1; "$acre" --db p.db ledger 2026-02 >l2
+check "ledger is stable" "" "$(cmp l1 l2)"
+"$acre" --db p.db ledger 2026-05 2>/dev/null; check "ledger of an open period" 4 $?
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
