@@ -15,7 +15,6 @@
  * customer counting again, a skipped month) is written to table counted with the values counted,
  * so the next difference starts from them. */
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include "acre/sys/rule.h"
 #include "close.h"
 #include "datetime.h"
+#include "digest.h"
 #include "number.h"
 #include "store_int.h"
 
@@ -584,6 +584,24 @@ static int status_index(acre_close *c, const char *s)
     return c->nstatuses++;
 }
 
+/* Adds amount n (in `cur`, dated `date`; usd its amount_usd or NULL) to acc in currency `to`:
+ * as written when the currencies match, else converted (SPEC 5.1). A zero needs no rate. */
+static void add_amount(acre_close *c, acre_acc *acc, const acre_number *n, const char *cur,
+                       const acre_number *usd, const char *date, const char *to)
+{
+    acre_dec d;
+    if (strcmp(cur, to) == 0) {
+        acre_acc_add_number(acc, n);
+        return;
+    }
+    if (!n->mant)
+        return;
+    acre_dec_init(&d);
+    acre_close_convert(c, &d, n, cur, usd, date, to);
+    acre_acc_add_dec(acc, &d);
+    acre_dec_clear(&d);
+}
+
 /* The revenue a record version contributes under plan p for a customer who signed up at
  * signup_sec: a (GGR or deduction) and b (reported NGR or net revenue), in p's currency.
  * Returns 0, or ACRE_EREFUSED when a reported NGR is missing on a record that would count. */
@@ -623,28 +641,12 @@ static int value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
                 return ACRE_EREFUSED;
             }
             parse_num(&n, col(g, v, GA_NGR));
-            if (strcmp(cur, p->currency) == 0) {
-                acre_acc_add_number(b, &n);
-            } else if (n.mant) {
-                acre_dec d;
-                acre_dec_init(&d);
-                acre_close_convert(c, &d, &n, cur, NULL, date, p->currency);
-                acre_acc_add_dec(b, &d);
-                acre_dec_clear(&d);
-            }
+            add_amount(c, b, &n, cur, NULL, date, p->currency);
             return 0;
         }
         if (col(g, v, GA_GGR)) {
             parse_num(&n, col(g, v, GA_GGR));
-            if (strcmp(cur, p->currency) == 0) {
-                acre_acc_add_number(a, &n);
-            } else if (n.mant) {
-                acre_dec d;
-                acre_dec_init(&d);
-                acre_close_convert(c, &d, &n, cur, NULL, date, p->currency);
-                acre_acc_add_dec(a, &d);
-                acre_dec_clear(&d);
-            }
+            add_amount(c, a, &n, cur, NULL, date, p->currency);
         } else {
             acre_number w;
             parse_num(&n, col(g, v, GA_TOTAL));
@@ -688,22 +690,13 @@ static int value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
         parse_num(&n, col(g, v, TX_AMOUNT));
         if (neg)
             n.neg = n.mant ? !n.neg : 0;
-        cur = col(g, v, TX_CUR);
-        if (strcmp(cur, p->currency) == 0) {
-            acre_acc_add_number(to, &n);
-        } else if (n.mant) {
-            acre_dec d;
-            acre_dec_init(&d);
-            if (col(g, v, TX_USD)) {
-                parse_num(&usd, col(g, v, TX_USD));
-                if (neg)
-                    usd.neg = usd.mant ? !usd.neg : 0;
-            }
-            acre_close_convert(c, &d, &n, cur, col(g, v, TX_USD) ? &usd : NULL, date,
-                               p->currency);
-            acre_acc_add_dec(to, &d);
-            acre_dec_clear(&d);
+        if (col(g, v, TX_USD)) {
+            parse_num(&usd, col(g, v, TX_USD));
+            if (neg)
+                usd.neg = usd.mant ? !usd.neg : 0;
         }
+        add_amount(c, to, &n, col(g, v, TX_CUR), col(g, v, TX_USD) ? &usd : NULL, date,
+                   p->currency);
         return 0;
     }
     case TB_BONUS:
@@ -711,16 +704,7 @@ static int value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
             strcmp(col(g, v, BE_STATUS), "Completed") != 0 || !col(g, v, BE_BTR))
             return 0;
         parse_num(&n, col(g, v, BE_BTR));
-        cur = col(g, v, BE_CUR);
-        if (strcmp(cur, p->currency) == 0) {
-            acre_acc_add_number(a, &n);
-        } else if (n.mant) {
-            acre_dec d;
-            acre_dec_init(&d);
-            acre_close_convert(c, &d, &n, cur, NULL, date, p->currency);
-            acre_acc_add_dec(a, &d);
-            acre_dec_clear(&d);
-        }
+        add_amount(c, a, &n, col(g, v, BE_CUR), NULL, date, p->currency);
         return 0;
     default:
         return 0; /* trading activity carries no revenue */
@@ -735,49 +719,8 @@ static void add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v)
         return;
     if (tb != TB_TXN && !x->need_activity_events)
         return;
-    if (tb != TB_TXN && cu->nev) {
-        /* one event per activity day and currency: they happen at the same instant */
-        acre_qev *l = &cu->ev[cu->nev - 1];
-        if (l->activity && strcmp(l->date, col(g, v, 0)) == 0 &&
-            strcmp(l->currency, col(g, v, tb == TB_GAMING ? GA_CUR : TA_CUR)) == 0) {
-            acre_number n;
-            acre_acc t = {0};
-            acre_dec d;
-            if (tb == TB_GAMING) {
-                l->bets += col(g, v, GA_BETS) ? atol(col(g, v, GA_BETS)) : 0;
-                parse_num(&n, col(g, v, GA_TOTAL));
-                if (n.mant) {
-                    acre_acc_add_number(&t, &l->amount);
-                    acre_acc_add_number(&t, &n);
-                    acre_dec_init(&d);
-                    acre_acc_get(&d, &t);
-                    {
-                        char *s = acre_dec_format(&d);
-                        acre_number_parse(&l->amount, s, strlen(s), "v", NULL);
-                        free(s);
-                    }
-                    acre_dec_clear(&d);
-                    acre_acc_free(&t);
-                }
-            } else {
-                parse_num(&n, col(g, v, TA_LOTS));
-                if (n.mant) {
-                    acre_acc_add_number(&t, &l->lots);
-                    acre_acc_add_number(&t, &n);
-                    acre_dec_init(&d);
-                    acre_acc_get(&d, &t);
-                    {
-                        char *s = acre_dec_format(&d);
-                        acre_number_parse(&l->lots, s, strlen(s), "v", NULL);
-                        free(s);
-                    }
-                    acre_dec_clear(&d);
-                    acre_acc_free(&t);
-                }
-            }
-            return;
-        }
-    }
+    /* one event per activity row: rows of one day share an instant and acre_qualify applies
+     * them together (summing them here could exceed the 15 digits an acre_number holds) */
     if (cu->nev == cu->cap) {
         int cap = cu->cap ? cu->cap * 2 : 4;
         acre_qev *n = realloc(cu->ev, (size_t)cap * sizeof *n);
@@ -934,6 +877,64 @@ static void add_late(acre_cust *cu, int tb, const grp *g, const ver *v, const ac
     acre_dec_set(tb == TB_GAMING ? &n->ngr : &n->nr, b);
 }
 
+/* A record dated in earlier period p: the difference between its value now and the value
+ * counted before (0 when never counted) joins its customer's revenue, marked late, and the
+ * judgment is remembered for the next close. */
+static int judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
+{
+    acre_close *c = &x->c;
+    const ver *v = &g->v[g->nv - 1];
+    const acre_aff *af = &c->affs[cu->aff];
+    acre_dec oa, ob, na, nb;
+    long long jseq = 0;
+    acre_acc A = {0}, B = {0};
+    const acre_plan *own;
+    int rc = 0;
+
+    acre_dec_init(&oa);
+    acre_dec_init(&ob);
+    acre_dec_init(&na);
+    acre_dec_init(&nb);
+    if (p <= c->last_closed && (rc = old_value(x, tb, g, p, &oa, &ob, &jseq, cu)))
+        goto out;
+    /* already counted in this version, or pending until its customer counts */
+    if (jseq == v->seq || !cu->counts)
+        goto out;
+    /* counted now by this period's plan, if its own period had a revshare plan */
+    own = p <= c->last_closed ? closed_plan(x, p, af->id) : plan_for(x, cu->aff, p, NULL, NULL, 0);
+    if (own && own->has_rs) {
+        if ((rc = value(x, tb, g, v, af->plan, cu->signup_sec, &A, &B)))
+            goto out;
+        acre_acc_get(&na, &A);
+        acre_acc_get(&nb, &B);
+    }
+    if (p <= c->last_closed) {
+        char *sa = acre_dec_format(&na), *sb = acre_dec_format(&nb);
+        acre_buf_adds(&x->out_counted, table_names[tb]);
+        acre_buf_adds(&x->out_counted, "\n");
+        record_key(&x->out_counted, tb, g, v);
+        acre_buf_printf(&x->out_counted, "\n%lld\n%s\n%s\n", v->seq, sa, sb);
+        free(sa);
+        free(sb);
+    }
+    acre_dec_sub(&na, &na, &oa);
+    acre_dec_sub(&nb, &nb, &ob);
+    cu->has_rev = 1;
+    if (acre_dec_sgn(&na) || acre_dec_sgn(&nb)) {
+        acre_acc_add_dec(tb == TB_GAMING ? &cu->ggr : &cu->ded, &na);
+        acre_acc_add_dec(tb == TB_GAMING ? &cu->ngr : &cu->nr, &nb);
+        add_late(cu, tb, g, v, &na, &nb);
+    }
+out:
+    acre_acc_free(&A);
+    acre_acc_free(&B);
+    acre_dec_clear(&oa);
+    acre_dec_clear(&ob);
+    acre_dec_clear(&na);
+    acre_dec_clear(&nb);
+    return rc;
+}
+
 /* One record, all its versions in g (oldest first). */
 static int process(ctx *x, int tb, grp *g)
 {
@@ -943,7 +944,7 @@ static int process(ctx *x, int tb, grp *g)
     long ci;
     acre_cust *cu;
     acre_aff *af;
-    int p, rc;
+    int p;
     const char *cust = record_customer(tb, g, v);
 
     if (!acre_strset_get(&c->cust_index, cust, strlen(cust), &ci))
@@ -980,64 +981,7 @@ static int process(ctx *x, int tb, grp *g)
         return value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ded, &cu->nr);
     }
     /* a record dated in an earlier period: late, skipped-month, or already counted */
-    {
-        acre_dec oa, ob, na, nb;
-        long long jseq = 0;
-        acre_acc A = {0}, B = {0};
-        const acre_plan *own;
-        acre_dec_init(&oa);
-        acre_dec_init(&ob);
-        acre_dec_init(&na);
-        acre_dec_init(&nb);
-        if (p <= c->last_closed && (rc = old_value(x, tb, g, p, &oa, &ob, &jseq, cu))) {
-            acre_dec_clear(&oa);
-            acre_dec_clear(&ob);
-            acre_dec_clear(&na);
-            acre_dec_clear(&nb);
-            return rc;
-        }
-        if (jseq == v->seq || !cu->counts) {
-            /* already counted in this version, or pending until its customer counts */
-            acre_dec_clear(&oa);
-            acre_dec_clear(&ob);
-            acre_dec_clear(&na);
-            acre_dec_clear(&nb);
-            return 0;
-        }
-        /* counted now by this period's plan, if its own period had a revshare plan */
-        own = p <= c->last_closed ? closed_plan(x, p, af->id)
-                                  : plan_for(x, cu->aff, p, NULL, NULL, 0);
-        if (own && own->has_rs) {
-            if ((rc = value(x, tb, g, v, af->plan, cu->signup_sec, &A, &B)))
-                return rc;
-            acre_acc_get(&na, &A);
-            acre_acc_get(&nb, &B);
-            acre_acc_free(&A);
-            acre_acc_free(&B);
-        }
-        if (p <= c->last_closed) {
-            char *sa = acre_dec_format(&na), *sb = acre_dec_format(&nb);
-            acre_buf_adds(&x->out_counted, table_names[tb]);
-            acre_buf_adds(&x->out_counted, "\n");
-            record_key(&x->out_counted, tb, g, v);
-            acre_buf_printf(&x->out_counted, "\n%lld\n%s\n%s\n", v->seq, sa, sb);
-            free(sa);
-            free(sb);
-        }
-        acre_dec_sub(&na, &na, &oa);
-        acre_dec_sub(&nb, &nb, &ob);
-        cu->has_rev = 1;
-        if (acre_dec_sgn(&na) || acre_dec_sgn(&nb)) {
-            acre_acc_add_dec(tb == TB_GAMING ? &cu->ggr : &cu->ded, &na);
-            acre_acc_add_dec(tb == TB_GAMING ? &cu->ngr : &cu->nr, &nb);
-            add_late(cu, tb, g, v, &na, &nb);
-        }
-        acre_dec_clear(&oa);
-        acre_dec_clear(&ob);
-        acre_dec_clear(&na);
-        acre_dec_clear(&nb);
-    }
-    return 0;
+    return judge_late(x, tb, g, p, cu);
 }
 
 static int stream(ctx *x, int tb, const char *sql, int ncol, int nkey, acre_error *err)
@@ -1240,15 +1184,6 @@ static void fixed(acre_buf *b, const char *key, const acre_dec *v, int scale, ac
     free(s);
 }
 
-static void sha256_hex(char out[65], const char *p, size_t n)
-{
-    unsigned char md[32];
-    unsigned int len = 0;
-    EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 /* Totals (SPEC 5.5) and the document (SPEC 6). The digest is the SHA-256 of the document with
  * its final ,"digest":"..." member removed. */
 static int write_ledger(ctx *x, acre_buf *b, char digest[72])
@@ -1323,7 +1258,7 @@ static int write_ledger(ctx *x, acre_buf *b, char digest[72])
     acre_buf_adds(b, "]}");
     if (b->oom)
         return ACRE_ENOMEM;
-    sha256_hex(hex, b->p, b->len);
+    acre_sha256_hex(hex, b->p, b->len);
     snprintf(digest, 72, "sha256:%s", hex);
     b->len--; /* drop the closing brace, add the digest */
     acre_buf_printf(b, ",\n\"digest\":\"%s\"}\n", digest);

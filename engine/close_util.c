@@ -37,28 +37,20 @@ void acre_acc_add_dec(acre_acc *a, const acre_dec *d)
 void acre_acc_add_number(acre_acc *a, const acre_number *n)
 {
     __int128 x, r;
+    acre_dec d;
     if (!n->mant)
         return;
-    if (n->exp + 18 < 0 || n->exp + 18 > 36) {
-        acre_dec d;
-        acre_dec_init(&d);
-        acre_number_to_dec(&d, n);
-        spill(a, &d);
-        acre_dec_clear(&d);
-        return;
+    if (n->exp + 18 >= 0 && n->exp + 18 <= 36) {
+        x = (__int128)n->mant * pow10_128(n->exp + 18);
+        if (!__builtin_add_overflow(a->v, n->neg ? -x : x, &r)) {
+            a->v = r;
+            return;
+        }
     }
-    x = (__int128)n->mant * pow10_128(n->exp + 18);
-    if (n->neg)
-        x = -x;
-    if (__builtin_add_overflow(a->v, x, &r)) {
-        acre_dec d;
-        acre_dec_init(&d);
-        acre_number_to_dec(&d, n);
-        spill(a, &d);
-        acre_dec_clear(&d);
-        return;
-    }
-    a->v = r;
+    acre_dec_init(&d);
+    acre_number_to_dec(&d, n);
+    spill(a, &d);
+    acre_dec_clear(&d);
 }
 
 void acre_acc_get(acre_dec *out, const acre_acc *a)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "acre/ingest.h"
+#include "digest.h"
 #include "jsonval.h"
 #include "record.h"
 #include "store_int.h"
@@ -1160,8 +1161,7 @@ int acre_ingest(acre_store *s, const char *kind, FILE *in, const acre_ingest_opt
         goto out;
     }
     EVP_DigestFinal_ex(rd.sha, md, &mdlen);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(sha + 2 * i, 3, "%02x", md[i]);
+    acre_hex32(sha, md);
     if ((rc = finish_batch(&g, sha, err)))
         goto out;
     sqlite3_finalize(g.sel);

@@ -1,23 +1,14 @@
 /* engine/plan_store.c — plans in the store: add (strictly checked, immutable), list, show. */
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acre/plan.h"
+#include "digest.h"
 #include "plan.h"
 #include "store_int.h"
 
 #define MAX_PLAN_FILE (16 << 20)
-
-static void sha256_hex(char out[65], const char *p, size_t n)
-{
-    unsigned char md[32];
-    unsigned int len = 0;
-    EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
-    for (int i = 0; i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
 
 static char *slurp(FILE *f, size_t *n)
 {
@@ -62,7 +53,7 @@ static int store_one(acre_store *s, const json_t *obj, const acre_numtab *t, lon
         return ACRE_EREJECTED;
     }
     acre_buf_json(&body, obj, t, 1);
-    sha256_hex(sha, body.p, body.len);
+    acre_sha256_hex(sha, body.p, body.len);
     if ((rc = acre_store_prepare(s, &st, "SELECT body FROM plan WHERE plan_id = ?1 AND version = ?2",
                                  err)))
         goto out;
