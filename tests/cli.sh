@@ -114,5 +114,19 @@ check "one close stored" 1 "$(sqlite3 p.db 'SELECT count(*) FROM close')"
 check "ledger is stable" "" "$(cmp l1 l2)"
 "$acre" --db p.db ledger 2026-05 2>/dev/null; check "ledger of an open period" 4 $?
 
+# the SPEC 6 example as CSV: one row per line (150 by_country:DE, 25% of 1,250 = 312.50)
+ex=$2/spec-worked-example
+"$acre" --db x.db ingest affiliates "$ex/affiliates.ndjson" >/dev/null
+"$acre" --db x.db plan add "$ex/plans/casino-hybrid.json" >/dev/null
+"$acre" --db x.db ingest assignments "$ex/assignments.ndjson" >/dev/null
+"$acre" --db x.db ingest igaming/customers "$ex/customers.ndjson" >/dev/null
+"$acre" --db x.db ingest igaming/transactions "$ex/transactions.ndjson" >/dev/null
+"$acre" --db x.db ingest igaming/gaming-activity "$ex/activity.ndjson" >/dev/null
+"$acre" --db x.db close 2026-03 >/dev/null; check "example close" 0 $?
+check "ledger csv" "period,affiliate_id,currency,kind,plan,customer_id,descendant_id,depth,amount,exact
+2026-03,aff_1,EUR,cpa,casino-hybrid@1,c_9,,,150.00,150
+2026-03,aff_1,EUR,revshare,casino-hybrid@1,,,,312.50,312.5" "$("$acre" --db x.db ledger 2026-03 --format csv)"
+check "stored ledger is the expected file" "" "$("$acre" --db x.db ledger 2026-03 | cmp - "$ex/expected/2026-03.json")"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
