@@ -573,17 +573,6 @@ static const char *record_customer(int tb, const grp *g, const ver *v)
     return col(g, v, tb == TB_TXN ? TX_CUST : tb == TB_BONUS ? BE_CUST : 1);
 }
 
-static int status_index(acre_close *c, const char *s)
-{
-    long i;
-    if (acre_strset_get(&c->statuses, s, strlen(s), &i))
-        return (int)i;
-    c->status_names = realloc(c->status_names, (size_t)(c->nstatuses + 1) * sizeof(char *));
-    c->status_names[c->nstatuses] = strdup(s);
-    acre_strset_put(&c->statuses, s, strlen(s), c->nstatuses);
-    return c->nstatuses++;
-}
-
 /* Adds amount n (in `cur`, dated `date`; usd its amount_usd or NULL) to acc in currency `to`:
  * as written when the currencies match, else converted (SPEC 5.1). A zero needs no rate. */
 static void add_amount(acre_close *c, acre_acc *acc, const acre_number *n, const char *cur,
@@ -711,50 +700,60 @@ static int value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
     }
 }
 
+/* Keeps the record as a qualification event when the customer's plan can use it: transactions
+ * of its event types in a counted status; activity rows when it has an activity threshold. */
 static void add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v)
 {
     acre_close *c = &x->c;
+    const acre_plan *p = cu->evplan;
     acre_qev *e;
+    int type = -1;
     if (tb == TB_BONUS)
         return;
-    if (tb != TB_TXN && !x->need_activity_events)
+    if (tb == TB_TXN) {
+        const char *t = col(g, v, TX_TYPE);
+        type = acre_txn_type(t, strlen(t));
+        if (type < 0 || !(p->q.event_types & (1u << type)) ||
+            !acre_strlist_has(&p->counted_statuses, col(g, v, TX_STATUS)))
+            return;
+    } else if (!x->need_activity_events) {
         return;
+    }
     /* one event per activity row: rows of one day share an instant and acre_qualify applies
      * them together (summing them here could exceed the 15 digits an acre_number holds) */
     if (cu->nev == cu->cap) {
-        int cap = cu->cap ? cu->cap * 2 : 4;
+        int cap = cu->cap ? cu->cap * 2 : 2;
         acre_qev *n = realloc(cu->ev, (size_t)cap * sizeof *n);
-        if (!n)
+        if (!n) {
+            c->oom = 1;
             return;
+        }
         cu->ev = n;
         cu->cap = cap;
     }
     e = &cu->ev[cu->nev++];
     memset(e, 0, sizeof *e);
     if (tb == TB_TXN) {
-        int type = acre_txn_type(col(g, v, TX_TYPE), strlen(col(g, v, TX_TYPE)));
+        const char *id = col(g, v, TX_ID), *cur = col(g, v, TX_CUR);
         acre_datetime_split(col(g, v, TX_DATE), &e->sec, &e->nsec);
-        e->type = (int8_t)(type < 0 ? 0 : type);
-        e->status = status_index(c, col(g, v, TX_STATUS));
-        e->txn_id = strdup(col(g, v, TX_ID));
-        snprintf(e->currency, 4, "%s", col(g, v, TX_CUR));
-        record_date(tb, g, v, e->date);
+        memcpy(e->currency, cur, 3);
+        e->txn_id = (uint32_t)c->ids.len;
+        acre_buf_add(&c->ids, id, strlen(id) + 1);
         parse_num(&e->amount, col(g, v, TX_AMOUNT));
         if (col(g, v, TX_USD)) {
             e->has_usd = 1;
-            parse_num(&e->amount_usd, col(g, v, TX_USD));
+            parse_num(&e->other, col(g, v, TX_USD));
         }
     } else {
         e->activity = 1;
-        snprintf(e->date, 11, "%s", col(g, v, 0));
-        acre_date_sec(e->date, &e->sec);
+        acre_date_sec(col(g, v, 0), &e->sec);
         e->sec += 86399; /* activity counts at the end of its day */
-        snprintf(e->currency, 4, "%s", col(g, v, tb == TB_GAMING ? GA_CUR : TA_CUR));
+        memcpy(e->currency, col(g, v, tb == TB_GAMING ? GA_CUR : TA_CUR), 3);
         if (tb == TB_GAMING) {
             e->bets = col(g, v, GA_BETS) ? atol(col(g, v, GA_BETS)) : 0;
             parse_num(&e->amount, col(g, v, GA_TOTAL));
         } else {
-            parse_num(&e->lots, col(g, v, TA_LOTS));
+            parse_num(&e->other, col(g, v, TA_LOTS));
         }
     }
 }
@@ -1098,6 +1097,8 @@ static void prepare_customers(ctx *x)
         }
         if (cu->need_events) {
             const acre_plan *q = cu->settled ? acre_close_plan(c, cu->paid_label) : p;
+            if (!(cu->evplan = q))
+                cu->need_events = 0; /* the clawback rule refuses the missing plan */
             if (q && (acre_dec_sgn(&q->q.min_wagered) > 0 || q->q.min_bets > 0 ||
                       acre_dec_sgn(&q->q.min_lots) > 0))
                 x->need_activity_events = 1;
@@ -1453,8 +1454,6 @@ static void ctx_free(ctx *x)
         free(cu->paid_qat);
         free(cu->paid_period);
         free(cu->paid_now);
-        for (int k = 0; k < cu->nev; k++)
-            free((char *)cu->ev[k].txn_id);
         free(cu->ev);
         acre_acc_free(&cu->ggr);
         acre_acc_free(&cu->ded);
@@ -1474,10 +1473,7 @@ static void ctx_free(ctx *x)
     for (int i = 0; i < c->nfx; i++)
         acre_dec_clear(&c->fx[i].rate);
     free(c->fx);
-    for (int i = 0; i < c->nstatuses; i++)
-        free(c->status_names[i]);
-    free(c->status_names);
-    acre_strset_free(&c->statuses);
+    acre_buf_free(&c->ids);
     acre_strset_free(&c->aff_index);
     acre_strset_free(&c->cust_index);
     acre_strset_free(&c->missing_set);
@@ -1518,8 +1514,8 @@ static int refuse_missing(ctx *x, acre_error *err)
     size_t n = 0;
     acre_buf b = {0};
     for (size_t i = 0; v && i < c->missing_set.cap; i++)
-        if (c->missing_set.slots[i])
-            v[n++] = c->missing_set.slots[i];
+        if (acre_strset_key(&c->missing_set, i))
+            v[n++] = (char *)acre_strset_key(&c->missing_set, i);
     qsort(v, n, sizeof *v, by_text);
     for (size_t i = 0; i < n; i++)
         acre_buf_printf(&b, "%s%s", i ? ", " : "", v[i]);
@@ -1590,6 +1586,10 @@ int acre_close_period(acre_store *s, const char *period, int store, char **ledge
     prepare_customers(&x);
     if ((rc = stream_all(&x, err)))
         goto out;
+    if (c->oom || c->ids.oom) {
+        rc = oom(err);
+        goto out;
+    }
     for (int phase = 1; phase <= 2; phase++)
         for (int i = 0; i < c->naffs; i++)
             for (int k = 0; acre_rule_kinds[k]; k++)

@@ -36,21 +36,19 @@ typedef struct acre_line {
     acre_buf detail;        /* a JSON object */
 } acre_line;
 
-/* A qualification event: a transaction or a day of activity (at 23:59:59Z). */
+/* A qualification event: a transaction of one of the plan's event types in a counted status,
+ * or an activity row (at 23:59:59Z of its day). Only the events the customer's plan can use are
+ * kept (acre_cust.evplan), so a close holds a few dozen bytes per deposit, not per record. */
 typedef struct acre_qev {
     int64_t sec;
     int32_t nsec;
-    int8_t activity;  /* 0 transaction, 1 activity day */
-    int8_t type;      /* transaction type */
-    int status;       /* index into acre_close.statuses */
-    const char *txn_id;
+    int8_t activity;  /* 0 transaction, 1 activity row */
+    int8_t has_usd;
     char currency[4];
-    char date[11];
-    acre_number amount; /* transaction: amount_currency; activity: total_bets */
-    acre_number amount_usd;
-    int has_usd;
+    uint32_t txn_id;  /* offset of the transaction ID in acre_close.ids: increases with the ID */
     long bets;
-    acre_number lots;
+    acre_number amount; /* transaction: amount_currency; activity: total_bets */
+    acre_number other;  /* transaction: amount_usd (when has_usd); activity: lots_traded */
 } acre_qev;
 
 /* One late contribution, for the ledger detail. */
@@ -77,6 +75,7 @@ typedef struct acre_cust {
     int64_t paid_qsec;
     /* qualification */
     int need_events;
+    const struct acre_plan *evplan; /* the plan whose events are kept (current, or the paid one) */
     acre_qev *ev;
     int nev, cap;
     /* revenue of this close, in the plan currency of its affiliate */
@@ -153,12 +152,11 @@ typedef struct acre_close {
     acre_strset cust_index;
     acre_fx *fx;
     int nfx;
-    acre_strset statuses;   /* interned transaction statuses -> index */
-    char **status_names;
-    int nstatuses;
+    acre_buf ids;           /* transaction IDs of qualification events, NUL-terminated */
     acre_buf missing;       /* "CUR/DATE" pairs of missing rates, newline-separated */
     acre_strset missing_set;
     int refuse;             /* set with err when the close must be refused */
+    int oom;                /* an allocation failed while streaming */
 } acre_close;
 
 /* Accumulators. */

@@ -1,7 +1,7 @@
-/* engine/strset.c — open addressing, FNV-1a, keys copied. */
+/* engine/strset.c — open addressing with linear probing, FNV-1a, keys copied; at most half
+ * full. */
 #include "strset.h"
 
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,13 +12,15 @@ static uint64_t hash(const char *s, size_t n)
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-    return h;
+    return h ^ (h >> 29); /* FNV's low bits alone cluster on keys that differ only at the end */
 }
 
-static size_t find(const acre_strset *s, const char *key, size_t len)
+static size_t find(const acre_strset *s, uint64_t h, const char *key, size_t len)
 {
-    size_t i = (size_t)hash(key, len) & (s->cap - 1);
-    while (s->slots[i] && !(strlen(s->slots[i]) == len && memcmp(s->slots[i], key, len) == 0))
+    size_t i = (size_t)h & (s->cap - 1);
+    const acre_strset_slot *e;
+    while ((e = &s->slots[i])->key &&
+           !(e->hash == h && e->len == len && memcmp(e->key, key, len) == 0))
         i = (i + 1) & (s->cap - 1);
     return i;
 }
@@ -28,11 +30,11 @@ int acre_strset_get(const acre_strset *s, const char *key, size_t len, long *val
     size_t i;
     if (!s->cap)
         return 0;
-    i = find(s, key, len);
-    if (!s->slots[i])
+    i = find(s, hash(key, len), key, len);
+    if (!s->slots[i].key)
         return 0;
     if (val)
-        *val = s->vals[i];
+        *val = s->slots[i].val;
     return 1;
 }
 
@@ -40,22 +42,13 @@ static int grow(acre_strset *s)
 {
     acre_strset g = {0};
     g.cap = s->cap ? s->cap * 2 : 64;
-    g.slots = calloc(g.cap, sizeof *g.slots);
-    g.vals = calloc(g.cap, sizeof *g.vals);
-    if (!g.slots || !g.vals) {
-        free(g.slots);
-        free(g.vals);
+    if (!(g.slots = calloc(g.cap, sizeof *g.slots)))
         return ACRE_ENOMEM;
-    }
     for (size_t i = 0; i < s->cap; i++)
-        if (s->slots[i]) {
-            size_t j = find(&g, s->slots[i], strlen(s->slots[i]));
-            g.slots[j] = s->slots[i];
-            g.vals[j] = s->vals[i];
-        }
+        if (s->slots[i].key)
+            g.slots[find(&g, s->slots[i].hash, s->slots[i].key, s->slots[i].len)] = s->slots[i];
     g.n = s->n;
     free(s->slots);
-    free(s->vals);
     *s = g;
     return 0;
 }
@@ -63,27 +56,34 @@ static int grow(acre_strset *s)
 int acre_strset_put(acre_strset *s, const char *key, size_t len, long val)
 {
     size_t i;
+    uint64_t h = hash(key, len);
     if ((s->n + 1) * 2 > s->cap && grow(s))
         return ACRE_ENOMEM;
-    i = find(s, key, len);
-    if (!s->slots[i]) {
+    i = find(s, h, key, len);
+    if (!s->slots[i].key) {
         char *k = malloc(len + 1);
         if (!k)
             return ACRE_ENOMEM;
         memcpy(k, key, len);
         k[len] = '\0';
-        s->slots[i] = k;
+        s->slots[i].key = k;
+        s->slots[i].hash = h;
+        s->slots[i].len = len;
         s->n++;
     }
-    s->vals[i] = val;
+    s->slots[i].val = val;
     return 0;
+}
+
+const char *acre_strset_key(const acre_strset *s, size_t i)
+{
+    return i < s->cap ? s->slots[i].key : NULL;
 }
 
 void acre_strset_free(acre_strset *s)
 {
     for (size_t i = 0; i < s->cap; i++)
-        free(s->slots[i]);
+        free(s->slots[i].key);
     free(s->slots);
-    free(s->vals);
     memset(s, 0, sizeof *s);
 }

@@ -1,5 +1,8 @@
 /* rules/qualification.c — when a customer qualifies (SPEC 5.2).
  *
+ * The events are those of the plan the close kept them for (acre_cust.evplan: transactions of
+ * its event types in its counted statuses, and activity), so p must be that plan.
+ *
  * qualified_at is the first instant at which every threshold holds, seeing the customer's
  * counted transactions of the event types and its activity days (each at 23:59:59Z) up to the
  * end of the period being closed, inside the window when there is one. The KYC, country and
@@ -103,14 +106,8 @@ static int by_time(const void *x, const void *y)
         return a->nsec < b->nsec ? -1 : 1;
     if (a->activity != b->activity)
         return a->activity - b->activity;
-    if (!a->activity)
-        return strcmp(a->txn_id, b->txn_id);
-    return 0;
-}
-
-static int counted_status(const acre_close *c, const acre_plan *p, int status)
-{
-    return acre_strlist_has(&p->counted_statuses, c->status_names[status]);
+    /* transactions at one instant in ID order (their IDs were stored in ID order) */
+    return a->txn_id < b->txn_id ? -1 : a->txn_id > b->txn_id;
 }
 
 int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31], int64_t *qsec,
@@ -124,6 +121,8 @@ int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31],
     long bets = 0;
     int found = 0, have_ftd = 0, first_ok = 0;
 
+    if (p != cu->evplan)
+        return 0; /* no events were kept for this plan */
     if (cu->nev > 1)
         qsort(cu->ev, (size_t)cu->nev, sizeof *cu->ev, by_time);
     acre_dec_init(&total);
@@ -140,27 +139,27 @@ int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31],
             break;
         for (int k = i; k < j; k++) {
             const acre_qev *e = &cu->ev[k];
+            char date[11];
+            acre_date_of(date, e->sec);
             if (e->activity) {
                 if (need_wager && e->amount.mant) {
-                    acre_close_convert(c, &x, &e->amount, e->currency, NULL, e->date, p->currency);
+                    acre_close_convert(c, &x, &e->amount, e->currency, NULL, date, p->currency);
                     acre_dec_add(&wagered, &wagered, &x);
                 }
                 bets += e->bets;
-                if (e->lots.mant) {
+                if (e->other.mant) {
                     /* lots are not money: no conversion */
-                    acre_number_to_dec(&x, &e->lots);
+                    acre_number_to_dec(&x, &e->other);
                     acre_dec_add(&lots, &lots, &x);
                 }
                 continue;
             }
-            if (!(p->q.event_types & (1u << e->type)) || !counted_status(c, p, e->status))
-                continue;
             if (!have_ftd) {
                 have_ftd = 1;
-                *ftd_id = e->txn_id;
+                *ftd_id = c->ids.p + e->txn_id;
                 if (need_first) {
                     acre_close_convert(c, ftd_amount, &e->amount, e->currency,
-                                       e->has_usd ? &e->amount_usd : NULL, e->date, p->currency);
+                                       e->has_usd ? &e->other : NULL, date, p->currency);
                     first_ok = acre_dec_cmp(ftd_amount, &p->q.min_first) >= 0;
                 } else {
                     acre_dec_set_si(ftd_amount, 0);
@@ -169,7 +168,7 @@ int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31],
             }
             if (need_total) {
                 acre_close_convert(c, &x, &e->amount, e->currency,
-                                   e->has_usd ? &e->amount_usd : NULL, e->date, p->currency);
+                                   e->has_usd ? &e->other : NULL, date, p->currency);
                 acre_dec_add(&total, &total, &x);
             }
         }
