@@ -82,6 +82,7 @@ typedef struct ctx {
     int njudged, cjudged;
     acre_buf out_counted;    /* rows to write: table, key, seq, a, b (SEP-separated, \n) */
     sqlite3_stmt *old_cust;
+    int cursor;              /* the customer found last (find_customer) */
     int need_activity_events;
     acre_error *err;
 } ctx;
@@ -934,6 +935,25 @@ out:
     return rc;
 }
 
+/* The index of customer `id`, or -1. Activity comes in (date, customer) order and the customers
+ * are held in ID order, so most lookups are the last customer found or one a few places after
+ * it: only a jump back (a new day) or a long gap costs a hash lookup. */
+static int find_customer(ctx *x, const char *id)
+{
+    acre_close *c = &x->c;
+    long i;
+    for (int k = x->cursor, n = 0; k < c->ncusts && n < 8; k++, n++) {
+        int d = strcmp(c->custs[k].id, id);
+        if (d == 0)
+            return x->cursor = k;
+        if (d > 0)
+            break;
+    }
+    if (!acre_strset_get(&c->cust_index, id, strlen(id), &i))
+        return -1;
+    return x->cursor = (int)i;
+}
+
 /* One record, all its versions in g (oldest first). */
 static int process(ctx *x, int tb, grp *g)
 {
@@ -946,7 +966,7 @@ static int process(ctx *x, int tb, grp *g)
     int p;
     const char *cust = record_customer(tb, g, v);
 
-    if (!acre_strset_get(&c->cust_index, cust, strlen(cust), &ci))
+    if ((ci = find_customer(x, cust)) < 0)
         return 0;
     cu = &c->custs[ci];
     af = &c->affs[cu->aff];
