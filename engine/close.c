@@ -1198,6 +1198,22 @@ static const char *mode_name(acre_round m)
     return m == ACRE_ROUND_HALF_UP ? "half_up" : m == ACRE_ROUND_DOWN ? "down" : "half_even";
 }
 
+static void rounding_json(acre_buf *b, int scale, acre_round mode)
+{
+    char n[12];
+    int k = sizeof n;
+    unsigned u = scale < 0 ? 0u : (unsigned)scale;
+    do {
+        n[--k] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    acre_buf_adds(b, ",\"rounding\":{\"scale\":");
+    acre_buf_add(b, n + k, sizeof n - (size_t)k);
+    acre_buf_adds(b, ",\"mode\":\"");
+    acre_buf_adds(b, mode_name(mode));
+    acre_buf_adds(b, "\"}");
+}
+
 static void fixed(acre_buf *b, const char *key, const acre_dec *v, int scale, acre_round mode)
 {
     char *s = acre_dec_format_fixed(v, scale, mode);
@@ -1254,7 +1270,9 @@ static int write_ledger(ctx *x, acre_buf *b, char digest[72])
             acre_line *l = &a->lines[k];
             char *amount = acre_dec_format_fixed(&l->amount, l->scale, l->mode);
             acre_buf_adds(b, k ? ",\n" : "\n");
-            acre_buf_printf(b, "{\"kind\":\"%s\"", acre_line_kind_names[l->kind]);
+            acre_buf_adds(b, "{\"kind\":\"");
+            acre_buf_adds(b, acre_line_kind_names[l->kind]);
+            acre_buf_adds(b, "\"");
             acre_detail_str(b, "plan", l->plan);
             if (l->customer_id)
                 acre_detail_str(b, "customer_id", l->customer_id);
@@ -1262,11 +1280,16 @@ static int write_ledger(ctx *x, acre_buf *b, char digest[72])
                 acre_detail_str(b, "descendant_id", l->descendant_id);
                 acre_buf_printf(b, ",\"depth\":%d", l->depth);
             }
-            acre_buf_printf(b, ",\"amount\":\"%s\"", amount ? amount : "");
+            acre_buf_adds(b, ",\"amount\":\"");
+            acre_buf_adds(b, amount ? amount : "");
+            acre_buf_adds(b, "\"");
             acre_detail_dec(b, "exact", &l->exact);
-            acre_buf_printf(b, ",\"rounding\":{\"scale\":%d,\"mode\":\"%s\"}", l->scale,
-                            mode_name(l->mode));
-            acre_buf_printf(b, ",\"detail\":{%s}}", l->detail.p ? l->detail.p : "");
+            rounding_json(b, l->scale, l->mode);
+            acre_buf_adds(b, ",\"detail\":{");
+            if (l->detail.p)
+                acre_buf_add(b, l->detail.p, l->detail.len);
+            acre_buf_adds(b, "}}");
+            acre_buf_free(&l->detail); /* held once: in the document from now on */
             free(amount);
         }
         acre_buf_adds(b, "]");
@@ -1448,8 +1471,6 @@ static void ctx_free(ctx *x)
         free(a->layers);
         for (int k = 0; k < a->nlines; k++) {
             acre_line *l = &a->lines[k];
-            free(l->customer_id);
-            free(l->descendant_id);
             acre_dec_clear(&l->exact);
             acre_dec_clear(&l->amount);
             acre_buf_free(&l->detail);

@@ -26,9 +26,10 @@ extern const char *const acre_line_kind_names[LINE_KINDS];
 
 typedef struct acre_line {
     int kind;
-    char plan[300];
-    char *customer_id;   /* or NULL */
-    char *descendant_id; /* sub_affiliate only */
+    /* borrowed from the close (plans, customers, affiliates), which outlives its lines */
+    const char *plan;
+    const char *customer_id;   /* or NULL */
+    const char *descendant_id; /* sub_affiliate only */
     int depth;
     int scale;
     acre_round mode;
@@ -172,7 +173,8 @@ void acre_close_convert(acre_close *c, acre_dec *out, const acre_number *n, cons
 void acre_close_convert_dec(acre_close *c, acre_dec *out, const acre_dec *v, const char *currency,
                             const char *date, const char *to);
 
-/* Appends a line to a (its detail empty); returns it, or NULL when out of memory. */
+/* Appends a line to a (its detail empty); returns it, or NULL when out of memory. plan and
+ * customer_id are borrowed: they must live as long as the close. */
 acre_line *acre_close_line(acre_aff *a, int kind, const char *plan, const char *customer_id);
 /* Sets a line's exact value and its amount rounded to (scale, mode). */
 void acre_line_set(acre_line *l, const acre_dec *exact, int scale, acre_round mode);
@@ -181,6 +183,8 @@ void acre_line_set(acre_line *l, const acre_dec *exact, int scale, acre_round mo
 void acre_detail_dec(acre_buf *b, const char *key, const acre_dec *v);
 void acre_detail_str(acre_buf *b, const char *key, const char *s);
 void acre_detail_raw(acre_buf *b, const char *key, const char *json);
+/* The sum in a, exactly, as acre_dec_format writes it. */
+void acre_detail_acc(acre_buf *b, const char *key, const acre_acc *a);
 
 /* Carryover (rules/carryover.c): applies basis B to the affiliate's layers; sets *adjusted to A
  * and *carried_in to C; *carried_out to the deficit after. */

@@ -158,8 +158,8 @@ acre_line *acre_close_line(acre_aff *a, int kind, const char *plan, const char *
     l = &a->lines[a->nlines++];
     memset(l, 0, sizeof *l);
     l->kind = kind;
-    snprintf(l->plan, sizeof l->plan, "%s", plan);
-    l->customer_id = customer_id ? strdup(customer_id) : NULL;
+    l->plan = plan;
+    l->customer_id = customer_id;
     acre_dec_init(&l->exact);
     acre_dec_init(&l->amount);
     return l;
@@ -176,31 +176,82 @@ void acre_line_set(acre_line *l, const acre_dec *exact, int scale, acre_round mo
 static void sep(acre_buf *b)
 {
     if (b->len && b->p[b->len - 1] != '{' && b->p[b->len - 1] != '[')
-        acre_buf_adds(b, ",");
+        acre_buf_add(b, ",", 1);
 }
 
-void acre_detail_dec(acre_buf *b, const char *key, const acre_dec *v)
+static void key(acre_buf *b, const char *k)
+{
+    sep(b);
+    acre_buf_add(b, "\"", 1);
+    acre_buf_adds(b, k);
+    acre_buf_add(b, "\":", 2);
+}
+
+void acre_detail_dec(acre_buf *b, const char *k, const acre_dec *v)
 {
     char *s = acre_dec_format(v);
-    sep(b);
-    acre_buf_printf(b, "\"%s\":\"%s\"", key, s ? s : "");
+    key(b, k);
+    acre_buf_add(b, "\"", 1);
+    acre_buf_adds(b, s ? s : "");
+    acre_buf_add(b, "\"", 1);
     free(s);
 }
 
-void acre_detail_str(acre_buf *b, const char *key, const char *s)
+void acre_detail_acc(acre_buf *b, const char *k, const acre_acc *a)
 {
-    sep(b);
-    acre_buf_printf(b, "\"%s\":", key);
+    /* the common case, an int128 of 10^-18 units, without GMP: digits, point, trimmed zeros */
+    char d[48], out[52];
+    unsigned __int128 u;
+    int nd = 0, o = 0;
+    if (a->big) {
+        acre_dec v;
+        acre_dec_init(&v);
+        acre_acc_get(&v, a);
+        acre_detail_dec(b, k, &v);
+        acre_dec_clear(&v);
+        return;
+    }
+    u = a->v < 0 ? -(unsigned __int128)a->v : (unsigned __int128)a->v;
+    do {
+        d[nd++] = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u);
+    while (nd < 19)
+        d[nd++] = '0'; /* at least one digit before the point */
+    if (a->v < 0)
+        out[o++] = '-';
+    for (int i = nd - 1; i >= 18; i--)
+        out[o++] = d[i];
+    {
+        int last = 0; /* the lowest nonzero decimal, counted from the point */
+        for (int i = 17; i >= 0; i--)
+            if (d[i] != '0')
+                last = 18 - i;
+        if (last) {
+            out[o++] = '.';
+            for (int i = 17; i >= 18 - last; i--)
+                out[o++] = d[i];
+        }
+    }
+    key(b, k);
+    acre_buf_add(b, "\"", 1);
+    acre_buf_add(b, out, (size_t)o);
+    acre_buf_add(b, "\"", 1);
+}
+
+void acre_detail_str(acre_buf *b, const char *k, const char *s)
+{
+    key(b, k);
     if (s)
         acre_buf_json_str(b, s, strlen(s));
     else
-        acre_buf_adds(b, "null");
+        acre_buf_add(b, "null", 4);
 }
 
-void acre_detail_raw(acre_buf *b, const char *key, const char *json)
+void acre_detail_raw(acre_buf *b, const char *k, const char *json)
 {
-    sep(b);
-    acre_buf_printf(b, "\"%s\":%s", key, json ? json : "null");
+    key(b, k);
+    acre_buf_adds(b, json ? json : "null");
 }
 
 void acre_period_text(char out[8], int period)

@@ -212,18 +212,18 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         if (p->rs.basis == BASIS_NET_REVENUE) {
             acre_acc_get(&x, &cu->nr);
             acre_dec_add(&B, &B, &x);
-            acre_detail_dec(&custs, "net_revenue", &x);
+            acre_detail_acc(&custs, "net_revenue", &cu->nr);
         } else if (p->rs.reported) {
             acre_acc_get(&x, &cu->ngr);
             acre_dec_add(&B, &B, &x);
-            acre_detail_dec(&custs, "ngr", &x);
+            acre_detail_acc(&custs, "ngr", &cu->ngr);
         } else {
             acre_acc_get(&x, &cu->ggr);
             acre_dec_add(&ggr, &ggr, &x);
-            acre_detail_dec(&custs, "ggr", &x);
+            acre_detail_acc(&custs, "ggr", &cu->ggr);
             acre_acc_get(&x, &cu->ded);
             acre_dec_add(&ded, &ded, &x);
-            acre_detail_dec(&custs, "deductions", &x);
+            acre_detail_acc(&custs, "deductions", &cu->ded);
         }
         acre_buf_adds(&custs, ",\"late\":");
         late_json(&custs, cu, p->rs.basis == BASIS_NET_REVENUE ? 2 : p->rs.reported ? 1 : 0);

@@ -103,7 +103,7 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
             rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
             break;
         }
-        l->descendant_id = strdup(ch->id);
+        l->descendant_id = ch->id;
         l->depth = d[i].depth;
         acre_line_set(l, &x, p->scale, p->mode);
         acre_detail_dec(&l->detail, "descendant_earned", &e);
