@@ -15,6 +15,7 @@
  * customer counting again, a skipped month) is written to table counted with the values counted,
  * so the next difference starts from them. */
 #include <limits.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "acre/close.h"
 #include "acre/sys/rule.h"
 #include "close.h"
+#include "close_read.h"
 #include "datetime.h"
 #include "digest.h"
 #include "number.h"
@@ -47,19 +49,8 @@ typedef struct judged {
     char *a, *b;
 } judged;
 
-/* A version of a record as read from its table: column texts in an arena. */
-typedef struct ver {
-    size_t off[12];
-    int null[12];
-    long long seq;
-} ver;
-
-typedef struct grp {
-    int ncol, nkey;
-    acre_buf arena;
-    ver *v;
-    int nv, cap;
-} grp;
+typedef acre_ver ver;
+typedef acre_grp grp;
 
 typedef struct ctx {
     acre_close c;
@@ -103,7 +94,7 @@ static int period_of(const char *date)
 
 static const char *col(const grp *g, const ver *v, int i)
 {
-    return v->null[i] ? NULL : g->arena.p + v->off[i];
+    return acre_grp_col(g, v, i);
 }
 
 static int parse_num(acre_number *n, const char *s)
@@ -955,7 +946,7 @@ static int find_customer(ctx *x, const char *id)
 }
 
 /* One record, all its versions in g (oldest first). */
-static int process(ctx *x, int tb, grp *g)
+static int process(ctx *x, int tb, const grp *g)
 {
     acre_close *c = &x->c;
     const ver *v = &g->v[g->nv - 1];
@@ -1003,84 +994,38 @@ static int process(ctx *x, int tb, grp *g)
     return judge_late(x, tb, g, p, cu);
 }
 
-static int stream(ctx *x, int tb, const char *sql, int ncol, int nkey, acre_error *err)
+static int process_one(void *arg, int tb, const acre_grp *g)
 {
-    sqlite3_stmt *st;
-    grp g = {0};
-    int rc = acre_store_prepare(x->s, &st, sql, err);
-    if (rc)
-        return rc;
-    g.ncol = ncol;
-    g.nkey = nkey;
-    sqlite3_bind_text(st, 1, x->c.next_start, 10, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        ver *v;
-        int same = g.nv > 0;
-        for (int i = 0; i < nkey && same; i++) {
-            const char *t = (const char *)sqlite3_column_text(st, i);
-            same = strcmp(t, g.arena.p + g.v[0].off[i]) == 0;
-        }
-        if (!same && g.nv) {
-            if ((rc = process(x, tb, &g)))
-                break;
-            g.nv = 0;
-            acre_buf_reset(&g.arena);
-        }
-        if (g.nv == g.cap) {
-            ver *n = realloc(g.v, (size_t)(g.cap = g.cap ? g.cap * 2 : 4) * sizeof *n);
-            if (!n) {
-                rc = oom(err);
-                break;
-            }
-            g.v = n;
-        }
-        v = &g.v[g.nv++];
-        for (int i = 0; i < ncol; i++) {
-            const char *t = (const char *)sqlite3_column_text(st, i);
-            v->null[i] = t == NULL;
-            v->off[i] = g.arena.len;
-            acre_buf_add(&g.arena, t ? t : "", t ? (size_t)sqlite3_column_bytes(st, i) + 1 : 1);
-        }
-        v->seq = sqlite3_column_int64(st, ncol);
-    }
-    if (rc == SQLITE_DONE)
-        rc = g.nv ? process(x, tb, &g) : 0;
-    else if (rc == SQLITE_ROW || rc > 0)
-        rc = acre_store_fail(x->s, "reading records", err);
-    if (g.arena.oom && !rc)
-        rc = oom(err);
-    sqlite3_finalize(st);
-    acre_buf_free(&g.arena);
-    free(g.v);
-    return rc;
+    return process(arg, tb, g);
 }
 
+/* Transactions, activity and Completed bonus events, each record's versions together (up to the
+ * close's watermark: engine/close_read.h), in the order of TB_*. */
 static int stream_all(ctx *x, acre_error *err)
 {
-    int rc;
     /* ?1 is the first day of the next period: nothing dated from then on matters */
-    if ((rc = stream(x, TB_TXN,
-                     "SELECT transaction_id, customer_id, transaction_type, amount_currency, "
-                     "currency, transaction_date, status, amount_usd, seq FROM txn "
-                     "WHERE ?1 IS NOT NULL ORDER BY transaction_id, seq",
-                     TX_N, 1, err)) ||
-        (rc = stream(x, TB_GAMING,
-                     "SELECT date, customer_id, game_type, currency, bets_count, total_bets, "
-                     "wins, ggr, ngr, seq FROM gaming_activity WHERE date < ?1 "
-                     "ORDER BY date, customer_id, game_type, currency, seq",
-                     GA_N, 4, err)) ||
-        (rc = stream(x, TB_TRADING,
-                     "SELECT date, customer_id, instrument, currency, lots_traded, seq "
-                     "FROM trading_activity WHERE date < ?1 "
-                     "ORDER BY date, customer_id, instrument, currency, seq",
-                     TA_N, 4, err)) ||
-        (rc = stream(x, TB_BONUS,
-                     "SELECT user_bonus_id, status, user_id, currency, timestamp, "
-                     "bonus_turned_real, seq FROM bonus_event WHERE status = 'Completed' AND "
-                     "?1 IS NOT NULL ORDER BY user_bonus_id, status, seq",
-                     BE_N, 2, err)))
-        return rc;
-    return 0;
+    static const acre_read_query q[] = {
+        {"SELECT transaction_id, customer_id, transaction_type, amount_currency, currency, "
+         "transaction_date, status, amount_usd, seq FROM txn WHERE ?1 IS NOT NULL AND seq <= ?2 "
+         "ORDER BY transaction_id, seq",
+         TX_N, 1},
+        {"SELECT date, customer_id, game_type, currency, bets_count, total_bets, wins, ggr, ngr, "
+         "seq FROM gaming_activity WHERE date < ?1 AND seq <= ?2 "
+         "ORDER BY date, customer_id, game_type, currency, seq",
+         GA_N, 4},
+        {"SELECT date, customer_id, instrument, currency, lots_traded, seq FROM trading_activity "
+         "WHERE date < ?1 AND seq <= ?2 ORDER BY date, customer_id, instrument, currency, seq",
+         TA_N, 4},
+        {"SELECT user_bonus_id, status, user_id, currency, timestamp, bonus_turned_real, seq "
+         "FROM bonus_event WHERE status = 'Completed' AND ?1 IS NOT NULL AND seq <= ?2 "
+         "ORDER BY user_bonus_id, status, seq",
+         BE_N, 2},
+    };
+    char next_day[11];
+    memcpy(next_day, x->c.next_start, 10);
+    next_day[10] = '\0';
+    /* a refusal inside process sets err itself */
+    return acre_read_records(x->s, q, 4, next_day, x->seq, process_one, x, err);
 }
 
 /* Decides each customer's part in this close: does it count toward the basis, and does its

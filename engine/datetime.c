@@ -196,10 +196,19 @@ void acre_date_of(char out[11], int64_t sec)
 {
     long days = (long)(sec >= 0 ? sec / 86400 : (sec - 86399) / 86400);
     int y, m, d;
+    unsigned u;
     civil_from_days(days, &y, &m, &d);
-    char tmp[48];
-    snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", y % 10000, m, d);
-    memcpy(out, tmp, 10);
+    u = (unsigned)(y < 0 ? 0 : y % 10000); /* stored instants are years 0001-9999 */
+    out[0] = (char)('0' + u / 1000);
+    out[1] = (char)('0' + u / 100 % 10);
+    out[2] = (char)('0' + u / 10 % 10);
+    out[3] = (char)('0' + u % 10);
+    out[4] = '-';
+    out[5] = (char)('0' + m / 10);
+    out[6] = (char)('0' + m % 10);
+    out[7] = '-';
+    out[8] = (char)('0' + d / 10);
+    out[9] = (char)('0' + d % 10);
     out[10] = '\0';
 }
 

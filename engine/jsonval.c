@@ -44,7 +44,7 @@ static int grow(acre_buf *b, size_t extra)
 
 void acre_buf_add(acre_buf *b, const char *s, size_t n)
 {
-    if (grow(b, n))
+    if ((b->oom || b->len + n + 1 > b->cap) && grow(b, n))
         return;
     memcpy(b->p + b->len, s, n);
     b->len += n;

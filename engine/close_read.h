@@ -1,0 +1,51 @@
+/* engine/close_read.h — reading the records a close streams, on a second thread (internal).
+ *
+ * A close spends about a third of its time inside SQLite stepping through transactions and
+ * activity. close_read runs those queries on a reader thread with its own read-only connection
+ * and hands the rows over in chunks, each record's versions together, so the close processes one
+ * chunk while the next is read. Every query is limited to versions at or below the close's
+ * sequence watermark, so the reader sees exactly what the close's own transaction sees even if
+ * another process commits in between (versions are only ever added, each with a higher seq).
+ * A store that is not a file (in memory) is read on the calling thread instead. */
+#ifndef ACRE_ENGINE_CLOSE_READ_H
+#define ACRE_ENGINE_CLOSE_READ_H
+
+#include "acre/error.h"
+#include "acre/store.h"
+
+#define ACRE_READ_MAXCOL 12
+
+/* One version of a record: its column texts (offsets into the group's text) and seq. */
+typedef struct acre_ver {
+    unsigned off[ACRE_READ_MAXCOL];
+    unsigned char null[ACRE_READ_MAXCOL];
+    long long seq;
+} acre_ver;
+
+/* One record: all its versions, oldest first. */
+typedef struct acre_grp {
+    const char *text;
+    const acre_ver *v;
+    int nv;
+} acre_grp;
+
+static inline const char *acre_grp_col(const acre_grp *g, const acre_ver *v, int i)
+{
+    return v->null[i] ? (const char *)0 : g->text + v->off[i];
+}
+
+/* A query: ?1 is bound to `bind1` and ?2 to the watermark; its first ncol columns are the
+ * record's, its first nkey the record's key, column ncol its seq, ordered by key then seq. */
+typedef struct acre_read_query {
+    const char *sql;
+    int ncol, nkey;
+} acre_read_query;
+
+/* Runs the nq queries in order and calls fn(arg, i, group) for each record of query i, on the
+ * calling thread, in the queries' order. Stops at the first nonzero return of fn and returns it;
+ * returns ACRE_EIO (err set) when reading fails. */
+int acre_read_records(acre_store *s, const acre_read_query *q, int nq, const char *bind1,
+                      long long watermark, int (*fn)(void *arg, int query, const acre_grp *g),
+                      void *arg, acre_error *err);
+
+#endif
