@@ -48,9 +48,17 @@ static void layers_json(acre_buf *b, const acre_layer *l, int n)
 }
 
 /* One carryover_expired line for layers [0, n) of a, under `label`; removes them. */
-static int expire(acre_aff *a, int n, const char *label, const char *reason, acre_error *err)
+static int expire(acre_close *c, acre_aff *a, int n, const char *label, const char *reason,
+                  acre_error *err)
 {
-    acre_line *l = acre_close_line(a, LINE_EXPIRED, label, NULL);
+    /* the line borrows its label: take the stored plan's, not a->layer_label, which the revshare
+     * rule overwrites when it keeps a new deficit */
+    const acre_plan *lp = acre_close_plan(c, label);
+    acre_line *l;
+    if (!lp)
+        return acre_error_set(err, ACRE_ENOTFOUND, "plan", "unknown_plan",
+                              "the plan %s that holds %s's deficit is not stored", label, a->id);
+    l = acre_close_line(a, LINE_EXPIRED, lp->label, NULL);
     acre_dec zero, sum;
     acre_buf lb = {0};
     if (!l)
@@ -82,17 +90,17 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     if (!a->nlayers)
         return 0;
     if (!p || !p->has_rs)
-        return expire(a, a->nlayers, a->layer_label, "no_revshare_plan", err);
+        return expire(c, a, a->nlayers, a->layer_label, "no_revshare_plan", err);
     if (strcmp(p->plan_id, a->layer_plan_id) != 0)
-        return expire(a, a->nlayers, a->layer_label, "plan_changed", err);
+        return expire(c, a, a->nlayers, a->layer_label, "plan_changed", err);
     if (p->rs.carry != CARRY_CARRY)
-        return expire(a, a->nlayers, a->layer_label, "mode_none", err);
+        return expire(c, a, a->nlayers, a->layer_label, "mode_none", err);
     if (p->rs.max_periods > 0) {
         /* layers are kept oldest first */
         while (n < a->nlayers && c->period > a->layers[n].origin + p->rs.max_periods)
             n++;
         if (n)
-            return expire(a, n, p->label, "max_periods", err);
+            return expire(c, a, n, p->label, "max_periods", err);
     }
     return 0;
 }
