@@ -58,9 +58,6 @@ typedef struct ctx {
     long long seq; /* watermark of this close */
     closeinfo *closes;
     int ncloses;
-    acre_plan **plans;
-    int nplans;
-    acre_strset plan_index;  /* label -> index */
     acre_strset plan_newest; /* plan_id -> newest version */
     assign **as;             /* per affiliate */
     int *nas;
@@ -110,11 +107,10 @@ static int parse_num(acre_number *n, const char *s)
 
 const acre_plan *acre_close_plan(acre_close *c, const char *label)
 {
-    ctx *x = (ctx *)c;
     long i;
-    if (!label || !acre_strset_get(&x->plan_index, label, strlen(label), &i))
+    if (!label || !acre_strset_get(&c->plan_index, label, strlen(label), &i))
         return NULL;
-    return x->plans[i];
+    return c->plans[i];
 }
 
 /* The plan an affiliate's current assignments give it for period p, or NULL; *missing is set
@@ -215,16 +211,16 @@ static int load_plans(ctx *x, acre_error *err)
         }
         json_decref(doc);
         acre_numtab_free(&t);
-        if (!(np = realloc(x->plans, (size_t)(x->nplans + 1) * sizeof *np))) {
+        if (!(np = realloc(x->c.plans, (size_t)(x->c.nplans + 1) * sizeof *np))) {
             acre_plan_free(p);
             sqlite3_finalize(st);
             return oom(err);
         }
-        x->plans = np;
-        np[x->nplans] = p;
-        acre_strset_put(&x->plan_index, p->label, strlen(p->label), x->nplans);
+        x->c.plans = np;
+        np[x->c.nplans] = p;
+        acre_strset_put(&x->c.plan_index, p->label, strlen(p->label), x->c.nplans);
         acre_strset_put(&x->plan_newest, p->plan_id, strlen(p->plan_id), p->version);
-        x->nplans++;
+        x->c.nplans++;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -1467,10 +1463,10 @@ static void ctx_free(ctx *x)
     for (int i = 0; i < x->ncloses; i++)
         free(x->closes[i].digest);
     free(x->closes);
-    for (int i = 0; i < x->nplans; i++)
-        acre_plan_free(x->plans[i]);
-    free(x->plans);
-    acre_strset_free(&x->plan_index);
+    for (int i = 0; i < x->c.nplans; i++)
+        acre_plan_free(x->c.plans[i]);
+    free(x->c.plans);
+    acre_strset_free(&x->c.plan_index);
     acre_strset_free(&x->plan_newest);
     acre_strset_free(&x->close_plan);
     for (int i = 0; i < x->nlabels; i++)

@@ -153,6 +153,9 @@ typedef struct acre_close {
     acre_strset cust_index;
     acre_fx *fx;
     int nfx;
+    acre_plan **plans;      /* every stored plan, by label through plan_index */
+    int nplans;
+    acre_strset plan_index;
     acre_buf ids;           /* transaction IDs of qualification events, NUL-terminated */
     acre_buf missing;       /* "CUR/DATE" pairs of missing rates, newline-separated */
     acre_strset missing_set;

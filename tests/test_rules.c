@@ -1,0 +1,418 @@
+/* tests/test_rules.c — each rule kind alone, on a close built by hand (no store).
+ *
+ * A fake close holds one or two affiliates, their customers and plans parsed from JSON text;
+ * the test runs one rule kind's `run` and checks the lines it added. Every expected number is
+ * worked out in the comment beside it. Instants are given in the store's form (nanoseconds
+ * written out), as the close reads them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "acre/sys/rule.h"
+#include "close.h"
+#include "datetime.h"
+
+#define JAN2026 (2026 * 12 + 0)
+
+static const acre_rule_kind *kind(const char *name)
+{
+    for (int i = 0; acre_rule_kinds[i]; i++)
+        if (strcmp(acre_rule_kinds[i]->name, name) == 0)
+            return acre_rule_kinds[i];
+    fail_msg("no rule kind %s", name);
+    return NULL;
+}
+
+/* A fake close for `period` with `naffs` affiliates and room for 8 customers. */
+static acre_close *fake(int period, int naffs)
+{
+    acre_close *c = calloc(1, sizeof *c);
+    c->period = period;
+    c->first_closed = period;
+    c->last_closed = -1;
+    acre_period_text(c->period_text, period);
+    c->affs = calloc((size_t)naffs, sizeof *c->affs);
+    c->naffs = naffs;
+    for (int i = 0; i < naffs; i++) {
+        acre_aff *a = &c->affs[i];
+        a->id = malloc(16);
+        snprintf(a->id, 16, "aff_%d", i + 1);
+        snprintf(a->currency, sizeof a->currency, "EUR");
+        a->parent_idx = -1;
+        a->assign_from = period;
+        a->scale = 2;
+        acre_dec_init(&a->min_payout);
+        acre_dec_init(&a->brought_forward);
+        acre_dec_init(&a->earned);
+        acre_dec_init(&a->payable);
+        acre_dec_init(&a->carried_forward);
+    }
+    c->custs = calloc(8, sizeof *c->custs);
+    return c;
+}
+
+/* Parses a plan, registers it in the close and gives it to affiliate aff (if aff >= 0). */
+static acre_plan *plan(acre_close *c, int aff, const char *text)
+{
+    json_error_t je;
+    json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    acre_numtab t = {0};
+    acre_plan *p = NULL;
+    acre_error err;
+    acre_error_clear(&err);
+    assert_non_null(doc);
+    assert_int_equal(acre_numtab_build(&t, doc, text, strlen(text)), 0);
+    if (acre_plan_parse(&p, doc, &t, &err))
+        fail_msg("plan refused: %s", err.message);
+    json_decref(doc);
+    acre_numtab_free(&t);
+    c->plans = realloc(c->plans, (size_t)(c->nplans + 1) * sizeof *c->plans);
+    c->plans[c->nplans] = p;
+    acre_strset_put(&c->plan_index, p->label, strlen(p->label), c->nplans++);
+    if (aff >= 0) {
+        c->affs[aff].plan = p;
+        c->affs[aff].scale = p->scale;
+        c->affs[aff].mode = p->mode;
+    }
+    return p;
+}
+
+/* Adds a customer of affiliate aff who signed up at `signup` (stored form). */
+static acre_cust *customer(acre_close *c, int aff, const char *id, const char *signup)
+{
+    acre_cust *cu = &c->custs[c->ncusts];
+    acre_aff *a = &c->affs[aff];
+    cu->id = strdup(id);
+    cu->aff = aff;
+    acre_datetime_split(signup, &cu->signup_sec, &cu->signup_nsec);
+    acre_dec_init(&cu->ftd_amount);
+    a->custs = realloc(a->custs, (size_t)(a->ncusts + 1) * sizeof *a->custs);
+    a->custs[a->ncusts++] = c->ncusts++;
+    cu->evplan = a->plan;
+    cu->need_events = 1;
+    cu->counts = a->plan && a->plan->has_rs;
+    return cu;
+}
+
+/* A qualifying deposit (the plan's event type, counted status) of `amount` EUR at `when`. */
+static void deposit(acre_close *c, acre_cust *cu, const char *id, const char *when,
+                    const char *amount)
+{
+    acre_qev *e;
+    cu->ev = realloc(cu->ev, (size_t)(cu->nev + 1) * sizeof *cu->ev);
+    e = &cu->ev[cu->nev++];
+    memset(e, 0, sizeof *e);
+    acre_datetime_split(when, &e->sec, &e->nsec);
+    memcpy(e->currency, "EUR", 3);
+    e->txn_id = (uint32_t)c->ids.len;
+    acre_buf_add(&c->ids, id, strlen(id) + 1);
+    assert_int_equal(acre_number_parse(&e->amount, amount, strlen(amount), "amount", NULL), 0);
+}
+
+/* Adds `ggr` to the customer's GGR for this close. */
+static void ggr(acre_cust *cu, const char *v)
+{
+    acre_number n;
+    assert_int_equal(acre_number_parse(&n, v, strlen(v), "ggr", NULL), 0);
+    acre_acc_add_number(&cu->ggr, &n);
+    cu->has_rev = 1;
+}
+
+static void assert_line(const acre_line *l, int kind, const char *amount)
+{
+    char *s = acre_dec_format_fixed(&l->amount, l->scale, l->mode);
+    assert_int_equal(l->kind, kind);
+    assert_string_equal(s, amount);
+    free(s);
+}
+
+static void destroy(acre_close *c)
+{
+    for (int i = 0; i < c->naffs; i++) {
+        acre_aff *a = &c->affs[i];
+        free(a->id);
+        free(a->custs);
+        free(a->children);
+        free(a->paid);
+        acre_dec_clear(&a->min_payout);
+        acre_dec_clear(&a->brought_forward);
+        acre_dec_clear(&a->earned);
+        acre_dec_clear(&a->payable);
+        acre_dec_clear(&a->carried_forward);
+        for (int k = 0; k < a->nlayers; k++)
+            acre_dec_clear(&a->layers[k].amount);
+        free(a->layers);
+        for (int k = 0; k < a->nlines; k++) {
+            acre_dec_clear(&a->lines[k].exact);
+            acre_dec_clear(&a->lines[k].amount);
+            acre_buf_free(&a->lines[k].detail);
+        }
+        free(a->lines);
+    }
+    for (int i = 0; i < c->ncusts; i++) {
+        acre_cust *cu = &c->custs[i];
+        free(cu->id);
+        free(cu->ev);
+        free(cu->paid_now);
+        acre_acc_free(&cu->ggr);
+        acre_acc_free(&cu->ded);
+        acre_acc_free(&cu->ngr);
+        acre_acc_free(&cu->nr);
+        acre_dec_clear(&cu->ftd_amount);
+    }
+    for (int i = 0; i < c->nplans; i++)
+        acre_plan_free(c->plans[i]);
+    free(c->plans);
+    acre_strset_free(&c->plan_index);
+    acre_strset_free(&c->missing_set);
+    acre_buf_free(&c->missing);
+    acre_buf_free(&c->ids);
+    free(c->affs);
+    free(c->custs);
+    free(c);
+}
+
+/* qualification: the FTD is the first qualifying deposit; min_first_amount is judged on it
+ * alone, min_total_amount on the running sum, and qualified_at is the instant both hold. */
+static void test_qualification_thresholds(void **state)
+{
+    acre_close *c = fake(JAN2026, 1);
+    acre_error err;
+    acre_cust *small, *total;
+    (void)state;
+    acre_error_clear(&err);
+    plan(c, 0,
+         "{\"plan_id\":\"q\",\"version\":1,\"currency\":\"EUR\",\"qualification\":"
+         "{\"min_first_amount\":\"20\",\"min_total_amount\":\"50\"},\"cpa\":{\"amount\":\"10\"}}");
+    /* small: FTD 10 < 20, then 100: the FTD never meets min_first, so never qualifies */
+    small = customer(c, 0, "c_small", "2026-01-01T00:00:00.000000000Z");
+    deposit(c, small, "t_1", "2026-01-05T10:00:00.000000000Z", "10");
+    deposit(c, small, "t_2", "2026-01-06T10:00:00.000000000Z", "100");
+    /* total: FTD 30 >= 20 on 01-05, sum 30 < 50; 25 more on 01-07: sum 55 >= 50 then */
+    total = customer(c, 0, "c_total", "2026-01-01T00:00:00.000000000Z");
+    deposit(c, total, "t_4", "2026-01-07T10:00:00.000000000Z", "25");
+    deposit(c, total, "t_3", "2026-01-05T10:00:00.000000000Z", "30");
+    assert_int_equal(kind("qualification")->run(c, &c->affs[0], &err), 0);
+    assert_false(small->qualifies);
+    assert_true(total->qualifies);
+    assert_string_equal(total->qualified_at, "2026-01-07T10:00:00Z");
+    assert_string_equal(total->ftd_id, "t_3"); /* the earliest, not the first listed */
+    assert_int_equal(c->affs[0].qualified_count, 1);
+    destroy(c);
+}
+
+/* qualification: a fraud flag (excluded by default) or a country outside `countries` keeps a
+ * customer who meets every threshold from qualifying. */
+static void test_qualification_conditions(void **state)
+{
+    acre_close *c = fake(JAN2026, 1);
+    acre_error err;
+    acre_cust *ok, *flagged, *abroad;
+    (void)state;
+    acre_error_clear(&err);
+    plan(c, 0,
+         "{\"plan_id\":\"q\",\"version\":1,\"currency\":\"EUR\",\"qualification\":"
+         "{\"countries\":[\"DE\"]},\"cpa\":{\"amount\":\"10\"}}");
+    ok = customer(c, 0, "c_ok", "2026-01-01T00:00:00.000000000Z");
+    flagged = customer(c, 0, "c_flagged", "2026-01-01T00:00:00.000000000Z");
+    abroad = customer(c, 0, "c_abroad", "2026-01-01T00:00:00.000000000Z");
+    memcpy(ok->country, "DE", 3);
+    memcpy(flagged->country, "DE", 3);
+    memcpy(abroad->country, "FR", 3);
+    flagged->flags = 1u; /* fraud */
+    deposit(c, ok, "t_1", "2026-01-05T10:00:00.000000000Z", "10");
+    deposit(c, flagged, "t_2", "2026-01-05T10:00:00.000000000Z", "10");
+    deposit(c, abroad, "t_3", "2026-01-05T10:00:00.000000000Z", "10");
+    assert_int_equal(kind("qualification")->run(c, &c->affs[0], &err), 0);
+    assert_true(ok->qualifies);
+    assert_false(flagged->qualifies);
+    assert_false(abroad->qualifies);
+    destroy(c);
+}
+
+/* cpa: progressive tiers pay the k-th customer (by qualified_at) at the band containing k;
+ * beyond the cap a cpa_over_cap line of 0. Bands from 1: 100, from 3: 150; cap 3; four
+ * qualify: 100, 100, 150, then over the cap. */
+static void test_cpa_progressive_cap(void **state)
+{
+    acre_close *c = fake(JAN2026, 1);
+    acre_error err;
+    static const char *const when[] = {
+        "2026-01-08T00:00:00.000000000Z", "2026-01-05T00:00:00.000000000Z",
+        "2026-01-07T00:00:00.000000000Z", "2026-01-06T00:00:00.000000000Z"};
+    (void)state;
+    acre_error_clear(&err);
+    plan(c, 0,
+         "{\"plan_id\":\"t\",\"version\":1,\"currency\":\"EUR\",\"cpa\":{\"tiers\":{\"mode\":"
+         "\"progressive\",\"bands\":[{\"from\":1,\"amount\":\"100\"},{\"from\":3,\"amount\":"
+         "\"150\"}]},\"cap\":3}}");
+    for (int i = 0; i < 4; i++) {
+        char id[8];
+        acre_cust *cu;
+        snprintf(id, sizeof id, "c_%d", i);
+        cu = customer(c, 0, id, "2026-01-01T00:00:00.000000000Z");
+        cu->qualifies = 1;
+        snprintf(cu->qualified_at, sizeof cu->qualified_at, "%s", when[i]);
+        acre_datetime_split(when[i], &cu->qsec, &cu->qnsec);
+    }
+    assert_int_equal(kind("cpa")->run(c, &c->affs[0], &err), 0);
+    assert_int_equal(c->affs[0].nlines, 4);
+    /* in order of qualified_at: c_1 (01-05), c_3 (01-06), c_2 (01-07), c_0 (01-08) */
+    assert_string_equal(c->affs[0].lines[0].customer_id, "c_1");
+    assert_line(&c->affs[0].lines[0], LINE_CPA, "100.00");
+    assert_string_equal(c->affs[0].lines[1].customer_id, "c_3");
+    assert_line(&c->affs[0].lines[1], LINE_CPA, "100.00");
+    assert_string_equal(c->affs[0].lines[2].customer_id, "c_2");
+    assert_line(&c->affs[0].lines[2], LINE_CPA, "150.00");
+    assert_string_equal(c->affs[0].lines[3].customer_id, "c_0");
+    assert_line(&c->affs[0].lines[3], LINE_OVER_CAP, "0.00");
+    destroy(c);
+}
+
+/* revshare: the textbook tiers 0/5,000/20,000/50,000/100,000 at 25/30/35/40/50% on 25,000:
+ * flat pays the whole 25,000 at 35% = 8,750; progressive pays 5,000 x 25% + 15,000 x 30% +
+ * 5,000 x 35% = 1,250 + 4,500 + 1,750 = 7,500. */
+static void revshare_tiers(const char *mode, const char *want)
+{
+    acre_close *c = fake(JAN2026, 1);
+    acre_error err;
+    char text[512];
+    acre_error_clear(&err);
+    snprintf(text, sizeof text,
+             "{\"plan_id\":\"r\",\"version\":1,\"currency\":\"EUR\",\"revshare\":{\"tiers\":"
+             "{\"mode\":\"%s\",\"bands\":[{\"from\":\"0\",\"rate\":\"25%%\"},{\"from\":\"5000\","
+             "\"rate\":\"30%%\"},{\"from\":\"20000\",\"rate\":\"35%%\"},{\"from\":\"50000\","
+             "\"rate\":\"40%%\"},{\"from\":\"100000\",\"rate\":\"50%%\"}]}}}",
+             mode);
+    plan(c, 0, text);
+    ggr(customer(c, 0, "c_1", "2026-01-01T00:00:00.000000000Z"), "20000");
+    ggr(customer(c, 0, "c_2", "2026-01-01T00:00:00.000000000Z"), "5000");
+    assert_int_equal(kind("revshare")->run(c, &c->affs[0], &err), 0);
+    assert_int_equal(c->affs[0].nlines, 1);
+    assert_line(&c->affs[0].lines[0], LINE_REVSHARE, want);
+    destroy(c);
+}
+
+static void test_revshare_flat_tiers(void **state)
+{
+    (void)state;
+    revshare_tiers("flat", "8750.00");
+}
+
+static void test_revshare_progressive_tiers(void **state)
+{
+    (void)state;
+    revshare_tiers("progressive", "7500.00");
+}
+
+/* carryover + revshare: a -1,000 deficit from December carried into January at 30%: NGR 15,000
+ * is reduced to 14,000, 30% = 4,200.00, and nothing is left (the textbook 30% case in one
+ * close). */
+static void test_carry_absorbs_deficit(void **state)
+{
+    acre_close *c = fake(JAN2026, 1);
+    acre_aff *a = &c->affs[0];
+    acre_error err;
+    (void)state;
+    acre_error_clear(&err);
+    plan(c, 0,
+         "{\"plan_id\":\"r\",\"version\":1,\"currency\":\"EUR\",\"revshare\":{\"rate\":\"30%\","
+         "\"negative_carryover\":{\"mode\":\"carry\"}}}");
+    a->layers = calloc(1, sizeof *a->layers);
+    a->nlayers = 1;
+    a->layers[0].origin = JAN2026 - 1;
+    acre_dec_init(&a->layers[0].amount);
+    acre_dec_set_si(&a->layers[0].amount, -1000);
+    snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "r");
+    snprintf(a->layer_label, sizeof a->layer_label, "r@1");
+    ggr(customer(c, 0, "c_1", "2026-01-01T00:00:00.000000000Z"), "15000");
+    assert_int_equal(kind("carryover")->run(c, a, &err), 0);
+    assert_int_equal(a->nlines, 0); /* same plan_id, carry: nothing expires */
+    assert_int_equal(kind("revshare")->run(c, a, &err), 0);
+    assert_line(&a->lines[0], LINE_REVSHARE, "4200.00");
+    assert_int_equal(a->nlayers, 0);
+    destroy(c);
+}
+
+/* carryover: with max_periods 2, a layer from 2025-11 can offset revenue at the closes of
+ * 2025-12 and 2026-01 and expires at 2026-02's: one carryover_expired line of 0.00 under the
+ * current plan, and the 2026-01 layer stays. */
+static void test_carry_max_periods(void **state)
+{
+    acre_close *c = fake(JAN2026 + 1, 1);
+    acre_aff *a = &c->affs[0];
+    acre_error err;
+    (void)state;
+    acre_error_clear(&err);
+    plan(c, 0,
+         "{\"plan_id\":\"r\",\"version\":1,\"currency\":\"EUR\",\"revshare\":{\"rate\":\"30%\","
+         "\"negative_carryover\":{\"mode\":\"carry\",\"max_periods\":2}}}");
+    a->layers = calloc(2, sizeof *a->layers);
+    a->nlayers = 2;
+    a->layers[0].origin = JAN2026 - 2;
+    a->layers[1].origin = JAN2026;
+    acre_dec_init(&a->layers[0].amount);
+    acre_dec_init(&a->layers[1].amount);
+    acre_dec_set_si(&a->layers[0].amount, -700);
+    acre_dec_set_si(&a->layers[1].amount, -300);
+    snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "r");
+    snprintf(a->layer_label, sizeof a->layer_label, "r@1");
+    assert_int_equal(kind("carryover")->run(c, a, &err), 0);
+    assert_int_equal(a->nlines, 1);
+    assert_line(&a->lines[0], LINE_EXPIRED, "0.00");
+    assert_string_equal(a->lines[0].plan, "r@1");
+    assert_non_null(strstr(a->lines[0].detail.p, "\"expired\":\"-700\""));
+    assert_int_equal(a->nlayers, 1);
+    assert_int_equal(a->layers[0].origin, JAN2026);
+    destroy(c);
+}
+
+/* sub_affiliate: the parent (levels [5%]) earns 5% of its child's own revshare line: the child
+ * earns 20% x 10,000 = 2,000.00, the parent 5% x 2,000 = 100.00 (same currency: no rate). */
+static void test_sub_affiliate_level(void **state)
+{
+    acre_close *c = fake(JAN2026, 2);
+    acre_aff *parent = &c->affs[0], *child = &c->affs[1];
+    acre_error err;
+    (void)state;
+    acre_error_clear(&err);
+    plan(c, 0,
+         "{\"plan_id\":\"p\",\"version\":1,\"currency\":\"EUR\",\"revshare\":{\"rate\":"
+         "\"10%\"},\"sub_affiliate\":{\"levels\":[\"5%\"]}}");
+    plan(c, 1,
+         "{\"plan_id\":\"c\",\"version\":1,\"currency\":\"EUR\",\"revshare\":{\"rate\":"
+         "\"20%\"}}");
+    child->parent_idx = 0;
+    parent->children = malloc(sizeof *parent->children);
+    parent->children[0] = 1;
+    parent->nchildren = 1;
+    ggr(customer(c, 1, "c_1", "2026-01-01T00:00:00.000000000Z"), "10000");
+    assert_int_equal(kind("revshare")->run(c, child, &err), 0);
+    assert_line(&child->lines[0], LINE_REVSHARE, "2000.00");
+    assert_int_equal(kind("sub_affiliate")->run(c, parent, &err), 0);
+    assert_int_equal(parent->nlines, 1);
+    assert_line(&parent->lines[0], LINE_SUB, "100.00");
+    assert_string_equal(parent->lines[0].descendant_id, "aff_2");
+    assert_int_equal(parent->lines[0].depth, 1);
+    destroy(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qualification_thresholds),
+        cmocka_unit_test(test_qualification_conditions),
+        cmocka_unit_test(test_cpa_progressive_cap),
+        cmocka_unit_test(test_revshare_flat_tiers),
+        cmocka_unit_test(test_revshare_progressive_tiers),
+        cmocka_unit_test(test_carry_absorbs_deficit),
+        cmocka_unit_test(test_carry_max_periods),
+        cmocka_unit_test(test_sub_affiliate_level),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
