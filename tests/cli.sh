@@ -128,5 +128,48 @@ check "ledger csv" "period,affiliate_id,currency,kind,plan,customer_id,descendan
 2026-03,aff_1,EUR,revshare,casino-hybrid@1,,,,312.50,312.5" "$("$acre" --db x.db ledger 2026-03 --format csv)"
 check "stored ledger is the expected file" "" "$("$acre" --db x.db ledger 2026-03 | cmp - "$ex/expected/2026-03.json")"
 
+# a file store closes on two threads (engine/close_read.c); fixtures replay in memory on one:
+# the ledgers must be the same bytes. Then audit, and audit after edits made with sqlite3.
+fx=$2/clawback-by-flag
+"$acre" --db f.db ingest affiliates "$fx/affiliates.ndjson" >/dev/null
+"$acre" --db f.db plan add "$fx/plans/cpa.json" >/dev/null
+"$acre" --db f.db ingest assignments "$fx/assignments.ndjson" >/dev/null
+"$acre" --db f.db ingest igaming/customers "$fx/customers.ndjson" >/dev/null
+"$acre" --db f.db ingest igaming/transactions "$fx/transactions.ndjson" >/dev/null
+"$acre" --db f.db close 2026-01 >/dev/null
+"$acre" --db f.db ingest flags "$fx/flag.ndjson" >/dev/null
+"$acre" --db f.db close 2026-02 >/dev/null
+"$acre" --db f.db close 2026-03 >/dev/null
+for p in 2026-01 2026-02 2026-03; do
+    check "threaded close $p is the expected file" "" "$("$acre" --db f.db ledger $p | cmp - "$fx/expected/$p.json")"
+done
+"$acre" --db f.db audit >out; check "audit of an untouched store" 0 $?
+check "audit lists every period" "3" "$(grep -c '	ok	sha256:' out)"
+cp f.db t.db
+sqlite3 t.db "UPDATE close SET ledger = replace(ledger, '\"amount\":\"100.00\"', '\"amount\":\"100.01\"') WHERE period_text = '2026-01'"
+"$acre" --db t.db audit >out; check "audit after a cent changed" 1 $?
+check "audit names the period and the hash" "2026-01	FAIL	the ledger's content does not hash to the digest written in it" \
+    "$(grep FAIL out | cut -d'(' -f1 | sed 's/ $//')"
+cp f.db t.db
+sqlite3 t.db "UPDATE close SET previous_digest = NULL WHERE period_text = '2026-03'"
+"$acre" --db t.db audit >out; check "audit after a broken chain" 1 $?
+check "audit names the broken link" "2026-03	FAIL	the close's previous_digest is not the digest of the period closed before it" \
+    "$(grep FAIL out | cut -d'(' -f1 | sed 's/ $//')"
+cp f.db t.db
+sqlite3 t.db "DELETE FROM close WHERE period_text = '2026-02'"
+"$acre" --db t.db audit >out; check "audit after a deleted period" 1 $?
+check "audit names the period after the gap" "2026-03" "$(grep FAIL out | cut -f1 | sort -u)"
+
+# a refusal raised while records are still being read (the reader thread must stop cleanly)
+rx=$2/reported-ngr-missing-refused
+"$acre" --db r.db ingest affiliates "$rx/affiliates.ndjson" >/dev/null
+"$acre" --db r.db plan add "$rx/plans/plan.json" >/dev/null
+"$acre" --db r.db ingest assignments "$rx/assignments.ndjson" >/dev/null
+"$acre" --db r.db ingest igaming/customers "$rx/customers.ndjson" >/dev/null
+"$acre" --db r.db ingest igaming/gaming-activity "$rx/activity.ndjson" >/dev/null
+"$acre" --db r.db close 2026-01 2>err >/dev/null; check "close refused for a missing reported ngr" 4 $?
+check "the refusal names the record" "1" "$(grep -c 'gaming activity 2026-01-10/r_1/slots/EUR has no ngr' err)"
+check "nothing closed" 0 "$(sqlite3 r.db 'SELECT count(*) FROM close')"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -23,6 +23,8 @@ static const char usage_text[] =
     "  close PERIOD       compute and store PERIOD's ledger; closed periods never change\n"
     "  ledger PERIOD [--format json|csv] [--affiliate ID]\n"
     "                     print a closed period's ledger\n"
+    "  audit              check every closed ledger against its digest and the chain linking\n"
+    "                     each to the one before; exit 1 naming what does not match\n"
     "  replay DIR [--update]\n"
     "                     run a fixture in a fresh in-memory store and compare its ledgers\n"
     "                     with DIR/expected/ (--update writes them)\n"
@@ -396,6 +398,26 @@ static int cmd_ledger(const args *a)
     return EXIT_OK;
 }
 
+static int cmd_audit(const args *a)
+{
+    acre_store *s = NULL;
+    acre_error err;
+    int rc, nbad = 0;
+
+    if (a->npos != 1)
+        return usage("audit takes no arguments");
+    if (open_store(&s, a))
+        return EXIT_REFUSED;
+    acre_error_clear(&err);
+    rc = acre_audit(s, stdout, &nbad, &err);
+    acre_store_free(s);
+    if (rc) {
+        fprintf(stderr, "acre: audit: %s\n", err.message);
+        return exit_for(rc);
+    }
+    return nbad ? EXIT_DIFF : EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     args a;
@@ -418,6 +440,8 @@ int main(int argc, char **argv)
         return cmd_close(&a, cmd[0] == 'c');
     if (strcmp(cmd, "ledger") == 0)
         return cmd_ledger(&a);
+    if (strcmp(cmd, "audit") == 0)
+        return cmd_audit(&a);
     if (strcmp(cmd, "replay") == 0)
         return acre_replay(a.pos[1], a.update, a.npos == 2);
     if (strcmp(cmd, "kinds") == 0) {

@@ -1,0 +1,130 @@
+/* engine/audit.c — `acre audit`: every stored ledger against its digest and the chain.
+ *
+ * A ledger's digest is the SHA-256 of its document with the final ,"digest":"..." member removed
+ * (docs/close.md). For each closed period, in order, the audit checks that:
+ *   - the stored text hashes to the digest written inside it, and to the close row's digest;
+ *   - the text's period is the row's period;
+ *   - its previous_digest is the digest of the period closed before it (null for the first),
+ *     in the text and in the row.
+ * It reports every problem, one line each, naming the period and what does not match. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "acre/audit.h"
+#include "digest.h"
+#include "store_int.h"
+
+#define DIGEST_KEY ",\n\"digest\":\""
+
+/* The value of the first "key":"..." member of doc as a new string, "null" for null, or NULL. */
+static char *member(const char *doc, const char *key)
+{
+    char pat[64];
+    const char *p, *e;
+    char *out;
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    if (!(p = strstr(doc, pat)))
+        return NULL;
+    p += strlen(pat);
+    if (strncmp(p, "null", 4) == 0)
+        return strdup("null");
+    if (*p != '"' || !(e = strchr(p + 1, '"')))
+        return NULL;
+    out = malloc((size_t)(e - p));
+    if (out) {
+        memcpy(out, p + 1, (size_t)(e - p - 1));
+        out[e - p - 1] = '\0';
+    }
+    return out;
+}
+
+/* The digest the document's bytes give: sha256 of all but its digest member, with "}". */
+static int recompute(const char *doc, size_t len, char out[72])
+{
+    const char *d = NULL, *p = doc;
+    char hex[65];
+    char *body;
+    size_t n;
+    while ((p = strstr(p, DIGEST_KEY)))
+        d = p++;
+    if (!d)
+        return -1;
+    n = (size_t)(d - doc);
+    if (!(body = malloc(n + 1)))
+        return -1;
+    memcpy(body, doc, n);
+    body[n] = '}';
+    acre_sha256_hex(hex, body, n + 1);
+    free(body);
+    (void)len;
+    snprintf(out, 72, "sha256:%s", hex);
+    return 0;
+}
+
+static void problem(FILE *out, int *nbad, const char *period, const char *what, const char *a,
+                    const char *b)
+{
+    fprintf(out, "%s\tFAIL\t%s", period, what);
+    if (a || b)
+        fprintf(out, " (%s, expected %s)", a ? a : "none", b ? b : "none");
+    fputc('\n', out);
+    (*nbad)++;
+}
+
+int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
+{
+    sqlite3_stmt *st;
+    char *prev = NULL;
+    int rc, n = 0;
+    *nbad = 0;
+    if ((rc = acre_store_prepare(s, &st,
+                                 "SELECT period_text, ledger, digest, previous_digest FROM close "
+                                 "ORDER BY period",
+                                 err)))
+        return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *period = (const char *)sqlite3_column_text(st, 0);
+        const char *doc = (const char *)sqlite3_column_text(st, 1);
+        const char *dig = (const char *)sqlite3_column_text(st, 2);
+        const char *rprev = (const char *)sqlite3_column_text(st, 3);
+        const char *want_prev = prev ? prev : "null";
+        char got[72];
+        char *inner = member(doc, "digest"), *tper = member(doc, "period");
+        char *tprev = member(doc, "previous_digest");
+        int before = *nbad;
+        n++;
+        if (recompute(doc, (size_t)sqlite3_column_bytes(st, 1), got))
+            problem(out, nbad, period, "the ledger has no digest member", NULL, NULL);
+        else if (!inner || strcmp(got, inner) != 0)
+            problem(out, nbad, period, "the ledger's content does not hash to the digest written in it",
+                    got, inner);
+        if (inner && strcmp(inner, dig) != 0)
+            problem(out, nbad, period, "the digest in the ledger is not the close's digest", inner,
+                    dig);
+        if (!tper || strcmp(tper, period) != 0)
+            problem(out, nbad, period, "the ledger's period is not the close's period", tper,
+                    period);
+        if (!tprev || strcmp(tprev, want_prev) != 0)
+            problem(out, nbad, period,
+                    "the ledger's previous_digest is not the digest of the period closed before it",
+                    tprev, want_prev);
+        if (strcmp(rprev ? rprev : "null", want_prev) != 0)
+            problem(out, nbad, period,
+                    "the close's previous_digest is not the digest of the period closed before it",
+                    rprev ? rprev : "null", want_prev);
+        if (*nbad == before)
+            fprintf(out, "%s\tok\t%s\n", period, dig);
+        free(inner);
+        free(tper);
+        free(tprev);
+        free(prev);
+        prev = strdup(dig);
+    }
+    free(prev);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return acre_store_fail(s, "reading closed ledgers", err);
+    fprintf(out, "%d closed period%s, %d problem%s\n", n, n == 1 ? "" : "s", *nbad,
+            *nbad == 1 ? "" : "s");
+    return 0;
+}
