@@ -96,8 +96,8 @@ int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
         if (recompute(doc, (size_t)sqlite3_column_bytes(st, 1), got))
             problem(out, nbad, period, "the ledger has no digest member", NULL, NULL);
         else if (!inner || strcmp(got, inner) != 0)
-            problem(out, nbad, period, "the ledger's content does not hash to the digest written in it",
-                    got, inner);
+            problem(out, nbad, period,
+                    "the ledger's content does not hash to the digest written in it", got, inner);
         if (inner && strcmp(inner, dig) != 0)
             problem(out, nbad, period, "the digest in the ledger is not the close's digest", inner,
                     dig);

@@ -127,14 +127,14 @@ static void fetch(sqlite3_stmt *st, int ncol, const char **t, size_t *len)
     }
 }
 
-static int same_record(const chunk *c, const char **t, const size_t *len, int nkey)
+static int same_record(const chunk *c, const char **t, int nkey)
 {
     const acre_ver *first;
     if (!c->ng)
         return 0;
     first = &c->v[c->start[c->ng - 1]];
     for (int i = 0; i < nkey; i++)
-        if (!t[i] || first->null[i] || memcmp(t[i], c->text.p + first->off[i], len[i] + 1) != 0)
+        if (!t[i] || first->null[i] || strcmp(t[i], c->text.p + first->off[i]) != 0)
             return 0;
     return 1;
 }
@@ -181,6 +181,7 @@ static void fail(reader *r, const char *what)
 static void produce(reader *r)
 {
     chunk *c = NULL;
+    int stop;
     for (int qi = 0; qi < r->nq && !r->rc; qi++) {
         const acre_read_query *q = &r->q[qi];
         sqlite3_stmt *st;
@@ -200,7 +201,7 @@ static void produce(reader *r)
             size_t len[ACRE_READ_MAXCOL];
             int same;
             fetch(st, q->ncol, t, len);
-            same = same_record(c, t, len, q->nkey);
+            same = same_record(c, t, q->nkey);
             if (!same && c->nv >= CHUNK_ROWS) {
                 if (give_full(r, c) || !(c = take_spare(r, qi))) {
                     sqlite3_finalize(st);
@@ -215,13 +216,17 @@ static void produce(reader *r)
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             fail(r, "reading records");
         sqlite3_finalize(st);
-        if (r->rc || give_full(r, c))
+        if (r->rc)
             break;
-        c = NULL;
+        stop = give_full(r, c);
+        c = NULL; /* the close has it now */
+        if (stop)
+            return;
     }
-    if (c && r->rc && !r->threaded)
+    if (!r->threaded)
         return;
-    if (r->threaded && (c || (c = take_spare(r, 0)))) {
+    /* the close waits for a chunk marked last: the end, or the failure in r->rc */
+    if (c || (c = take_spare(r, 0))) {
         c->ng = 0;
         c->last = 1;
         give_full(r, c);
