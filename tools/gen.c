@@ -48,6 +48,19 @@ static void money(char *buf, size_t n, uint64_t cents)
     snprintf(buf, n, "%" PRIu64 ".%02" PRIu64, cents / 100, cents % 100);
 }
 
+/* customers.ndjson: customer c signs up in February 2026 with affiliate c mod `affiliates`. */
+static void write_customers(const char *dir, long customers, long affiliates)
+{
+    FILE *f = open_out(dir, "customers.ndjson");
+    for (long c = 0; c < customers; c++)
+        fprintf(f,
+                "{\"customer_id\":\"c_%07ld\",\"signup_date\":\"2026-02-%02ldT%02ld:%02ld:00Z\","
+                "\"affiliate_id\":\"aff_%04ld\",\"tracking_data\":{\"sub\":\"s%ld\"},"
+                "\"country_code\":\"DE\"}\n",
+                c, 1 + c % 28, c % 24, c % 60, c % affiliates, c % 97);
+    fclose(f);
+}
+
 static int gen_close(const char *dir, long div)
 {
     static const char *const currencies[] = {"EUR", "GBP", "USD", "SEK"};
@@ -77,17 +90,12 @@ static int gen_close(const char *dir, long div)
     fclose(f);
     f = open_out(dir, "assignments.ndjson");
     for (long a = 0; a < affiliates; a++)
-        fprintf(f, "{\"affiliate_id\":\"aff_%04ld\",\"plan_id\":\"hybrid-%s\",\"effective_from\":\"2026-01\"}\n",
+        fprintf(f,
+                "{\"affiliate_id\":\"aff_%04ld\",\"plan_id\":\"hybrid-%s\",\"effective_from\":"
+                "\"2026-01\"}\n",
                 a, currencies[a % 4]);
     fclose(f);
-    f = open_out(dir, "customers.ndjson");
-    for (long c = 0; c < customers; c++)
-        fprintf(f,
-                "{\"customer_id\":\"c_%07ld\",\"signup_date\":\"2026-02-%02ldT%02ld:%02ld:00Z\","
-                "\"affiliate_id\":\"aff_%04ld\",\"tracking_data\":{\"sub\":\"s%ld\"},"
-                "\"country_code\":\"DE\"}\n",
-                c, 1 + c % 28, c % 24, c % 60, c % affiliates, c % 97);
-    fclose(f);
+    write_customers(dir, customers, affiliates);
     /* each customer's transactions and activity are in its affiliate's currency */
     f = open_out(dir, "transactions.ndjson");
     for (long i = 0; i < txns; i++) {
@@ -136,18 +144,12 @@ int main(int argc, char **argv)
 
     f = open_out(argv[3], "affiliates.ndjson");
     for (long a = 0; a < affiliates; a++)
-        fprintf(f, "{\"affiliate_id\":\"aff_%04ld\",\"name\":\"Affiliate %ld\",\"currency\":\"%s\"}\n",
+        fprintf(f,
+                "{\"affiliate_id\":\"aff_%04ld\",\"name\":\"Affiliate %ld\",\"currency\":\"%s\"}\n",
                 a, a, currencies[a % 4]);
     fclose(f);
 
-    f = open_out(argv[3], "customers.ndjson");
-    for (long c = 0; c < customers; c++)
-        fprintf(f,
-                "{\"customer_id\":\"c_%07ld\",\"signup_date\":\"2026-02-%02ldT%02ld:%02ld:00Z\","
-                "\"affiliate_id\":\"aff_%04ld\",\"tracking_data\":{\"sub\":\"s%ld\"},"
-                "\"country_code\":\"DE\"}\n",
-                c, 1 + c % 28, c % 24, c % 60, c % affiliates, c % 97);
-    fclose(f);
+    write_customers(argv[3], customers, affiliates);
 
     /* Row i: customer i mod C, day and game from i div C, so every key is distinct. */
     f = open_out(argv[3], "activity.ndjson");
