@@ -15,6 +15,7 @@
  * customer counting again, a skipped month) is written to table counted with the values counted,
  * so the next difference starts from them. */
 #include <limits.h>
+#include <pthread.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1118,6 +1119,82 @@ static int prepare_affiliates(ctx *x, acre_error *err)
     return 0;
 }
 
+/* ---- the rule kinds ---- */
+
+/* Phase 1 on two threads. Each affiliate's phase-1 kinds write only that affiliate's lines and
+ * the customers it decides: its unsettled customers, and the paid ones it may claw back (a
+ * customer is one or the other). Shared are the plans, rates and IDs, read only, and the set of
+ * missing rates, under c->lock. Affiliates are taken in order; a failure stops the taking of
+ * later ones, and the failure of the first affiliate in order is reported, as one thread would. */
+typedef struct rules_job {
+    acre_close *c;
+    pthread_mutex_t mu;
+    int next;    /* the next affiliate to take */
+    int fail_at; /* the first affiliate that failed, or naffs */
+    int rc;
+    acre_error err;
+} rules_job;
+
+static void *rules_worker(void *arg)
+{
+    rules_job *j = arg;
+    for (;;) {
+        acre_error err;
+        int i, rc = 0;
+        pthread_mutex_lock(&j->mu);
+        i = j->next < j->fail_at ? j->next++ : -1;
+        pthread_mutex_unlock(&j->mu);
+        if (i < 0)
+            return NULL;
+        memset(&err, 0, sizeof err);
+        for (int k = 0; acre_rule_kinds[k] && !rc; k++)
+            if (acre_rule_kinds[k]->phase == 1)
+                rc = acre_rule_kinds[k]->run(j->c, &j->c->affs[i], &err);
+        if (rc) {
+            pthread_mutex_lock(&j->mu);
+            if (i < j->fail_at) {
+                j->fail_at = i;
+                j->rc = rc;
+                j->err = err;
+            }
+            pthread_mutex_unlock(&j->mu);
+        }
+    }
+}
+
+static int run_rules(acre_close *c, acre_error *err)
+{
+    rules_job j;
+    pthread_t t;
+    int threaded;
+    memset(&j, 0, sizeof j);
+    j.c = c;
+    j.fail_at = c->naffs;
+    pthread_mutex_init(&j.mu, NULL);
+    c->lock = &j.mu;
+    threaded = c->naffs > 1 && pthread_create(&t, NULL, rules_worker, &j) == 0;
+    rules_worker(&j);
+    if (threaded)
+        pthread_join(t, NULL);
+    c->lock = NULL;
+    pthread_mutex_destroy(&j.mu);
+    if (j.rc) {
+        *err = j.err;
+        return j.rc;
+    }
+    if (c->oom)
+        return oom(err);
+    /* phase 2 reads other affiliates' lines: one thread, in order */
+    for (int i = 0; i < c->naffs; i++)
+        for (int k = 0; acre_rule_kinds[k]; k++)
+            if (acre_rule_kinds[k]->phase == 2) {
+                int rc = acre_rule_kinds[k]->run(c, &c->affs[i], err);
+                if (rc)
+                    return rc;
+            }
+    return 0;
+}
+
 /* ---- the ledger ---- */
 
 static int line_order(const void *x, const void *y)
@@ -1162,26 +1239,20 @@ static void fixed(acre_buf *b, const char *key, const acre_dec *v, int scale, ac
     free(s);
 }
 
-/* Totals (SPEC 5.5) and the document (SPEC 6). The digest is the SHA-256 of the document with
- * its final ,"digest":"..." member removed. */
-static int write_ledger(ctx *x, acre_buf *b, char digest[72])
+/* An affiliate the ledger lists: it has a plan, a line or a balance. */
+static int listed(const acre_aff *a)
+{
+    return a->plan || a->nlines || acre_dec_sgn(&a->brought_forward);
+}
+
+/* Lines in ledger order, and the totals (SPEC 5.5). */
+static void totals(ctx *x)
 {
     acre_close *c = &x->c;
-    const char *prev = x->ncloses ? x->closes[x->ncloses - 1].digest : NULL;
-    int first = 1;
-    char hex[65];
-
-    acre_buf_printf(b, "{\"format\":\"acre-ledger/1\",\"period\":\"%s\",\"previous_digest\":",
-                    c->period_text);
-    if (prev)
-        acre_buf_printf(b, "\"%s\"", prev);
-    else
-        acre_buf_adds(b, "null");
-    acre_buf_adds(b, ",\"affiliates\":[");
     for (int i = 0; i < c->naffs; i++) {
         acre_aff *a = &c->affs[i];
         acre_dec total;
-        if (!a->plan && !a->nlines && !acre_dec_sgn(&a->brought_forward))
+        if (!listed(a))
             continue;
         if (a->nlines > 1)
             qsort(a->lines, (size_t)a->nlines, sizeof *a->lines, line_order);
@@ -1198,6 +1269,30 @@ static int write_ledger(ctx *x, acre_buf *b, char digest[72])
             acre_dec_set(&a->carried_forward, &total);
         }
         acre_dec_clear(&total);
+    }
+}
+
+/* The document (SPEC 6), after totals(). The digest is the SHA-256 of the document with its
+ * final ,"digest":"..." member removed. Reads the close and frees only each line's detail, so it
+ * can run beside write_state(). */
+static int write_ledger(ctx *x, acre_buf *b, char digest[72])
+{
+    acre_close *c = &x->c;
+    const char *prev = x->ncloses ? x->closes[x->ncloses - 1].digest : NULL;
+    int first = 1;
+    char hex[65];
+
+    acre_buf_printf(b, "{\"format\":\"acre-ledger/1\",\"period\":\"%s\",\"previous_digest\":",
+                    c->period_text);
+    if (prev)
+        acre_buf_printf(b, "\"%s\"", prev);
+    else
+        acre_buf_adds(b, "null");
+    acre_buf_adds(b, ",\"affiliates\":[");
+    for (int i = 0; i < c->naffs; i++) {
+        acre_aff *a = &c->affs[i];
+        if (!listed(a))
+            continue;
         acre_buf_adds(b, first ? "\n{" : ",\n{");
         first = 0;
         acre_detail_str(b, "affiliate_id", a->id);
@@ -1252,12 +1347,13 @@ static int write_ledger(ctx *x, acre_buf *b, char digest[72])
 
 /* ---- storing ---- */
 
-static int write_state(ctx *x, const char *ledger, const char *digest, acre_error *err)
+/* Everything a later close needs except the ledger itself: balances, carryover layers, excluded
+ * and settled customers, clawbacks, what was counted. Reads the close only. */
+static int write_state(ctx *x, acre_error *err)
 {
     acre_close *c = &x->c;
     sqlite3_stmt *st = NULL;
     int rc = 0;
-    const char *prev = x->ncloses ? x->closes[x->ncloses - 1].digest : NULL;
 
 #define PREP(sql)                                                                                  \
     do {                                                                                           \
@@ -1274,23 +1370,12 @@ static int write_state(ctx *x, const char *ledger, const char *digest, acre_erro
         sqlite3_reset(st);                                                                         \
     } while (0)
 
-    PREP("INSERT INTO close(period, period_text, seq, ledger, digest, previous_digest) "
-         "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-    sqlite3_bind_int(st, 1, c->period);
-    sqlite3_bind_text(st, 2, c->period_text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, x->seq);
-    sqlite3_bind_text(st, 4, ledger, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, digest, -1, SQLITE_STATIC);
-    if (prev)
-        sqlite3_bind_text(st, 6, prev, -1, SQLITE_STATIC);
-    STEP("storing the ledger");
-
     PREP("INSERT INTO close_affiliate(period, affiliate_id, plan, carried_forward) "
          "VALUES(?1, ?2, ?3, ?4)");
     for (int i = 0; i < c->naffs; i++) {
         acre_aff *a = &c->affs[i];
         char *cf;
-        if (!a->plan && !a->nlines && !acre_dec_sgn(&a->brought_forward))
+        if (!listed(a))
             continue;
         cf = acre_dec_format(&a->carried_forward);
         sqlite3_bind_int(st, 1, c->period);
@@ -1392,6 +1477,61 @@ out:
 #undef STEP
 }
 
+static int write_close(ctx *x, const char *ledger, const char *digest, acre_error *err)
+{
+    const char *prev = x->ncloses ? x->closes[x->ncloses - 1].digest : NULL;
+    sqlite3_stmt *st;
+    int rc = acre_store_prepare(x->s, &st,
+                                "INSERT INTO close(period, period_text, seq, ledger, digest, "
+                                "previous_digest) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                                err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int(st, 1, x->c.period);
+    sqlite3_bind_text(st, 2, x->c.period_text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, x->seq);
+    sqlite3_bind_text(st, 4, ledger, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, digest, -1, SQLITE_STATIC);
+    if (prev)
+        sqlite3_bind_text(st, 6, prev, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = acre_store_fail(x->s, "storing the ledger", err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+typedef struct doc_job {
+    ctx *x;
+    acre_buf *doc;
+    char *digest;
+    int rc;
+} doc_job;
+
+static void *doc_worker(void *arg)
+{
+    doc_job *d = arg;
+    d->rc = write_ledger(d->x, d->doc, d->digest);
+    return NULL;
+}
+
+/* The document on a second thread while this one stores the state, then the ledger row. */
+static int store_close(ctx *x, acre_buf *doc, char digest[72], acre_error *err)
+{
+    doc_job d = {x, doc, digest, 0};
+    pthread_t t;
+    int threaded = pthread_create(&t, NULL, doc_worker, &d) == 0, rc;
+    if (!threaded)
+        doc_worker(&d);
+    rc = write_state(x, err);
+    if (threaded)
+        pthread_join(t, NULL);
+    if (rc)
+        return rc;
+    if (d.rc)
+        return oom(err);
+    return write_close(x, doc->p, digest, err);
+}
+
 static void ctx_free(ctx *x)
 {
     acre_close *c = &x->c;
@@ -1459,7 +1599,6 @@ static void ctx_free(ctx *x)
     acre_strset_free(&c->aff_index);
     acre_strset_free(&c->cust_index);
     acre_strset_free(&c->missing_set);
-    acre_buf_free(&c->missing);
     for (int i = 0; i < x->ncloses; i++)
         free(x->closes[i].digest);
     free(x->closes);
@@ -1572,12 +1711,8 @@ int acre_close_period(acre_store *s, const char *period, int store, char **ledge
         rc = oom(err);
         goto out;
     }
-    for (int phase = 1; phase <= 2; phase++)
-        for (int i = 0; i < c->naffs; i++)
-            for (int k = 0; acre_rule_kinds[k]; k++)
-                if (acre_rule_kinds[k]->phase == phase &&
-                    (rc = acre_rule_kinds[k]->run(c, &c->affs[i], err)))
-                    goto out;
+    if ((rc = run_rules(c, err)))
+        goto out;
     if (c->missing_set.n) {
         rc = refuse_missing(&x, err);
         goto out;
@@ -1585,12 +1720,13 @@ int acre_close_period(acre_store *s, const char *period, int store, char **ledge
     for (int i = 0; i < c->ncusts; i++)
         if (c->custs[i].qualifies && !c->custs[i].outcome)
             c->custs[i].outcome = 3;
-    if ((rc = write_ledger(&x, &doc, digest))) {
+    totals(&x);
+    if (!store && write_ledger(&x, &doc, digest)) {
         rc = oom(err);
         goto out;
     }
     if (store) {
-        if ((rc = write_state(&x, doc.p, digest, err)))
+        if ((rc = store_close(&x, &doc, digest, err)))
             goto out;
         rc = acre_store_commit(s, err);
         began = 0;

@@ -6,6 +6,7 @@
 #ifndef ACRE_ENGINE_CLOSE_H
 #define ACRE_ENGINE_CLOSE_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "acre/decimal.h"
@@ -157,8 +158,8 @@ typedef struct acre_close {
     int nplans;
     acre_strset plan_index;
     acre_buf ids;           /* transaction IDs of qualification events, NUL-terminated */
-    acre_buf missing;       /* "CUR/DATE" pairs of missing rates, newline-separated */
-    acre_strset missing_set;
+    acre_strset missing_set; /* "CUR/DATE" of each missing rate */
+    pthread_mutex_t *lock;  /* guards missing_set while rule kinds run on two threads, or NULL */
     int refuse;             /* set with err when the close must be refused */
     int oom;                /* an allocation failed while streaming */
 } acre_close;

@@ -100,9 +100,13 @@ static void missing(acre_close *c, const char *cur, const char *date)
 {
     char k[32];
     int n = snprintf(k, sizeof k, "%s/%s", cur, date);
-    if (acre_strset_get(&c->missing_set, k, (size_t)n, NULL))
-        return;
-    acre_strset_put(&c->missing_set, k, (size_t)n, 1);
+    if (c->lock)
+        pthread_mutex_lock(c->lock);
+    if (!acre_strset_get(&c->missing_set, k, (size_t)n, NULL) &&
+        acre_strset_put(&c->missing_set, k, (size_t)n, 1))
+        c->oom = 1;
+    if (c->lock)
+        pthread_mutex_unlock(c->lock);
 }
 
 void acre_close_convert_dec(acre_close *c, acre_dec *out, const acre_dec *v, const char *currency,

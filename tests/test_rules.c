@@ -170,7 +170,6 @@ static void destroy(acre_close *c)
     free(c->plans);
     acre_strset_free(&c->plan_index);
     acre_strset_free(&c->missing_set);
-    acre_buf_free(&c->missing);
     acre_buf_free(&c->ids);
     free(c->affs);
     free(c->custs);
