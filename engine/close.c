@@ -38,6 +38,9 @@ typedef struct closeinfo {
     char *digest;
 } closeinfo;
 
+/* The tables a close streams, in the order they are read. */
+enum { TB_TXN, TB_GAMING, TB_TRADING, TB_BONUS, TB_N };
+
 typedef struct assign {
     char *plan_id;
     long version; /* 0: newest */
@@ -71,7 +74,7 @@ typedef struct ctx {
     int njudged, cjudged;
     acre_buf out_counted;    /* rows to write: table, key, seq, a, b (SEP-separated, \n) */
     sqlite3_stmt *old_cust;
-    int cursor;              /* the customer found last (find_customer) */
+    int cursor[TB_N];        /* per table, the customer found last (find_customer) */
     int need_activity_events;
     acre_error *err;
 } ctx;
@@ -540,7 +543,6 @@ static int load(ctx *x, acre_error *err)
 
 /* ---- streaming records ---- */
 
-enum { TB_TXN, TB_GAMING, TB_TRADING, TB_BONUS };
 static const char *const table_names[] = {"transaction", "gaming_activity", "trading_activity",
                                           "bonus_event"};
 
@@ -849,10 +851,18 @@ static void add_late(acre_cust *cu, int tb, const grp *g, const ver *v, const ac
 {
     acre_late *n = realloc(cu->late, (size_t)(cu->nlate + 1) * sizeof *n);
     acre_buf k = {0};
+    int at;
     if (!n)
         return;
     cu->late = n;
-    n = &cu->late[cu->nlate++];
+    /* in table order, each table's in the order read, whatever the interleaving of the
+     * streams (engine/close_read.h) */
+    for (at = cu->nlate; at > 0 && cu->late[at - 1].tb > tb; at--)
+        ;
+    memmove(&cu->late[at + 1], &cu->late[at], (size_t)(cu->nlate - at) * sizeof *n);
+    cu->nlate++;
+    n = &cu->late[at];
+    n->tb = tb;
     n->kind = table_names[tb];
     key_json(&k, tb, g, v);
     n->key = k.p;
@@ -926,20 +936,20 @@ out:
 /* The index of customer `id`, or -1. Activity comes in (date, customer) order and the customers
  * are held in ID order, so most lookups are the last customer found or one a few places after
  * it: only a jump back (a new day) or a long gap costs a hash lookup. */
-static int find_customer(ctx *x, const char *id)
+static int find_customer(ctx *x, int tb, const char *id)
 {
     acre_close *c = &x->c;
     long i;
-    for (int k = x->cursor, n = 0; k < c->ncusts && n < 8; k++, n++) {
+    for (int k = x->cursor[tb], n = 0; k < c->ncusts && n < 8; k++, n++) {
         int d = strcmp(c->custs[k].id, id);
         if (d == 0)
-            return x->cursor = k;
+            return x->cursor[tb] = k;
         if (d > 0)
             break;
     }
     if (!acre_strset_get(&c->cust_index, id, strlen(id), &i))
         return -1;
-    return x->cursor = (int)i;
+    return x->cursor[tb] = (int)i;
 }
 
 /* One record, all its versions in g (oldest first). */
@@ -954,7 +964,7 @@ static int process(ctx *x, int tb, const grp *g)
     int p;
     const char *cust = record_customer(tb, g, v);
 
-    if ((ci = find_customer(x, cust)) < 0)
+    if ((ci = find_customer(x, tb, cust)) < 0)
         return 0;
     cu = &c->custs[ci];
     af = &c->affs[cu->aff];
@@ -991,13 +1001,22 @@ static int process(ctx *x, int tb, const grp *g)
     return judge_late(x, tb, g, p, cu);
 }
 
-static int process_one(void *arg, int tb, const acre_grp *g)
+static int process_one(void *arg, int tb, const acre_grp *g, acre_error *err)
 {
-    return process(arg, tb, g);
+    ctx *x = arg;
+    acre_error *own = x->err;
+    int rc;
+    x->err = err;
+    rc = process(x, tb, g);
+    x->err = own;
+    return rc;
 }
 
 /* Transactions, activity and Completed bonus events, each record's versions together (up to the
- * close's watermark: engine/close_read.h), in the order of TB_*. */
+ * close's watermark: engine/close_read.h). Transactions are read on one thread, the rest on
+ * another, and process() sees the two interleaved: what it does with a record may not depend
+ * on records of the other stream having been seen (sums are exact, events are sorted, late
+ * contributions kept in table order, refusals reported for the earliest stream). */
 static int stream_all(ctx *x, acre_error *err)
 {
     /* ?1 is the first day of the next period: nothing dated from then on matters */
@@ -1005,18 +1024,18 @@ static int stream_all(ctx *x, acre_error *err)
         {"SELECT transaction_id, customer_id, transaction_type, amount_currency, currency, "
          "transaction_date, status, amount_usd, seq FROM txn WHERE ?1 IS NOT NULL AND seq <= ?2 "
          "ORDER BY transaction_id, seq",
-         TX_N, 1},
+         TX_N, 1, 0},
         {"SELECT date, customer_id, game_type, currency, bets_count, total_bets, wins, ggr, ngr, "
          "seq FROM gaming_activity WHERE date < ?1 AND seq <= ?2 "
          "ORDER BY date, customer_id, game_type, currency, seq",
-         GA_N, 4},
+         GA_N, 4, 1},
         {"SELECT date, customer_id, instrument, currency, lots_traded, seq FROM trading_activity "
          "WHERE date < ?1 AND seq <= ?2 ORDER BY date, customer_id, instrument, currency, seq",
-         TA_N, 4},
+         TA_N, 4, 1},
         {"SELECT user_bonus_id, status, user_id, currency, timestamp, bonus_turned_real, seq "
          "FROM bonus_event WHERE status = 'Completed' AND ?1 IS NOT NULL AND seq <= ?2 "
          "ORDER BY user_bonus_id, status, seq",
-         BE_N, 2},
+         BE_N, 2, 1},
     };
     char next_day[11];
     memcpy(next_day, x->c.next_start, 10);

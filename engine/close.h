@@ -55,6 +55,7 @@ typedef struct acre_qev {
 
 /* One late contribution, for the ledger detail. */
 typedef struct acre_late {
+    int tb;           /* its table, in the order a close reads them */
     const char *kind; /* "gaming_activity", ... */
     char *key;
     char date[11];

@@ -15,7 +15,8 @@
 #include "store_int.h"
 
 #define CHUNK_ROWS 4096
-#define NCHUNK 6
+#define NCHUNK 6 /* per stream */
+#define NSTREAM 2
 
 typedef struct chunk {
     int query;
@@ -28,28 +29,38 @@ typedef struct chunk {
     int oom;
 } chunk;
 
-typedef struct reader {
-    /* what to read */
-    const acre_read_query *q;
-    int nq;
-    const char *bind1;
-    long long watermark;
+struct reader;
+
+/* The queries one reader thread runs, in order, and the ring it hands its chunks through. */
+typedef struct stream {
+    struct reader *r;
+    int first, end; /* queries [first, end) */
     sqlite3 *db;
-    int threaded;
+    pthread_t th;
+    int started;
     /* the ring: full chunks in order, spare chunks in any order */
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
     chunk chunks[NCHUNK];
     chunk *full[NCHUNK], *spare[NCHUNK];
     int headfull, nfull, nspare;
-    int stop; /* the close gave up: the reader should end */
-    /* the consumer, for reading on the calling thread */
-    int (*fn)(void *arg, int query, const acre_grp *g);
-    void *arg;
-    int fnrc;
-    /* the reader's failure */
-    int rc;
+    int stop; /* the close no longer wants this stream: its reader should end */
+    int done; /* the close has its last chunk, or stopped it */
+    int rc;   /* the reader's failure */
     acre_error err;
+    int fnrc; /* the consumer's failure on a record of this stream */
+    acre_error fnerr;
+} stream;
+
+typedef struct reader {
+    const acre_read_query *q;
+    const char *bind1;
+    long long watermark;
+    int threaded;
+    pthread_mutex_t mu; /* guards every ring and flag above */
+    pthread_cond_t cv;
+    stream s[NSTREAM];
+    int ns;
+    int (*fn)(void *arg, int query, const acre_grp *g, acre_error *err);
+    void *arg;
 } reader;
 
 static void chunk_reset(chunk *c, int query)
@@ -71,28 +82,29 @@ static void chunk_free(chunk *c)
 }
 
 /* Calls the consumer for each record of c; returns its first nonzero result. */
-static int consume(reader *r, chunk *c)
+static int consume(stream *s, chunk *c)
 {
     for (int i = 0; i < c->ng; i++) {
         int end = i + 1 < c->ng ? c->start[i + 1] : c->nv, rc;
         acre_grp g = {c->text.p, c->v + c->start[i], end - c->start[i]};
-        if ((rc = r->fn(r->arg, c->query, &g)))
+        if ((rc = s->r->fn(s->r->arg, c->query, &g, &s->fnerr)))
             return rc;
     }
     return 0;
 }
 
-static chunk *take_spare(reader *r, int query)
+static chunk *take_spare(stream *s, int query)
 {
+    reader *r = s->r;
     chunk *c = NULL;
     if (!r->threaded) {
-        c = &r->chunks[0];
+        c = &s->chunks[0];
     } else {
         pthread_mutex_lock(&r->mu);
-        while (r->nspare == 0 && !r->stop)
+        while (s->nspare == 0 && !s->stop)
             pthread_cond_wait(&r->cv, &r->mu);
-        if (!r->stop)
-            c = r->spare[--r->nspare];
+        if (!s->stop)
+            c = s->spare[--s->nspare];
         pthread_mutex_unlock(&r->mu);
     }
     if (c)
@@ -101,18 +113,19 @@ static chunk *take_spare(reader *r, int query)
 }
 
 /* Hands a full chunk to the close; returns nonzero when reading should stop. */
-static int give_full(reader *r, chunk *c)
+static int give_full(stream *s, chunk *c)
 {
+    reader *r = s->r;
     int stop;
     if (!r->threaded) {
-        if (!c->last && !r->fnrc)
-            r->fnrc = consume(r, c);
-        return r->fnrc != 0;
+        if (!c->last && !s->fnrc)
+            s->fnrc = consume(s, c);
+        return s->fnrc != 0;
     }
     pthread_mutex_lock(&r->mu);
-    r->full[(r->headfull + r->nfull) % NCHUNK] = c;
-    r->nfull++;
-    stop = r->stop;
+    s->full[(s->headfull + s->nfull) % NCHUNK] = c;
+    s->nfull++;
+    stop = s->stop;
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     return stop;
@@ -172,27 +185,28 @@ static int add_row(chunk *c, sqlite3_stmt *st, const char **t, const size_t *len
     return c->text.oom ? -1 : 0;
 }
 
-static void fail(reader *r, const char *what)
+static void fail(stream *s, const char *what)
 {
-    r->rc = acre_error_set(&r->err, ACRE_EIO, NULL, "store", "%s: %s", what, sqlite3_errmsg(r->db));
+    s->rc = acre_error_set(&s->err, ACRE_EIO, NULL, "store", "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
 /* Reads every query into chunks; always ends with a chunk marked last (unless stopped). */
-static void produce(reader *r)
+static void produce(stream *s)
 {
+    reader *r = s->r;
     chunk *c = NULL;
     int stop;
-    for (int qi = 0; qi < r->nq && !r->rc; qi++) {
+    for (int qi = s->first; qi < s->end && !s->rc; qi++) {
         const acre_read_query *q = &r->q[qi];
         sqlite3_stmt *st;
         int rc;
-        if (sqlite3_prepare_v2(r->db, q->sql, -1, &st, NULL) != SQLITE_OK) {
-            fail(r, "reading records");
+        if (sqlite3_prepare_v2(s->db, q->sql, -1, &st, NULL) != SQLITE_OK) {
+            fail(s, "reading records");
             break;
         }
         sqlite3_bind_text(st, 1, r->bind1, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, r->watermark);
-        if (!(c = take_spare(r, qi))) {
+        if (!(c = take_spare(s, qi))) {
             sqlite3_finalize(st);
             return;
         }
@@ -203,131 +217,185 @@ static void produce(reader *r)
             fetch(st, q->ncol, t, len);
             same = same_record(c, t, q->nkey);
             if (!same && c->nv >= CHUNK_ROWS) {
-                if (give_full(r, c) || !(c = take_spare(r, qi))) {
+                if (give_full(s, c) || !(c = take_spare(s, qi))) {
                     sqlite3_finalize(st);
                     return;
                 }
             }
             if (add_row(c, st, t, len, q->ncol, !same)) {
-                r->rc = acre_error_set(&r->err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+                s->rc = acre_error_set(&s->err, ACRE_ENOMEM, NULL, NULL, "out of memory");
                 break;
             }
         }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            fail(r, "reading records");
+            fail(s, "reading records");
         sqlite3_finalize(st);
-        if (r->rc)
+        if (s->rc)
             break;
-        stop = give_full(r, c);
+        stop = give_full(s, c);
         c = NULL; /* the close has it now */
         if (stop)
             return;
     }
     if (!r->threaded)
         return;
-    /* the close waits for a chunk marked last: the end, or the failure in r->rc */
-    if (c || (c = take_spare(r, 0))) {
+    /* the close waits for a chunk marked last: the end, or the failure in s->rc */
+    if (c || (c = take_spare(s, s->first))) {
         c->ng = 0;
         c->last = 1;
-        give_full(r, c);
+        give_full(s, c);
     }
 }
 
 static void *reader_main(void *arg)
 {
-    reader *r = arg;
-    if (sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
-        produce(r);
-        sqlite3_exec(r->db, "ROLLBACK", NULL, NULL, NULL);
+    stream *s = arg;
+    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
+        produce(s);
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     } else {
         chunk *c;
-        fail(r, "reading records");
-        if ((c = take_spare(r, 0))) {
+        fail(s, "reading records");
+        if ((c = take_spare(s, s->first))) {
             c->last = 1;
-            give_full(r, c);
+            give_full(s, c);
         }
     }
     return NULL;
 }
 
-int acre_read_records(acre_store *s, const acre_read_query *q, int nq, const char *bind1,
-                      long long watermark, int (*fn)(void *arg, int query, const acre_grp *g),
+/* Takes chunks from whichever stream has one (the earlier stream first) until every stream is
+ * done. A failure in stream k stops streams k and later; earlier streams go on, so the failure
+ * reported is the one a single thread reading the queries in order would meet first. */
+static void consume_all(reader *r)
+{
+    for (;;) {
+        stream *s = NULL;
+        chunk *c;
+        int alive = 0, rc = 0;
+        pthread_mutex_lock(&r->mu);
+        for (;;) {
+            for (int i = 0; i < r->ns && !s; i++)
+                if (!r->s[i].done) {
+                    alive = 1;
+                    if (r->s[i].nfull)
+                        s = &r->s[i];
+                }
+            if (s || !alive)
+                break;
+            pthread_cond_wait(&r->cv, &r->mu);
+        }
+        if (!s) {
+            pthread_mutex_unlock(&r->mu);
+            return;
+        }
+        c = s->full[s->headfull];
+        s->headfull = (s->headfull + 1) % NCHUNK;
+        s->nfull--;
+        pthread_mutex_unlock(&r->mu);
+        if (!c->last)
+            rc = consume(s, c);
+        pthread_mutex_lock(&r->mu);
+        s->spare[s->nspare++] = c;
+        if (rc)
+            s->fnrc = rc;
+        if (c->last)
+            s->done = 1;
+        if (rc || (c->last && s->rc))
+            for (stream *t = s; t < r->s + r->ns; t++)
+                t->stop = t->done = 1;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+    }
+}
+
+int acre_read_records(acre_store *st, const acre_read_query *q, int nq, const char *bind1,
+                      long long watermark,
+                      int (*fn)(void *arg, int query, const acre_grp *g, acre_error *err),
                       void *arg, acre_error *err)
 {
     reader *r = calloc(1, sizeof *r);
-    const char *path = sqlite3_db_filename(s->db, "main");
-    pthread_t th;
+    const char *path = sqlite3_db_filename(st->db, "main");
     int rc = 0;
 
     if (!r)
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     r->q = q;
-    r->nq = nq;
     r->bind1 = bind1;
     r->watermark = watermark;
     r->fn = fn;
     r->arg = arg;
-    if (path && path[0] &&
-        sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==
+    for (int i = 0; i < nq; i++) {
+        if (i == 0 || q[i].stream != q[i - 1].stream) {
+            r->s[r->ns].r = r;
+            r->s[r->ns].first = i;
+            r->ns++;
+        }
+        r->s[r->ns - 1].end = i + 1;
+    }
+    r->threaded = path && path[0];
+    for (int i = 0; i < r->ns && r->threaded; i++) {
+        stream *s = &r->s[i];
+        if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==
             SQLITE_OK) {
-        sqlite3_busy_timeout(r->db, 10000);
-        r->threaded = 1;
-    } else {
-        /* in memory, or a second connection cannot be had: read on this thread */
-        sqlite3_close(r->db);
-        r->db = s->db;
+            sqlite3_busy_timeout(s->db, 10000);
+        } else {
+            r->threaded = 0;
+        }
     }
     if (!r->threaded) {
-        produce(r);
-        rc = r->rc ? r->rc : r->fnrc;
-        if (r->rc)
-            *err = r->err;
-        chunk_free(&r->chunks[0]);
-        free(r);
-        return rc;
+        /* in memory, or no second connection: each stream in turn on this thread */
+        for (int i = 0; i < r->ns && !rc; i++) {
+            stream *s = &r->s[i];
+            sqlite3_close(s->db);
+            s->db = st->db;
+            produce(s);
+            if ((rc = s->rc))
+                *err = s->err;
+            else if ((rc = s->fnrc))
+                *err = s->fnerr;
+        }
+        goto done;
     }
 
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
-    for (int i = 0; i < NCHUNK; i++)
-        r->spare[r->nspare++] = &r->chunks[i];
-    if (pthread_create(&th, NULL, reader_main, r) != 0) {
-        rc = acre_error_set(err, ACRE_ERROR, NULL, NULL, "cannot start the reader thread");
-        goto done;
-    }
-    for (;;) {
-        chunk *c;
-        int last;
-        pthread_mutex_lock(&r->mu);
-        while (r->nfull == 0)
-            pthread_cond_wait(&r->cv, &r->mu);
-        c = r->full[r->headfull];
-        r->headfull = (r->headfull + 1) % NCHUNK;
-        r->nfull--;
-        pthread_mutex_unlock(&r->mu);
-        last = c->last;
-        if (!rc && !last)
-            rc = consume(r, c);
-        pthread_mutex_lock(&r->mu);
-        r->spare[r->nspare++] = c;
-        if (rc)
-            r->stop = 1;
-        pthread_cond_broadcast(&r->cv);
-        pthread_mutex_unlock(&r->mu);
-        if (last || rc)
+    for (int i = 0; i < r->ns; i++) {
+        stream *s = &r->s[i];
+        for (int k = 0; k < NCHUNK; k++)
+            s->spare[s->nspare++] = &s->chunks[k];
+        if (pthread_create(&s->th, NULL, reader_main, s) == 0) {
+            s->started = 1;
+        } else {
+            s->rc = acre_error_set(&s->err, ACRE_ERROR, NULL, NULL,
+                                   "cannot start a reader thread");
+            s->done = 1;
+            for (stream *t = s; t < r->s + r->ns; t++)
+                t->stop = t->done = 1;
             break;
+        }
     }
-    pthread_join(th, NULL);
-    if (!rc && r->rc) {
-        rc = r->rc;
-        *err = r->err;
+    consume_all(r);
+    for (int i = 0; i < r->ns; i++)
+        if (r->s[i].started)
+            pthread_join(r->s[i].th, NULL);
+    /* the first stream that failed, by the consumer or by its reader */
+    for (int i = 0; i < r->ns && !rc; i++) {
+        stream *s = &r->s[i];
+        if ((rc = s->fnrc))
+            *err = s->fnerr;
+        else if ((rc = s->rc))
+            *err = s->err;
     }
-done:
-    for (int i = 0; i < NCHUNK; i++)
-        chunk_free(&r->chunks[i]);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);
-    sqlite3_close(r->db);
+done:
+    for (int i = 0; i < r->ns; i++) {
+        for (int k = 0; k < NCHUNK; k++)
+            chunk_free(&r->s[i].chunks[k]);
+        if (r->s[i].db != st->db)
+            sqlite3_close(r->s[i].db);
+    }
     free(r);
     return rc;
 }

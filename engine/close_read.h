@@ -1,12 +1,14 @@
-/* engine/close_read.h — reading the records a close streams, on a second thread (internal).
+/* engine/close_read.h — reading the records a close streams, on other threads (internal).
  *
- * A close spends about a third of its time inside SQLite stepping through transactions and
- * activity. close_read runs those queries on a reader thread with its own read-only connection
- * and hands the rows over in chunks, each record's versions together, so the close processes one
- * chunk while the next is read. Every query is limited to versions at or below the close's
- * sequence watermark, so the reader sees exactly what the close's own transaction sees even if
- * another process commits in between (versions are only ever added, each with a higher seq).
- * A store that is not a file (in memory) is read on the calling thread instead. */
+ * Reading transactions and activity out of SQLite is most of a close's time. close_read runs
+ * those queries on reader threads, each with its own read-only connection, and hands the rows
+ * over in chunks, each record's versions together, so the close processes one chunk while the
+ * next ones are read. The queries are shared out in streams: each stream's queries are read in
+ * order by one thread, and the streams are read at the same time. Every query is limited to
+ * versions at or below the close's sequence watermark, so each reader sees exactly what the
+ * close's own transaction sees even if another process commits in between (versions are only
+ * ever added, each with a higher seq). A store that is not a file (in memory) is read on the
+ * calling thread instead, one stream after the other. */
 #ifndef ACRE_ENGINE_CLOSE_READ_H
 #define ACRE_ENGINE_CLOSE_READ_H
 
@@ -35,17 +37,23 @@ static inline const char *acre_grp_col(const acre_grp *g, const acre_ver *v, int
 }
 
 /* A query: ?1 is bound to `bind1` and ?2 to the watermark; its first ncol columns are the
- * record's, its first nkey the record's key, column ncol its seq, ordered by key then seq. */
+ * record's, its first nkey the record's key, column ncol its seq, ordered by key then seq.
+ * `stream` numbers its reader: 0 or 1, never decreasing along the list of queries. */
 typedef struct acre_read_query {
     const char *sql;
     int ncol, nkey;
+    int stream;
 } acre_read_query;
 
-/* Runs the nq queries in order and calls fn(arg, i, group) for each record of query i, on the
- * calling thread, in the queries' order. Stops at the first nonzero return of fn and returns it;
- * returns ACRE_EIO (err set) when reading fails. */
+/* Runs the nq queries and calls fn(arg, i, group, err) for each record of query i, on the
+ * calling thread: a stream's records in its queries' order, the streams' records interleaved.
+ * fn must therefore give the same result whatever the interleaving. fn returning nonzero (with
+ * err set) stops its stream and the later ones; earlier streams are read to their end. Returns
+ * the failure of the earliest stream that failed, with *err: fn's result, or ACRE_EIO when
+ * reading failed; 0 when all went through. */
 int acre_read_records(acre_store *s, const acre_read_query *q, int nq, const char *bind1,
-                      long long watermark, int (*fn)(void *arg, int query, const acre_grp *g),
+                      long long watermark,
+                      int (*fn)(void *arg, int query, const acre_grp *g, acre_error *err),
                       void *arg, acre_error *err);
 
 #endif

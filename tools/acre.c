@@ -25,9 +25,10 @@ static const char usage_text[] =
     "                     print a closed period's ledger\n"
     "  audit              check every closed ledger against its digest and the chain linking\n"
     "                     each to the one before; exit 1 naming what does not match\n"
-    "  replay DIR [--update]\n"
-    "                     run a fixture in a fresh in-memory store and compare its ledgers\n"
-    "                     with DIR/expected/ (--update writes them)\n"
+    "  replay DIR [--update] [--on-disk]\n"
+    "                     run a fixture in a fresh in-memory store (--on-disk: a temporary\n"
+    "                     file) and compare its ledgers with DIR/expected/ (--update writes\n"
+    "                     them)\n"
     "  status             what the store holds: records and versions per kind, ingested files\n"
     "  kinds              list the record kinds\n"
     "\n"
@@ -46,7 +47,7 @@ static int usage(const char *msg)
 typedef struct args {
     const char *db;
     const char *rejects, *format, *affiliate;
-    int atomic, explain, help, update;
+    int atomic, explain, help, update, on_disk;
     const char *pos[256];
     int npos;
 } args;
@@ -78,6 +79,8 @@ static int parse_args(args *a, int argc, char **argv)
             a->affiliate = s + 12;
         } else if (strcmp(s, "--update") == 0) {
             a->update = 1;
+        } else if (strcmp(s, "--on-disk") == 0) {
+            a->on_disk = 1;
         } else if (strncmp(s, "--db=", 5) == 0) {
             a->db = s + 5;
         } else if (strncmp(s, "--rejects=", 10) == 0) {
@@ -443,7 +446,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "audit") == 0)
         return cmd_audit(&a);
     if (strcmp(cmd, "replay") == 0)
-        return acre_replay(a.pos[1], a.update, a.npos == 2);
+        return acre_replay(a.pos[1], a.update, a.on_disk, a.npos == 2);
     if (strcmp(cmd, "kinds") == 0) {
         for (int i = 0; acre_kind_name(i); i++)
             puts(acre_kind_name(i));

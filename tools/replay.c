@@ -1,4 +1,5 @@
-/* tools/replay.c — run a fixture in a fresh in-memory store and compare each ledger.
+/* tools/replay.c — run a fixture in a fresh store (in memory, or a temporary file with
+ * --on-disk) and compare each ledger.
  *
  * case.json: {"description": ..., "steps": [...]}. Steps: {"ingest": KIND, "files": [...]},
  * {"plan": FILE or [FILES]}, {"close": PERIOD}, {"preview": PERIOD}. acre adds one key: a close
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "acre.h"
 
@@ -141,9 +143,9 @@ static void on_reject(void *ctx, const acre_reject *r)
     fprintf(stderr, "acre: replay: rejected: %s\n", r->text);
 }
 
-int acre_replay(const char *dir, int update, int usage_ok)
+int acre_replay(const char *dir, int update, int on_disk, int usage_ok)
 {
-    char path[4096];
+    char path[4096], file[4096] = "";
     json_error_t je;
     json_t *cs, *steps, *step;
     acre_store *s = NULL;
@@ -162,7 +164,19 @@ int acre_replay(const char *dir, int update, int usage_ok)
     }
     steps = json_object_get(cs, "steps");
     acre_error_clear(&err);
-    if (!json_is_array(steps) || acre_store_open(&s, ":memory:", &err)) {
+    if (on_disk) {
+        /* a file store: the close reads it on its reader threads (engine/close_read.h) */
+        const char *tmp = getenv("TMPDIR");
+        int fd;
+        snprintf(file, sizeof file, "%s/acre-replay-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+        if ((fd = mkstemp(file)) < 0) {
+            fprintf(stderr, "acre: replay: cannot create a store file %s\n", file);
+            json_decref(cs);
+            return 2;
+        }
+        close(fd);
+    }
+    if (!json_is_array(steps) || acre_store_open(&s, on_disk ? file : ":memory:", &err)) {
         fprintf(stderr, "acre: replay: %s: %s\n", path,
                 json_is_array(steps) ? err.message : "needs a \"steps\" array");
         json_decref(cs);
@@ -247,5 +261,12 @@ int acre_replay(const char *dir, int update, int usage_ok)
 out:
     acre_store_free(s);
     json_decref(cs);
+    if (file[0]) {
+        const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+        for (int k = 0; k < 4; k++) {
+            snprintf(path, sizeof path, "%s%s", file, suffix[k]);
+            remove(path);
+        }
+    }
     return code;
 }

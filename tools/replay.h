@@ -1,9 +1,11 @@
-/* tools/replay.h — `acre replay DIR [--update]`: run a fixture (SPEC 7). */
+/* tools/replay.h — `acre replay DIR [--update] [--on-disk]`: run a fixture (SPEC 7). */
 #ifndef ACRE_TOOLS_REPLAY_H
 #define ACRE_TOOLS_REPLAY_H
 
 /* Returns the exit status: 0 every ledger equals its expected file, 1 a difference (printed),
  * 2 bad usage or a broken fixture, 4 a step failed unexpectedly. */
-int acre_replay(const char *dir, int update, int usage_ok);
+/* on_disk: replay into a temporary file store (removed after) instead of memory, so the close
+ * takes the reader-thread path a real store takes. */
+int acre_replay(const char *dir, int update, int on_disk, int usage_ok);
 
 #endif
