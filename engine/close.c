@@ -1551,6 +1551,47 @@ static int store_close(ctx *x, acre_buf *doc, char digest[72], acre_error *err)
     return write_close(x, doc->p, digest, err);
 }
 
+/* The customers and their index. Once the state is stored nothing reads them, so a close frees
+ * them while its commit waits for the disk. */
+static void free_customers(acre_close *c)
+{
+    for (int i = 0; i < c->ncusts; i++) {
+        acre_cust *cu = &c->custs[i];
+        free(cu->id);
+        free(cu->kyc);
+        free(cu->paid_aff);
+        free(cu->paid_label);
+        free(cu->paid_amount);
+        free(cu->paid_qat);
+        free(cu->paid_period);
+        free(cu->paid_now);
+        free(cu->ev);
+        acre_acc_free(&cu->ggr);
+        acre_acc_free(&cu->ded);
+        acre_acc_free(&cu->ngr);
+        acre_acc_free(&cu->nr);
+        for (int k = 0; k < cu->nlate; k++) {
+            free(cu->late[k].key);
+            acre_dec_clear(&cu->late[k].ggr);
+            acre_dec_clear(&cu->late[k].ded);
+            acre_dec_clear(&cu->late[k].ngr);
+            acre_dec_clear(&cu->late[k].nr);
+        }
+        free(cu->late);
+        acre_dec_clear(&cu->ftd_amount);
+    }
+    free(c->custs);
+    c->custs = NULL;
+    c->ncusts = 0;
+    acre_strset_free(&c->cust_index);
+}
+
+static void *free_customers_main(void *arg)
+{
+    free_customers(arg);
+    return NULL;
+}
+
 static void ctx_free(ctx *x)
 {
     acre_close *c = &x->c;
@@ -1585,38 +1626,12 @@ static void ctx_free(ctx *x)
     free(x->as);
     free(x->nas);
     free(c->affs);
-    for (int i = 0; i < c->ncusts; i++) {
-        acre_cust *cu = &c->custs[i];
-        free(cu->id);
-        free(cu->kyc);
-        free(cu->paid_aff);
-        free(cu->paid_label);
-        free(cu->paid_amount);
-        free(cu->paid_qat);
-        free(cu->paid_period);
-        free(cu->paid_now);
-        free(cu->ev);
-        acre_acc_free(&cu->ggr);
-        acre_acc_free(&cu->ded);
-        acre_acc_free(&cu->ngr);
-        acre_acc_free(&cu->nr);
-        for (int k = 0; k < cu->nlate; k++) {
-            free(cu->late[k].key);
-            acre_dec_clear(&cu->late[k].ggr);
-            acre_dec_clear(&cu->late[k].ded);
-            acre_dec_clear(&cu->late[k].ngr);
-            acre_dec_clear(&cu->late[k].nr);
-        }
-        free(cu->late);
-        acre_dec_clear(&cu->ftd_amount);
-    }
-    free(c->custs);
+    free_customers(c);
     for (int i = 0; i < c->nfx; i++)
         acre_dec_clear(&c->fx[i].rate);
     free(c->fx);
     acre_buf_free(&c->ids);
     acre_strset_free(&c->aff_index);
-    acre_strset_free(&c->cust_index);
     acre_strset_free(&c->missing_set);
     for (int i = 0; i < x->ncloses; i++)
         free(x->closes[i].digest);
@@ -1745,9 +1760,14 @@ int acre_close_period(acre_store *s, const char *period, int store, char **ledge
         goto out;
     }
     if (store) {
+        pthread_t t;
+        int freeing;
         if ((rc = store_close(&x, &doc, digest, err)))
             goto out;
+        freeing = pthread_create(&t, NULL, free_customers_main, c) == 0;
         rc = acre_store_commit(s, err);
+        if (freeing)
+            pthread_join(t, NULL);
         began = 0;
         if (rc)
             goto out;
