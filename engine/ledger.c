@@ -1,9 +1,10 @@
-/* engine/ledger.c — writing a ledger document as JSON or CSV. */
+/* engine/ledger.c — writing a ledger document as JSON or CSV (journals: engine/journal.c). */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "acre/close.h"
+#include "journal.h"
 
 static void csv_field(FILE *out, const char *s, int last)
 {
@@ -38,12 +39,19 @@ int acre_ledger_write(FILE *out, const char *ledger, const char *format, const c
         fputs(ledger, out);
         return 0;
     }
-    if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
+    if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 &&
+        strcmp(format, "hledger") != 0 && strcmp(format, "beancount") != 0)
         return acre_error_set(err, ACRE_EUSAGE, "format", "format",
-                              "unknown ledger format %s (json or csv)", format);
+                              "unknown ledger format %s (json, csv, hledger or beancount)",
+                              format);
     if (!(doc = json_loads(ledger, 0, &je)))
         return acre_error_set(err, ACRE_ERROR, NULL, "ledger", "the ledger cannot be read: %s",
                               je.text);
+    if (strcmp(format, "hledger") == 0 || strcmp(format, "beancount") == 0) {
+        rc = acre_journal_write(out, doc, format[0] == 'b', only, err);
+        json_decref(doc);
+        return rc;
+    }
     affs = json_object_get(doc, "affiliates");
     if (strcmp(format, "json") == 0) {
         json_t *keep = json_array();

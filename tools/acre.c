@@ -21,8 +21,11 @@ static const char usage_text[] =
     "  preview PERIOD [--format json|csv] [--affiliate ID]\n"
     "                     compute PERIOD (YYYY-MM) exactly as close would; store nothing\n"
     "  close PERIOD       compute and store PERIOD's ledger; closed periods never change\n"
-    "  ledger PERIOD [--format json|csv] [--affiliate ID]\n"
-    "                     print a closed period's ledger\n"
+    "  ledger PERIOD [--format json|csv|hledger|beancount] [--affiliate ID]\n"
+    "                     print a closed period's ledger; hledger and beancount write the\n"
+    "                     accruals, payouts and a balance assertion per affiliate\n"
+    "  ledger --file FILE [--format ...] [--affiliate ID]\n"
+    "                     the same for a ledger document kept as a file\n"
     "  audit              check every closed ledger against its digest and the chain linking\n"
     "                     each to the one before; exit 1 naming what does not match\n"
     "  replay DIR [--update] [--on-disk]\n"
@@ -46,7 +49,7 @@ static int usage(const char *msg)
 
 typedef struct args {
     const char *db;
-    const char *rejects, *format, *affiliate;
+    const char *rejects, *format, *affiliate, *file;
     int atomic, explain, help, update, on_disk;
     const char *pos[256];
     int npos;
@@ -60,7 +63,7 @@ static int parse_args(args *a, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         if (strcmp(s, "--db") == 0 || strcmp(s, "--rejects") == 0 || strcmp(s, "--format") == 0 ||
-            strcmp(s, "--affiliate") == 0) {
+            strcmp(s, "--affiliate") == 0 || strcmp(s, "--file") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "acre: %s needs a value\n", s);
                 return -1;
@@ -69,8 +72,10 @@ static int parse_args(args *a, int argc, char **argv)
                 a->db = argv[++i];
             else if (s[2] == 'r')
                 a->rejects = argv[++i];
-            else if (s[2] == 'f')
+            else if (strcmp(s, "--format") == 0)
                 a->format = argv[++i];
+            else if (strcmp(s, "--file") == 0)
+                a->file = argv[++i];
             else
                 a->affiliate = argv[++i];
         } else if (strncmp(s, "--format=", 9) == 0) {
@@ -385,11 +390,37 @@ static int cmd_ledger(const args *a)
     char *ledger = NULL;
     int rc;
 
+    acre_error_clear(&err);
+    if (a->file) {
+        /* a ledger document kept as a file: no store */
+        FILE *in;
+        long n;
+        if (a->npos != 1)
+            return usage("ledger: --file FILE takes no PERIOD");
+        if (!(in = fopen(a->file, "rb")) || fseek(in, 0, SEEK_END) || (n = ftell(in)) < 0 ||
+            fseek(in, 0, SEEK_SET) || !(ledger = malloc((size_t)n + 1)) ||
+            fread(ledger, 1, (size_t)n, in) != (size_t)n) {
+            fprintf(stderr, "acre: ledger: cannot read %s\n", a->file);
+            if (in)
+                fclose(in);
+            free(ledger);
+            return EXIT_USAGE;
+        }
+        fclose(in);
+        ledger[n] = '\0';
+        rc = acre_ledger_write(stdout, ledger, a->format, a->affiliate,
+                               &err);
+        free(ledger);
+        if (rc) {
+            fprintf(stderr, "acre: ledger: %s: %s\n", a->file, err.message);
+            return exit_for(rc);
+        }
+        return EXIT_OK;
+    }
     if (a->npos != 2)
         return usage("ledger: name one PERIOD (YYYY-MM)");
     if (open_store(&s, a))
         return EXIT_REFUSED;
-    acre_error_clear(&err);
     if (!(rc = acre_ledger_get(s, a->pos[1], &ledger, &err)))
         rc = acre_ledger_write(stdout, ledger, a->format, a->affiliate, &err);
     free(ledger);

@@ -21,8 +21,8 @@ int acre_close_period(acre_store *s, const char *period, int store, char **ledge
 /* The stored ledger of a closed period (new string), or ACRE_ENOTFOUND. */
 int acre_ledger_get(acre_store *s, const char *period, char **ledger, acre_error *err);
 
-/* Writes a ledger document as `format` ("json" or "csv"), keeping only affiliate `only` when it
- * is not NULL. */
+/* Writes a ledger document as `format` ("json", "csv", "hledger" or "beancount"), keeping only
+ * affiliate `only` when it is not NULL. */
 int acre_ledger_write(FILE *out, const char *ledger, const char *format, const char *only,
                       acre_error *err);
 
