@@ -3,20 +3,12 @@
 # order, --rejects, --atomic, several files. Each expected summary is counted from the records
 # written inline below.
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 acre=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-pass=0 fail=0
-
-check() { # check NAME WANT GOT
-    if [ "$2" = "$3" ]; then
-        pass=$((pass + 1))
-    else
-        fail=$((fail + 1))
-        printf 'FAIL %s\n  want: %s\n  got:  %s\n' "$1" "$2" "$3"
-    fi
-}
+. "$here/check.sh"
 
 printf '{"affiliate_id":"a1"}\n{"affiliate_id":"a2","currency":"EUR"}\n' >aff.ndjson
 printf '{"customer_id":"c1","signup_date":"2026-01-05T10:00:00Z","affiliate_id":"a1","tracking_data":"t"}\n' >cust.ndjson

@@ -6,6 +6,7 @@
 #   2. the first balance assertion (the liability is no longer what was carried forward).
 # Needs hledger and beancount (tools/setup.sh installs them).
 set -u
+here=$(cd "$(dirname "$0")" && pwd)
 for tool in hledger bean-check; do
     command -v $tool >/dev/null || { echo "journals: $tool is missing (tools/setup.sh test installs hledger and beancount)"; exit 1; }
 done
@@ -13,16 +14,7 @@ acre=$1
 fixtures=$2
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-
-check() { # check NAME WANT GOT
-    if [ "$2" = "$3" ]; then
-        pass=$((pass + 1))
-    else
-        fail=$((fail + 1))
-        printf 'FAIL %s\n  want: %s\n  got:  %s\n' "$1" "$2" "$3"
-    fi
-}
+. "$here/check.sh"
 
 # plus_cent FILE WHICH: FILE with 0.010 added to one amount: WHICH "posting" the amount of the
 # first expense posting (field 2), "assert" the asserted amount of the first balance assertion
