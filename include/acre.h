@@ -9,5 +9,6 @@
 #include "acre/ingest.h"
 #include "acre/plan.h"
 #include "acre/store.h"
+#include "acre/verify.h"
 
 #endif

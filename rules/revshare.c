@@ -18,10 +18,11 @@ static int nonempty(const char *s, size_t n)
 
 static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
 {
-    static const char *const keys[] = {"basis", "ngr", "net_revenue", "rate", "tiers",
-                                       "customer_months", "negative_carryover", NULL};
-    static const char *const ngr_keys[] = {"source", "deduct", "admin_fee", "tax", "game_types",
-                                           NULL};
+    static const char *const keys[] = {
+        "basis", "ngr", "net_revenue", "rate", "tiers", "customer_months", "negative_carryover",
+        NULL};
+    static const char *const ngr_keys[] = {"source", "deduct",     "admin_fee",
+                                           "tax",    "game_types", NULL};
     static const char *const nr_keys[] = {"add", "subtract", NULL};
     const json_t *s = json_object_get(doc, "revshare"), *v, *x;
     int rc;
@@ -65,8 +66,8 @@ static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_err
             (rc = acre_plan_rate(&p->rs.tax, &p->rs.tax_text, x, t, "revshare.ngr.tax", err)))
             return rc;
         if ((x = json_object_get(v, "game_types")) &&
-            (rc = acre_plan_strlist(&p->rs.game_types, x, nonempty, "revshare.ngr.game_types",
-                                    err)))
+            (rc =
+                 acre_plan_strlist(&p->rs.game_types, x, nonempty, "revshare.ngr.game_types", err)))
             return rc;
     }
     if ((v = json_object_get(s, "net_revenue"))) {
@@ -254,9 +255,18 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     }
     acre_line_set(l, &com, p->scale, p->mode);
     acre_detail_str(&l->detail, "basis_kind", basis_kind);
+    /* how the numbers below were made, so `acre verify` can redo them from the line alone */
+    acre_detail_str(&l->detail, "method",
+                    p->rs.has_rate                   ? "rate"
+                    : p->rs.tiers.mode == TIERS_FLAT ? "tiers_flat"
+                                                     : "tiers_progressive");
+    acre_detail_str(&l->detail, "carryover", p->rs.carry ? "carry" : "none");
     if (p->rs.basis == BASIS_NGR && !p->rs.reported) {
         acre_detail_dec(&l->detail, "ggr", &ggr);
         acre_detail_dec(&l->detail, "deductions", &ded);
+        acre_detail_str(&l->detail, "admin_fee",
+                        p->rs.admin_fee_text ? p->rs.admin_fee_text : "0%");
+        acre_detail_str(&l->detail, "tax", p->rs.tax_text ? p->rs.tax_text : "0%");
         acre_detail_dec(&l->detail, "fees", &fees);
     }
     acre_detail_dec(&l->detail, "basis", &B);

@@ -152,6 +152,18 @@ sqlite3 t.db "DELETE FROM close WHERE period_text = '2026-02'"
 "$acre" --db t.db audit >out; check "audit after a deleted period" 1 $?
 check "audit names the period after the gap" "2026-03" "$(grep FAIL out | cut -f1 | sort -u)"
 
+# verify: a ledger file on its own. clawback-by-flag 2026-02 claws back f_1's 100 paid in
+# 2026-01: exact -100. One cent more on the amount fails twice: the amount is no longer exact
+# -100 rounded, and the digest no longer matches.
+"$acre" --db f.db ledger 2026-02 >l.json
+"$acre" verify l.json >out; check "verify a stored ledger" 0 $?
+check "verify says what it checked" "l.json: 2026-02: ok, 1 affiliates, 1 lines re-derived, digest $(sed -n 's/^"digest":"\(.*\)"}$/\1/p' l.json)" "$(cat out)"
+sed 's/"amount":"-100.00"/"amount":"-99.99"/' l.json >e.json
+"$acre" verify e.json >out; check "verify after a cent changed" 1 $?
+check "verify names the line" 'e.json: affiliate aff_f, line 1 (cpa_clawback cpa100@1): amount is "-99.99"; exact rounded half_even to 2 decimals gives -100.00' "$(sed -n 1p out)"
+check "verify names the digest" 1 "$(grep -c 'does not hash to its digest' out)"
+"$acre" verify missing.json 2>/dev/null; check "verify of a missing file" 2 $?
+
 # a refusal raised while records are still being read (the reader thread must stop cleanly)
 rx=$2/reported-ngr-missing-refused
 "$acre" --db r.db ingest affiliates "$rx/affiliates.ndjson" >/dev/null

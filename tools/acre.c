@@ -28,6 +28,8 @@ static const char usage_text[] =
     "                     the same for a ledger document kept as a file\n"
     "  audit              check every closed ledger against its digest and the chain linking\n"
     "                     each to the one before; exit 1 naming what does not match\n"
+    "  verify FILE        re-derive every line of a ledger file from its own detail, the\n"
+    "                     totals and the digest; exit 1 naming each line that does not add up\n"
     "  replay DIR [--update] [--on-disk]\n"
     "                     run a fixture in a fresh in-memory store (--on-disk: a temporary\n"
     "                     file) and compare its ledgers with DIR/expected/ (--update writes\n"
@@ -249,8 +251,8 @@ static int cmd_status(const args *a)
     printf("  %-30s %9s %9s\n", "kind", "records", "versions");
     for (int i = 0; i < n; i++)
         printf("  %-30s %9ld %9ld\n", counts[i].kind, counts[i].records, counts[i].versions);
-    printf("\ningested files\n  %4s  %-30s %6s %8s %7s %9s %8s  %-12s  %s\n", "#", "kind",
-           "recvd", "inserted", "updated", "unchanged", "rejected", "sha256", "file");
+    printf("\ningested files\n  %4s  %-30s %6s %8s %7s %9s %8s  %-12s  %s\n", "#", "kind", "recvd",
+           "inserted", "updated", "unchanged", "rejected", "sha256", "file");
     if (acre_store_batches(s, print_batch, NULL, &err)) {
         fprintf(stderr, "acre: %s\n", err.message);
         acre_store_free(s);
@@ -294,7 +296,8 @@ static int cmd_plan(const args *a)
     if (strcmp(sub, "add") && strcmp(sub, "list") && strcmp(sub, "show"))
         return usage("plan: add FILE..., list, or show ID[@VERSION]");
     if ((strcmp(sub, "add") == 0 && a->npos < 3) || (strcmp(sub, "show") == 0 && a->npos != 3))
-        return usage(strcmp(sub, "add") == 0 ? "plan add: name a FILE" : "plan show: name ID[@VERSION]");
+        return usage(strcmp(sub, "add") == 0 ? "plan add: name a FILE"
+                                             : "plan show: name ID[@VERSION]");
     if (open_store(&s, a))
         return EXIT_REFUSED;
     if (strcmp(sub, "add") == 0) {
@@ -383,6 +386,27 @@ static int cmd_close(const args *a, int store)
     return EXIT_OK;
 }
 
+/* The whole file as a new NUL-terminated string (its length in *len), or NULL. */
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *in;
+    long n;
+    char *p = NULL;
+    if (!(in = fopen(path, "rb")) || fseek(in, 0, SEEK_END) || (n = ftell(in)) < 0 ||
+        fseek(in, 0, SEEK_SET) || !(p = malloc((size_t)n + 1)) ||
+        fread(p, 1, (size_t)n, in) != (size_t)n) {
+        if (in)
+            fclose(in);
+        free(p);
+        return NULL;
+    }
+    fclose(in);
+    p[n] = '\0';
+    if (len)
+        *len = (size_t)n;
+    return p;
+}
+
 static int cmd_ledger(const args *a)
 {
     acre_store *s = NULL;
@@ -393,23 +417,13 @@ static int cmd_ledger(const args *a)
     acre_error_clear(&err);
     if (a->file) {
         /* a ledger document kept as a file: no store */
-        FILE *in;
-        long n;
         if (a->npos != 1)
             return usage("ledger: --file FILE takes no PERIOD");
-        if (!(in = fopen(a->file, "rb")) || fseek(in, 0, SEEK_END) || (n = ftell(in)) < 0 ||
-            fseek(in, 0, SEEK_SET) || !(ledger = malloc((size_t)n + 1)) ||
-            fread(ledger, 1, (size_t)n, in) != (size_t)n) {
+        if (!(ledger = read_file(a->file, NULL))) {
             fprintf(stderr, "acre: ledger: cannot read %s\n", a->file);
-            if (in)
-                fclose(in);
-            free(ledger);
             return EXIT_USAGE;
         }
-        fclose(in);
-        ledger[n] = '\0';
-        rc = acre_ledger_write(stdout, ledger, a->format, a->affiliate,
-                               &err);
+        rc = acre_ledger_write(stdout, ledger, a->format, a->affiliate, &err);
         free(ledger);
         if (rc) {
             fprintf(stderr, "acre: ledger: %s: %s\n", a->file, err.message);
@@ -452,6 +466,29 @@ static int cmd_audit(const args *a)
     return nbad ? EXIT_DIFF : EXIT_OK;
 }
 
+static int cmd_verify(const args *a)
+{
+    acre_error err;
+    char *doc;
+    size_t len;
+    int rc, nbad = 0;
+
+    if (a->npos != 2)
+        return usage("verify: name one ledger FILE");
+    if (!(doc = read_file(a->pos[1], &len))) {
+        fprintf(stderr, "acre: verify: cannot read %s\n", a->pos[1]);
+        return EXIT_USAGE;
+    }
+    acre_error_clear(&err);
+    rc = acre_verify(doc, len, a->pos[1], stdout, &nbad, &err);
+    free(doc);
+    if (rc) {
+        fprintf(stderr, "acre: verify: %s\n", err.message);
+        return exit_for(rc);
+    }
+    return nbad ? EXIT_DIFF : EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     args a;
@@ -476,6 +513,8 @@ int main(int argc, char **argv)
         return cmd_ledger(&a);
     if (strcmp(cmd, "audit") == 0)
         return cmd_audit(&a);
+    if (strcmp(cmd, "verify") == 0)
+        return cmd_verify(&a);
     if (strcmp(cmd, "replay") == 0)
         return acre_replay(a.pos[1], a.update, a.on_disk, a.npos == 2);
     if (strcmp(cmd, "kinds") == 0) {
