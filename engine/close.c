@@ -240,6 +240,8 @@ static int each_row(ctx *x, const char *sql, int (*fn)(ctx *x, sqlite3_stmt *st,
     int rc = acre_store_prepare(x->s, &st, sql, err);
     if (rc)
         return rc;
+    if (sqlite3_bind_parameter_count(st) > 0)
+        sqlite3_bind_int64(st, 1, x->seq);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         if ((rc = fn(x, st, err))) {
             sqlite3_finalize(st);
@@ -472,7 +474,9 @@ static int add_fx(ctx *x, sqlite3_stmt *st, acre_error *err)
     return 0;
 }
 
-#define CURRENT(t, key) " AS r WHERE seq = (SELECT max(seq) FROM " t " AS z WHERE " key ")"
+/* The newest version of each record at the close's watermark (?1). */
+#define CURRENT(t, key)                                                                            \
+    " AS r WHERE seq = (SELECT max(seq) FROM " t " AS z WHERE " key " AND z.seq <= ?1)"
 
 static int load(ctx *x, acre_error *err)
 {
@@ -1685,6 +1689,12 @@ static int refuse_missing(ctx *x, acre_error *err)
 int acre_close_period(acre_store *s, const char *period, int store, char **ledger,
                       acre_error *err)
 {
+    return acre_close_period_at(s, period, store, -1, ledger, err);
+}
+
+int acre_close_period_at(acre_store *s, const char *period, int store, long long watermark,
+                         char **ledger, acre_error *err)
+{
     ctx x;
     acre_close *c = &x.c;
     acre_buf doc = {0};
@@ -1731,6 +1741,8 @@ int acre_close_period(acre_store *s, const char *period, int store, char **ledge
             goto out;
         x.seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
         sqlite3_finalize(st);
+        if (watermark >= 0 && watermark < x.seq)
+            x.seq = watermark;
     }
     if ((rc = acre_store_prepare(s, &x.old_cust,
                                  "SELECT affiliate_id, signup_date FROM customer WHERE "

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "acre/decimal.h"
+#include "acre/store.h"
 #include "acre/error.h"
 #include "jsonval.h"
 #include "number.h"
@@ -166,6 +167,11 @@ typedef struct acre_close {
 } acre_close;
 
 /* Accumulators. */
+/* acre_close_period, seeing only record versions at or below `watermark` (a close's seq; below
+ * 0: everything stored), as the close with that watermark saw them. For simulate. */
+int acre_close_period_at(acre_store *s, const char *period, int store, long long watermark,
+                         char **ledger, acre_error *err);
+
 void acre_acc_add_number(acre_acc *a, const acre_number *n);
 void acre_acc_add_dec(acre_acc *a, const acre_dec *d);
 void acre_acc_get(acre_dec *out, const acre_acc *a);

@@ -9,6 +9,7 @@
 #include "acre/ingest.h"
 #include "acre/plan.h"
 #include "acre/store.h"
+#include "acre/simulate.h"
 #include "acre/verify.h"
 
 #endif

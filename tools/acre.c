@@ -2,6 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "acre.h"
 #include "replay.h"
@@ -28,12 +30,16 @@ static const char usage_text[] =
     "                     the same for a ledger document kept as a file\n"
     "  audit              check every closed ledger against its digest and the chain linking\n"
     "                     each to the one before; exit 1 naming what does not match\n"
+    "  simulate FROM[..TO] --plan FILE... [--assign AFF=PLAN[@V]...] [--affiliate ID]\n"
+    "           [--format table|json|csv]\n"
+    "                     recompute closed and open periods with other plans or assignments;\n"
+    "                     show each affiliate's baseline and simulated earned; writes nothing\n"
     "  verify FILE        re-derive every line of a ledger file from its own detail, the\n"
     "                     totals and the digest; exit 1 naming each line that does not add up\n"
-    "  replay DIR [--update] [--on-disk]\n"
+    "  replay DIR [--update] [--on-disk | --into STORE]\n"
     "                     run a fixture in a fresh in-memory store (--on-disk: a temporary\n"
-    "                     file) and compare its ledgers with DIR/expected/ (--update writes\n"
-    "                     them)\n"
+    "                     file; --into: a new store file, kept) and compare its ledgers with\n"
+    "                     DIR/expected/ (--update writes them)\n"
     "  status             what the store holds: records and versions per kind, ingested files\n"
     "  kinds              list the record kinds\n"
     "\n"
@@ -51,10 +57,12 @@ static int usage(const char *msg)
 
 typedef struct args {
     const char *db;
-    const char *rejects, *format, *affiliate, *file;
-    int atomic, explain, help, update, on_disk;
+    const char *rejects, *format, *affiliate, *file, *into;
+    int atomic, explain, help, update, on_disk, format_given;
     const char *pos[256];
     int npos;
+    const char *plans[64], *assigns[256]; /* simulate's --plan and --assign, in order */
+    int nplans, nassigns;
 } args;
 
 /* Options may come before or after positional arguments (SPEC 9). */
@@ -65,7 +73,7 @@ static int parse_args(args *a, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         if (strcmp(s, "--db") == 0 || strcmp(s, "--rejects") == 0 || strcmp(s, "--format") == 0 ||
-            strcmp(s, "--affiliate") == 0 || strcmp(s, "--file") == 0) {
+            strcmp(s, "--affiliate") == 0 || strcmp(s, "--file") == 0 || strcmp(s, "--into") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "acre: %s needs a value\n", s);
                 return -1;
@@ -78,8 +86,24 @@ static int parse_args(args *a, int argc, char **argv)
                 a->format = argv[++i];
             else if (strcmp(s, "--file") == 0)
                 a->file = argv[++i];
+            else if (strcmp(s, "--into") == 0)
+                a->into = argv[++i];
             else
                 a->affiliate = argv[++i];
+        } else if (strcmp(s, "--plan") == 0 || strcmp(s, "--assign") == 0) {
+            int plan = s[2] == 'p';
+            if (i + 1 >= argc) {
+                fprintf(stderr, "acre: %s needs a value\n", s);
+                return -1;
+            }
+            if (plan ? a->nplans >= 64 : a->nassigns >= 256) {
+                fprintf(stderr, "acre: too many %s options\n", s);
+                return -1;
+            }
+            if (plan)
+                a->plans[a->nplans++] = argv[++i];
+            else
+                a->assigns[a->nassigns++] = argv[++i];
         } else if (strncmp(s, "--format=", 9) == 0) {
             a->format = s + 9;
         } else if (strncmp(s, "--affiliate=", 12) == 0) {
@@ -111,6 +135,7 @@ static int parse_args(args *a, int argc, char **argv)
     }
     if (!a->db || !*a->db)
         a->db = "acre.db";
+    a->format_given = a->format != NULL;
     if (!a->format)
         a->format = "json";
     return 0;
@@ -466,6 +491,111 @@ static int cmd_audit(const args *a)
     return nbad ? EXIT_DIFF : EXIT_OK;
 }
 
+typedef struct progress {
+    struct timespec start;
+    int shown;
+} progress;
+
+static double since(const struct timespec *t)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
+}
+
+/* A progress line on a terminal, once the run has taken more than a second. */
+static void on_progress(void *ctx, const char *period, int done, int total)
+{
+    progress *p = ctx;
+    if (since(&p->start) < 1.0)
+        return;
+    fprintf(stderr, "\rsimulate: %s computed (%d of %d periods)", period, done, total);
+    p->shown = 1;
+}
+
+static int cmd_simulate(const args *a)
+{
+    acre_store *s = NULL;
+    acre_sim *r = NULL;
+    acre_error err;
+    acre_sim_options o;
+    acre_sim_assign as[256];
+    FILE *files[64] = {0};
+    char from[32], *to, *eq;
+    char ids[256][128];
+    progress pr = {{0, 0}, 0};
+    int rc;
+
+    memset(&o, 0, sizeof o);
+    if (a->npos != 2 || strlen(a->pos[1]) >= sizeof from)
+        return usage("simulate: name FROM or FROM..TO (YYYY-MM)");
+    snprintf(from, sizeof from, "%s", a->pos[1]);
+    if ((to = strstr(from, ".."))) {
+        *to = '\0';
+        to += 2;
+    }
+    for (int i = 0; i < a->nassigns; i++) {
+        const char *v = a->assigns[i];
+        char *at;
+        if (!(eq = strchr(v, '=')) || eq == v || !eq[1] || strlen(v) >= sizeof ids[i])
+            return usage("simulate: --assign takes AFFILIATE=PLAN or AFFILIATE=PLAN@VERSION");
+        snprintf(ids[i], sizeof ids[i], "%s", v);
+        ids[i][eq - v] = '\0';
+        as[i].affiliate_id = ids[i];
+        as[i].plan_id = ids[i] + (eq - v) + 1;
+        as[i].version = 0;
+        if ((at = strchr(ids[i] + (eq - v) + 1, '@'))) {
+            char *end;
+            *at = '\0';
+            as[i].version = strtol(at + 1, &end, 10);
+            if (*end || as[i].version < 1)
+                return usage("simulate: --assign AFFILIATE=PLAN@VERSION needs a version of 1 or "
+                             "more");
+        }
+    }
+    for (int i = 0; i < a->nplans; i++)
+        if (!(files[i] = fopen(a->plans[i], "rb"))) {
+            fprintf(stderr, "acre: simulate: cannot read %s\n", a->plans[i]);
+            for (int j = 0; j < i; j++)
+                fclose(files[j]);
+            return EXIT_USAGE;
+        }
+    o.from = from;
+    o.to = to;
+    o.plan_files = files;
+    o.plan_names = a->plans;
+    o.nplans = a->nplans;
+    o.assigns = as;
+    o.nassigns = a->nassigns;
+    if (isatty(2)) {
+        clock_gettime(CLOCK_MONOTONIC, &pr.start);
+        o.progress = on_progress;
+        o.progress_ctx = &pr;
+    }
+    acre_error_clear(&err);
+    if (open_store(&s, a)) {
+        rc = EXIT_REFUSED;
+        goto out;
+    }
+    rc = acre_simulate(&r, s, &o, &err);
+    if (pr.shown)
+        fputc('\n', stderr);
+    if (!rc)
+        rc = acre_sim_write(
+            stdout, r, strcmp(a->format, "json") == 0 && !a->format_given ? "table" : a->format,
+            a->affiliate, 20, &err);
+    if (rc) {
+        fprintf(stderr, "acre: simulate: %s\n", err.message);
+        rc = exit_for(rc);
+    }
+out:
+    for (int i = 0; i < a->nplans; i++)
+        fclose(files[i]);
+    acre_sim_free(r);
+    acre_store_free(s);
+    return rc;
+}
+
 static int cmd_verify(const args *a)
 {
     acre_error err;
@@ -515,8 +645,10 @@ int main(int argc, char **argv)
         return cmd_audit(&a);
     if (strcmp(cmd, "verify") == 0)
         return cmd_verify(&a);
+    if (strcmp(cmd, "simulate") == 0)
+        return cmd_simulate(&a);
     if (strcmp(cmd, "replay") == 0)
-        return acre_replay(a.pos[1], a.update, a.on_disk, a.npos == 2);
+        return acre_replay(a.pos[1], a.update, a.on_disk, a.into, a.npos == 2);
     if (strcmp(cmd, "kinds") == 0) {
         for (int i = 0; acre_kind_name(i); i++)
             puts(acre_kind_name(i));

@@ -50,8 +50,8 @@ static void show_diff(const char *name, const char *want, const char *got)
         i++;
     }
     from = i > 80 ? i - 80 : 0;
-    printf("%s: differs at line %d, byte %zu\n  expected: ...%.160s\n  got:      ...%.160s\n",
-           name, line, i, want + from, got + from);
+    printf("%s: differs at line %d, byte %zu\n  expected: ...%.160s\n  got:      ...%.160s\n", name,
+           line, i, want + from, got + from);
 }
 
 static int compare(const char *dir, const char *period, int preview, const char *got, int update)
@@ -91,11 +91,13 @@ static int check_expect(const char *dir, size_t step, const json_t *expect, cons
     const char *id;
     json_t *want;
     int bad = 0;
-    json_object_foreach((json_t *)expect, id, want) {
+    json_object_foreach((json_t *)expect, id, want)
+    {
         json_t *aff = NULL, *a, *w;
         const char *field;
         size_t i;
-        json_array_foreach(affs, i, a) {
+        json_array_foreach(affs, i, a)
+        {
             if (strcmp(json_string_value(json_object_get(a, "affiliate_id")), id) == 0)
                 aff = a;
         }
@@ -104,23 +106,26 @@ static int check_expect(const char *dir, size_t step, const json_t *expect, cons
             bad = 1;
             continue;
         }
-        json_object_foreach(want, field, w) {
+        json_object_foreach(want, field, w)
+        {
             if (strcmp(field, "lines") == 0) {
                 json_t *lines = json_object_get(aff, "lines"), *l;
                 char got[4096] = "", exp[4096] = "";
-                json_array_foreach(lines, i, l) {
+                json_array_foreach(lines, i, l)
+                {
                     size_t n = strlen(got);
                     snprintf(got + n, sizeof got - n, "%s%s:%s", i ? " " : "",
                              json_string_value(json_object_get(l, "kind")),
                              json_string_value(json_object_get(l, "amount")));
                 }
-                json_array_foreach(w, i, l) {
+                json_array_foreach(w, i, l)
+                {
                     size_t n = strlen(exp);
                     snprintf(exp + n, sizeof exp - n, "%s%s", i ? " " : "", json_string_value(l));
                 }
                 if (strcmp(got, exp) != 0) {
-                    printf("%s: step %zu: %s lines: expected [%s], got [%s]\n", dir, step, id,
-                           exp, got);
+                    printf("%s: step %zu: %s lines: expected [%s], got [%s]\n", dir, step, id, exp,
+                           got);
                     bad = 1;
                 }
             } else {
@@ -143,7 +148,7 @@ static void on_reject(void *ctx, const acre_reject *r)
     fprintf(stderr, "acre: replay: rejected: %s\n", r->text);
 }
 
-int acre_replay(const char *dir, int update, int on_disk, int usage_ok)
+int acre_replay(const char *dir, int update, int on_disk, const char *into, int usage_ok)
 {
     char path[4096], file[4096] = "";
     json_error_t je;
@@ -164,7 +169,16 @@ int acre_replay(const char *dir, int update, int on_disk, int usage_ok)
     }
     steps = json_object_get(cs, "steps");
     acre_error_clear(&err);
-    if (on_disk) {
+    if (into) {
+        /* a store to keep: a new file, so nothing else is in it */
+        FILE *f = fopen(into, "rb");
+        if (f) {
+            fclose(f);
+            fprintf(stderr, "acre: replay: %s exists: --into takes a new store file\n", into);
+            json_decref(cs);
+            return 2;
+        }
+    } else if (on_disk) {
         /* a file store: the close reads it on its reader threads (engine/close_read.h) */
         const char *tmp = getenv("TMPDIR");
         int fd;
@@ -176,19 +190,25 @@ int acre_replay(const char *dir, int update, int on_disk, int usage_ok)
         }
         close(fd);
     }
-    if (!json_is_array(steps) || acre_store_open(&s, on_disk ? file : ":memory:", &err)) {
+    if (!json_is_array(steps) || acre_store_open(&s,
+                                                 into      ? into
+                                                 : on_disk ? file
+                                                           : ":memory:",
+                                                 &err)) {
         fprintf(stderr, "acre: replay: %s: %s\n", path,
                 json_is_array(steps) ? err.message : "needs a \"steps\" array");
         json_decref(cs);
         return 2;
     }
-    json_array_foreach(steps, i, step) {
+    json_array_foreach(steps, i, step)
+    {
         json_t *v;
         acre_error_clear(&err);
         if ((v = json_object_get(step, "ingest"))) {
             json_t *files = json_object_get(step, "files"), *f;
             size_t k;
-            json_array_foreach(files, k, f) {
+            json_array_foreach(files, k, f)
+            {
                 FILE *in;
                 acre_ingest_summary sum = {0};
                 acre_ingest_opts o = {0, json_string_value(f), on_reject, NULL};
@@ -210,7 +230,8 @@ int acre_replay(const char *dir, int update, int on_disk, int usage_ok)
         } else if ((v = json_object_get(step, "plan"))) {
             json_t *one = json_is_string(v) ? json_pack("[O]", v) : json_incref(v), *f;
             size_t k;
-            json_array_foreach(one, k, f) {
+            json_array_foreach(one, k, f)
+            {
                 FILE *in;
                 int added, unchanged;
                 snprintf(path, sizeof path, "%s/%s", dir, json_string_value(f));

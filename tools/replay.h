@@ -1,4 +1,5 @@
-/* tools/replay.h — `acre replay DIR [--update] [--on-disk]`: run a fixture (SPEC 7). */
+/* tools/replay.h — `acre replay DIR [--update] [--on-disk | --into STORE]`: run a fixture
+ * (SPEC 7). */
 #ifndef ACRE_TOOLS_REPLAY_H
 #define ACRE_TOOLS_REPLAY_H
 
@@ -6,6 +7,7 @@
  * 2 bad usage or a broken fixture, 4 a step failed unexpectedly. */
 /* on_disk: replay into a temporary file store (removed after) instead of memory, so the close
  * takes the reader-thread path a real store takes. */
-int acre_replay(const char *dir, int update, int on_disk, int usage_ok);
+/* into: replay into a new store file at that path and keep it (to look at, audit or simulate). */
+int acre_replay(const char *dir, int update, int on_disk, const char *into, int usage_ok);
 
 #endif
