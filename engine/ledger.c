@@ -1,7 +1,10 @@
 /* engine/ledger.c — writing a ledger document as JSON or CSV (journals: engine/journal.c). */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "acre/decimal.h"
 
 #include "acre/close.h"
 #include "journal.h"
@@ -24,7 +27,58 @@ static void csv_field(FILE *out, const char *s, int last)
 
 static const char *str(const json_t *o, const char *k)
 {
-    return json_string_value(json_object_get(o, k));
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+/* A table for people: per affiliate its lines' count and totals, then what is paid per currency.
+ * The amounts are the ledger's own strings; the per-currency sums are exact. */
+static void summary(FILE *out, const json_t *doc, const char *only)
+{
+    const json_t *affs = json_object_get(doc, "affiliates"), *a;
+    size_t i;
+    char curs[64][4];
+    int ncur = 0;
+    fprintf(out, "%s  %-20s %-3s %5s %12s %12s %12s %12s\n", str(doc, "period"), "affiliate", "cur",
+            "lines", "earned", "brought fwd", "payable", "carried fwd");
+    json_array_foreach(affs, i, a)
+    {
+        const char *cur = str(a, "currency");
+        int seen = 0;
+        if (only && strcmp(str(a, "affiliate_id"), only) != 0)
+            continue;
+        fprintf(out, "%7s  %-20.20s %-3s %5zu %12s %12s %12s %12s\n", "", str(a, "affiliate_id"),
+                cur, json_array_size(json_object_get(a, "lines")), str(a, "earned"),
+                str(a, "brought_forward"), str(a, "payable"), str(a, "carried_forward"));
+        for (int k = 0; k < ncur; k++)
+            seen |= strcmp(curs[k], cur) == 0;
+        if (!seen && ncur < 64 && strlen(cur) == 3)
+            memcpy(curs[ncur++], cur, 4);
+    }
+    for (int k = 0; k < ncur; k++) {
+        acre_dec sum, x;
+        char *s;
+        int scale = 0;
+        acre_dec_init(&sum);
+        acre_dec_init(&x);
+        json_array_foreach(affs, i, a)
+        {
+            const char *p = str(a, "payable"), *dot;
+            if (strcmp(str(a, "currency"), curs[k]) != 0 || !p ||
+                (only && strcmp(str(a, "affiliate_id"), only) != 0) ||
+                acre_dec_parse(&x, p, strlen(p), NULL))
+                continue;
+            acre_dec_add(&sum, &sum, &x);
+            if ((dot = strchr(p, '.')) && (int)strlen(dot + 1) > scale)
+                scale = (int)strlen(dot + 1);
+        }
+        s = acre_dec_format_fixed(&sum, scale, ACRE_ROUND_HALF_EVEN);
+        fprintf(out, "%7s  %-20s %-3s %5s %12s %12s %12s\n", "", "to pay", curs[k], "", "", "",
+                s ? s : "?");
+        free(s);
+        acre_dec_clear(&sum);
+        acre_dec_clear(&x);
+    }
 }
 
 int acre_ledger_write(FILE *out, const char *ledger, const char *format, const char *only,
@@ -40,9 +94,11 @@ int acre_ledger_write(FILE *out, const char *ledger, const char *format, const c
         return 0;
     }
     if (strcmp(format, "json") != 0 && strcmp(format, "csv") != 0 &&
-        strcmp(format, "hledger") != 0 && strcmp(format, "beancount") != 0)
+        strcmp(format, "hledger") != 0 && strcmp(format, "beancount") != 0 &&
+        strcmp(format, "summary") != 0)
         return acre_error_set(err, ACRE_EUSAGE, "format", "format",
-                              "unknown ledger format %s (json, csv, hledger or beancount)",
+                              "unknown ledger format %s (json, csv, hledger, beancount or "
+                              "summary)",
                               format);
     if (!(doc = json_loads(ledger, 0, &je)))
         return acre_error_set(err, ACRE_ERROR, NULL, "ledger", "the ledger cannot be read: %s",
@@ -53,9 +109,15 @@ int acre_ledger_write(FILE *out, const char *ledger, const char *format, const c
         return rc;
     }
     affs = json_object_get(doc, "affiliates");
+    if (strcmp(format, "summary") == 0) {
+        summary(out, doc, only);
+        json_decref(doc);
+        return 0;
+    }
     if (strcmp(format, "json") == 0) {
         json_t *keep = json_array();
-        json_array_foreach(affs, i, a) {
+        json_array_foreach(affs, i, a)
+        {
             if (strcmp(str(a, "affiliate_id"), only) == 0)
                 json_array_append(keep, a);
         }
@@ -67,12 +129,14 @@ int acre_ledger_write(FILE *out, const char *ledger, const char *format, const c
     }
     fputs("period,affiliate_id,currency,kind,plan,customer_id,descendant_id,depth,amount,exact\n",
           out);
-    json_array_foreach(affs, i, a) {
+    json_array_foreach(affs, i, a)
+    {
         size_t k;
         json_t *l;
         if (only && strcmp(str(a, "affiliate_id"), only) != 0)
             continue;
-        json_array_foreach(json_object_get(a, "lines"), k, l) {
+        json_array_foreach(json_object_get(a, "lines"), k, l)
+        {
             char depth[24] = "";
             if (json_object_get(l, "depth"))
                 snprintf(depth, sizeof depth, "%lld",

@@ -436,8 +436,13 @@ static void sub_affiliate(vc *v, const json_t *l, const json_t *d, const char *c
         bad(v, "a sub_affiliate line needs descendant_id and a depth of 1 or more");
     if (!num(v, d, "descendant_earned", &e) & !num(v, d, "converted", &conv) &
         !rate(v, d, "level", &level)) {
-        if (dc && currency && strcmp(dc, currency) == 0)
+        if (acre_dec_sgn(&e) <= 0)
+            same(v, "detail.converted", &conv, &x,
+                 "a descendant_earned of 0 or less (it pays nothing and is not converted)");
+        else if (dc && currency && strcmp(dc, currency) == 0)
             same(v, "detail.converted", &conv, &e, "detail.descendant_earned in the same currency");
+        else if (acre_dec_sgn(&conv) <= 0)
+            bad(v, "detail.converted must be above 0 when descendant_earned is");
         if (acre_dec_sgn(&conv) > 0)
             acre_dec_mul(&x, &level, &conv);
         same(v, "exact", exact, &x, "level × max(0, converted)");

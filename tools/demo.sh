@@ -1,26 +1,26 @@
 #!/bin/sh
-# tools/demo.sh [ACRE] — ingest the demo operator (fixtures/demo) into a fresh store and show
-# what was stored and what was refused, and why. Exits non-zero if any summary differs from
-# what the files hold (counted by hand from fixtures/demo; see its README.md).
+# tools/demo.sh [ACRE] — the demo operator (fixtures/demo) over three months, in a fresh store at
+# $DEMO_DB (default ./demo.db, replaced): each month's records ingested (what was stored, what was
+# refused and why), the month closed and its ledger summarised; then the audit, and each ledger
+# compared with fixtures/demo/expected/, whose numbers are worked by hand in
+# fixtures/demo/case.json. Exits non-zero if any ingest summary or ledger differs.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 acre=${1:-$here/build/acre}
-cd "$here"
-d=fixtures/demo
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-db=$work/demo.db
+d=$here/fixtures/demo
+db=${DEMO_DB:-$PWD/demo.db}
+rm -f "$db" "$db-wal" "$db-shm"
 failed=0
 
-# step KIND WANT_SUMMARY_COUNTS WANT_EXIT FILE...
-step() {
-    kind=$1 want=$2 want_rc=$3
-    shift 3
-    printf '\n$ acre ingest %s %s\n' "$kind" "$*"
+# ingest KIND WANT_COUNTS WANT_EXIT FILE: received/inserted/updated/unchanged/rejected as counted
+# by hand from the file
+ingest() {
+    kind=$1 want=$2 want_rc=$3 file=$4
+    printf '$ acre ingest %s %s\n' "$kind" "fixtures/demo/$(basename "$file")"
     rc=0
-    out=$("$acre" --db "$db" ingest "$kind" "$@" --explain 2>"$work/err") || rc=$?
+    out=$("$acre" --db "$db" ingest "$kind" "$file" --explain 2>"$db.err") || rc=$?
     echo "$out"
-    sed 's/^/    /' "$work/err"
+    sed "s|$d/||; s/^/    /" "$db.err"
     got=$(echo "$out" | sed 's/.*"received":\([0-9]*\),"inserted":\([0-9]*\),"updated":\([0-9]*\),"unchanged":\([0-9]*\),"rejected":\([0-9]*\).*/\1 \2 \3 \4 \5/')
     if [ "$got" != "$want" ] || [ "$rc" != "$want_rc" ]; then
         echo "demo: $kind: expected received/inserted/updated/unchanged/rejected $want and exit $want_rc, got $got and exit $rc" >&2
@@ -28,25 +28,63 @@ step() {
     fi
 }
 
-echo "acre demo: a small operator's records, ingested into $db"
-step affiliates "4 4 0 0 0" 0 "$d/affiliates.ndjson"
-step assignments "5 5 0 0 0" 0 "$d/assignments.ndjson"
-step fx-rates "5 5 0 0 0" 0 "$d/fx-rates.ndjson"
-step igaming/customers "5 5 0 0 0" 0 "$d/igaming-customers.ndjson"
-step prop-trading/customers "2 2 0 0 0" 0 "$d/prop-customers.ndjson"
-step igaming/transactions "6 6 0 0 0" 0 "$d/igaming-transactions.ndjson"
-step prop-trading/transactions "3 3 0 0 0" 0 "$d/prop-transactions.json"
-step igaming/gaming-activity "5 5 0 0 0" 0 "$d/gaming-activity.ndjson"
-step prop-trading/trading-activity "2 2 0 0 0" 0 "$d/trading-activity.ndjson"
-step bonus-events "2 2 0 0 0" 0 "$d/bonus-events.ndjson"
-step flags "1 1 0 0 0" 0 "$d/flags.ndjson"
-# the same deposit re-sent as reversed: a new version of t_5003, the old one kept
-step igaming/transactions "1 0 1 0 0" 0 "$d/late-reversal.ndjson"
-# the same reversal sent twice: the second is unchanged and makes no new version
-step igaming/transactions "1 0 0 1 0" 0 "$d/late-reversal.ndjson"
-# three mistakes refused with reasons, the good withdrawal stored
-step igaming/transactions "4 1 0 0 3" 3 "$d/mistakes.ndjson"
+close() {
+    printf '$ acre close %s\n' "$1"
+    "$acre" --db "$db" close "$1" >/dev/null
+    "$acre" --db "$db" ledger "$1" --format summary
+    if ! "$acre" --db "$db" ledger "$1" | cmp -s - "$d/expected/$1.json"; then
+        echo "demo: the $1 ledger differs from fixtures/demo/expected/$1.json" >&2
+        failed=1
+    fi
+}
 
-printf '\n$ acre status\n'
-"$acre" --db "$db" status
+echo "acre demo: a small operator over January-March 2026, in $db"
+echo
+echo "== the operator: affiliates, plans, assignments, FX rates, customers"
+ingest affiliates "4 4 0 0 0" 0 "$d/affiliates.ndjson"
+printf '$ acre plan add fixtures/demo/plans/*.json\n'
+"$acre" --db "$db" plan add "$d"/plans/*.json | sed "s|$d/||"
+ingest assignments "5 5 0 0 0" 0 "$d/assignments.ndjson"
+ingest fx-rates "5 5 0 0 0" 0 "$d/fx-rates.ndjson"
+ingest igaming/customers "5 5 0 0 0" 0 "$d/igaming-customers.ndjson"
+ingest prop-trading/customers "2 2 0 0 0" 0 "$d/prop-customers.ndjson"
+
+echo
+echo "== January"
+ingest igaming/transactions "5 5 0 0 0" 0 "$d/jan-igaming-transactions.ndjson"
+# three mistakes refused with reasons, the good withdrawal stored
+ingest igaming/transactions "4 1 0 0 3" 3 "$d/jan-mistakes.ndjson"
+ingest prop-trading/transactions "1 1 0 0 0" 0 "$d/jan-prop-transactions.json"
+ingest igaming/gaming-activity "4 4 0 0 0" 0 "$d/jan-gaming-activity.ndjson"
+ingest prop-trading/trading-activity "1 1 0 0 0" 0 "$d/jan-trading-activity.ndjson"
+ingest bonus-events "2 2 0 0 0" 0 "$d/jan-bonus-events.ndjson"
+ingest flags "1 1 0 0 0" 0 "$d/jan-flags.ndjson"
+close 2026-01
+
+echo
+echo "== February: January's deposit t_5004 comes back reversed, after January was closed"
+ingest igaming/transactions "1 0 1 0 0" 0 "$d/feb-late-reversal.ndjson"
+# the same reversal sent twice: unchanged, no new version
+ingest igaming/transactions "1 0 0 1 0" 0 "$d/feb-late-reversal.ndjson"
+ingest igaming/transactions "1 1 0 0 0" 0 "$d/feb-igaming-transactions.ndjson"
+ingest prop-trading/transactions "1 1 0 0 0" 0 "$d/feb-prop-transactions.json"
+ingest igaming/gaming-activity "2 2 0 0 0" 0 "$d/feb-gaming-activity.ndjson"
+close 2026-02
+
+echo
+echo "== March"
+ingest prop-trading/transactions "1 1 0 0 0" 0 "$d/mar-prop-transactions.json"
+ingest igaming/gaming-activity "2 2 0 0 0" 0 "$d/mar-gaming-activity.ndjson"
+ingest prop-trading/trading-activity "1 1 0 0 0" 0 "$d/mar-trading-activity.ndjson"
+close 2026-03
+
+echo
+echo '$ acre audit'
+"$acre" --db "$db" audit || failed=1
+rm -f "$db.err"
+echo
+if [ $failed -eq 0 ]; then
+    echo "Every summary and ledger is the one worked out by hand (fixtures/demo/case.json)."
+    echo "Next: docs/guides/ (closing a month, trying a new deal, replaying and checking a ledger)."
+fi
 exit $failed

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tools/setup.sh demo|test — on Debian 12 as root: install what is missing, build, then
-#   demo: ingest the demo operator and show what was stored and refused (tools/demo.sh)
+#   demo: the demo operator over three months: ingest, close, summarise, audit (tools/demo.sh)
 #   test: run every test in a -Werror build and in an AddressSanitizer/UBSan build
 set -eu
 mode=${1:-}
