@@ -20,12 +20,13 @@ static const char usage_text[] =
     "  plan add FILE...   validate and store plan versions (a file holds a plan or an array)\n"
     "  plan list          stored plans\n"
     "  plan show ID[@V]   a stored plan's JSON (the newest version without @V)\n"
-    "  preview PERIOD [--format json|csv] [--affiliate ID]\n"
+    "  preview PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
     "                     compute PERIOD (YYYY-MM) exactly as close would; store nothing\n"
     "  close PERIOD       compute and store PERIOD's ledger; closed periods never change\n"
-    "  ledger PERIOD [--format json|csv|hledger|beancount] [--affiliate ID]\n"
+    "  ledger PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
     "                     print a closed period's ledger; hledger and beancount write the\n"
-    "                     accruals, payouts and a balance assertion per affiliate\n"
+    "                     accruals, payouts and a balance assertion per affiliate; summary\n"
+    "                     each affiliate's totals and what to pay per currency\n"
     "  ledger --file FILE [--format ...] [--affiliate ID]\n"
     "                     the same for a ledger document kept as a file\n"
     "  audit              check every closed ledger against its digest and the chain linking\n"
@@ -384,8 +385,9 @@ static int cmd_close(const args *a, int store)
 
     if (a->npos != 2)
         return usage(store ? "close: name one PERIOD (YYYY-MM)" : "preview: name one PERIOD");
-    if (strcmp(a->format, "json") && strcmp(a->format, "csv"))
-        return usage("--format: json or csv");
+    if (strcmp(a->format, "json") && strcmp(a->format, "csv") && strcmp(a->format, "summary") &&
+        strcmp(a->format, "hledger") && strcmp(a->format, "beancount"))
+        return usage("--format: json, csv, hledger, beancount or summary");
     if (open_store(&s, a))
         return EXIT_REFUSED;
     acre_error_clear(&err);
