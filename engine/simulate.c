@@ -540,13 +540,13 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
     } else {
         /* the table: largest movers first, then totals per currency */
         int shown = 0, changed = 0;
-        fprintf(out, "simulate %s..%s (%d period%s; baseline:", r->p[0].text, r->p[r->n - 1].text,
-                r->n, r->n == 1 ? "" : "s");
+        int nclosed = 0;
         for (int p = 0; p < r->n; p++)
-            fprintf(out, " %s %s", r->p[p].text, r->p[p].closed ? "closed" : "computed");
-        fputs(")\n\n", out);
+            nclosed += r->p[p].closed;
+        fprintf(out, "simulate %s..%s: %d closed period%s, %d open\n\n", r->p[0].text,
+                r->p[r->n - 1].text, nclosed, nclosed == 1 ? "" : "s", r->n - nclosed);
         qsort(rows, (size_t)nrows, sizeof *rows, by_move);
-        fprintf(out, "%-20s %-3s %15s %15s %15s %8s\n", "affiliate", "cur", "baseline", "simulated",
+        fprintf(out, "%-20s %-3s %14s %14s %14s %7s\n", "affiliate", "cur", "baseline", "simulated",
                 "difference", "change");
         for (int i = 0; i < nrows; i++) {
             row *w = &rows[i];
@@ -558,7 +558,7 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
             s = money(&w->sim, w->scale);
             d = money(&w->diff, w->scale);
             pc = percent(&w->diff, &w->base);
-            fprintf(out, "%-20.20s %-3s %15s %15s %15s %7s%s\n", w->id,
+            fprintf(out, "%-20.20s %-3s %14s %14s %14s %6s%s\n", w->id,
                     w->currency ? w->currency : "", b, s, d,
                     pc                       ? pc
                     : acre_dec_sgn(&w->diff) ? "new"
@@ -597,7 +597,7 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
             {
                 char *b = money(&tb, scale), *s = money(&ts, scale), *d = money(&td, scale),
                      *pc = percent(&td, &tb);
-                fprintf(out, "%-20s %-3s %15s %15s %15s %7s%s\n", "total", cur, b, s, d,
+                fprintf(out, "%-20s %-3s %14s %14s %14s %6s%s\n", "total", cur, b, s, d,
                         pc                  ? pc
                         : acre_dec_sgn(&td) ? "new"
                                             : "-",
