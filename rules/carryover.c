@@ -142,7 +142,8 @@ void acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_de
                 acre_dec_set_si(&rest, 0);
             }
         }
-        memmove(a->layers, a->layers + used, (size_t)(a->nlayers - used) * sizeof *a->layers);
+        if (used) /* a->layers is NULL when there were none */
+            memmove(a->layers, a->layers + used, (size_t)(a->nlayers - used) * sizeof *a->layers);
         a->nlayers -= used;
     }
     acre_dec_set_si(carried_out, 0);
