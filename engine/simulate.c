@@ -399,6 +399,23 @@ static char *money(const acre_dec *d, int scale)
     return acre_dec_format_fixed(d, scale, ACRE_ROUND_HALF_EVEN);
 }
 
+/* One line of the table: baseline, simulated, difference and change in percent. */
+static void table_row(FILE *out, const char *label, const char *cur, const acre_dec *base,
+                      const acre_dec *sim, const acre_dec *diff, int scale)
+{
+    char *b = money(base, scale), *s = money(sim, scale), *d = money(diff, scale),
+         *pc = percent(diff, base);
+    fprintf(out, "%-20.20s %-3s %14s %14s %14s %6s%s\n", label, cur ? cur : "", b, s, d,
+            pc                   ? pc
+            : acre_dec_sgn(diff) ? "new"
+                                 : "-",
+            pc ? "%" : "");
+    free(b);
+    free(s);
+    free(d);
+    free(pc);
+}
+
 int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char *only, int max_rows,
                    acre_error *err)
 {
@@ -550,24 +567,10 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
                 "difference", "change");
         for (int i = 0; i < nrows; i++) {
             row *w = &rows[i];
-            char *b, *s, *d, *pc;
             changed += acre_dec_sgn(&w->diff) != 0;
             if (shown >= max_rows)
                 continue;
-            b = money(&w->base, w->scale);
-            s = money(&w->sim, w->scale);
-            d = money(&w->diff, w->scale);
-            pc = percent(&w->diff, &w->base);
-            fprintf(out, "%-20.20s %-3s %14s %14s %14s %6s%s\n", w->id,
-                    w->currency ? w->currency : "", b, s, d,
-                    pc                       ? pc
-                    : acre_dec_sgn(&w->diff) ? "new"
-                                             : "-",
-                    pc ? "%" : "");
-            free(b);
-            free(s);
-            free(d);
-            free(pc);
+            table_row(out, w->id, w->currency, &w->base, &w->sim, &w->diff, w->scale);
             shown++;
         }
         if (shown < nrows)
@@ -594,19 +597,7 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
                         scale = rows[j].scale;
                 }
             acre_dec_sub(&td, &ts, &tb);
-            {
-                char *b = money(&tb, scale), *s = money(&ts, scale), *d = money(&td, scale),
-                     *pc = percent(&td, &tb);
-                fprintf(out, "%-20s %-3s %14s %14s %14s %6s%s\n", "total", cur, b, s, d,
-                        pc                  ? pc
-                        : acre_dec_sgn(&td) ? "new"
-                                            : "-",
-                        pc ? "%" : "");
-                free(b);
-                free(s);
-                free(d);
-                free(pc);
-            }
+            table_row(out, "total", cur, &tb, &ts, &td, scale);
             acre_dec_clear(&tb);
             acre_dec_clear(&ts);
             acre_dec_clear(&td);

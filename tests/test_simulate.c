@@ -19,22 +19,15 @@
 #include "acre.h"
 #include "digest.h"
 #include "replay.h"
+#include "util.h"
 
 static const char *fixtures;
 
 static void file_hash(const char *path, char out[65])
 {
-    FILE *f = fopen(path, "rb");
-    char *p;
-    long n;
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc((size_t)n + 1);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    acre_sha256_hex(out, p, (size_t)n);
+    size_t n;
+    char *p = test_slurp(path, &n);
+    acre_sha256_hex(out, p, n);
     free(p);
 }
 

@@ -21,6 +21,7 @@
 #include "acre/decimal.h"
 #include "acre/verify.h"
 #include "digest.h"
+#include "util.h"
 
 static const char *fixtures;
 
@@ -36,23 +37,6 @@ static const char *const money[] = {"amount",      "exact",
                                     "converted",   "expired",
                                     "ftd_amount",  "ngr",
                                     "net_revenue", NULL};
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *p;
-    long n;
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p = malloc((size_t)n + 1);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    p[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return p;
-}
 
 /* Runs acre_verify; returns the number of problems, the report in *report (new). */
 static int verify(const char *doc, size_t len, char **report)
@@ -154,7 +138,7 @@ static void for_each_ledger(void (*fn)(const char *path))
 static void expect_ok(const char *path)
 {
     size_t len;
-    char *doc = slurp(path, &len), *report;
+    char *doc = test_slurp(path, &len), *report;
     int nbad = verify(doc, len, &report);
     if (nbad)
         fprintf(stderr, "%s:\n%s", path, report);
@@ -175,7 +159,7 @@ static int edits_digest, edits_resealed;
 static void expect_cent_caught(const char *path)
 {
     size_t len, n = 0;
-    char *doc = slurp(path, &len), *report, *sealed;
+    char *doc = test_slurp(path, &len), *report, *sealed;
     json_t *root = json_loadb(doc, len, 0, NULL);
     target t[4096];
     char digest[80];
@@ -250,7 +234,7 @@ static void a_band_slice_is_named(void **state)
     json_t *root, *band;
     (void)state;
     snprintf(path, sizeof path, "%s/tiers-textbook/expected/2026-01.json", fixtures);
-    doc = slurp(path, &len);
+    doc = test_slurp(path, &len);
     root = json_loadb(doc, len, 0, NULL);
     band = json_array_get(
         json_object_get(
