@@ -8,8 +8,9 @@ case "$mode" in demo | test) ;; *) echo "usage: tools/setup.sh demo|test" >&2; e
 cd "$(dirname "$0")/.."
 
 need="build-essential cmake pkg-config libsqlite3-dev libgmp-dev libjansson-dev libssl-dev libcmocka-dev sqlite3"
-# the tests check the journal exports with the tools that read them
-[ "$mode" = test ] && need="$need hledger beancount"
+# the tests check the journal exports with the tools that read them, and run the guides'
+# commands with python3
+[ "$mode" = test ] && need="$need hledger beancount python3"
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
