@@ -14,8 +14,6 @@
 #include "digest.h"
 #include "store_int.h"
 
-#define DIGEST_KEY ",\n\"digest\":\""
-
 /* The value of the first "key":"..." member of doc as a new string, "null" for null, or NULL. */
 static char *member(const char *doc, const char *key)
 {
@@ -36,28 +34,6 @@ static char *member(const char *doc, const char *key)
         out[e - p - 1] = '\0';
     }
     return out;
-}
-
-/* The digest the document's bytes give: sha256 of all but its digest member, with "}". */
-static int recompute(const char *doc, char out[72])
-{
-    const char *d = NULL, *p = doc;
-    char hex[65];
-    char *body;
-    size_t n;
-    while ((p = strstr(p, DIGEST_KEY)))
-        d = p++;
-    if (!d)
-        return -1;
-    n = (size_t)(d - doc);
-    if (!(body = malloc(n + 1)))
-        return -1;
-    memcpy(body, doc, n);
-    body[n] = '}';
-    acre_sha256_hex(hex, body, n + 1);
-    free(body);
-    snprintf(out, 72, "sha256:%s", hex);
-    return 0;
 }
 
 static void problem(FILE *out, int *nbad, const char *period, const char *what, const char *a,
@@ -92,7 +68,7 @@ int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
         char *tprev = member(doc, "previous_digest");
         int before = *nbad;
         n++;
-        if (recompute(doc, got))
+        if (acre_ledger_digest(got, doc, strlen(doc)))
             problem(out, nbad, period, "the ledger has no digest member", NULL, NULL);
         else if (!inner || strcmp(got, inner) != 0)
             problem(out, nbad, period,

@@ -2,6 +2,8 @@
 #include "digest.h"
 
 #include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
 
 void acre_hex32(char out[65], const unsigned char md[32])
 {
@@ -19,4 +21,30 @@ void acre_sha256_hex(char out[65], const void *p, size_t n)
     unsigned int len = 0;
     EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
     acre_hex32(out, md);
+}
+
+int acre_ledger_digest(char out[72], const char *doc, size_t len)
+{
+    static const char key[] = ",\n\"digest\":\"";
+    const size_t klen = sizeof key - 1;
+    const char *d = NULL;
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    char hex[65];
+    EVP_MD_CTX *ctx;
+    int ok;
+    for (size_t i = 0; i + klen <= len; i++)
+        if (doc[i] == ',' && memcmp(doc + i, key, klen) == 0)
+            d = doc + i;
+    if (!d || !(ctx = EVP_MD_CTX_new()))
+        return -1;
+    ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
+         EVP_DigestUpdate(ctx, doc, (size_t)(d - doc)) && EVP_DigestUpdate(ctx, "}", 1) &&
+         EVP_DigestFinal_ex(ctx, md, &mdlen);
+    EVP_MD_CTX_free(ctx);
+    if (!ok)
+        return -1;
+    acre_hex32(hex, md);
+    snprintf(out, 72, "sha256:%s", hex);
+    return 0;
 }

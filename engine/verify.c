@@ -2,9 +2,9 @@
  *
  * Everything is redone from the document: no store, no plan. Each number a line's detail holds
  * is checked against the others with exact rationals (GMP), the way the rule kinds made it
- * (the files in rules/), and each amount against its exact value rounded once. What the document cannot
- * tell (a plan's CPA amount, an FX rate) is checked for consistency instead: every CPA line of
- * one plan and rule has the same value, a converted amount in the same currency is unchanged.
+ * (the files in rules/), and each amount against its exact value rounded once. What the document
+ * cannot tell (a plan's CPA amount, an FX rate) is checked for consistency instead: every CPA line
+ * of one plan and rule has the same value, a converted amount in the same currency is unchanged.
  * The digest is recomputed from the bytes, so any edit that the arithmetic cannot see (a
  * customer_id, a date, a reordered line) still fails. */
 #include <gmp.h>
@@ -17,7 +17,6 @@
 #include "acre/verify.h"
 #include "digest.h"
 
-#define DIGEST_KEY ",\n\"digest\":\""
 #define MAX_REPORTED 100 /* problems written out; all are counted */
 
 static const char *const kinds[] = {"cpa",      "cpa_over_cap",      "cpa_clawback",
@@ -623,27 +622,15 @@ static void affiliate(vc *v, const json_t *a, size_t ai)
     acre_dec_clear(&amount);
 }
 
-/* The digest: SHA-256 of the bytes before the final ,\n"digest":"…" member, with "}". */
+/* The digest written in the document against the one its bytes give. */
 static void digest(vc *v, const char *doc, size_t len, const char *written)
 {
-    const char *d = NULL;
-    char hex[65], got[72];
-    char *body;
-    for (size_t i = 0; i + sizeof DIGEST_KEY - 1 <= len; i++)
-        if (memcmp(doc + i, DIGEST_KEY, sizeof DIGEST_KEY - 1) == 0)
-            d = doc + i;
+    char got[72];
     v->where[0] = '\0';
-    if (!d || !written) {
+    if (!written || acre_ledger_digest(got, doc, len)) {
         bad(v, "the document has no final \"digest\" member");
         return;
     }
-    if (!(body = malloc((size_t)(d - doc) + 1)))
-        return;
-    memcpy(body, doc, (size_t)(d - doc));
-    body[d - doc] = '}';
-    acre_sha256_hex(hex, body, (size_t)(d - doc) + 1);
-    free(body);
-    snprintf(got, sizeof got, "sha256:%s", hex);
     if (strcmp(got, written) != 0)
         bad(v, "the content does not hash to its digest (%s written, %s computed)", written, got);
 }
