@@ -531,6 +531,9 @@ static int cmd_simulate(const args *a)
     memset(&o, 0, sizeof o);
     if (a->npos != 2 || strlen(a->pos[1]) >= sizeof from)
         return usage("simulate: name FROM or FROM..TO (YYYY-MM)");
+    if (a->format_given && strcmp(a->format, "table") && strcmp(a->format, "json") &&
+        strcmp(a->format, "csv"))
+        return usage("simulate: --format table, json or csv");
     snprintf(from, sizeof from, "%s", a->pos[1]);
     if ((to = strstr(from, ".."))) {
         *to = '\0';
