@@ -427,14 +427,18 @@ static void sub_affiliate(vc *v, const json_t *l, const json_t *d, const char *c
     const json_t *depth = json_object_get(l, "depth");
     const char *dc = str(d, "descendant_currency");
     acre_dec e, conv, level, x;
+    int failed;
     acre_dec_init(&e);
     acre_dec_init(&conv);
     acre_dec_init(&level);
     acre_dec_init(&x);
     if (!str(l, "descendant_id") || !json_is_integer(depth) || json_integer_value(depth) < 1)
         bad(v, "a sub_affiliate line needs descendant_id and a depth of 1 or more");
-    if (!num(v, d, "descendant_earned", &e) & !num(v, d, "converted", &conv) &
-        !rate(v, d, "level", &level)) {
+    /* all three are read (each reports its own problem) before any is used */
+    failed = num(v, d, "descendant_earned", &e) != 0;
+    failed |= num(v, d, "converted", &conv) != 0;
+    failed |= rate(v, d, "level", &level) != 0;
+    if (!failed) {
         if (acre_dec_sgn(&e) <= 0)
             same(v, "detail.converted", &conv, &x,
                  "a descendant_earned of 0 or less (it pays nothing and is not converted)");
