@@ -175,5 +175,17 @@ rx=$2/reported-ngr-missing-refused
 check "the refusal names the record" "1" "$(grep -c 'gaming activity 2026-01-10/r_1/slots/EUR has no ngr' err)"
 check "nothing closed" 0 "$(sqlite3 r.db 'SELECT count(*) FROM close')"
 
+# a broken case.json is refused before anything runs (tools/case.c), naming the step and key
+mkdir -p bad-case
+printf '{"description":"d","steps":[{"plan":"p.json"},{"ingest":"affiliates","files":"a.ndjson"}]}' >bad-case/case.json
+"$acre" replay bad-case 2>err; check "case: files not an array" 2 $?
+check "case: the message" 'acre: replay: bad-case/case.json: step 1: "files" must be a non-empty array of file names inside the fixture' "$(cat err)"
+printf '{"description":"d","steps":[{"plan":"../../etc/passwd"}]}' >bad-case/case.json
+"$acre" replay bad-case 2>err; check "case: a path leaving the fixture" 2 $?
+printf '{"description":"d","steps":[{"close":"2026-13"}]}' >bad-case/case.json
+"$acre" replay bad-case 2>err; check "case: a bad period" 'acre: replay: bad-case/case.json: step 0: "close" must be a period YYYY-MM' "$(cat err)"
+printf '{"description":"d","steps":[{"close":"2026-01","expect":{"a1":{"payable":1}}}]}' >bad-case/case.json
+"$acre" replay bad-case 2>err; check "case: an expected number not as text" 'acre: replay: bad-case/case.json: step 0: expect.a1.payable must be a string' "$(cat err)"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -13,6 +13,8 @@
  * compared with its expected file, so --update cannot silently accept a wrong number. */
 #include "replay.h"
 
+#include "case.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -150,7 +152,7 @@ static void on_reject(void *ctx, const acre_reject *r)
 
 int acre_replay(const char *dir, int update, int on_disk, const char *into, int usage_ok)
 {
-    char path[4096], file[4096] = "";
+    char path[4096], file[4096] = "", msg[300];
     json_error_t je;
     json_t *cs, *steps, *step;
     acre_store *s = NULL;
@@ -165,6 +167,11 @@ int acre_replay(const char *dir, int update, int on_disk, const char *into, int 
     snprintf(path, sizeof path, "%s/case.json", dir);
     if (!(cs = json_load_file(path, JSON_REJECT_DUPLICATES, &je))) {
         fprintf(stderr, "acre: replay: %s: line %d: %s\n", path, je.line, je.text);
+        return 2;
+    }
+    if (acre_case_check(cs, msg, sizeof msg)) {
+        fprintf(stderr, "acre: replay: %s: %s\n", path, msg);
+        json_decref(cs);
         return 2;
     }
     steps = json_object_get(cs, "steps");
