@@ -1,16 +1,17 @@
 #!/bin/sh
 # tools/setup.sh demo|test — on Debian 12 as root: install what is missing, build, then
 #   demo: the demo operator over three months: ingest, close, summarise, audit (tools/demo.sh)
-#   test: run every test in a -Werror build and in an AddressSanitizer/UBSan build
+#   test: run every test in a -Werror build and in an AddressSanitizer/UBSan build, then each
+#         fuzz target for a few seconds
 set -eu
 mode=${1:-}
 case "$mode" in demo | test) ;; *) echo "usage: tools/setup.sh demo|test" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 
 need="build-essential cmake pkg-config libsqlite3-dev libgmp-dev libjansson-dev libssl-dev libcmocka-dev sqlite3"
-# the tests check the journal exports with the tools that read them, and run the guides'
-# commands with python3
-[ "$mode" = test ] && need="$need hledger beancount python3"
+# the tests check the journal exports with the tools that read them, run the guides' commands
+# with python3, and fuzz the parsers with clang's libFuzzer
+[ "$mode" = test ] && need="$need hledger beancount python3 clang libclang-rt-14-dev"
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
@@ -36,3 +37,6 @@ fi
 (cd build && ctest --output-on-failure)
 build build-asan -DCMAKE_BUILD_TYPE=Debug -DACRE_SANITIZE=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure)
+# each parser's libFuzzer target, briefly (tests/fuzz; the long runs are in docs/RELIABILITY.md)
+build build-fuzz -DCMAKE_C_COMPILER=clang -DACRE_FUZZ=ON -DACRE_FUZZ_SECONDS=10
+(cd build-fuzz && ctest --output-on-failure)
