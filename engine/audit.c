@@ -6,12 +6,16 @@
  *   - the text's period is the row's period;
  *   - its previous_digest is the digest of the period closed before it (null for the first),
  *     in the text and in the row.
+ *   - its numbers add up: each line re-derived from its detail, each total from the lines, as
+ *     `acre verify` does, naming the affiliate and line that do not (so an edit is located, and
+ *     caught even when the digests were recomputed after it).
  * It reports every problem, one line each, naming the period and what does not match. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "acre/audit.h"
 #include "digest.h"
+#include "verify_int.h"
 #include "store_int.h"
 
 /* The value of the first "key":"..." member of doc as a new string, "null" for null, or NULL. */
@@ -66,7 +70,8 @@ int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
         char got[72];
         char *inner = member(doc, "digest"), *tper = member(doc, "period");
         char *tprev = member(doc, "previous_digest");
-        int before = *nbad;
+        char prefix[40];
+        int before = *nbad, nnum = 0;
         n++;
         if (acre_ledger_digest(got, doc, strlen(doc)))
             problem(out, nbad, period, "the ledger has no digest member", NULL, NULL);
@@ -87,6 +92,11 @@ int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
             problem(out, nbad, period,
                     "the close's previous_digest is not the digest of the period closed before it",
                     rprev ? rprev : "null", want_prev);
+        /* what changed, where the numbers show it (a line, a total, a missing line), even in
+         * a ledger whose digests were recomputed after the edit */
+        snprintf(prefix, sizeof prefix, "%.20s\tFAIL\t", period);
+        acre_verify_numbers(doc, strlen(doc), prefix, out, &nnum);
+        *nbad += nnum;
         if (*nbad == before)
             fprintf(out, "%s\tok\t%s\n", period, dig);
         free(inner);

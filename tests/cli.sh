@@ -141,7 +141,9 @@ cp f.db t.db
 sqlite3 t.db "UPDATE close SET ledger = replace(ledger, '\"amount\":\"100.00\"', '\"amount\":\"100.01\"') WHERE period_text = '2026-01'"
 "$acre" --db t.db audit >out; check "audit after a cent changed" 1 $?
 check "audit names the period and the hash" "2026-01	FAIL	the ledger's content does not hash to the digest written in it" \
-    "$(grep FAIL out | cut -d'(' -f1 | sed 's/ $//')"
+    "$(grep FAIL out | head -n 1 | cut -d'(' -f1 | sed 's/ $//')"
+check "audit names the line" "2026-01	FAIL	affiliate aff_f, line 1 (cpa cpa100@1): amount is \"100.01\"; exact rounded half_even to 2 decimals gives 100.00" \
+    "$(grep FAIL out | sed -n 2p)"
 cp f.db t.db
 sqlite3 t.db "UPDATE close SET previous_digest = NULL WHERE period_text = '2026-03'"
 "$acre" --db t.db audit >out; check "audit after a broken chain" 1 $?
