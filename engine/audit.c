@@ -15,8 +15,8 @@
 
 #include "acre/audit.h"
 #include "digest.h"
-#include "verify_int.h"
 #include "store_int.h"
+#include "verify_int.h"
 
 /* The value of the first "key":"..." member of doc as a new string, "null" for null, or NULL. */
 static char *member(const char *doc, const char *key)

@@ -374,9 +374,12 @@ static void cpa_line(vc *v, int kind, const json_t *d, const acre_dec *exact)
     } else if (strncmp(rule, "tier:", 5) == 0) {
         const json_t *pp = json_object_get(d, "paid_in_period"),
                      *pos = json_object_get(d, "position");
-        long n = strtol(rule + (rule[5] == 'f' ? 10 : 17), NULL, 10);
         int flat = strncmp(rule, "tier:flat:", 10) == 0;
-        if (!flat && strncmp(rule, "tier:progressive:", 17) != 0)
+        int progressive = strncmp(rule, "tier:progressive:", 17) == 0;
+        /* the number after the prefix, read only once the prefix is there ("tier:" alone is
+         * 5 bytes: found by fuzz_verify) */
+        long n = flat ? strtol(rule + 10, NULL, 10) : progressive ? strtol(rule + 17, NULL, 10) : 0;
+        if (!flat && !progressive)
             bad(v, "detail.rule \"%s\" is not tier:flat:N or tier:progressive:K", rule);
         else if (!json_is_integer(pp) || !json_is_integer(pos) || json_integer_value(pos) < 1 ||
                  json_integer_value(pos) > json_integer_value(pp))
