@@ -10,3 +10,20 @@ check() { # check NAME WANT GOT
         printf 'FAIL %s\n  want: %s\n  got:  %s\n' "$1" "$2" "$3"
     fi
 }
+
+# scratch: a new temporary directory, removed when the test ends, as the current directory
+scratch() {
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    cd "$work" || exit 1
+}
+
+# operator ACRE GEN DIVISOR DB: the benchmark generator's operator (tools/gen.c) at 1/DIVISOR
+# in the current directory, with its affiliates, plans, assignments and customers stored in DB
+operator() {
+    "$2" close . "$3" >/dev/null
+    "$1" --db "$4" ingest affiliates affiliates.ndjson >/dev/null
+    "$1" --db "$4" plan add plans.json >/dev/null
+    "$1" --db "$4" ingest assignments assignments.ndjson >/dev/null
+    "$1" --db "$4" ingest igaming/customers customers.ndjson >/dev/null
+}

@@ -10,16 +10,10 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 acre=$(realpath "$1")
 gen=$(realpath "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
 . "$here/check.sh"
+scratch
 
-"$gen" close . 50 >/dev/null
-"$acre" --db s.db ingest affiliates affiliates.ndjson >/dev/null
-"$acre" --db s.db plan add plans.json >/dev/null
-"$acre" --db s.db ingest assignments assignments.ndjson >/dev/null
-"$acre" --db s.db ingest igaming/customers customers.ndjson >/dev/null
+operator "$acre" "$gen" 50 s.db
 split -n l/4 -d transactions.ndjson tx.
 split -n l/4 -d activity.ndjson ga.
 

@@ -18,16 +18,10 @@ acre=$(realpath "$1")
 gen=$(realpath "$2")
 kills=${3:-12}
 seed=${4:-20261121}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
 . "$here/check.sh"
+scratch
 
-"$gen" close . 20 >/dev/null
-"$acre" --db s.db ingest affiliates affiliates.ndjson >/dev/null
-"$acre" --db s.db plan add plans.json >/dev/null
-"$acre" --db s.db ingest assignments assignments.ndjson >/dev/null
-"$acre" --db s.db ingest igaming/customers customers.ndjson >/dev/null
+operator "$acre" "$gen" 20 s.db
 "$acre" --db s.db ingest igaming/gaming-activity activity.ndjson >/dev/null
 head -n 20000 transactions.ndjson >part.ndjson
 

@@ -9,10 +9,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 acre=$(realpath "$1")
 max_rss=${2:-}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
 . "$here/check.sh"
+scratch
 
 "$acre" --db s.db ingest affiliates >/dev/null <<'J'
 {"affiliate_id":"a1"}

@@ -9,10 +9,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 acre=$(realpath "$1")
 fixtures=$(realpath "$2")
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
 . "$here/check.sh"
+scratch
 
 "$acre" replay "$fixtures/demo" --into base.db 2>/dev/null
 "$acre" --db base.db audit >out; check "untouched: audit passes" 0 $?
