@@ -14,30 +14,31 @@
 #include <string.h>
 
 #include "acre/audit.h"
+#include "alloc.h"
 #include "digest.h"
 #include "store_int.h"
 #include "verify_int.h"
 
-/* The value of the first "key":"..." member of doc as a new string, "null" for null, or NULL. */
-static char *member(const char *doc, const char *key)
+/* Sets *out to the value of the first "key":"..." member of doc as a new string, "null" for
+ * null, or NULL when there is none. Returns 0, or -1 when out of memory. */
+static int member(char **out, const char *doc, const char *key)
 {
     char pat[64];
     const char *p, *e;
-    char *out;
+    *out = NULL;
     snprintf(pat, sizeof pat, "\"%s\":", key);
     if (!(p = strstr(doc, pat)))
-        return NULL;
+        return 0;
     p += strlen(pat);
     if (strncmp(p, "null", 4) == 0)
-        return strdup("null");
+        return (*out = acre_strdup("null")) ? 0 : -1;
     if (*p != '"' || !(e = strchr(p + 1, '"')))
-        return NULL;
-    out = malloc((size_t)(e - p));
-    if (out) {
-        memcpy(out, p + 1, (size_t)(e - p - 1));
-        out[e - p - 1] = '\0';
-    }
-    return out;
+        return 0;
+    if (!(*out = acre_malloc((size_t)(e - p))))
+        return -1;
+    memcpy(*out, p + 1, (size_t)(e - p - 1));
+    (*out)[e - p - 1] = '\0';
+    return 0;
 }
 
 static void problem(FILE *out, int *nbad, const char *period, const char *what, const char *a,
@@ -62,16 +63,25 @@ int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
                                  err)))
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *period = (const char *)sqlite3_column_text(st, 0);
-        const char *doc = (const char *)sqlite3_column_text(st, 1);
-        const char *dig = (const char *)sqlite3_column_text(st, 2);
-        const char *rprev = (const char *)sqlite3_column_text(st, 3);
+        const char *period, *doc, *dig, *rprev;
         const char *want_prev = prev ? prev : "null";
         char got[72];
-        char *inner = member(doc, "digest"), *tper = member(doc, "period");
-        char *tprev = member(doc, "previous_digest");
+        char *inner = NULL, *tper = NULL, *tprev = NULL;
         char prefix[40];
         int before = *nbad, nnum = 0;
+        if ((rc = acre_store_row(s, st, err)))
+            break;
+        period = (const char *)sqlite3_column_text(st, 0);
+        doc = (const char *)sqlite3_column_text(st, 1);
+        dig = (const char *)sqlite3_column_text(st, 2);
+        rprev = (const char *)sqlite3_column_text(st, 3);
+        if (member(&inner, doc, "digest") || member(&tper, doc, "period") ||
+            member(&tprev, doc, "previous_digest")) {
+            free(inner);
+            free(tper);
+            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+            break;
+        }
         n++;
         if (acre_ledger_digest(got, doc, strlen(doc)))
             problem(out, nbad, period, "the ledger has no digest member", NULL, NULL);
@@ -95,7 +105,14 @@ int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
         /* what changed, where the numbers show it (a line, a total, a missing line), even in
          * a ledger whose digests were recomputed after the edit */
         snprintf(prefix, sizeof prefix, "%.20s\tFAIL\t", period);
-        acre_verify_numbers(doc, strlen(doc), prefix, out, &nnum);
+        if (acre_verify_numbers(doc, strlen(doc), prefix, out, &nnum)) {
+            free(inner);
+            free(tper);
+            free(tprev);
+            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
+                                "out of memory: the audit stopped at %s", period);
+            break;
+        }
         *nbad += nnum;
         if (*nbad == before)
             fprintf(out, "%s\tok\t%s\n", period, dig);
@@ -103,9 +120,16 @@ int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
         free(tper);
         free(tprev);
         free(prev);
-        prev = strdup(dig);
+        if (!(prev = acre_strdup(dig))) {
+            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+            break;
+        }
     }
     free(prev);
+    if (rc != SQLITE_DONE && rc < 0) {
+        sqlite3_finalize(st);
+        return rc;
+    }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return acre_store_fail(s, "reading closed ledgers", err);

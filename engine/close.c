@@ -23,6 +23,7 @@
 
 #include "acre/close.h"
 #include "acre/sys/rule.h"
+#include "alloc.h"
 #include "close.h"
 #include "close_read.h"
 #include "datetime.h"
@@ -174,15 +175,16 @@ static int load_closes(ctx *x, acre_error *err)
     if (rc)
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        closeinfo *n = realloc(x->closes, (size_t)(x->ncloses + 1) * sizeof *n);
-        if (!n) {
+        closeinfo *n = acre_realloc(x->closes, (size_t)(x->ncloses + 1) * sizeof *n);
+        const char *digest = (const char *)sqlite3_column_text(st, 2);
+        if (n)
+            x->closes = n;
+        if (!n || !digest || !(n[x->ncloses].digest = acre_strdup(digest))) {
             sqlite3_finalize(st);
             return oom(err);
         }
-        x->closes = n;
         n[x->ncloses].period = sqlite3_column_int(st, 0);
         n[x->ncloses].seq = sqlite3_column_int64(st, 1);
-        n[x->ncloses].digest = strdup((const char *)sqlite3_column_text(st, 2));
         x->ncloses++;
     }
     sqlite3_finalize(st);
@@ -199,32 +201,45 @@ static int load_plans(ctx *x, acre_error *err)
     if (rc)
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *body = (const char *)sqlite3_column_text(st, 2);
-        size_t n = (size_t)sqlite3_column_bytes(st, 2);
+        const char *body;
+        size_t n;
         json_error_t je;
-        json_t *doc = json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
+        json_t *doc;
         acre_numtab t = {0};
         acre_plan *p = NULL, **np;
-        if (!doc || acre_numtab_build(&t, doc, body, n) || acre_plan_parse(&p, doc, &t, err)) {
+        if ((rc = acre_store_row(x->s, st, err))) {
+            sqlite3_finalize(st);
+            return rc;
+        }
+        body = (const char *)sqlite3_column_text(st, 2);
+        n = (size_t)sqlite3_column_bytes(st, 2);
+        doc = acre_json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
+        if (!doc || (rc = acre_numtab_build(&t, doc, body, n)) ||
+            (rc = acre_plan_parse(&p, doc, &t, err))) {
+            int nomem = rc == ACRE_ENOMEM || (!doc && json_error_code(&je) == json_error_out_of_memory);
+            if (!nomem)
+                acre_error_set(err, ACRE_ERROR, "plan", "stored_plan",
+                               "the stored plan %s@%lld cannot be read",
+                               sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
             json_decref(doc);
             acre_numtab_free(&t);
             sqlite3_finalize(st);
-            return acre_error_set(err, ACRE_ERROR, "plan", "stored_plan",
-                                  "the stored plan %s@%lld cannot be read",
-                                  sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+            return nomem ? oom(err) : ACRE_ERROR;
         }
         json_decref(doc);
         acre_numtab_free(&t);
-        if (!(np = realloc(x->c.plans, (size_t)(x->c.nplans + 1) * sizeof *np))) {
+        if (!(np = acre_realloc(x->c.plans, (size_t)(x->c.nplans + 1) * sizeof *np))) {
             acre_plan_free(p);
             sqlite3_finalize(st);
             return oom(err);
         }
         x->c.plans = np;
-        np[x->c.nplans] = p;
-        acre_strset_put(&x->c.plan_index, p->label, strlen(p->label), x->c.nplans);
-        acre_strset_put(&x->plan_newest, p->plan_id, strlen(p->plan_id), p->version);
-        x->c.nplans++;
+        np[x->c.nplans++] = p;
+        if (acre_strset_put(&x->c.plan_index, p->label, strlen(p->label), x->c.nplans - 1) ||
+            acre_strset_put(&x->plan_newest, p->plan_id, strlen(p->plan_id), p->version)) {
+            sqlite3_finalize(st);
+            return oom(err);
+        }
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -243,7 +258,7 @@ static int each_row(ctx *x, const char *sql, int (*fn)(ctx *x, sqlite3_stmt *st,
     if (sqlite3_bind_parameter_count(st) > 0)
         sqlite3_bind_int64(st, 1, x->seq);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((rc = fn(x, st, err))) {
+        if ((rc = acre_store_row(x->s, st, err)) || (rc = fn(x, st, err))) {
             sqlite3_finalize(st);
             return rc;
         }
@@ -256,14 +271,14 @@ static int each_row(ctx *x, const char *sql, int (*fn)(ctx *x, sqlite3_stmt *st,
 static int add_aff(ctx *x, sqlite3_stmt *st, acre_error *err)
 {
     acre_close *c = &x->c;
-    acre_aff *a, *n = realloc(c->affs, (size_t)(c->naffs + 1) * sizeof *n);
+    acre_aff *a, *n = acre_realloc(c->affs, (size_t)(c->naffs + 1) * sizeof *n);
     if (!n)
         return oom(err);
     c->affs = n;
     a = &n[c->naffs];
     memset(a, 0, sizeof *a);
-    a->id = strdup(TXT(0));
-    a->parent = TXT(1) ? strdup(TXT(1)) : NULL;
+    a->id = acre_strdup(TXT(0));
+    a->parent = TXT(1) ? acre_strdup(TXT(1)) : NULL;
     snprintf(a->currency, sizeof a->currency, "%s", TXT(2));
     acre_dec_init(&a->min_payout);
     acre_dec_parse(&a->min_payout, TXT(3), strlen(TXT(3)), NULL);
@@ -273,8 +288,10 @@ static int add_aff(ctx *x, sqlite3_stmt *st, acre_error *err)
     acre_dec_init(&a->carried_forward);
     a->parent_idx = -1;
     a->scale = 2;
-    acre_strset_put(&c->aff_index, a->id, strlen(a->id), c->naffs);
-    c->naffs++;
+    c->naffs++; /* counted first, so that ctx_free frees what was made */
+    if (!a->id || (TXT(1) && !a->parent) ||
+        acre_strset_put(&c->aff_index, a->id, strlen(a->id), c->naffs - 1))
+        return oom(err);
     return 0;
 }
 
@@ -288,10 +305,11 @@ static int add_assign(ctx *x, sqlite3_stmt *st, acre_error *err)
     acre_month_parse(TXT(2), 7, &from);
     if (TXT(4))
         acre_month_parse(TXT(4), 7, &to);
-    if (!(n = realloc(x->as[i], (size_t)(x->nas[i] + 1) * sizeof *n)))
+    if (!(n = acre_realloc(x->as[i], (size_t)(x->nas[i] + 1) * sizeof *n)))
         return oom(err);
     x->as[i] = n;
-    n[x->nas[i]].plan_id = strdup(TXT(1));
+    if (!(n[x->nas[i]].plan_id = acre_strdup(TXT(1))))
+        return oom(err);
     n[x->nas[i]].version = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
     n[x->nas[i]].from = from;
     n[x->nas[i]].to = to;
@@ -318,7 +336,7 @@ static int add_layer(ctx *x, sqlite3_stmt *st, acre_error *err)
     if (!acre_strset_get(&x->c.aff_index, TXT(0), strlen(TXT(0)), &i))
         return 0;
     a = &x->c.affs[i];
-    if (!(n = realloc(a->layers, (size_t)(a->nlayers + 1) * sizeof *n)))
+    if (!(n = acre_realloc(a->layers, (size_t)(a->nlayers + 1) * sizeof *n)))
         return oom(err);
     a->layers = n;
     snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "%s", TXT(1));
@@ -337,13 +355,14 @@ static int add_close_plan(ctx *x, sqlite3_stmt *st, acre_error *err)
     if (!TXT(2) || n < 0 || (size_t)n >= sizeof k)
         return 0;
     if (x->nlabels == x->clab) {
-        char **l = realloc(x->labels, (size_t)(x->clab = x->clab ? x->clab * 2 : 64) * sizeof *l);
+        char **l = acre_realloc(x->labels, (size_t)(x->clab = x->clab ? x->clab * 2 : 64) * sizeof *l);
         if (!l)
             return oom(err);
         x->labels = l;
     }
-    x->labels[x->nlabels] = strdup(TXT(2));
-    acre_strset_put(&x->close_plan, k, (size_t)n, x->nlabels++);
+    if (!(x->labels[x->nlabels] = acre_strdup(TXT(2))) ||
+        acre_strset_put(&x->close_plan, k, (size_t)n, x->nlabels++))
+        return oom(err);
     return 0;
 }
 
@@ -351,9 +370,8 @@ static int add_excluded(ctx *x, sqlite3_stmt *st, acre_error *err)
 {
     char k[600];
     int n = snprintf(k, sizeof k, "%d" SEP "%s", sqlite3_column_int(st, 0), TXT(1));
-    (void)err;
-    if (n > 0 && (size_t)n < sizeof k)
-        acre_strset_put(&x->excluded, k, (size_t)n, 1);
+    if (n > 0 && (size_t)n < sizeof k && acre_strset_put(&x->excluded, k, (size_t)n, 1))
+        return oom(err);
     return 0;
 }
 
@@ -362,8 +380,10 @@ static int add_judged(ctx *x, sqlite3_stmt *st, acre_error *err)
     acre_buf k = {0};
     long i;
     acre_buf_printf(&k, "%s" SEP "%s", TXT(0), TXT(1));
+    if (k.oom)
+        return oom(err);
     if (x->njudged == x->cjudged) {
-        judged *n = realloc(x->judged, (size_t)(x->cjudged = x->cjudged ? x->cjudged * 2 : 64) *
+        judged *n = acre_realloc(x->judged, (size_t)(x->cjudged = x->cjudged ? x->cjudged * 2 : 64) *
                                            sizeof *n);
         if (!n) {
             acre_buf_free(&k);
@@ -374,17 +394,21 @@ static int add_judged(ctx *x, sqlite3_stmt *st, acre_error *err)
     /* rows come in period order: a later judgment replaces the earlier */
     if (!acre_strset_get(&x->judged_index, k.p, k.len, &i)) {
         i = x->njudged++;
-        acre_strset_put(&x->judged_index, k.p, k.len, i);
+        x->judged[i].a = x->judged[i].b = NULL;
+        if (acre_strset_put(&x->judged_index, k.p, k.len, i)) {
+            acre_buf_free(&k);
+            return oom(err);
+        }
     } else {
         free(x->judged[i].a);
         free(x->judged[i].b);
     }
     x->judged[i].period = sqlite3_column_int(st, 2);
     x->judged[i].seq = sqlite3_column_int64(st, 3);
-    x->judged[i].a = strdup(TXT(4));
-    x->judged[i].b = strdup(TXT(5));
+    x->judged[i].a = acre_strdup(TXT(4));
+    x->judged[i].b = acre_strdup(TXT(5));
     acre_buf_free(&k);
-    return 0;
+    return x->judged[i].a && x->judged[i].b ? 0 : oom(err);
 }
 
 static int add_customer(ctx *x, sqlite3_stmt *st, acre_error *err)
@@ -393,7 +417,7 @@ static int add_customer(ctx *x, sqlite3_stmt *st, acre_error *err)
     acre_cust *cu;
     long ai;
     if (c->ncusts % 1024 == 0) {
-        acre_cust *n = realloc(c->custs, (size_t)(c->ncusts + 1024) * sizeof *n);
+        acre_cust *n = acre_realloc(c->custs, (size_t)(c->ncusts + 1024) * sizeof *n);
         if (!n)
             return oom(err);
         c->custs = n;
@@ -402,16 +426,18 @@ static int add_customer(ctx *x, sqlite3_stmt *st, acre_error *err)
         return 0;
     cu = &c->custs[c->ncusts];
     memset(cu, 0, sizeof *cu);
-    cu->id = strdup(TXT(0));
+    cu->id = acre_strdup(TXT(0));
     cu->aff = (int)ai;
     acre_datetime_split(TXT(2), &cu->signup_sec, &cu->signup_nsec);
     acre_date_of(cu->signup_date, cu->signup_sec);
     if (TXT(3))
         snprintf(cu->country, sizeof cu->country, "%s", TXT(3));
-    cu->kyc = TXT(4) ? strdup(TXT(4)) : NULL;
+    cu->kyc = TXT(4) ? acre_strdup(TXT(4)) : NULL;
     acre_dec_init(&cu->ftd_amount);
-    acre_strset_put(&c->cust_index, cu->id, strlen(cu->id), c->ncusts);
-    c->ncusts++;
+    c->ncusts++; /* counted first, so that ctx_free frees what was made */
+    if (!cu->id || (TXT(4) && !cu->kyc) ||
+        acre_strset_put(&c->cust_index, cu->id, strlen(cu->id), c->ncusts - 1))
+        return oom(err);
     return 0;
 }
 
@@ -419,24 +445,26 @@ static int add_settled(ctx *x, sqlite3_stmt *st, acre_error *err)
 {
     long i;
     acre_cust *cu;
-    (void)err;
     if (!acre_strset_get(&x->c.cust_index, TXT(0), strlen(TXT(0)), &i))
         return 0;
     cu = &x->c.custs[i];
     cu->settled = 1;
     cu->paid = strcmp(TXT(3), "paid") == 0;
     cu->clawed = sqlite3_column_type(st, 8) != SQLITE_NULL;
-    cu->paid_aff = strdup(TXT(1));
-    cu->paid_label = strdup(TXT(2));
-    cu->paid_amount = TXT(4) ? strdup(TXT(4)) : NULL;
-    cu->paid_qat = strdup(TXT(5));
+    cu->paid_aff = acre_strdup(TXT(1));
+    cu->paid_label = acre_strdup(TXT(2));
+    cu->paid_amount = TXT(4) ? acre_strdup(TXT(4)) : NULL;
+    cu->paid_qat = acre_strdup(TXT(5));
     cu->paid_qsec = sqlite3_column_int64(st, 6);
     cu->paid_clawback_days = sqlite3_column_int64(st, 7);
     {
         char per[8];
         acre_period_text(per, sqlite3_column_int(st, 9));
-        cu->paid_period = strdup(per);
+        cu->paid_period = acre_strdup(per);
     }
+    if (!cu->paid_aff || !cu->paid_label || (TXT(4) && !cu->paid_amount) || !cu->paid_qat ||
+        !cu->paid_period)
+        return oom(err);
     return 0;
 }
 
@@ -461,7 +489,7 @@ static int add_fx(ctx *x, sqlite3_stmt *st, acre_error *err)
 {
     acre_close *c = &x->c;
     if (c->nfx % 256 == 0) {
-        acre_fx *n = realloc(c->fx, (size_t)(c->nfx + 256) * sizeof *n);
+        acre_fx *n = acre_realloc(c->fx, (size_t)(c->nfx + 256) * sizeof *n);
         if (!n)
             return oom(err);
         c->fx = n;
@@ -490,8 +518,8 @@ static int load(ctx *x, acre_error *err)
                        " ORDER BY affiliate_id",
                        add_aff, err)))
         return rc;
-    x->as = calloc((size_t)c->naffs + 1, sizeof *x->as);
-    x->nas = calloc((size_t)c->naffs + 1, sizeof *x->nas);
+    x->as = acre_calloc((size_t)c->naffs + 1, sizeof *x->as);
+    x->nas = acre_calloc((size_t)c->naffs + 1, sizeof *x->nas);
     if (!x->as || !x->nas)
         return oom(err);
     if ((rc = each_row(x,
@@ -718,7 +746,7 @@ static void add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v)
      * them together (summing them here could exceed the 15 digits an acre_number holds) */
     if (cu->nev == cu->cap) {
         int cap = cu->cap ? cu->cap * 2 : 2;
-        acre_qev *n = realloc(cu->ev, (size_t)cap * sizeof *n);
+        acre_qev *n = acre_realloc(cu->ev, (size_t)cap * sizeof *n);
         if (!n) {
             c->oom = 1;
             return;
@@ -793,6 +821,11 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
     *seq = 0;
     acre_buf_printf(&k, "%s" SEP, table_names[tb]);
     record_key(&k, tb, g, &g->v[g->nv - 1]);
+    if (k.oom) {
+        x->c.oom = 1; /* reported when the records have been read */
+        acre_buf_free(&k);
+        return 0;
+    }
     if (acre_strset_get(&x->judged_index, k.p, k.len, &ji)) {
         const judged *j = &x->judged[ji];
         acre_dec_parse(a, j->a, strlen(j->a), NULL);
@@ -833,11 +866,14 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
         sqlite3_reset(x->old_cust);
         sqlite3_bind_text(x->old_cust, 1, cu->id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(x->old_cust, 2, x->closes[cc].seq);
-        if (sqlite3_step(x->old_cust) == SQLITE_ROW) {
+        int rc = sqlite3_step(x->old_cust);
+        if (rc == SQLITE_ROW && acre_store_row(x->s, x->old_cust, x->err) == 0) {
             int32_t ns;
             snprintf(affbuf, sizeof affbuf, "%s", sqlite3_column_text(x->old_cust, 0));
             aff = affbuf;
             acre_datetime_split((const char *)sqlite3_column_text(x->old_cust, 1), &signup, &ns);
+        } else if (rc != SQLITE_DONE) {
+            return acre_store_fail(x->s, "reading a customer", x->err);
         }
         op = closed_plan(x, x->closes[cc].period, aff);
         if (value(x, tb, g, v, op, signup, &A, &B))
@@ -850,14 +886,16 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
     return 0;
 }
 
-static void add_late(acre_cust *cu, int tb, const grp *g, const ver *v, const acre_dec *a,
+static void add_late(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v, const acre_dec *a,
                      const acre_dec *b)
 {
-    acre_late *n = realloc(cu->late, (size_t)(cu->nlate + 1) * sizeof *n);
+    acre_late *n = acre_realloc(cu->late, (size_t)(cu->nlate + 1) * sizeof *n);
     acre_buf k = {0};
     int at;
-    if (!n)
+    if (!n) {
+        x->c.oom = 1; /* reported when the records have been read */
         return;
+    }
     cu->late = n;
     /* in table order, each table's in the order read, whatever the interleaving of the
      * streams (engine/close_read.h) */
@@ -870,6 +908,8 @@ static void add_late(acre_cust *cu, int tb, const grp *g, const ver *v, const ac
     n->kind = table_names[tb];
     key_json(&k, tb, g, v);
     n->key = k.p;
+    if (k.oom)
+        x->c.oom = 1;
     record_date(tb, g, v, n->date);
     acre_dec_init(&n->ggr);
     acre_dec_init(&n->ded);
@@ -912,6 +952,8 @@ static int judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
     }
     if (p <= c->last_closed) {
         char *sa = acre_dec_format(&na), *sb = acre_dec_format(&nb);
+        if (!sa || !sb)
+            x->out_counted.oom = 1; /* reported when the close is stored */
         acre_buf_adds(&x->out_counted, table_names[tb]);
         acre_buf_adds(&x->out_counted, "\n");
         record_key(&x->out_counted, tb, g, v);
@@ -925,7 +967,7 @@ static int judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
     if (acre_dec_sgn(&na) || acre_dec_sgn(&nb)) {
         acre_acc_add_dec(tb == TB_GAMING ? &cu->ggr : &cu->ded, &na);
         acre_acc_add_dec(tb == TB_GAMING ? &cu->ngr : &cu->nr, &nb);
-        add_late(cu, tb, g, v, &na, &nb);
+        add_late(x, cu, tb, g, v, &na, &nb);
     }
 out:
     acre_acc_free(&A);
@@ -1051,7 +1093,7 @@ static int stream_all(ctx *x, acre_error *err)
 /* Decides each customer's part in this close: does it count toward the basis, and does its
  * qualification need to be computed (unsettled, or a paid customer still inside its clawback
  * window). */
-static void prepare_customers(ctx *x)
+static int prepare_customers(ctx *x, acre_error *err)
 {
     acre_close *c = &x->c;
     int64_t start = acre_month_start(c->period);
@@ -1060,8 +1102,11 @@ static void prepare_customers(ctx *x)
         acre_aff *a = &c->affs[cu->aff];
         const acre_plan *p = a->plan;
         if (a->ncusts == a->ccap) {
-            a->ccap = a->ccap ? a->ccap * 2 : 16;
-            a->custs = realloc(a->custs, (size_t)a->ccap * sizeof *a->custs);
+            int cap = a->ccap ? a->ccap * 2 : 16, *n = acre_realloc(a->custs, (size_t)cap * sizeof *n);
+            if (!n)
+                return oom(err);
+            a->custs = n;
+            a->ccap = cap;
         }
         a->custs[a->ncusts++] = i;
         cu->counts = p && p->has_rs && (cu->flags & p->q.exclude_flags) == 0;
@@ -1074,8 +1119,12 @@ static void prepare_customers(ctx *x)
             if (acre_strset_get(&c->aff_index, cu->paid_aff, strlen(cu->paid_aff), &pa)) {
                 acre_aff *b = &c->affs[pa];
                 if (b->npaid == b->pcap) {
-                    b->pcap = b->pcap ? b->pcap * 2 : 8;
-                    b->paid = realloc(b->paid, (size_t)b->pcap * sizeof *b->paid);
+                    int cap = b->pcap ? b->pcap * 2 : 8;
+                    int *n = acre_realloc(b->paid, (size_t)cap * sizeof *n);
+                    if (!n)
+                        return oom(err);
+                    b->paid = n;
+                    b->pcap = cap;
                 }
                 b->paid[b->npaid++] = i;
             }
@@ -1089,6 +1138,7 @@ static void prepare_customers(ctx *x)
                 x->need_activity_events = 1;
         }
     }
+    return 0;
 }
 
 /* Plans for the period, parent links, and the refusals that stop a close before it starts. */
@@ -1133,8 +1183,12 @@ static int prepare_affiliates(ctx *x, acre_error *err)
             acre_aff *pa = &c->affs[pi];
             a->parent_idx = (int)pi;
             if (pa->nchildren == pa->chcap) {
-                pa->chcap = pa->chcap ? pa->chcap * 2 : 4;
-                pa->children = realloc(pa->children, (size_t)pa->chcap * sizeof *pa->children);
+                int cap = pa->chcap ? pa->chcap * 2 : 4;
+                int *n = acre_realloc(pa->children, (size_t)cap * sizeof *n);
+                if (!n)
+                    return oom(err);
+                pa->children = n;
+                pa->chcap = cap;
             }
             pa->children[pa->nchildren++] = i;
         }
@@ -1258,6 +1312,8 @@ static void rounding_json(acre_buf *b, int scale, acre_round mode)
 static void fixed(acre_buf *b, const char *key, const acre_dec *v, int scale, acre_round mode)
 {
     char *s = acre_dec_format_fixed(v, scale, mode);
+    if (!s)
+        b->oom = 1;
     acre_buf_printf(b, ",\"%s\":\"%s\"", key, s ? s : "");
     free(s);
 }
@@ -1340,6 +1396,8 @@ static int write_ledger(ctx *x, acre_buf *b, char digest[72])
                 acre_buf_printf(b, ",\"depth\":%d", l->depth);
             }
             acre_buf_adds(b, ",\"amount\":\"");
+            if (!amount)
+                b->oom = 1;
             acre_buf_adds(b, amount ? amount : "");
             acre_buf_adds(b, "\"");
             acre_detail_dec(b, "exact", &l->exact);
@@ -1400,7 +1458,10 @@ static int write_state(ctx *x, acre_error *err)
         char *cf;
         if (!listed(a))
             continue;
-        cf = acre_dec_format(&a->carried_forward);
+        if (!(cf = acre_dec_format(&a->carried_forward))) {
+            rc = oom(err);
+            goto out;
+        }
         sqlite3_bind_int(st, 1, c->period);
         sqlite3_bind_text(st, 2, a->id, -1, SQLITE_STATIC);
         if (a->plan)
@@ -1416,12 +1477,17 @@ static int write_state(ctx *x, acre_error *err)
     for (int i = 0; i < c->naffs; i++) {
         acre_aff *a = &c->affs[i];
         for (int k = 0; k < a->nlayers; k++) {
+            char *amount = acre_dec_format(&a->layers[k].amount);
+            if (!amount) {
+                rc = oom(err);
+                goto out;
+            }
             sqlite3_bind_int(st, 1, c->period);
             sqlite3_bind_text(st, 2, a->id, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 3, a->layer_plan_id, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 4, a->layer_label, -1, SQLITE_STATIC);
             sqlite3_bind_int(st, 5, a->layers[k].origin);
-            sqlite3_bind_text(st, 6, acre_dec_format(&a->layers[k].amount), -1, free);
+            sqlite3_bind_text(st, 6, amount, -1, free);
             STEP("storing carryover");
         }
     }
@@ -1475,6 +1541,10 @@ static int write_state(ctx *x, acre_error *err)
 
     PREP("INSERT OR REPLACE INTO counted(tbl, rkey, period, seq, a, b) "
          "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    if (x->out_counted.oom) {
+        rc = oom(err);
+        goto out;
+    }
     {
         char *p = x->out_counted.p, *end = p + x->out_counted.len;
         while (p && p < end) {
@@ -1621,7 +1691,7 @@ static void ctx_free(ctx *x)
             acre_buf_free(&l->detail);
         }
         free(a->lines);
-        if (x->as) {
+        if (x->as && x->nas) {
             for (int k = 0; k < x->nas[i]; k++)
                 free(x->as[i][k].plan_id);
             free(x->as[i]);
@@ -1669,7 +1739,7 @@ static int by_text(const void *a, const void *b)
 static int refuse_missing(ctx *x, acre_error *err)
 {
     acre_close *c = &x->c;
-    char **v = calloc(c->missing_set.n + 1, sizeof *v);
+    char **v = acre_calloc(c->missing_set.n + 1, sizeof *v);
     size_t n = 0;
     acre_buf b = {0};
     for (size_t i = 0; v && i < c->missing_set.cap; i++)
@@ -1750,15 +1820,22 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
                                  err)) ||
         (rc = load(&x, err)) || (rc = prepare_affiliates(&x, err)))
         goto out;
-    prepare_customers(&x);
+    if ((rc = prepare_customers(&x, err)))
+        goto out;
     if ((rc = stream_all(&x, err)))
         goto out;
-    if (c->oom || c->ids.oom) {
+    if (c->oom || c->ids.oom || x.out_counted.oom) {
         rc = oom(err);
         goto out;
     }
     if ((rc = run_rules(c, err)))
         goto out;
+    for (int i = 0; i < c->naffs; i++) /* a detail whose buffer ran out of memory is cut short */
+        for (int k = 0; k < c->affs[i].nlines; k++)
+            if (c->affs[i].lines[k].detail.oom) {
+                rc = oom(err);
+                goto out;
+            }
     if (c->missing_set.n) {
         rc = refuse_missing(&x, err);
         goto out;
@@ -1805,11 +1882,15 @@ int acre_ledger_get(acre_store *s, const char *period, char **ledger, acre_error
     if ((rc = acre_store_prepare(s, &st, "SELECT ledger FROM close WHERE period = ?1", err)))
         return rc;
     sqlite3_bind_int(st, 1, p);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *ledger = strdup((const char *)sqlite3_column_text(st, 0));
-    else
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 0);
+        rc = text && (*ledger = acre_strdup(text)) ? 0 : oom(err);
+    } else if (rc == SQLITE_DONE) {
         rc = acre_error_set(err, ACRE_ENOTFOUND, "period", "not_closed",
                             "period %s is not closed", period);
+    } else {
+        rc = acre_store_fail(s, "reading a ledger", err);
+    }
     sqlite3_finalize(st);
     return rc;
 }

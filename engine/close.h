@@ -194,12 +194,14 @@ void acre_line_set(acre_line *l, const acre_dec *exact, int scale, acre_round mo
 void acre_detail_dec(acre_buf *b, const char *key, const acre_dec *v);
 void acre_detail_str(acre_buf *b, const char *key, const char *s);
 void acre_detail_raw(acre_buf *b, const char *key, const char *json);
+/* As acre_detail_raw, with what json holds; b is marked out of memory if json is. */
+void acre_detail_buf(acre_buf *b, const char *key, const acre_buf *json);
 /* The sum in a, exactly, as acre_dec_format writes it. */
 void acre_detail_acc(acre_buf *b, const char *key, const acre_acc *a);
 
 /* Carryover (rules/carryover.c): applies basis B to the affiliate's layers; sets *adjusted to A
- * and *carried_in to C; *carried_out to the deficit after. */
-void acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec *carried_in,
+ * and *carried_in to C; *carried_out to the deficit after. Returns 0, or ACRE_ENOMEM. */
+int acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec *carried_in,
                       acre_dec *adjusted, acre_dec *carried_out);
 
 /* Qualification (rules/qualification.c): computes the customer's qualified_at under plan p,

@@ -4,6 +4,7 @@
  * through a small ring (NCHUNK chunks, so memory stays bounded whatever the store's size). The
  * close takes full chunks and gives them back empty. Either side can stop the other: the reader
  * on an error or at the end, the close when a record is refused. */
+#include "alloc.h"
 #include "close_read.h"
 
 #include <pthread.h>
@@ -158,7 +159,7 @@ static int add_row(chunk *c, sqlite3_stmt *st, const char **t, const size_t *len
     acre_ver *v;
     if (new_record) {
         if (c->ng == c->gcap) {
-            int cap = c->gcap ? c->gcap * 2 : 256, *n = realloc(c->start, (size_t)cap * sizeof *n);
+            int cap = c->gcap ? c->gcap * 2 : 256, *n = acre_realloc(c->start, (size_t)cap * sizeof *n);
             if (!n)
                 return -1;
             c->start = n;
@@ -168,7 +169,7 @@ static int add_row(chunk *c, sqlite3_stmt *st, const char **t, const size_t *len
     }
     if (c->nv == c->vcap) {
         int cap = c->vcap ? c->vcap * 2 : 256;
-        acre_ver *n = realloc(c->v, (size_t)cap * sizeof *n);
+        acre_ver *n = acre_realloc(c->v, (size_t)cap * sizeof *n);
         if (!n)
             return -1;
         c->v = n;
@@ -314,7 +315,7 @@ int acre_read_records(acre_store *st, const acre_read_query *q, int nq, const ch
                       int (*fn)(void *arg, int query, const acre_grp *g, acre_error *err),
                       void *arg, acre_error *err)
 {
-    reader *r = calloc(1, sizeof *r);
+    reader *r = acre_calloc(1, sizeof *r);
     const char *path = sqlite3_db_filename(st->db, "main");
     int rc = 0;
 

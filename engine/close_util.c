@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "close.h"
 #include "number.h"
 
@@ -21,7 +22,7 @@ static __int128 pow10_128(int e)
 static void spill(acre_acc *a, const acre_dec *d)
 {
     if (!a->big) {
-        a->big = malloc(sizeof *a->big);
+        a->big = acre_malloc(sizeof *a->big);
         mpq_init(*a->big);
     }
     mpq_add(*a->big, *a->big, d->q);
@@ -153,7 +154,7 @@ acre_line *acre_close_line(acre_aff *a, int kind, const char *plan, const char *
     acre_line *l;
     if (a->nlines == a->lcap) {
         int cap = a->lcap ? a->lcap * 2 : 4;
-        acre_line *n = realloc(a->lines, (size_t)cap * sizeof *n);
+        acre_line *n = acre_realloc(a->lines, (size_t)cap * sizeof *n);
         if (!n)
             return NULL;
         a->lines = n;
@@ -194,6 +195,8 @@ static void key(acre_buf *b, const char *k)
 void acre_detail_dec(acre_buf *b, const char *k, const acre_dec *v)
 {
     char *s = acre_dec_format(v);
+    if (!s)
+        b->oom = 1;
     key(b, k);
     acre_buf_add(b, "\"", 1);
     acre_buf_adds(b, s ? s : "");
@@ -256,6 +259,13 @@ void acre_detail_raw(acre_buf *b, const char *k, const char *json)
 {
     key(b, k);
     acre_buf_adds(b, json ? json : "null");
+}
+
+void acre_detail_buf(acre_buf *b, const char *k, const acre_buf *json)
+{
+    if (json->oom)
+        b->oom = 1;
+    acre_detail_raw(b, k, json->p);
 }
 
 void acre_period_text(char out[8], int period)

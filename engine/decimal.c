@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "number.h"
 
 void acre_dec_init(acre_dec *d)
@@ -142,7 +143,7 @@ static char *format_scaled(const mpz_t v, int scale, int trim)
     neg = digits[0] == '-';
     d = digits + neg;
     nd = strlen(d);
-    out = malloc(nd + (size_t)scale + 4);
+    out = acre_malloc(nd + (size_t)scale + 4);
     if (!out) {
         free(digits);
         return NULL;
@@ -195,7 +196,7 @@ char *acre_dec_format(const acre_dec *d)
     fives = mpz_remove(rest, rest, five);
     if (mpz_cmp_ui(rest, 1) != 0) {
         size_t n = mpz_sizeinbase(mpq_numref(d->q), 10) + mpz_sizeinbase(mpq_denref(d->q), 10) + 3;
-        out = malloc(n);
+        out = acre_malloc(n);
         if (out)
             gmp_snprintf(out, n, "%Zd/%Zd", mpq_numref(d->q), mpq_denref(d->q));
         mpz_clears(rest, five, NULL);

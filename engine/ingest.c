@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "acre/ingest.h"
+#include "alloc.h"
 #include "digest.h"
 #include "jsonval.h"
 #include "record.h"
@@ -49,7 +50,7 @@ static int reader_fill(reader *r, size_t limit)
         char *g;
         if (r->cap >= limit + READ_CHUNK)
             return 1; /* the caller's limit is passed */
-        g = realloc(r->buf, cap + 1);
+        g = acre_realloc(r->buf, cap + 1);
         if (!g)
             return ACRE_ENOMEM;
         r->buf = g;
@@ -518,7 +519,7 @@ static int freeze(fbatch *b, const acre_rec *r, const char *line, size_t len, lo
     if (r->nerrors) {
         if (b->nerr + (size_t)r->nerrors > b->caperr) {
             size_t cap = (b->caperr ? b->caperr * 2 : 64) + (size_t)r->nerrors;
-            acre_fielderr *e = realloc(b->errs, cap * sizeof *e);
+            acre_fielderr *e = acre_realloc(b->errs, cap * sizeof *e);
             if (!e)
                 return ACRE_ENOMEM;
             b->errs = e;
@@ -568,7 +569,7 @@ static void *parse_thread(void *arg)
             b->fail = FAIL_NOMEM;
         } else if (blank(line, len)) {
             continue;
-        } else if (!(doc = json_loadb(line, len, JSON_FLAGS, &b->je))) {
+        } else if (!(doc = acre_json_loadb(line, len, JSON_FLAGS, &b->je))) {
             b->end = 1;
             b->fail = FAIL_JSON;
             b->fail_line = p->rd->line;
@@ -602,7 +603,7 @@ static void emit_frozen(ingest *g, const fbatch *b, const frozen *f)
 {
     const char *raw = b->arena.p + f->raw;
     json_error_t je;
-    json_t *v = json_loadb(raw, f->rawlen, JSON_FLAGS, &je);
+    json_t *v = acre_json_loadb(raw, f->rawlen, JSON_FLAGS, &je);
     acre_numtab t = {0};
     if (v && acre_numtab_build(&t, v, raw, f->rawlen) != 0) {
         json_decref(v);
@@ -660,7 +661,7 @@ static int pipeline(ingest *g, reader *rd, long index, acre_error *err)
     p.k = g->k;
     p.index = index;
     for (int i = 0; i < NBATCH; i++) {
-        p.batches[i].recs = malloc(BATCH_RECS * sizeof *p.batches[i].recs);
+        p.batches[i].recs = acre_malloc(BATCH_RECS * sizeof *p.batches[i].recs);
         if (!p.batches[i].recs)
             rc = ACRE_ENOMEM;
         p.spare[p.nspare++] = &p.batches[i];
@@ -734,7 +735,7 @@ static int hold(ingest *g, json_t *v, const acre_numtab *t, long line)
 {
     if (g->npend == g->cap) {
         long cap = g->cap ? g->cap * 2 : 256;
-        pending *p = realloc(g->pend, (size_t)cap * sizeof *p);
+        pending *p = acre_realloc(g->pend, (size_t)cap * sizeof *p);
         if (!p)
             return ACRE_ENOMEM;
         g->pend = p;
@@ -780,14 +781,14 @@ static int resolve_parents(ingest *g, acre_error *err)
 {
     pending *p = g->pend;
     long n = g->npend;
-    char **ids = calloc((size_t)n + 1, sizeof *ids), **parents = calloc((size_t)n + 1, sizeof *parents);
-    int *valid = calloc((size_t)n + 1, sizeof *valid);
+    char **ids = acre_calloc((size_t)n + 1, sizeof *ids), **parents = acre_calloc((size_t)n + 1, sizeof *parents);
+    int *valid = acre_calloc((size_t)n + 1, sizeof *valid);
     acre_strset live = {0};
     int rc = 0, changed = 1;
     static const char *const unknown = "the parent affiliate is not stored or is rejected";
     static const char *const cycle = "parents would form a cycle";
 
-    g->verdict = calloc((size_t)n + 1, sizeof *g->verdict);
+    g->verdict = acre_calloc((size_t)n + 1, sizeof *g->verdict);
     g->nverdict = n;
     if (!ids || !parents || !valid || !g->verdict) {
         rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
@@ -797,8 +798,8 @@ static int resolve_parents(ingest *g, acre_error *err)
         if (acre_rec_validate(&g->rec, g->k, p[i].v, &p[i].t) != 0)
             continue;
         valid[i] = 1;
-        ids[i] = strdup(g->rec.cells[0].s);
-        parents[i] = g->rec.cells[2].t == CELL_TEXT ? strdup(g->rec.cells[2].s) : NULL;
+        ids[i] = acre_strdup(g->rec.cells[0].s);
+        parents[i] = g->rec.cells[2].t == CELL_TEXT ? acre_strdup(g->rec.cells[2].s) : NULL;
         if (!ids[i] || (g->rec.cells[2].t == CELL_TEXT && !parents[i])) {
             rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
             goto out;
@@ -963,7 +964,7 @@ static int run(ingest *g, reader *rd, acre_error *err)
         char *text = rd->buf + rd->start;
         size_t n = rd->end - rd->start;
         long base = rd->line + 1;
-        doc = json_loadb(text, n, JSON_FLAGS, &je);
+        doc = acre_json_loadb(text, n, JSON_FLAGS, &je);
         if (!doc)
             return refuse_json(g, 0, &je, base, err);
         rc = each_record(g, doc, text, n, 0, collect, &index, err);
@@ -992,7 +993,7 @@ static int run(ingest *g, reader *rd, acre_error *err)
             nrec--;
             continue;
         }
-        doc = json_loadb(line, len, JSON_FLAGS, &je);
+        doc = acre_json_loadb(line, len, JSON_FLAGS, &je);
         if (!doc && nrec == 0) {
             /* Not one record per line: the first line may open a pretty-printed document. */
             size_t n;
@@ -1002,7 +1003,7 @@ static int run(ingest *g, reader *rd, acre_error *err)
                                : acre_error_set(err, rc, NULL, NULL, "out of memory");
             line = rd->buf + rd->start;
             n = rd->end - rd->start;
-            doc = json_loadb(line, n, JSON_FLAGS, &je);
+            doc = acre_json_loadb(line, n, JSON_FLAGS, &je);
             if (!doc)
                 return refuse_json(g, 0, &je, ln, err);
             rd->start = rd->end;

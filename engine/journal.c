@@ -179,7 +179,10 @@ static int declare(jw *w, acre_error *err)
         size_t k;
         if (!wanted(w, a))
             continue;
-        acre_strset_put(&curs, str(a, "currency"), strlen(str(a, "currency")), 0);
+        if (acre_strset_put(&curs, str(a, "currency"), strlen(str(a, "currency")), 0)) {
+            acre_strset_free(&curs);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
         json_array_foreach(json_object_get(a, "lines"), k, l) {
             int ki = kind_index(str(l, "kind"));
             if (ki >= 0 && !is_zero(str(l, "amount")))
@@ -246,7 +249,10 @@ static int declare(jw *w, acre_error *err)
                                     str(a, "affiliate_id"), id);
                 break;
             }
-            acre_strset_put(&names, id, strlen(id), (long)i);
+            if (acre_strset_put(&names, id, strlen(id), (long)i)) {
+                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+                break;
+            }
             fputs("1970-01-01 open ", w->out);
             liability(w, a);
             fprintf(w->out, " %s\n  affiliate_id: \"", str(a, "currency"));

@@ -1,4 +1,5 @@
 /* engine/jsonval.c — number texts, canonical JSON, and a byte buffer. */
+#include "alloc.h"
 #include "jsonval.h"
 
 #include <stdarg.h>
@@ -21,6 +22,12 @@ void acre_buf_reset(acre_buf *b)
         b->p[0] = '\0';
 }
 
+json_t *acre_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *je)
+{
+    json_t *doc = json_loadb(buf, len, flags, je);
+    return doc ? doc : json_loadb(buf, len, flags, je);
+}
+
 static int grow(acre_buf *b, size_t extra)
 {
     size_t need = b->len + extra + 1;
@@ -32,7 +39,7 @@ static int grow(acre_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
-    p = realloc(b->p, cap);
+    p = acre_realloc(b->p, cap);
     if (!p) {
         b->oom = 1;
         return -1;
@@ -107,7 +114,7 @@ typedef struct tok {
 static int scan(tok **out, size_t *count, const char *buf, size_t len)
 {
     size_t n = 0, cap = 16;
-    tok *t = malloc(cap * sizeof *t);
+    tok *t = acre_malloc(cap * sizeof *t);
     if (!t)
         return ACRE_ENOMEM;
     for (size_t i = 0; i < len; i++) {
@@ -122,7 +129,7 @@ static int scan(tok **out, size_t *count, const char *buf, size_t len)
                                buf[i] == 'e' || buf[i] == 'E' || (buf[i] >= '0' && buf[i] <= '9')))
                 i++;
             if (n == cap) {
-                tok *g = realloc(t, cap * 2 * sizeof *t);
+                tok *g = acre_realloc(t, cap * 2 * sizeof *t);
                 if (!g) {
                     free(t);
                     return ACRE_ENOMEM;
@@ -148,7 +155,7 @@ static int pair(acre_numtab *t, const json_t *v, const tok *toks, size_t ntoks, 
             return ACRE_ERROR;
         if (t->n == t->cap) {
             size_t cap = t->cap ? t->cap * 2 : 16;
-            acre_numlit *g = realloc(t->items, cap * sizeof *g);
+            acre_numlit *g = acre_realloc(t->items, cap * sizeof *g);
             if (!g)
                 return ACRE_ENOMEM;
             t->items = g;
@@ -227,7 +234,7 @@ void acre_buf_json(acre_buf *b, const json_t *v, const acre_numtab *t, int sort)
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
         size_t n = json_object_size(v), i = 0;
-        const char **keys = malloc((n ? n : 1) * sizeof *keys);
+        const char **keys = acre_malloc((n ? n : 1) * sizeof *keys);
         const char *k;
         json_t *x;
         if (!keys) {

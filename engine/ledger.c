@@ -8,6 +8,7 @@
 
 #include "acre/close.h"
 #include "journal.h"
+#include "jsonval.h"
 
 static void csv_field(FILE *out, const char *s, int last)
 {
@@ -100,7 +101,7 @@ int acre_ledger_write(FILE *out, const char *ledger, const char *format, const c
                               "unknown ledger format %s (json, csv, hledger, beancount or "
                               "summary)",
                               format);
-    if (!(doc = json_loads(ledger, 0, &je)))
+    if (!(doc = acre_json_loadb(ledger, strlen(ledger), 0, &je)))
         return acre_error_set(err, ACRE_ERROR, NULL, "ledger", "the ledger cannot be read: %s",
                               je.text);
     if (strcmp(format, "hledger") == 0 || strcmp(format, "beancount") == 0) {

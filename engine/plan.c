@@ -2,6 +2,7 @@
  *
  * The top level is read here; each rule kind parses its own section (rules/, through the table
  * in include/acre/sys/rule.h). Every error names the key path and the rule broken. */
+#include "alloc.h"
 #include "plan.h"
 
 #include <stdarg.h>
@@ -106,7 +107,8 @@ int acre_plan_rate(acre_dec *d, char **text, const json_t *v, const acre_numtab 
     acre_dec_clear(&hundred);
     if (text) {
         free(*text);
-        *text = strdup(s);
+        if (!(*text = acre_strdup(s)))
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     }
     return 0;
 }
@@ -146,7 +148,8 @@ int acre_plan_strlist(acre_strlist *l, const json_t *v, int (*check)(const char 
     acre_strlist_free(l);
     if (!json_is_array(v))
         return bad(err, key, "type", "must be an array of strings");
-    l->v = calloc(json_array_size(v) + 1, sizeof *l->v);
+    if (!(l->v = acre_calloc(json_array_size(v) + 1, sizeof *l->v)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     json_array_foreach((json_t *)v, i, x) {
         char k[128];
         snprintf(k, sizeof k, "%s[%zu]", key, i);
@@ -154,7 +157,9 @@ int acre_plan_strlist(acre_strlist *l, const json_t *v, int (*check)(const char 
             return bad(err, k, "type", "must be a non-empty string");
         if (check && !check(json_string_value(x), json_string_length(x)))
             return bad(err, k, "code", "\"%s\" is not a valid code here", json_string_value(x));
-        l->v[l->n++] = strdup(json_string_value(x));
+        if (!(l->v[l->n] = acre_strdup(json_string_value(x))))
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        l->n++;
     }
     return 0;
 }
@@ -250,7 +255,7 @@ int acre_plan_tiers(acre_tiers *tr, const json_t *v, const acre_numtab *t, int c
         if (!from)
             return bad(err, k, "required", "is required");
         if (cpa) {
-            long f;
+            long f = 0;
             if ((rc = acre_plan_int(&f, from, 1, k, err)))
                 return rc;
             acre_dec_set_si(&band->from, f);
@@ -360,7 +365,7 @@ int acre_plan_parse(acre_plan **out, const json_t *obj, const acre_numtab *t, ac
                                        "counted_statuses", "qualification", "cpa", "revshare",
                                        "sub_affiliate", NULL};
     static const char *const rounding_keys[] = {"scale", "mode", NULL};
-    acre_plan *p = calloc(1, sizeof *p);
+    acre_plan *p = acre_calloc(1, sizeof *p);
     json_t *v;
     int rc;
 
@@ -375,7 +380,10 @@ int acre_plan_parse(acre_plan **out, const json_t *obj, const acre_numtab *t, ac
         rc = bad(err, "plan_id", "required", "must be a non-empty string (at most 200 characters)");
         goto fail;
     }
-    p->plan_id = strdup(json_string_value(v));
+    if (!(p->plan_id = acre_strdup(json_string_value(v)))) {
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        goto fail;
+    }
     if (!(v = json_object_get(obj, "version"))) {
         rc = bad(err, "version", "required", "is required");
         goto fail;
@@ -388,7 +396,10 @@ int acre_plan_parse(acre_plan **out, const json_t *obj, const acre_numtab *t, ac
             rc = bad(err, "name", "type", "must be a string");
             goto fail;
         }
-        p->name = strdup(json_string_value(v));
+        if (!(p->name = acre_strdup(json_string_value(v)))) {
+            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+            goto fail;
+        }
     }
     v = json_object_get(obj, "currency");
     if (!json_is_string(v) || !acre_iso_currency(json_string_value(v))) {
@@ -422,8 +433,11 @@ int acre_plan_parse(acre_plan **out, const json_t *obj, const acre_numtab *t, ac
                                     err)))
             goto fail;
     } else {
-        p->counted_statuses.v = calloc(1, sizeof(char *));
-        p->counted_statuses.v[0] = strdup("approved");
+        if (!(p->counted_statuses.v = acre_calloc(1, sizeof(char *))) ||
+            !(p->counted_statuses.v[0] = acre_strdup("approved"))) {
+            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+            goto fail;
+        }
         p->counted_statuses.n = 1;
     }
     if (!json_object_get(obj, "cpa") && !json_object_get(obj, "revshare")) {

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "acre/plan.h"
+#include "alloc.h"
+#include "jsonval.h"
 #include "digest.h"
 #include "plan.h"
 #include "store_int.h"
@@ -13,7 +15,7 @@
 static char *slurp(FILE *f, size_t *n)
 {
     size_t cap = 65536, len = 0;
-    char *p = malloc(cap);
+    char *p = acre_malloc(cap);
     while (p) {
         size_t got = fread(p + len, 1, cap - len, f);
         len += got;
@@ -21,9 +23,10 @@ static char *slurp(FILE *f, size_t *n)
             break;
         if (cap >= MAX_PLAN_FILE) {
             free(p);
+            *n = MAX_PLAN_FILE; /* too large, not out of memory */
             return NULL;
         }
-        char *q = realloc(p, cap * 2);
+        char *q = acre_realloc(p, cap * 2);
         if (!q) {
             free(p);
             return NULL;
@@ -46,6 +49,8 @@ static int store_one(acre_store *s, const json_t *obj, const acre_numtab *t, lon
 
     if ((rc = acre_plan_parse(&p, obj, t, err))) {
         char msg[sizeof err->message];
+        if (rc == ACRE_ENOMEM)
+            return rc;
         snprintf(msg, sizeof msg, "%s", err->message);
         acre_error_set(err, ACRE_EREJECTED, err->field, err->rule, "%s plan %ld: %s", name,
                        index, msg);
@@ -53,6 +58,10 @@ static int store_one(acre_store *s, const json_t *obj, const acre_numtab *t, lon
         return ACRE_EREJECTED;
     }
     acre_buf_json(&body, obj, t, 1);
+    if (body.oom) {
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        goto out;
+    }
     acre_sha256_hex(sha, body.p, body.len);
     if ((rc = acre_store_prepare(s, &st, "SELECT body FROM plan WHERE plan_id = ?1 AND version = ?2",
                                  err)))
@@ -60,6 +69,8 @@ static int store_one(acre_store *s, const json_t *obj, const acre_numtab *t, lon
     sqlite3_bind_text(st, 1, p->plan_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, p->version);
     if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((rc = acre_store_row(s, st, err)))
+            goto out;
         if (strcmp((const char *)sqlite3_column_text(st, 0), body.p) == 0) {
             (*unchanged)++;
             rc = 0;
@@ -70,6 +81,10 @@ static int store_one(acre_store *s, const json_t *obj, const acre_numtab *t, lon
                                 name, index, p->label);
             err->index = index;
         }
+        goto out;
+    }
+    if (rc != SQLITE_DONE) {
+        rc = acre_store_fail(s, "reading plans", err);
         goto out;
     }
     sqlite3_finalize(st);
@@ -110,15 +125,23 @@ int acre_plan_add(acre_store *s, FILE *f, const char *name, int *added, int *unc
     int rc;
 
     *added = *unchanged = 0;
+    if (!text && n != MAX_PLAN_FILE)
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     if (!text)
         return acre_error_set(err, ACRE_EREJECTED, NULL, "too_large",
                               "%s: cannot read the file (larger than 16 MiB?)", name);
-    if (!(doc = json_loadb(text, n, JSON_REJECT_DUPLICATES, &je))) {
-        rc = acre_error_set(err, ACRE_EREJECTED, NULL, "json", "%s: line %d column %d: %s", name,
-                            je.line, je.column, je.text);
+    if (!(doc = acre_json_loadb(text, n, JSON_REJECT_DUPLICATES, &je))) {
+        if (json_error_code(&je) == json_error_out_of_memory)
+            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        else
+            rc = acre_error_set(err, ACRE_EREJECTED, NULL, "json", "%s: line %d column %d: %s",
+                                name, je.line, je.column, je.text);
         goto out;
     }
-    if ((rc = acre_numtab_build(&t, doc, text, n))) {
+    if ((rc = acre_numtab_build(&t, doc, text, n)) == ACRE_ENOMEM) {
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        goto out;
+    } else if (rc) {
         rc = acre_error_set(err, ACRE_EREJECTED, NULL, "json", "%s: cannot read its numbers",
                             name);
         goto out;
@@ -190,7 +213,7 @@ int acre_plan_show(acre_store *s, const char *id, long version, char **json, acr
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, version);
     if (sqlite3_step(st) == SQLITE_ROW)
-        *json = strdup((const char *)sqlite3_column_text(st, 0));
+        *json = acre_strdup((const char *)sqlite3_column_text(st, 0));
     else if (version)
         rc = acre_error_set(err, ACRE_ENOTFOUND, "plan", "unknown_plan",
                             "no plan %s@%ld is stored", id, version);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "jsonval.h"
 #include "record.h"
 #include "store_int.h"
@@ -16,8 +17,17 @@
 
 int acre_store_fail(acre_store *s, const char *what, acre_error *err)
 {
-    return acre_error_set(err, ACRE_EIO, NULL, "store", "%s: %s", what,
+    int nomem = s && s->db && sqlite3_errcode(s->db) == SQLITE_NOMEM;
+    return acre_error_set(err, nomem ? ACRE_ENOMEM : ACRE_EIO, NULL, "store", "%s: %s", what,
                           s && s->db ? sqlite3_errmsg(s->db) : "no store");
+}
+
+int acre_store_row(acre_store *s, sqlite3_stmt *st, acre_error *err)
+{
+    for (int i = 0, n = sqlite3_column_count(st); i < n; i++)
+        if (sqlite3_column_type(st, i) == SQLITE_TEXT && !sqlite3_column_text(st, i))
+            return acre_store_fail(s, "reading a row", err);
+    return 0;
 }
 
 int acre_store_prepare(acre_store *s, sqlite3_stmt **st, const char *sql, acre_error *err)
@@ -50,7 +60,25 @@ int acre_store_begin(acre_store *s, acre_error *err)
 
 int acre_store_commit(acre_store *s, acre_error *err)
 {
-    return acre_store_exec(s, "COMMIT", err);
+    int rc;
+    /* SQLite may roll a transaction back by itself after an error (SQLITE_NOMEM, SQLITE_FULL) */
+    if (sqlite3_get_autocommit(s->db))
+        return acre_error_set(err, ACRE_EIO, NULL, "store",
+                              "SQLite rolled the transaction back after an error; nothing of it "
+                              "was written");
+    s->committing = 1;
+    rc = acre_store_exec(s, "COMMIT", err);
+    s->committing = 0;
+    return rc;
+}
+
+/* SQLite's commit hook: refuses every commit but acre_store_commit's. If SQLite rolled a
+ * transaction back by itself after an error and the caller went on, each later write would
+ * commit alone and leave the store half-written; with this guard each fails instead. */
+static int commit_guard(void *arg)
+{
+    const acre_store *s = arg;
+    return !s->committing;
 }
 
 void acre_store_rollback(acre_store *s)
@@ -168,7 +196,7 @@ static int migrate(acre_store *s, int from, acre_error *err)
 
 int acre_store_open(acre_store **out, const char *path, acre_error *err)
 {
-    acre_store *s = calloc(1, sizeof *s);
+    acre_store *s = acre_calloc(1, sizeof *s);
     int rc, v = 0;
 
     *out = NULL;
@@ -203,6 +231,7 @@ int acre_store_open(acre_store **out, const char *path, acre_error *err)
     }
     if (v < ACRE_SCHEMA_VERSION && (rc = migrate(s, v, err)))
         goto fail;
+    sqlite3_commit_hook(s->db, commit_guard, s);
     *out = s;
     return 0;
 fail:

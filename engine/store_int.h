@@ -8,19 +8,28 @@
 
 struct acre_store {
     sqlite3 *db;
+    int committing; /* acre_store_commit is committing: the commit guard lets it through */
 };
 
 /* Prepares sql into *st, filling err with SQLite's message on failure. */
 int acre_store_prepare(acre_store *s, sqlite3_stmt **st, const char *sql, acre_error *err);
 
+/* Makes every text column of st's current row readable: sqlite3_column_text copies a value
+ * that is not yet terminated, and returns NULL if that copy fails. After this returns 0 it
+ * returns each text column without allocating. Returns 0, or ACRE_ENOMEM. */
+int acre_store_row(acre_store *s, sqlite3_stmt *st, acre_error *err);
+
 /* Runs one statement without parameters. */
 int acre_store_exec(acre_store *s, const char *sql, acre_error *err);
 
-/* Sets err from SQLite's last error, prefixed with `what`; returns ACRE_EIO. */
+/* Sets err from SQLite's last error, prefixed with `what`; returns ACRE_ENOMEM if SQLite ran out
+ * of memory, else ACRE_EIO. */
 int acre_store_fail(acre_store *s, const char *what, acre_error *err);
 
 /* Begins a write transaction, waiting for other writers up to the busy timeout. */
 int acre_store_begin(acre_store *s, acre_error *err);
+/* Commits the transaction acre_store_begin began; the only way anything is committed once the
+ * store is open (see commit_guard in store.c). */
 int acre_store_commit(acre_store *s, acre_error *err);
 void acre_store_rollback(acre_store *s);
 

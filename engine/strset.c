@@ -1,5 +1,6 @@
 /* engine/strset.c — open addressing with linear probing, FNV-1a, keys copied; at most half
  * full. */
+#include "alloc.h"
 #include "strset.h"
 
 #include <stdlib.h>
@@ -42,7 +43,7 @@ static int grow(acre_strset *s)
 {
     acre_strset g = {0};
     g.cap = s->cap ? s->cap * 2 : 64;
-    if (!(g.slots = calloc(g.cap, sizeof *g.slots)))
+    if (!(g.slots = acre_calloc(g.cap, sizeof *g.slots)))
         return ACRE_ENOMEM;
     for (size_t i = 0; i < s->cap; i++)
         if (s->slots[i].key)
@@ -61,7 +62,7 @@ int acre_strset_put(acre_strset *s, const char *key, size_t len, long val)
         return ACRE_ENOMEM;
     i = find(s, h, key, len);
     if (!s->slots[i].key) {
-        char *k = malloc(len + 1);
+        char *k = acre_malloc(len + 1);
         if (!k)
             return ACRE_ENOMEM;
         memcpy(k, key, len);

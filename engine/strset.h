@@ -22,7 +22,8 @@ typedef struct acre_strset {
 /* 1 when present (and *val set, if val), else 0. */
 int acre_strset_get(const acre_strset *s, const char *key, size_t len, long *val);
 /* Adds or replaces; returns 0, or ACRE_ENOMEM. */
-int acre_strset_put(acre_strset *s, const char *key, size_t len, long val);
+int acre_strset_put(acre_strset *s, const char *key, size_t len, long val)
+    __attribute__((warn_unused_result));
 /* The key in slot i (0 <= i < cap), or NULL when the slot is empty: for iterating. */
 const char *acre_strset_key(const acre_strset *s, size_t i);
 void acre_strset_free(acre_strset *s);

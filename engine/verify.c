@@ -15,6 +15,8 @@
 
 #include "acre/decimal.h"
 #include "acre/verify.h"
+#include "alloc.h"
+#include "jsonval.h"
 #include "digest.h"
 #include "verify_int.h"
 
@@ -29,6 +31,7 @@ typedef struct vc {
     const char *prefix; /* each problem's: "FILE: " for verify, "PERIOD\tFAIL\t" for audit */
     char where[640]; /* "affiliate aff_1, line 3 (revshare rs25@1)", or "" for the document */
     int nbad;
+    int oom; /* an allocation failed: a check may have been skipped, so nothing is concluded */
 } vc;
 
 static void bad(vc *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -56,7 +59,7 @@ static int parse_q(acre_dec *d, const char *s)
     const char *p = s + (*s == '-'), *slash = strchr(s, '/');
     size_t n = strlen(s), ndig = 0, frac = 0;
     int dot = 0;
-    char *digits;
+    char buf[128], *digits; /* a ledger's numbers fit buf */
     mpz_t den;
 
     if (slash) {
@@ -70,7 +73,7 @@ static int parse_q(acre_dec *d, const char *s)
     }
     if (!*p || *p == '.')
         return -1;
-    if (!(digits = malloc(n + 1)))
+    if (!(digits = n < sizeof buf ? buf : acre_malloc(n + 1)))
         return -1;
     if (*s == '-')
         digits[ndig++] = '-';
@@ -81,13 +84,15 @@ static int parse_q(acre_dec *d, const char *s)
             digits[ndig++] = *p;
             frac += (size_t)dot;
         } else {
-            free(digits);
+            if (digits != buf)
+                free(digits);
             return -1;
         }
     }
     digits[ndig] = '\0';
     mpz_set_str(mpq_numref(d->q), digits, 10);
-    free(digits);
+    if (digits != buf)
+        free(digits);
     mpz_init(den);
     mpz_ui_pow_ui(den, 10, frac);
     mpz_set(mpq_denref(d->q), den);
@@ -111,8 +116,11 @@ static int num(vc *v, const json_t *o, const char *key, acre_dec *d)
         bad(v, "%s is \"%s\", not an exact number", key, s);
         return -1;
     }
-    canon = acre_dec_format(d);
-    ok = canon && strcmp(canon, s) == 0;
+    if (!(canon = acre_dec_format(d))) {
+        v->oom = 1;
+        return -1;
+    }
+    ok = strcmp(canon, s) == 0;
     if (!ok)
         bad(v, "%s is \"%s\", not written as acre writes it (\"%s\")", key, s, canon ? canon : "?");
     free(canon);
@@ -130,8 +138,10 @@ static int rate_text(vc *v, const char *key, const char *s, acre_dec *d)
         bad(v, "%s is missing or not a rate like \"25%%\"", key);
         return -1;
     }
-    if (!(t = strndup(s, n - 1)))
+    if (!(t = acre_strndup(s, n - 1))) {
+        v->oom = 1;
         return -1;
+    }
     rc = parse_q(d, t);
     free(t);
     if (rc) {
@@ -159,6 +169,8 @@ static void same(vc *v, const char *what, const acre_dec *got, const acre_dec *w
         return;
     g = acre_dec_format(got);
     w = acre_dec_format(want);
+    if (!g || !w)
+        v->oom = 1;
     bad(v, "%s is %s; %s gives %s", what, g ? g : "?", how, w ? w : "?");
     free(g);
     free(w);
@@ -197,6 +209,8 @@ static void fixed(vc *v, const json_t *o, const char *key, const acre_dec *value
 {
     const char *s = str(o, key);
     char *want = acre_dec_format_fixed(value, scale, mode);
+    if (!want)
+        v->oom = 1;
     if (want && (!s || strcmp(s, want) != 0))
         bad(v, "%s is %s%s%s; %s rounded %s to %d decimals gives %s", key, s ? "\"" : "",
             s ? s : "missing", s ? "\"" : "", how, mode_name(mode), scale, want);
@@ -550,7 +564,8 @@ static void affiliate(vc *v, const json_t *a, size_t ai)
     acre_dec_init(&zero);
     acre_dec_init(&exact);
     acre_dec_init(&amount);
-    rows = calloc(json_array_size(lines) + 1, sizeof *rows);
+    if (!(rows = acre_calloc(json_array_size(lines) + 1, sizeof *rows)))
+        v->oom = 1;
 
     json_array_foreach(lines, i, l)
     {
@@ -643,17 +658,21 @@ static void digest(vc *v, const char *doc, size_t len, const char *written)
         bad(v, "the content does not hash to its digest (%s written, %s computed)", written, got);
 }
 
-/* Checks doc; with `whole`, also its digest, and ends with a summary line naming `name`. */
+/* Checks doc; with `whole`, also its digest, and ends with a summary line naming `name`.
+ * Returns 0, or ACRE_ENOMEM when a check could not be made. */
 static int check(const char *doc, size_t len, const char *name, const char *prefix, int whole,
                  FILE *out, int *nbad)
 {
-    vc v = {out, prefix, "", 0};
+    vc v = {out, prefix, "", 0, 0};
     json_error_t je;
     json_t *root, *affs, *a;
     const char *period, *prev, *prev_id = NULL;
     size_t i, nlines = 0;
 
-    if (!(root = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &je))) {
+    if (!(root = acre_json_loadb(doc, len, JSON_REJECT_DUPLICATES, &je))) {
+        *nbad = 0;
+        if (json_error_code(&je) == json_error_out_of_memory)
+            return ACRE_ENOMEM;
         bad(&v, "not a JSON document: %s (line %d, column %d)", je.text, je.line, je.column);
         *nbad = v.nbad;
         return 0;
@@ -684,10 +703,10 @@ static int check(const char *doc, size_t len, const char *name, const char *pref
         nlines += json_array_size(json_object_get(a, "lines"));
         prev_id = id;
     }
-    if (!whole) {
+    if (!whole || v.oom) {
         json_decref(root);
         *nbad = v.nbad;
-        return 0;
+        return v.oom ? ACRE_ENOMEM : 0;
     }
     digest(&v, doc, len, str(root, "digest"));
     if (v.nbad)
@@ -704,9 +723,11 @@ int acre_verify(const char *doc, size_t len, const char *name, FILE *out, int *n
                 acre_error *err)
 {
     char prefix[300];
-    (void)err;
     snprintf(prefix, sizeof prefix, "%s: ", name);
-    return check(doc, len, name, prefix, 1, out, nbad);
+    if (check(doc, len, name, prefix, 1, out, nbad))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
+                              "out of memory: %s was not verified", name);
+    return 0;
 }
 
 int acre_verify_numbers(const char *doc, size_t len, const char *prefix, FILE *out, int *nbad)

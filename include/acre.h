@@ -2,6 +2,7 @@
 #ifndef ACRE_H
 #define ACRE_H
 
+#include "acre/alloc.h"
 #include "acre/audit.h"
 #include "acre/close.h"
 #include "acre/decimal.h"

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "acre/sys/rule.h"
+#include "alloc.h"
 #include "close.h"
 
 static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
@@ -71,7 +72,7 @@ static int expire(acre_close *c, acre_aff *a, int n, const char *label, const ch
     acre_detail_str(&l->detail, "reason", reason);
     acre_detail_dec(&l->detail, "expired", &sum);
     layers_json(&lb, a->layers, n);
-    acre_detail_raw(&l->detail, "layers", lb.p);
+    acre_detail_buf(&l->detail, "layers", &lb);
     acre_buf_free(&lb);
     for (int i = 0; i < n; i++)
         acre_dec_clear(&a->layers[i].amount);
@@ -105,8 +106,8 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     return 0;
 }
 
-void acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec *carried_in,
-                      acre_dec *adjusted, acre_dec *carried_out)
+int acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec *carried_in,
+                     acre_dec *adjusted, acre_dec *carried_out)
 {
     acre_dec rest;
     acre_dec_set_si(carried_in, 0);
@@ -115,19 +116,21 @@ void acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_de
     if (a->plan->rs.carry != CARRY_CARRY) {
         acre_dec_set(adjusted, basis);
         acre_dec_set_si(carried_out, 0);
-        return;
+        return 0;
     }
     acre_dec_add(adjusted, basis, carried_in);
     acre_dec_init(&rest);
     if (acre_dec_sgn(basis) < 0) {
-        acre_layer *nl = realloc(a->layers, (size_t)(a->nlayers + 1) * sizeof *nl);
-        if (nl) {
-            a->layers = nl;
-            nl[a->nlayers].origin = c->period;
-            acre_dec_init(&nl[a->nlayers].amount);
-            acre_dec_set(&nl[a->nlayers].amount, basis);
-            a->nlayers++;
+        acre_layer *nl = acre_realloc(a->layers, (size_t)(a->nlayers + 1) * sizeof *nl);
+        if (!nl) {
+            acre_dec_clear(&rest);
+            return ACRE_ENOMEM;
         }
+        a->layers = nl;
+        nl[a->nlayers].origin = c->period;
+        acre_dec_init(&nl[a->nlayers].amount);
+        acre_dec_set(&nl[a->nlayers].amount, basis);
+        a->nlayers++;
     } else if (acre_dec_sgn(basis) > 0) {
         /* positive revenue absorbs the oldest layers first */
         int used = 0;
@@ -152,6 +155,7 @@ void acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_de
     snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "%s", a->plan->plan_id);
     snprintf(a->layer_label, sizeof a->layer_label, "%s", a->plan->label);
     acre_dec_clear(&rest);
+    return 0;
 }
 
 const acre_rule_kind acre_rule_carryover = {"carryover", 1, parse, run};

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "acre/sys/rule.h"
+#include "alloc.h"
 #include "close.h"
 #include "datetime.h"
 #include "iso.h"
@@ -39,8 +40,10 @@ static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_err
         if (!json_is_object(v))
             return acre_error_set(err, ACRE_EINVALID, "cpa.by_country", "type",
                                   "cpa.by_country: must be an object of country: amount");
-        p->cpa.bc_country = calloc(json_object_size(v) + 1, sizeof *p->cpa.bc_country);
-        p->cpa.bc_amount = calloc(json_object_size(v) + 1, sizeof *p->cpa.bc_amount);
+        p->cpa.bc_country = acre_calloc(json_object_size(v) + 1, sizeof *p->cpa.bc_country);
+        p->cpa.bc_amount = acre_calloc(json_object_size(v) + 1, sizeof *p->cpa.bc_amount);
+        if (!p->cpa.bc_country || !p->cpa.bc_amount)
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         json_object_foreach((json_t *)v, k, x) {
             char key[64];
             snprintf(key, sizeof key, "cpa.by_country.%s", k);
@@ -169,7 +172,7 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
             nq++;
     if (!nq)
         return 0;
-    if (!(q = malloc((size_t)nq * sizeof *q)))
+    if (!(q = acre_malloc((size_t)nq * sizeof *q)))
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     nq = 0;
     for (int i = 0; i < a->ncusts; i++)

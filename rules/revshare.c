@@ -240,7 +240,11 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         acre_dec_sub(&B, &ggr, &ded);
         acre_dec_sub(&B, &B, &fees);
     }
-    acre_carry_apply(c, a, &B, &C, &A, &out);
+    if (acre_carry_apply(c, a, &B, &C, &A, &out)) {
+        acre_buf_free(&custs);
+        acre_buf_free(&bands);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
     if (p->rs.tiers.present && p->rs.tiers.metric == METRIC_QUALIFIED)
         acre_dec_set_si(&metric, a->qualified_count);
     else if (p->rs.tiers.present && p->rs.tiers.metric == METRIC_ACTIVE)
@@ -274,8 +278,8 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     acre_detail_dec(&l->detail, "adjusted", &A);
     acre_detail_dec(&l->detail, "carried_out", &out);
     acre_detail_dec(&l->detail, "metric", &metric);
-    acre_detail_raw(&l->detail, "bands", bands.p);
-    acre_detail_raw(&l->detail, "customers", custs.p);
+    acre_detail_buf(&l->detail, "bands", &bands);
+    acre_detail_buf(&l->detail, "customers", &custs);
     acre_buf_free(&custs);
     acre_buf_free(&bands);
     acre_dec_clear(&ggr);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "acre/sys/rule.h"
+#include "alloc.h"
 #include "close.h"
 
 static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
@@ -53,7 +54,7 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         return 0;
     /* breadth first over current parent links, down to the deepest level paid */
     for (int i = 0; i < a->nchildren; i++) {
-        if (n == cap && !(d = realloc(d, (size_t)(cap = cap ? cap * 2 : 16) * sizeof *d)))
+        if (n == cap && !(d = acre_realloc(d, (size_t)(cap = cap ? cap * 2 : 16) * sizeof *d)))
             return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         d[n++] = (desc){a->children[i], 1};
     }
@@ -62,7 +63,7 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         if (cur.depth >= p->nlevels)
             continue;
         for (int i = 0; i < c->affs[cur.aff].nchildren; i++) {
-            if (n == cap && !(d = realloc(d, (size_t)(cap = cap * 2) * sizeof *d)))
+            if (n == cap && !(d = acre_realloc(d, (size_t)(cap = cap * 2) * sizeof *d)))
                 return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
             d[n++] = (desc){c->affs[cur.aff].children[i], cur.depth + 1};
         }

@@ -73,7 +73,7 @@ static acre_plan *plan(acre_close *c, int aff, const char *text)
     acre_numtab_free(&t);
     c->plans = realloc(c->plans, (size_t)(c->nplans + 1) * sizeof *c->plans);
     c->plans[c->nplans] = p;
-    acre_strset_put(&c->plan_index, p->label, strlen(p->label), c->nplans++);
+    assert_int_equal(acre_strset_put(&c->plan_index, p->label, strlen(p->label), c->nplans++), 0);
     if (aff >= 0) {
         c->affs[aff].plan = p;
         c->affs[aff].scale = p->scale;

@@ -624,7 +624,31 @@ static int cmd_verify(const args *a)
     return nbad ? EXIT_DIFF : EXIT_OK;
 }
 
-int main(int argc, char **argv)
+/* ACRE_FAIL_ALLOC=N[,repeat][,gmp]: the failing-allocator switch (acre/alloc.h), for tests. */
+static int alloc_switch(const char *sw)
+{
+    char *end;
+    unsigned flags = 0;
+    long n = strtol(sw, &end, 10);
+    while (n >= 0 && *end == ',') {
+        if (strncmp(end, ",repeat", 7) == 0) {
+            flags |= ACRE_ALLOC_REPEAT;
+            end += 7;
+        } else if (strncmp(end, ",gmp", 4) == 0) {
+            flags |= ACRE_ALLOC_GMP;
+            end += 4;
+        } else {
+            break;
+        }
+    }
+    if (end == sw || *end || n < 0) {
+        fprintf(stderr, "acre: ACRE_FAIL_ALLOC must be N[,repeat][,gmp], not \"%s\"\n", sw);
+        return -1;
+    }
+    return acre_alloc_fail(n, flags);
+}
+
+static int run(int argc, char **argv)
 {
     args a;
     const char *cmd;
@@ -661,4 +685,17 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "acre: unknown command \"%s\"\n", cmd);
     return usage(NULL);
+}
+
+int main(int argc, char **argv)
+{
+    const char *sw = getenv("ACRE_FAIL_ALLOC");
+    int code;
+    if (sw && alloc_switch(sw))
+        return EXIT_USAGE;
+    code = run(argc, argv);
+    if (sw)
+        fprintf(stderr, "acre: ACRE_FAIL_ALLOC=%s: %ld allocations counted\n", sw,
+                acre_alloc_count());
+    return code;
 }

@@ -1,0 +1,132 @@
+/* engine/alloc.c — every allocation acre makes or causes, and the switch that fails them.
+ *
+ * acre's code allocates through acre_malloc and its siblings; SQLite, jansson and GMP are given
+ * hooks only when the switch is set (acre_alloc_fail), so an application that never sets it
+ * keeps its own allocators. The count is shared by the close's two threads, hence atomic. */
+#include <gmp.h>
+#include <jansson.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acre/alloc.h"
+#include "acre/error.h"
+#include "alloc.h"
+
+static long fail_at;     /* 0: nothing fails */
+static unsigned flags;
+static long counted;     /* allocations counted since the switch was set */
+static int on;           /* the switch was set: count */
+
+/* Counts one allocation; says whether it must fail. */
+static int fails(void)
+{
+    long n;
+    if (!__atomic_load_n(&on, __ATOMIC_RELAXED))
+        return 0;
+    n = __atomic_add_fetch(&counted, 1, __ATOMIC_RELAXED);
+    if (fail_at == 0 || n < fail_at || (n > fail_at && !(flags & ACRE_ALLOC_REPEAT)))
+        return 0;
+    return 1; /* a debugger's breakpoint here stops at each failed allocation */
+}
+
+void *acre_malloc(size_t n)
+{
+    return fails() ? NULL : malloc(n);
+}
+
+void *acre_calloc(size_t n, size_t size)
+{
+    return fails() ? NULL : calloc(n, size);
+}
+
+void *acre_realloc(void *p, size_t n)
+{
+    return fails() ? NULL : realloc(p, n);
+}
+
+char *acre_strdup(const char *s)
+{
+    return fails() ? NULL : strdup(s);
+}
+
+char *acre_strndup(const char *s, size_t n)
+{
+    return fails() ? NULL : strndup(s, n);
+}
+
+/* ---- SQLite: its default allocator, wrapped ---- */
+
+static sqlite3_mem_methods sqlite_orig;
+
+static void *sqlite_malloc(int n)
+{
+    return fails() ? NULL : sqlite_orig.xMalloc(n);
+}
+
+static void *sqlite_realloc(void *p, int n)
+{
+    return fails() ? NULL : sqlite_orig.xRealloc(p, n);
+}
+
+/* ---- jansson: malloc and free only ---- */
+
+static void *json_malloc(size_t n)
+{
+    return fails() ? NULL : malloc(n);
+}
+
+/* ---- GMP: may not return NULL ---- */
+
+static void *gmp_alloc(size_t n)
+{
+    void *p = (flags & ACRE_ALLOC_GMP) && fails() ? NULL : malloc(n);
+    if (!p)
+        abort(); /* GMP's contract: an allocation function does not return failure */
+    return p;
+}
+
+static void *gmp_realloc(void *p, size_t old, size_t n)
+{
+    (void)old;
+    if ((flags & ACRE_ALLOC_GMP) && fails())
+        abort();
+    if (!(p = realloc(p, n)))
+        abort();
+    return p;
+}
+
+static void gmp_free(void *p, size_t n)
+{
+    (void)n;
+    free(p);
+}
+
+int acre_alloc_fail(long nth, unsigned f)
+{
+    static int hooked;
+    if (!hooked) {
+        sqlite3_mem_methods m;
+        if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &sqlite_orig) != SQLITE_OK)
+            return ACRE_ERROR;
+        m = sqlite_orig;
+        m.xMalloc = sqlite_malloc;
+        m.xRealloc = sqlite_realloc;
+        if (sqlite3_config(SQLITE_CONFIG_MALLOC, &m) != SQLITE_OK)
+            return ACRE_ERROR;
+        json_set_alloc_funcs(json_malloc, free);
+        mp_set_memory_functions(gmp_alloc, gmp_realloc, gmp_free);
+        hooked = 1;
+    }
+    __atomic_store_n(&on, 0, __ATOMIC_RELAXED);
+    fail_at = nth > 0 ? nth : 0;
+    flags = f;
+    __atomic_store_n(&counted, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&on, 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+long acre_alloc_count(void)
+{
+    return __atomic_load_n(&counted, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,14 @@
+/* engine/alloc.h — acre's own allocations, which the failing-allocator switch can fail
+ * (internal). Memory from these is released with free(). */
+#ifndef ACRE_ENGINE_ALLOC_H
+#define ACRE_ENGINE_ALLOC_H
+
+#include <stddef.h>
+
+void *acre_malloc(size_t n);
+void *acre_calloc(size_t n, size_t size);
+void *acre_realloc(void *p, size_t n);
+char *acre_strdup(const char *s);
+char *acre_strndup(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,29 @@
+/* acre/alloc.h — the failing-allocator switch, for tests. */
+#ifndef ACRE_ALLOC_H
+#define ACRE_ALLOC_H
+
+/* Flags of acre_alloc_fail. */
+enum {
+    ACRE_ALLOC_REPEAT = 1, /* every allocation after the nth fails too, not only the nth */
+    ACRE_ALLOC_GMP = 2     /* count GMP's allocations too; a failed one aborts the process */
+};
+
+/* Makes allocations fail, to prove that running out of memory gives an error and never a crash
+ * or a half-written store (docs/RELIABILITY.md). Counting from this call, the `nth` allocation
+ * (from 1) made by acre, SQLite or jansson returns NULL; with ACRE_ALLOC_REPEAT so does every
+ * later one. nth 0 counts without failing anything.
+ *
+ * GMP's allocations are passed through uncounted unless ACRE_ALLOC_GMP is given: GMP has no way
+ * to report a failed allocation to its caller, so when one fails the process aborts (GMP's own
+ * behaviour on a real out-of-memory), and what the switch can prove for it is only that the store
+ * is left whole.
+ *
+ * Installs its hooks into SQLite, jansson and GMP, so it must be called before the process opens
+ * a store: SQLite takes a new allocator only before it starts. Not for production: the hooks
+ * replace any the application set. Returns 0, or ACRE_ERROR if SQLite has already started. */
+int acre_alloc_fail(long nth, unsigned flags);
+
+/* The number of allocations counted since acre_alloc_fail, failed ones included. */
+long acre_alloc_count(void);
+
+#endif
