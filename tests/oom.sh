@@ -1,0 +1,125 @@
+#!/bin/bash
+# tests/oom.sh ACRE FIXTURES [STEP] [MODES] [all] — out of memory is an error, never a crash or a
+# half-written store (issue 5, docs/RELIABILITY.md).
+#
+# The store is the demo operator's (fixtures/demo) with January closed and February's records
+# ingested except its igaming transactions. Each command below first runs with the
+# failing-allocator switch counting only (ACRE_FAIL_ALLOC=0), which gives N, the allocations
+# acre, SQLite and jansson make for it, and the output and store of a run with nothing failed.
+# Then it runs again with allocation n failed, for n = 1, 1 + STEP, ... up to N (STEP 1: every
+# allocation), on a fresh copy of the store, once per MODE ("" the nth allocation alone,
+# ",repeat" every allocation from the nth on). Every run must
+#   - end by itself: exit 0, or exit 4 saying "out of memory", never a signal;
+#   - leave the store as it was (exit 4) or as the run with nothing failed left it (exit 0),
+#     compared as the sqlite3 shell dumps it;
+#   - when it exits 0, print what the run with nothing failed printed.
+# Without "all", only `acre ledger` is swept, and the commands with open findings
+# (docs/RELIABILITY.md "Out of memory") are skipped, saying so.
+# GMP's allocations are not failed here: GMP aborts on a failed allocation (acre/alloc.h); the
+# last part fails a few of them (",gmp") and checks only that the store is left whole.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+acre=$(realpath "$1")
+demo=$(realpath "$2")/demo
+step=${3:-1}
+modes=${4:-", ,repeat"}
+all=${5:-}
+. "$here/check.sh"
+scratch
+export ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 # leaks on a failure path are not the point
+
+ingest() { "$acre" --db base.db ingest "$1" "$demo/$2" >/dev/null 2>&1; }
+"$acre" --db base.db plan add "$demo"/plans/*.json >/dev/null
+ingest affiliates affiliates.ndjson
+ingest assignments assignments.ndjson
+ingest fx-rates fx-rates.ndjson
+ingest igaming/customers igaming-customers.ndjson
+ingest prop-trading/customers prop-customers.ndjson
+ingest igaming/transactions jan-igaming-transactions.ndjson
+ingest igaming/transactions jan-mistakes.ndjson
+ingest prop-trading/transactions jan-prop-transactions.json
+ingest igaming/gaming-activity jan-gaming-activity.ndjson
+ingest prop-trading/trading-activity jan-trading-activity.ndjson
+ingest bonus-events jan-bonus-events.ndjson
+ingest flags jan-flags.ndjson
+"$acre" --db base.db close 2026-01 >/dev/null
+ingest igaming/transactions feb-late-reversal.ndjson
+ingest prop-trading/transactions feb-prop-transactions.json
+ingest igaming/gaming-activity feb-gaming-activity.ndjson
+"$acre" --db base.db ledger 2026-01 >jan.json
+check "the base store closed January" 0 $?
+
+dump() { sqlite3 "$1" .dump | sha256sum; }
+base=$(dump base.db)
+runs=0
+
+# sweep ARGS...: one command, every STEPth allocation failed
+sweep() {
+    local n total want_out want_store got rc mode
+    cp base.db clean.db
+    ACRE_FAIL_ALLOC=0 "$acre" --db clean.db "$@" >want.out 2>count.err
+    rc=$?
+    total=$(sed -n 's/.*: \([0-9]*\) allocations counted$/\1/p' count.err)
+    check "$* runs with nothing failed" 0 "$rc"
+    want_store=$(dump clean.db)
+    for mode in $modes; do
+        [ "$mode" = , ] && mode=
+        for ((n = 1; n <= total; n += step)); do
+            cp base.db run.db
+            rm -f run.db-wal run.db-shm
+            (ACRE_FAIL_ALLOC=$n$mode "$acre" --db run.db "$@" >run.out 2>run.err) 2>/dev/null
+            rc=$?
+            runs=$((runs + 1))
+            got=$(dump run.db)
+            if [ "$rc" = 0 ]; then
+                check "$* with allocation $n$mode failed: the store of a run with nothing failed" \
+                    "$want_store" "$got"
+                check "$* with allocation $n$mode failed: the output of a run with nothing failed" \
+                    "$(sha256sum <want.out)" "$(sha256sum <run.out)"
+            else
+                check "$* with allocation $n$mode failed: exit 4, out of memory" \
+                    "4 yes" "$rc $(grep -q 'out of memory' run.err && echo yes || head -c 300 run.err)"
+                check "$* with allocation $n$mode failed: the store as it was" "$base" "$got"
+            fi
+        done
+    done
+    echo "$*: $total allocations counted"
+}
+
+sweep ledger 2026-01
+if [ "$all" = all ]; then
+    sweep ingest igaming/transactions "$demo/feb-igaming-transactions.ndjson"
+    sweep close 2026-02
+    sweep plan add "$demo/plans/sports-hybrid.json"
+    sweep preview 2026-02
+    sweep ledger 2026-01 --format hledger
+    sweep audit
+    sweep verify jan.json
+    sweep simulate 2026-01 --plan "$demo/plans/casino-revshare.json"
+    sweep status
+else
+    echo "skipped, with open findings (docs/RELIABILITY.md): ingest, close, plan add, preview," \
+        "ledger --format hledger, audit, verify, simulate, status"
+fi
+
+# GMP: a failed allocation aborts the process (SIGABRT, exit 134); the store stays whole
+cp base.db clean.db
+"$acre" --db clean.db close 2026-02 >/dev/null
+closed=$(dump clean.db)
+for n in 1 50 200 1000 3000; do
+    cp base.db run.db
+    rm -f run.db-wal run.db-shm
+    (ACRE_FAIL_ALLOC=$n,gmp "$acre" --db run.db close 2026-02 >/dev/null 2>&1) 2>/dev/null
+    rc=$?
+    runs=$((runs + 1))
+    got=$(dump run.db)
+    if [ "$rc" = 0 ]; then
+        check "close with GMP allocation $n failed: nothing failed, all closed" "$closed" "$got"
+    else
+        check "close with GMP allocation $n failed: aborted or out of memory, the store whole" \
+            "$base" "$(echo "$rc" | grep -qx '134\|4' && echo "$got")"
+    fi
+done
+
+echo "$runs runs; $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
