@@ -165,6 +165,21 @@ static int covering(const ctx *x, int p)
     return -1;
 }
 
+/* Appends v to the array *p of *n ints with room for *cap, growing it (first to `first`).
+ * Returns 0, or -1 when out of memory (the array is kept). */
+static int push_int(int **p, int *n, int *cap, int first, int v)
+{
+    if (*n == *cap) {
+        int c = *cap ? *cap * 2 : first, *g = acre_realloc(*p, (size_t)c * sizeof *g);
+        if (!g)
+            return -1;
+        *p = g;
+        *cap = c;
+    }
+    (*p)[(*n)++] = v;
+    return 0;
+}
+
 /* ---- loading ---- */
 
 static int load_closes(ctx *x, acre_error *err)
@@ -1101,14 +1116,8 @@ static int prepare_customers(ctx *x, acre_error *err)
         acre_cust *cu = &c->custs[i];
         acre_aff *a = &c->affs[cu->aff];
         const acre_plan *p = a->plan;
-        if (a->ncusts == a->ccap) {
-            int cap = a->ccap ? a->ccap * 2 : 16, *n = acre_realloc(a->custs, (size_t)cap * sizeof *n);
-            if (!n)
-                return oom(err);
-            a->custs = n;
-            a->ccap = cap;
-        }
-        a->custs[a->ncusts++] = i;
+        if (push_int(&a->custs, &a->ncusts, &a->ccap, 16, i))
+            return oom(err);
         cu->counts = p && p->has_rs && (cu->flags & p->q.exclude_flags) == 0;
         if (!cu->settled && p) {
             cu->need_events = 1;
@@ -1118,15 +1127,8 @@ static int prepare_customers(ctx *x, acre_error *err)
             cu->need_events = 1;
             if (acre_strset_get(&c->aff_index, cu->paid_aff, strlen(cu->paid_aff), &pa)) {
                 acre_aff *b = &c->affs[pa];
-                if (b->npaid == b->pcap) {
-                    int cap = b->pcap ? b->pcap * 2 : 8;
-                    int *n = acre_realloc(b->paid, (size_t)cap * sizeof *n);
-                    if (!n)
-                        return oom(err);
-                    b->paid = n;
-                    b->pcap = cap;
-                }
-                b->paid[b->npaid++] = i;
+                if (push_int(&b->paid, &b->npaid, &b->pcap, 8, i))
+                    return oom(err);
             }
         }
         if (cu->need_events) {
@@ -1182,15 +1184,8 @@ static int prepare_affiliates(ctx *x, acre_error *err)
         if (a->parent && acre_strset_get(&c->aff_index, a->parent, strlen(a->parent), &pi)) {
             acre_aff *pa = &c->affs[pi];
             a->parent_idx = (int)pi;
-            if (pa->nchildren == pa->chcap) {
-                int cap = pa->chcap ? pa->chcap * 2 : 4;
-                int *n = acre_realloc(pa->children, (size_t)cap * sizeof *n);
-                if (!n)
-                    return oom(err);
-                pa->children = n;
-                pa->chcap = cap;
-            }
-            pa->children[pa->nchildren++] = i;
+            if (push_int(&pa->children, &pa->nchildren, &pa->chcap, 4, i))
+                return oom(err);
         }
     }
     return 0;
