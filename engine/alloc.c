@@ -1,10 +1,13 @@
 /* engine/alloc.c — every allocation acre makes or causes, and the switch that fails them.
  *
- * acre's code allocates through acre_malloc and its siblings; SQLite, jansson and GMP are given
- * hooks only when the switch is set (acre_alloc_fail), so an application that never sets it
- * keeps its own allocators. The count is shared by the close's two threads, hence atomic. */
+ * acre's code allocates through acre_malloc and its siblings; SQLite and GMP are given hooks
+ * only when the switch is set (acre_alloc_fail), so an application that never sets it keeps its
+ * own allocators. jansson's allocator is always wrapped (its own, or the application's): jansson
+ * does not always say when an allocation failed, so acre counts them (acre_json_failures). The
+ * count is shared by the close's two threads, hence atomic. */
 #include <gmp.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,11 +72,38 @@ static void *sqlite_realloc(void *p, int n)
     return fails() ? NULL : sqlite_orig.xRealloc(p, n);
 }
 
-/* ---- jansson: malloc and free only ---- */
+/* ---- jansson: malloc and free only, wrapped ---- */
+
+static json_malloc_t json_orig_malloc;
+static __thread long json_failed; /* jansson's failed allocations on this thread */
+
+/* The sizes of jansson's lexer buffer as it grows: 32, 64, 128, ... (acre/alloc.h) */
+static int lexer_sized(size_t n)
+{
+    return n >= 32 && (n & (n - 1)) == 0;
+}
 
 static void *json_malloc(size_t n)
 {
-    return fails() ? NULL : malloc(n);
+    int spare = (flags & ACRE_ALLOC_SPARE_LEXER) && lexer_sized(n);
+    void *p = !spare && fails() ? NULL : json_orig_malloc(n);
+    if (!p)
+        json_failed++;
+    return p;
+}
+
+static void json_wrap(void)
+{
+    json_free_t orig_free;
+    json_get_alloc_funcs(&json_orig_malloc, &orig_free);
+    json_set_alloc_funcs(json_malloc, orig_free);
+}
+
+long acre_json_failures(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, json_wrap);
+    return json_failed;
 }
 
 /* ---- GMP: may not return NULL ---- */
@@ -114,7 +144,7 @@ int acre_alloc_fail(long nth, unsigned f)
         m.xRealloc = sqlite_realloc;
         if (sqlite3_config(SQLITE_CONFIG_MALLOC, &m) != SQLITE_OK)
             return ACRE_ERROR;
-        json_set_alloc_funcs(json_malloc, free);
+        acre_json_failures(); /* wraps jansson's allocator */
         mp_set_memory_functions(gmp_alloc, gmp_realloc, gmp_free);
         hooked = 1;
     }
@@ -124,6 +154,11 @@ int acre_alloc_fail(long nth, unsigned f)
     __atomic_store_n(&counted, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&on, 1, __ATOMIC_RELAXED);
     return 0;
+}
+
+int acre_alloc_threads(void)
+{
+    return !__atomic_load_n(&on, __ATOMIC_RELAXED) || (flags & ACRE_ALLOC_THREADS);
 }
 
 long acre_alloc_count(void)

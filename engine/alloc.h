@@ -11,4 +11,13 @@ void *acre_realloc(void *p, size_t n);
 char *acre_strdup(const char *s);
 char *acre_strndup(const char *s, size_t n);
 
+/* Whether the close may use a second thread: yes, unless the failing-allocator switch is set
+ * without ACRE_ALLOC_THREADS (acre/alloc.h). */
+int acre_alloc_threads(void);
+
+/* How many of jansson's allocations have failed on this thread so far. The first call wraps
+ * jansson's allocator (whichever the process set) to count them, so call it once before any
+ * jansson document is made. */
+long acre_json_failures(void);
+
 #endif

@@ -611,6 +611,13 @@ static const char *record_customer(int tb, const grp *g, const ver *v)
     return col(g, v, tb == TB_TXN ? TX_CUST : tb == TB_BONUS ? BE_CUST : 1);
 }
 
+/* Sets c->oom, which fails the close when it is stored. The streaming thread and the rules
+ * threads may both set it. */
+static void ran_out(acre_close *c)
+{
+    __atomic_store_n(&c->oom, 1, __ATOMIC_RELAXED);
+}
+
 /* Adds amount n (in `cur`, dated `date`; usd its amount_usd or NULL) to acc in currency `to`:
  * as written when the currencies match, else converted (SPEC 5.1). A zero needs no rate. */
 static void add_amount(acre_close *c, acre_acc *acc, const acre_number *n, const char *cur,
@@ -618,14 +625,16 @@ static void add_amount(acre_close *c, acre_acc *acc, const acre_number *n, const
 {
     acre_dec d;
     if (strcmp(cur, to) == 0) {
-        acre_acc_add_number(acc, n);
+        if (acre_acc_add_number(acc, n))
+            ran_out(c);
         return;
     }
     if (!n->mant)
         return;
     acre_dec_init(&d);
     acre_close_convert(c, &d, n, cur, usd, date, to);
-    acre_acc_add_dec(acc, &d);
+    if (acre_acc_add_dec(acc, &d))
+        ran_out(c);
     acre_dec_clear(&d);
 }
 
@@ -680,8 +689,8 @@ static int value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
             parse_num(&w, col(g, v, GA_WINS));
             w.neg = w.mant ? !w.neg : 0;
             if (strcmp(cur, p->currency) == 0) {
-                acre_acc_add_number(a, &n);
-                acre_acc_add_number(a, &w);
+                if (acre_acc_add_number(a, &n) || acre_acc_add_number(a, &w))
+                    ran_out(c);
             } else if (n.mant || w.mant) {
                 acre_dec d, e;
                 acre_dec_init(&d);
@@ -691,7 +700,8 @@ static int value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
                 acre_dec_add(&d, &d, &e);
                 if (acre_dec_sgn(&d)) {
                     acre_close_convert_dec(c, &e, &d, cur, date, p->currency);
-                    acre_acc_add_dec(a, &e);
+                    if (acre_acc_add_dec(a, &e))
+                        ran_out(c);
                 }
                 acre_dec_clear(&d);
                 acre_dec_clear(&e);
@@ -980,8 +990,9 @@ static int judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
     acre_dec_sub(&nb, &nb, &ob);
     cu->has_rev = 1;
     if (acre_dec_sgn(&na) || acre_dec_sgn(&nb)) {
-        acre_acc_add_dec(tb == TB_GAMING ? &cu->ggr : &cu->ded, &na);
-        acre_acc_add_dec(tb == TB_GAMING ? &cu->ngr : &cu->nr, &nb);
+        if (acre_acc_add_dec(tb == TB_GAMING ? &cu->ggr : &cu->ded, &na) ||
+            acre_acc_add_dec(tb == TB_GAMING ? &cu->ngr : &cu->nr, &nb))
+            ran_out(c);
         add_late(x, cu, tb, g, v, &na, &nb);
     }
 out:
@@ -1244,7 +1255,8 @@ static int run_rules(acre_close *c, acre_error *err)
     j.fail_at = c->naffs;
     pthread_mutex_init(&j.mu, NULL);
     c->lock = &j.mu;
-    threaded = c->naffs > 1 && pthread_create(&t, NULL, rules_worker, &j) == 0;
+    threaded = c->naffs > 1 && acre_alloc_threads() &&
+               pthread_create(&t, NULL, rules_worker, &j) == 0;
     rules_worker(&j);
     if (threaded)
         pthread_join(t, NULL);
@@ -1607,7 +1619,7 @@ static int store_close(ctx *x, acre_buf *doc, char digest[72], acre_error *err)
 {
     doc_job d = {x, doc, digest, 0};
     pthread_t t;
-    int threaded = pthread_create(&t, NULL, doc_worker, &d) == 0, rc;
+    int threaded = acre_alloc_threads() && pthread_create(&t, NULL, doc_worker, &d) == 0, rc;
     if (!threaded)
         doc_worker(&d);
     rc = write_state(x, err);
@@ -1804,8 +1816,12 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
         sqlite3_stmt *st;
         if ((rc = acre_store_prepare(s, &st, "SELECT value FROM counter WHERE name = 'seq'", err)))
             goto out;
-        x.seq = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        rc = sqlite3_step(st);
+        x.seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : acre_store_fail(s, "reading the seq", err);
         sqlite3_finalize(st);
+        if (rc)
+            goto out;
         if (watermark >= 0 && watermark < x.seq)
             x.seq = watermark;
     }
@@ -1848,7 +1864,7 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
         int freeing;
         if ((rc = store_close(&x, &doc, digest, err)))
             goto out;
-        freeing = pthread_create(&t, NULL, free_customers_main, c) == 0;
+        freeing = acre_alloc_threads() && pthread_create(&t, NULL, free_customers_main, c) == 0;
         rc = acre_store_commit(s, err);
         if (freeing)
             pthread_join(t, NULL);

@@ -172,8 +172,10 @@ typedef struct acre_close {
 int acre_close_period_at(acre_store *s, const char *period, int store, long long watermark,
                          char **ledger, acre_error *err);
 
-void acre_acc_add_number(acre_acc *a, const acre_number *n);
-void acre_acc_add_dec(acre_acc *a, const acre_dec *d);
+/* Add to an exact sum. Return 0, or -1 when its rational part could not be allocated (the sum
+ * is then unchanged). */
+int acre_acc_add_number(acre_acc *a, const acre_number *n) __attribute__((warn_unused_result));
+int acre_acc_add_dec(acre_acc *a, const acre_dec *d) __attribute__((warn_unused_result));
 void acre_acc_get(acre_dec *out, const acre_acc *a);
 void acre_acc_free(acre_acc *a);
 

@@ -334,7 +334,7 @@ int acre_read_records(acre_store *st, const acre_read_query *q, int nq, const ch
         }
         r->s[r->ns - 1].end = i + 1;
     }
-    r->threaded = path && path[0];
+    r->threaded = path && path[0] && acre_alloc_threads();
     for (int i = 0; i < r->ns && r->threaded; i++) {
         stream *s = &r->s[i];
         if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==

@@ -19,39 +19,43 @@ static __int128 pow10_128(int e)
     return v;
 }
 
-static void spill(acre_acc *a, const acre_dec *d)
+static int spill(acre_acc *a, const acre_dec *d)
 {
     if (!a->big) {
-        a->big = acre_malloc(sizeof *a->big);
+        if (!(a->big = acre_malloc(sizeof *a->big)))
+            return -1;
         mpq_init(*a->big);
     }
     mpq_add(*a->big, *a->big, d->q);
+    return 0;
 }
 
-void acre_acc_add_dec(acre_acc *a, const acre_dec *d)
+int acre_acc_add_dec(acre_acc *a, const acre_dec *d)
 {
-    spill(a, d);
+    return spill(a, d);
 }
 
 /* Values of records have |v| < 10^18 and no digit below 10^-18, so v * 10^18 fits an int128;
  * a sum that would overflow goes to the rational part. */
-void acre_acc_add_number(acre_acc *a, const acre_number *n)
+int acre_acc_add_number(acre_acc *a, const acre_number *n)
 {
     __int128 x, r;
     acre_dec d;
+    int rc;
     if (!n->mant)
-        return;
+        return 0;
     if (n->exp + 18 >= 0 && n->exp + 18 <= 36) {
         x = (__int128)n->mant * pow10_128(n->exp + 18);
         if (!__builtin_add_overflow(a->v, n->neg ? -x : x, &r)) {
             a->v = r;
-            return;
+            return 0;
         }
     }
     acre_dec_init(&d);
     acre_number_to_dec(&d, n);
-    spill(a, &d);
+    rc = spill(a, &d);
     acre_dec_clear(&d);
+    return rc;
 }
 
 void acre_acc_get(acre_dec *out, const acre_acc *a)

@@ -326,10 +326,13 @@ static int check_refs(ingest *g, long index, acre_error *err)
     }
     if (g->k->ref == REF_ASSIGNMENT) {
         sqlite3_stmt *st = g->overlap;
+        int bad;
         sqlite3_reset(st);
         for (int i = 0; i < 5; i++)
             bind_cell(st, i + 1, &r->cells[i]);
         rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW && (bad = acre_store_row(g->s, st, err)))
+            return bad;
         if (rc == SQLITE_ROW) {
             const char *to = (const char *)sqlite3_column_text(st, 2);
             acre_rec_error(r, "effective_from", "overlapping_assignment",
@@ -349,12 +352,14 @@ static int upsert(ingest *g, acre_error *err)
 {
     const acre_kind *k = g->k;
     acre_rec *r = &g->rec;
-    int rc, exists = 0;
+    int rc, bad, exists = 0;
 
     sqlite3_reset(g->sel);
     for (int i = 0; i < k->nkey; i++)
         bind_cell(g->sel, i + 1, &r->cells[i]);
     rc = sqlite3_step(g->sel);
+    if (rc == SQLITE_ROW && (bad = acre_store_row(g->s, g->sel, err)))
+        return bad;
     if (rc == SQLITE_ROW) {
         int same = 1;
         exists = 1;
@@ -412,6 +417,8 @@ static int handle(ingest *g, const json_t *v, const acre_numtab *t, long index, 
 static int refuse_json(ingest *g, long index, const json_error_t *je, long line_base,
                        acre_error *err)
 {
+    if (json_error_code(je) == json_error_out_of_memory)
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     g->rec.nerrors = 0;
     acre_rec_error(&g->rec, "", "json", "line %ld, column %d: invalid JSON: %s",
                    line_base + (je->line > 0 ? je->line : 1) - 1, je->column, je->text);
@@ -755,7 +762,7 @@ static int parent_of(ingest *g, const acre_strset *live, char **parents, const c
                      char parent[512], acre_error *err)
 {
     long at;
-    int rc;
+    int rc, bad;
     if (acre_strset_get(live, id, strlen(id), &at)) {
         snprintf(parent, 512, "%s", parents[at] ? parents[at] : "");
         return 1;
@@ -763,6 +770,8 @@ static int parent_of(ingest *g, const acre_strset *live, char **parents, const c
     sqlite3_reset(g->parent);
     sqlite3_bind_text(g->parent, 1, id, -1, SQLITE_TRANSIENT);
     rc = sqlite3_step(g->parent);
+    if (rc == SQLITE_ROW && (bad = acre_store_row(g->s, g->parent, err)))
+        return bad;
     if (rc == SQLITE_ROW) {
         const unsigned char *p = sqlite3_column_text(g->parent, 0);
         snprintf(parent, 512, "%s", p ? (const char *)p : "");
@@ -994,6 +1003,8 @@ static int run(ingest *g, reader *rd, acre_error *err)
             continue;
         }
         doc = acre_json_loadb(line, len, JSON_FLAGS, &je);
+        if (!doc && json_error_code(&je) == json_error_out_of_memory)
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         if (!doc && nrec == 0) {
             /* Not one record per line: the first line may open a pretty-printed document. */
             size_t n;

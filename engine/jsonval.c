@@ -24,8 +24,19 @@ void acre_buf_reset(acre_buf *b)
 
 json_t *acre_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *je)
 {
+    long failed = acre_json_failures();
     json_t *doc = json_loadb(buf, len, flags, je);
-    return doc ? doc : json_loadb(buf, len, flags, je);
+    if (acre_json_failures() == failed)
+        return doc;
+    json_decref(doc);
+    if (je) {
+        memset(je, 0, sizeof *je);
+        je->line = je->column = -1;
+        snprintf(je->text, sizeof je->text, "out of memory");
+        /* where jansson keeps the code, as its json_error_code reads it */
+        je->text[JSON_ERROR_TEXT_LENGTH - 1] = (char)json_error_out_of_memory;
+    }
+    return NULL;
 }
 
 static int grow(acre_buf *b, size_t extra)

@@ -37,10 +37,12 @@ typedef struct acre_numtab {
     size_t n, cap;
 } acre_numtab;
 
-/* json_loadb, retried once when it fails: jansson 2.14 reports some failed allocations as syntax
- * errors ("string or '}' expected", or an empty message at line -1), so a document that parses
- * the second time was not malformed. After a second failure, je says why (for an allocation
- * failure jansson does report, json_error_code gives json_error_out_of_memory). */
+/* json_loadb, knowing when memory ran out. jansson 2.14 does not always say so: it reports some
+ * failed allocations as syntax errors ("string or '}' expected", or an empty message at line
+ * -1), and after some it returns a document with a part missing. So when any of jansson's
+ * allocations failed during the parse, this returns NULL and json_error_code(je) gives
+ * json_error_out_of_memory, even if jansson returned a document; otherwise NULL means the text
+ * is not JSON and je says why. je may be NULL. */
 json_t *acre_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *je);
 
 /* Fills t for `root`, parsed by jansson from buf[0..len). Returns 0, ACRE_ENOMEM, or ACRE_ERROR

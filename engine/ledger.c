@@ -7,6 +7,7 @@
 #include "acre/decimal.h"
 
 #include "acre/close.h"
+#include "alloc.h"
 #include "journal.h"
 #include "jsonval.h"
 
@@ -33,8 +34,9 @@ static const char *str(const json_t *o, const char *k)
 }
 
 /* A table for people: per affiliate its lines' count and totals, then what is paid per currency.
- * The amounts are the ledger's own strings; the per-currency sums are exact. */
-static void summary(FILE *out, const json_t *doc, const char *only)
+ * The amounts are the ledger's own strings; the per-currency sums are exact. Returns 0, or
+ * ACRE_ENOMEM. */
+static int summary(FILE *out, const json_t *doc, const char *only)
 {
     const json_t *affs = json_object_get(doc, "affiliates"), *a;
     size_t i;
@@ -74,12 +76,16 @@ static void summary(FILE *out, const json_t *doc, const char *only)
                 scale = (int)strlen(dot + 1);
         }
         s = acre_dec_format_fixed(&sum, scale, ACRE_ROUND_HALF_EVEN);
-        fprintf(out, "%7s  %-20s %-3s %5s %12s %12s %12s\n", "", "to pay", curs[k], "", "", "",
-                s ? s : "?");
+        if (s)
+            fprintf(out, "%7s  %-20s %-3s %5s %12s %12s %12s\n", "", "to pay", curs[k], "", "",
+                    "", s);
         free(s);
         acre_dec_clear(&sum);
         acre_dec_clear(&x);
+        if (!s)
+            return ACRE_ENOMEM;
     }
+    return 0;
 }
 
 int acre_ledger_write(FILE *out, const char *ledger, const char *format, const char *only,
@@ -101,9 +107,12 @@ int acre_ledger_write(FILE *out, const char *ledger, const char *format, const c
                               "unknown ledger format %s (json, csv, hledger, beancount or "
                               "summary)",
                               format);
-    if (!(doc = acre_json_loadb(ledger, strlen(ledger), 0, &je)))
+    if (!(doc = acre_json_loadb(ledger, strlen(ledger), 0, &je))) {
+        if (json_error_code(&je) == json_error_out_of_memory)
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         return acre_error_set(err, ACRE_ERROR, NULL, "ledger", "the ledger cannot be read: %s",
                               je.text);
+    }
     if (strcmp(format, "hledger") == 0 || strcmp(format, "beancount") == 0) {
         rc = acre_journal_write(out, doc, format[0] == 'b', only, err);
         json_decref(doc);
@@ -111,21 +120,29 @@ int acre_ledger_write(FILE *out, const char *ledger, const char *format, const c
     }
     affs = json_object_get(doc, "affiliates");
     if (strcmp(format, "summary") == 0) {
-        summary(out, doc, only);
+        rc = summary(out, doc, only);
         json_decref(doc);
-        return 0;
+        return rc ? acre_error_set(err, rc, NULL, NULL, "out of memory") : 0;
     }
     if (strcmp(format, "json") == 0) {
+        /* only `only`'s entry: every allocation jansson makes here is checked, as the parse */
+        long failed = acre_json_failures();
         json_t *keep = json_array();
         json_array_foreach(affs, i, a)
         {
-            if (strcmp(str(a, "affiliate_id"), only) == 0)
-                json_array_append(keep, a);
+            if (keep && strcmp(str(a, "affiliate_id"), only) == 0 && json_array_append(keep, a))
+                break;
         }
-        json_object_set_new(doc, "affiliates", keep);
-        json_dumpf(doc, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        fputc('\n', out);
+        if (!keep || json_object_set_new(doc, "affiliates", keep) ||
+            acre_json_failures() != failed) {
+            json_decref(doc);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
+        rc = json_dumpf(doc, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(doc);
+        if (rc || acre_json_failures() != failed)
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        fputc('\n', out);
         return 0;
     }
     fputs("period,affiliate_id,currency,kind,plan,customer_id,descendant_id,depth,amount,exact\n",

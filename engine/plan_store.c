@@ -187,6 +187,10 @@ int acre_plan_list(acre_store *s, int (*fn)(void *ctx, const acre_plan_info *p),
     if (rc)
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((rc = acre_store_row(s, st, err))) {
+            sqlite3_finalize(st);
+            return rc;
+        }
         acre_plan_info i = {(const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
                             (const char *)sqlite3_column_text(st, 2),
                             (const char *)sqlite3_column_text(st, 3),
@@ -212,8 +216,12 @@ int acre_plan_show(acre_store *s, const char *id, long version, char **json, acr
         return rc;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, version);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        *json = acre_strdup((const char *)sqlite3_column_text(st, 0));
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!(rc = acre_store_row(s, st, err)) &&
+            !(*json = acre_strdup((const char *)sqlite3_column_text(st, 0))))
+            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    } else if (rc != SQLITE_DONE)
+        rc = acre_store_fail(s, "reading the plan", err);
     else if (version)
         rc = acre_error_set(err, ACRE_ENOTFOUND, "plan", "unknown_plan",
                             "no plan %s@%ld is stored", id, version);

@@ -96,19 +96,26 @@ static int run(acre_store *s, const char *sql, int n, const char *const *params,
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : acre_store_fail(s, "simulating", err);
 }
 
-/* One text value of a one-row query with one text parameter, new, or NULL. */
-static char *value(acre_store *s, const char *sql, const char *param)
+/* *v = the text value of a one-row query with one text parameter, new, or NULL when there is no
+ * row or the value is null. Returns 0 or an error. */
+static int value(acre_store *s, const char *sql, const char *param, char **v, acre_error *err)
 {
     sqlite3_stmt *st;
-    char *v = NULL;
-    acre_error e;
-    if (acre_store_prepare(s, &st, sql, &e))
-        return NULL;
+    int rc = acre_store_prepare(s, &st, sql, err);
+    *v = NULL;
+    if (rc)
+        return rc;
     sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        v = acre_strdup((const char *)sqlite3_column_text(st, 0));
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE)
+        rc = 0;
+    else if (rc != SQLITE_ROW)
+        rc = acre_store_fail(s, "simulating", err);
+    else if (!(rc = acre_store_row(s, st, err)) && sqlite3_column_type(st, 0) != SQLITE_NULL &&
+             !(*v = acre_strdup((const char *)sqlite3_column_text(st, 0))))
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     sqlite3_finalize(st);
-    return v;
+    return rc;
 }
 
 /* Undoes in the copy every close from period `from` (a month number) on. */
@@ -145,6 +152,7 @@ static int replace_plans(acre_store *c, FILE *f, const char *name, acre_error *e
     size_t len = 0;
     FILE *mem;
     json_t *doc;
+    json_error_t je;
     size_t i;
     int rc = 0, added, unchanged;
 
@@ -153,7 +161,11 @@ static int replace_plans(acre_store *c, FILE *f, const char *name, acre_error *e
     for (int ch; (ch = fgetc(f)) != EOF;)
         fputc(ch, mem);
     fclose(mem);
-    doc = acre_json_loadb(text, len, 0, NULL);
+    if (!(doc = acre_json_loadb(text, len, 0, &je)) &&
+        json_error_code(&je) == json_error_out_of_memory) {
+        free(text);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
     /* the names first: acre_plan_add checks the rest, and refuses with the key */
     for (i = 0; doc && i < (json_is_array(doc) ? json_array_size(doc) : 1); i++) {
         const json_t *p = json_is_array(doc) ? json_array_get(doc, i) : doc;
@@ -194,19 +206,24 @@ static int replace_assignment(acre_store *c, const acre_sim_assign *a, const cha
 {
     char ver[32], *start, *known;
     int rc;
-    if (!(known = value(c, "SELECT affiliate_id FROM affiliate WHERE affiliate_id = ?1",
-                        a->affiliate_id)))
+    if ((rc = value(c, "SELECT affiliate_id FROM affiliate WHERE affiliate_id = ?1",
+                    a->affiliate_id, &known, err)))
+        return rc;
+    if (!known)
         return acre_error_set(err, ACRE_EUSAGE, "assign", "unknown_affiliate",
                               "--assign %s=%s: no affiliate %s is stored", a->affiliate_id,
                               a->plan_id, a->affiliate_id);
     free(known);
-    if (!(known = value(c, "SELECT plan_id FROM plan WHERE plan_id = ?1", a->plan_id)))
+    if ((rc = value(c, "SELECT plan_id FROM plan WHERE plan_id = ?1", a->plan_id, &known, err)))
+        return rc;
+    if (!known)
         return acre_error_set(err, ACRE_EUSAGE, "assign", "unknown_plan",
                               "--assign %s=%s: no plan %s is stored or given with --plan",
                               a->affiliate_id, a->plan_id, a->plan_id);
     free(known);
-    start = value(c, "SELECT min(effective_from) FROM assignment WHERE affiliate_id = ?1",
-                  a->affiliate_id);
+    if ((rc = value(c, "SELECT min(effective_from) FROM assignment WHERE affiliate_id = ?1",
+                    a->affiliate_id, &start, err)))
+        return rc;
     snprintf(ver, sizeof ver, "%ld", a->version);
     if (!(rc = run(c, "DELETE FROM assignment WHERE affiliate_id = ?1", 1,
                    (const char *const[]){a->affiliate_id}, err)))
@@ -231,7 +248,7 @@ static int plan_periods(acre_sim *r, acre_store *s, int from, int to, acre_error
 
     if ((rc = acre_store_prepare(s, &st, "SELECT period, seq FROM close ORDER BY period", err)))
         return rc;
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int p = sqlite3_column_int(st, 0);
         last = p;
         if (p >= from && p <= to) {
@@ -239,7 +256,10 @@ static int plan_periods(acre_sim *r, acre_store *s, int from, int to, acre_error
             seqs[p - from] = sqlite3_column_int64(st, 1);
         }
     }
+    rc = rc == SQLITE_DONE ? 0 : acre_store_fail(s, "reading the closes", err);
     sqlite3_finalize(st);
+    if (rc)
+        return rc;
     for (int p = from; p <= to; p++) {
         sim_period *x = &r->p[r->n];
         if (!closed[p - from] && p <= last)
@@ -381,7 +401,7 @@ static int by_move(const void *a, const void *b)
 
 /* difference / |baseline| as a percentage with one decimal, or NULL when the baseline is 0.
  * New string. */
-static char *percent(const acre_dec *diff, const acre_dec *base)
+static char *percent(const acre_dec *diff, const acre_dec *base, int *oom)
 {
     acre_dec x, hundred;
     char *s;
@@ -396,21 +416,33 @@ static char *percent(const acre_dec *diff, const acre_dec *base)
     s = acre_dec_format_fixed(&x, 1, ACRE_ROUND_HALF_EVEN);
     acre_dec_clear(&x);
     acre_dec_clear(&hundred);
+    *oom |= !s;
     return s;
 }
 
-static char *money(const acre_dec *d, int scale)
+/* d rounded to scale, new; on a failed allocation NULL, and *oom is set (the report then ends
+ * with an error, so what was printed is not taken for the result). */
+static char *money(const acre_dec *d, int scale, int *oom)
 {
-    return acre_dec_format_fixed(d, scale, ACRE_ROUND_HALF_EVEN);
+    char *s = acre_dec_format_fixed(d, scale, ACRE_ROUND_HALF_EVEN);
+    *oom |= !s;
+    return s;
+}
+
+/* s, or "" for a string money() could not make */
+static const char *or_none(const char *s)
+{
+    return s ? s : "";
 }
 
 /* One line of the table: baseline, simulated, difference and change in percent. */
 static void table_row(FILE *out, const char *label, const char *cur, const acre_dec *base,
-                      const acre_dec *sim, const acre_dec *diff, int scale)
+                      const acre_dec *sim, const acre_dec *diff, int scale, int *oom)
 {
-    char *b = money(base, scale), *s = money(sim, scale), *d = money(diff, scale),
-         *pc = percent(diff, base);
-    fprintf(out, "%-20.20s %-3s %14s %14s %14s %6s%s\n", label, cur ? cur : "", b, s, d,
+    char *b = money(base, scale, oom), *s = money(sim, scale, oom), *d = money(diff, scale, oom),
+         *pc = percent(diff, base, oom);
+    fprintf(out, "%-20.20s %-3s %14s %14s %14s %6s%s\n", label, cur ? cur : "", or_none(b),
+            or_none(s), or_none(d),
             pc                   ? pc
             : acre_dec_sgn(diff) ? "new"
                                  : "-",
@@ -426,7 +458,7 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
 {
     json_t **docs = acre_calloc((size_t)r->n * 2 + 1, sizeof *docs);
     row *rows = NULL;
-    int nrows = 0, cap = 0, rc = 0;
+    int nrows = 0, cap = 0, rc = 0, oom = 0;
     int table = strcmp(format, "table") == 0, json = strcmp(format, "json") == 0;
 
     if (!table && !json && strcmp(format, "csv") != 0) {
@@ -512,28 +544,30 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
         fputs("],\"affiliates\":[", out);
         for (int i = 0; i < nrows; i++) {
             row *w = &rows[i];
-            char *b = money(&w->base, w->scale), *s = money(&w->sim, w->scale),
-                 *d = money(&w->diff, w->scale), *pc = percent(&w->diff, &w->base);
-            json_t *js;
-            fprintf(out, "%s\n{\"affiliate_id\":", i ? "," : "");
-            js = json_string(w->id);
-            json_dumpf(js, out, JSON_ENCODE_ANY);
-            json_decref(js);
+            char *b = money(&w->base, w->scale, &oom), *s = money(&w->sim, w->scale, &oom),
+                 *d = money(&w->diff, w->scale, &oom), *pc = percent(&w->diff, &w->base, &oom);
+            acre_buf id = {0};
+            acre_buf_json_str(&id, w->id, strlen(w->id));
+            oom |= id.oom;
+            fprintf(out, "%s\n{\"affiliate_id\":%s", i ? "," : "", or_none(id.p));
+            acre_buf_free(&id);
             fprintf(out,
                     ",\"currency\":\"%s\",\"baseline\":\"%s\",\"simulated\":\"%s\","
                     "\"difference\":\"%s\",\"percent\":%s%s%s,\"periods\":[",
-                    w->currency ? w->currency : "", b, s, d, pc ? "\"" : "", pc ? pc : "null",
+                    w->currency ? w->currency : "", or_none(b), or_none(s), or_none(d),
+                    pc ? "\"" : "", pc ? pc : "null",
                     pc ? "\"" : "");
             for (int p = 0; p < r->n; p++) {
                 acre_dec dd;
-                char *pb = money(&w->pb[p], w->scale), *ps = money(&w->ps[p], w->scale), *pd;
+                char *pb = money(&w->pb[p], w->scale, &oom), *ps = money(&w->ps[p], w->scale, &oom),
+                     *pd;
                 acre_dec_init(&dd);
                 acre_dec_sub(&dd, &w->ps[p], &w->pb[p]);
-                pd = money(&dd, w->scale);
+                pd = money(&dd, w->scale, &oom);
                 fprintf(out,
                         "%s{\"period\":\"%s\",\"baseline\":\"%s\",\"simulated\":\"%s\","
                         "\"difference\":\"%s\"}",
-                        p ? "," : "", r->p[p].text, pb, ps, pd);
+                        p ? "," : "", r->p[p].text, or_none(pb), or_none(ps), or_none(pd));
                 free(pb);
                 free(ps);
                 free(pd);
@@ -552,12 +586,13 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
             for (int i = 0; i < nrows; i++) {
                 row *w = &rows[i];
                 acre_dec dd;
-                char *pb = money(&w->pb[p], w->scale), *ps = money(&w->ps[p], w->scale), *pd;
+                char *pb = money(&w->pb[p], w->scale, &oom), *ps = money(&w->ps[p], w->scale, &oom),
+                     *pd;
                 acre_dec_init(&dd);
                 acre_dec_sub(&dd, &w->ps[p], &w->pb[p]);
-                pd = money(&dd, w->scale);
+                pd = money(&dd, w->scale, &oom);
                 fprintf(out, "%s,%s,%s,%s,%s,%s\n", r->p[p].text, w->id,
-                        w->currency ? w->currency : "", pb, ps, pd);
+                        w->currency ? w->currency : "", or_none(pb), or_none(ps), or_none(pd));
                 free(pb);
                 free(ps);
                 free(pd);
@@ -579,7 +614,7 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
             changed += acre_dec_sgn(&w->diff) != 0;
             if (shown >= max_rows)
                 continue;
-            table_row(out, w->id, w->currency, &w->base, &w->sim, &w->diff, w->scale);
+            table_row(out, w->id, w->currency, &w->base, &w->sim, &w->diff, w->scale, &oom);
             shown++;
         }
         if (shown < nrows)
@@ -606,13 +641,15 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
                         scale = rows[j].scale;
                 }
             acre_dec_sub(&td, &ts, &tb);
-            table_row(out, "total", cur, &tb, &ts, &td, scale);
+            table_row(out, "total", cur, &tb, &ts, &td, scale, &oom);
             acre_dec_clear(&tb);
             acre_dec_clear(&ts);
             acre_dec_clear(&td);
         }
         fprintf(out, "\n%d of %d affiliates change.\n", changed, nrows);
     }
+    if (oom)
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
 out:
     for (int i = 0; i < nrows; i++) {
         acre_dec_clear(&rows[i].base);

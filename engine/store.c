@@ -313,6 +313,10 @@ int acre_store_batches(acre_store *s, int (*fn)(void *ctx, const acre_batch *b),
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         acre_batch b;
+        if ((rc = acre_store_row(s, st, err))) {
+            sqlite3_finalize(st);
+            return rc;
+        }
         memset(&b, 0, sizeof b);
         b.batch = sqlite3_column_int64(st, 0);
         snprintf(b.kind, sizeof b.kind, "%s", (const char *)sqlite3_column_text(st, 1));

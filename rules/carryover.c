@@ -42,7 +42,11 @@ static void layers_json(acre_buf *b, const acre_layer *l, int n)
         char per[8];
         char *s = acre_dec_format(&l[i].amount);
         acre_period_text(per, l[i].origin);
-        acre_buf_printf(b, "%s{\"period\":\"%s\",\"amount\":\"%s\"}", i ? "," : "", per, s);
+        if (!s)
+            b->oom = 1; /* the line's detail is then refused as out of memory */
+        else
+            acre_buf_printf(b, "%s{\"period\":\"%s\",\"amount\":\"%s\"}", i ? "," : "", per,
+                            s);
         free(s);
     }
     acre_buf_adds(b, "]");

@@ -220,8 +220,8 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         }
         acre_line_set(l, &x, p->scale, p->mode);
         cu->outcome = k < npay ? 1 : 2;
-        if (k < npay)
-            cu->paid_now = acre_dec_format(&l->amount);
+        if (k < npay && !(cu->paid_now = acre_dec_format(&l->amount)))
+            l->detail.oom = 1; /* the close then fails as out of memory */
         acre_detail_str(&l->detail, "qualified_at", cu->qualified_at);
         acre_detail_str(&l->detail, "ftd_transaction_id", cu->ftd_id);
         if (p->cpa.has_pof)

@@ -101,7 +101,10 @@ static void band_json(acre_buf *b, int first, const acre_dec *from, const char *
                       const acre_dec *base, const acre_dec *commission)
 {
     char *f = acre_dec_format(from), *ba = acre_dec_format(base), *co = acre_dec_format(commission);
-    acre_buf_printf(b, "%s{\"from\":\"%s\",\"rate\":\"%s\",\"base\":\"%s\",\"commission\":\"%s\"}",
+    if (!f || !ba || !co)
+        b->oom = 1; /* the line's detail is then refused as out of memory */
+    else
+        acre_buf_printf(b, "%s{\"from\":\"%s\",\"rate\":\"%s\",\"base\":\"%s\",\"commission\":\"%s\"}",
                     first ? "" : ",", f, rate, ba, co);
     free(f);
     free(ba);

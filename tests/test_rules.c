@@ -119,7 +119,7 @@ static void ggr(acre_cust *cu, const char *v)
 {
     acre_number n;
     assert_int_equal(acre_number_parse(&n, v, strlen(v), "ggr", NULL), 0);
-    acre_acc_add_number(&cu->ggr, &n);
+    assert_int_equal(acre_acc_add_number(&cu->ggr, &n), 0);
     cu->has_rev = 1;
 }
 

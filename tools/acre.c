@@ -637,12 +637,18 @@ static int alloc_switch(const char *sw)
         } else if (strncmp(end, ",gmp", 4) == 0) {
             flags |= ACRE_ALLOC_GMP;
             end += 4;
+        } else if (strncmp(end, ",threads", 8) == 0) {
+            flags |= ACRE_ALLOC_THREADS;
+            end += 8;
+        } else if (strncmp(end, ",spare-lexer", 12) == 0) {
+            flags |= ACRE_ALLOC_SPARE_LEXER;
+            end += 12;
         } else {
             break;
         }
     }
     if (end == sw || *end || n < 0) {
-        fprintf(stderr, "acre: ACRE_FAIL_ALLOC must be N[,repeat][,gmp], not \"%s\"\n", sw);
+        fprintf(stderr, "acre: ACRE_FAIL_ALLOC must be N[,repeat][,gmp][,threads][,spare-lexer], not \"%s\"\n", sw);
         return -1;
     }
     return acre_alloc_fail(n, flags);

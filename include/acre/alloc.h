@@ -5,7 +5,9 @@
 /* Flags of acre_alloc_fail. */
 enum {
     ACRE_ALLOC_REPEAT = 1, /* every allocation after the nth fails too, not only the nth */
-    ACRE_ALLOC_GMP = 2     /* count GMP's allocations too; a failed one aborts the process */
+    ACRE_ALLOC_GMP = 2,    /* count GMP's allocations too; a failed one aborts the process */
+    ACRE_ALLOC_THREADS = 4, /* keep the close's second threads (see below) */
+    ACRE_ALLOC_SPARE_LEXER = 8 /* never fail jansson's token buffer (see below) */
 };
 
 /* Makes allocations fail, to prove that running out of memory gives an error and never a crash
@@ -17,6 +19,17 @@ enum {
  * to report a failed allocation to its caller, so when one fails the process aborts (GMP's own
  * behaviour on a real out-of-memory), and what the switch can prove for it is only that the store
  * is left whole.
+ *
+ * While the switch is set, the close does on one thread what it otherwise shares with a second
+ * (reading records, the rules, writing the document), so that the nth allocation is the same one
+ * in every run and a failure can be replayed; ACRE_ALLOC_THREADS keeps the threads, and which
+ * allocation is the nth then changes from run to run. Ingest always parses on a second thread.
+ *
+ * jansson 2.14's lexer ignores a failed growth of its token buffer and then reads and writes past
+ * the buffer (akheron/jansson issue #362, unfixed in 2.14): a real out-of-memory there can crash
+ * the process, and acre cannot prevent it. ACRE_ALLOC_SPARE_LEXER lets those growths through
+ * uncounted (every jansson allocation whose size is a power of two from 32 bytes: the buffer's
+ * sizes, and some others), so that what the switch tests is acre's handling of the rest.
  *
  * Installs its hooks into SQLite, jansson and GMP, so it must be called before the process opens
  * a store: SQLite takes a new allocator only before it starts. Not for production: the hooks
