@@ -187,9 +187,10 @@ int acre_plan_list(acre_store *s, int (*fn)(void *ctx, const acre_plan_info *p),
     if (rc)
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((rc = acre_store_row(s, st, err))) {
+        int bad = acre_store_row(s, st, err);
+        if (bad) {
             sqlite3_finalize(st);
-            return rc;
+            return bad;
         }
         acre_plan_info i = {(const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
                             (const char *)sqlite3_column_text(st, 2),

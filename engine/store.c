@@ -313,9 +313,10 @@ int acre_store_batches(acre_store *s, int (*fn)(void *ctx, const acre_batch *b),
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         acre_batch b;
-        if ((rc = acre_store_row(s, st, err))) {
+        int bad = acre_store_row(s, st, err);
+        if (bad) {
             sqlite3_finalize(st);
-            return rc;
+            return bad;
         }
         memset(&b, 0, sizeof b);
         b.batch = sqlite3_column_int64(st, 0);
