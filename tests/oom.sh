@@ -116,7 +116,7 @@ closed=$(dump clean.db)
 for n in 1 50 200 1000 3000; do
     cp base.db run.db
     rm -f run.db-wal run.db-shm
-    (ACRE_FAIL_ALLOC=$n,gmp "$acre" --db run.db close 2026-02 >/dev/null 2>&1) 2>/dev/null
+    (ACRE_FAIL_ALLOC=$n,gmp$spare "$acre" --db run.db close 2026-02 >/dev/null 2>&1) 2>/dev/null
     rc=$?
     runs=$((runs + 1))
     got=$(dump run.db)
