@@ -75,6 +75,10 @@ typedef struct ctx {
     int njudged, cjudged;
     acre_buf out_counted;    /* rows to write: table, key, seq, a, b (SEP-separated, \n) */
     sqlite3_stmt *old_cust;
+    acre_reader *rd; /* started before the load, run by stream_all */
+    int cust_cap;
+    const char *last_cust; /* while loading customers: the last ID read */
+    char *dropped_cust;    /* the last ID read when it was not kept */
     int cursor[TB_N];        /* per table, the customer found last (find_customer) */
     int need_activity_events;
     acre_error *err;
@@ -426,33 +430,76 @@ static int add_judged(ctx *x, sqlite3_stmt *st, acre_error *err)
     return x->judged[i].a && x->judged[i].b ? 0 : oom(err);
 }
 
+/* Customers come newest version first, in descending ID order (one backward scan of the table,
+ * no subquery per row): the first row of each ID is its current version, the others are
+ * skipped. index_customers then puts them in ID order. */
 static int add_customer(ctx *x, sqlite3_stmt *st, acre_error *err)
 {
     acre_close *c = &x->c;
+    const char *id = TXT(0);
+    size_t len = strlen(id);
     acre_cust *cu;
     long ai;
-    if (c->ncusts % 1024 == 0) {
-        acre_cust *n = acre_realloc(c->custs, (size_t)(c->ncusts + 1024) * sizeof *n);
+    if (x->last_cust && strcmp(x->last_cust, id) == 0)
+        return 0; /* an older version */
+    if (!acre_strset_get(&c->aff_index, TXT(1), strlen(TXT(1)), &ai)) {
+        /* not an affiliate's: left out, its ID kept only to skip its older versions */
+        char *d = acre_malloc(len + 1);
+        if (!d)
+            return oom(err);
+        memcpy(d, id, len + 1);
+        free(x->dropped_cust);
+        x->last_cust = x->dropped_cust = d;
+        return 0;
+    }
+    if (c->ncusts == x->cust_cap) {
+        int cap = x->cust_cap ? x->cust_cap * 2 : 1024;
+        acre_cust *n = acre_realloc(c->custs, (size_t)cap * sizeof *n);
         if (!n)
             return oom(err);
         c->custs = n;
+        x->cust_cap = cap;
     }
-    if (!acre_strset_get(&c->aff_index, TXT(1), strlen(TXT(1)), &ai))
-        return 0;
     cu = &c->custs[c->ncusts];
     memset(cu, 0, sizeof *cu);
-    cu->id = acre_strdup(TXT(0));
+    acre_dec_init(&cu->ftd_amount);
+    c->ncusts++; /* counted first, so that ctx_free frees what was made */
+    if (!(cu->id = acre_malloc(len + 1)))
+        return oom(err);
+    memcpy(cu->id, id, len + 1);
+    x->last_cust = cu->id;
     cu->aff = (int)ai;
     acre_datetime_split(TXT(2), &cu->signup_sec, &cu->signup_nsec);
     acre_date_of(cu->signup_date, cu->signup_sec);
-    if (TXT(3))
-        snprintf(cu->country, sizeof cu->country, "%s", TXT(3));
-    cu->kyc = TXT(4) ? acre_strdup(TXT(4)) : NULL;
-    acre_dec_init(&cu->ftd_amount);
-    c->ncusts++; /* counted first, so that ctx_free frees what was made */
-    if (!cu->id || (TXT(4) && !cu->kyc) ||
-        acre_strset_put(&c->cust_index, cu->id, strlen(cu->id), c->ncusts - 1))
+    if (TXT(3)) {
+        size_t n = strlen(TXT(3));
+        if (n >= sizeof cu->country)
+            n = sizeof cu->country - 1;
+        memcpy(cu->country, TXT(3), n);
+        cu->country[n] = '\0';
+    }
+    if (TXT(4) && !(cu->kyc = acre_strdup(TXT(4))))
         return oom(err);
+    return 0;
+}
+
+/* Puts the customers in ID order (they were read in descending order) and indexes them. */
+static int index_customers(ctx *x, acre_error *err)
+{
+    acre_close *c = &x->c;
+    for (int i = 0, j = c->ncusts - 1; i < j; i++, j--) {
+        acre_cust t = c->custs[i];
+        c->custs[i] = c->custs[j];
+        c->custs[j] = t;
+    }
+    if (acre_strset_reserve(&c->cust_index, (size_t)c->ncusts))
+        return oom(err);
+    for (int i = 0; i < c->ncusts; i++)
+        if (acre_strset_put(&c->cust_index, c->custs[i].id, strlen(c->custs[i].id), i))
+            return oom(err);
+    x->last_cust = NULL;
+    free(x->dropped_cust);
+    x->dropped_cust = NULL;
     return 0;
 }
 
@@ -566,10 +613,10 @@ static int load(ctx *x, acre_error *err)
                        add_judged, err)) ||
         (rc = each_row(x,
                        "SELECT customer_id, affiliate_id, signup_date, country_code, "
-                       "kyc_status_id FROM customer" CURRENT("customer",
-                                                             "z.customer_id = r.customer_id")
-                       " ORDER BY customer_id",
+                       "kyc_status_id FROM customer WHERE seq <= ?1 "
+                       "ORDER BY customer_id DESC, seq DESC",
                        add_customer, err)) ||
+        (rc = index_customers(x, err)) ||
         (rc = each_row(x,
                        "SELECT customer_id, affiliate_id, plan, outcome, amount, qualified_at, "
                        "qsec, clawback_days, clawed_period, period FROM settled",
@@ -1084,6 +1131,35 @@ static int process_one(void *arg, int tb, const acre_grp *g, acre_error *err)
     return rc;
 }
 
+/* ?1 is the first day of the next period: nothing dated from then on matters */
+static const acre_read_query stream_queries[] = {
+    {"SELECT transaction_id, customer_id, transaction_type, amount_currency, currency, "
+     "transaction_date, status, amount_usd, seq FROM txn WHERE ?1 IS NOT NULL AND seq <= ?2 "
+     "ORDER BY transaction_id, seq",
+     TX_N, 1, 0},
+    {"SELECT date, customer_id, game_type, currency, bets_count, total_bets, wins, ggr, ngr, "
+     "seq FROM gaming_activity WHERE date < ?1 AND seq <= ?2 "
+     "ORDER BY date, customer_id, game_type, currency, seq",
+     GA_N, 4, 1},
+    {"SELECT date, customer_id, instrument, currency, lots_traded, seq FROM trading_activity "
+     "WHERE date < ?1 AND seq <= ?2 ORDER BY date, customer_id, instrument, currency, seq",
+     TA_N, 4, 1},
+    {"SELECT user_bonus_id, status, user_id, currency, timestamp, bonus_turned_real, seq "
+     "FROM bonus_event WHERE status = 'Completed' AND ?1 IS NOT NULL AND seq <= ?2 "
+     "ORDER BY user_bonus_id, status, seq",
+     BE_N, 2, 1},
+};
+
+/* Starts reading the records (engine/close_read.h) as soon as the watermark is known, so that
+ * the reader threads work while the close loads its state. */
+static int start_reading(ctx *x, acre_error *err)
+{
+    char next_day[11];
+    memcpy(next_day, x->c.next_start, 10);
+    next_day[10] = '\0';
+    return acre_read_start(x->s, stream_queries, 4, next_day, x->seq, &x->rd, err);
+}
+
 /* Transactions, activity and Completed bonus events, each record's versions together (up to the
  * close's watermark: engine/close_read.h). Transactions are read on one thread, the rest on
  * another, and process() sees the two interleaved: what it does with a record may not depend
@@ -1091,29 +1167,10 @@ static int process_one(void *arg, int tb, const acre_grp *g, acre_error *err)
  * contributions kept in table order, refusals reported for the earliest stream). */
 static int stream_all(ctx *x, acre_error *err)
 {
-    /* ?1 is the first day of the next period: nothing dated from then on matters */
-    static const acre_read_query q[] = {
-        {"SELECT transaction_id, customer_id, transaction_type, amount_currency, currency, "
-         "transaction_date, status, amount_usd, seq FROM txn WHERE ?1 IS NOT NULL AND seq <= ?2 "
-         "ORDER BY transaction_id, seq",
-         TX_N, 1, 0},
-        {"SELECT date, customer_id, game_type, currency, bets_count, total_bets, wins, ggr, ngr, "
-         "seq FROM gaming_activity WHERE date < ?1 AND seq <= ?2 "
-         "ORDER BY date, customer_id, game_type, currency, seq",
-         GA_N, 4, 1},
-        {"SELECT date, customer_id, instrument, currency, lots_traded, seq FROM trading_activity "
-         "WHERE date < ?1 AND seq <= ?2 ORDER BY date, customer_id, instrument, currency, seq",
-         TA_N, 4, 1},
-        {"SELECT user_bonus_id, status, user_id, currency, timestamp, bonus_turned_real, seq "
-         "FROM bonus_event WHERE status = 'Completed' AND ?1 IS NOT NULL AND seq <= ?2 "
-         "ORDER BY user_bonus_id, status, seq",
-         BE_N, 2, 1},
-    };
-    char next_day[11];
-    memcpy(next_day, x->c.next_start, 10);
-    next_day[10] = '\0';
+    acre_reader *rd = x->rd;
+    x->rd = NULL; /* acre_read_run frees it */
     /* a refusal inside process sets err itself */
-    return acre_read_records(x->s, q, 4, next_day, x->seq, process_one, x, err);
+    return acre_read_run(rd, process_one, x, err);
 }
 
 /* Decides each customer's part in this close: does it count toward the basis, and does its
@@ -1676,6 +1733,7 @@ static void *free_customers_main(void *arg)
 static void ctx_free(ctx *x)
 {
     acre_close *c = &x->c;
+    free(x->dropped_cust);
     for (int i = 0; i < c->naffs; i++) {
         acre_aff *a = &c->affs[i];
         free(a->id);
@@ -1825,6 +1883,8 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
         if (watermark >= 0 && watermark < x.seq)
             x.seq = watermark;
     }
+    if ((rc = start_reading(&x, err)))
+        goto out;
     if ((rc = acre_store_prepare(s, &x.old_cust,
                                  "SELECT affiliate_id, signup_date FROM customer WHERE "
                                  "customer_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
@@ -1875,6 +1935,7 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
     *ledger = doc.p;
     doc.p = NULL;
 out:
+    acre_read_cancel(x.rd);
     if (began)
         acre_store_rollback(s);
     acre_buf_free(&doc);

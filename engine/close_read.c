@@ -1,14 +1,17 @@
 /* engine/close_read.c — the close's record reader: SQLite on one thread, the close on another.
  *
  * The reader fills chunks of about CHUNK_ROWS rows, cut only between records, and passes them
- * through a small ring (NCHUNK chunks, so memory stays bounded whatever the store's size). The
- * close takes full chunks and gives them back empty. Either side can stop the other: the reader
- * on an error or at the end, the close when a record is refused. */
+ * through a ring of NCHUNK chunks per stream, so memory stays bounded whatever the store's size.
+ * The close takes full chunks and gives them back empty. Either side can stop the other: the
+ * reader on an error or at the end, the close when a record is refused. The readers start
+ * before the close loads its state, and the ring is sized to hold about what they read in that
+ * time on this benchmark (docs/PERFORMANCE.md): 96 chunks of 4,096 rows are about 60 MB. */
 #include "alloc.h"
 #include "close_read.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +19,7 @@
 #include "store_int.h"
 
 #define CHUNK_ROWS 4096
-#define NCHUNK 6 /* per stream */
+#define NCHUNK 96 /* per stream */
 #define NSTREAM 2
 
 typedef struct chunk {
@@ -30,11 +33,11 @@ typedef struct chunk {
     int oom;
 } chunk;
 
-struct reader;
+typedef struct acre_reader reader;
 
 /* The queries one reader thread runs, in order, and the ring it hands its chunks through. */
 typedef struct stream {
-    struct reader *r;
+    reader *r;
     int first, end; /* queries [first, end) */
     sqlite3 *db;
     pthread_t th;
@@ -51,9 +54,10 @@ typedef struct stream {
     acre_error fnerr;
 } stream;
 
-typedef struct reader {
+struct acre_reader {
+    acre_store *st;
     const acre_read_query *q;
-    const char *bind1;
+    char bind1[32];
     long long watermark;
     int threaded;
     pthread_mutex_t mu; /* guards every ring and flag above */
@@ -62,7 +66,7 @@ typedef struct reader {
     int ns;
     int (*fn)(void *arg, int query, const acre_grp *g, acre_error *err);
     void *arg;
-} reader;
+};
 
 static void chunk_reset(chunk *c, int query)
 {
@@ -310,22 +314,43 @@ static void consume_all(reader *r)
     }
 }
 
-int acre_read_records(acre_store *st, const acre_read_query *q, int nq, const char *bind1,
-                      long long watermark,
-                      int (*fn)(void *arg, int query, const acre_grp *g, acre_error *err),
-                      void *arg, acre_error *err)
+/* Stops every stream, waits for the reader threads and frees r. */
+static void reader_free(acre_store *st, reader *r)
+{
+    if (r->threaded) {
+        pthread_mutex_lock(&r->mu);
+        for (int i = 0; i < r->ns; i++)
+            r->s[i].stop = r->s[i].done = 1;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        for (int i = 0; i < r->ns; i++)
+            if (r->s[i].started)
+                pthread_join(r->s[i].th, NULL);
+        pthread_mutex_destroy(&r->mu);
+        pthread_cond_destroy(&r->cv);
+    }
+    for (int i = 0; i < r->ns; i++) {
+        for (int k = 0; k < NCHUNK; k++)
+            chunk_free(&r->s[i].chunks[k]);
+        if (r->s[i].db != st->db)
+            sqlite3_close(r->s[i].db);
+    }
+    free(r);
+}
+
+int acre_read_start(acre_store *st, const acre_read_query *q, int nq, const char *bind1,
+                    long long watermark, acre_reader **out, acre_error *err)
 {
     reader *r = acre_calloc(1, sizeof *r);
     const char *path = sqlite3_db_filename(st->db, "main");
-    int rc = 0;
 
+    *out = NULL;
     if (!r)
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    r->st = st;
     r->q = q;
-    r->bind1 = bind1;
+    snprintf(r->bind1, sizeof r->bind1, "%s", bind1);
     r->watermark = watermark;
-    r->fn = fn;
-    r->arg = arg;
     for (int i = 0; i < nq; i++) {
         if (i == 0 || q[i].stream != q[i - 1].stream) {
             r->s[r->ns].r = r;
@@ -334,6 +359,7 @@ int acre_read_records(acre_store *st, const acre_read_query *q, int nq, const ch
         }
         r->s[r->ns - 1].end = i + 1;
     }
+    *out = r;
     r->threaded = path && path[0] && acre_alloc_threads();
     for (int i = 0; i < r->ns && r->threaded; i++) {
         stream *s = &r->s[i];
@@ -345,20 +371,13 @@ int acre_read_records(acre_store *st, const acre_read_query *q, int nq, const ch
         }
     }
     if (!r->threaded) {
-        /* in memory, or no second connection: each stream in turn on this thread */
-        for (int i = 0; i < r->ns && !rc; i++) {
-            stream *s = &r->s[i];
-            sqlite3_close(s->db);
-            s->db = st->db;
-            produce(s);
-            if ((rc = s->rc))
-                *err = s->err;
-            else if ((rc = s->fnrc))
-                *err = s->fnerr;
+        /* in memory, or no second connection: each stream in turn, when the close runs it */
+        for (int i = 0; i < r->ns; i++) {
+            sqlite3_close(r->s[i].db);
+            r->s[i].db = st->db;
         }
-        goto done;
+        return 0;
     }
-
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     for (int i = 0; i < r->ns; i++) {
@@ -376,10 +395,34 @@ int acre_read_records(acre_store *st, const acre_read_query *q, int nq, const ch
             break;
         }
     }
+    return 0;
+}
+
+int acre_read_run(acre_reader *r,
+                  int (*fn)(void *arg, int query, const acre_grp *g, acre_error *err), void *arg,
+                  acre_error *err)
+{
+    int rc = 0;
+    r->fn = fn;
+    r->arg = arg;
+    if (!r->threaded) {
+        for (int i = 0; i < r->ns && !rc; i++) {
+            stream *s = &r->s[i];
+            produce(s);
+            if ((rc = s->rc))
+                *err = s->err;
+            else if ((rc = s->fnrc))
+                *err = s->fnerr;
+        }
+        reader_free(r->st, r);
+        return rc;
+    }
     consume_all(r);
     for (int i = 0; i < r->ns; i++)
-        if (r->s[i].started)
+        if (r->s[i].started) {
             pthread_join(r->s[i].th, NULL);
+            r->s[i].started = 0;
+        }
     /* the first stream that failed, by the consumer or by its reader */
     for (int i = 0; i < r->ns && !rc; i++) {
         stream *s = &r->s[i];
@@ -388,15 +431,12 @@ int acre_read_records(acre_store *st, const acre_read_query *q, int nq, const ch
         else if ((rc = s->rc))
             *err = s->err;
     }
-    pthread_mutex_destroy(&r->mu);
-    pthread_cond_destroy(&r->cv);
-done:
-    for (int i = 0; i < r->ns; i++) {
-        for (int k = 0; k < NCHUNK; k++)
-            chunk_free(&r->s[i].chunks[k]);
-        if (r->s[i].db != st->db)
-            sqlite3_close(r->s[i].db);
-    }
-    free(r);
+    reader_free(r->st, r);
     return rc;
+}
+
+void acre_read_cancel(acre_reader *r)
+{
+    if (r)
+        reader_free(r->st, r);
 }

@@ -45,15 +45,27 @@ typedef struct acre_read_query {
     int stream;
 } acre_read_query;
 
-/* Runs the nq queries and calls fn(arg, i, group, err) for each record of query i, on the
- * calling thread: a stream's records in its queries' order, the streams' records interleaved.
- * fn must therefore give the same result whatever the interleaving. fn returning nonzero (with
- * err set) stops its stream and the later ones; earlier streams are read to their end. Returns
- * the failure of the earliest stream that failed, with *err: fn's result, or ACRE_EIO when
- * reading failed; 0 when all went through. */
-int acre_read_records(acre_store *s, const acre_read_query *q, int nq, const char *bind1,
-                      long long watermark,
-                      int (*fn)(void *arg, int query, const acre_grp *g, acre_error *err),
-                      void *arg, acre_error *err);
+typedef struct acre_reader acre_reader;
+
+/* Starts reading the nq queries, on reader threads when the store is a file, so that records are
+ * read while the caller still prepares; at most NCHUNK chunks per stream are held before the
+ * caller takes them. *r is then given to acre_read_run, or to acre_read_cancel when the caller
+ * stops first. Returns ACRE_ENOMEM (and *r NULL) only when r could not be made; a reader that
+ * cannot start reports it from acre_read_run. */
+int acre_read_start(acre_store *s, const acre_read_query *q, int nq, const char *bind1,
+                    long long watermark, acre_reader **r, acre_error *err);
+
+/* Calls fn(arg, i, group, err) for each record of query i, on the calling thread: a stream's
+ * records in its queries' order, the streams' records interleaved. fn must therefore give the
+ * same result whatever the interleaving. fn returning nonzero (with err set) stops its stream and
+ * the later ones; earlier streams are read to their end. Returns the failure of the earliest
+ * stream that failed, with *err: fn's result, or ACRE_EIO when reading failed; 0 when all went
+ * through. Frees r. */
+int acre_read_run(acre_reader *r,
+                  int (*fn)(void *arg, int query, const acre_grp *g, acre_error *err), void *arg,
+                  acre_error *err);
+
+/* Stops the readers and frees r (NULL is allowed). */
+void acre_read_cancel(acre_reader *r);
 
 #endif

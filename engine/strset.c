@@ -39,10 +39,10 @@ int acre_strset_get(const acre_strset *s, const char *key, size_t len, long *val
     return 1;
 }
 
-static int grow(acre_strset *s)
+static int grow_to(acre_strset *s, size_t cap)
 {
     acre_strset g = {0};
-    g.cap = s->cap ? s->cap * 2 : 64;
+    g.cap = cap;
     if (!(g.slots = acre_calloc(g.cap, sizeof *g.slots)))
         return ACRE_ENOMEM;
     for (size_t i = 0; i < s->cap; i++)
@@ -58,7 +58,7 @@ int acre_strset_put(acre_strset *s, const char *key, size_t len, long val)
 {
     size_t i;
     uint64_t h = hash(key, len);
-    if ((s->n + 1) * 2 > s->cap && grow(s))
+    if ((s->n + 1) * 2 > s->cap && grow_to(s, s->cap ? s->cap * 2 : 64))
         return ACRE_ENOMEM;
     i = find(s, h, key, len);
     if (!s->slots[i].key) {
@@ -74,6 +74,14 @@ int acre_strset_put(acre_strset *s, const char *key, size_t len, long val)
     }
     s->slots[i].val = val;
     return 0;
+}
+
+int acre_strset_reserve(acre_strset *s, size_t n)
+{
+    size_t cap = s->cap ? s->cap : 64;
+    while (n * 2 > cap)
+        cap *= 2;
+    return cap > s->cap ? grow_to(s, cap) : 0;
 }
 
 const char *acre_strset_key(const acre_strset *s, size_t i)
