@@ -79,7 +79,11 @@ typedef struct ctx {
     int cust_cap;
     const char *last_cust; /* while loading customers: the last ID read */
     char *dropped_cust;    /* the last ID read when it was not kept */
-    int cursor[TB_N];        /* per table, the customer found last (find_customer) */
+    acre_read_query *rq;     /* the streamed queries (start_reading) */
+    int nrq;
+    char (*bounds)[11];      /* the dates that split activity into queries */
+    int query;               /* the query of the record being processed */
+    int *cursor;             /* per query, the customer found last (find_customer) */
     int need_activity_events;
     acre_error *err;
 } ctx;
@@ -714,14 +718,12 @@ static int value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
         cur = col(g, v, GA_CUR);
         if (reported) {
             if (!col(g, v, GA_NGR)) {
-                if (!c->refuse)
-                    acre_error_set(x->err, ACRE_EREFUSED, "ngr", "reported_ngr_missing",
-                                   "plan %s reads reported NGR, but gaming activity %s/%s/%s/%s "
-                                   "has no ngr",
-                                   p->label, col(g, v, GA_DATE), col(g, v, GA_CUST),
-                                   col(g, v, GA_GAME), cur);
-                c->refuse = 1;
-                return ACRE_EREFUSED;
+                /* x->err is the error of the query being read (engine/close_read.h) */
+                return acre_error_set(x->err, ACRE_EREFUSED, "ngr", "reported_ngr_missing",
+                                      "plan %s reads reported NGR, but gaming activity "
+                                      "%s/%s/%s/%s has no ngr",
+                                      p->label, col(g, v, GA_DATE), col(g, v, GA_CUST),
+                                      col(g, v, GA_GAME), cur);
             }
             parse_num(&n, col(g, v, GA_NGR));
             add_amount(c, b, &n, cur, NULL, date, p->currency);
@@ -969,14 +971,14 @@ static void add_late(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v, 
         return;
     }
     cu->late = n;
-    /* in table order, each table's in the order read, whatever the interleaving of the
-     * streams (engine/close_read.h) */
-    for (at = cu->nlate; at > 0 && cu->late[at - 1].tb > tb; at--)
+    /* in query order, which is table order, each query's in the order read, whatever the
+     * interleaving of the queries (engine/close_read.h) */
+    for (at = cu->nlate; at > 0 && cu->late[at - 1].query > x->query; at--)
         ;
     memmove(&cu->late[at + 1], &cu->late[at], (size_t)(cu->nlate - at) * sizeof *n);
     cu->nlate++;
     n = &cu->late[at];
-    n->tb = tb;
+    n->query = x->query;
     n->kind = table_names[tb];
     key_json(&k, tb, g, v);
     n->key = k.p;
@@ -1055,20 +1057,21 @@ out:
 /* The index of customer `id`, or -1. Activity comes in (date, customer) order and the customers
  * are held in ID order, so most lookups are the last customer found or one a few places after
  * it: only a jump back (a new day) or a long gap costs a hash lookup. */
-static int find_customer(ctx *x, int tb, const char *id)
+static int find_customer(ctx *x, const char *id)
 {
     acre_close *c = &x->c;
+    int *cursor = &x->cursor[x->query];
     long i;
-    for (int k = x->cursor[tb], n = 0; k < c->ncusts && n < 8; k++, n++) {
+    for (int k = *cursor, n = 0; k < c->ncusts && n < 8; k++, n++) {
         int d = strcmp(c->custs[k].id, id);
         if (d == 0)
-            return x->cursor[tb] = k;
+            return *cursor = k;
         if (d > 0)
             break;
     }
     if (!acre_strset_get(&c->cust_index, id, strlen(id), &i))
         return -1;
-    return x->cursor[tb] = (int)i;
+    return *cursor = (int)i;
 }
 
 /* One record, all its versions in g (oldest first). */
@@ -1083,7 +1086,7 @@ static int process(ctx *x, int tb, const grp *g)
     int p;
     const char *cust = record_customer(tb, g, v);
 
-    if ((ci = find_customer(x, tb, cust)) < 0)
+    if ((ci = find_customer(x, cust)) < 0)
         return 0;
     cu = &c->custs[ci];
     af = &c->affs[cu->aff];
@@ -1120,51 +1123,86 @@ static int process(ctx *x, int tb, const grp *g)
     return judge_late(x, tb, g, p, cu);
 }
 
-static int process_one(void *arg, int tb, const acre_grp *g, acre_error *err)
+static int process_one(void *arg, int query, const acre_grp *g, acre_error *err)
 {
     ctx *x = arg;
     acre_error *own = x->err;
     int rc;
     x->err = err;
-    rc = process(x, tb, g);
+    x->query = query;
+    rc = process(x, x->rq[query].tag, g);
     x->err = own;
     return rc;
 }
 
-/* ?1 is the first day of the next period: nothing dated from then on matters */
-static const acre_read_query stream_queries[] = {
-    {"SELECT transaction_id, customer_id, transaction_type, amount_currency, currency, "
-     "transaction_date, status, amount_usd, seq FROM txn WHERE ?1 IS NOT NULL AND seq <= ?2 "
-     "ORDER BY transaction_id, seq",
-     TX_N, 1, 0},
-    {"SELECT date, customer_id, game_type, currency, bets_count, total_bets, wins, ggr, ngr, "
-     "seq FROM gaming_activity WHERE date < ?1 AND seq <= ?2 "
-     "ORDER BY date, customer_id, game_type, currency, seq",
-     GA_N, 4, 1},
-    {"SELECT date, customer_id, instrument, currency, lots_traded, seq FROM trading_activity "
-     "WHERE date < ?1 AND seq <= ?2 ORDER BY date, customer_id, instrument, currency, seq",
-     TA_N, 4, 1},
-    {"SELECT user_bonus_id, status, user_id, currency, timestamp, bonus_turned_real, seq "
-     "FROM bonus_event WHERE status = 'Completed' AND ?1 IS NOT NULL AND seq <= ?2 "
-     "ORDER BY user_bonus_id, status, seq",
-     BE_N, 2, 1},
-};
+/* ?2 is the watermark; activity is split by date into [?1, ?3) */
+static const char *const txn_sql =
+    "SELECT transaction_id, customer_id, transaction_type, amount_currency, currency, "
+    "transaction_date, status, amount_usd, seq FROM txn WHERE seq <= ?2 "
+    "ORDER BY transaction_id, seq";
+static const char *const bonus_sql =
+    "SELECT user_bonus_id, status, user_id, currency, timestamp, bonus_turned_real, seq "
+    "FROM bonus_event WHERE status = 'Completed' AND seq <= ?2 ORDER BY user_bonus_id, status, seq";
+#define GA_SQL(where)                                                                              \
+    "SELECT date, customer_id, game_type, currency, bets_count, total_bets, wins, ggr, ngr, seq "  \
+    "FROM gaming_activity WHERE " where " AND seq <= ?2 "                                          \
+    "ORDER BY date, customer_id, game_type, currency, seq"
+#define TA_SQL(where)                                                                              \
+    "SELECT date, customer_id, instrument, currency, lots_traded, seq FROM trading_activity "      \
+    "WHERE " where " AND seq <= ?2 ORDER BY date, customer_id, instrument, currency, seq"
+/* at most this many months before the period get a query each; older ones share one */
+#define SPLIT_MONTHS 24
+
+static void add_query(ctx *x, const char *sql, int ncol, int nkey, int tag, const char *lo,
+                      const char *hi)
+{
+    acre_read_query *q = &x->rq[x->nrq++];
+    q->sql = sql;
+    q->ncol = ncol;
+    q->nkey = nkey;
+    q->tag = tag;
+    q->lo = lo;
+    q->hi = hi;
+}
 
 /* Starts reading the records (engine/close_read.h) as soon as the watermark is known, so that
- * the reader threads work while the close loads its state. */
+ * the reader threads work while the close loads its state. The queries, in table order:
+ * transactions; gaming activity split by date (the months since the first close, each day of
+ * this period; nothing dated from the next period on matters) so that both readers stay busy to
+ * the end; trading activity split the same way; Completed bonus events. */
 static int start_reading(ctx *x, acre_error *err)
 {
-    char next_day[11];
-    memcpy(next_day, x->c.next_start, 10);
-    next_day[10] = '\0';
-    return acre_read_start(x->s, stream_queries, 4, next_day, x->seq, &x->rd, err);
+    acre_close *c = &x->c;
+    int first = c->first_closed, nb = 0;
+    if (first < c->period - SPLIT_MONTHS)
+        first = c->period - SPLIT_MONTHS;
+    x->bounds = acre_calloc((size_t)(c->period - first) + 33, sizeof *x->bounds);
+    x->rq = acre_calloc((size_t)(c->period - first) * 2 + 70, sizeof *x->rq);
+    x->cursor = acre_calloc((size_t)(c->period - first) * 2 + 70, sizeof *x->cursor);
+    if (!x->bounds || !x->rq || !x->cursor)
+        return oom(err);
+    for (int p = first; p < c->period; p++)
+        acre_date_of(x->bounds[nb++], acre_month_start(p));
+    for (int64_t d = acre_month_start(c->period); d <= acre_month_start(c->period + 1); d += 86400)
+        acre_date_of(x->bounds[nb++], d);
+    add_query(x, txn_sql, TX_N, 1, TB_TXN, NULL, NULL);
+    add_query(x, GA_SQL("date < ?3"), GA_N, 4, TB_GAMING, NULL, x->bounds[0]);
+    for (int i = 1; i < nb; i++)
+        add_query(x, GA_SQL("date >= ?1 AND date < ?3"), GA_N, 4, TB_GAMING, x->bounds[i - 1],
+                  x->bounds[i]);
+    add_query(x, TA_SQL("date < ?3"), TA_N, 4, TB_TRADING, NULL, x->bounds[0]);
+    for (int i = 1; i < nb; i++)
+        add_query(x, TA_SQL("date >= ?1 AND date < ?3"), TA_N, 4, TB_TRADING, x->bounds[i - 1],
+                  x->bounds[i]);
+    add_query(x, bonus_sql, BE_N, 2, TB_BONUS, NULL, NULL);
+    return acre_read_start(x->s, x->rq, x->nrq, x->seq, &x->rd, err);
 }
 
 /* Transactions, activity and Completed bonus events, each record's versions together (up to the
- * close's watermark: engine/close_read.h). Transactions are read on one thread, the rest on
- * another, and process() sees the two interleaved: what it does with a record may not depend
- * on records of the other stream having been seen (sums are exact, events are sorted, late
- * contributions kept in table order, refusals reported for the earliest stream). */
+ * close's watermark: engine/close_read.h). Two readers share the queries, and process() sees
+ * their records interleaved: what it does with a record may not depend on records of another
+ * query having been seen (sums are exact, events are sorted, late contributions kept in query
+ * order, which is table order; the refusal reported is that of the earliest query). */
 static int stream_all(ctx *x, acre_error *err)
 {
     acre_reader *rd = x->rd;
@@ -1734,6 +1772,9 @@ static void ctx_free(ctx *x)
 {
     acre_close *c = &x->c;
     free(x->dropped_cust);
+    free(x->rq);
+    free(x->bounds);
+    free(x->cursor);
     for (int i = 0; i < c->naffs; i++) {
         acre_aff *a = &c->affs[i];
         free(a->id);

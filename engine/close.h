@@ -56,7 +56,7 @@ typedef struct acre_qev {
 
 /* One late contribution, for the ledger detail. */
 typedef struct acre_late {
-    int tb;           /* its table, in the order a close reads them */
+    int query;        /* the query that read it (in table order; engine/close_read.h) */
     const char *kind; /* "gaming_activity", ... */
     char *key;
     char date[11];
@@ -162,7 +162,6 @@ typedef struct acre_close {
     acre_buf ids;           /* transaction IDs of qualification events, NUL-terminated */
     acre_strset missing_set; /* "CUR/DATE" of each missing rate */
     pthread_mutex_t *lock;  /* guards missing_set while rule kinds run on two threads, or NULL */
-    int refuse;             /* set with err when the close must be refused */
     int oom;                /* an allocation failed while streaming */
 } acre_close;
 

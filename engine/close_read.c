@@ -1,17 +1,25 @@
-/* engine/close_read.c — the close's record reader: SQLite on one thread, the close on another.
+/* engine/close_read.c — the close's record reader: SQLite on reader threads, the close on its own.
  *
- * The reader fills chunks of about CHUNK_ROWS rows, cut only between records, and passes them
- * through a ring of NCHUNK chunks per stream, so memory stays bounded whatever the store's size.
- * The close takes full chunks and gives them back empty. Either side can stop the other: the
- * reader on an error or at the end, the close when a record is refused. The readers start
- * before the close loads its state, and the ring is sized to hold about what they read in that
- * time on this benchmark (docs/PERFORMANCE.md): 96 chunks of 4,096 rows are about 60 MB. */
+ * The queries are a work list. Each reader thread takes the next query nobody has taken, reads
+ * it whole into chunks of about CHUNK_ROWS rows (cut only between records) and passes them
+ * through its own ring of NCHUNK chunks, so memory stays bounded whatever the store's size. The
+ * close takes full chunks from either ring and gives them back empty. One query is read by one
+ * thread, so its records reach the close in order; records of different queries interleave.
+ *
+ * A failure is kept with its query: the close refusing a record (key 2q) or a read failing
+ * (key 2q+1; the rows read before it come first). The smallest key is the one reported: what one
+ * thread reading the queries in order would meet first. Chunks of queries past it are dropped
+ * and those queries are not started; earlier queries are read to their end.
+ *
+ * The readers start before the close loads its state, and the rings are sized to hold about
+ * what they read in that time on the benchmark (docs/PERFORMANCE.md): 96 chunks of 4,096 rows
+ * are about 60 MB per ring. */
 #include "alloc.h"
 #include "close_read.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,62 +27,100 @@
 #include "store_int.h"
 
 #define CHUNK_ROWS 4096
-#define NCHUNK 96 /* per stream */
-#define NSTREAM 2
+#define NCHUNK 96 /* per ring */
+#define NREADER 2
 
 typedef struct chunk {
     int query;
-    int last; /* no more chunks follow */
     acre_buf text;
     acre_ver *v;
     int nv, vcap;
     int *start; /* first version of each record */
     int ng, gcap;
-    int oom;
 } chunk;
 
 typedef struct acre_reader reader;
 
-/* The queries one reader thread runs, in order, and the ring it hands its chunks through. */
-typedef struct stream {
+/* One reader thread, its connection and its ring: full chunks in order, spare ones in any. */
+typedef struct ring {
     reader *r;
-    int first, end; /* queries [first, end) */
     sqlite3 *db;
     pthread_t th;
     int started;
-    /* the ring: full chunks in order, spare chunks in any order */
+    int finished; /* the thread takes no more queries and has handed over its last chunk */
     chunk chunks[NCHUNK];
     chunk *full[NCHUNK], *spare[NCHUNK];
     int headfull, nfull, nspare;
-    int stop; /* the close no longer wants this stream: its reader should end */
-    int done; /* the close has its last chunk, or stopped it */
-    int rc;   /* the reader's failure */
-    acre_error err;
-    int fnrc; /* the consumer's failure on a record of this stream */
-    acre_error fnerr;
-} stream;
+} ring;
 
 struct acre_reader {
     acre_store *st;
     const acre_read_query *q;
-    char bind1[32];
+    int nq;
     long long watermark;
     int threaded;
-    pthread_mutex_t mu; /* guards every ring and flag above */
+    pthread_mutex_t mu; /* guards every field below, and the rings' queues and flags */
     pthread_cond_t cv;
-    stream s[NSTREAM];
-    int ns;
+    ring rings[NREADER];
+    int next;   /* the next query to take */
+    int cancel; /* the close stops without reading (acre_read_cancel) */
+    int fail_key; /* the earliest failure (see the top of this file), or INT_MAX */
+    int fail_rc;
+    acre_error fail_err;
     int (*fn)(void *arg, int query, const acre_grp *g, acre_error *err);
     void *arg;
 };
 
+static void lock(reader *r)
+{
+    if (r->threaded)
+        pthread_mutex_lock(&r->mu);
+}
+
+static void unlock(reader *r)
+{
+    if (r->threaded)
+        pthread_mutex_unlock(&r->mu);
+}
+
+/* Whether query qi is still wanted: nothing earlier failed and the close did not stop. Called
+ * with the lock held. */
+static int wanted(const reader *r, int qi)
+{
+    return !r->cancel && 2 * (long)qi < r->fail_key;
+}
+
+/* Keeps a failure if it is the earliest so far. Called with the lock held. */
+static void record_failure(reader *r, int key, int rc, const acre_error *err)
+{
+    if (key < r->fail_key) {
+        r->fail_key = key;
+        r->fail_rc = rc;
+        r->fail_err = *err;
+    }
+}
+
+static void read_failed(ring *g, int qi, int rc, const char *what)
+{
+    reader *r = g->r;
+    acre_error err;
+    memset(&err, 0, sizeof err);
+    if (rc == ACRE_ENOMEM)
+        acre_error_set(&err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    else
+        acre_error_set(&err, ACRE_EIO, NULL, "store", "%s: %s", what, sqlite3_errmsg(g->db));
+    lock(r);
+    record_failure(r, 2 * qi + 1, err.code, &err);
+    if (r->threaded)
+        pthread_cond_broadcast(&r->cv);
+    unlock(r);
+}
+
 static void chunk_reset(chunk *c, int query)
 {
     c->query = query;
-    c->last = 0;
     c->nv = 0;
     c->ng = 0;
-    c->oom = 0;
     acre_buf_reset(&c->text);
     c->text.oom = 0;
 }
@@ -86,54 +132,70 @@ static void chunk_free(chunk *c)
     free(c->start);
 }
 
-/* Calls the consumer for each record of c; returns its first nonzero result. */
-static int consume(stream *s, chunk *c)
+/* Calls the close for each record of c; returns its first nonzero result, with *err. */
+static int consume(reader *r, chunk *c, acre_error *err)
 {
     for (int i = 0; i < c->ng; i++) {
         int end = i + 1 < c->ng ? c->start[i + 1] : c->nv, rc;
         acre_grp g = {c->text.p, c->v + c->start[i], end - c->start[i]};
-        if ((rc = s->r->fn(s->r->arg, c->query, &g, &s->fnerr)))
+        if ((rc = r->fn(r->arg, c->query, &g, err)))
             return rc;
     }
     return 0;
 }
 
-static chunk *take_spare(stream *s, int query)
+/* An empty chunk for query qi, or NULL when the query is no longer wanted. */
+static chunk *take_spare(ring *g, int qi)
 {
-    reader *r = s->r;
+    reader *r = g->r;
     chunk *c = NULL;
     if (!r->threaded) {
-        c = &s->chunks[0];
+        c = &g->chunks[0];
     } else {
         pthread_mutex_lock(&r->mu);
-        while (s->nspare == 0 && !s->stop)
+        while (g->nspare == 0 && wanted(r, qi))
             pthread_cond_wait(&r->cv, &r->mu);
-        if (!s->stop)
-            c = s->spare[--s->nspare];
+        if (wanted(r, qi))
+            c = g->spare[--g->nspare];
         pthread_mutex_unlock(&r->mu);
     }
     if (c)
-        chunk_reset(c, query);
+        chunk_reset(c, qi);
     return c;
 }
 
-/* Hands a full chunk to the close; returns nonzero when reading should stop. */
-static int give_full(stream *s, chunk *c)
+/* Hands a full chunk to the close (on one thread: the close takes it now). Returns nonzero when
+ * reading its query should stop. */
+static int give_full(ring *g, chunk *c)
 {
-    reader *r = s->r;
+    reader *r = g->r;
     int stop;
     if (!r->threaded) {
-        if (!c->last && !s->fnrc)
-            s->fnrc = consume(s, c);
-        return s->fnrc != 0;
+        acre_error err;
+        int rc;
+        memset(&err, 0, sizeof err);
+        if (wanted(r, c->query) && (rc = consume(r, c, &err)))
+            record_failure(r, 2 * c->query, rc, &err);
+        return !wanted(r, c->query);
     }
     pthread_mutex_lock(&r->mu);
-    s->full[(s->headfull + s->nfull) % NCHUNK] = c;
-    s->nfull++;
-    stop = s->stop;
+    g->full[(g->headfull + g->nfull) % NCHUNK] = c;
+    g->nfull++;
+    stop = !wanted(r, c->query);
     pthread_cond_broadcast(&r->cv);
     pthread_mutex_unlock(&r->mu);
     return stop;
+}
+
+/* Gives back a chunk the close will not see. */
+static void give_spare(ring *g, chunk *c)
+{
+    reader *r = g->r;
+    if (!r->threaded)
+        return;
+    pthread_mutex_lock(&r->mu);
+    g->spare[g->nspare++] = c;
+    pthread_mutex_unlock(&r->mu);
 }
 
 /* The row's column texts: one API call per column (each call costs more than the strlen). */
@@ -190,210 +252,223 @@ static int add_row(chunk *c, sqlite3_stmt *st, const char **t, const size_t *len
     return c->text.oom ? -1 : 0;
 }
 
-static void fail(stream *s, const char *what)
+/* ?1 is the query's lo, ?2 the watermark, ?3 its hi; a query names those it uses. */
+static void bind(sqlite3_stmt *st, const acre_read_query *q, long long watermark)
 {
-    s->rc = acre_error_set(&s->err, ACRE_EIO, NULL, "store", "%s: %s", what, sqlite3_errmsg(s->db));
+    int n = sqlite3_bind_parameter_count(st);
+    if (n >= 1)
+        sqlite3_bind_text(st, 1, q->lo, -1, SQLITE_STATIC);
+    if (n >= 2)
+        sqlite3_bind_int64(st, 2, watermark);
+    if (n >= 3)
+        sqlite3_bind_text(st, 3, q->hi, -1, SQLITE_STATIC);
 }
 
-/* Reads every query into chunks; always ends with a chunk marked last (unless stopped). */
-static void produce(stream *s)
+/* Reads query qi into chunks. Returns nonzero when this reader should take no more queries. */
+static int read_query(ring *g, int qi)
 {
-    reader *r = s->r;
-    chunk *c = NULL;
-    int stop;
-    for (int qi = s->first; qi < s->end && !s->rc; qi++) {
-        const acre_read_query *q = &r->q[qi];
-        sqlite3_stmt *st;
-        int rc;
-        if (sqlite3_prepare_v2(s->db, q->sql, -1, &st, NULL) != SQLITE_OK) {
-            fail(s, "reading records");
-            break;
-        }
-        sqlite3_bind_text(st, 1, r->bind1, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, r->watermark);
-        if (!(c = take_spare(s, qi))) {
-            sqlite3_finalize(st);
-            return;
-        }
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            const char *t[ACRE_READ_MAXCOL];
-            size_t len[ACRE_READ_MAXCOL];
-            int same;
-            fetch(st, q->ncol, t, len);
-            same = same_record(c, t, q->nkey);
-            if (!same && c->nv >= CHUNK_ROWS) {
-                if (give_full(s, c) || !(c = take_spare(s, qi))) {
-                    sqlite3_finalize(st);
-                    return;
-                }
-            }
-            if (add_row(c, st, t, len, q->ncol, !same)) {
-                s->rc = acre_error_set(&s->err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-                break;
-            }
-        }
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            fail(s, "reading records");
+    reader *r = g->r;
+    const acre_read_query *q = &r->q[qi];
+    sqlite3_stmt *st;
+    chunk *c;
+    int rc;
+    if (sqlite3_prepare_v2(g->db, q->sql, -1, &st, NULL) != SQLITE_OK) {
+        read_failed(g, qi, ACRE_EIO, "reading records");
+        return 1;
+    }
+    bind(st, q, r->watermark);
+    if (!(c = take_spare(g, qi))) {
         sqlite3_finalize(st);
-        if (s->rc)
-            break;
-        stop = give_full(s, c);
-        c = NULL; /* the close has it now */
-        if (stop)
-            return;
+        return 1;
     }
-    if (!r->threaded)
-        return;
-    /* the close waits for a chunk marked last: the end, or the failure in s->rc */
-    if (c || (c = take_spare(s, s->first))) {
-        c->ng = 0;
-        c->last = 1;
-        give_full(s, c);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t[ACRE_READ_MAXCOL];
+        size_t len[ACRE_READ_MAXCOL];
+        int same;
+        fetch(st, q->ncol, t, len);
+        same = same_record(c, t, q->nkey);
+        if (!same && c->nv >= CHUNK_ROWS) {
+            if (give_full(g, c) || !(c = take_spare(g, qi))) {
+                sqlite3_finalize(st);
+                return 1;
+            }
+        }
+        if (add_row(c, st, t, len, q->ncol, !same)) {
+            /* the chunk may hold half a row: the close does not see it */
+            give_spare(g, c);
+            sqlite3_finalize(st);
+            read_failed(g, qi, ACRE_ENOMEM, NULL);
+            return 1;
+        }
     }
+    if (rc != SQLITE_DONE) {
+        /* the rows read before the failure reach the close first; the message is taken now,
+         * before the close uses the connection again (on one thread they share it) */
+        acre_error e;
+        memset(&e, 0, sizeof e);
+        acre_error_set(&e, ACRE_EIO, NULL, "store", "reading records: %s", sqlite3_errmsg(g->db));
+        sqlite3_finalize(st);
+        give_full(g, c);
+        lock(r);
+        record_failure(r, 2 * qi + 1, ACRE_EIO, &e);
+        if (r->threaded)
+            pthread_cond_broadcast(&r->cv);
+        unlock(r);
+        return 1;
+    }
+    sqlite3_finalize(st);
+    return give_full(g, c);
 }
 
 static void *reader_main(void *arg)
 {
-    stream *s = arg;
-    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) {
-        produce(s);
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    } else {
-        chunk *c;
-        fail(s, "reading records");
-        if ((c = take_spare(s, s->first))) {
-            c->last = 1;
-            give_full(s, c);
+    ring *g = arg;
+    reader *r = g->r;
+    int began = 0;
+    for (;;) {
+        int qi;
+        pthread_mutex_lock(&r->mu);
+        qi = r->next < r->nq && wanted(r, r->next) ? r->next++ : -1;
+        pthread_mutex_unlock(&r->mu);
+        if (qi < 0)
+            break;
+        /* one snapshot for every query this thread reads */
+        if (!began && sqlite3_exec(g->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+            read_failed(g, qi, ACRE_EIO, "reading records");
+            break;
         }
+        began = 1;
+        if (read_query(g, qi))
+            break;
     }
+    if (began)
+        sqlite3_exec(g->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_lock(&r->mu);
+    g->finished = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
     return NULL;
 }
 
-/* Takes chunks from whichever stream has one (the earlier stream first) until every stream is
- * done. A failure in stream k stops streams k and later; earlier streams go on, so the failure
- * reported is the one a single thread reading the queries in order would meet first. */
+/* Takes full chunks from the rings, in turn, until every reader has finished and every ring is
+ * empty. */
 static void consume_all(reader *r)
 {
+    int turn = 0;
+    pthread_mutex_lock(&r->mu);
     for (;;) {
-        stream *s = NULL;
+        ring *g = NULL;
         chunk *c;
-        int alive = 0, rc = 0;
-        pthread_mutex_lock(&r->mu);
-        for (;;) {
-            for (int i = 0; i < r->ns && !s; i++)
-                if (!r->s[i].done) {
-                    alive = 1;
-                    if (r->s[i].nfull)
-                        s = &r->s[i];
-                }
-            if (s || !alive)
+        acre_error err;
+        int rc = 0, key, alive = 0;
+        for (int k = 0; k < NREADER && !g; k++) {
+            ring *h = &r->rings[(turn + k) % NREADER];
+            if (h->nfull)
+                g = h;
+            else if (!h->finished)
+                alive = 1;
+        }
+        if (!g) {
+            if (!alive)
                 break;
             pthread_cond_wait(&r->cv, &r->mu);
+            continue;
         }
-        if (!s) {
-            pthread_mutex_unlock(&r->mu);
-            return;
-        }
-        c = s->full[s->headfull];
-        s->headfull = (s->headfull + 1) % NCHUNK;
-        s->nfull--;
+        turn = (int)(g - r->rings) + 1;
+        c = g->full[g->headfull];
+        g->headfull = (g->headfull + 1) % NCHUNK;
+        g->nfull--;
+        key = r->fail_key;
         pthread_mutex_unlock(&r->mu);
-        if (!c->last)
-            rc = consume(s, c);
+        memset(&err, 0, sizeof err);
+        if (2 * (long)c->query < key)
+            rc = consume(r, c, &err);
         pthread_mutex_lock(&r->mu);
-        s->spare[s->nspare++] = c;
+        g->spare[g->nspare++] = c;
         if (rc)
-            s->fnrc = rc;
-        if (c->last)
-            s->done = 1;
-        if (rc || (c->last && s->rc))
-            for (stream *t = s; t < r->s + r->ns; t++)
-                t->stop = t->done = 1;
+            record_failure(r, 2 * c->query, rc, &err);
         pthread_cond_broadcast(&r->cv);
-        pthread_mutex_unlock(&r->mu);
     }
+    pthread_mutex_unlock(&r->mu);
 }
 
-/* Stops every stream, waits for the reader threads and frees r. */
-static void reader_free(acre_store *st, reader *r)
+/* Stops the readers, waits for them and frees r. */
+static void reader_free(reader *r)
 {
     if (r->threaded) {
         pthread_mutex_lock(&r->mu);
-        for (int i = 0; i < r->ns; i++)
-            r->s[i].stop = r->s[i].done = 1;
+        r->cancel = 1;
         pthread_cond_broadcast(&r->cv);
         pthread_mutex_unlock(&r->mu);
-        for (int i = 0; i < r->ns; i++)
-            if (r->s[i].started)
-                pthread_join(r->s[i].th, NULL);
+        for (int i = 0; i < NREADER; i++)
+            if (r->rings[i].started)
+                pthread_join(r->rings[i].th, NULL);
         pthread_mutex_destroy(&r->mu);
         pthread_cond_destroy(&r->cv);
     }
-    for (int i = 0; i < r->ns; i++) {
+    for (int i = 0; i < NREADER; i++) {
         for (int k = 0; k < NCHUNK; k++)
-            chunk_free(&r->s[i].chunks[k]);
-        if (r->s[i].db != st->db)
-            sqlite3_close(r->s[i].db);
+            chunk_free(&r->rings[i].chunks[k]);
+        if (r->rings[i].db != r->st->db)
+            sqlite3_close(r->rings[i].db);
     }
     free(r);
 }
 
-int acre_read_start(acre_store *st, const acre_read_query *q, int nq, const char *bind1,
-                    long long watermark, acre_reader **out, acre_error *err)
+int acre_read_start(acre_store *st, const acre_read_query *q, int nq, long long watermark,
+                    acre_reader **out, acre_error *err)
 {
     reader *r = acre_calloc(1, sizeof *r);
     const char *path = sqlite3_db_filename(st->db, "main");
+    int started = 0;
 
     *out = NULL;
     if (!r)
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     r->st = st;
     r->q = q;
-    snprintf(r->bind1, sizeof r->bind1, "%s", bind1);
+    r->nq = nq;
     r->watermark = watermark;
-    for (int i = 0; i < nq; i++) {
-        if (i == 0 || q[i].stream != q[i - 1].stream) {
-            r->s[r->ns].r = r;
-            r->s[r->ns].first = i;
-            r->ns++;
-        }
-        r->s[r->ns - 1].end = i + 1;
-    }
+    r->fail_key = INT_MAX;
+    for (int i = 0; i < NREADER; i++)
+        r->rings[i].r = r;
     *out = r;
     r->threaded = path && path[0] && acre_alloc_threads();
-    for (int i = 0; i < r->ns && r->threaded; i++) {
-        stream *s = &r->s[i];
-        if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==
-            SQLITE_OK) {
-            sqlite3_busy_timeout(s->db, 10000);
-        } else {
+    for (int i = 0; i < NREADER && r->threaded; i++) {
+        ring *g = &r->rings[i];
+        if (sqlite3_open_v2(path, &g->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==
+            SQLITE_OK)
+            sqlite3_busy_timeout(g->db, 10000);
+        else
             r->threaded = 0;
-        }
     }
     if (!r->threaded) {
-        /* in memory, or no second connection: each stream in turn, when the close runs it */
-        for (int i = 0; i < r->ns; i++) {
-            sqlite3_close(r->s[i].db);
-            r->s[i].db = st->db;
+        /* in memory, or no second connection: the queries in order on this thread, when the
+         * close runs them */
+        for (int i = 0; i < NREADER; i++) {
+            sqlite3_close(r->rings[i].db);
+            r->rings[i].db = st->db;
         }
         return 0;
     }
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
-    for (int i = 0; i < r->ns; i++) {
-        stream *s = &r->s[i];
+    for (int i = 0; i < NREADER; i++) {
+        ring *g = &r->rings[i];
         for (int k = 0; k < NCHUNK; k++)
-            s->spare[s->nspare++] = &s->chunks[k];
-        if (pthread_create(&s->th, NULL, reader_main, s) == 0) {
-            s->started = 1;
+            g->spare[g->nspare++] = &g->chunks[k];
+        if (pthread_create(&g->th, NULL, reader_main, g) == 0) {
+            g->started = 1;
+            started++;
         } else {
-            s->rc = acre_error_set(&s->err, ACRE_ERROR, NULL, NULL,
-                                   "cannot start a reader thread");
-            s->done = 1;
-            for (stream *t = s; t < r->s + r->ns; t++)
-                t->stop = t->done = 1;
-            break;
+            g->finished = 1;
         }
+    }
+    if (!started) {
+        acre_error e;
+        memset(&e, 0, sizeof e);
+        acre_error_set(&e, ACRE_ERROR, NULL, NULL, "cannot start a reader thread");
+        record_failure(r, -1, ACRE_ERROR, &e);
     }
     return 0;
 }
@@ -406,37 +481,26 @@ int acre_read_run(acre_reader *r,
     r->fn = fn;
     r->arg = arg;
     if (!r->threaded) {
-        for (int i = 0; i < r->ns && !rc; i++) {
-            stream *s = &r->s[i];
-            produce(s);
-            if ((rc = s->rc))
-                *err = s->err;
-            else if ((rc = s->fnrc))
-                *err = s->fnerr;
-        }
-        reader_free(r->st, r);
-        return rc;
+        for (int qi = 0; qi < r->nq && wanted(r, qi); qi++)
+            read_query(&r->rings[0], qi);
+    } else {
+        consume_all(r);
+        for (int i = 0; i < NREADER; i++)
+            if (r->rings[i].started) {
+                pthread_join(r->rings[i].th, NULL);
+                r->rings[i].started = 0;
+            }
     }
-    consume_all(r);
-    for (int i = 0; i < r->ns; i++)
-        if (r->s[i].started) {
-            pthread_join(r->s[i].th, NULL);
-            r->s[i].started = 0;
-        }
-    /* the first stream that failed, by the consumer or by its reader */
-    for (int i = 0; i < r->ns && !rc; i++) {
-        stream *s = &r->s[i];
-        if ((rc = s->fnrc))
-            *err = s->fnerr;
-        else if ((rc = s->rc))
-            *err = s->err;
+    if (r->fail_key != INT_MAX) {
+        rc = r->fail_rc;
+        *err = r->fail_err;
     }
-    reader_free(r->st, r);
+    reader_free(r);
     return rc;
 }
 
 void acre_read_cancel(acre_reader *r)
 {
     if (r)
-        reader_free(r->st, r);
+        reader_free(r);
 }

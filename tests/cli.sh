@@ -154,6 +154,28 @@ sqlite3 t.db "DELETE FROM close WHERE period_text = '2026-02'"
 "$acre" --db t.db audit >out; check "audit after a deleted period" 1 $?
 check "audit names the period after the gap" "2026-03" "$(grep FAIL out | cut -f1 | sort -u)"
 
+# The close reads activity in one query per day, shared by two reader threads, and must still
+# report the refusal that one thread reading the table in order meets first (engine/close_read.c).
+# Plan: 25% of reported NGR. 9,000 customers have a row on 2026-01-09, every one with an ngr but
+# the last one's (r_8999, in the day's last chunk); r_0000's row of the 10th has none either and
+# is read at once by the other thread. Every run names r_8999's row.
+fx=$2/reported-ngr-missing-refused
+"$acre" --db n.db ingest affiliates "$fx/affiliates.ndjson" >/dev/null
+"$acre" --db n.db plan add "$fx/plans/plan.json" >/dev/null
+"$acre" --db n.db ingest assignments "$fx/assignments.ndjson" >/dev/null
+awk 'BEGIN { for (c = 0; c < 9000; c++)
+    printf "{\"customer_id\":\"r_%04d\",\"signup_date\":\"2026-01-01T00:00:00Z\",\"affiliate_id\":\"aff_r\",\"tracking_data\":{}}\n", c }' >n-cust.ndjson
+awk 'BEGIN { for (c = 0; c < 9000; c++)
+    printf "{\"date\":\"2026-01-09\",\"customer_id\":\"r_%04d\",\"game_type\":\"slots\",\"currency\":\"EUR\",\"ggr\":\"2\"%s}\n", c, c == 8999 ? "" : ",\"ngr\":\"1\""
+    printf "{\"date\":\"2026-01-10\",\"customer_id\":\"r_0000\",\"game_type\":\"slots\",\"currency\":\"EUR\",\"ggr\":\"2\"}\n" }' >n-act.ndjson
+"$acre" --db n.db ingest igaming/customers n-cust.ndjson >/dev/null
+"$acre" --db n.db ingest igaming/gaming-activity n-act.ndjson >/dev/null
+for run in 1 2 3 4 5; do
+    "$acre" --db n.db close 2026-01 2>err; check "refused close, run $run" 4 $?
+    check "the first refusal in table order, run $run" 1 "$(grep -c '2026-01-09/r_8999/slots/EUR has no ngr' err)"
+done
+check "nothing stored by the refused closes" "0" "$(sqlite3 n.db 'SELECT count(*) FROM close')"
+
 # verify: a ledger file on its own. clawback-by-flag 2026-02 claws back f_1's 100 paid in
 # 2026-01: exact -100. One cent more on the amount fails twice: the amount is no longer exact
 # -100 rounded, and the digest no longer matches.
