@@ -187,6 +187,8 @@ char *acre_dec_format(const acre_dec *d)
     unsigned long twos, fives, scale;
     char *out;
 
+    if (mpz_cmp_ui(mpq_denref(d->q), 1) == 0) /* an integer: no decimals to find */
+        return format_scaled(mpq_numref(d->q), 0, 1);
     /* A rational has a finite decimal form exactly when its reduced denominator is 2^a 5^b;
      * then it needs max(a, b) decimals. */
     mpz_init_set(rest, mpq_denref(d->q));

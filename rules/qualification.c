@@ -110,6 +110,16 @@ static int by_time(const void *x, const void *y)
     return a->txn_id < b->txn_id ? -1 : a->txn_id > b->txn_id;
 }
 
+/* Whether the events are in by_time order already: they usually arrive so (transaction IDs
+ * that grow with time), and then the sort is skipped. */
+static int in_order(const acre_qev *ev, int n)
+{
+    for (int i = 1; i < n; i++)
+        if (by_time(&ev[i - 1], &ev[i]) > 0)
+            return 0;
+    return 1;
+}
+
 int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31], int64_t *qsec,
                  int32_t *qnsec, const char **ftd_id, acre_dec *ftd_amount)
 {
@@ -123,7 +133,7 @@ int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31],
 
     if (p != cu->evplan)
         return 0; /* no events were kept for this plan */
-    if (cu->nev > 1)
+    if (cu->nev > 1 && !in_order(cu->ev, cu->nev))
         qsort(cu->ev, (size_t)cu->nev, sizeof *cu->ev, by_time);
     acre_dec_init(&total);
     acre_dec_init(&wagered);

@@ -178,6 +178,33 @@ static void destroy(acre_close *c)
 
 /* qualification: the FTD is the first qualifying deposit; min_first_amount is judged on it
  * alone, min_total_amount on the running sum, and qualified_at is the instant both hold. */
+/* qualified_at is written from seconds and nanoseconds: the input as written, converted to UTC,
+ * the fraction's trailing zeros dropped and no fraction at all when it is zero. */
+static void test_datetime_format(void **state)
+{
+    static const char *const cases[][2] = {
+        {"2026-03-04T10:00Z", "2026-03-04T10:00:00Z"},
+        {"2026-03-04T10:00:07.5Z", "2026-03-04T10:00:07.5Z"},
+        {"2026-03-04T10:00:07.123456789Z", "2026-03-04T10:00:07.123456789Z"},
+        {"2026-03-04T10:00:07.000000010Z", "2026-03-04T10:00:07.00000001Z"},
+        {"2026-03-01T00:30:00+01:00", "2026-02-28T23:30:00Z"}, /* one hour back over a month */
+        {"2024-02-29T23:59:59-00:30", "2024-03-01T00:29:59Z"}, /* a leap day, 30 minutes on */
+        {"0001-01-01T00:00:00Z", "0001-01-01T00:00:00Z"},
+        {"9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:59.999999999Z"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char stored[ACRE_DATETIME_LEN + 1], out[31];
+        const char *why = NULL;
+        int64_t sec;
+        int32_t nsec;
+        assert_int_equal(acre_datetime_canon(stored, cases[i][0], strlen(cases[i][0]), &why), 0);
+        assert_int_equal(acre_datetime_split(stored, &sec, &nsec), 0);
+        acre_datetime_format(out, sec, nsec);
+        assert_string_equal(out, cases[i][1]);
+    }
+}
+
 static void test_qualification_thresholds(void **state)
 {
     acre_close *c = fake(JAN2026, 1);
@@ -404,6 +431,7 @@ static void test_sub_affiliate_level(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_datetime_format),
         cmocka_unit_test(test_qualification_thresholds),
         cmocka_unit_test(test_qualification_conditions),
         cmocka_unit_test(test_cpa_progressive_cap),
