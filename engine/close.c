@@ -39,7 +39,7 @@ typedef struct closeinfo {
     char *digest;
 } closeinfo;
 
-/* The tables a close streams, in the order they are read. */
+/* The tables a close streams, in the order of their queries (start_reading). */
 enum { TB_TXN, TB_GAMING, TB_TRADING, TB_BONUS, TB_N };
 
 typedef struct assign {
