@@ -1167,13 +1167,14 @@ static void add_query(ctx *x, const char *sql, int ncol, int nkey, int tag, cons
 
 /* Starts reading the records (engine/close_read.h) as soon as the watermark is known, so that
  * the reader threads work while the close loads its state. The queries, in table order:
- * transactions; gaming activity split by date (the months since the first close, each day of
- * this period; nothing dated from the next period on matters) so that both readers stay busy to
- * the end; trading activity split the same way; Completed bonus events. */
+ * transactions; gaming activity up to the end of the period (nothing dated from the next period
+ * on matters), split by date when two threads read it (the months since the first close, each
+ * day of this period) so that both readers stay busy to the end; trading activity the same way;
+ * Completed bonus events. */
 static int start_reading(ctx *x, acre_error *err)
 {
     acre_close *c = &x->c;
-    int first = c->first_closed, nb = 0;
+    int first = c->first_closed, nb = 0, split = acre_read_parallel(x->s);
     if (first < c->period - SPLIT_MONTHS)
         first = c->period - SPLIT_MONTHS;
     x->bounds = acre_calloc((size_t)(c->period - first) + 33, sizeof *x->bounds);
@@ -1181,10 +1182,14 @@ static int start_reading(ctx *x, acre_error *err)
     x->cursor = acre_calloc((size_t)(c->period - first) * 2 + 70, sizeof *x->cursor);
     if (!x->bounds || !x->rq || !x->cursor)
         return oom(err);
-    for (int p = first; p < c->period; p++)
-        acre_date_of(x->bounds[nb++], acre_month_start(p));
-    for (int64_t d = acre_month_start(c->period); d <= acre_month_start(c->period + 1); d += 86400)
-        acre_date_of(x->bounds[nb++], d);
+    if (split) {
+        for (int p = first; p < c->period; p++)
+            acre_date_of(x->bounds[nb++], acre_month_start(p));
+        for (int64_t d = acre_month_start(c->period); d < acre_month_start(c->period + 1);
+             d += 86400)
+            acre_date_of(x->bounds[nb++], d);
+    }
+    acre_date_of(x->bounds[nb++], acre_month_start(c->period + 1));
     add_query(x, txn_sql, TX_N, 1, TB_TXN, NULL, NULL);
     add_query(x, GA_SQL("date < ?3"), GA_N, 4, TB_GAMING, NULL, x->bounds[0]);
     for (int i = 1; i < nb; i++)

@@ -415,6 +415,12 @@ static void reader_free(reader *r)
     free(r);
 }
 
+int acre_read_parallel(acre_store *st)
+{
+    const char *path = sqlite3_db_filename(st->db, "main");
+    return path && path[0] && acre_alloc_threads();
+}
+
 int acre_read_start(acre_store *st, const acre_read_query *q, int nq, long long watermark,
                     acre_reader **out, acre_error *err)
 {
@@ -433,7 +439,7 @@ int acre_read_start(acre_store *st, const acre_read_query *q, int nq, long long 
     for (int i = 0; i < NREADER; i++)
         r->rings[i].r = r;
     *out = r;
-    r->threaded = path && path[0] && acre_alloc_threads();
+    r->threaded = acre_read_parallel(st);
     for (int i = 0; i < NREADER && r->threaded; i++) {
         ring *g = &r->rings[i];
         if (sqlite3_open_v2(path, &g->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==

@@ -50,6 +50,10 @@ typedef struct acre_read_query {
 
 typedef struct acre_reader acre_reader;
 
+/* Whether s will be read on reader threads (a file store, threads allowed: engine/alloc.h); on
+ * one thread, splitting a table into several queries gains nothing. */
+int acre_read_parallel(acre_store *s);
+
 /* Starts reading the nq queries (q must live until the reader is run or cancelled): on reader
  * threads when the store is a file, so that records are read while the caller still prepares,
  * with a bounded number of chunks held until the caller takes them. *r is then given to
