@@ -16,6 +16,7 @@
  * so the next difference starts from them. */
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,26 @@ static int parse_num(acre_number *n, const char *s)
         return 0;
     }
     return acre_number_parse(n, s, strlen(s), "value", NULL);
+}
+
+/* d = the exact value the store keeps in `what` (a deficit, a balance, a remembered amount:
+ * decimals of any length and "p/q" included, SPEC 9 "Late data"); a value that does not parse
+ * fails the close, naming where it is, and never becomes 0. */
+static int stored(acre_dec *d, const char *text, acre_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int stored(acre_dec *d, const char *text, acre_error *err, const char *fmt, ...)
+{
+    char where[300];
+    va_list ap;
+    int rc = acre_dec_parse_stored(d, text, err);
+    if (rc != ACRE_ERROR)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(where, sizeof where, fmt, ap);
+    va_end(ap);
+    return acre_error_set(err, ACRE_ERROR, "store", "stored_value",
+                          "the store is damaged: %s is %.60s%s, not an exact number", where,
+                          text ? text : "NULL", text && strlen(text) > 60 ? "..." : "");
 }
 
 const acre_plan *acre_close_plan(acre_close *c, const char *label)
@@ -304,7 +325,6 @@ static int add_aff(ctx *x, sqlite3_stmt *st, acre_error *err)
     a->parent = TXT(1) ? acre_strdup(TXT(1)) : NULL;
     snprintf(a->currency, sizeof a->currency, "%s", TXT(2));
     acre_dec_init(&a->min_payout);
-    acre_dec_parse(&a->min_payout, TXT(3), strlen(TXT(3)), NULL);
     acre_dec_init(&a->brought_forward);
     acre_dec_init(&a->earned);
     acre_dec_init(&a->payable);
@@ -315,7 +335,7 @@ static int add_aff(ctx *x, sqlite3_stmt *st, acre_error *err)
     if (!a->id || (TXT(1) && !a->parent) ||
         acre_strset_put(&c->aff_index, a->id, strlen(a->id), c->naffs - 1))
         return oom(err);
-    return 0;
+    return stored(&a->min_payout, TXT(3), err, "affiliate %s's min_payout", a->id);
 }
 
 static int add_assign(ctx *x, sqlite3_stmt *st, acre_error *err)
@@ -343,12 +363,11 @@ static int add_assign(ctx *x, sqlite3_stmt *st, acre_error *err)
 static int add_balance(ctx *x, sqlite3_stmt *st, acre_error *err)
 {
     long i;
-    (void)err;
     if (!acre_strset_get(&x->c.aff_index, TXT(0), strlen(TXT(0)), &i))
         return 0;
-    acre_dec_parse(&x->c.affs[i].brought_forward, TXT(1), strlen(TXT(1)), NULL);
     x->c.affs[i].had_balance = 1;
-    return 0;
+    return stored(&x->c.affs[i].brought_forward, TXT(1), err,
+                  "close_affiliate.carried_forward of affiliate %s", TXT(0));
 }
 
 static int add_layer(ctx *x, sqlite3_stmt *st, acre_error *err)
@@ -366,9 +385,10 @@ static int add_layer(ctx *x, sqlite3_stmt *st, acre_error *err)
     snprintf(a->layer_label, sizeof a->layer_label, "%s", TXT(2));
     n[a->nlayers].origin = sqlite3_column_int(st, 3);
     acre_dec_init(&n[a->nlayers].amount);
-    acre_dec_parse(&n[a->nlayers].amount, TXT(4), strlen(TXT(4)), NULL);
     a->nlayers++;
-    return 0;
+    return stored(&n[a->nlayers - 1].amount, TXT(4), err,
+                  "close_layer.amount of affiliate %s, origin %d", TXT(0),
+                  n[a->nlayers - 1].origin);
 }
 
 static int add_close_plan(ctx *x, sqlite3_stmt *st, acre_error *err)
@@ -563,9 +583,9 @@ static int add_fx(ctx *x, sqlite3_stmt *st, acre_error *err)
     snprintf(c->fx[c->nfx].currency, 4, "%s", TXT(1));
     snprintf(c->fx[c->nfx].date, 11, "%s", TXT(0));
     acre_dec_init(&c->fx[c->nfx].rate);
-    acre_dec_parse(&c->fx[c->nfx].rate, TXT(2), strlen(TXT(2)), NULL);
     c->nfx++;
-    return 0;
+    return stored(&c->fx[c->nfx - 1].rate, TXT(2), err, "the usd_rate of %s on %s", TXT(1),
+                  TXT(0));
 }
 
 /* The newest version of each record at the close's watermark (?1). */
@@ -902,9 +922,13 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
     }
     if (acre_strset_get(&x->judged_index, k.p, k.len, &ji)) {
         const judged *j = &x->judged[ji];
-        acre_dec_parse(a, j->a, strlen(j->a), NULL);
-        acre_dec_parse(b, j->b, strlen(j->b), NULL);
+        int rc;
         *seq = j->seq;
+        if ((rc = stored(a, j->a, x->err, "counted.a of %s", k.p)) ||
+            (rc = stored(b, j->b, x->err, "counted.b of %s", k.p))) {
+            acre_buf_free(&k);
+            return rc;
+        }
         acre_buf_free(&k);
         return 0;
     }

@@ -55,6 +55,79 @@ int acre_dec_parse(acre_dec *d, const char *text, size_t len, acre_error *err)
     return 0;
 }
 
+/* Digits only, at least one, no leading zero unless alone. */
+static int digits_ok(const char *s, size_t n)
+{
+    if (n == 0 || (n > 1 && s[0] == '0'))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+int acre_dec_parse_stored(acre_dec *d, const char *text, acre_error *err)
+{
+    size_t len, neg, ip, fp;
+    const char *slash, *dot, *t;
+    char *buf;
+    int ok;
+
+    if (!text)
+        return acre_error_set(err, ACRE_ERROR, "value", "stored_value", "a stored value is NULL");
+    len = strlen(text);
+    neg = text[0] == '-';
+    t = text + neg;
+    slash = strchr(t, '/');
+    dot = strchr(t, '.');
+    if (len > ACRE_DEC_STORED_MAX)
+        goto bad;
+    if (slash) { /* "p/q" in lowest terms, q > 1, as acre_dec_format writes it */
+        ip = (size_t)(slash - t);
+        fp = len - neg - ip - 1;
+        if (dot || !digits_ok(t, ip) || !digits_ok(slash + 1, fp) || (ip == 1 && t[0] == '0'))
+            goto bad;
+        if (!(buf = acre_malloc(len + 1)))
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        memcpy(buf, text, len + 1);
+        ok = mpq_set_str(d->q, buf, 10) == 0;
+        free(buf);
+        if (!ok || mpz_cmp_ui(mpq_denref(d->q), 1) <= 0)
+            goto bad;
+        mpq_canonicalize(d->q);
+        return 0;
+    }
+    /* a decimal of any length: -?(0|[1-9][0-9]*)(\.[0-9]+)? */
+    ip = dot ? (size_t)(dot - t) : len - neg;
+    fp = dot ? len - neg - ip - 1 : 0;
+    if (!digits_ok(t, ip) || (dot && fp == 0))
+        goto bad;
+    for (size_t i = 0; i < fp; i++)
+        if (dot[1 + i] < '0' || dot[1 + i] > '9')
+            goto bad;
+    if (!(buf = acre_malloc(len + 1)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    memcpy(buf, t, ip);
+    memcpy(buf + ip, dot ? dot + 1 : "", fp);
+    buf[ip + fp] = '\0';
+    ok = mpz_set_str(mpq_numref(d->q), buf, 10) == 0;
+    free(buf);
+    if (!ok)
+        goto bad;
+    mpz_ui_pow_ui(mpq_denref(d->q), 10, (unsigned long)fp);
+    mpq_canonicalize(d->q);
+    if (neg) {
+        if (mpq_sgn(d->q) == 0)
+            goto bad; /* "-0" is never written */
+        mpq_neg(d->q, d->q);
+    }
+    return 0;
+bad:
+    mpq_set_ui(d->q, 0, 1);
+    return acre_error_set(err, ACRE_ERROR, "value", "stored_value",
+                          "a stored value is not an exact number: %.60s", text);
+}
+
 void acre_dec_add(acre_dec *r, const acre_dec *a, const acre_dec *b)
 {
     mpq_add(r->q, a->q, b->q);

@@ -69,7 +69,7 @@ static int summary(FILE *out, const json_t *doc, const char *only)
             const char *p = str(a, "payable"), *dot;
             if (strcmp(str(a, "currency"), curs[k]) != 0 || !p ||
                 (only && strcmp(str(a, "affiliate_id"), only) != 0) ||
-                acre_dec_parse(&x, p, strlen(p), NULL))
+                acre_dec_parse_stored(&x, p, NULL))
                 continue;
             acre_dec_add(&sum, &sum, &x);
             if ((dot = strchr(p, '.')) && (int)strlen(dot + 1) > scale)

@@ -527,7 +527,8 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
             if (j < 0 || !e)
                 continue;
             d = i % 2 ? &rows[j].ps[i / 2] : &rows[j].pb[i / 2];
-            acre_dec_parse(d, e, strlen(e), NULL);
+            if ((rc = acre_dec_parse_stored(d, e, err)))
+                goto out;
             acre_dec_add(i % 2 ? &rows[j].sim : &rows[j].base, i % 2 ? &rows[j].sim : &rows[j].base,
                          d);
         }

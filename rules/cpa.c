@@ -137,7 +137,13 @@ static int clawbacks(acre_close *c, acre_aff *a, acre_error *err)
             reason = "conditions";
         if (reason) {
             acre_dec_init(&paid);
-            acre_dec_parse(&paid, cu->paid_amount, strlen(cu->paid_amount), NULL);
+            if (acre_dec_parse_stored(&paid, cu->paid_amount, err)) {
+                acre_dec_clear(&paid);
+                acre_dec_clear(&amt);
+                return acre_error_set(err, ACRE_ERROR, "amount", "stored_value",
+                                      "settled customer %s: the paid amount %.60s is not an "
+                                      "exact number", cu->id, cu->paid_amount ? cu->paid_amount : "NULL");
+            }
             acre_dec_neg(&paid, &paid);
             if (!(l = acre_close_line(a, LINE_CLAWBACK, cu->paid_label, cu->id))) {
                 acre_dec_clear(&paid);

@@ -222,6 +222,45 @@ static void test_round_rational(void **state)
     acre_dec_clear(&r);
 }
 
+/* Stored values (SPEC 9 "Late data"): whatever acre_dec_format writes reads back to the same
+ * value, beyond 15 digits and as p/q; anything else is refused with rule stored_value. */
+static void test_parse_stored(void **state)
+{
+    static const char *const same[] = {
+        "-3175/27",           /* -100 GBP at 1.27/1.08 EUR: -12700/108 in lowest terms */
+        "1270/9",             /* 120 x 127/108 = 15240/108 = 1270/9 */
+        "-1000000000.000001", /* 16 significant digits */
+        "123456789012345678901234567890.123456789", "0", "-12", "0.5",
+    };
+    static const char *const refused[] = {
+        "", "-", "abc", "1e3", "1/0", "0/5", "1/1", "-0", "1.", ".5", "01", "1.2.3", "1/-2",
+        "-1/2/3", "1.5/2", " 1", "1 ", "+1",
+    };
+    acre_dec d;
+    acre_error err;
+    (void)state;
+    acre_dec_init(&d);
+    for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
+        acre_error_clear(&err);
+        assert_int_equal(acre_dec_parse_stored(&d, same[i], &err), 0);
+        assert_fmt(&d, same[i]);
+    }
+    /* not in lowest terms, or with trailing zeros: the same value */
+    assert_int_equal(acre_dec_parse_stored(&d, "-12700/108", &err), 0);
+    assert_fmt(&d, "-3175/27");
+    assert_int_equal(acre_dec_parse_stored(&d, "2.50", &err), 0);
+    assert_fmt(&d, "2.5");
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        acre_dec_set_si(&d, 7);
+        acre_error_clear(&err);
+        assert_int_equal(acre_dec_parse_stored(&d, refused[i], &err), ACRE_ERROR);
+        assert_string_equal(err.rule, "stored_value");
+        assert_fmt(&d, "0");
+    }
+    assert_int_equal(acre_dec_parse_stored(&d, NULL, &err), ACRE_ERROR);
+    acre_dec_clear(&d);
+}
+
 static void test_round_parse(void **state)
 {
     acre_round m;
@@ -241,7 +280,7 @@ int main(void)
         cmocka_unit_test(test_parse_format), cmocka_unit_test(test_parse_refused),
         cmocka_unit_test(test_message),      cmocka_unit_test(test_arithmetic),
         cmocka_unit_test(test_rounding),     cmocka_unit_test(test_round_rational),
-        cmocka_unit_test(test_round_parse),
+        cmocka_unit_test(test_round_parse),  cmocka_unit_test(test_parse_stored),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

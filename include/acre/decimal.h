@@ -35,6 +35,16 @@ void acre_dec_set_si(acre_dec *d, long v);
  * with rule "range"; text outside the grammar with rule "number". */
 int acre_dec_parse(acre_dec *d, const char *text, size_t len, acre_error *err);
 
+/* Longest text acre_dec_parse_stored takes. */
+#define ACRE_DEC_STORED_MAX 4096
+
+/* Parses a value acre_dec_format wrote: a decimal of any number of digits ("-1000000000.000001")
+ * or "p/q" in lowest terms ("-3175/27"), exactly; no exponent, no other form. This is for values
+ * the store keeps (deficits, balances, remembered amounts: SPEC 9 "Late data"), not for input
+ * records, which keep the 15-digit rule. Returns 0, or ACRE_ERROR (rule "stored_value") with d
+ * set to 0; ACRE_ENOMEM when out of memory. */
+int acre_dec_parse_stored(acre_dec *d, const char *text, acre_error *err);
+
 void acre_dec_add(acre_dec *r, const acre_dec *a, const acre_dec *b);
 void acre_dec_sub(acre_dec *r, const acre_dec *a, const acre_dec *b);
 void acre_dec_mul(acre_dec *r, const acre_dec *a, const acre_dec *b);

@@ -1,0 +1,52 @@
+#!/bin/sh
+# tests/stored.sh ACRE FIXTURES — values the store keeps (balances, deficits, remembered amounts)
+# are read back exactly, and one that does not parse fails the close (exit 4), naming the table,
+# the field and the row, with the store as it was: it never becomes 0 (SPEC 9 "Late data").
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+acre=$1
+fixtures=$2
+. "$here/check.sh"
+scratch
+
+# exact-stored-digits closes January (deficit -1000000000.000001) and February (paid, balance 0)
+"$acre" replay "$fixtures/exact-stored-digits" --into s.db >/dev/null; check "replay" 0 $?
+printf '{"date":"2026-03-15","customer_id":"c_1","game_type":"slots","currency":"EUR","ggr":"10"}\n' >mar.ndjson
+"$acre" --db s.db ingest igaming/gaming-activity mar.ndjson >/dev/null; check "ingest march" 0 $?
+
+damaged() { # damaged NAME SQL MESSAGE: the close refused, naming what is damaged; store unchanged
+    cp s.db d.db
+    sqlite3 d.db "$2"
+    before=$(sqlite3 d.db .dump)
+    "$acre" --db d.db close 2026-03 >/dev/null 2>err; check "$1: close exit" 4 $?
+    check "$1: message" "$3" "$(cat err)"
+    check "$1: store unchanged" "$before" "$(sqlite3 d.db .dump)"
+    "$acre" --db d.db preview 2026-03 >/dev/null 2>err; check "$1: preview exit" 4 $?
+    rm -f d.db d.db-wal d.db-shm
+}
+feb=$((2026 * 12 + 1))
+damaged "balance" "UPDATE close_affiliate SET carried_forward='12,5' WHERE period=$feb" \
+    "acre: close: the store is damaged: close_affiliate.carried_forward of affiliate aff_1 is 12,5, not an exact number"
+damaged "balance 1/0" "UPDATE close_affiliate SET carried_forward='1/0' WHERE period=$feb" \
+    "acre: close: the store is damaged: close_affiliate.carried_forward of affiliate aff_1 is 1/0, not an exact number"
+damaged "layer" "INSERT INTO close_layer VALUES($feb,'aff_1','rs50-carry','rs50-carry@1',$feb,'-1e3')" \
+    "acre: close: the store is damaged: close_layer.amount of affiliate aff_1, origin $feb is -1e3, not an exact number"
+
+# a clean March close: 50% of 10 = 5.00, the February balance 0 read as 0
+out=$("$acre" --db s.db ledger 2026-02 --format csv | grep -c 1000000000.00); check "february paid" 1 "$out"
+"$acre" --db s.db close 2026-03 >/dev/null; check "close march" 0 $?
+
+# exact-stored-fraction remembers the 01-10 GBP day at 1270/9 EUR (120 GBP x 127/108) after March
+"$acre" replay "$fixtures/exact-stored-fraction" --into f.db >/dev/null; check "replay fraction" 0 $?
+check "remembered exactly" "1270/9" "$(sqlite3 f.db "SELECT a FROM counted ORDER BY period DESC LIMIT 1")"
+printf '{"date":"2026-01-10","customer_id":"c_2","game_type":"slots","currency":"GBP","ggr":"130"}\n' >apr.ndjson
+"$acre" --db f.db ingest igaming/gaming-activity apr.ndjson >/dev/null; check "ingest april" 0 $?
+cp f.db g.db
+sqlite3 g.db "UPDATE counted SET a='1270/9x'"
+"$acre" --db g.db close 2026-04 >/dev/null 2>err; check "counted: close exit" 4 $?
+check "counted: message names the record" 1 "$(grep -c 'counted.a of gaming_activity.*is 1270/9x, not an exact number' err)"
+# undamaged: April counts 130 - 120 = 10 GBP = 635/54 EUR, 50% = 5.88
+"$acre" --db f.db close 2026-04 >/dev/null; check "close april" 0 $?
+check "april revshare" '"5.88"' "$("$acre" --db f.db ledger 2026-04 --affiliate aff_resent | grep -o '"amount":"[^"]*"' | head -n 1 | cut -d: -f2)"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
