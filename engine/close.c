@@ -184,6 +184,15 @@ static const acre_plan *closed_plan(ctx *x, int p, const char *aff)
     return acre_close_plan(&x->c, x->labels[i]);
 }
 
+/* 1 when period p was itself closed (not skipped). */
+static int was_closed(const ctx *x, int p)
+{
+    for (int i = 0; i < x->ncloses; i++)
+        if (x->closes[i].period == p)
+            return 1;
+    return 0;
+}
+
 /* The close covering period p: the first closed at or after it; -1 when none (p is after the
  * last close: this close covers it). */
 static int covering(const ctx *x, int p)
@@ -1040,8 +1049,10 @@ static int judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
     /* already counted in this version, or pending until its customer counts */
     if (jseq == v->seq || !cu->counts)
         goto out;
-    /* counted now by this period's plan, if its own period had a revshare plan */
-    own = p <= c->last_closed ? closed_plan(x, p, af->id) : plan_for(x, cu->aff, p, NULL, NULL, 0);
+    /* counted now by this period's plan, if its own period had a revshare plan: the plan the
+     * affiliate held at its period's close, or for a month that was skipped (never closed, SPEC
+     * 9 "Late data") the plan its assignments give it for that month */
+    own = was_closed(x, p) ? closed_plan(x, p, af->id) : plan_for(x, cu->aff, p, NULL, NULL, 0);
     if (own && own->has_rs) {
         if ((rc = value(x, tb, g, v, af->plan, cu->signup_sec, &A, &B)))
             goto out;
