@@ -170,7 +170,10 @@ int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31],
                 if (need_first) {
                     acre_close_convert(c, ftd_amount, &e->amount, e->currency,
                                        e->has_usd ? &e->other : NULL, date, p->currency);
-                    first_ok = acre_dec_cmp(ftd_amount, &p->q.min_first) >= 0;
+                    /* a 0 threshold is no condition (SPEC 4): a negative first event,
+                     * read only for percent_of_first, still qualifies */
+                    first_ok = acre_dec_sgn(&p->q.min_first) == 0 ||
+                               acre_dec_cmp(ftd_amount, &p->q.min_first) >= 0;
                 } else {
                     acre_dec_set_si(ftd_amount, 0);
                     first_ok = 1;
