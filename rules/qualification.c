@@ -229,9 +229,11 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         acre_cust *cu = &c->custs[a->custs[i]];
         if (cu->settled)
             continue;
-        if (!acre_qualify(c, cu, a->plan, cu->qualified_at, &cu->qsec, &cu->qnsec, &cu->ftd_id, &cu->ftd_amount))
-            continue;
+        /* the conditions first: a customer they exclude needs no rate for its events (SPEC 9
+         * "Currency") */
         if (!acre_conditions(c, cu, a->plan))
+            continue;
+        if (!acre_qualify(c, cu, a->plan, cu->qualified_at, &cu->qsec, &cu->qnsec, &cu->ftd_id, &cu->ftd_amount))
             continue;
         if (cu->qsec < floor_sec)
             continue;
