@@ -495,7 +495,7 @@ static int row_order(const void *x, const void *y)
     return a->line - b->line;
 }
 
-/* Per plan: the CPA lines of one rule pay the same; a tier's paid_in_period is the plan's
+/* Per plan: the CPA lines of one rule pay the same (but percent_of_first); a tier's paid_in_period is the plan's
  * number of cpa lines; a cap is that number. */
 static void cpa_family(vc *v, const char *aff, cpa_row *r, size_t n)
 {
@@ -508,8 +508,11 @@ static void cpa_family(vc *v, const char *aff, cpa_row *r, size_t n)
         for (size_t k = i; k < j; k++) {
             snprintf(v->where, sizeof v->where, "affiliate %s, line %d (%s %s)", aff, r[k].line,
                      kinds[r[k].kind], r[k].plan);
+            /* percent_of_first pays each customer a share of its own FTD: checked per line */
             if (r[k].kind == K_CPA && k > i && r[k - 1].kind == K_CPA &&
-                strcmp(r[k - 1].rule, r[k].rule) == 0 && strcmp(r[k - 1].exact, r[k].exact) != 0)
+                strcmp(r[k - 1].rule, r[k].rule) == 0 &&
+                strncmp(r[k].rule, "percent_of_first:", 17) != 0 &&
+                strcmp(r[k - 1].exact, r[k].exact) != 0)
                 bad(v, "exact %s differs from line %d's %s under the same rule %s", r[k].exact,
                     r[k - 1].line, r[k - 1].exact, r[k].rule);
             if (r[k].kind == K_CPA && r[k].paid_in_period >= 0 &&
