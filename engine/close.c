@@ -193,6 +193,19 @@ static int was_closed(const ctx *x, int p)
     return 0;
 }
 
+/* The plan version affiliate `aff` held at the latest close at which it had one, or NULL. */
+static const acre_plan *last_held(ctx *x, const char *aff)
+{
+    for (int i = x->ncloses - 1; i >= 0; i--) {
+        const acre_plan *p = x->closes[i].period < x->c.period
+                                 ? closed_plan(x, x->closes[i].period, aff)
+                                 : NULL;
+        if (p)
+            return p;
+    }
+    return NULL;
+}
+
 /* The close covering period p: the first closed at or after it; -1 when none (p is after the
  * last close: this close covers it). */
 static int covering(const ctx *x, int p)
@@ -1296,6 +1309,7 @@ static int prepare_affiliates(ctx *x, acre_error *err)
     for (int i = 0; i < c->naffs; i++) {
         acre_aff *a = &c->affs[i];
         char missing[320] = "";
+        const acre_plan *held;
         long pi;
         a->plan = (acre_plan *)plan_for(x, i, c->period, &a->assign_from, missing, sizeof missing);
         if (!a->plan && missing[0])
@@ -1306,10 +1320,15 @@ static int prepare_affiliates(ctx *x, acre_error *err)
             return acre_error_set(err, ACRE_EREFUSED, "currency", "plan_currency",
                                   "plan %s is in %s but its affiliate %s is paid in %s",
                                   a->plan->label, a->plan->currency, a->id, a->currency);
-        /* totals: this period's plan, else the most recent one */
+        /* totals: this period's plan, else the plan version it last held at a close (so that
+         * brought_forward prints as the carried_forward it was), else the most recent one its
+         * assignments give */
         if (a->plan) {
             a->scale = a->plan->scale;
             a->mode = a->plan->mode;
+        } else if ((held = last_held(x, a->id))) {
+            a->scale = held->scale;
+            a->mode = held->mode;
         } else {
             const acre_plan *last = NULL;
             int best = -1;

@@ -72,7 +72,7 @@ static int expire(acre_close *c, acre_aff *a, int n, const char *label, const ch
     acre_dec_init(&sum);
     for (int i = 0; i < n; i++)
         acre_dec_add(&sum, &sum, &a->layers[i].amount);
-    acre_line_set(l, &zero, a->scale, a->mode);
+    acre_line_set(l, &zero, lp->scale, lp->mode); /* the scale of the plan the line names */
     acre_detail_str(&l->detail, "reason", reason);
     acre_detail_dec(&l->detail, "expired", &sum);
     layers_json(&lb, a->layers, n);
