@@ -1144,6 +1144,15 @@ static int process(ctx *x, int tb, const grp *g)
         return 0;
     if (cu->need_events)
         add_event(x, cu, tb, g, v);
+    if (p == c->period && !af->plan) {
+        /* revenue nobody is paid on: listed in the ledger's "unassigned" (SPEC 10) */
+        af->unassigned_records++;
+        if (!cu->unassigned) {
+            cu->unassigned = 1;
+            af->unassigned_customers++;
+        }
+        return 0;
+    }
     if (tb == TB_GAMING || tb == TB_TRADING) {
         if (p == c->period && cu->counts && !cu->active) {
             char cut[11];
@@ -1577,7 +1586,21 @@ static int write_ledger(ctx *x, acre_buf *b, char digest[72])
         fixed(b, "carried_forward", &a->carried_forward, a->scale, a->mode);
         acre_buf_adds(b, "}");
     }
-    acre_buf_adds(b, "]}");
+    acre_buf_adds(b, "]");
+    /* affiliates with records in the period but no plan (SPEC 10), only when there are any, so
+     * that a ledger without them reads as before */
+    first = 1;
+    for (int i = 0; i < c->naffs; i++) {
+        const acre_aff *a = &c->affs[i];
+        if (!a->unassigned_records)
+            continue;
+        acre_buf_adds(b, first ? ",\n\"unassigned\":[\n{" : ",\n{");
+        first = 0;
+        acre_detail_str(b, "affiliate_id", a->id);
+        acre_buf_printf(b, ",\"customers\":%d,\"records\":%ld}", a->unassigned_customers,
+                        a->unassigned_records);
+    }
+    acre_buf_adds(b, first ? "}" : "]}");
     if (b->oom)
         return ACRE_ENOMEM;
     acre_sha256_hex(hex, b->p, b->len);

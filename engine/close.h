@@ -85,6 +85,7 @@ typedef struct acre_cust {
     /* revenue of this close, in the plan currency of its affiliate */
     int counts;       /* counts toward the basis at this close (5.3) */
     int has_rev, active;
+    int unassigned;   /* has a record dated in the period while its affiliate has no plan */
     acre_acc ggr, ded, ngr, nr;
     acre_late *late;
     int nlate;
@@ -111,9 +112,9 @@ typedef struct acre_aff {
     acre_dec min_payout;
     acre_plan *plan;      /* this period's, or NULL */
     int assign_from;      /* effective_from of the assignment giving it */
-    const char *last_label; /* the most recent plan, for the totals' scale */
-    int last_scale;
-    acre_round last_mode;
+    /* records dated in the period of its customers while it has no plan (SPEC 10) */
+    long unassigned_records;
+    int unassigned_customers;
     int *custs;           /* customers whose current affiliate this is */
     int ncusts, ccap;
     int *children;        /* affiliates whose current parent this is, in id order */

@@ -5,6 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "acre.h"
 #include "replay.h"
 
@@ -376,6 +378,31 @@ static int cmd_plan(const args *a)
     return code;
 }
 
+/* One warning line per affiliate of the ledger's "unassigned" list (SPEC 10): revenue in the
+ * period that no plan pays on. The exit status does not change. */
+static void warn_unassigned(const char *cmd, const char *period, const char *ledger)
+{
+    /* the list stands last before the digest; a newline is never inside a JSON string, so
+     * this is the list's start (and only it is parsed, not a ledger of many megabytes) */
+    const char *p = strstr(ledger, "\n\"unassigned\":["), *e;
+    json_t *list, *u;
+    size_t i;
+    if (!p || !(e = strstr(p, "],\n\"digest\":")))
+        return;
+    p += strlen("\n\"unassigned\":");
+    list = json_loadb(p, (size_t)(e - p) + 1, 0, NULL);
+    json_array_foreach(list, i, u)
+    {
+        fprintf(stderr,
+                "acre: %s: warning: affiliate %s has %lld records of %lld customers in %s but "
+                "no plan: nothing is paid on them\n",
+                cmd, json_string_value(json_object_get(u, "affiliate_id")),
+                (long long)json_integer_value(json_object_get(u, "records")),
+                (long long)json_integer_value(json_object_get(u, "customers")), period);
+    }
+    json_decref(list);
+}
+
 static int cmd_close(const args *a, int store)
 {
     acre_store *s = NULL;
@@ -397,6 +424,7 @@ static int cmd_close(const args *a, int store)
         acre_store_free(s);
         return exit_for(rc);
     }
+    warn_unassigned(store ? "close" : "preview", a->pos[1], ledger);
     if (!store || a->affiliate || strcmp(a->format, "json") != 0)
         rc = acre_ledger_write(stdout, ledger, a->format, a->affiliate, &err);
     else {

@@ -1,7 +1,10 @@
 #!/bin/sh
-# tests/stored.sh ACRE FIXTURES — values the store keeps (balances, deficits, remembered amounts)
-# are read back exactly, and one that does not parse fails the close (exit 4), naming the table,
-# the field and the row, with the store as it was: it never becomes 0 (SPEC 9 "Late data").
+# tests/close.sh ACRE FIXTURES — the close as a user meets it.
+# 1. Values the store keeps (balances, deficits, remembered amounts) are read back exactly, and one
+#    that does not parse fails the close (exit 4), naming the table, the field and the row, with
+#    the store as it was: it never becomes 0 (SPEC 9 "Late data").
+# 2. Revenue of an affiliate without a plan: one warning line per affiliate on stderr from close
+#    and preview, the exit status unchanged (SPEC 10 "Unassigned revenue").
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 acre=$1
@@ -48,5 +51,23 @@ check "counted: message names the record" 1 "$(grep -c 'counted.a of gaming_acti
 # undamaged: April counts 130 - 120 = 10 GBP = 635/54 EUR, 50% = 5.88
 "$acre" --db f.db close 2026-04 >/dev/null; check "close april" 0 $?
 check "april revshare" '"5.88"' "$("$acre" --db f.db ledger 2026-04 --affiliate aff_resent | grep -o '"amount":"[^"]*"' | head -n 1 | cut -d: -f2)"
+# fixtures/unassigned-revenue: aff_orphan has no plan and 4 January records of 2 customers
+warning="acre: close: warning: affiliate aff_orphan has 4 records of 2 customers in 2026-01 but no plan: nothing is paid on them"
+u=$fixtures/unassigned-revenue
+"$acre" --db v.db ingest affiliates "$u/affiliates.ndjson" >/dev/null &&
+    "$acre" --db v.db plan add "$u/plans/plan.json" >/dev/null &&
+    "$acre" --db v.db ingest assignments "$u/assignments.ndjson" >/dev/null &&
+    "$acre" --db v.db ingest igaming/customers "$u/customers.ndjson" >/dev/null &&
+    "$acre" --db v.db ingest igaming/transactions "$u/transactions.ndjson" >/dev/null &&
+    "$acre" --db v.db ingest igaming/gaming-activity "$u/activity.ndjson" >/dev/null
+check "unassigned store" 0 $?
+"$acre" --db v.db preview 2026-01 --format summary >/dev/null 2>err; check "preview exit" 0 $?
+check "preview warning" "$(echo "$warning" | sed 's/close:/preview:/')" "$(cat err)"
+"$acre" --db v.db close 2026-01 >/dev/null 2>err; check "close exit" 0 $?
+check "close warning" "$warning" "$(cat err)"
+# the next month has no records of aff_orphan: no list, no warning
+"$acre" --db v.db close 2026-02 >/dev/null 2>err; check "february: no warning" "" "$(cat err)"
+check "february: no list" 0 "$("$acre" --db v.db ledger 2026-02 | grep -c unassigned)"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
