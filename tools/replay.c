@@ -17,6 +17,9 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +27,38 @@
 #include <unistd.h>
 
 #include "acre.h"
+
+/* 1 when path, with every symlink resolved, is dir itself or inside it: a fixture's files and
+ * its expected/ may be symlinks, but only to places inside the fixture (a fixture from
+ * elsewhere cannot make replay read /etc/shadow, or --update write outside it). */
+static int inside(const char *dir, const char *path)
+{
+    char *d = realpath(dir, NULL), *p = realpath(path, NULL);
+    size_t n = d ? strlen(d) : 0;
+    int ok = d && p && strncmp(d, p, n) == 0 && (p[n] == '/' || p[n] == '\0');
+    free(d);
+    free(p);
+    return ok;
+}
+
+/* Opens dir/name for reading if it stays inside dir (inside()); else NULL, with a message. */
+static FILE *open_inside(const char *dir, const char *name, size_t step)
+{
+    char path[4096];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (!(f = fopen(path, "rb"))) {
+        fprintf(stderr, "acre: replay: step %zu: cannot open %s\n", step, path);
+        return NULL;
+    }
+    if (!inside(dir, path)) {
+        fprintf(stderr, "acre: replay: step %zu: %s leads outside the fixture (a symlink): refused\n",
+                step, path);
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
 
 static char *read_file(const char *path, size_t *n)
 {
@@ -65,14 +100,27 @@ static int compare(const char *dir, const char *period, int preview, const char 
     snprintf(path, sizeof path, "%s/expected", dir);
     if (update)
         mkdir(path, 0777);
+    if ((update || access(path, F_OK) == 0) && !inside(dir, path)) {
+        fprintf(stderr, "acre: replay: %s leads outside the fixture (a symlink): refused\n", path);
+        return 4;
+    }
     snprintf(path, sizeof path, "%s/expected/%s%s.json", dir, period, preview ? ".preview" : "");
     if (update) {
-        FILE *f = fopen(path, "wb");
+        /* never through a symlink, wherever it points */
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0644);
+        FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
         if (!f || fputs(got, f) < 0 || fclose(f)) {
-            fprintf(stderr, "acre: replay: cannot write %s\n", path);
+            fprintf(stderr, "acre: replay: cannot write %s%s\n", path,
+                    fd < 0 && errno == ELOOP ? ": it is a symlink" : "");
+            if (fd >= 0 && !f)
+                close(fd);
             return 4;
         }
         return 0;
+    }
+    if (access(path, F_OK) == 0 && !inside(dir, path)) {
+        fprintf(stderr, "acre: replay: %s leads outside the fixture (a symlink): refused\n", path);
+        return 4;
     }
     if (!(want = read_file(path, &n))) {
         printf("%s: missing (run acre replay %s --update to write it)\n", path, dir);
@@ -220,8 +268,7 @@ int acre_replay(const char *dir, int update, int on_disk, const char *into, int 
                 acre_ingest_summary sum = {0};
                 acre_ingest_opts o = {0, json_string_value(f), on_reject, NULL};
                 snprintf(path, sizeof path, "%s/%s", dir, json_string_value(f));
-                if (!(in = fopen(path, "rb"))) {
-                    fprintf(stderr, "acre: replay: step %zu: cannot open %s\n", i, path);
+                if (!(in = open_inside(dir, json_string_value(f), i))) {
                     code = 2;
                     goto out;
                 }
@@ -241,9 +288,7 @@ int acre_replay(const char *dir, int update, int on_disk, const char *into, int 
             {
                 FILE *in;
                 int added, unchanged;
-                snprintf(path, sizeof path, "%s/%s", dir, json_string_value(f));
-                if (!(in = fopen(path, "rb"))) {
-                    fprintf(stderr, "acre: replay: step %zu: cannot open %s\n", i, path);
+                if (!(in = open_inside(dir, json_string_value(f), i))) {
                     json_decref(one);
                     code = 2;
                     goto out;
@@ -277,9 +322,14 @@ int acre_replay(const char *dir, int update, int on_disk, const char *into, int 
             if (json_object_get(step, "expect") &&
                 check_expect(dir, i, json_object_get(step, "expect"), ledger))
                 code = 1;
-            if (compare(dir, json_string_value(v), preview, ledger, update))
-                code = code ? code : 1;
+            rc = compare(dir, json_string_value(v), preview, ledger, update);
             free(ledger);
+            if (rc == 4) { /* could not write, or refused: stop here */
+                code = 4;
+                goto out;
+            }
+            if (rc)
+                code = code ? code : 1;
         } else {
             fprintf(stderr, "acre: replay: step %zu: unknown step\n", i);
             code = 2;
