@@ -946,6 +946,9 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
         const judged *j = &x->judged[ji];
         int rc;
         *seq = j->seq;
+        for (size_t i = 0; i < k.len; i++) /* the key's parts, printable, for the message */
+            if (k.p[i] == SEP[0])
+                k.p[i] = '/';
         if ((rc = stored(a, j->a, x->err, "counted.a of %s", k.p)) ||
             (rc = stored(b, j->b, x->err, "counted.b of %s", k.p))) {
             acre_buf_free(&k);

@@ -495,8 +495,8 @@ static int row_order(const void *x, const void *y)
     return a->line - b->line;
 }
 
-/* Per plan: the CPA lines of one rule pay the same (but percent_of_first); a tier's paid_in_period is the plan's
- * number of cpa lines; a cap is that number. */
+/* Per plan: the CPA lines of one rule pay the same (but percent_of_first's: each its own FTD's
+ * share); a tier's paid_in_period is the plan's number of cpa lines; a cap is that number. */
 static void cpa_family(vc *v, const char *aff, cpa_row *r, size_t n)
 {
     size_t i = 0;

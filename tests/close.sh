@@ -47,7 +47,7 @@ printf '{"date":"2026-01-10","customer_id":"c_2","game_type":"slots","currency":
 cp f.db g.db
 sqlite3 g.db "UPDATE counted SET a='1270/9x'"
 "$acre" --db g.db close 2026-04 >/dev/null 2>err; check "counted: close exit" 4 $?
-check "counted: message names the record" 1 "$(grep -c 'counted.a of gaming_activity.*is 1270/9x, not an exact number' err)"
+check "counted: message names the record" "acre: close: the store is damaged: counted.a of gaming_activity/2026-01-10/c_2/slots/GBP is 1270/9x, not an exact number" "$(cat err)"
 # undamaged: April counts 130 - 120 = 10 GBP = 635/54 EUR, 50% = 5.88
 "$acre" --db f.db close 2026-04 >/dev/null; check "close april" 0 $?
 check "april revshare" '"5.88"' "$("$acre" --db f.db ledger 2026-04 --affiliate aff_resent | grep -o '"amount":"[^"]*"' | head -n 1 | cut -d: -f2)"
