@@ -100,6 +100,17 @@ sqlite3 old.db 'DROP INDEX ingest_batch_sha; ALTER TABLE ingest_batch DROP COLUM
 check "schema 2: migrated to 3" 3 "$(sqlite3 old.db 'PRAGMA user_version')"
 check "schema 2: at an unknown time" 1 "$(grep -c 'affiliates batch 1 (aff.ndjson) at an unknown time; sending' err)"
 
+# replay: a file sent again fails the replay (exit 4) unless its step says "again": true
+mkdir resentcase
+cp aff.ndjson resentcase/
+printf '{"description":"d","steps":[{"ingest":"affiliates","files":["aff.ndjson"]},{"ingest":"affiliates","files":["aff.ndjson"]},{"close":"2026-01"}]}' >resentcase/case.json
+"$acre" replay resentcase --update 2>err >/dev/null; check "replay: a re-sent file fails" 4 $?
+check "replay: names it" 1 "$(grep -c 'step 1: resentcase/aff.ndjson: aff.ndjson: the same bytes' err)"
+printf '{"description":"d","steps":[{"ingest":"affiliates","files":["aff.ndjson"]},{"ingest":"affiliates","files":["aff.ndjson"],"again":true},{"close":"2026-01"}]}' >resentcase/case.json
+"$acre" replay resentcase --update >/dev/null; check "replay: again" 0 $?
+printf '{"description":"d","steps":[{"ingest":"affiliates","files":["aff.ndjson"],"again":1}]}' >resentcase/case.json
+"$acre" replay resentcase 2>err; check "case: again not a boolean" 'acre: replay: resentcase/case.json: step 0: "again" must be true or false' "$(cat err)"
+
 # --- a foreign SQLite file: refused, untouched (no acre schema, not switched to WAL) ---
 sqlite3 foreign.db 'CREATE TABLE invoices(id INTEGER PRIMARY KEY, total TEXT); INSERT INTO invoices VALUES(1, "9.99")'
 cp foreign.db foreign.orig
@@ -162,6 +173,21 @@ check "backup during a write: sound" ok "$(sqlite3 during.db 'PRAGMA integrity_c
 n=$(sqlite3 during.db "SELECT count(*) FROM affiliate WHERE affiliate_id LIKE 'w%'")
 check "backup during a write: all of the file or none ($n)" yes "$([ "$n" = 0 ] || [ "$n" = 20000 ] && echo yes)"
 "$acre" --db during.db audit >/dev/null; check "backup during a write: audit passes" 0 $?
+# a writer holding an open transaction (a close or an ingest in progress, here python's sqlite3
+# with one uncommitted affiliate): the backup does not wait for it and has none of its rows
+python3 - "$acre" <<'PY' >held
+import sqlite3, subprocess, sys
+c = sqlite3.connect("live.db", isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+c.execute("INSERT INTO affiliate(affiliate_id, seq, batch) VALUES('uncommitted', 999999, 999999)")
+rc = subprocess.run([sys.argv[1], "--db", "live.db", "backup", "held.db"], timeout=20).returncode
+c.execute("COMMIT")
+print(rc)
+PY
+check "backup beside an open write transaction: exit 0, without waiting" 0 "$(cat held)"
+check "backup beside an open write transaction: none of its rows" 0 \
+    "$(sqlite3 held.db "SELECT count(*) FROM affiliate WHERE affiliate_id = 'uncommitted'")"
+check "the writer's row committed after" 1 "$(sqlite3 live.db "SELECT count(*) FROM affiliate WHERE affiliate_id = 'uncommitted'")"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
