@@ -38,8 +38,7 @@ int acre_store_backup(acre_store *s, const char *dest, acre_error *err)
                                               : "backup: cannot create %s: %s",
                               dest, strerror(errno));
     if (fchmod(fd, 0600)) {
-        rc = acre_error_set(err, ACRE_EIO, NULL, "backup", "backup: %s: %s", dest,
-                            strerror(errno));
+        rc = acre_error_set(err, ACRE_EIO, NULL, "backup", "backup: %s: %s", dest, strerror(errno));
         close(fd);
         remove_copy(dest);
         return rc;

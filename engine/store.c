@@ -187,12 +187,11 @@ static const char schema_v2[] =
 
 /* Version 3: when each batch was stored (SPEC 10 "Re-sent files"; NULL for batches stored
  * before, or by a caller that gave no time), and the index that finds a batch by its bytes. */
-static const char schema_v3[] =
-    "BEGIN;\n"
-    "ALTER TABLE ingest_batch ADD COLUMN stored_at TEXT;\n"
-    "CREATE INDEX ingest_batch_sha ON ingest_batch(kind, sha256);\n"
-    "PRAGMA user_version = 3;\n"
-    "COMMIT;\n";
+static const char schema_v3[] = "BEGIN;\n"
+                                "ALTER TABLE ingest_batch ADD COLUMN stored_at TEXT;\n"
+                                "CREATE INDEX ingest_batch_sha ON ingest_batch(kind, sha256);\n"
+                                "PRAGMA user_version = 3;\n"
+                                "COMMIT;\n";
 
 static int migrate(acre_store *s, int from, acre_error *err)
 {
@@ -236,8 +235,9 @@ static int foreign_check(acre_store *s, const char *path, int v, acre_error *err
     return acre_error_set(err, ACRE_EIO, NULL, "foreign_store",
                           "%s is an SQLite database but not an acre store (%s); acre leaves it "
                           "as it is: name an acre store, or a new file, with --db",
-                          path, v ? "its schema version is acre's but acre's tables are missing"
-                                  : "it has tables and no acre schema");
+                          path,
+                          v ? "its schema version is acre's but acre's tables are missing"
+                            : "it has tables and no acre schema");
 }
 
 /* Creates the store file 0600 whatever the umask (it holds personal data); SQLite gives its

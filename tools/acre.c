@@ -462,8 +462,8 @@ static int cmd_close(const args *a, int store)
         /* a period is closed once it has ended: its records can still arrive until then */
         char now[32];
         int y, m, n = 0, month = utc_now(now);
-        if (sscanf(a->pos[1], "%4d-%2d%n", &y, &m, &n) == 2 && n == 7 && !a->pos[1][7] &&
-            m >= 1 && m <= 12 && y * 12 + m - 1 >= month) {
+        if (sscanf(a->pos[1], "%4d-%2d%n", &y, &m, &n) == 2 && n == 7 && !a->pos[1][7] && m >= 1 &&
+            m <= 12 && y * 12 + m - 1 >= month) {
             fprintf(stderr,
                     "acre: close: %s has not ended (the UTC clock says %s): a period is closed "
                     "after its last day; --early closes it now\n",

@@ -137,10 +137,10 @@ static int step_ok(const json_t *s, size_t i, char *msg, size_t n)
         int close = json_object_get(s, "close") != NULL;
         const json_t *refused = json_object_get(s, "refused"), *e = json_object_get(s, "expect"),
                      *gap = json_object_get(s, "allow_gap");
-        if ((bad = other_key(s, close ? (const char *const[]){"close", "expect", "refused",
-                                                              "allow_gap", NULL}
-                                      : (const char *const[]){"preview", "expect", "refused",
-                                                              "allow_gap", NULL})))
+        if ((bad = other_key(
+                 s,
+                 close ? (const char *const[]){"close", "expect", "refused", "allow_gap", NULL}
+                       : (const char *const[]){"preview", "expect", "refused", "allow_gap", NULL})))
             return fail(msg, n, "step %zu: %.*s: not a key of a %s step", i, SHOW(bad),
                         close ? "close" : "preview");
         if (gap && !json_is_boolean(gap))

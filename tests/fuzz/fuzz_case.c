@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t k;
         if ((v = json_object_get(step, "ingest"))) {
             assert(json_string_value(v));
-            assert(!json_object_get(step, "again") || json_is_boolean(json_object_get(step, "again")));
+            assert(!json_object_get(step, "again") ||
+                   json_is_boolean(json_object_get(step, "again")));
             json_array_foreach(json_object_get(step, "files"), k, f) file_name(f);
         } else if ((v = json_object_get(step, "plan"))) {
             if (json_is_array(v))
