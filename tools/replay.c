@@ -233,8 +233,7 @@ int acre_replay(const char *dir, int update, int on_disk, const char *into, int 
                 if (acre_ingest(s, json_string_value(v), in, &o, &sum, &err) &&
                     (err.code != ACRE_EREJECTED || strcmp(err.rule, "resent") == 0)) {
                     fprintf(stderr, "acre: replay: step %zu: %s: %s%s\n", i, path, err.message,
-                            strcmp(err.rule, "resent") == 0 ? " (in a case: \"again\": true)"
-                                                            : "");
+                            strcmp(err.rule, "resent") == 0 ? " (in a case: \"again\": true)" : "");
                     fclose(in);
                     code = 4;
                     goto out;
