@@ -30,6 +30,7 @@
 #include "datetime.h"
 #include "digest.h"
 #include "number.h"
+#include "safeguard.h"
 #include "store_int.h"
 
 #define SEP "\x1f"
@@ -1950,11 +1951,17 @@ static int refuse_missing(ctx *x, acre_error *err)
 int acre_close_period(acre_store *s, const char *period, int store, char **ledger,
                       acre_error *err)
 {
-    return acre_close_period_at(s, period, store, -1, ledger, err);
+    return acre_close_period_at(s, period, store, -1, 0, ledger, err);
+}
+
+int acre_close_period_opts(acre_store *s, const char *period, const acre_close_opts *o,
+                           char **ledger, acre_error *err)
+{
+    return acre_close_period_at(s, period, o->store, -1, o->allow_gap, ledger, err);
 }
 
 int acre_close_period_at(acre_store *s, const char *period, int store, long long watermark,
-                         char **ledger, acre_error *err)
+                         int allow_gap, char **ledger, acre_error *err)
 {
     ctx x;
     acre_close *c = &x.c;
@@ -1996,6 +2003,8 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
                             c->period_text, last);
         goto out;
     }
+    if (!allow_gap && (rc = acre_gap_check(c->last_closed, c->period, err)))
+        goto out;
     {
         sqlite3_stmt *st;
         if ((rc = acre_store_prepare(s, &st, "SELECT value FROM counter WHERE name = 'seq'", err)))

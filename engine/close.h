@@ -168,9 +168,10 @@ typedef struct acre_close {
 
 /* Accumulators. */
 /* acre_close_period, seeing only record versions at or below `watermark` (a close's seq; below
- * 0: everything stored), as the close with that watermark saw them. For simulate. */
+ * 0: everything stored), as the close with that watermark saw them. For simulate. allow_gap:
+ * PERIOD may leave months after the last closed one unclosed (else refused, SPEC 10). */
 int acre_close_period_at(acre_store *s, const char *period, int store, long long watermark,
-                         char **ledger, acre_error *err);
+                         int allow_gap, char **ledger, acre_error *err);
 
 /* Add to an exact sum. Return 0, or -1 when its rational part could not be allocated (the sum
  * is then unchanged). */

@@ -16,6 +16,7 @@
 #include "digest.h"
 #include "jsonval.h"
 #include "record.h"
+#include "safeguard.h"
 #include "store_int.h"
 #include "strset.h"
 
@@ -1082,12 +1083,15 @@ static int start_batch(ingest *g, acre_error *err)
     sqlite3_finalize(st);
     rc = acre_store_prepare(g->s, &st,
                             "INSERT INTO ingest_batch(kind, source, sha256, received, inserted, "
-                            "updated, unchanged, rejected) VALUES(?1, ?2, '', 0, 0, 0, 0, 0)",
+                            "updated, unchanged, rejected, stored_at) "
+                            "VALUES(?1, ?2, '', 0, 0, 0, 0, 0, ?3)",
                             err);
     if (rc)
         return rc;
     sqlite3_bind_text(st, 1, g->k->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, g->source, -1, SQLITE_STATIC);
+    if (g->o && g->o->stored_at)
+        sqlite3_bind_text(st, 3, g->o->stored_at, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -1174,6 +1178,9 @@ int acre_ingest(acre_store *s, const char *kind, FILE *in, const acre_ingest_opt
     }
     EVP_DigestFinal_ex(rd.sha, md, &mdlen);
     acre_hex32(sha, md);
+    if (!(opts && opts->again) && g.sum.received > 0 &&
+        (rc = acre_resent_check(s, g.k->name, sha, g.batch, g.source, err)))
+        goto out;
     if ((rc = finish_batch(&g, sha, err)))
         goto out;
     sqlite3_finalize(g.sel);

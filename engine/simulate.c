@@ -334,11 +334,11 @@ int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre
         if (p->closed) {
             if ((rc = acre_ledger_get(s, p->text, &p->base, err)))
                 goto out;
-        } else if ((rc = acre_close_period(base, p->text, 1, &p->base, err))) {
+        } else if ((rc = acre_close_period_at(base, p->text, 1, -1, 1, &p->base, err))) {
             prefix(err, "baseline", p->text);
             goto out;
         }
-        if ((rc = acre_close_period_at(copy, p->text, 1, p->seq, &p->sim, err))) {
+        if ((rc = acre_close_period_at(copy, p->text, 1, p->seq, 1, &p->sim, err))) {
             prefix(err, "simulated", p->text);
             goto out;
         }

@@ -4,9 +4,13 @@
  * ingest sequence number: each version of a record is a row, nothing is updated in place, and
  * the current version of a key is its row with the highest seq. `batch` names the ingested file
  * (table ingest_batch) that brought the version. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "jsonval.h"
@@ -181,6 +185,14 @@ static const char schema_v2[] =
     "PRAGMA user_version = 2;\n"
     "COMMIT;\n";
 
+/* Version 3: when each batch was stored (SPEC 10 "Re-sent files"; NULL for batches stored
+ * before, or by a caller that gave no time), and the index that finds a batch by its bytes. */
+static const char schema_v3[] = "BEGIN;\n"
+                                "ALTER TABLE ingest_batch ADD COLUMN stored_at TEXT;\n"
+                                "CREATE INDEX ingest_batch_sha ON ingest_batch(kind, sha256);\n"
+                                "PRAGMA user_version = 3;\n"
+                                "COMMIT;\n";
+
 static int migrate(acre_store *s, int from, acre_error *err)
 {
     int rc;
@@ -191,7 +203,63 @@ static int migrate(acre_store *s, int from, acre_error *err)
         acre_store_rollback(s);
         return rc;
     }
+    if (from <= 2 && sqlite3_exec(s->db, schema_v3, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = acre_store_fail(s, "migrating the store to schema version 3", err);
+        acre_store_rollback(s);
+        return rc;
+    }
     return 0;
+}
+
+/* A file that SQLite opens but that is not an acre store (another program's database) is
+ * refused before anything is written to it: no schema, no switch to WAL. Version 0 with tables
+ * is such a file; so is a version acre wrote whose tables are not there. */
+static int foreign_check(acre_store *s, const char *path, int v, acre_error *err)
+{
+    sqlite3_stmt *st;
+    int rc = acre_store_prepare(s, &st,
+                                v ? "SELECT count(*) = 2 FROM sqlite_master WHERE type = 'table' "
+                                    "AND name IN ('counter', 'ingest_batch')"
+                                  : "SELECT count(*) = 0 FROM sqlite_master",
+                                err);
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return acre_store_fail(s, "reading the schema", err);
+    }
+    rc = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (rc)
+        return 0;
+    return acre_error_set(err, ACRE_EIO, NULL, "foreign_store",
+                          "%s is an SQLite database but not an acre store (%s); acre leaves it "
+                          "as it is: name an acre store, or a new file, with --db",
+                          path,
+                          v ? "its schema version is acre's but acre's tables are missing"
+                            : "it has tables and no acre schema");
+}
+
+/* Creates the store file 0600 whatever the umask (it holds personal data); SQLite gives its
+ * -wal and -shm files the mode of the database. Returns 1 when it made the file, 0 when it
+ * existed, -1 (errno set) when it could not be made. Names SQLite keeps in memory are left. */
+static int create_private(const char *path)
+{
+    int fd;
+    if (!path[0] || strcmp(path, ":memory:") == 0)
+        return 0;
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno == EEXIST ? 0 : -1;
+    if (fchmod(fd, 0600)) {
+        int e = errno;
+        close(fd);
+        unlink(path);
+        errno = e;
+        return -1;
+    }
+    close(fd);
+    return 1;
 }
 
 int acre_store_open(acre_store **out, const char *path, acre_error *err)
@@ -202,6 +270,12 @@ int acre_store_open(acre_store **out, const char *path, acre_error *err)
     *out = NULL;
     if (!s)
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    if (create_private(path) < 0) {
+        rc = acre_error_set(err, ACRE_EIO, NULL, "store", "creating the store %s: %s", path,
+                            strerror(errno));
+        free(s);
+        return rc;
+    }
     /* only one thread ever uses a store handle (ingest's reader thread never touches SQLite) */
     if (sqlite3_open_v2(path, &s->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
@@ -211,13 +285,20 @@ int acre_store_open(acre_store **out, const char *path, acre_error *err)
         goto fail;
     }
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    /* the schema is read before anything is written: a foreign file stays as it is */
+    if ((rc = user_version(s, &v, err))) {
+        rc = acre_error_set(err, rc, NULL, "store", "opening the store %s: %s", path,
+                            sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    if ((rc = foreign_check(s, path, v, err)))
+        goto fail;
     /* WAL lets readers go on while a file is ingested; synchronous=FULL makes a committed file
      * survive a power cut (one sync per file, so it costs little). */
     if ((rc = acre_store_exec(s, "PRAGMA journal_mode=WAL", err)) ||
         (rc = acre_store_exec(s, "PRAGMA synchronous=FULL", err)) ||
         (rc = acre_store_exec(s, "PRAGMA cache_size=-65536", err)) ||
-        (rc = acre_store_exec(s, "PRAGMA foreign_keys=OFF", err)) ||
-        (rc = user_version(s, &v, err))) {
+        (rc = acre_store_exec(s, "PRAGMA foreign_keys=OFF", err))) {
         /* say which file: "opening the store x.db: file is not a database" */
         rc = acre_error_set(err, rc, NULL, "store", "opening the store %s: %s", path,
                             sqlite3_errmsg(s->db));

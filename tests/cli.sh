@@ -35,7 +35,7 @@ check "customers" '{"kind":"igaming/customers","received":1,"inserted":1,"update
 # stdin, with - and with no file
 out=$(printf '%s\n' "$good" | "$acre" ingest igaming/transactions - --db s.db); check "stdin exit" 0 $?
 check "stdin" '{"kind":"igaming/transactions","received":1,"inserted":1,"updated":0,"unchanged":0,"rejected":0}' "$out"
-out=$(printf '%s\n' "$good" | "$acre" ingest igaming/transactions --db s.db)
+out=$(printf '%s\n' "$good" | "$acre" ingest igaming/transactions --db s.db --again)
 check "stdin again: unchanged" '{"kind":"igaming/transactions","received":1,"inserted":0,"updated":0,"unchanged":1,"rejected":0}' "$out"
 
 # a mixed file: exit 3, the good record stored, one reject line naming file, index, field, rule
@@ -45,7 +45,7 @@ check "mixed exit" 3 $?
 check "mixed summary" '{"kind":"igaming/transactions","received":2,"inserted":1,"updated":0,"unchanged":0,"rejected":1}' "$(echo "$out" | tail -n 1)"
 check "reject line" "{\"file\":\"mixed.ndjson\",\"index\":1,\"line\":2,\"record\":$bad,\"errors\":[{\"field\":\"amount_currency\",\"rule\":\"max_significant_digits\",\"message\":\"amount_currency: 16 significant digits (max 15): 1234567890.123456\"}]}" "$(cat rej.ndjson)"
 # --explain: the same, for a person
-"$acre" --db m.db ingest igaming/transactions mixed.ndjson --explain 2>err >/dev/null
+"$acre" --db m.db ingest igaming/transactions mixed.ndjson --explain --again 2>err >/dev/null
 check "explain" "mixed.ndjson record 1: amount_currency: 16 significant digits (max 15): 1234567890.123456" "$(cat err)"
 
 # --atomic: the whole file refused, exit 3, the store as it was

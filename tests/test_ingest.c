@@ -32,7 +32,7 @@ static run ingest_text(acre_store *s, const char *kind, const char *text, int at
 {
     run x;
     FILE *f = fmemopen((void *)text, strlen(text), "r");
-    acre_ingest_opts o = {atomic, "test.ndjson", on_reject, NULL};
+    acre_ingest_opts o = {atomic, "test.ndjson", on_reject, NULL, 0, NULL};
     memset(&x, 0, sizeof x);
     o.ctx = &x;
     acre_error_clear(&x.err);
@@ -501,7 +501,7 @@ static void test_long_file(void **state)
     acre_buf text = {0};
     run x;
     FILE *f;
-    acre_ingest_opts o = {0, "long.ndjson", on_reject, NULL};
+    acre_ingest_opts o = {0, "long.ndjson", on_reject, NULL, 0, NULL};
     (void)state;
     for (int i = 0; i < 5000; i++) {
         const char *customer = i == 4500 ? "ghost" : "c1";      /* unknown customer */

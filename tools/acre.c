@@ -1,7 +1,10 @@
 /* tools/acre.c — the acre command line. The library never prints or exits; this does. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,15 +19,22 @@ static const char usage_text[] =
     "usage: acre [--db PATH] COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
-    "  ingest KIND [FILE...] [--rejects FILE] [--atomic] [--explain]\n"
+    "  ingest KIND [FILE...] [--rejects FILE] [--atomic] [--explain] [--again]\n"
     "                     validate and store records (NDJSON, a JSON array, or a\n"
-    "                     {\"data\":[...]} envelope; no FILE or - reads stdin)\n"
+    "                     {\"data\":[...]} envelope; no FILE or - reads stdin); a file\n"
+    "                     whose bytes a stored batch of KIND has is refused (exit 3)\n"
+    "                     unless --again\n"
     "  plan add FILE...   validate and store plan versions (a file holds a plan or an array)\n"
     "  plan list          stored plans\n"
     "  plan show ID[@V]   a stored plan's JSON (the newest version without @V)\n"
     "  preview PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
+    "         [--allow-gap]\n"
     "                     compute PERIOD (YYYY-MM) exactly as close would; store nothing\n"
-    "  close PERIOD       compute and store PERIOD's ledger; closed periods never change\n"
+    "  close PERIOD [--allow-gap] [--early]\n"
+    "                     compute and store PERIOD's ledger; closed periods never change.\n"
+    "                     Refused (exit 4) when months between the last closed period and\n"
+    "                     PERIOD are not closed (unless --allow-gap), or PERIOD has not\n"
+    "                     ended by the UTC clock (unless --early)\n"
     "  ledger PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
     "                     print a closed period's ledger; hledger and beancount write the\n"
     "                     accruals, payouts and a balance assertion per affiliate; summary\n"
@@ -44,9 +54,13 @@ static const char usage_text[] =
     "                     file; --into: a new store file, kept) and compare its ledgers with\n"
     "                     DIR/expected/ (--update writes them)\n"
     "  status             what the store holds: records and versions per kind, ingested files\n"
+    "  backup DEST        write a consistent copy of the store, even while it is written, to\n"
+    "                     the new file DEST (mode 0600); never copy a live store with cp\n"
     "  kinds              list the record kinds\n"
     "\n"
-    "--db PATH defaults to $ACRE_DB, else ./acre.db. Exit status: 0 success, 1 a comparison\n"
+    "--db PATH defaults to $ACRE_DB, else ./acre.db; only ingest, plan add and replay --into\n"
+    "create it (mode 0600), other commands refuse a store that does not exist (exit 2).\n"
+    "Exit status: 0 success, 1 a comparison\n"
     "found a difference, 2 bad usage, 3 some input records (or a plan) were rejected, 4 refused\n"
     "and nothing written.\n";
 
@@ -62,6 +76,7 @@ typedef struct args {
     const char *db;
     const char *rejects, *format, *affiliate, *file, *into;
     int atomic, explain, help, update, on_disk, format_given;
+    int allow_gap, early, again; /* SPEC 10's safeguards, overridden */
     const char *pos[256];
     int npos;
     const char *plans[64], *assigns[256]; /* simulate's --plan and --assign, in order */
@@ -123,6 +138,12 @@ static int parse_args(args *a, int argc, char **argv)
             a->atomic = 1;
         } else if (strcmp(s, "--explain") == 0) {
             a->explain = 1;
+        } else if (strcmp(s, "--allow-gap") == 0) {
+            a->allow_gap = 1;
+        } else if (strcmp(s, "--early") == 0) {
+            a->early = 1;
+        } else if (strcmp(s, "--again") == 0) {
+            a->again = 1;
         } else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
             a->help = 1;
         } else if (s[0] == '-' && s[1] == '-') {
@@ -165,6 +186,49 @@ static int open_store(acre_store **s, const args *a)
         return -1;
     }
     return 0;
+}
+
+/* Commands that only read or close a store refuse one that does not exist, rather than make an
+ * empty one (a typo in --db would close an empty month). Returns 1 (after saying so) when the
+ * store is missing. */
+static int store_missing(const args *a)
+{
+    struct stat st;
+    if (strcmp(a->db, ":memory:") == 0 || stat(a->db, &st) == 0 || errno != ENOENT)
+        return 0;
+    fprintf(stderr,
+            "acre: no store %s: only ingest, plan add and replay --into create one (name the "
+            "store with --db PATH or $ACRE_DB)\n",
+            a->db);
+    return 1;
+}
+
+/* A new file written 0600 whatever the umask (reject lines quote personal data); an existing
+ * one is truncated and made 0600. NULL with errno set on failure. */
+static FILE *open_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f;
+    if (fd < 0)
+        return NULL;
+    if (fchmod(fd, 0600) || !(f = fdopen(fd, "w"))) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    return f;
+}
+
+/* Now, UTC, as ISO 8601 ("2026-05-03T10:00:00Z"), and the month it is in (months since year 0).
+ * The program reads the clock; the library never does. */
+static int utc_now(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return (tm.tm_year + 1900) * 12 + tm.tm_mon;
 }
 
 static int cmd_ingest(const args *a)
@@ -210,7 +274,7 @@ static int cmd_ingest(const args *a)
         nfiles = 1;
     }
     if (a->rejects) {
-        sink.out = fopen(a->rejects, "w");
+        sink.out = open_private(a->rejects);
         if (!sink.out) {
             fprintf(stderr, "acre: ingest: cannot write %s\n", a->rejects);
             code = EXIT_USAGE;
@@ -223,8 +287,10 @@ static int cmd_ingest(const args *a)
     }
     for (int i = 0; i < nfiles; i++) {
         acre_error err;
-        acre_ingest_opts o = {a->atomic, names[i], on_reject, &sink};
+        char now[32];
+        acre_ingest_opts o = {a->atomic, names[i], on_reject, &sink, a->again, now};
         int rc;
+        utc_now(now);
         acre_error_clear(&err);
         rc = acre_ingest(s, kind, files[i], &o, &sum, &err);
         if (rc == ACRE_EREJECTED) {
@@ -266,6 +332,8 @@ static int cmd_status(const args *a)
     acre_error err;
     int n;
 
+    if (store_missing(a))
+        return EXIT_USAGE;
     if (open_store(&s, a))
         return EXIT_REFUSED;
     acre_error_clear(&err);
@@ -326,6 +394,8 @@ static int cmd_plan(const args *a)
     if ((strcmp(sub, "add") == 0 && a->npos < 3) || (strcmp(sub, "show") == 0 && a->npos != 3))
         return usage(strcmp(sub, "add") == 0 ? "plan add: name a FILE"
                                              : "plan show: name ID[@VERSION]");
+    if (strcmp(sub, "add") != 0 && store_missing(a))
+        return EXIT_USAGE;
     if (open_store(&s, a))
         return EXIT_REFUSED;
     if (strcmp(sub, "add") == 0) {
@@ -415,10 +485,28 @@ static int cmd_close(const args *a, int store)
     if (strcmp(a->format, "json") && strcmp(a->format, "csv") && strcmp(a->format, "summary") &&
         strcmp(a->format, "hledger") && strcmp(a->format, "beancount"))
         return usage("--format: json, csv, hledger, beancount or summary");
+    if (store && !a->early) {
+        /* a period is closed once it has ended: its records can still arrive until then */
+        char now[32];
+        int y, m, n = 0, month = utc_now(now);
+        if (sscanf(a->pos[1], "%4d-%2d%n", &y, &m, &n) == 2 && n == 7 && !a->pos[1][7] && m >= 1 &&
+            m <= 12 && y * 12 + m - 1 >= month) {
+            fprintf(stderr,
+                    "acre: close: %s has not ended (the UTC clock says %s): a period is closed "
+                    "after its last day; --early closes it now\n",
+                    a->pos[1], now);
+            return EXIT_REFUSED;
+        }
+    }
+    if (store_missing(a))
+        return EXIT_USAGE;
     if (open_store(&s, a))
         return EXIT_REFUSED;
     acre_error_clear(&err);
-    rc = acre_close_period(s, a->pos[1], store, &ledger, &err);
+    {
+        acre_close_opts o = {store, a->allow_gap};
+        rc = acre_close_period_opts(s, a->pos[1], &o, &ledger, &err);
+    }
     if (rc) {
         fprintf(stderr, "acre: %s: %s\n", store ? "close" : "preview", err.message);
         acre_store_free(s);
@@ -488,6 +576,8 @@ static int cmd_ledger(const args *a)
     }
     if (a->npos != 2)
         return usage("ledger: name one PERIOD (YYYY-MM)");
+    if (store_missing(a))
+        return EXIT_USAGE;
     if (open_store(&s, a))
         return EXIT_REFUSED;
     if (!(rc = acre_ledger_get(s, a->pos[1], &ledger, &err)))
@@ -509,6 +599,8 @@ static int cmd_audit(const args *a)
 
     if (a->npos != 1)
         return usage("audit takes no arguments");
+    if (store_missing(a))
+        return EXIT_USAGE;
     if (open_store(&s, a))
         return EXIT_REFUSED;
     acre_error_clear(&err);
@@ -606,6 +698,10 @@ static int cmd_simulate(const args *a)
         o.progress_ctx = &pr;
     }
     acre_error_clear(&err);
+    if (store_missing(a)) {
+        rc = EXIT_USAGE;
+        goto out;
+    }
     if (open_store(&s, a)) {
         rc = EXIT_REFUSED;
         goto out;
@@ -650,6 +746,28 @@ static int cmd_verify(const args *a)
         return exit_for(rc);
     }
     return nbad ? EXIT_DIFF : EXIT_OK;
+}
+
+static int cmd_backup(const args *a)
+{
+    acre_store *s = NULL;
+    acre_error err;
+    int rc;
+
+    if (a->npos != 2)
+        return usage("backup: name one DEST file (a new file)");
+    if (store_missing(a))
+        return EXIT_USAGE;
+    if (open_store(&s, a))
+        return EXIT_REFUSED;
+    acre_error_clear(&err);
+    rc = acre_store_backup(s, a->pos[1], &err);
+    acre_store_free(s);
+    if (rc) {
+        fprintf(stderr, "acre: %s\n", err.message);
+        return exit_for(rc);
+    }
+    return EXIT_OK;
 }
 
 /* ACRE_FAIL_ALLOC=N[,repeat][,gmp]: the failing-allocator switch (acre/alloc.h), for tests. */
@@ -710,6 +828,8 @@ static int run(int argc, char **argv)
         return cmd_verify(&a);
     if (strcmp(cmd, "simulate") == 0)
         return cmd_simulate(&a);
+    if (strcmp(cmd, "backup") == 0)
+        return cmd_backup(&a);
     if (strcmp(cmd, "replay") == 0)
         return acre_replay(a.pos[1], a.update, a.on_disk, a.into, a.npos == 2);
     if (strcmp(cmd, "kinds") == 0) {

@@ -109,8 +109,11 @@ static int step_ok(const json_t *s, size_t i, char *msg, size_t n)
     if (!json_is_object(s))
         return fail(msg, n, "step %zu: must be an object", i);
     if ((v = json_object_get(s, "ingest"))) {
-        if ((bad = other_key(s, (const char *const[]){"ingest", "files", NULL})))
+        const json_t *again = json_object_get(s, "again");
+        if ((bad = other_key(s, (const char *const[]){"ingest", "files", "again", NULL})))
             return fail(msg, n, "step %zu: %.*s: not a key of an ingest step", i, SHOW(bad));
+        if (again && !json_is_boolean(again))
+            return fail(msg, n, "step %zu: \"again\" must be true or false", i);
         if (!json_is_string(v) || !json_string_value(v)[0])
             return fail(msg, n, "step %zu: \"ingest\" must name a kind", i);
         if (!files_ok(json_object_get(s, "files")))
@@ -132,12 +135,16 @@ static int step_ok(const json_t *s, size_t i, char *msg, size_t n)
     }
     if ((v = json_object_get(s, "close")) || (v = json_object_get(s, "preview"))) {
         int close = json_object_get(s, "close") != NULL;
-        const json_t *refused = json_object_get(s, "refused"), *e = json_object_get(s, "expect");
-        if ((bad = other_key(s, close ? (const char *const[]){"close", "expect", "refused", NULL}
-                                      : (const char *const[]){"preview", "expect", "refused",
-                                                              NULL})))
+        const json_t *refused = json_object_get(s, "refused"), *e = json_object_get(s, "expect"),
+                     *gap = json_object_get(s, "allow_gap");
+        if ((bad = other_key(
+                 s,
+                 close ? (const char *const[]){"close", "expect", "refused", "allow_gap", NULL}
+                       : (const char *const[]){"preview", "expect", "refused", "allow_gap", NULL})))
             return fail(msg, n, "step %zu: %.*s: not a key of a %s step", i, SHOW(bad),
                         close ? "close" : "preview");
+        if (gap && !json_is_boolean(gap))
+            return fail(msg, n, "step %zu: \"allow_gap\" must be true or false", i);
         if (!month_ok(v))
             return fail(msg, n, "step %zu: \"%s\" must be a period YYYY-MM", i,
                         close ? "close" : "preview");

@@ -12,15 +12,15 @@ db=${DEMO_DB:-$PWD/demo.db}
 rm -f "$db" "$db-wal" "$db-shm"
 failed=0
 
-# ingest KIND WANT_COUNTS WANT_EXIT FILE: received/inserted/updated/unchanged/rejected as counted
-# by hand from the file
+# ingest KIND WANT_COUNTS WANT_EXIT FILE [OPTION]: received/inserted/updated/unchanged/rejected as
+# counted by hand from the file
 ingest() {
-    kind=$1 want=$2 want_rc=$3 file=$4
-    printf '$ acre ingest %s %s\n' "$kind" "fixtures/demo/$(basename "$file")"
+    kind=$1 want=$2 want_rc=$3 file=$4 opt=${5:-}
+    printf '$ acre ingest %s %s%s\n' "$kind" "fixtures/demo/$(basename "$file")" "${opt:+ $opt}"
     rc=0
-    out=$("$acre" --db "$db" ingest "$kind" "$file" --explain 2>"$db.err") || rc=$?
+    out=$("$acre" --db "$db" ingest "$kind" "$file" --explain $opt 2>"$db.err") || rc=$?
     echo "$out"
-    sed "s|$d/||; s/^/    /" "$db.err"
+    sed "s|$d/||g; s/^/    /" "$db.err"
     got=$(echo "$out" | sed 's/.*"received":\([0-9]*\),"inserted":\([0-9]*\),"updated":\([0-9]*\),"unchanged":\([0-9]*\),"rejected":\([0-9]*\).*/\1 \2 \3 \4 \5/')
     if [ "$got" != "$want" ] || [ "$rc" != "$want_rc" ]; then
         echo "demo: $kind: expected received/inserted/updated/unchanged/rejected $want and exit $want_rc, got $got and exit $rc" >&2
@@ -64,8 +64,10 @@ close 2026-01
 echo
 echo "== February: January's deposit t_5004 comes back reversed, after January was closed"
 ingest igaming/transactions "1 0 1 0 0" 0 "$d/feb-late-reversal.ndjson"
-# the same reversal sent twice: unchanged, no new version
-ingest igaming/transactions "1 0 0 1 0" 0 "$d/feb-late-reversal.ndjson"
+# the same reversal sent twice: refused as a re-sent file (exit 3, nothing stored); with --again
+# it is stored and found unchanged: no new version
+ingest igaming/transactions "1 0 0 0 1" 3 "$d/feb-late-reversal.ndjson"
+ingest igaming/transactions "1 0 0 1 0" 0 "$d/feb-late-reversal.ndjson" --again
 ingest igaming/transactions "1 1 0 0 0" 0 "$d/feb-igaming-transactions.ndjson"
 ingest prop-trading/transactions "1 1 0 0 0" 0 "$d/feb-prop-transactions.json"
 ingest igaming/gaming-activity "2 2 0 0 0" 0 "$d/feb-gaming-activity.ndjson"

@@ -8,6 +8,7 @@
 #include "store.h"
 
 /* The close was refused and nothing was written: the period is not after the last closed one,
+ * it would leave a month between the last closed one and it unclosed (rule "gap"),
  * an FX rate is missing (the message lists currency/date pairs), a plan is missing or its
  * currency is not its affiliate's, or a reported NGR is missing. */
 #define ACRE_EREFUSED (-8)
@@ -17,6 +18,18 @@
  * a preview and nothing is written. *ledger is the ledger JSON (new: the caller frees). */
 int acre_close_period(acre_store *s, const char *period, int store, char **ledger,
                       acre_error *err);
+
+/* How acre_close_period_opts closes. */
+typedef struct acre_close_opts {
+    int store;     /* write the close (1) or preview it (0) */
+    int allow_gap; /* PERIOD may leave months after the last closed period unclosed; without it
+                    * such a close is refused (ACRE_EREFUSED, rule "gap"), as acre_close_period
+                    * refuses it. The first close of a store has no gap. */
+} acre_close_opts;
+
+/* acre_close_period with options. */
+int acre_close_period_opts(acre_store *s, const char *period, const acre_close_opts *o,
+                           char **ledger, acre_error *err);
 
 /* The stored ledger of a closed period (new string), or ACRE_ENOTFOUND. */
 int acre_ledger_get(acre_store *s, const char *period, char **ledger, acre_error *err);

@@ -24,6 +24,8 @@ typedef struct acre_ingest_opts {
     const char *source;  /* the file's name, as reject lines name it ("-" for stdin) */
     void (*on_reject)(void *ctx, const acre_reject *r);
     void *ctx;
+    int again;             /* store the file even if a batch of its kind had the same bytes */
+    const char *stored_at; /* when, as the batch remembers it (ISO 8601 UTC), or NULL: unknown */
 } acre_ingest_opts;
 
 /* Reads one file of KIND records from `in` (NDJSON, a JSON array, or a {"data":[...]}
@@ -31,8 +33,10 @@ typedef struct acre_ingest_opts {
  * in one transaction. `sum` is added to, so one summary can cover several files.
  *
  * Returns 0 when the file was stored (some records may have been rejected: see sum->rejected);
- * ACRE_EREJECTED when the file was refused whole (malformed JSON, or --atomic with an invalid
- * record): nothing of it is stored and err says why; ACRE_EUSAGE for an unknown kind; another
+ * ACRE_EREJECTED when the file was refused whole (malformed JSON, --atomic with an invalid
+ * record, or, without opts->again, bytes whose SHA-256 a stored batch of the same kind has: rule
+ * "resent", SPEC 10; a file of no records is never refused so): nothing of it is stored and
+ * err says why; ACRE_EUSAGE for an unknown kind; another
  * negative code when reading or the store failed, with nothing of the file stored. */
 int acre_ingest(acre_store *s, const char *kind, FILE *in, const acre_ingest_opts *opts,
                 acre_ingest_summary *sum, acre_error *err);

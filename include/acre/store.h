@@ -8,10 +8,11 @@ typedef struct acre_store acre_store;
 
 /* The schema version this build writes. A store with an older version is migrated on open; a
  * newer one is refused. */
-#define ACRE_SCHEMA_VERSION 2
+#define ACRE_SCHEMA_VERSION 3
 
-/* Opens (creating if missing) the store at `path` (":memory:" for a private in-memory store).
- * *out is new: release it with acre_store_free. */
+/* Opens (creating if missing, mode 0600) the store at `path` (":memory:" for a private
+ * in-memory store). An SQLite file that is not an acre store is refused (rule "foreign_store")
+ * and left as it was. *out is new: release it with acre_store_free. */
 int acre_store_open(acre_store **out, const char *path, acre_error *err);
 
 /* NULL-safe. */
@@ -36,6 +37,11 @@ typedef struct acre_batch {
     char sha256[65];
     long received, inserted, updated, unchanged, rejected;
 } acre_batch;
+
+/* Writes a consistent copy of the store (SQLite's online backup: other processes may write
+ * the store meanwhile) to the new file `dest`, created 0600; an existing `dest` is refused
+ * (ACRE_EUSAGE) and left as it was. On failure no `dest` is left. */
+int acre_store_backup(acre_store *s, const char *dest, acre_error *err);
 
 /* Calls fn for each stored batch in order; stops early when fn returns non-zero. */
 int acre_store_batches(acre_store *s, int (*fn)(void *ctx, const acre_batch *b), void *ctx,

@@ -35,6 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t k;
         if ((v = json_object_get(step, "ingest"))) {
             assert(json_string_value(v));
+            assert(!json_object_get(step, "again") ||
+                   json_is_boolean(json_object_get(step, "again")));
             json_array_foreach(json_object_get(step, "files"), k, f) file_name(f);
         } else if ((v = json_object_get(step, "plan"))) {
             if (json_is_array(v))
@@ -48,6 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!v)
                 v = json_object_get(step, "preview");
             assert(json_string_value(v) && strlen(json_string_value(v)) == 7);
+            assert(!json_object_get(step, "allow_gap") ||
+                   json_is_boolean(json_object_get(step, "allow_gap")));
             if ((e = json_object_get(step, "expect")))
                 json_object_foreach(e, id, want) json_object_foreach(want, field, w)
                 {

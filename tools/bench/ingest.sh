@@ -38,7 +38,7 @@ for r in $(seq 1 "$runs"); do
     acre_s=$1 acre_kb=$2
     # sqlite: the same schema (made by acre), the same rows as CSV, one .import
     rm -f "$work"/s.db*
-    "$acre" --db "$work/s.db" status >/dev/null
+    "$acre" --db "$work/s.db" ingest affiliates </dev/null >/dev/null # makes the schema: status no longer creates a store
     set -- $(measure sqlite3 "$work/s.db" ".import --csv $work/activity.csv gaming_activity")
     sql_s=$1 sql_kb=$2
     n=$(sqlite3 "$work/s.db" 'SELECT count(*) FROM gaming_activity')
