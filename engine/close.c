@@ -263,8 +263,8 @@ static int load_closes(ctx *x, acre_error *err)
 static int load_plans(ctx *x, acre_error *err)
 {
     sqlite3_stmt *st;
-    int rc = acre_store_prepare(x->s, &st, "SELECT plan_id, version, body FROM plan ORDER BY 1, 2",
-                                err);
+    int rc = acre_store_prepare(x->s, &st,
+                                "SELECT plan_id, version, body, seq FROM plan ORDER BY 1, 2", err);
     if (rc)
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -302,8 +302,10 @@ static int load_plans(ctx *x, acre_error *err)
         }
         x->c.plans = np;
         np[x->c.nplans++] = p;
+        /* "the newest version" is the newest stored by this close's watermark */
         if (acre_strset_put(&x->c.plan_index, p->label, strlen(p->label), x->c.nplans - 1) ||
-            acre_strset_put(&x->plan_newest, p->plan_id, strlen(p->plan_id), p->version)) {
+            (sqlite3_column_int64(st, 3) <= x->seq &&
+             acre_strset_put(&x->plan_newest, p->plan_id, strlen(p->plan_id), p->version))) {
             sqlite3_finalize(st);
             return oom(err);
         }

@@ -90,8 +90,9 @@ static int store_one(acre_store *s, const json_t *obj, const acre_numtab *t, lon
     sqlite3_finalize(st);
     st = NULL;
     if ((rc = acre_store_prepare(s, &st,
-                                 "INSERT INTO plan(plan_id, version, name, currency, body, sha256) "
-                                 "VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                                 "INSERT INTO plan(plan_id, version, name, currency, body, sha256, "
+                                 "seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, (SELECT value + 1 FROM "
+                                 "counter WHERE name = 'seq'))",
                                  err)))
         goto out;
     sqlite3_bind_text(st, 1, p->plan_id, -1, SQLITE_STATIC);
@@ -103,6 +104,16 @@ static int store_one(acre_store *s, const json_t *obj, const acre_numtab *t, lon
     sqlite3_bind_text(st, 6, sha, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = acre_store_fail(s, "storing a plan", err);
+        goto out;
+    }
+    /* the plan takes a sequence number like a record version (schema 4) */
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = acre_store_prepare(s, &st, "UPDATE counter SET value = value + 1 WHERE name = 'seq'",
+                                 err)))
+        goto out;
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = acre_store_fail(s, "advancing the sequence counter", err);
         goto out;
     }
     (*added)++;

@@ -193,6 +193,11 @@ static int replace_plans(acre_store *c, FILE *f, const char *name, acre_error *e
                  (long long)json_integer_value(json_object_get(p, "version")));
         rc = run(c, "UPDATE assignment SET plan_version = ?2 WHERE plan_id = ?1", 2,
                  (const char *const[]){json_string_value(json_object_get(p, "plan_id")), ver}, err);
+        /* in place of the stored plan at every watermark, an --assign without a version too */
+        if (!rc)
+            rc = run(c, "UPDATE plan SET seq = 0 WHERE plan_id = ?1 AND version = ?2", 2,
+                     (const char *const[]){json_string_value(json_object_get(p, "plan_id")), ver},
+                     err);
     }
     json_decref(doc);
     free(text);

@@ -193,6 +193,14 @@ static const char schema_v3[] = "BEGIN;\n"
                                 "PRAGMA user_version = 3;\n"
                                 "COMMIT;\n";
 
+/* Version 4: the sequence number at which each plan version was stored, so that a close
+ * recomputed at an earlier watermark (simulate, audit --recompute) resolves "the newest
+ * version" as that close did. Plans stored before have 0: as if stored before every close. */
+static const char schema_v4[] = "BEGIN;\n"
+                                "ALTER TABLE plan ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;\n"
+                                "PRAGMA user_version = 4;\n"
+                                "COMMIT;\n";
+
 static int migrate(acre_store *s, int from, acre_error *err)
 {
     int rc;
@@ -205,6 +213,11 @@ static int migrate(acre_store *s, int from, acre_error *err)
     }
     if (from <= 2 && sqlite3_exec(s->db, schema_v3, NULL, NULL, NULL) != SQLITE_OK) {
         rc = acre_store_fail(s, "migrating the store to schema version 3", err);
+        acre_store_rollback(s);
+        return rc;
+    }
+    if (from <= 3 && sqlite3_exec(s->db, schema_v4, NULL, NULL, NULL) != SQLITE_OK) {
+        rc = acre_store_fail(s, "migrating the store to schema version 4", err);
         acre_store_rollback(s);
         return rc;
     }

@@ -93,11 +93,13 @@ check "several files: the new file stored" '{"kind":"affiliates","received":3,"i
 : >empty.ndjson
 "$acre" --db r.db ingest affiliates empty.ndjson >/dev/null && "$acre" --db r.db ingest affiliates empty.ndjson >/dev/null
 check "an empty file twice" 0 $?
-# a store of schema 2 (before stored_at): migrated on open, its batches stored "at an unknown time"
+# a store of schema 2 (before stored_at and plan.seq): migrated on open to schema 4, its batches
+# stored "at an unknown time", its plans at seq 0
 "$acre" --db old.db ingest affiliates aff.ndjson >/dev/null
-sqlite3 old.db 'DROP INDEX ingest_batch_sha; ALTER TABLE ingest_batch DROP COLUMN stored_at; PRAGMA user_version = 2'
+sqlite3 old.db 'DROP INDEX ingest_batch_sha; ALTER TABLE ingest_batch DROP COLUMN stored_at; ALTER TABLE plan DROP COLUMN seq; PRAGMA user_version = 2'
 "$acre" --db old.db ingest affiliates aff.ndjson 2>err >/dev/null; check "schema 2: resent refused" 3 $?
-check "schema 2: migrated to 3" 3 "$(sqlite3 old.db 'PRAGMA user_version')"
+check "schema 2: migrated to 4" 4 "$(sqlite3 old.db 'PRAGMA user_version')"
+check "schema 2: plans at seq 0" 0 "$(sqlite3 old.db 'SELECT count(*) FROM plan WHERE seq <> 0')"
 check "schema 2: at an unknown time" 1 "$(grep -c 'affiliates batch 1 (aff.ndjson) at an unknown time; sending' err)"
 
 # replay: a file sent again fails the replay (exit 4) unless its step says "again": true
