@@ -152,7 +152,14 @@ check "audit names the broken link" "2026-03	FAIL	the close's previous_digest is
 cp f.db t.db
 sqlite3 t.db "DELETE FROM close WHERE period_text = '2026-02'"
 "$acre" --db t.db audit >out; check "audit after a deleted period" 1 $?
-check "audit names the period after the gap" "2026-03" "$(grep FAIL out | cut -f1 | sort -u)"
+# the chain breaks at 2026-03; the state 2026-02 left stays behind (its close_affiliate rows),
+# 2026-03's brought_forward -100.00 no longer follows from 2026-01's carried_forward 0, and f_1's
+# CPA paid in 2026-01 is marked clawed back by a ledger that is gone (SPEC 10 "Audit")
+check "audit names the period after the gap" "2026-03" "$(grep FAIL out | grep previous_digest | cut -f1 | sort -u)"
+check "audit names the state the deleted period left" "2026-01	FAIL	settled f_1: clawed_period is set; no ledger claws back its paid CPA
+2026-02	FAIL	close_affiliate has 1 row for 2026-02, which is not closed
+2026-03	FAIL	affiliate aff_f: brought_forward is -100.00; the carried_forward 0 left by 2026-01 gives 0.00
+2026-03	FAIL	close_affiliate aff_f: carried_forward is -100; the ledgers give 0" "$(grep FAIL out | grep -v previous_digest | sort)"
 
 # The close reads activity in one query per day, shared by two reader threads, and must still
 # report the refusal that one thread reading the table in order meets first (engine/close_read.c).

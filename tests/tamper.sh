@@ -63,7 +63,10 @@ check "resealed: verify fails" 1 $?
 check "resealed: verify finds the amount, not the digest" "1 0" \
     "$(grep -c 'amount is "94.90"' verify.out) $(grep -c 'does not hash' verify.out)"
 edit "resealed" "UPDATE close SET ledger = readfile('resealed.json'), digest = '$(cat digest)' WHERE period_text = '2026-03'"
-check "resealed: only the amount is named" "2026-03	FAIL	$(grep 'amount is' verify.out | sed 's/^resealed.json: //')" "$(failed)"
+# and the state the close stored beside it (settled: prop_78120 was paid 49.90, SPEC 10) no
+# longer agrees with the ledger
+check "resealed: the amount and the settled row are named" "2026-03	FAIL	$(grep 'amount is' verify.out | sed 's/^resealed.json: //')
+2026-03	FAIL	settled prop_78120: amount is 49.9; the ledger's cpa line gives 94.90" "$(failed)"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
