@@ -59,14 +59,26 @@ static void problem(FILE *out, int *nbad, const char *period, const char *what, 
     (*nbad)++;
 }
 
+/* Whether a quick_check report names SQLITE_NOMEM (7) as the error code of a line. */
+static int memory_row(const char *t)
+{
+    for (const char *p = t; (p = strstr(p, "error code=7")); p++)
+        if (p[12] < '0' || p[12] > '9')
+            return 1;
+    return 0;
+}
+
 /* SQLite's quick_check: each problem it names (a zeroed or torn page, a broken b-tree) is one. */
 static int quick_check(acre_store *s, FILE *out, int *nbad, acre_error *err)
 {
     sqlite3_stmt *st;
     int rc;
+    /* its temporary b-trees in memory: no temporary file to fail to open */
+    if ((rc = acre_store_exec(s, "PRAGMA temp_store = MEMORY", err)))
+        return rc;
     if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
-        if (sqlite3_errcode(s->db) == SQLITE_NOMEM)
-            return acre_store_fail(s, "checking the store", err);
+        if (sqlite3_errcode(s->db) == SQLITE_NOMEM) /* its message may name a temporary file */
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory: checking the store");
         fprintf(out, "store\tFAIL\tcorruption: %s\n", sqlite3_errmsg(s->db));
         (*nbad)++;
         return 0;
@@ -75,7 +87,8 @@ static int quick_check(acre_store *s, FILE *out, int *nbad, acre_error *err)
         const char *t = (const char *)sqlite3_column_text(st, 0);
         if (t && strcmp(t, "ok") == 0)
             continue;
-        if (!t) {
+        /* SQLite running out of memory is reported as a row ("… error code=7"), not corruption */
+        if (!t || strcmp(t, "out of memory") == 0 || memory_row(t)) {
             sqlite3_finalize(st);
             return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         }
@@ -131,6 +144,7 @@ static int check_anchor(acre_store *s, FILE *out, int *nbad, const char *path,
         return rc;
     }
     while (fgets(line, sizeof line, f)) {
+        json_error_t je;
         json_t *o;
         const char *per, *dig;
         char where[64];
@@ -139,7 +153,12 @@ static int check_anchor(acre_store *s, FILE *out, int *nbad, const char *path,
         if (len == 0 || (len == 1 && line[0] == '\n'))
             continue;
         snprintf(where, sizeof where, "anchor line %ld", no);
-        o = acre_json_loadb(line, len, 0, NULL);
+        if (!(o = acre_json_loadb(line, len, 0, &je)) &&
+            json_error_code(&je) == json_error_out_of_memory) {
+            sqlite3_finalize(st);
+            fclose(f);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
         per = json_string_value(json_object_get(o, "period"));
         dig = json_string_value(json_object_get(o, "digest"));
         if (!per || !dig || strlen(per) != 7 || line[len - 1] != '\n') {

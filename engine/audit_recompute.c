@@ -29,6 +29,8 @@ static int copy_store(acre_store **out, acre_store *s, acre_error *err)
     if ((rc = acre_store_open(out, ":memory:", err)))
         return rc;
     sqlite3_commit_hook((*out)->db, NULL, NULL); /* a private copy, thrown away after */
+    if ((rc = acre_store_exec(*out, "PRAGMA temp_store = MEMORY", err)))
+        goto fail;
     if (!(b = sqlite3_backup_init((*out)->db, "main", s->db, "main"))) {
         rc = acre_store_fail(*out, "copying the store", err);
         goto fail;
@@ -69,8 +71,14 @@ static const table tables[] = {
 
 static int exec(acre_store *c, const char *sql, acre_error *err)
 {
-    if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        int code = sqlite3_errcode(c->db);
+        /* the copy and its temporary tables are in memory: failing to open one is memory */
+        if (code == SQLITE_NOMEM || code == SQLITE_CANTOPEN)
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
+                                  "out of memory: recomputing in the copy");
         return acre_store_fail(c, "recomputing in the copy", err);
+    }
     return 0;
 }
 
@@ -181,9 +189,9 @@ static int reclose(acre_store *c, FILE *out, int *nbad, int *same, acre_error *e
         int crc;
         acre_error_clear(&cerr);
         crc = acre_close_period_at(c, cl[i].period, 1, cl[i].seq, &ledger, &cerr);
-        if (crc == ACRE_ENOMEM) {
-            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
-                                "out of memory: the recompute stopped at %s", cl[i].period);
+        if (crc == ACRE_ENOMEM || crc == ACRE_EIO) { /* not the records' answer: an error */
+            rc = acre_error_set(err, crc, NULL, NULL, "the recompute stopped at %s: %s",
+                                cl[i].period, cerr.message);
             break;
         }
         if (crc) {

@@ -88,8 +88,9 @@ static const char *str(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
-/* s as an exact rational: -?D+(.D+)? or p/q. Returns 0, or -1. */
-static int q_parse(acre_dec *d, const char *s)
+/* s as an exact rational: -?D+(.D+)? or p/q. Returns 0, or -1 (x->oom set when memory ran
+ * out, so that a failed allocation is never reported as a forged number). */
+static int q_parse(as *x, acre_dec *d, const char *s)
 {
     const char *p = s && *s == '-' ? s + 1 : s;
     size_t n, frac = 0;
@@ -102,8 +103,10 @@ static int q_parse(acre_dec *d, const char *s)
                    ? -1
                    : (mpq_canonicalize(d->q), 0);
     n = strlen(s);
-    if (!(digits = acre_malloc(n + 1)))
+    if (!(digits = acre_malloc(n + 1))) {
+        x->oom = 1;
         return -1;
+    }
     n = 0;
     if (*s == '-')
         digits[n++] = '-';
@@ -205,7 +208,7 @@ static void expired(as *x, const char *per, affst *a, const json_t *line)
         if (i >= n)
             break;
         acre_period_text(lp, a->l[i].origin);
-        if (!str(e, "period") || strcmp(str(e, "period"), lp) != 0 || q_parse(&v, str(e, "amount")) ||
+        if (!str(e, "period") || strcmp(str(e, "period"), lp) != 0 || q_parse(x, &v, str(e, "amount")) ||
             acre_dec_cmp(&v, &a->l[i].amount) != 0) {
             char *want = canon(x, &a->l[i].amount);
             prob(x, per,
@@ -232,7 +235,7 @@ static void carry(as *x, const char *per, int period, affst *a, const json_t *li
     acre_dec_init(&out);
     for (int i = 0; i < a->nl; i++)
         acre_dec_add(&sum, &sum, &a->l[i].amount);
-    if (q_parse(&basis, str(d, "basis")) || q_parse(&out, str(d, "carried_in")) ||
+    if (q_parse(x, &basis, str(d, "basis")) || q_parse(x, &out, str(d, "carried_in")) ||
         acre_dec_cmp(&out, &sum) != 0) {
         char *want = canon(x, &sum);
         prob(x, per,
@@ -343,7 +346,7 @@ static void affiliate(as *x, const char *per, int period, const char *prev, cons
     json_array_foreach(lines, i, l)
     {
         const char *kind = str(l, "kind");
-        if (q_parse(&v, str(l, "amount"))) {
+        if (q_parse(x, &v, str(l, "amount"))) {
             ok = 0;
             continue;
         }
@@ -359,7 +362,7 @@ static void affiliate(as *x, const char *per, int period, const char *prev, cons
             carry(x, per, period, a, l);
     /* totals (SPEC 5.5), exactly: what the close stores as carried_forward */
     acre_dec_add(&earned, &earned, &a->cf);
-    if (q_parse(&min, str(o, "min_payout")))
+    if (q_parse(x, &min, str(o, "min_payout")))
         ok = 0;
     if (acre_dec_sgn(&earned) > 0 && acre_dec_cmp(&earned, &min) >= 0)
         acre_dec_set_si(&earned, 0);
@@ -542,7 +545,7 @@ static int settled(as *x, acre_store *s, acre_error *err)
                                  "gives %s %s",
                          c, COL(2) ? COL(2) : "null", COL(3) ? COL(3) : "null", cpa->aff,
                          cpa->plan ? cpa->plan : "null");
-                if (q_parse(&v, cpa->amount) || !same_text(x, COL(5), &v))
+                if (q_parse(x, &v, cpa->amount) || !same_text(x, COL(5), &v))
                     prob(x, per, "settled %s: amount is %s; the ledger's cpa line gives %s", c,
                          COL(5) ? COL(5) : "null", cpa->amount ? cpa->amount : "none");
                 if (!cpa->qat || !COL(6) || strcmp(cpa->qat, COL(6)) != 0)
@@ -695,6 +698,7 @@ int acre_audit_state(acre_store *s, FILE *out, int *nbad, acre_error *err)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int period = sqlite3_column_int(st, 0);
         const char *per, *doc;
+        json_error_t je;
         json_t *root;
         json_t *affs, *o;
         size_t i;
@@ -710,7 +714,11 @@ int acre_audit_state(acre_store *s, FILE *out, int *nbad, acre_error *err)
         x.closed = n;
         n[x.nclosed++] = period;
         /* a document that is not JSON is named by the first half; its state is not derived */
-        if (!(root = acre_json_loadb(doc, strlen(doc), 0, NULL))) {
+        if (!(root = acre_json_loadb(doc, strlen(doc), 0, &je))) {
+            if (json_error_code(&je) == json_error_out_of_memory) {
+                x.oom = 1;
+                break;
+            }
             snprintf(prev, sizeof prev, "%s", per);
             continue;
         }
