@@ -78,7 +78,8 @@ static int quick_check(acre_store *s, FILE *out, int *nbad, acre_error *err)
         return rc;
     if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
         if (sqlite3_errcode(s->db) == SQLITE_NOMEM) /* its message may name a temporary file */
-            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory: checking the store");
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
+                                  "out of memory: checking the store");
         fprintf(out, "store\tFAIL\tcorruption: %s\n", sqlite3_errmsg(s->db));
         (*nbad)++;
         return 0;
@@ -210,8 +211,7 @@ int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
     return acre_audit_run(s, NULL, out, nbad, err);
 }
 
-int acre_audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad,
-                   acre_error *err)
+int acre_audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad, acre_error *err)
 {
     static const acre_audit_opts none = {0, NULL, NULL};
     sqlite3_stmt *st;
@@ -289,8 +289,8 @@ int acre_audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad
             /* the right mac is never printed: the audit's output must not forge one */
             if (!mac)
                 problem(out, nbad, period,
-                        "the ledger has no mac (closed without the key, or the mac removed)",
-                        NULL, NULL);
+                        "the ledger has no mac (closed without the key, or the mac removed)", NULL,
+                        NULL);
             else if (strcmp(mac, want) != 0)
                 problem(out, nbad, period,
                         "the ledger's mac is not the key's HMAC of its digest (forged, or "

@@ -147,9 +147,8 @@ static int read_closes(acre_store *c, closed **out, int *n, acre_error *err)
     int rc;
     *out = NULL;
     *n = 0;
-    if ((rc = acre_store_prepare(c, &st,
-                                 "SELECT period_text, seq, ledger FROM temp.o_close ORDER BY period",
-                                 err)))
+    if ((rc = acre_store_prepare(
+             c, &st, "SELECT period_text, seq, ledger FROM temp.o_close ORDER BY period", err)))
         return rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         closed *m;
@@ -206,8 +205,9 @@ static int reclose(acre_store *c, FILE *out, int *nbad, int *same, acre_error *e
         free(ledger);
         if (crc) {
             if (i + 1 < n)
-                fprintf(out, "%s\tnote\trecompute: the periods after it follow from it and are "
-                             "not compared\n",
+                fprintf(out,
+                        "%s\tnote\trecompute: the periods after it follow from it and are "
+                        "not compared\n",
                         cl[i].period);
             break;
         }
@@ -233,8 +233,9 @@ static int compare_table(acre_store *c, const table *t, FILE *out, int *nbad, ac
     acre_buf_adds(&q, "SELECT 0");
     for (int i = 0; i < ncol; i++)
         acre_buf_printf(&q, ", o.%s, m.%s", t->cols[i], t->cols[i]);
-    acre_buf_printf(&q, ", m.rowid_ IS NULL FROM temp.o_%s AS o LEFT JOIN (SELECT 1 AS rowid_, * "
-                        "FROM main.%s) AS m ON ",
+    acre_buf_printf(&q,
+                    ", m.rowid_ IS NULL FROM temp.o_%s AS o LEFT JOIN (SELECT 1 AS rowid_, * "
+                    "FROM main.%s) AS m ON ",
                     t->name, t->name);
     for (int i = 0; i < t->nkey; i++)
         acre_buf_printf(&q, "%so.%s IS m.%s", i ? " AND " : "", t->cols[i], t->cols[i]);
@@ -244,7 +245,8 @@ static int compare_table(acre_store *c, const table *t, FILE *out, int *nbad, ac
     acre_buf_adds(&q, " UNION ALL SELECT 1");
     for (int i = 0; i < ncol; i++)
         acre_buf_printf(&q, ", NULL, m.%s", t->cols[i]);
-    acre_buf_printf(&q, ", 1 FROM main.%s AS m WHERE NOT EXISTS (SELECT 1 FROM temp.o_%s AS o WHERE ",
+    acre_buf_printf(&q,
+                    ", 1 FROM main.%s AS m WHERE NOT EXISTS (SELECT 1 FROM temp.o_%s AS o WHERE ",
                     t->name, t->name);
     for (int i = 0; i < t->nkey; i++)
         acre_buf_printf(&q, "%so.%s IS m.%s", i ? " AND " : "", t->cols[i], t->cols[i]);
@@ -267,8 +269,7 @@ static int compare_table(acre_store *c, const table *t, FILE *out, int *nbad, ac
         (*nbad)++;
         if (shown++ >= MAX_ROWS)
             continue;
-        if (t->period_col >= 0 &&
-            sqlite3_column_type(st, side + 2 * t->period_col) != SQLITE_NULL)
+        if (t->period_col >= 0 && sqlite3_column_type(st, side + 2 * t->period_col) != SQLITE_NULL)
             acre_period_text(period, sqlite3_column_int(st, side + 2 * t->period_col));
         for (int i = 0; i < t->nkey; i++) {
             const char *v = (const char *)sqlite3_column_text(st, side + 2 * i);
@@ -283,11 +284,11 @@ static int compare_table(acre_store *c, const table *t, FILE *out, int *nbad, ac
             }
         }
         if (extra)
-            fprintf(out, "%s\tFAIL\trecompute: %s has no row (%s); the records give one\n",
-                    period, t->name, key.p ? key.p : "");
+            fprintf(out, "%s\tFAIL\trecompute: %s has no row (%s); the records give one\n", period,
+                    t->name, key.p ? key.p : "");
         else if (missing)
-            fprintf(out, "%s\tFAIL\trecompute: %s has a row (%s) the records do not give\n",
-                    period, t->name, key.p ? key.p : "");
+            fprintf(out, "%s\tFAIL\trecompute: %s has a row (%s) the records do not give\n", period,
+                    t->name, key.p ? key.p : "");
         else
             for (int i = t->nkey; i < ncol; i++) {
                 const char *o = (const char *)sqlite3_column_text(st, 1 + 2 * i);

@@ -38,13 +38,13 @@ typedef struct layer {
 /* One affiliate as the ledgers so far leave it. */
 typedef struct affst {
     char *id;
-    int has_cf;       /* a close_affiliate row is expected at the last period */
-    acre_dec cf;      /* its exact carried_forward */
-    layer *l;         /* carryover layers, oldest first */
+    int has_cf;  /* a close_affiliate row is expected at the last period */
+    acre_dec cf; /* its exact carried_forward */
+    layer *l;    /* carryover layers, oldest first */
     int nl;
-    char *label;      /* the plan the layers are held under */
+    char *label;         /* the plan the layers are held under */
     int seen, row, lpos; /* in this ledger; its close_affiliate row found; layers matched */
-    char *plan;       /* this ledger's plan, or NULL */
+    char *plan;          /* this ledger's plan, or NULL */
 } affst;
 
 /* A cpa, cpa_over_cap or cpa_clawback line. */
@@ -197,8 +197,9 @@ static void expired(as *x, const char *per, affst *a, const json_t *line)
     acre_dec v;
     acre_dec_init(&v);
     if (n > (size_t)a->nl) {
-        prob(x, per, "affiliate %s: carryover_expired expires %zu layers; the ledgers before it "
-                     "leave %d",
+        prob(x, per,
+             "affiliate %s: carryover_expired expires %zu layers; the ledgers before it "
+             "leave %d",
              a->id, n, a->nl);
         n = (size_t)a->nl;
     }
@@ -208,8 +209,8 @@ static void expired(as *x, const char *per, affst *a, const json_t *line)
         if (i >= n)
             break;
         acre_period_text(lp, a->l[i].origin);
-        if (!str(e, "period") || strcmp(str(e, "period"), lp) != 0 || q_parse(x, &v, str(e, "amount")) ||
-            acre_dec_cmp(&v, &a->l[i].amount) != 0) {
+        if (!str(e, "period") || strcmp(str(e, "period"), lp) != 0 ||
+            q_parse(x, &v, str(e, "amount")) || acre_dec_cmp(&v, &a->l[i].amount) != 0) {
             char *want = canon(x, &a->l[i].amount);
             prob(x, per,
                  "affiliate %s: carryover_expired layer %zu is %s %s; the ledgers before it "
@@ -293,9 +294,11 @@ static void note_line(as *x, int period, const char *kind, const char *aff, cons
     n += x->ncl;
     memset(n, 0, sizeof *n);
     n->period = period;
-    n->kind = !strcmp(kind, "cpa") ? "cpa" : !strcmp(kind, "cpa_over_cap") ? "cpa_over_cap" : "cpa_clawback";
-    if (set_str(x, &n->aff, aff) || set_str(x, &n->cust, cust) || set_str(x, &n->plan, str(line, "plan")) ||
-        set_str(x, &n->amount, str(line, "amount")) ||
+    n->kind = !strcmp(kind, "cpa")            ? "cpa"
+              : !strcmp(kind, "cpa_over_cap") ? "cpa_over_cap"
+                                              : "cpa_clawback";
+    if (set_str(x, &n->aff, aff) || set_str(x, &n->cust, cust) ||
+        set_str(x, &n->plan, str(line, "plan")) || set_str(x, &n->amount, str(line, "amount")) ||
         set_str(x, &n->qat, str(json_object_get(line, "detail"), "qualified_at")) ||
         acre_strset_put(&x->clidx, key, (size_t)len, x->ncl)) {
         x->oom = 1;
@@ -334,9 +337,9 @@ static void affiliate(as *x, const char *per, int period, const char *prev, cons
     if (!str(o, "brought_forward") || strcmp(str(o, "brought_forward"), bf) != 0) {
         char *exact = canon(x, &a->cf);
         prob(x, per,
-             "affiliate %s: brought_forward is %s; the carried_forward %s left by %s gives %s",
-             id, str(o, "brought_forward") ? str(o, "brought_forward") : "none",
-             exact ? exact : "?", prev ? prev : "no earlier close", bf);
+             "affiliate %s: brought_forward is %s; the carried_forward %s left by %s gives %s", id,
+             str(o, "brought_forward") ? str(o, "brought_forward") : "none", exact ? exact : "?",
+             prev ? prev : "no earlier close", bf);
         free(exact);
     }
     free(bf);
@@ -358,8 +361,7 @@ static void affiliate(as *x, const char *per, int period, const char *prev, cons
             note_line(x, period, kind, id, l);
     }
     json_array_foreach(lines, i, l) /* the revshare rule runs after carryover's expiry */
-        if (str(l, "kind") && strcmp(str(l, "kind"), "revshare") == 0)
-            carry(x, per, period, a, l);
+        if (str(l, "kind") && strcmp(str(l, "kind"), "revshare") == 0) carry(x, per, period, a, l);
     /* totals (SPEC 5.5), exactly: what the close stores as carried_forward */
     acre_dec_add(&earned, &earned, &a->cf);
     if (q_parse(x, &min, str(o, "min_payout")))
@@ -398,10 +400,10 @@ static int compare_rows(as *x, acre_store *s, const char *per, int period, acre_
         affst *a;
         if ((rc = acre_store_row(s, st, err)))
             break;
-        if (!COL(0) || !acre_strset_get(&x->idx, COL(0), strlen(COL(0)), &i) ||
-            !x->a[i].seen) {
-            prob(x, per, "close_affiliate has a row for affiliate %s, which the ledger does not "
-                         "list",
+        if (!COL(0) || !acre_strset_get(&x->idx, COL(0), strlen(COL(0)), &i) || !x->a[i].seen) {
+            prob(x, per,
+                 "close_affiliate has a row for affiliate %s, which the ledger does not "
+                 "list",
                  COL(0) ? COL(0) : "null");
             continue;
         }
@@ -440,8 +442,9 @@ static int compare_rows(as *x, acre_store *s, const char *per, int period, acre_
         acre_period_text(lp, sqlite3_column_int(st, 3));
         if (!COL(0) || !acre_strset_get(&x->idx, COL(0), strlen(COL(0)), &i) ||
             x->a[i].lpos >= x->a[i].nl) {
-            prob(x, per, "close_layer has a layer of %s for affiliate %s (amount %s) that the "
-                         "ledgers do not leave",
+            prob(x, per,
+                 "close_layer has a layer of %s for affiliate %s (amount %s) that the "
+                 "ledgers do not leave",
                  lp, COL(0) ? COL(0) : "null", COL(4) ? COL(4) : "null");
             continue;
         }
@@ -469,10 +472,11 @@ static int compare_rows(as *x, acre_store *s, const char *per, int period, acre_
     for (int i = 0; i < x->na; i++)
         if (x->a[i].lpos < x->a[i].nl) {
             char *amount = canon(x, &x->a[i].l[x->a[i].lpos].amount);
-            prob(x, per, "close_layer has %d layer%s of affiliate %s fewer than the ledgers leave "
-                         "(the first missing: amount %s)",
-                 x->a[i].nl - x->a[i].lpos, x->a[i].nl - x->a[i].lpos == 1 ? "" : "s",
-                 x->a[i].id, amount ? amount : "?");
+            prob(x, per,
+                 "close_layer has %d layer%s of affiliate %s fewer than the ledgers leave "
+                 "(the first missing: amount %s)",
+                 x->a[i].nl - x->a[i].lpos, x->a[i].nl - x->a[i].lpos == 1 ? "" : "s", x->a[i].id,
+                 amount ? amount : "?");
             free(amount);
         }
     return 0;
@@ -541,8 +545,9 @@ static int settled(as *x, acre_store *s, acre_error *err)
                 cpa->matched = 1;
                 if (strcmp(cpa->aff, COL(2) ? COL(2) : "") || !cpa->plan ||
                     strcmp(cpa->plan, COL(3) ? COL(3) : ""))
-                    prob(x, per, "settled %s: affiliate and plan are %s %s; the ledger's cpa line "
-                                 "gives %s %s",
+                    prob(x, per,
+                         "settled %s: affiliate and plan are %s %s; the ledger's cpa line "
+                         "gives %s %s",
                          c, COL(2) ? COL(2) : "null", COL(3) ? COL(3) : "null", cpa->aff,
                          cpa->plan ? cpa->plan : "null");
                 if (q_parse(x, &v, cpa->amount) || !same_text(x, COL(5), &v))
@@ -552,19 +557,20 @@ static int settled(as *x, acre_store *s, acre_error *err)
                     prob(x, per, "settled %s: qualified_at is %s; the ledger's cpa line gives %s",
                          c, COL(6) ? COL(6) : "null", cpa->qat ? cpa->qat : "none");
                 else if (acre_datetime_canon(at, COL(6), strlen(COL(6)), &why) ||
-                         acre_datetime_split(at, &sec, &ns) ||
-                         sec != sqlite3_column_int64(st, 7))
+                         acre_datetime_split(at, &sec, &ns) || sec != sqlite3_column_int64(st, 7))
                     prob(x, per, "settled %s: qsec is %lld; qualified_at %s gives %lld", c,
                          (long long)sqlite3_column_int64(st, 7), COL(6), (long long)sec);
             }
             if (cap)
-                prob(x, per, "settled %s: outcome is paid; the ledger has a cpa_over_cap line "
-                             "for it",
+                prob(x, per,
+                     "settled %s: outcome is paid; the ledger has a cpa_over_cap line "
+                     "for it",
                      c);
         } else if (strcmp(outcome, "over_cap") == 0) {
             if (!cap)
-                prob(x, per, "settled %s: outcome is over_cap; the ledger has no cpa_over_cap "
-                             "line for it",
+                prob(x, per,
+                     "settled %s: outcome is over_cap; the ledger has no cpa_over_cap "
+                     "line for it",
                      c);
             else
                 cap->matched = 1;
@@ -573,8 +579,8 @@ static int settled(as *x, acre_store *s, acre_error *err)
                      c);
         } else if (strcmp(outcome, "qualified") == 0) {
             if (cpa || cap)
-                prob(x, per, "settled %s: outcome is qualified; the ledger has a %s line for it",
-                     c, cpa ? "cpa" : "cpa_over_cap");
+                prob(x, per, "settled %s: outcome is qualified; the ledger has a %s line for it", c,
+                     cpa ? "cpa" : "cpa_over_cap");
         } else {
             prob(x, per, "settled %s: outcome is \"%s\", not paid, over_cap or qualified", c,
                  outcome);
@@ -585,8 +591,8 @@ static int settled(as *x, acre_store *s, acre_error *err)
             if (sqlite3_column_type(st, 8) == SQLITE_NULL) {
                 char cp[8];
                 acre_period_text(cp, claw->period);
-                prob(x, per, "settled %s: clawed_period is null; the ledger of %s claws it back",
-                     c, cp);
+                prob(x, per, "settled %s: clawed_period is null; the ledger of %s claws it back", c,
+                     cp);
             }
         } else if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
             prob(x, per, "settled %s: clawed_period is set; no ledger claws back its paid CPA", c);
@@ -601,9 +607,11 @@ static int settled(as *x, acre_store *s, acre_error *err)
         if (!l->matched) {
             char per[8];
             acre_period_text(per, l->period);
-            prob(x, per, "affiliate %s: the %s line of customer %s (plan %s, amount %s) has "
-                         "no matching settled row",
-                 l->aff, l->kind, l->cust, l->plan ? l->plan : "null", l->amount ? l->amount : "none");
+            prob(x, per,
+                 "affiliate %s: the %s line of customer %s (plan %s, amount %s) has "
+                 "no matching settled row",
+                 l->aff, l->kind, l->cust, l->plan ? l->plan : "null",
+                 l->amount ? l->amount : "none");
         }
     }
     return 0;

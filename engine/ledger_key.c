@@ -45,8 +45,8 @@ int acre_store_set_ledger_key_file(acre_store *s, const char *path, acre_error *
     fclose(f);
     if (bad)
         rc = acre_error_set(err, ACRE_EUSAGE, NULL, "ledger_key",
-                            "the ledger key file %s cannot be read whole (at most %zu bytes)",
-                            path, sizeof buf);
+                            "the ledger key file %s cannot be read whole (at most %zu bytes)", path,
+                            sizeof buf);
     else if ((rc = acre_store_set_ledger_key(s, buf, n, err)))
         acre_error_set(err, ACRE_EUSAGE, NULL, "ledger_key",
                        "the ledger key file %s has %zu bytes; a key needs at least %d", path, n,

@@ -23,8 +23,7 @@ typedef struct acre_audit_opts {
  * recompute. Writes one line per period ("PERIOD\tok\tDIGEST"), one "WHERE\tFAIL\twhat" line per
  * problem and a summary to out; sets *nbad to the number of problems. o may be NULL. Returns 0,
  * or an error when the store (or the anchor file) cannot be read. */
-int acre_audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad,
-                   acre_error *err);
+int acre_audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad, acre_error *err);
 
 /* acre_audit_run without options. */
 int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err);
