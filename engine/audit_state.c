@@ -316,7 +316,7 @@ static void affiliate(as *x, const char *per, int period, const char *prev, cons
     acre_dec earned, v, min;
     affst *a;
     size_t i;
-    int scale, ok = 1;
+    int scale, ok = 1, known;
     char *bf;
 
     if (!id || !(a = aff_get(x, id)))
@@ -328,13 +328,14 @@ static void affiliate(as *x, const char *per, int period, const char *prev, cons
     mode_name = str(r, "mode");
     if (!mode_name || acre_round_parse(&mode, mode_name) || scale < 0 || scale > 30)
         return; /* verify's arithmetic names it */
-    if (!a->has_cf)
+    known = a->has_cf >= 0; /* -1: the previous ledger's numbers could not be read */
+    if (a->has_cf != 1)
         acre_dec_set_si(&a->cf, 0);
     if (!(bf = acre_dec_format_fixed(&a->cf, scale, mode))) {
         x->oom = 1;
         return;
     }
-    if (!str(o, "brought_forward") || strcmp(str(o, "brought_forward"), bf) != 0) {
+    if (known && (!str(o, "brought_forward") || strcmp(str(o, "brought_forward"), bf) != 0)) {
         char *exact = canon(x, &a->cf);
         prob(x, per,
              "affiliate %s: brought_forward is %s; the carried_forward %s left by %s gives %s", id,
