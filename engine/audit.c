@@ -211,7 +211,23 @@ int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
     return acre_audit_run(s, NULL, out, nbad, err);
 }
 
+static int audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad,
+                     acre_error *err);
+
+/* One read transaction: every check sees the same snapshot, whatever closes meanwhile. */
 int acre_audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad, acre_error *err)
+{
+    int rc;
+    *nbad = 0;
+    if ((rc = acre_store_exec(s, "BEGIN", err)))
+        return rc;
+    rc = audit_run(s, o, out, nbad, err);
+    acre_store_rollback(s);
+    return rc;
+}
+
+static int audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad,
+                     acre_error *err)
 {
     static const acre_audit_opts none = {0, NULL, NULL};
     sqlite3_stmt *st;
