@@ -146,6 +146,11 @@ check "audit with the anchor and the head" 0 $?
 "$acre" --db f.db close 2026-04 --anchor nosuchdir/anchor 2>err; check "an anchor that cannot be written: refused" 2 $?
 check "an anchor that cannot be written: nothing closed" 3 "$(sqlite3 f.db 'SELECT count(*) FROM close')"
 "$acre" --db f.db audit --anchor nosuchfile >out 2>err; check "an anchor that cannot be read" 2 $?
+# the anchor is written after the commit: a full disk then exits 4, says so and gives the line
+cp f.db full.db
+"$acre" --db full.db close 2026-04 --anchor /dev/full >out 2>err; check "an anchor on a full disk" 4 $?
+check "an anchor on a full disk: the close is stored" 4 "$(sqlite3 full.db 'SELECT count(*) FROM close')"
+check "an anchor on a full disk: the line to append" "acre: close: 2026-04 is closed, but the anchor file /dev/full could not be written; append this line to it: {\"period\":\"2026-04\",\"digest\":\"$(sqlite3 full.db "SELECT digest FROM close WHERE period_text = '2026-04'")\"}" "$(cat err)"
 cp f.db t.db
 sqlite3 t.db "UPDATE close SET ledger = replace(ledger, '\"amount\":\"100.00\"', '\"amount\":\"100.01\"') WHERE period_text = '2026-01'"
 "$acre" --db t.db audit >out; check "audit after a cent changed" 1 $?
