@@ -9,13 +9,21 @@
  *   - its numbers add up: each line re-derived from its detail, each total from the lines, as
  *     `acre verify` does, naming the affiliate and line that do not (so an edit is located, and
  *     caught even when the digests were recomputed after it).
- * It reports every problem, one line each, naming the period and what does not match. */
+ *   - with a ledger key, its mac is the HMAC of its digest (engine/ledger_key.c).
+ * Before them SQLite's quick_check (a corrupt store stops the audit there); after them the state
+ * rows the next close reads (engine/audit_state.c), the head or anchor the caller kept, and with
+ * --recompute every ledger closed again (engine/audit_recompute.c). It reports every problem, one
+ * line each, naming the period (or "store", or the anchor line) and what does not match. */
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acre/audit.h"
 #include "alloc.h"
+#include "audit_int.h"
 #include "digest.h"
+#include "jsonval.h"
+#include "ledger_key.h"
 #include "store_int.h"
 #include "verify_int.h"
 
@@ -51,12 +59,191 @@ static void problem(FILE *out, int *nbad, const char *period, const char *what, 
     (*nbad)++;
 }
 
-int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
+/* Whether a quick_check report names SQLITE_NOMEM (7) as the error code of a line. */
+static int memory_row(const char *t)
+{
+    for (const char *p = t; (p = strstr(p, "error code=7")); p++)
+        if (p[12] < '0' || p[12] > '9')
+            return 1;
+    return 0;
+}
+
+/* SQLite's quick_check: each problem it names (a zeroed or torn page, a broken b-tree) is one. */
+static int quick_check(acre_store *s, FILE *out, int *nbad, acre_error *err)
 {
     sqlite3_stmt *st;
+    int rc;
+    /* its temporary b-trees in memory: no temporary file to fail to open */
+    if ((rc = acre_store_exec(s, "PRAGMA temp_store = MEMORY", err)))
+        return rc;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
+        if (sqlite3_errcode(s->db) == SQLITE_NOMEM) /* its message may name a temporary file */
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
+                                  "out of memory: checking the store");
+        fprintf(out, "store\tFAIL\tcorruption: %s\n", sqlite3_errmsg(s->db));
+        (*nbad)++;
+        return 0;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if (t && strcmp(t, "ok") == 0)
+            continue;
+        /* SQLite running out of memory is reported as a row ("… error code=7"), not corruption */
+        if (!t || strcmp(t, "out of memory") == 0 || memory_row(t)) {
+            sqlite3_finalize(st);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
+        /* one report may hold several lines ("*** in database main ***\nPage 12: …") */
+        for (const char *e; *t; t = *e ? e + 1 : e) {
+            e = t + strcspn(t, "\n");
+            if (e > t && strncmp(t, "*** in database", 15) != 0) {
+                fprintf(out, "store\tFAIL\tcorruption: %.*s\n", (int)(e - t), t);
+                (*nbad)++;
+            }
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        if (rc == SQLITE_NOMEM) {
+            sqlite3_finalize(st);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
+        fprintf(out, "store\tFAIL\tcorruption: %s\n", sqlite3_errmsg(s->db));
+        (*nbad)++;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* The last closed ledger's digest (last, NULL when nothing is closed) against the head given. */
+static void check_head(FILE *out, int *nbad, const char *last_period, const char *last,
+                       const char *head)
+{
+    if (!last)
+        problem(out, nbad, "store", "head: no period is closed, so nothing has the head digest",
+                NULL, head);
+    else if (strcmp(last, head) != 0)
+        problem(out, nbad, last_period,
+                "head: the last closed ledger's digest is not the head given (a period removed "
+                "from the end, or a ledger rewritten)",
+                last, head);
+}
+
+/* Each line of the anchor file, {"period":…,"digest":…}, against the close of its period. */
+static int check_anchor(acre_store *s, FILE *out, int *nbad, const char *path,
+                        const char *last_period, acre_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    char line[512], anchored_last[8] = "";
+    sqlite3_stmt *st;
+    long no = 0;
+    int rc;
+    if (!f)
+        return acre_error_set(err, ACRE_EUSAGE, NULL, "anchor", "cannot read the anchor file %s",
+                              path);
+    if ((rc = acre_store_prepare(s, &st, "SELECT digest FROM close WHERE period_text = ?1", err))) {
+        fclose(f);
+        return rc;
+    }
+    while (fgets(line, sizeof line, f)) {
+        json_error_t je;
+        json_t *o;
+        const char *per, *dig;
+        char where[64];
+        size_t len = strlen(line);
+        no++;
+        if (len == 0 || (len == 1 && line[0] == '\n'))
+            continue;
+        snprintf(where, sizeof where, "anchor line %ld", no);
+        if (!(o = acre_json_loadb(line, len, 0, &je)) &&
+            json_error_code(&je) == json_error_out_of_memory) {
+            sqlite3_finalize(st);
+            fclose(f);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
+        per = json_string_value(json_object_get(o, "period"));
+        dig = json_string_value(json_object_get(o, "digest"));
+        if (!per || !dig || strlen(per) != 7 || line[len - 1] != '\n') {
+            problem(out, nbad, where, "is not one {\"period\":…,\"digest\":…} line", NULL, NULL);
+            json_decref(o);
+            continue;
+        }
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, per, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(st, 0);
+            if (!d || strcmp(d, dig) != 0)
+                problem(out, nbad, per,
+                        "anchor: the close's digest is not the one anchored (a ledger rewritten)",
+                        d, dig);
+        } else if (rc == SQLITE_DONE) {
+            problem(out, nbad, per,
+                    "anchor: the anchor has this period closed, the store does not (a period "
+                    "removed)",
+                    NULL, dig);
+        } else {
+            json_decref(o);
+            rc = acre_store_fail(s, "reading closes", err);
+            sqlite3_finalize(st);
+            fclose(f);
+            return rc;
+        }
+        if (strcmp(per, anchored_last) > 0)
+            snprintf(anchored_last, sizeof anchored_last, "%s", per);
+        json_decref(o);
+    }
+    if (ferror(f)) {
+        sqlite3_finalize(st);
+        fclose(f);
+        return acre_error_set(err, ACRE_EUSAGE, NULL, "anchor", "reading the anchor file %s failed",
+                              path);
+    }
+    fclose(f);
+    sqlite3_finalize(st);
+    if (last_period && strcmp(last_period, anchored_last) > 0)
+        fprintf(out, "%s\tnote\tanchor: periods after %s are closed but not in the anchor\n",
+                last_period, anchored_last[0] ? anchored_last : "(none)");
+    return 0;
+}
+
+int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
+{
+    return acre_audit_run(s, NULL, out, nbad, err);
+}
+
+static int audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad,
+                     acre_error *err);
+
+/* One read transaction: every check sees the same snapshot, whatever closes meanwhile. */
+int acre_audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad, acre_error *err)
+{
+    int rc;
+    *nbad = 0;
+    if ((rc = acre_store_exec(s, "BEGIN", err)))
+        return rc;
+    rc = audit_run(s, o, out, nbad, err);
+    acre_store_rollback(s);
+    return rc;
+}
+
+static int audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad,
+                     acre_error *err)
+{
+    static const acre_audit_opts none = {0, NULL, NULL};
+    sqlite3_stmt *st;
     char *prev = NULL;
+    char last_period[8] = "";
     int rc, n = 0;
     *nbad = 0;
+    if (!o)
+        o = &none;
+    if ((rc = quick_check(s, out, nbad, err)))
+        return rc;
+    if (*nbad) {
+        fprintf(out, "the store is corrupt: %d problem%s; nothing else was checked\n", *nbad,
+                *nbad == 1 ? "" : "s");
+        return 0;
+    }
     if ((rc = acre_store_prepare(s, &st,
                                  "SELECT period_text, ledger, digest, previous_digest FROM close "
                                  "ORDER BY period",
@@ -102,6 +289,31 @@ int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
             problem(out, nbad, period,
                     "the close's previous_digest is not the digest of the period closed before it",
                     rprev ? rprev : "null", want_prev);
+        if (acre_ledger_keyed(s)) {
+            char want[ACRE_MAC_SIZE], *mac = NULL;
+            const char *tail = doc, *t;
+            while ((t = strstr(tail, ",\n\"digest\":\""))) /* the mac follows the last digest */
+                tail = t + 1;
+            if (member(&mac, tail, "mac")) {
+                free(inner);
+                free(tper);
+                free(tprev);
+                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+                break;
+            }
+            acre_ledger_mac(want, s, inner ? inner : dig);
+            /* the right mac is never printed: the audit's output must not forge one */
+            if (!mac)
+                problem(out, nbad, period,
+                        "the ledger has no mac (closed without the key, or the mac removed)", NULL,
+                        NULL);
+            else if (strcmp(mac, want) != 0)
+                problem(out, nbad, period,
+                        "the ledger's mac is not the key's HMAC of its digest (forged, or "
+                        "another key)",
+                        NULL, NULL);
+            free(mac);
+        }
         /* what changed, where the numbers show it (a line, a total, a missing line), even in
          * a ledger whose digests were recomputed after the edit */
         snprintf(prefix, sizeof prefix, "%.20s\tFAIL\t", period);
@@ -120,19 +332,34 @@ int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
         free(tper);
         free(tprev);
         free(prev);
+        snprintf(last_period, sizeof last_period, "%s", period);
         if (!(prev = acre_strdup(dig))) {
             rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
             break;
         }
     }
-    free(prev);
     if (rc != SQLITE_DONE && rc < 0) {
+        free(prev);
+        sqlite3_finalize(st);
+        return rc;
+    }
+    if (rc != SQLITE_DONE) {
+        rc = acre_store_fail(s, "reading closed ledgers", err);
+        free(prev);
         sqlite3_finalize(st);
         return rc;
     }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return acre_store_fail(s, "reading closed ledgers", err);
+    if (o->head)
+        check_head(out, nbad, last_period, prev, o->head);
+    rc = acre_audit_state(s, out, nbad, err);
+    if (!rc && o->anchor)
+        rc = check_anchor(s, out, nbad, o->anchor, prev ? last_period : NULL, err);
+    if (!rc && o->recompute)
+        rc = acre_audit_recompute(s, out, nbad, err);
+    free(prev);
+    if (rc)
+        return rc;
     fprintf(out, "%d closed period%s, %d problem%s\n", n, n == 1 ? "" : "s", *nbad,
             *nbad == 1 ? "" : "s");
     return 0;

@@ -29,6 +29,7 @@
 #include "close_read.h"
 #include "datetime.h"
 #include "digest.h"
+#include "ledger_key.h"
 #include "number.h"
 #include "safeguard.h"
 #include "store_int.h"
@@ -1611,8 +1612,10 @@ static int write_ledger(ctx *x, acre_buf *b, char digest[72])
         return ACRE_ENOMEM;
     acre_sha256_hex(hex, b->p, b->len);
     snprintf(digest, 72, "sha256:%s", hex);
-    b->len--; /* drop the closing brace, add the digest */
-    acre_buf_printf(b, ",\n\"digest\":\"%s\"}\n", digest);
+    b->len--; /* drop the closing brace, add the digest (and, with a ledger key, the mac) */
+    acre_buf_printf(b, ",\n\"digest\":\"%s\"", digest);
+    acre_ledger_mac_add(x->s, b, digest);
+    acre_buf_adds(b, "}\n");
     return b->oom ? ACRE_ENOMEM : 0;
 }
 

@@ -9,6 +9,10 @@
 struct acre_store {
     sqlite3 *db;
     int committing; /* acre_store_commit is committing: the commit guard lets it through */
+    /* The ledger key (engine/ledger_key.c), as HMAC uses it: a key longer than SHA-256's block
+     * is its SHA-256 (RFC 2104), so 64 bytes hold any key. ledger_key_len 0: no key. */
+    unsigned char ledger_key[64];
+    size_t ledger_key_len;
 };
 
 /* Prepares sql into *st, filling err with SQLite's message on failure. */

@@ -128,15 +128,29 @@ fx=$2/clawback-by-flag
 "$acre" --db f.db ingest assignments "$fx/assignments.ndjson" >/dev/null
 "$acre" --db f.db ingest igaming/customers "$fx/customers.ndjson" >/dev/null
 "$acre" --db f.db ingest igaming/transactions "$fx/transactions.ndjson" >/dev/null
-"$acre" --db f.db close 2026-01 >/dev/null
+"$acre" --db f.db close 2026-01 --anchor anchor >close.out
 "$acre" --db f.db ingest flags "$fx/flag.ndjson" >/dev/null
-"$acre" --db f.db close 2026-02 >/dev/null
-"$acre" --db f.db close 2026-03 >/dev/null
+"$acre" --db f.db close 2026-02 --anchor anchor >>close.out
+"$acre" --db f.db close 2026-03 --anchor anchor >>close.out
 for p in 2026-01 2026-02 2026-03; do
     check "threaded close $p is the expected file" "" "$("$acre" --db f.db ledger $p | cmp - "$fx/expected/$p.json")"
 done
 "$acre" --db f.db audit >out; check "audit of an untouched store" 0 $?
 check "audit lists every period" "3" "$(grep -c '	ok	sha256:' out)"
+# close prints the new head, {"period":…,"digest":…}, and appends the same line to its anchor
+# (SPEC 10); the digest is the one the expected file carries
+check "close prints the period and the new head" "{\"period\":\"2026-03\",\"digest\":\"$(sed -n 's/^"digest":"\(.*\)"}$/\1/p' "$fx/expected/2026-03.json")\"}" "$(tail -n 1 close.out)"
+check "close --anchor appends what close printed" "$(cat close.out)" "$(cat anchor)"
+"$acre" --db f.db audit --anchor anchor --head "$(tail -n 1 close.out | sed 's/.*"digest":"\(.*\)"}/\1/')" >out
+check "audit with the anchor and the head" 0 $?
+"$acre" --db f.db close 2026-04 --anchor nosuchdir/anchor 2>err; check "an anchor that cannot be written: refused" 2 $?
+check "an anchor that cannot be written: nothing closed" 3 "$(sqlite3 f.db 'SELECT count(*) FROM close')"
+"$acre" --db f.db audit --anchor nosuchfile >out 2>err; check "an anchor that cannot be read" 2 $?
+# the anchor is written after the commit: a full disk then exits 4, says so and gives the line
+cp f.db full.db
+"$acre" --db full.db close 2026-04 --anchor /dev/full >out 2>err; check "an anchor on a full disk" 4 $?
+check "an anchor on a full disk: the close is stored" 4 "$(sqlite3 full.db 'SELECT count(*) FROM close')"
+check "an anchor on a full disk: the line to append" "acre: close: 2026-04 is closed, but the anchor file /dev/full could not be written; append this line to it: {\"period\":\"2026-04\",\"digest\":\"$(sqlite3 full.db "SELECT digest FROM close WHERE period_text = '2026-04'")\"}" "$(cat err)"
 cp f.db t.db
 sqlite3 t.db "UPDATE close SET ledger = replace(ledger, '\"amount\":\"100.00\"', '\"amount\":\"100.01\"') WHERE period_text = '2026-01'"
 "$acre" --db t.db audit >out; check "audit after a cent changed" 1 $?
@@ -152,7 +166,68 @@ check "audit names the broken link" "2026-03	FAIL	the close's previous_digest is
 cp f.db t.db
 sqlite3 t.db "DELETE FROM close WHERE period_text = '2026-02'"
 "$acre" --db t.db audit >out; check "audit after a deleted period" 1 $?
-check "audit names the period after the gap" "2026-03" "$(grep FAIL out | cut -f1 | sort -u)"
+# the chain breaks at 2026-03; the state 2026-02 left stays behind (its close_affiliate rows),
+# 2026-03's brought_forward -100.00 no longer follows from 2026-01's carried_forward 0, and f_1's
+# CPA paid in 2026-01 is marked clawed back by a ledger that is gone (SPEC 10 "Audit")
+check "audit names the period after the gap" "2026-03" "$(grep FAIL out | grep previous_digest | cut -f1 | sort -u)"
+check "audit names the state the deleted period left" "2026-01	FAIL	settled f_1: clawed_period is set; no ledger claws back its paid CPA
+2026-02	FAIL	close_affiliate has 1 row for 2026-02, which is not closed
+2026-03	FAIL	affiliate aff_f: brought_forward is -100.00; the carried_forward 0 left by 2026-01 gives 0.00
+2026-03	FAIL	close_affiliate aff_f: carried_forward is -100; the ledgers give 0" "$(grep FAIL out | grep -v previous_digest | sort)"
+
+# The keyed mac (SPEC 10): the same fixture closed with a 32-byte key. The mac is HMAC-SHA256
+# over the digest text, worked out here with Python's hmac; the bytes before it are the expected
+# file's, so the digest is the same as without a key.
+printf 'k%.0s' $(seq 32) >key    # 32 bytes "kkk…k"
+printf 'k%.0s' $(seq 31) >short
+"$acre" --db k.db ingest affiliates "$fx/affiliates.ndjson" >/dev/null
+"$acre" --db k.db plan add "$fx/plans/cpa.json" >/dev/null
+"$acre" --db k.db ingest assignments "$fx/assignments.ndjson" >/dev/null
+"$acre" --db k.db ingest igaming/customers "$fx/customers.ndjson" >/dev/null
+"$acre" --db k.db ingest igaming/transactions "$fx/transactions.ndjson" >/dev/null
+"$acre" --db k.db close 2026-01 --key-file short 2>err; check "a 31-byte key: refused" 2 $?
+check "a 31-byte key: the message" "acre: the ledger key file short has 31 bytes; a key needs at least 32" "$(cat err)"
+check "a 31-byte key: nothing closed" 0 "$(sqlite3 k.db 'SELECT count(*) FROM close')"
+"$acre" --db k.db close 2026-01 --key-file key >/dev/null
+ACRE_LEDGER_KEY_FILE=key "$acre" --db k.db ingest flags "$fx/flag.ndjson" >/dev/null
+ACRE_LEDGER_KEY_FILE=key "$acre" --db k.db close 2026-02 >/dev/null
+"$acre" --db k.db ledger 2026-01 >k1.json
+mac=$(python3 -c "import hmac, hashlib, sys; d = open('$fx/expected/2026-01.json').read().split('\"digest\":\"')[1][:71]; print('hmac-sha256:' + hmac.new(b'k' * 32, d.encode(), hashlib.sha256).hexdigest())")
+check "a keyed ledger: the expected bytes, then the mac" "$(sed 's/"}$/","mac":"'$mac'"}/' "$fx/expected/2026-01.json")" "$(cat k1.json)"
+"$acre" verify k1.json >/dev/null; check "a keyed ledger verifies" 0 $?
+"$acre" --db k.db audit --key-file key >out; check "audit with the key" 0 $?
+printf 'x%.0s' $(seq 40) >other
+"$acre" --db k.db audit --key-file other >out; check "audit with another key" 1 $?
+check "audit with another key: each mac named" "2026-01	FAIL	the ledger's mac is not the key's HMAC of its digest (forged, or another key)
+2026-02	FAIL	the ledger's mac is not the key's HMAC of its digest (forged, or another key)" "$(grep FAIL out)"
+"$acre" --db k.db close 2026-03 >/dev/null   # without the key
+"$acre" --db k.db audit --key-file key >out; check "a ledger closed without the key" 1 $?
+check "a ledger closed without the key: named" "2026-03	FAIL	the ledger has no mac (closed without the key, or the mac removed)" "$(grep FAIL out)"
+# 2026-02 resealed by a writer without the key: min_payout 0 -> 1 changes no number (aff_f's
+# -100.00 stays carried forward), and its digests are recomputed; only the key shows it
+cp k.db t.db
+sqlite3 t.db "UPDATE close SET ledger = replace(ledger, '\"min_payout\":\"0\"', '\"min_payout\":\"1\"') WHERE period_text = '2026-02'"
+python3 - <<'PY'
+import hashlib, sqlite3
+db = sqlite3.connect('t.db')
+doc = db.execute("SELECT ledger FROM close WHERE period_text = '2026-02'").fetchone()[0]
+body, tail = doc[:doc.rindex(',\n"digest":')], doc[doc.rindex(',\n"digest":'):]
+d = 'sha256:' + hashlib.sha256((body + '}').encode()).hexdigest()
+doc = body + ',\n"digest":"' + d + tail[len(',\n"digest":"') + 71:]
+db.execute("UPDATE close SET ledger = ?, digest = ? WHERE period_text = '2026-02'", (doc, d))
+nxt = db.execute("SELECT ledger FROM close WHERE period_text = '2026-03'").fetchone()[0]
+body = nxt[:nxt.rindex(',\n"digest":')]
+old = body[body.index('"previous_digest":"') + 19:][:71]
+body = body.replace(old, d)
+d3 = 'sha256:' + hashlib.sha256((body + '}').encode()).hexdigest()
+db.execute("UPDATE close SET ledger = ?, digest = ?, previous_digest = ? WHERE period_text = '2026-03'",
+           (body + ',\n"digest":"' + d3 + '"}\n', d3, d))
+db.commit()
+PY
+"$acre" --db t.db audit >out; check "resealed by a writer without the key: the store alone passes" 0 $?
+"$acre" --db t.db audit --key-file key >out; check "resealed by a writer without the key: the key fails it" 1 $?
+check "resealed by a writer without the key: named" "2026-02	FAIL	the ledger's mac is not the key's HMAC of its digest (forged, or another key)
+2026-03	FAIL	the ledger has no mac (closed without the key, or the mac removed)" "$(grep FAIL out)"
 
 # The close reads activity in one query per day, shared by two reader threads, and must still
 # report the refusal that one thread reading the table in order meets first (engine/close_read.c).

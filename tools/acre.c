@@ -30,19 +30,26 @@ static const char usage_text[] =
     "  preview PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
     "         [--allow-gap]\n"
     "                     compute PERIOD (YYYY-MM) exactly as close would; store nothing\n"
-    "  close PERIOD [--allow-gap] [--early]\n"
+    "  close PERIOD [--allow-gap] [--early] [--anchor FILE] [--key-file FILE]\n"
     "                     compute and store PERIOD's ledger; closed periods never change.\n"
     "                     Refused (exit 4) when months between the last closed period and\n"
     "                     PERIOD are not closed (unless --allow-gap), or PERIOD has not\n"
-    "                     ended by the UTC clock (unless --early)\n"
+    "                     ended by the UTC clock (unless --early). Prints\n"
+    "                     {\"period\":...,\"digest\":...}, the new head, and appends that\n"
+    "                     line to the anchor FILE\n"
     "  ledger PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
     "                     print a closed period's ledger; hledger and beancount write the\n"
     "                     accruals, payouts and a balance assertion per affiliate; summary\n"
     "                     each affiliate's totals and what to pay per currency\n"
     "  ledger --file FILE [--format ...] [--affiliate ID]\n"
     "                     the same for a ledger document kept as a file\n"
-    "  audit              check every closed ledger against its digest and the chain linking\n"
-    "                     each to the one before; exit 1 naming what does not match\n"
+    "  audit [--recompute] [--head DIGEST] [--anchor FILE] [--key-file FILE]\n"
+    "                     check the store (SQLite's quick_check), every closed ledger against\n"
+    "                     its digest, the chain linking each to the one before, its mac (with\n"
+    "                     the key) and the state the next close reads; --recompute closes\n"
+    "                     every period again and compares the bytes; --head and --anchor\n"
+    "                     check the last digests kept elsewhere; exit 1 naming what does not\n"
+    "                     match\n"
     "  simulate FROM[..TO] --plan FILE... [--assign AFF=PLAN[@V]...] [--affiliate ID]\n"
     "           [--format table|json|csv]\n"
     "                     recompute closed and open periods with other plans or assignments;\n"
@@ -58,6 +65,8 @@ static const char usage_text[] =
     "                     the new file DEST (mode 0600); never copy a live store with cp\n"
     "  kinds              list the record kinds\n"
     "\n"
+    "--key-file FILE (else $ACRE_LEDGER_KEY_FILE): its bytes, at least 32, are the key of the\n"
+    "ledgers' hmac-sha256 mac (close, preview, audit).\n"
     "--db PATH defaults to $ACRE_DB, else ./acre.db; only ingest, plan add and replay --into\n"
     "create it (mode 0600), other commands refuse a store that does not exist (exit 2).\n"
     "Exit status: 0 success, 1 a comparison\n"
@@ -75,6 +84,8 @@ static int usage(const char *msg)
 typedef struct args {
     const char *db;
     const char *rejects, *format, *affiliate, *file, *into;
+    const char *head, *anchor, *key_file; /* audit and close (SPEC 10 "Audit") */
+    int recompute;
     int atomic, explain, help, update, on_disk, format_given;
     int allow_gap, early, again; /* SPEC 10's safeguards, overridden */
     const char *pos[256];
@@ -122,6 +133,15 @@ static int parse_args(args *a, int argc, char **argv)
                 a->plans[a->nplans++] = argv[++i];
             else
                 a->assigns[a->nassigns++] = argv[++i];
+        } else if (strcmp(s, "--head") == 0 || strcmp(s, "--anchor") == 0 ||
+                   strcmp(s, "--key-file") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "acre: %s needs a value\n", s);
+                return -1;
+            }
+            *(s[2] == 'h' ? &a->head : s[2] == 'a' ? &a->anchor : &a->key_file) = argv[++i];
+        } else if (strcmp(s, "--recompute") == 0) {
+            a->recompute = 1;
         } else if (strncmp(s, "--format=", 9) == 0) {
             a->format = s + 9;
         } else if (strncmp(s, "--affiliate=", 12) == 0) {
@@ -229,6 +249,22 @@ static int utc_now(char out[32])
     gmtime_r(&t, &tm);
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return (tm.tm_year + 1900) * 12 + tm.tm_mon;
+}
+
+/* The ledger key of --key-file, else of $ACRE_LEDGER_KEY_FILE, if any (SPEC 10). Returns 0, or
+ * -1 when it cannot be read or is shorter than ACRE_LEDGER_KEY_MIN bytes (bad usage). */
+static int set_key(acre_store *s, const args *a)
+{
+    const char *path = a->key_file ? a->key_file : getenv("ACRE_LEDGER_KEY_FILE");
+    acre_error err;
+    acre_error_clear(&err);
+    if (!path || !*path)
+        return 0;
+    if (acre_store_set_ledger_key_file(s, path, &err)) {
+        fprintf(stderr, "acre: %s\n", err.message);
+        return -1;
+    }
+    return 0;
 }
 
 static int cmd_ingest(const args *a)
@@ -477,6 +513,8 @@ static int cmd_close(const args *a, int store)
 {
     acre_store *s = NULL;
     acre_error err;
+    FILE *anchor = NULL;
+    char head[128] = "";
     char *ledger = NULL;
     int rc;
 
@@ -500,8 +538,24 @@ static int cmd_close(const args *a, int store)
     }
     if (store_missing(a))
         return EXIT_USAGE;
-    if (open_store(&s, a))
+    if (!store && a->anchor)
+        return usage("preview: --anchor is for close");
+    /* the anchor is opened first: a close is never stored with nowhere to record it */
+    if (a->anchor && !(anchor = fopen(a->anchor, "a"))) {
+        fprintf(stderr, "acre: close: cannot append to the anchor file %s\n", a->anchor);
+        return EXIT_USAGE;
+    }
+    if (open_store(&s, a)) {
+        if (anchor)
+            fclose(anchor);
         return EXIT_REFUSED;
+    }
+    if (set_key(s, a)) {
+        if (anchor)
+            fclose(anchor);
+        acre_store_free(s);
+        return EXIT_USAGE;
+    }
     acre_error_clear(&err);
     {
         acre_close_opts o = {store, a->allow_gap};
@@ -509,17 +563,35 @@ static int cmd_close(const args *a, int store)
     }
     if (rc) {
         fprintf(stderr, "acre: %s: %s\n", store ? "close" : "preview", err.message);
+        if (anchor)
+            fclose(anchor);
         acre_store_free(s);
         return exit_for(rc);
     }
     warn_unassigned(store ? "close" : "preview", a->pos[1], ledger);
+    if (store) {
+        /* the ledger ends with "digest":"sha256:<64 hex>" (then the mac, with a key) */
+        const char *d = strstr(ledger, "\n\"digest\":\"");
+        snprintf(head, sizeof head, "{\"period\":\"%s\",\"digest\":\"%.71s\"}\n", a->pos[1],
+                 d ? d + 11 : "");
+    }
+    if (anchor) {
+        int bad = fputs(head, anchor) == EOF || fflush(anchor) != 0 || fsync(fileno(anchor)) != 0;
+        bad |= fclose(anchor) != 0;
+        if (bad) {
+            fprintf(stderr,
+                    "acre: close: %s is closed, but the anchor file %s could not be written; "
+                    "append this line to it: %s",
+                    a->pos[1], a->anchor, head);
+            free(ledger);
+            acre_store_free(s);
+            return EXIT_REFUSED;
+        }
+    }
     if (!store || a->affiliate || strcmp(a->format, "json") != 0)
         rc = acre_ledger_write(stdout, ledger, a->format, a->affiliate, &err);
-    else {
-        /* the ledger ends with "digest":"sha256:<64 hex>"} */
-        const char *d = strstr(ledger, "\n\"digest\":\"");
-        printf("{\"period\":\"%s\",\"digest\":\"%.71s\"}\n", a->pos[1], d ? d + 11 : "");
-    }
+    else
+        fputs(head, stdout);
     free(ledger);
     acre_store_free(s);
     if (rc) {
@@ -595,6 +667,7 @@ static int cmd_audit(const args *a)
 {
     acre_store *s = NULL;
     acre_error err;
+    acre_audit_opts o = {a->recompute, a->head, a->anchor};
     int rc, nbad = 0;
 
     if (a->npos != 1)
@@ -603,8 +676,12 @@ static int cmd_audit(const args *a)
         return EXIT_USAGE;
     if (open_store(&s, a))
         return EXIT_REFUSED;
+    if (set_key(s, a)) {
+        acre_store_free(s);
+        return EXIT_USAGE;
+    }
     acre_error_clear(&err);
-    rc = acre_audit(s, stdout, &nbad, &err);
+    rc = acre_audit_run(s, &o, stdout, &nbad, &err);
     acre_store_free(s);
     if (rc) {
         fprintf(stderr, "acre: audit: %s\n", err.message);
