@@ -70,7 +70,7 @@ int acre_dec_parse_stored(acre_dec *d, const char *text, acre_error *err)
 {
     size_t len, neg, ip, fp;
     const char *slash, *dot, *t;
-    char *buf;
+    char buf[ACRE_DEC_STORED_MAX + 1]; /* on the stack: reading back never fails for memory */
     int ok;
 
     if (!text)
@@ -87,11 +87,8 @@ int acre_dec_parse_stored(acre_dec *d, const char *text, acre_error *err)
         fp = len - neg - ip - 1;
         if (dot || !digits_ok(t, ip) || !digits_ok(slash + 1, fp) || (ip == 1 && t[0] == '0'))
             goto bad;
-        if (!(buf = acre_malloc(len + 1)))
-            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         memcpy(buf, text, len + 1);
         ok = mpq_set_str(d->q, buf, 10) == 0;
-        free(buf);
         if (!ok || mpz_cmp_ui(mpq_denref(d->q), 1) <= 0)
             goto bad;
         mpq_canonicalize(d->q);
@@ -105,13 +102,10 @@ int acre_dec_parse_stored(acre_dec *d, const char *text, acre_error *err)
     for (size_t i = 0; i < fp; i++)
         if (dot[1 + i] < '0' || dot[1 + i] > '9')
             goto bad;
-    if (!(buf = acre_malloc(len + 1)))
-        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     memcpy(buf, t, ip);
     memcpy(buf + ip, dot ? dot + 1 : "", fp);
     buf[ip + fp] = '\0';
     ok = mpz_set_str(mpq_numref(d->q), buf, 10) == 0;
-    free(buf);
     if (!ok)
         goto bad;
     mpz_ui_pow_ui(mpq_denref(d->q), 10, (unsigned long)fp);

@@ -111,6 +111,7 @@ static void qsort_ctx(int *v, int n, acre_close *c)
 static int clawbacks(acre_close *c, acre_aff *a, acre_error *err)
 {
     int64_t start = acre_month_start(c->period);
+    int rc;
     for (int i = 0; i < a->npaid; i++) {
         acre_cust *cu = &c->custs[a->paid[i]];
         const acre_plan *pp;
@@ -137,12 +138,15 @@ static int clawbacks(acre_close *c, acre_aff *a, acre_error *err)
             reason = "conditions";
         if (reason) {
             acre_dec_init(&paid);
-            if (acre_dec_parse_stored(&paid, cu->paid_amount, err)) {
+            if ((rc = acre_dec_parse_stored(&paid, cu->paid_amount, err))) {
                 acre_dec_clear(&paid);
                 acre_dec_clear(&amt);
-                return acre_error_set(err, ACRE_ERROR, "amount", "stored_value",
-                                      "settled customer %s: the paid amount %.60s is not an "
-                                      "exact number", cu->id, cu->paid_amount ? cu->paid_amount : "NULL");
+                if (rc != ACRE_ERROR) /* out of memory */
+                    return rc;
+                return acre_error_set(err, ACRE_ERROR, "store", "stored_value",
+                                      "the store is damaged: settled.amount of customer %s is "
+                                      "%.60s, not an exact number",
+                                      cu->id, cu->paid_amount ? cu->paid_amount : "NULL");
             }
             acre_dec_neg(&paid, &paid);
             if (!(l = acre_close_line(a, LINE_CLAWBACK, cu->paid_label, cu->id))) {

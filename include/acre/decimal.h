@@ -42,7 +42,7 @@ int acre_dec_parse(acre_dec *d, const char *text, size_t len, acre_error *err);
  * or "p/q" in lowest terms ("-3175/27"), exactly; no exponent, no other form. This is for values
  * the store keeps (deficits, balances, remembered amounts: SPEC 9 "Late data"), not for input
  * records, which keep the 15-digit rule. Returns 0, or ACRE_ERROR (rule "stored_value") with d
- * set to 0; ACRE_ENOMEM when out of memory. */
+ * set to 0. It allocates nothing but GMP's own memory. */
 int acre_dec_parse_stored(acre_dec *d, const char *text, acre_error *err);
 
 void acre_dec_add(acre_dec *r, const acre_dec *a, const acre_dec *b);
