@@ -1,4 +1,5 @@
 /* tools/acre.c — the acre command line. The library never prints or exits; this does. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,13 @@ static void on_reject(void *ctx, const acre_reject *r)
     fputc('\n', k->out);
 }
 
+/* Closes a file this program wrote; nonzero when a write to it or the close failed. */
+static int close_written(FILE *f)
+{
+    int bad = ferror(f);
+    return (fclose(f) != 0) | bad;
+}
+
 static int open_store(acre_store **s, const args *a)
 {
     acre_error err;
@@ -243,8 +251,11 @@ out:
     for (int i = 0; i < nfiles; i++)
         if (files[i] != stdin)
             fclose(files[i]);
-    if (sink.out && sink.out != stderr)
-        fclose(sink.out);
+    if (sink.out && sink.out != stderr && close_written(sink.out)) {
+        fprintf(stderr, "acre: ingest: writing %s failed; the rejects in it are incomplete\n",
+                a->rejects);
+        code = EXIT_REFUSED;
+    }
     acre_store_free(s);
     return code;
 }
@@ -693,13 +704,33 @@ static int run(int argc, char **argv)
     return usage(NULL);
 }
 
+/* A failed or short write anywhere on stdout (the error flag stdio keeps) or at its final flush
+ * and close turns any exit status into 4: output cut short must never look like success. */
+static int close_stdout(int code)
+{
+    int bad = ferror(stdout), e = 0;
+    if (fflush(stdout) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad)
+        return code;
+    fprintf(stderr, "acre: writing the output failed%s%s; it is incomplete\n", e ? ": " : "",
+            e ? strerror(e) : "");
+    return EXIT_REFUSED;
+}
+
 int main(int argc, char **argv)
 {
     const char *sw = getenv("ACRE_FAIL_ALLOC");
     int code;
     if (sw && alloc_switch(sw))
         return EXIT_USAGE;
-    code = run(argc, argv);
+    code = close_stdout(run(argc, argv));
     if (sw)
         fprintf(stderr, "acre: ACRE_FAIL_ALLOC=%s: %ld allocations counted\n", sw,
                 acre_alloc_count());
