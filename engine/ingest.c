@@ -22,6 +22,9 @@
 #define MAX_LINE (16L << 20)   /* an NDJSON line longer than this refuses the file */
 #define MAX_DOC (1024L << 20)  /* a JSON array or envelope larger than this refuses the file */
 #define READ_CHUNK (1L << 20)
+/* A rejected record whose JSON is longer than this is not echoed whole in its reject line: the
+ * line gives its length and its first REJECT_ECHO bytes (cut at a character) as a string. */
+#define REJECT_ECHO 4096
 #define JSON_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
 
 /* ---- reading ---------------------------------------------------------------------------- */
@@ -133,6 +136,7 @@ typedef struct ingest {
     acre_strset known;   /* referenced ids found in the store */
     acre_rec rec;
     acre_buf out, text;  /* reject lines */
+    acre_buf recj;       /* the rejected record's JSON, before it is echoed */
     int ref_col;
     long invalid;        /* records rejected for their own content */
     /* affiliates: records held until the whole file is read, and the verdicts decided
@@ -159,8 +163,19 @@ static void emit_reject(ingest *g, long index, long line, const json_t *v, const
     if (line > 0)
         acre_buf_printf(&g->out, ",\"line\":%ld", line);
     if (v) {
-        acre_buf_adds(&g->out, ",\"record\":");
-        acre_buf_json(&g->out, v, t, 0);
+        acre_buf_reset(&g->recj);
+        acre_buf_json(&g->recj, v, t, 0);
+        if (g->recj.oom) {
+            acre_buf_adds(&g->out, ",\"record_bytes\":null"); /* no memory to echo it */
+        } else if (g->recj.len <= REJECT_ECHO) {
+            acre_buf_adds(&g->out, ",\"record\":");
+            acre_buf_add(&g->out, g->recj.p, g->recj.len);
+        } else {
+            acre_buf_printf(&g->out, ",\"record_bytes\":%zu,\"record_prefix\":", g->recj.len);
+            acre_buf_json_str(&g->out, g->recj.p, (size_t)acre_utf8_prefix(g->recj.p, REJECT_ECHO));
+        }
+        if (g->recj.cap > 4 * REJECT_ECHO)
+            acre_buf_free(&g->recj); /* a huge record: do not keep its memory */
     }
     acre_buf_adds(&g->out, ",\"errors\":[");
     acre_buf_printf(&g->text, "%s record %ld:", g->source, index);
@@ -318,8 +333,8 @@ static int check_refs(ingest *g, long index, acre_error *err)
             const char *f = g->k->cols[g->k->ref_col].name;
             int aff = g->k->ref != REF_CUSTOMER;
             acre_rec_error(r, f, aff ? "unknown_affiliate" : "unknown_customer",
-                           "%s: no %s \"%.100s\" is stored", f, aff ? "affiliate" : "customer",
-                           id->s);
+                           "%s: no %s \"%.*s\" is stored", f, aff ? "affiliate" : "customer",
+                           acre_utf8_prefix(id->s, 100), id->s);
             return 0;
         }
         break;
@@ -336,9 +351,11 @@ static int check_refs(ingest *g, long index, acre_error *err)
         if (rc == SQLITE_ROW) {
             const char *to = (const char *)sqlite3_column_text(st, 2);
             acre_rec_error(r, "effective_from", "overlapping_assignment",
-                           "effective_from: affiliate %.100s already holds plan %.100s from %s "
+                           "effective_from: affiliate %.*s already holds plan %.*s from %s "
                            "to %s, which overlaps",
-                           r->cells[0].s, (const char *)sqlite3_column_text(st, 0),
+                           acre_utf8_prefix(r->cells[0].s, 100), r->cells[0].s,
+                           acre_utf8_prefix((const char *)sqlite3_column_text(st, 0), 100),
+                           (const char *)sqlite3_column_text(st, 0),
                            (const char *)sqlite3_column_text(st, 1), to ? to : "open end");
         } else if (rc != SQLITE_DONE) {
             return acre_store_fail(g->s, "checking assignment overlaps", err);
@@ -883,9 +900,9 @@ static int each_record(ingest *g, json_t *doc, const char *text, size_t len, lon
             if (strcmp(key, "data") && strcmp(key, "meta")) {
                 char why[200];
                 snprintf(why, sizeof why,
-                         "envelope: unexpected key \"%.60s\" (expected \"data\" and optional "
+                         "envelope: unexpected key \"%.*s\" (expected \"data\" and optional "
                          "\"meta\")",
-                         key);
+                         acre_utf8_prefix(key, 60), key);
                 return refuse(g, "envelope", err, why);
             }
         }
@@ -934,6 +951,8 @@ static int run(ingest *g, reader *rd, acre_error *err)
     for (;;) {
         if (rd->start == rd->end && !rd->eof && (rc = reader_fill(rd, MAX_LINE)) < 0)
             return acre_error_set(err, rc, NULL, NULL, "out of memory");
+        if (rd->start == rd->end && rd->ioerr) /* a read error is not an empty file */
+            return acre_error_set(err, ACRE_EIO, NULL, NULL, "read error; nothing of it is stored");
         if (rd->start == rd->end)
             return 0; /* an empty file: no records */
         if (rd->end - rd->start >= 3 && memcmp(rd->buf + rd->start, "\xEF\xBB\xBF", 3) == 0) {
@@ -1206,6 +1225,7 @@ out:
     acre_rec_free(&g.rec);
     acre_buf_free(&g.out);
     acre_buf_free(&g.text);
+    acre_buf_free(&g.recj);
     free(g.verdict);
     free_pending(&g);
     free(rd.buf);

@@ -23,6 +23,8 @@ printf '{"affiliate_id":"a-new"}\n' >new.ndjson
 full() {
     name=$1
     shift
+    "$acre" "$@" >/dev/null 2>err
+    check "$name: exit 0 when the output can be written" 0 $?
     "$acre" "$@" >/dev/full 2>err
     check "/dev/full: $name: exit" 4 $?
     check "/dev/full: $name: message" "acre: writing the output failed: No space left on device; it is incomplete" "$(tail -n 1 err)"
@@ -60,6 +62,69 @@ for i in range(100): print("{\"affiliate_id\":\"r%d\",\"x\":\"%s\"}" % (i, "y" *
 check "full disk, --rejects FILE: exit" 4 $rc
 check "full disk, --rejects FILE: message" "acre: ingest: writing rej.ndjson failed; the rejects in it are incomplete" "$(tail -n 1 err)"
 check "full disk, --rejects FILE: cut at 64 KiB" 65536 "$(wc -c <rej.ndjson | tr -d ' ')"
+
+# ---- ingest's input, rejects, plan show, ledger --file, simulate --affiliate -------------
+# A directory reads as an error, not as an empty file: exit 4, nothing stored (not even the
+# ingest log's row), and no summary line.
+before=$(sha256sum <s.db)
+"$acre" --db s.db ingest affiliates /etc >out 2>err; check "ingest a directory: exit" 4 $?
+check "ingest a directory: message" "acre: ingest: /etc is a directory, not a file of records; nothing is stored" "$(cat err)"
+check "ingest a directory: no summary" "" "$(cat out)"
+check "ingest a directory: store unchanged" "$before" "$(sha256sum <s.db)"
+# A file whose read fails (reading /proc/self/mem at offset 0 gives EIO): exit 4, nothing stored
+"$acre" --db s.db ingest affiliates /proc/self/mem >out 2>err; check "ingest a read error: exit" 4 $?
+check "ingest a read error: message" "acre: /proc/self/mem: read error; nothing of it is stored" "$(cat err)"
+check "ingest a read error: nothing stored" 0 "$(sqlite3 s.db "SELECT count(*) FROM ingest_batch WHERE source = '/proc/self/mem'")"
+# --rejects naming an input (by another path, and through a hard link): refused before anything
+# is opened for writing, the input byte-identical
+cp "$fixtures/demo/affiliates.ndjson" in.ndjson
+ln in.ndjson link.ndjson
+want=$(sha256sum <in.ndjson)
+"$acre" --db s.db ingest affiliates new.ndjson in.ndjson --rejects ./link.ndjson >out 2>err
+check "--rejects is an input: exit" 2 $?
+check "--rejects is an input: message" "acre: ingest: --rejects ./link.ndjson is the input file in.ndjson; name another file for the rejects" "$(cat err)"
+check "--rejects is an input: the input as it was" "$want" "$(sha256sum <in.ndjson)"
+"$acre" --db s.db ingest affiliates --rejects in.ndjson <in.ndjson >out 2>err
+check "--rejects is stdin's file: exit" 2 $?
+check "--rejects is stdin's file: the input as it was" "$want" "$(sha256sum <in.ndjson)"
+# A message quoting 40 bytes of a value: 39 E's then é (2 bytes) would be cut inside the é; the
+# message keeps the 39 E's and drops the whole character, so the reject line is valid UTF-8.
+e39=EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE
+printf '{"affiliate_id":"u1","currency":"%s\303\251"}\n' "$e39" >utf8.ndjson
+"$acre" --db s.db ingest affiliates utf8.ndjson --rejects rej.ndjson >/dev/null 2>&1
+check "a cut value keeps whole characters" "currency: \"$e39\" is not an ISO 4217 currency code (upper case, e.g. EUR)" \
+    "$(python3 -c 'import json,sys; print(json.loads(open("rej.ndjson","rb").read().decode("utf-8"))["errors"][0]["message"])')"
+# A field name of 100 é's (200 bytes) cut into the 64-byte field: 31 whole é's (62 bytes)
+python3 -c 'print("{\"affiliate_id\":\"u2\",\"%s\":1}" % ("\u00e9" * 100))' >key.ndjson
+"$acre" --db s.db ingest affiliates key.ndjson --rejects rej.ndjson >/dev/null 2>&1
+check "a cut field name keeps whole characters" 31 \
+    "$(python3 -c 'import json; print(len(json.loads(open("rej.ndjson","rb").read().decode("utf-8"))["errors"][0]["field"]))')"
+# A rejected 6 MB record (3,000,000 é's of an unknown field) is not echoed whole: its length
+# and its first 4,096 bytes (cut at a character), and the line is valid JSON. The record's JSON
+# is {"affiliate_id":"h12","x":"...."}: 27 + 6,000,000 + 2 bytes; the prefix is the 27 bytes of
+# ASCII then 2,034 é's (4,068 bytes): the 2,035th would end at byte 4,097.
+python3 -c 'print("{\"affiliate_id\":\"h12\",\"x\":\"%s\"}" % ("\u00e9" * 3000000))' >huge.ndjson
+"$acre" --db s.db ingest affiliates huge.ndjson --rejects rej.ndjson >/dev/null 2>&1
+check "a huge reject: exit" 3 $?
+check "a huge reject: length, prefix, error" "6000029 4095 x/unknown_field" "$(python3 -c '
+import json
+d = json.loads(open("rej.ndjson", "rb").read().decode("utf-8"))
+print(d["record_bytes"], len(d["record_prefix"].encode()), d["errors"][0]["field"] + "/" + d["errors"][0]["rule"])')"
+check "a huge reject: the line is short" yes "$([ "$(wc -c <rej.ndjson)" -lt 5000 ] && echo yes || echo no)"
+# plan show ID@VERSION: the version is the whole text after @
+"$acre" --db s.db plan show casino-revshare@1abc >/dev/null 2>err; check "plan show @1abc: exit" 2 $?
+check "plan show @1abc: message" "acre: plan show: VERSION is a number from 1" "$(head -n 1 err)"
+"$acre" --db s.db plan show casino-revshare@1 >/dev/null; check "plan show @1: exit" 0 $?
+# ledger --file exports only a file that verifies: one earned changed is refused, exit 4, no output
+sed 's/"earned":"150.00"/"earned":"999.00"/' l.json >forged.json
+"$acre" ledger --file forged.json --format csv >out 2>err; check "ledger --file forged: exit" 4 $?
+check "ledger --file forged: no output" "" "$(cat out)"
+check "ledger --file forged: message" "acre: ledger: forged.json does not verify (acre verify forged.json); it is not exported" "$(tail -n 1 err)"
+check "ledger --file forged: the reason" yes "$(grep -q 'forged.json: affiliate aff_nordic: earned is "999.00"' err && echo yes || echo no)"
+# simulate --affiliate naming no affiliate of any ledger: exit 2, said plainly
+"$acre" --db s.db simulate 2026-03 --plan "$hybrid" --affiliate nosuch >out 2>err
+check "simulate --affiliate nosuch: exit" 2 $?
+check "simulate --affiliate nosuch: message" "acre: simulate: --affiliate nosuch: no ledger of 2026-03..2026-03 names affiliate nosuch" "$(cat err)"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

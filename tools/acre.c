@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -173,6 +174,31 @@ static int open_store(acre_store **s, const args *a)
     return 0;
 }
 
+/* Before anything is opened for writing: a directory is not a file of records (reading it
+ * fails; exit 4, nothing stored), and --rejects naming one of the inputs (same device and inode,
+ * whatever the path) would truncate it (exit 2). */
+static int check_inputs(FILE **files, const char **names, int n, const char *rejects)
+{
+    struct stat rs;
+    int have_rs = rejects && stat(rejects, &rs) == 0;
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        if (fstat(fileno(files[i]), &st) != 0)
+            continue; /* the read will fail and say so */
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "acre: ingest: %s is a directory, not a file of records; nothing is "
+                            "stored\n", names[i]);
+            return EXIT_REFUSED;
+        }
+        if (have_rs && S_ISREG(st.st_mode) && st.st_dev == rs.st_dev && st.st_ino == rs.st_ino) {
+            fprintf(stderr, "acre: ingest: --rejects %s is the input file %s; name another file "
+                            "for the rejects\n", rejects, names[i]);
+            return EXIT_USAGE;
+        }
+    }
+    return EXIT_OK;
+}
+
 static int cmd_ingest(const args *a)
 {
     const char *kind;
@@ -215,6 +241,8 @@ static int cmd_ingest(const args *a)
         files[0] = stdin;
         nfiles = 1;
     }
+    if ((code = check_inputs(files, names, nfiles, a->rejects)) != EXIT_OK)
+        goto out;
     if (a->rejects) {
         sink.out = fopen(a->rejects, "w");
         if (!sink.out) {
@@ -369,8 +397,11 @@ static int cmd_plan(const args *a)
         snprintf(id, sizeof id, "%s", a->pos[2]);
         if ((at = strrchr(id, '@'))) {
             *at = '\0';
-            version = atol(at + 1);
-            if (version < 1) {
+            char *end;
+            errno = 0;
+            version = strtol(at + 1, &end, 10);
+            /* the whole of it a number: id@1abc is not id@1 */
+            if (end == at + 1 || *end || errno || version < 1 || at[1] == '+' || at[1] == ' ') {
                 acre_store_free(s);
                 return usage("plan show: VERSION is a number from 1");
             }
@@ -445,11 +476,41 @@ static char *read_file(const char *path, size_t *len)
     return p;
 }
 
+/* EXIT_OK when the ledger file passes acre verify; else its report on stderr and EXIT_REFUSED:
+ * a file whose lines do not add up (edited, cut, forged) is not exported. */
+static int verified(const char *doc, size_t len, const char *name)
+{
+    acre_error err;
+    char *report = NULL;
+    size_t rlen = 0;
+    int rc, nbad = 0;
+    FILE *out = open_memstream(&report, &rlen);
+
+    if (!out) {
+        fprintf(stderr, "acre: ledger: out of memory\n");
+        return EXIT_REFUSED;
+    }
+    acre_error_clear(&err);
+    rc = acre_verify(doc, len, name, out, &nbad, &err);
+    fclose(out);
+    if (rc || nbad) {
+        if (rc)
+            fprintf(stderr, "acre: ledger: %s\n", err.message);
+        else
+            fputs(report, stderr);
+        fprintf(stderr, "acre: ledger: %s does not verify (acre verify %s); it is not exported\n",
+                name, name);
+    }
+    free(report);
+    return rc || nbad ? EXIT_REFUSED : EXIT_OK;
+}
+
 static int cmd_ledger(const args *a)
 {
     acre_store *s = NULL;
     acre_error err;
     char *ledger = NULL;
+    size_t len = 0;
     int rc;
 
     acre_error_clear(&err);
@@ -457,9 +518,13 @@ static int cmd_ledger(const args *a)
         /* a ledger document kept as a file: no store */
         if (a->npos != 1)
             return usage("ledger: --file FILE takes no PERIOD");
-        if (!(ledger = read_file(a->file, NULL))) {
+        if (!(ledger = read_file(a->file, &len))) {
             fprintf(stderr, "acre: ledger: cannot read %s\n", a->file);
             return EXIT_USAGE;
+        }
+        if ((rc = verified(ledger, len, a->file)) != EXIT_OK) {
+            free(ledger);
+            return rc;
         }
         rc = acre_ledger_write(stdout, ledger, a->format, a->affiliate, &err);
         free(ledger);
