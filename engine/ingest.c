@@ -16,6 +16,7 @@
 #include "digest.h"
 #include "jsonval.h"
 #include "record.h"
+#include "spool.h"
 #include "store_int.h"
 #include "strset.h"
 
@@ -1160,6 +1161,7 @@ int acre_ingest(acre_store *s, const char *kind, FILE *in, const acre_ingest_opt
     unsigned char md[32];
     unsigned int mdlen = 0;
     char sha[65];
+    int spooled = 0;
 
     memset(&g, 0, sizeof g);
     memset(&rd, 0, sizeof rd);
@@ -1170,7 +1172,6 @@ int acre_ingest(acre_store *s, const char *kind, FILE *in, const acre_ingest_opt
     g.s = s;
     g.o = opts;
     g.source = opts && opts->source ? opts->source : "-";
-    rd.in = in;
     rd.sha = EVP_MD_CTX_new();
     if (!rd.sha || !EVP_DigestInit_ex(rd.sha, EVP_sha256(), NULL)) {
         EVP_MD_CTX_free(rd.sha);
@@ -1178,6 +1179,9 @@ int acre_ingest(acre_store *s, const char *kind, FILE *in, const acre_ingest_opt
     }
     acre_rec_init(&g.rec);
 
+    /* a pipe is read to its end before the write lock is taken (engine/spool.c) */
+    if ((rc = acre_spool(in, &rd.in, &spooled, err)))
+        goto out;
     if ((rc = acre_store_begin(s, err)))
         goto out;
     if ((rc = prepare(&g, err)) || (rc = start_batch(&g, err)))
@@ -1230,5 +1234,7 @@ out:
     free_pending(&g);
     free(rd.buf);
     EVP_MD_CTX_free(rd.sha);
+    if (spooled)
+        fclose(rd.in);
     return rc;
 }

@@ -126,5 +126,35 @@ check "ledger --file forged: the reason" yes "$(grep -q 'forged.json: affiliate 
 check "simulate --affiliate nosuch: exit" 2 $?
 check "simulate --affiliate nosuch: message" "acre: simulate: --affiliate nosuch: no ledger of 2026-03..2026-03 names affiliate nosuch" "$(cat err)"
 
+# ---- the write lock and a slow stdin ------------------------------------------------------
+# The first ingest reads a FIFO that stays open and empty; once it has the store open and is
+# asleep (blocked reading its stdin: before, that was inside its write transaction), a second
+# ingest of another file to the same store must finish while the first is still waiting.
+"$acre" --db w.db ingest affiliates new.ndjson >/dev/null
+mkfifo slow.fifo
+printf '{"affiliate_id":"slow-1"}\n{"affiliate_id":"slow-2"}\n' >slow.ndjson
+printf '{"affiliate_id":"quick-1"}\n' >quick.ndjson
+"$acre" --db w.db ingest affiliates <slow.fifo >slow.out 2>&1 &
+slow=$!
+exec 3>slow.fifo
+tries=0
+until ls -l "/proc/$slow/fd" 2>/dev/null | grep -q 'w\.db$' &&
+    [ "$(sed 's/.*) //' "/proc/$slow/stat" | cut -c1)" = S ]; do
+    tries=$((tries + 1))
+    [ $tries -lt 300 ] || break
+    sleep 0.1
+done
+check "the slow ingest is waiting on its stdin with the store open" yes "$([ $tries -lt 300 ] && echo yes || echo no)"
+"$acre" --db w.db ingest affiliates quick.ndjson >quick.out 2>&1
+check "a second ingest meanwhile: exit" 0 $?
+check "a second ingest meanwhile: summary" '{"kind":"affiliates","received":1,"inserted":1,"updated":0,"unchanged":0,"rejected":0}' "$(cat quick.out)"
+check "the second finished while the first still waits" yes "$(kill -0 $slow 2>/dev/null && echo yes || echo no)"
+cat slow.ndjson >&3
+exec 3>&-
+wait $slow
+check "the slow ingest then: exit" 0 $?
+check "the slow ingest then: summary" '{"kind":"affiliates","received":2,"inserted":2,"updated":0,"unchanged":0,"rejected":0}' "$(cat slow.out)"
+check "all four affiliates stored" 4 "$(sqlite3 w.db 'SELECT count(*) FROM affiliate')"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
