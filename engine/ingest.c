@@ -17,6 +17,7 @@
 #include "digest.h"
 #include "jsonsplit.h"
 #include "jsonval.h"
+#include "parents.h"
 #include "reader.h"
 #include "record.h"
 #include "spool.h"
@@ -694,18 +695,12 @@ static int hold(ingest *g, json_t *v, const acre_numtab *t, long line)
     return 0;
 }
 
-/* The parent of `id` as the file would leave it: the last live record of the file with that id,
- * else the store's current version. Returns 1 and copies the parent into `parent` ("" for none)
- * when the affiliate exists, 0 when it does not. */
-static int parent_of(ingest *g, const acre_strset *live, char **parents, const char *id,
-                     char parent[512], acre_error *err)
+/* The stored parent of affiliate `id` (acre_stored_parent_fn). */
+static int stored_parent(void *ctx, const char *id, char **parent, acre_error *err)
 {
-    long at;
+    ingest *g = ctx;
     int rc, bad;
-    if (acre_strset_get(live, id, strlen(id), &at)) {
-        snprintf(parent, 512, "%s", parents[at] ? parents[at] : "");
-        return 1;
-    }
+    *parent = NULL;
     sqlite3_reset(g->parent);
     sqlite3_bind_text(g->parent, 1, id, -1, SQLITE_TRANSIENT);
     rc = sqlite3_step(g->parent);
@@ -713,7 +708,8 @@ static int parent_of(ingest *g, const acre_strset *live, char **parents, const c
         return bad;
     if (rc == SQLITE_ROW) {
         const unsigned char *p = sqlite3_column_text(g->parent, 0);
-        snprintf(parent, 512, "%s", p ? (const char *)p : "");
+        if (p && *p && !(*parent = acre_strdup((const char *)p)))
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         return 1;
     }
     if (rc != SQLITE_DONE)
@@ -723,16 +719,14 @@ static int parent_of(ingest *g, const acre_strset *live, char **parents, const c
 
 /* Decides, before anything is stored, which affiliate records break the parent rules: a parent
  * that is neither stored nor a live record of the file, a parent whose own record is rejected,
- * or a chain of parents that comes back to the record. Repeats until nothing changes, since a
- * rejection can orphan others. */
+ * or a chain of parents that comes back to the record (engine/parents.c). */
 static int resolve_parents(ingest *g, acre_error *err)
 {
     pending *p = g->pend;
     long n = g->npend;
     char **ids = acre_calloc((size_t)n + 1, sizeof *ids), **parents = acre_calloc((size_t)n + 1, sizeof *parents);
     int *valid = acre_calloc((size_t)n + 1, sizeof *valid);
-    acre_strset live = {0};
-    int rc = 0, changed = 1;
+    int rc = 0;
     static const char *const unknown = "the parent affiliate is not stored or is rejected";
     static const char *const cycle = "parents would form a cycle";
 
@@ -753,45 +747,8 @@ static int resolve_parents(ingest *g, acre_error *err)
             goto out;
         }
     }
-    while (changed) {
-        changed = 0;
-        acre_strset_free(&live);
-        for (long i = 0; i < n; i++)
-            if (valid[i] && !g->verdict[i] && acre_strset_put(&live, ids[i], strlen(ids[i]), i)) {
-                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-                goto out;
-            }
-        for (long i = 0; i < n; i++) {
-            char cur[512], up[512];
-            long steps = 0;
-            if (!valid[i] || g->verdict[i] || !parents[i])
-                continue;
-            rc = parent_of(g, &live, parents, parents[i], up, err);
-            if (rc < 0)
-                goto out;
-            if (rc == 0) {
-                g->verdict[i] = unknown;
-                changed = 1;
-                continue;
-            }
-            /* follow the chain up from the parent; reaching this id again is a cycle */
-            snprintf(cur, sizeof cur, "%s", parents[i]);
-            while (cur[0] && steps++ <= n + 100000) {
-                if (strcmp(cur, ids[i]) == 0) {
-                    g->verdict[i] = cycle;
-                    changed = 1;
-                    break;
-                }
-                rc = parent_of(g, &live, parents, cur, up, err);
-                if (rc < 0)
-                    goto out;
-                if (rc == 0)
-                    break;
-                memcpy(cur, up, sizeof cur);
-            }
-        }
-    }
-    rc = 0;
+    rc = acre_parents_resolve(n, ids, parents, valid, g->verdict, unknown, cycle, stored_parent, g,
+                              err);
 out:
     for (long i = 0; i < n; i++) {
         free(ids[i]);
@@ -800,7 +757,6 @@ out:
     free(ids);
     free(parents);
     free(valid);
-    acre_strset_free(&live);
     return rc;
 }
 
