@@ -337,8 +337,8 @@ int acre_jsplit(reader *rd, int env, acre_jsplit_fn each, void *ctx, acre_jsplit
     if (rc == 0 && s.rc)
         rc = s.rc;
     if (rc == TOO_LARGE) {
-        snprintf(e->text, sizeof e->text, "the record at line %ld is longer than %ld MiB",
-                 s.line, MAX_LINE >> 20);
+        snprintf(e->text, sizeof e->text, "the record at line %ld is longer than %ld MiB", s.line,
+                 MAX_LINE >> 20);
         e->rule = "too_large";
         rc = ACRE_EREJECTED;
     }

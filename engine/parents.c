@@ -143,7 +143,7 @@ typedef struct recs {
     const char **verdict;
     long *a, *p, *prev, *kid; /* node of the id, of the parent; previous record of the id; the
                                  next record with the same parent */
-    long *queue; /* the records refused in this pass */
+    long *queue;              /* the records refused in this pass */
     long nq;
     signed char *mark; /* 1: refused in this pass for its parent, 2: for a cycle */
 } recs;

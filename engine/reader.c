@@ -80,4 +80,3 @@ int acre_reader_all(reader *r)
     }
     return 0;
 }
-

@@ -5,8 +5,9 @@
 #include <openssl/evp.h>
 #include <stdio.h>
 
-#define MAX_LINE (16L << 20)  /* an NDJSON line (or an array element) longer than this refuses
-                                * the file */
+#define MAX_LINE                                                                                   \
+    (16L << 20)               /* an NDJSON line (or an array element) longer than this refuses     \
+                               * the file */
 #define MAX_DOC (1024L << 20) /* a pretty-printed record read whole: larger refuses the file */
 #define READ_CHUNK (1L << 20)
 

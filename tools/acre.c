@@ -30,7 +30,7 @@ static const char usage_text[] =
     "                     accruals, payouts and a balance assertion per affiliate; summary\n"
     "                     each affiliate's totals and what to pay per currency\n"
     "  ledger --file FILE [--format ...] [--affiliate ID]\n"
-    "                     the same for a ledger document kept as a file\n"
+    "                     the same for a ledger document kept as a file, once it verifies\n"
     "  audit              check every closed ledger against its digest and the chain linking\n"
     "                     each to the one before; exit 1 naming what does not match\n"
     "  simulate FROM[..TO] --plan FILE... [--assign AFF=PLAN[@V]...] [--affiliate ID]\n"
@@ -48,7 +48,7 @@ static const char usage_text[] =
     "\n"
     "--db PATH defaults to $ACRE_DB, else ./acre.db. Exit status: 0 success, 1 a comparison\n"
     "found a difference, 2 bad usage, 3 some input records (or a plan) were rejected, 4 refused\n"
-    "and nothing written.\n";
+    "and nothing written, or the output could not be written whole.\n";
 
 static int usage(const char *msg)
 {
