@@ -40,6 +40,7 @@ done
 full "status" --db s.db status
 full "plan list" --db s.db plan list
 full "plan show" --db s.db plan show casino-revshare
+full "plan add's line" --db s.db plan add "$hybrid"
 full "audit" --db s.db audit
 full "verify" verify l.json
 full "kinds" kinds
