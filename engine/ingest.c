@@ -2,8 +2,8 @@
  *
  * One file is one transaction. NDJSON is read line by line, so memory is bounded by the longest
  * line; a JSON array or {"data":[...]} envelope is split into its elements as it is read
- * (engine/jsonsplit.c), so memory is bounded by the largest element. A file that is not valid JSON
- * (malformed, truncated, binary) is refused whole: nothing of it is stored. Valid JSON records
+ * (engine/jsonsplit.c), so memory is bounded by the largest element. A file that is not valid
+ * JSON (malformed, truncated, binary) is refused whole: nothing of it is stored. Valid JSON records
  * that break a rule are rejected one by one, and the rest are stored (or, with --atomic, the file
  * is refused whole). */
 #include <openssl/evp.h>
@@ -82,7 +82,7 @@ static void emit_reject(ingest *g, long index, long line, const json_t *v, const
         acre_buf_reset(&g->recj);
         acre_buf_json(&g->recj, v, t, 0);
         if (g->recj.oom) {
-            acre_buf_adds(&g->out, ",\"record_bytes\":null"); /* no memory to echo it */
+            g->out.oom = 1; /* out of memory: no reject line, as when it was written in place */
         } else if (g->recj.len <= REJECT_ECHO) {
             acre_buf_adds(&g->out, ",\"record\":");
             acre_buf_add(&g->out, g->recj.p, g->recj.len);
