@@ -115,6 +115,9 @@ check "a huge reject: the line is short" yes "$([ "$(wc -c <rej.ndjson)" -lt 500
 # plan show ID@VERSION: the version is the whole text after @
 "$acre" --db s.db plan show casino-revshare@1abc >/dev/null 2>err; check "plan show @1abc: exit" 2 $?
 check "plan show @1abc: message" "acre: plan show: VERSION is a number from 1" "$(head -n 1 err)"
+for v in ' 1' +1 0 99999999999999999999; do
+    "$acre" --db s.db plan show "casino-revshare@$v" >/dev/null 2>&1; check "plan show @$v: exit" 2 $?
+done
 "$acre" --db s.db plan show casino-revshare@1 >/dev/null; check "plan show @1: exit" 0 $?
 # ledger --file exports only a file that verifies: one earned changed is refused, exit 4, no output
 sed 's/"earned":"150.00"/"earned":"999.00"/' l.json >forged.json

@@ -401,7 +401,7 @@ static int cmd_plan(const args *a)
             errno = 0;
             version = strtol(at + 1, &end, 10);
             /* the whole of it a number: id@1abc is not id@1 */
-            if (end == at + 1 || *end || errno || version < 1 || at[1] == '+' || at[1] == ' ') {
+            if (at[1] < '0' || at[1] > '9' || *end || errno || version < 1) {
                 acre_store_free(s);
                 return usage("plan show: VERSION is a number from 1");
             }
