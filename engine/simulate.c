@@ -161,6 +161,10 @@ static int replace_plans(acre_store *c, FILE *f, const char *name, acre_error *e
     for (int ch; (ch = fgetc(f)) != EOF;)
         fputc(ch, mem);
     fclose(mem);
+    if (ferror(f)) { /* a directory, a failing disk: not an empty file */
+        free(text);
+        return acre_error_set(err, ACRE_EIO, NULL, NULL, "%s: read error", name);
+    }
     if (!(doc = acre_json_loadb(text, len, 0, &je)) &&
         json_error_code(&je) == json_error_out_of_memory) {
         free(text);

@@ -76,6 +76,12 @@ check "ingest a directory: store unchanged" "$before" "$(sha256sum <s.db)"
 "$acre" --db s.db ingest affiliates /proc/self/mem >out 2>err; check "ingest a read error: exit" 4 $?
 check "ingest a read error: message" "acre: /proc/self/mem: read error; nothing of it is stored" "$(cat err)"
 check "ingest a read error: nothing stored" 0 "$(sqlite3 s.db "SELECT count(*) FROM ingest_batch WHERE source = '/proc/self/mem'")"
+# the same for plans: plan add and simulate --plan of a directory exit 4 (was 3, "'[' or '{'
+# expected near end of file": the read error taken for an empty file)
+"$acre" --db s.db plan add /etc >/dev/null 2>err; check "plan add a directory: exit" 4 $?
+check "plan add a directory: message" "acre: /etc: read error; nothing of it is stored" "$(cat err)"
+"$acre" --db s.db simulate 2026-03 --plan /etc >/dev/null 2>err; check "simulate --plan a directory: exit" 4 $?
+check "simulate --plan a directory: message" "acre: simulate: /etc: read error" "$(cat err)"
 # --rejects naming an input (by another path, and through a hard link): refused before anything
 # is opened for writing, the input byte-identical
 cp "$fixtures/demo/affiliates.ndjson" in.ndjson
