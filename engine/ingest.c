@@ -751,8 +751,10 @@ static int resolve_parents(ingest *g, acre_error *err)
                               err);
 out:
     for (long i = 0; i < n; i++) {
-        free(ids[i]);
-        free(parents[i]);
+        if (ids) /* either may be NULL: the allocation failed */
+            free(ids[i]);
+        if (parents)
+            free(parents[i]);
     }
     free(ids);
     free(parents);

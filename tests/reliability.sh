@@ -265,5 +265,26 @@ check "passes: the rules broken" "1:unknown_parent 2:parent_cycle 3:parent_cycle
     "$(python3 -c 'import json,sys; print(" ".join("%d:%s" % (d["index"], d["errors"][0]["rule"]) for d in map(json.loads, open("err"))))')"
 check "passes: a2 -> a1 stored, a2's newest version" "a1" "$(sqlite3 p.db "SELECT parent_affiliate_id FROM affiliate WHERE affiliate_id = 'a2' ORDER BY seq DESC LIMIT 1")"
 
+# Out of memory while the parents are decided: every allocation of an affiliates ingest (an array
+# with a cycle and a missing parent) failed in turn ends with exit 3 (the file's own rejects) or
+# exit 4 saying "out of memory", never a signal (the ids array's failed allocation crashed it)
+printf '[{"affiliate_id":"x0"},{"affiliate_id":"x1","parent_affiliate_id":"x0"},{"affiliate_id":"x2","parent_affiliate_id":"x1"},{"affiliate_id":"x0","parent_affiliate_id":"x2"},{"affiliate_id":"x3","parent_affiliate_id":"zz"}]' >pa.json
+"$acre" --db pa0.db ingest affiliates new.ndjson >/dev/null
+total=$(ACRE_FAIL_ALLOC=0 "$acre" --db pa0.db ingest affiliates pa.json 2>&1 >/dev/null | sed -n 's/.*: \([0-9]*\) allocations counted/\1/p')
+rm -f pa0.db pa0.db-wal pa0.db-shm
+"$acre" --db pa0.db ingest affiliates new.ndjson >/dev/null
+bad=
+n=1
+while [ "$n" -le "${total:-0}" ]; do
+    cp pa0.db pa.db
+    rm -f pa.db-wal pa.db-shm
+    ACRE_FAIL_ALLOC=$n,spare-lexer "$acre" --db pa.db ingest affiliates pa.json >/dev/null 2>err
+    rc=$?
+    [ $rc -eq 3 ] || { [ $rc -eq 4 ] && grep -q 'out of memory' err; } || bad="$bad $n:$rc"
+    n=$((n + 1))
+done
+check "parents, out of memory: $total allocations counted" yes "$([ "${total:-0}" -gt 100 ] && echo yes || echo no)"
+check "parents, out of memory: every failed allocation exits 3 or 4" "" "$bad"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
