@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jsonval.h"
+
 void acre_error_clear(acre_error *err)
 {
     if (!err)
@@ -26,5 +28,7 @@ int acre_error_set(acre_error *err, int code, const char *field, const char *rul
     va_start(ap, fmt);
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
+    acre_utf8_trim(err->field);
+    acre_utf8_trim(err->message);
     return code;
 }

@@ -1,8 +1,9 @@
 /* engine/ingest.c — reading a file of records, validating, and storing them (SPEC 2, 3).
  *
  * One file is one transaction. NDJSON is read line by line, so memory is bounded by the longest
- * line; a JSON array or {"data":[...]} envelope is read whole. A file that is not valid JSON
- * (malformed, truncated, binary) is refused whole: nothing of it is stored. Valid JSON records
+ * line; a JSON array or {"data":[...]} envelope is split into its elements as it is read
+ * (engine/jsonsplit.c), so memory is bounded by the largest element. A file that is not valid
+ * JSON (malformed, truncated, binary) is refused whole: nothing of it is stored. Valid JSON records
  * that break a rule are rejected one by one, and the rest are stored (or, with --atomic, the file
  * is refused whole). */
 #include <openssl/evp.h>
@@ -14,102 +15,20 @@
 #include "acre/ingest.h"
 #include "alloc.h"
 #include "digest.h"
+#include "jsonsplit.h"
 #include "jsonval.h"
+#include "parents.h"
+#include "reader.h"
 #include "record.h"
 #include "safeguard.h"
+#include "spool.h"
 #include "store_int.h"
 #include "strset.h"
 
-#define MAX_LINE (16L << 20)   /* an NDJSON line longer than this refuses the file */
-#define MAX_DOC (1024L << 20)  /* a JSON array or envelope larger than this refuses the file */
-#define READ_CHUNK (1L << 20)
+/* A rejected record whose JSON is longer than this is not echoed whole in its reject line: the
+ * line gives its length and its first REJECT_ECHO bytes (cut at a character) as a string. */
+#define REJECT_ECHO 4096
 #define JSON_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
-
-/* ---- reading ---------------------------------------------------------------------------- */
-
-typedef struct reader {
-    FILE *in;
-    char *buf;
-    size_t cap, start, end;
-    int eof, ioerr;
-    long line; /* lines handed out so far */
-    EVP_MD_CTX *sha;
-} reader;
-
-static int reader_fill(reader *r, size_t limit)
-{
-    size_t got;
-    if (r->eof)
-        return 0;
-    if (r->start > 0) {
-        memmove(r->buf, r->buf + r->start, r->end - r->start);
-        r->end -= r->start;
-        r->start = 0;
-    }
-    if (r->cap - r->end < READ_CHUNK) {
-        size_t cap = r->cap ? r->cap * 2 : 2 * READ_CHUNK;
-        char *g;
-        if (r->cap >= limit + READ_CHUNK)
-            return 1; /* the caller's limit is passed */
-        g = acre_realloc(r->buf, cap + 1);
-        if (!g)
-            return ACRE_ENOMEM;
-        r->buf = g;
-        r->cap = cap;
-    }
-    got = fread(r->buf + r->end, 1, r->cap - r->end, r->in);
-    if (got > 0)
-        EVP_DigestUpdate(r->sha, r->buf + r->end, got);
-    r->end += got;
-    if (got == 0) {
-        r->eof = 1;
-        r->ioerr = ferror(r->in);
-    }
-    return 0;
-}
-
-/* Next line (without its newline) in line and len; returns 1 at end of file, 0 for a line, 2 when
- * the line is longer than MAX_LINE, or a negative code. */
-static int reader_line(reader *r, char **line, size_t *len)
-{
-    for (;;) {
-        char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
-        if (nl) {
-            *line = r->buf + r->start;
-            *len = (size_t)(nl - *line);
-            r->start += *len + 1;
-            r->line++;
-            return 0;
-        }
-        if (r->end - r->start > (size_t)MAX_LINE)
-            return 2;
-        if (r->eof) {
-            if (r->start == r->end)
-                return 1;
-            *line = r->buf + r->start;
-            *len = r->end - r->start;
-            r->start = r->end;
-            r->line++;
-            return 0;
-        }
-        int rc = reader_fill(r, MAX_LINE);
-        if (rc < 0)
-            return rc;
-        if (rc == 1)
-            return 2;
-    }
-}
-
-/* Reads the rest of the input; the whole unread text is then buf[start..end). */
-static int reader_all(reader *r)
-{
-    while (!r->eof) {
-        int rc = reader_fill(r, MAX_DOC);
-        if (rc)
-            return rc < 0 ? rc : 2;
-    }
-    return 0;
-}
 
 static int blank(const char *s, size_t n)
 {
@@ -134,6 +53,7 @@ typedef struct ingest {
     acre_strset known;   /* referenced ids found in the store */
     acre_rec rec;
     acre_buf out, text;  /* reject lines */
+    acre_buf recj;       /* the rejected record's JSON, before it is echoed */
     int ref_col;
     long invalid;        /* records rejected for their own content */
     /* affiliates: records held until the whole file is read, and the verdicts decided
@@ -160,8 +80,19 @@ static void emit_reject(ingest *g, long index, long line, const json_t *v, const
     if (line > 0)
         acre_buf_printf(&g->out, ",\"line\":%ld", line);
     if (v) {
-        acre_buf_adds(&g->out, ",\"record\":");
-        acre_buf_json(&g->out, v, t, 0);
+        acre_buf_reset(&g->recj);
+        acre_buf_json(&g->recj, v, t, 0);
+        if (g->recj.oom) {
+            g->out.oom = 1; /* out of memory: no reject line, as when it was written in place */
+        } else if (g->recj.len <= REJECT_ECHO) {
+            acre_buf_adds(&g->out, ",\"record\":");
+            acre_buf_add(&g->out, g->recj.p, g->recj.len);
+        } else {
+            acre_buf_printf(&g->out, ",\"record_bytes\":%zu,\"record_prefix\":", g->recj.len);
+            acre_buf_json_str(&g->out, g->recj.p, (size_t)acre_utf8_prefix(g->recj.p, REJECT_ECHO));
+        }
+        if (g->recj.cap > 4 * REJECT_ECHO)
+            acre_buf_free(&g->recj); /* a huge record: do not keep its memory */
     }
     acre_buf_adds(&g->out, ",\"errors\":[");
     acre_buf_printf(&g->text, "%s record %ld:", g->source, index);
@@ -319,8 +250,8 @@ static int check_refs(ingest *g, long index, acre_error *err)
             const char *f = g->k->cols[g->k->ref_col].name;
             int aff = g->k->ref != REF_CUSTOMER;
             acre_rec_error(r, f, aff ? "unknown_affiliate" : "unknown_customer",
-                           "%s: no %s \"%.100s\" is stored", f, aff ? "affiliate" : "customer",
-                           id->s);
+                           "%s: no %s \"%.*s\" is stored", f, aff ? "affiliate" : "customer",
+                           acre_utf8_prefix(id->s, 100), id->s);
             return 0;
         }
         break;
@@ -337,9 +268,11 @@ static int check_refs(ingest *g, long index, acre_error *err)
         if (rc == SQLITE_ROW) {
             const char *to = (const char *)sqlite3_column_text(st, 2);
             acre_rec_error(r, "effective_from", "overlapping_assignment",
-                           "effective_from: affiliate %.100s already holds plan %.100s from %s "
+                           "effective_from: affiliate %.*s already holds plan %.*s from %s "
                            "to %s, which overlaps",
-                           r->cells[0].s, (const char *)sqlite3_column_text(st, 0),
+                           acre_utf8_prefix(r->cells[0].s, 100), r->cells[0].s,
+                           acre_utf8_prefix((const char *)sqlite3_column_text(st, 0), 100),
+                           (const char *)sqlite3_column_text(st, 0),
                            (const char *)sqlite3_column_text(st, 1), to ? to : "open end");
         } else if (rc != SQLITE_DONE) {
             return acre_store_fail(g->s, "checking assignment overlaps", err);
@@ -415,21 +348,28 @@ static int handle(ingest *g, const json_t *v, const acre_numtab *t, long index, 
 
 /* ---- refusing a whole file ----------------------------------------------------------- */
 
+/* Refuses the file for invalid JSON at line, column (jansson's text says what). */
+static int refuse_json_at(ingest *g, long index, long line, long column, const char *text,
+                          acre_error *err)
+{
+    g->rec.nerrors = 0;
+    acre_rec_error(&g->rec, "", "json", "line %ld, column %ld: invalid JSON: %s", line, column,
+                   text);
+    g->sum.received++;
+    emit_reject(g, index, line, NULL, NULL);
+    return acre_error_set(err, ACRE_EREJECTED, NULL, "json",
+                          "%s: line %ld, column %ld: invalid JSON: %s; the file is refused and "
+                          "nothing of it is stored",
+                          g->source, line, column, text);
+}
+
 static int refuse_json(ingest *g, long index, const json_error_t *je, long line_base,
                        acre_error *err)
 {
     if (json_error_code(je) == json_error_out_of_memory)
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-    g->rec.nerrors = 0;
-    acre_rec_error(&g->rec, "", "json", "line %ld, column %d: invalid JSON: %s",
-                   line_base + (je->line > 0 ? je->line : 1) - 1, je->column, je->text);
-    g->sum.received++;
-    emit_reject(g, index, line_base + (je->line > 0 ? je->line : 1) - 1, NULL, NULL);
-    return acre_error_set(err, ACRE_EREJECTED, NULL, "json",
-                          "%s: line %ld, column %d: invalid JSON: %s; the file is refused and "
-                          "nothing of it is stored",
-                          g->source, line_base + (je->line > 0 ? je->line : 1) - 1, je->column,
-                          je->text);
+    return refuse_json_at(g, index, line_base + (je->line > 0 ? je->line : 1) - 1, je->column,
+                          je->text, err);
 }
 
 static int refuse(ingest *g, const char *rule, acre_error *err, const char *why)
@@ -563,7 +503,7 @@ static void *parse_thread(void *arg)
         size_t len;
         json_t *doc;
         acre_numtab t = {0};
-        int rc = reader_line(p->rd, &line, &len);
+        int rc = acre_reader_line(p->rd, &line, &len);
         if (rc == 1) {
             b->end = 1;
             if (p->rd->ioerr)
@@ -756,18 +696,12 @@ static int hold(ingest *g, json_t *v, const acre_numtab *t, long line)
     return 0;
 }
 
-/* The parent of `id` as the file would leave it: the last live record of the file with that id,
- * else the store's current version. Returns 1 and copies the parent into `parent` ("" for none)
- * when the affiliate exists, 0 when it does not. */
-static int parent_of(ingest *g, const acre_strset *live, char **parents, const char *id,
-                     char parent[512], acre_error *err)
+/* The stored parent of affiliate `id` (acre_stored_parent_fn). */
+static int stored_parent(void *ctx, const char *id, char **parent, acre_error *err)
 {
-    long at;
+    ingest *g = ctx;
     int rc, bad;
-    if (acre_strset_get(live, id, strlen(id), &at)) {
-        snprintf(parent, 512, "%s", parents[at] ? parents[at] : "");
-        return 1;
-    }
+    *parent = NULL;
     sqlite3_reset(g->parent);
     sqlite3_bind_text(g->parent, 1, id, -1, SQLITE_TRANSIENT);
     rc = sqlite3_step(g->parent);
@@ -775,7 +709,8 @@ static int parent_of(ingest *g, const acre_strset *live, char **parents, const c
         return bad;
     if (rc == SQLITE_ROW) {
         const unsigned char *p = sqlite3_column_text(g->parent, 0);
-        snprintf(parent, 512, "%s", p ? (const char *)p : "");
+        if (p && *p && !(*parent = acre_strdup((const char *)p)))
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         return 1;
     }
     if (rc != SQLITE_DONE)
@@ -785,16 +720,14 @@ static int parent_of(ingest *g, const acre_strset *live, char **parents, const c
 
 /* Decides, before anything is stored, which affiliate records break the parent rules: a parent
  * that is neither stored nor a live record of the file, a parent whose own record is rejected,
- * or a chain of parents that comes back to the record. Repeats until nothing changes, since a
- * rejection can orphan others. */
+ * or a chain of parents that comes back to the record (engine/parents.c). */
 static int resolve_parents(ingest *g, acre_error *err)
 {
     pending *p = g->pend;
     long n = g->npend;
     char **ids = acre_calloc((size_t)n + 1, sizeof *ids), **parents = acre_calloc((size_t)n + 1, sizeof *parents);
     int *valid = acre_calloc((size_t)n + 1, sizeof *valid);
-    acre_strset live = {0};
-    int rc = 0, changed = 1;
+    int rc = 0;
     static const char *const unknown = "the parent affiliate is not stored or is rejected";
     static const char *const cycle = "parents would form a cycle";
 
@@ -815,54 +748,18 @@ static int resolve_parents(ingest *g, acre_error *err)
             goto out;
         }
     }
-    while (changed) {
-        changed = 0;
-        acre_strset_free(&live);
-        for (long i = 0; i < n; i++)
-            if (valid[i] && !g->verdict[i] && acre_strset_put(&live, ids[i], strlen(ids[i]), i)) {
-                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-                goto out;
-            }
-        for (long i = 0; i < n; i++) {
-            char cur[512], up[512];
-            long steps = 0;
-            if (!valid[i] || g->verdict[i] || !parents[i])
-                continue;
-            rc = parent_of(g, &live, parents, parents[i], up, err);
-            if (rc < 0)
-                goto out;
-            if (rc == 0) {
-                g->verdict[i] = unknown;
-                changed = 1;
-                continue;
-            }
-            /* follow the chain up from the parent; reaching this id again is a cycle */
-            snprintf(cur, sizeof cur, "%s", parents[i]);
-            while (cur[0] && steps++ <= n + 100000) {
-                if (strcmp(cur, ids[i]) == 0) {
-                    g->verdict[i] = cycle;
-                    changed = 1;
-                    break;
-                }
-                rc = parent_of(g, &live, parents, cur, up, err);
-                if (rc < 0)
-                    goto out;
-                if (rc == 0)
-                    break;
-                memcpy(cur, up, sizeof cur);
-            }
-        }
-    }
-    rc = 0;
+    rc = acre_parents_resolve(n, ids, parents, valid, g->verdict, unknown, cycle, stored_parent, g,
+                              err);
 out:
     for (long i = 0; i < n; i++) {
-        free(ids[i]);
-        free(parents[i]);
+        if (ids) /* either may be NULL: the allocation failed */
+            free(ids[i]);
+        if (parents)
+            free(parents[i]);
     }
     free(ids);
     free(parents);
     free(valid);
-    acre_strset_free(&live);
     return rc;
 }
 
@@ -884,9 +781,9 @@ static int each_record(ingest *g, json_t *doc, const char *text, size_t len, lon
             if (strcmp(key, "data") && strcmp(key, "meta")) {
                 char why[200];
                 snprintf(why, sizeof why,
-                         "envelope: unexpected key \"%.60s\" (expected \"data\" and optional "
+                         "envelope: unexpected key \"%.*s\" (expected \"data\" and optional "
                          "\"meta\")",
-                         key);
+                         acre_utf8_prefix(key, 60), key);
                 return refuse(g, "envelope", err, why);
             }
         }
@@ -920,6 +817,73 @@ static int each_record(ingest *g, json_t *doc, const char *text, size_t len, lon
     return rc;
 }
 
+/* ---- a JSON array or envelope, element by element (engine/jsonsplit.c) ----------------- */
+
+typedef struct split_ctx {
+    ingest *g;
+    int collect;
+    long *index, base; /* base: the lines before the document */
+    acre_error *err;
+    int refused; /* err is set */
+} split_ctx;
+
+static int on_element(void *ctx, const char *text, size_t len, long line, long col0)
+{
+    split_ctx *c = ctx;
+    json_error_t je;
+    acre_numtab t = {0};
+    int rc;
+    json_t *v = acre_json_loadb(text, len, JSON_FLAGS, &je);
+
+    if (!v) {
+        c->refused = 1;
+        if (json_error_code(&je) == json_error_out_of_memory)
+            return acre_error_set(c->err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        /* where parsing the whole document would have put it, and counted as then: the
+         * refusal is record 0 and the only one received */
+        c->g->sum.received = 0;
+        return refuse_json_at(c->g, 0, c->base + line + (je.line > 1 ? je.line - 1 : 0),
+                              je.line <= 1 ? col0 + je.column : je.column, je.text, c->err);
+    }
+    if ((rc = acre_numtab_build(&t, v, text, len)) == 0) {
+        if (c->collect) {
+            rc = hold(c->g, v, &t, 0);
+            (*c->index)++;
+        } else {
+            rc = handle(c->g, v, &t, (*c->index)++, 0, c->err);
+        }
+    } else if (rc != ACRE_ENOMEM) {
+        c->refused = 1;
+        rc = refuse(c->g, "json", c->err, "numbers could not be read exactly");
+    }
+    if (rc == ACRE_ENOMEM) {
+        c->refused = 1;
+        acre_error_set(c->err, rc, NULL, NULL, "out of memory");
+    }
+    if (rc || !c->collect)
+        acre_numtab_free(&t); /* a held element keeps its table */
+    json_decref(v);
+    if (rc && !c->refused)
+        c->refused = 1; /* handle set err */
+    return rc;
+}
+
+static int split(ingest *g, reader *rd, int env, int collect, long *index, acre_error *err)
+{
+    split_ctx c = {g, collect, index, rd->line, err, 0};
+    acre_jsplit_err je;
+    int rc = acre_jsplit(rd, env, on_element, &c, &je);
+    if (rc == 0 || c.refused)
+        return rc;
+    if (rc == ACRE_EREJECTED)
+        g->sum.received = 0; /* counted as when the document was parsed whole */
+    if (rc == ACRE_EREJECTED && strcmp(je.rule, "json") == 0)
+        return refuse_json_at(g, 0, c.base + je.line, je.column, je.text, err);
+    if (rc == ACRE_EREJECTED)
+        return refuse(g, je.rule, err, je.text);
+    return acre_error_set(err, rc, NULL, NULL, "out of memory");
+}
+
 static int run(ingest *g, reader *rd, acre_error *err)
 {
     json_error_t je;
@@ -927,14 +891,16 @@ static int run(ingest *g, reader *rd, acre_error *err)
     char *line;
     size_t len;
     long index = 0;
-    int rc = 0;
+    int rc = 0, env = 0;
     /* affiliates are read whole, so a parent may come after its child */
     int collect = g->k->ref == REF_PARENT;
 
     /* Find the first byte that is not white space (or a UTF-8 byte order mark). */
     for (;;) {
-        if (rd->start == rd->end && !rd->eof && (rc = reader_fill(rd, MAX_LINE)) < 0)
+        if (rd->start == rd->end && !rd->eof && (rc = acre_reader_fill(rd, MAX_LINE)) < 0)
             return acre_error_set(err, rc, NULL, NULL, "out of memory");
+        if (rd->start == rd->end && rd->ioerr) /* a read error is not an empty file */
+            return acre_error_set(err, ACRE_EIO, NULL, NULL, "read error; nothing of it is stored");
         if (rd->start == rd->end)
             return 0; /* an empty file: no records */
         if (rd->end - rd->start >= 3 && memcmp(rd->buf + rd->start, "\xEF\xBB\xBF", 3) == 0) {
@@ -953,8 +919,14 @@ static int run(ingest *g, reader *rd, acre_error *err)
         }
         break;
     }
-    if (collect || rd->buf[rd->start] == '[') {
-        if ((rc = reader_all(rd)) != 0)
+    if (rd->buf[rd->start] == '{' && (env = acre_jsplit_is_envelope(rd)) < 0)
+        return acre_error_set(err, env, NULL, NULL, "out of memory");
+    if (rd->buf[rd->start] == '[' || env) {
+        rc = split(g, rd, env, collect, &index, err);
+        goto resolve;
+    }
+    if (collect) {
+        if ((rc = acre_reader_all(rd)) != 0)
             return rc == 2 ? refuse(g, "too_large", err, "the file is larger than 1 GiB")
                            : acre_error_set(err, rc, NULL, NULL, "out of memory");
     }
@@ -969,23 +941,10 @@ static int run(ingest *g, reader *rd, acre_error *err)
         return refuse(g, "json", err, why);
     }
 
-    if (rd->buf[rd->start] == '[') {
-        /* one JSON array */
-        char *text = rd->buf + rd->start;
-        size_t n = rd->end - rd->start;
-        long base = rd->line + 1;
-        doc = acre_json_loadb(text, n, JSON_FLAGS, &je);
-        if (!doc)
-            return refuse_json(g, 0, &je, base, err);
-        rc = each_record(g, doc, text, n, 0, collect, &index, err);
-        json_decref(doc);
-        goto resolve;
-    }
-
     /* '{': NDJSON, or an envelope (on one line or pretty-printed), or one pretty record. */
     for (long nrec = 0;; nrec++) {
         long ln;
-        rc = reader_line(rd, &line, &len);
+        rc = acre_reader_line(rd, &line, &len);
         if (rc == 1) {
             rc = 0;
             break;
@@ -1010,7 +969,7 @@ static int run(ingest *g, reader *rd, acre_error *err)
             /* Not one record per line: the first line may open a pretty-printed document. */
             size_t n;
             rd->start = (size_t)(line - rd->buf); /* read the rest behind the first line */
-            if ((rc = reader_all(rd)) != 0)
+            if ((rc = acre_reader_all(rd)) != 0)
                 return rc == 2 ? refuse(g, "too_large", err, "the file is larger than 1 GiB")
                                : acre_error_set(err, rc, NULL, NULL, "out of memory");
             line = rd->buf + rd->start;
@@ -1032,7 +991,7 @@ static int run(ingest *g, reader *rd, acre_error *err)
             char *rest;
             size_t rlen;
             int more;
-            while ((more = reader_line(rd, &rest, &rlen)) == 0 && blank(rest, rlen))
+            while ((more = acre_reader_line(rd, &rest, &rlen)) == 0 && blank(rest, rlen))
                 ;
             if (more != 1) {
                 json_decref(doc);
@@ -1145,6 +1104,7 @@ int acre_ingest(acre_store *s, const char *kind, FILE *in, const acre_ingest_opt
     unsigned char md[32];
     unsigned int mdlen = 0;
     char sha[65];
+    int spooled = 0;
 
     memset(&g, 0, sizeof g);
     memset(&rd, 0, sizeof rd);
@@ -1155,7 +1115,6 @@ int acre_ingest(acre_store *s, const char *kind, FILE *in, const acre_ingest_opt
     g.s = s;
     g.o = opts;
     g.source = opts && opts->source ? opts->source : "-";
-    rd.in = in;
     rd.sha = EVP_MD_CTX_new();
     if (!rd.sha || !EVP_DigestInit_ex(rd.sha, EVP_sha256(), NULL)) {
         EVP_MD_CTX_free(rd.sha);
@@ -1163,6 +1122,9 @@ int acre_ingest(acre_store *s, const char *kind, FILE *in, const acre_ingest_opt
     }
     acre_rec_init(&g.rec);
 
+    /* a pipe is read to its end before the write lock is taken (engine/spool.c) */
+    if ((rc = acre_spool(in, &rd.in, &spooled, err)))
+        goto out;
     if ((rc = acre_store_begin(s, err)))
         goto out;
     if ((rc = prepare(&g, err)) || (rc = start_batch(&g, err)))
@@ -1213,9 +1175,12 @@ out:
     acre_rec_free(&g.rec);
     acre_buf_free(&g.out);
     acre_buf_free(&g.text);
+    acre_buf_free(&g.recj);
     free(g.verdict);
     free_pending(&g);
     free(rd.buf);
     EVP_MD_CTX_free(rd.sha);
+    if (spooled)
+        fclose(rd.in);
     return rc;
 }

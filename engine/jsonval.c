@@ -89,6 +89,32 @@ void acre_buf_printf(acre_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+int acre_utf8_prefix(const char *s, int max)
+{
+    int n = 0;
+    while (n < max && s[n])
+        n++;
+    if (n < max || !s[n])
+        return n; /* the whole string */
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--; /* s[n] continues a character: cut before that character starts */
+    return n;
+}
+
+void acre_utf8_trim(char *s)
+{
+    size_t n = strlen(s), at = n, need;
+    unsigned char c;
+    while (at > 0 && n - at < 4 && ((unsigned char)s[at - 1] & 0xC0) == 0x80)
+        at--;
+    if (at == 0)
+        return;
+    c = (unsigned char)s[at - 1];
+    need = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (n - (at - 1) < need)
+        s[at - 1] = '\0';
+}
+
 void acre_buf_json_str(acre_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";

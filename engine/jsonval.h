@@ -25,6 +25,12 @@ void acre_buf_printf(acre_buf *b, const char *fmt, ...) __attribute__((format(pr
 /* Appends s as a JSON string literal, quotes included. */
 void acre_buf_json_str(acre_buf *b, const char *s, size_t n);
 
+/* The length of s's longest prefix of at most max bytes that does not split a UTF-8 character
+ * (for messages that quote part of a value: "%.*s", acre_utf8_prefix(s, 40), s). */
+int acre_utf8_prefix(const char *s, int max);
+/* Drops an incomplete UTF-8 character at the end of s (left by snprintf into a fixed buffer). */
+void acre_utf8_trim(char *s);
+
 typedef struct acre_numlit {
     const json_t *node;
     const char *text; /* points into the parsed buffer */

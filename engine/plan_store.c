@@ -136,6 +136,11 @@ int acre_plan_add(acre_store *s, FILE *f, const char *name, int *added, int *unc
     int rc;
 
     *added = *unchanged = 0;
+    if (ferror(f)) { /* a directory, a failing disk: not an empty file */
+        free(text);
+        return acre_error_set(err, ACRE_EIO, NULL, NULL, "%s: read error; nothing of it is stored",
+                              name);
+    }
     if (!text && n != MAX_PLAN_FILE)
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     if (!text)

@@ -161,6 +161,10 @@ static int replace_plans(acre_store *c, FILE *f, const char *name, acre_error *e
     for (int ch; (ch = fgetc(f)) != EOF;)
         fputc(ch, mem);
     fclose(mem);
+    if (ferror(f)) { /* a directory, a failing disk: not an empty file */
+        free(text);
+        return acre_error_set(err, ACRE_EIO, NULL, NULL, "%s: read error", name);
+    }
     if (!(doc = acre_json_loadb(text, len, 0, &je)) &&
         json_error_code(&je) == json_error_out_of_memory) {
         free(text);
@@ -515,6 +519,14 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
             qsort(rows, (size_t)nrows, sizeof *rows, by_id);
         }
     }
+    if (only && nrows == 0) {
+        /* an id in no ledger of the run is most likely a typo: say so rather than print an
+         * empty table */
+        rc = acre_error_set(err, ACRE_EUSAGE, "affiliate", "unknown_affiliate",
+                            "--affiliate %s: no ledger of %s..%s names affiliate %s", only,
+                            r->p[0].text, r->p[r->n - 1].text, only);
+        goto out;
+    }
     for (int i = 0; i < nrows; i++)
         if (!rows[i].pb || !rows[i].ps) {
             rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
@@ -612,7 +624,8 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
             nclosed += r->p[p].closed;
         fprintf(out, "simulate %s..%s: %d closed period%s, %d open\n\n", r->p[0].text,
                 r->p[r->n - 1].text, nclosed, nclosed == 1 ? "" : "s", r->n - nclosed);
-        qsort(rows, (size_t)nrows, sizeof *rows, by_move);
+        if (nrows > 1) /* qsort's array must not be NULL, even when empty */
+            qsort(rows, (size_t)nrows, sizeof *rows, by_move);
         fprintf(out, "%-20s %-3s %14s %14s %14s %7s\n", "affiliate", "cur", "baseline", "simulated",
                 "difference", "change");
         for (int i = 0; i < nrows; i++) {

@@ -5,6 +5,7 @@
 
 #include "datetime.h"
 #include "iso.h"
+#include "jsonval.h"
 #include "number.h"
 #include "record.h"
 
@@ -190,6 +191,9 @@ void acre_rec_error(acre_rec *r, const char *field, const char *rule, const char
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
+    /* a cut must not split a character of a quoted value */
+    acre_utf8_trim(e->field);
+    acre_utf8_trim(e->message);
 }
 
 /* Characters (UTF-8 code points; jansson has checked the encoding). */
@@ -383,16 +387,16 @@ static void check_field(acre_rec *r, int col, const acre_field *f, const json_t 
         break;
     case T_DATE:
         if (acre_date_check(s, n)) {
-            acre_rec_error(r, f->name, "date", "%s: \"%.40s\" is not a calendar date YYYY-MM-DD",
-                           f->name, s);
+            acre_rec_error(r, f->name, "date", "%s: \"%.*s\" is not a calendar date YYYY-MM-DD",
+                           f->name, acre_utf8_prefix(s, 40), s);
             return;
         }
         break;
     case T_MONTH: {
         int ym;
         if (acre_month_parse(s, n, &ym)) {
-            acre_rec_error(r, f->name, "month", "%s: \"%.40s\" is not a month YYYY-MM", f->name,
-                           s);
+            acre_rec_error(r, f->name, "month", "%s: \"%.*s\" is not a month YYYY-MM", f->name,
+                           acre_utf8_prefix(s, 40), s);
             return;
         }
         break;
@@ -401,7 +405,8 @@ static void check_field(acre_rec *r, int col, const acre_field *f, const json_t 
         char canon[ACRE_DATETIME_LEN + 1];
         const char *why;
         if (acre_datetime_canon(canon, s, n, &why)) {
-            acre_rec_error(r, f->name, "datetime", "%s: \"%.40s\": %s", f->name, s, why);
+            acre_rec_error(r, f->name, "datetime", "%s: \"%.*s\": %s", f->name,
+                           acre_utf8_prefix(s, 40), s, why);
             return;
         }
         set_arena(r, col, canon, ACRE_DATETIME_LEN);
@@ -410,27 +415,27 @@ static void check_field(acre_rec *r, int col, const acre_field *f, const json_t 
     case T_CURRENCY:
         if (n != 3 || !acre_iso_currency(s)) {
             acre_rec_error(r, f->name, "iso4217",
-                           "%s: \"%.40s\" is not an ISO 4217 currency code (upper case, "
+                           "%s: \"%.*s\" is not an ISO 4217 currency code (upper case, "
                            "e.g. EUR)",
-                           f->name, s);
+                           f->name, acre_utf8_prefix(s, 40), s);
             return;
         }
         break;
     case T_COUNTRY:
         if (n != 2 || !acre_iso_country(s)) {
             acre_rec_error(r, f->name, "iso3166",
-                           "%s: \"%.40s\" is not an ISO 3166-1 alpha-2 country code (upper "
+                           "%s: \"%.*s\" is not an ISO 3166-1 alpha-2 country code (upper "
                            "case, e.g. DE)",
-                           f->name, s);
+                           f->name, acre_utf8_prefix(s, 40), s);
             return;
         }
         break;
     case T_LANG:
         if (n != 2 || !acre_iso_language(s)) {
             acre_rec_error(r, f->name, "iso639",
-                           "%s: \"%.40s\" is not an ISO 639-1 language code (lower case, e.g. "
+                           "%s: \"%.*s\" is not an ISO 639-1 language code (lower case, e.g. "
                            "en)",
-                           f->name, s);
+                           f->name, acre_utf8_prefix(s, 40), s);
             return;
         }
         break;
@@ -438,8 +443,8 @@ static void check_field(acre_rec *r, int col, const acre_field *f, const json_t 
         if (!is_in(f->values, s)) {
             char all[300];
             list_values(all, sizeof all, f->values);
-            acre_rec_error(r, f->name, "enum", "%s: \"%.40s\" is not one of: %s", f->name, s,
-                           all);
+            acre_rec_error(r, f->name, "enum", "%s: \"%.*s\" is not one of: %s", f->name,
+                           acre_utf8_prefix(s, 40), s, all);
             return;
         }
         break;
@@ -490,7 +495,8 @@ int acre_rec_validate(acre_rec *r, const acre_kind *k, const json_t *obj, const 
     {
         int col = acre_kind_col(k, key);
         if (col < 0 || k->cols[col].type == T_VERTICAL || (k->cols[col].flags & F_NOT))
-            acre_rec_error(r, key, "unknown_field", "%.60s: not a field of %s", key, k->name);
+            acre_rec_error(r, key, "unknown_field", "%.*s: not a field of %s",
+                           acre_utf8_prefix(key, 60), key, k->name);
     }
     for (int col = 0; col < k->ncols; col++) {
         const acre_field *f = &k->cols[col];

@@ -42,7 +42,7 @@ static const char usage_text[] =
     "                     accruals, payouts and a balance assertion per affiliate; summary\n"
     "                     each affiliate's totals and what to pay per currency\n"
     "  ledger --file FILE [--format ...] [--affiliate ID]\n"
-    "                     the same for a ledger document kept as a file\n"
+    "                     the same for a ledger document kept as a file, once it verifies\n"
     "  audit [--recompute] [--head DIGEST] [--anchor FILE] [--key-file FILE]\n"
     "                     check the store (SQLite's quick_check), every closed ledger against\n"
     "                     its digest, the chain linking each to the one before, its mac (with\n"
@@ -71,7 +71,7 @@ static const char usage_text[] =
     "create it (mode 0600), other commands refuse a store that does not exist (exit 2).\n"
     "Exit status: 0 success, 1 a comparison\n"
     "found a difference, 2 bad usage, 3 some input records (or a plan) were rejected, 4 refused\n"
-    "and nothing written.\n";
+    "and nothing written, or the output could not be written whole.\n";
 
 static int usage(const char *msg)
 {
@@ -197,6 +197,13 @@ static void on_reject(void *ctx, const acre_reject *r)
     fputc('\n', k->out);
 }
 
+/* Closes a file this program wrote; nonzero when a write to it or the close failed. */
+static int close_written(FILE *f)
+{
+    int bad = ferror(f);
+    return (fclose(f) != 0) | bad;
+}
+
 static int open_store(acre_store **s, const args *a)
 {
     acre_error err;
@@ -267,6 +274,31 @@ static int set_key(acre_store *s, const args *a)
     return 0;
 }
 
+/* Before anything is opened for writing: a directory is not a file of records (reading it
+ * fails; exit 4, nothing stored), and --rejects naming one of the inputs (same device and inode,
+ * whatever the path) would truncate it (exit 2). */
+static int check_inputs(FILE **files, const char **names, int n, const char *rejects)
+{
+    struct stat rs;
+    int have_rs = rejects && stat(rejects, &rs) == 0;
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        if (fstat(fileno(files[i]), &st) != 0)
+            continue; /* the read will fail and say so */
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "acre: ingest: %s is a directory, not a file of records; nothing is "
+                            "stored\n", names[i]);
+            return EXIT_REFUSED;
+        }
+        if (have_rs && S_ISREG(st.st_mode) && st.st_dev == rs.st_dev && st.st_ino == rs.st_ino) {
+            fprintf(stderr, "acre: ingest: --rejects %s is the input file %s; name another file "
+                            "for the rejects\n", rejects, names[i]);
+            return EXIT_USAGE;
+        }
+    }
+    return EXIT_OK;
+}
+
 static int cmd_ingest(const args *a)
 {
     const char *kind;
@@ -309,6 +341,8 @@ static int cmd_ingest(const args *a)
         files[0] = stdin;
         nfiles = 1;
     }
+    if ((code = check_inputs(files, names, nfiles, a->rejects)) != EXIT_OK)
+        goto out;
     if (a->rejects) {
         sink.out = open_private(a->rejects);
         if (!sink.out) {
@@ -347,8 +381,11 @@ out:
     for (int i = 0; i < nfiles; i++)
         if (files[i] != stdin)
             fclose(files[i]);
-    if (sink.out && sink.out != stderr)
-        fclose(sink.out);
+    if (sink.out && sink.out != stderr && close_written(sink.out)) {
+        fprintf(stderr, "acre: ingest: writing %s failed; the rejects in it are incomplete\n",
+                a->rejects);
+        code = EXIT_REFUSED;
+    }
     acre_store_free(s);
     return code;
 }
@@ -466,8 +503,11 @@ static int cmd_plan(const args *a)
         snprintf(id, sizeof id, "%s", a->pos[2]);
         if ((at = strrchr(id, '@'))) {
             *at = '\0';
-            version = atol(at + 1);
-            if (version < 1) {
+            char *end;
+            errno = 0;
+            version = strtol(at + 1, &end, 10);
+            /* the whole of it a number: id@1abc is not id@1 */
+            if (at[1] < '0' || at[1] > '9' || *end || errno || version < 1) {
                 acre_store_free(s);
                 return usage("plan show: VERSION is a number from 1");
             }
@@ -622,11 +662,41 @@ static char *read_file(const char *path, size_t *len)
     return p;
 }
 
+/* EXIT_OK when the ledger file passes acre verify; else its report on stderr and EXIT_REFUSED:
+ * a file whose lines do not add up (edited, cut, forged) is not exported. */
+static int verified(const char *doc, size_t len, const char *name)
+{
+    acre_error err;
+    char *report = NULL;
+    size_t rlen = 0;
+    int rc, nbad = 0;
+    FILE *out = open_memstream(&report, &rlen);
+
+    if (!out) {
+        fprintf(stderr, "acre: ledger: out of memory\n");
+        return EXIT_REFUSED;
+    }
+    acre_error_clear(&err);
+    rc = acre_verify(doc, len, name, out, &nbad, &err);
+    fclose(out);
+    if (rc || nbad) {
+        if (rc)
+            fprintf(stderr, "acre: ledger: %s\n", err.message);
+        else
+            fputs(report, stderr);
+        fprintf(stderr, "acre: ledger: %s does not verify (acre verify %s); it is not exported\n",
+                name, name);
+    }
+    free(report);
+    return rc || nbad ? EXIT_REFUSED : EXIT_OK;
+}
+
 static int cmd_ledger(const args *a)
 {
     acre_store *s = NULL;
     acre_error err;
     char *ledger = NULL;
+    size_t len = 0;
     int rc;
 
     acre_error_clear(&err);
@@ -634,9 +704,13 @@ static int cmd_ledger(const args *a)
         /* a ledger document kept as a file: no store */
         if (a->npos != 1)
             return usage("ledger: --file FILE takes no PERIOD");
-        if (!(ledger = read_file(a->file, NULL))) {
+        if (!(ledger = read_file(a->file, &len))) {
             fprintf(stderr, "acre: ledger: cannot read %s\n", a->file);
             return EXIT_USAGE;
+        }
+        if ((rc = verified(ledger, len, a->file)) != EXIT_OK) {
+            free(ledger);
+            return rc;
         }
         rc = acre_ledger_write(stdout, ledger, a->format, a->affiliate, &err);
         free(ledger);
@@ -918,13 +992,33 @@ static int run(int argc, char **argv)
     return usage(NULL);
 }
 
+/* A failed or short write anywhere on stdout (the error flag stdio keeps) or at its final flush
+ * and close turns any exit status into 4: output cut short must never look like success. */
+static int close_stdout(int code)
+{
+    int bad = ferror(stdout), e = 0;
+    if (fflush(stdout) != 0) {
+        bad = 1;
+        e = errno;
+    }
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad)
+        return code;
+    fprintf(stderr, "acre: writing the output failed%s%s; it is incomplete\n", e ? ": " : "",
+            e ? strerror(e) : "");
+    return EXIT_REFUSED;
+}
+
 int main(int argc, char **argv)
 {
     const char *sw = getenv("ACRE_FAIL_ALLOC");
     int code;
     if (sw && alloc_switch(sw))
         return EXIT_USAGE;
-    code = run(argc, argv);
+    code = close_stdout(run(argc, argv));
     if (sw)
         fprintf(stderr, "acre: ACRE_FAIL_ALLOC=%s: %ld allocations counted\n", sw,
                 acre_alloc_count());

@@ -1,0 +1,82 @@
+/* engine/reader.c — an input file read in chunks, hashed as it is read (internal). */
+#include "reader.h"
+
+#include <string.h>
+
+#include "acre/error.h"
+#include "alloc.h"
+
+int acre_reader_fill(reader *r, size_t limit)
+{
+    size_t got;
+    if (r->eof)
+        return 0;
+    if (r->start > 0) {
+        memmove(r->buf, r->buf + r->start, r->end - r->start);
+        r->end -= r->start;
+        r->start = 0;
+    }
+    if (r->cap - r->end < READ_CHUNK) {
+        size_t cap = r->cap ? r->cap * 2 : 2 * READ_CHUNK;
+        char *g;
+        if (r->cap >= limit + READ_CHUNK)
+            return 1; /* the caller's limit is passed */
+        g = acre_realloc(r->buf, cap + 1);
+        if (!g)
+            return ACRE_ENOMEM;
+        r->buf = g;
+        r->cap = cap;
+    }
+    got = fread(r->buf + r->end, 1, r->cap - r->end, r->in);
+    if (got > 0)
+        EVP_DigestUpdate(r->sha, r->buf + r->end, got);
+    r->end += got;
+    if (got == 0) {
+        r->eof = 1;
+        r->ioerr = ferror(r->in);
+    }
+    return 0;
+}
+
+/* Next line (without its newline) in line and len; returns 1 at end of file, 0 for a line, 2 when
+ * the line is longer than MAX_LINE, or a negative code. */
+int acre_reader_line(reader *r, char **line, size_t *len)
+{
+    for (;;) {
+        char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+        if (nl) {
+            *line = r->buf + r->start;
+            *len = (size_t)(nl - *line);
+            r->start += *len + 1;
+            r->line++;
+            return 0;
+        }
+        if (r->end - r->start > (size_t)MAX_LINE)
+            return 2;
+        if (r->eof) {
+            if (r->start == r->end)
+                return 1;
+            *line = r->buf + r->start;
+            *len = r->end - r->start;
+            r->start = r->end;
+            r->line++;
+            return 0;
+        }
+        int rc = acre_reader_fill(r, MAX_LINE);
+        if (rc < 0)
+            return rc;
+        if (rc == 1)
+            return 2;
+    }
+}
+
+/* Reads the rest of the input; the whole unread text is then buf[start..end). */
+int acre_reader_all(reader *r)
+{
+    while (!r->eof) {
+        int rc = acre_reader_fill(r, MAX_DOC);
+        if (rc)
+            return rc < 0 ? rc : 2;
+    }
+    return 0;
+}
