@@ -174,6 +174,8 @@ static affst *aff_get(as *x, const char *id)
 
 static void drop_layers(affst *a, int n)
 {
+    if (n <= 0)
+        return; /* no layers: a->l may be NULL, which memmove may not take */
     for (int i = 0; i < n; i++)
         acre_dec_clear(&a->l[i].amount);
     memmove(a->l, a->l + n, (size_t)(a->nl - n) * sizeof *a->l);
