@@ -11,75 +11,8 @@
 #include <jansson.h>
 
 #include "acre.h"
+#include "cli.h"
 #include "replay.h"
-
-enum { EXIT_OK = 0, EXIT_DIFF = 1, EXIT_USAGE = 2, EXIT_REJECTED = 3, EXIT_REFUSED = 4 };
-
-static const char usage_text[] =
-    "usage: acre [--db PATH] COMMAND [ARGS]\n"
-    "\n"
-    "commands:\n"
-    "  ingest KIND [FILE...] [--rejects FILE] [--atomic] [--explain] [--again]\n"
-    "                     validate and store records (NDJSON, a JSON array, or a\n"
-    "                     {\"data\":[...]} envelope; no FILE or - reads stdin); a file\n"
-    "                     whose bytes a stored batch of KIND has is refused (exit 3)\n"
-    "                     unless --again\n"
-    "  plan add FILE...   validate and store plan versions (a file holds a plan or an array)\n"
-    "  plan list          stored plans\n"
-    "  plan show ID[@V]   a stored plan's JSON (the newest version without @V)\n"
-    "  preview PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
-    "         [--allow-gap]\n"
-    "                     compute PERIOD (YYYY-MM) exactly as close would; store nothing\n"
-    "  close PERIOD [--allow-gap] [--early] [--anchor FILE] [--key-file FILE]\n"
-    "                     compute and store PERIOD's ledger; closed periods never change.\n"
-    "                     Refused (exit 4) when months between the last closed period and\n"
-    "                     PERIOD are not closed (unless --allow-gap), or PERIOD has not\n"
-    "                     ended by the UTC clock (unless --early). Prints\n"
-    "                     {\"period\":...,\"digest\":...}, the new head, and appends that\n"
-    "                     line to the anchor FILE\n"
-    "  ledger PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
-    "                     print a closed period's ledger; hledger and beancount write the\n"
-    "                     accruals, payouts and a balance assertion per affiliate; summary\n"
-    "                     each affiliate's totals and what to pay per currency\n"
-    "  ledger --file FILE [--format ...] [--affiliate ID]\n"
-    "                     the same for a ledger document kept as a file, once it verifies\n"
-    "  audit [--recompute] [--head DIGEST] [--anchor FILE] [--key-file FILE]\n"
-    "                     check the store (SQLite's quick_check), every closed ledger against\n"
-    "                     its digest, the chain linking each to the one before, its mac (with\n"
-    "                     the key) and the state the next close reads; --recompute closes\n"
-    "                     every period again and compares the bytes; --head and --anchor\n"
-    "                     check the last digests kept elsewhere; exit 1 naming what does not\n"
-    "                     match\n"
-    "  simulate FROM[..TO] --plan FILE... [--assign AFF=PLAN[@V]...] [--affiliate ID]\n"
-    "           [--format table|json|csv]\n"
-    "                     recompute closed and open periods with other plans or assignments;\n"
-    "                     show each affiliate's baseline and simulated earned; writes nothing\n"
-    "  verify FILE        re-derive every line of a ledger file from its own detail, the\n"
-    "                     totals and the digest; exit 1 naming each line that does not add up\n"
-    "  replay DIR [--update] [--on-disk | --into STORE]\n"
-    "                     run a fixture in a fresh in-memory store (--on-disk: a temporary\n"
-    "                     file; --into: a new store file, kept) and compare its ledgers with\n"
-    "                     DIR/expected/ (--update writes them)\n"
-    "  status             what the store holds: records and versions per kind, ingested files\n"
-    "  backup DEST        write a consistent copy of the store, even while it is written, to\n"
-    "                     the new file DEST (mode 0600); never copy a live store with cp\n"
-    "  kinds              list the record kinds\n"
-    "\n"
-    "--key-file FILE (else $ACRE_LEDGER_KEY_FILE): its bytes, at least 32, are the key of the\n"
-    "ledgers' hmac-sha256 mac (close, preview, audit).\n"
-    "--db PATH defaults to $ACRE_DB, else ./acre.db; only ingest, plan add and replay --into\n"
-    "create it (mode 0600), other commands refuse a store that does not exist (exit 2).\n"
-    "Exit status: 0 success, 1 a comparison\n"
-    "found a difference, 2 bad usage, 3 some input records (or a plan) were rejected, 4 refused\n"
-    "and nothing written, or the output could not be written whole.\n";
-
-static int usage(const char *msg)
-{
-    if (msg)
-        fprintf(stderr, "acre: %s\n", msg);
-    fputs(usage_text, stderr);
-    return EXIT_USAGE;
-}
 
 typedef struct args {
     const char *db;
@@ -197,13 +130,6 @@ static void on_reject(void *ctx, const acre_reject *r)
     fputc('\n', k->out);
 }
 
-/* Closes a file this program wrote; nonzero when a write to it or the close failed. */
-static int close_written(FILE *f)
-{
-    int bad = ferror(f);
-    return (fclose(f) != 0) | bad;
-}
-
 static int open_store(acre_store **s, const args *a)
 {
     acre_error err;
@@ -213,49 +139,6 @@ static int open_store(acre_store **s, const args *a)
         return -1;
     }
     return 0;
-}
-
-/* Commands that only read or close a store refuse one that does not exist, rather than make an
- * empty one (a typo in --db would close an empty month). Returns 1 (after saying so) when the
- * store is missing. */
-static int store_missing(const args *a)
-{
-    struct stat st;
-    if (strcmp(a->db, ":memory:") == 0 || stat(a->db, &st) == 0 || errno != ENOENT)
-        return 0;
-    fprintf(stderr,
-            "acre: no store %s: only ingest, plan add and replay --into create one (name the "
-            "store with --db PATH or $ACRE_DB)\n",
-            a->db);
-    return 1;
-}
-
-/* A new file written 0600 whatever the umask (reject lines quote personal data); an existing
- * one is truncated and made 0600. NULL with errno set on failure. */
-static FILE *open_private(const char *path)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    FILE *f;
-    if (fd < 0)
-        return NULL;
-    if (fchmod(fd, 0600) || !(f = fdopen(fd, "w"))) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return NULL;
-    }
-    return f;
-}
-
-/* Now, UTC, as ISO 8601 ("2026-05-03T10:00:00Z"), and the month it is in (months since year 0).
- * The program reads the clock; the library never does. */
-static int utc_now(char out[32])
-{
-    time_t t = time(NULL);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return (tm.tm_year + 1900) * 12 + tm.tm_mon;
 }
 
 /* The ledger key of --key-file, else of $ACRE_LEDGER_KEY_FILE, if any (SPEC 10). Returns 0, or
@@ -272,31 +155,6 @@ static int set_key(acre_store *s, const args *a)
         return -1;
     }
     return 0;
-}
-
-/* Before anything is opened for writing: a directory is not a file of records (reading it
- * fails; exit 4, nothing stored), and --rejects naming one of the inputs (same device and inode,
- * whatever the path) would truncate it (exit 2). */
-static int check_inputs(FILE **files, const char **names, int n, const char *rejects)
-{
-    struct stat rs;
-    int have_rs = rejects && stat(rejects, &rs) == 0;
-    for (int i = 0; i < n; i++) {
-        struct stat st;
-        if (fstat(fileno(files[i]), &st) != 0)
-            continue; /* the read will fail and say so */
-        if (S_ISDIR(st.st_mode)) {
-            fprintf(stderr, "acre: ingest: %s is a directory, not a file of records; nothing is "
-                            "stored\n", names[i]);
-            return EXIT_REFUSED;
-        }
-        if (have_rs && S_ISREG(st.st_mode) && st.st_dev == rs.st_dev && st.st_ino == rs.st_ino) {
-            fprintf(stderr, "acre: ingest: --rejects %s is the input file %s; name another file "
-                            "for the rejects\n", rejects, names[i]);
-            return EXIT_USAGE;
-        }
-    }
-    return EXIT_OK;
 }
 
 static int cmd_ingest(const args *a)
@@ -405,7 +263,7 @@ static int cmd_status(const args *a)
     acre_error err;
     int n;
 
-    if (store_missing(a))
+    if (store_missing(a->db))
         return EXIT_USAGE;
     if (open_store(&s, a))
         return EXIT_REFUSED;
@@ -431,21 +289,6 @@ static int cmd_status(const args *a)
     return EXIT_OK;
 }
 
-static int exit_for(int rc)
-{
-    switch (rc) {
-    case 0:
-        return EXIT_OK;
-    case ACRE_EUSAGE:
-        return EXIT_USAGE;
-    case ACRE_EREJECTED:
-    case ACRE_EINVALID:
-        return EXIT_REJECTED;
-    default:
-        return EXIT_REFUSED;
-    }
-}
-
 static int print_plan(void *ctx, const acre_plan_info *p)
 {
     (void)ctx;
@@ -467,7 +310,7 @@ static int cmd_plan(const args *a)
     if ((strcmp(sub, "add") == 0 && a->npos < 3) || (strcmp(sub, "show") == 0 && a->npos != 3))
         return usage(strcmp(sub, "add") == 0 ? "plan add: name a FILE"
                                              : "plan show: name ID[@VERSION]");
-    if (strcmp(sub, "add") != 0 && store_missing(a))
+    if (strcmp(sub, "add") != 0 && store_missing(a->db))
         return EXIT_USAGE;
     if (open_store(&s, a))
         return EXIT_REFUSED;
@@ -576,7 +419,7 @@ static int cmd_close(const args *a, int store)
             return EXIT_REFUSED;
         }
     }
-    if (store_missing(a))
+    if (store_missing(a->db))
         return EXIT_USAGE;
     if (!store && a->anchor)
         return usage("preview: --anchor is for close");
@@ -641,27 +484,6 @@ static int cmd_close(const args *a, int store)
     return EXIT_OK;
 }
 
-/* The whole file as a new NUL-terminated string (its length in *len), or NULL. */
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *in;
-    long n;
-    char *p = NULL;
-    if (!(in = fopen(path, "rb")) || fseek(in, 0, SEEK_END) || (n = ftell(in)) < 0 ||
-        fseek(in, 0, SEEK_SET) || !(p = malloc((size_t)n + 1)) ||
-        fread(p, 1, (size_t)n, in) != (size_t)n) {
-        if (in)
-            fclose(in);
-        free(p);
-        return NULL;
-    }
-    fclose(in);
-    p[n] = '\0';
-    if (len)
-        *len = (size_t)n;
-    return p;
-}
-
 /* EXIT_OK when the ledger file passes acre verify; else its report on stderr and EXIT_REFUSED:
  * a file whose lines do not add up (edited, cut, forged) is not exported. */
 static int verified(const char *doc, size_t len, const char *name)
@@ -722,7 +544,7 @@ static int cmd_ledger(const args *a)
     }
     if (a->npos != 2)
         return usage("ledger: name one PERIOD (YYYY-MM)");
-    if (store_missing(a))
+    if (store_missing(a->db))
         return EXIT_USAGE;
     if (open_store(&s, a))
         return EXIT_REFUSED;
@@ -746,7 +568,7 @@ static int cmd_audit(const args *a)
 
     if (a->npos != 1)
         return usage("audit takes no arguments");
-    if (store_missing(a))
+    if (store_missing(a->db))
         return EXIT_USAGE;
     if (open_store(&s, a))
         return EXIT_REFUSED;
@@ -849,7 +671,7 @@ static int cmd_simulate(const args *a)
         o.progress_ctx = &pr;
     }
     acre_error_clear(&err);
-    if (store_missing(a)) {
+    if (store_missing(a->db)) {
         rc = EXIT_USAGE;
         goto out;
     }
@@ -907,7 +729,7 @@ static int cmd_backup(const args *a)
 
     if (a->npos != 2)
         return usage("backup: name one DEST file (a new file)");
-    if (store_missing(a))
+    if (store_missing(a->db))
         return EXIT_USAGE;
     if (open_store(&s, a))
         return EXIT_REFUSED;

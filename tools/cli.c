@@ -1,0 +1,194 @@
+/* tools/cli.c — the program's small pieces: the usage text, exit codes from library errors, and
+ * the files and clock that only the program touches. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "acre.h"
+#include "cli.h"
+
+const char usage_text[] =
+    "usage: acre [--db PATH] COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  ingest KIND [FILE...] [--rejects FILE] [--atomic] [--explain] [--again]\n"
+    "                     validate and store records (NDJSON, a JSON array, or a\n"
+    "                     {\"data\":[...]} envelope; no FILE or - reads stdin); a file\n"
+    "                     whose bytes a stored batch of KIND has is refused (exit 3)\n"
+    "                     unless --again\n"
+    "  plan add FILE...   validate and store plan versions (a file holds a plan or an array)\n"
+    "  plan list          stored plans\n"
+    "  plan show ID[@V]   a stored plan's JSON (the newest version without @V)\n"
+    "  preview PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
+    "         [--allow-gap]\n"
+    "                     compute PERIOD (YYYY-MM) exactly as close would; store nothing\n"
+    "  close PERIOD [--allow-gap] [--early] [--anchor FILE] [--key-file FILE]\n"
+    "                     compute and store PERIOD's ledger; closed periods never change.\n"
+    "                     Refused (exit 4) when months between the last closed period and\n"
+    "                     PERIOD are not closed (unless --allow-gap), or PERIOD has not\n"
+    "                     ended by the UTC clock (unless --early). Prints\n"
+    "                     {\"period\":...,\"digest\":...}, the new head, and appends that\n"
+    "                     line to the anchor FILE\n"
+    "  ledger PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
+    "                     print a closed period's ledger; hledger and beancount write the\n"
+    "                     accruals, payouts and a balance assertion per affiliate; summary\n"
+    "                     each affiliate's totals and what to pay per currency\n"
+    "  ledger --file FILE [--format ...] [--affiliate ID]\n"
+    "                     the same for a ledger document kept as a file, once it verifies\n"
+    "  audit [--recompute] [--head DIGEST] [--anchor FILE] [--key-file FILE]\n"
+    "                     check the store (SQLite's quick_check), every closed ledger against\n"
+    "                     its digest, the chain linking each to the one before, its mac (with\n"
+    "                     the key) and the state the next close reads; --recompute closes\n"
+    "                     every period again and compares the bytes; --head and --anchor\n"
+    "                     check the last digests kept elsewhere; exit 1 naming what does not\n"
+    "                     match\n"
+    "  simulate FROM[..TO] --plan FILE... [--assign AFF=PLAN[@V]...] [--affiliate ID]\n"
+    "           [--format table|json|csv]\n"
+    "                     recompute closed and open periods with other plans or assignments;\n"
+    "                     show each affiliate's baseline and simulated earned; writes nothing\n"
+    "  verify FILE        re-derive every line of a ledger file from its own detail, the\n"
+    "                     totals and the digest; exit 1 naming each line that does not add up\n"
+    "  replay DIR [--update] [--on-disk | --into STORE]\n"
+    "                     run a fixture in a fresh in-memory store (--on-disk: a temporary\n"
+    "                     file; --into: a new store file, kept) and compare its ledgers with\n"
+    "                     DIR/expected/ (--update writes them)\n"
+    "  status             what the store holds: records and versions per kind, ingested files\n"
+    "  backup DEST        write a consistent copy of the store, even while it is written, to\n"
+    "                     the new file DEST (mode 0600); never copy a live store with cp\n"
+    "  kinds              list the record kinds\n"
+    "\n"
+    "--key-file FILE (else $ACRE_LEDGER_KEY_FILE): its bytes, at least 32, are the key of the\n"
+    "ledgers' hmac-sha256 mac (close, preview, audit).\n"
+    "--db PATH defaults to $ACRE_DB, else ./acre.db; only ingest, plan add and replay --into\n"
+    "create it (mode 0600), other commands refuse a store that does not exist (exit 2).\n"
+    "Exit status: 0 success, 1 a comparison\n"
+    "found a difference, 2 bad usage, 3 some input records (or a plan) were rejected, 4 refused\n"
+    "and nothing written, or the output could not be written whole.\n";
+
+int usage(const char *msg)
+{
+    if (msg)
+        fprintf(stderr, "acre: %s\n", msg);
+    fputs(usage_text, stderr);
+    return EXIT_USAGE;
+}
+
+int exit_for(int rc)
+{
+    switch (rc) {
+    case 0:
+        return EXIT_OK;
+    case ACRE_EUSAGE:
+        return EXIT_USAGE;
+    case ACRE_EREJECTED:
+    case ACRE_EINVALID:
+        return EXIT_REJECTED;
+    default:
+        return EXIT_REFUSED;
+    }
+}
+
+/* Commands that only read or close a store refuse one that does not exist, rather than make an
+ * empty one (a typo in --db would close an empty month). Returns 1 (after saying so) when the
+ * store is missing. */
+int store_missing(const char *db)
+{
+    struct stat st;
+    if (strcmp(db, ":memory:") == 0 || stat(db, &st) == 0 || errno != ENOENT)
+        return 0;
+    fprintf(stderr,
+            "acre: no store %s: only ingest, plan add and replay --into create one (name the "
+            "store with --db PATH or $ACRE_DB)\n",
+            db);
+    return 1;
+}
+
+/* Closes a file this program wrote; nonzero when a write to it or the close failed. */
+int close_written(FILE *f)
+{
+    int bad = ferror(f);
+    return (fclose(f) != 0) | bad;
+}
+
+/* A new file written 0600 whatever the umask (reject lines quote personal data); an existing
+ * one is truncated and made 0600. NULL with errno set on failure. */
+FILE *open_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f;
+    if (fd < 0)
+        return NULL;
+    if (fchmod(fd, 0600) || !(f = fdopen(fd, "w"))) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return NULL;
+    }
+    return f;
+}
+
+/* Now, UTC, as ISO 8601 ("2026-05-03T10:00:00Z"), and the month it is in (months since year 0).
+ * The program reads the clock; the library never does. */
+int utc_now(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return (tm.tm_year + 1900) * 12 + tm.tm_mon;
+}
+
+/* Before anything is opened for writing: a directory is not a file of records (reading it
+ * fails; exit 4, nothing stored), and --rejects naming one of the inputs (same device and inode,
+ * whatever the path) would truncate it (exit 2). */
+int check_inputs(FILE **files, const char **names, int n, const char *rejects)
+{
+    struct stat rs;
+    int have_rs = rejects && stat(rejects, &rs) == 0;
+    for (int i = 0; i < n; i++) {
+        struct stat st;
+        if (fstat(fileno(files[i]), &st) != 0)
+            continue; /* the read will fail and say so */
+        if (S_ISDIR(st.st_mode)) {
+            fprintf(stderr,
+                    "acre: ingest: %s is a directory, not a file of records; nothing is "
+                    "stored\n",
+                    names[i]);
+            return EXIT_REFUSED;
+        }
+        if (have_rs && S_ISREG(st.st_mode) && st.st_dev == rs.st_dev && st.st_ino == rs.st_ino) {
+            fprintf(stderr,
+                    "acre: ingest: --rejects %s is the input file %s; name another file "
+                    "for the rejects\n",
+                    rejects, names[i]);
+            return EXIT_USAGE;
+        }
+    }
+    return EXIT_OK;
+}
+
+/* The whole file as a new NUL-terminated string (its length in *len), or NULL. */
+char *read_file(const char *path, size_t *len)
+{
+    FILE *in;
+    long n;
+    char *p = NULL;
+    if (!(in = fopen(path, "rb")) || fseek(in, 0, SEEK_END) || (n = ftell(in)) < 0 ||
+        fseek(in, 0, SEEK_SET) || !(p = malloc((size_t)n + 1)) ||
+        fread(p, 1, (size_t)n, in) != (size_t)n) {
+        if (in)
+            fclose(in);
+        free(p);
+        return NULL;
+    }
+    fclose(in);
+    p[n] = '\0';
+    if (len)
+        *len = (size_t)n;
+    return p;
+}
