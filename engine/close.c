@@ -1003,6 +1003,17 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
             return acre_store_fail(x->s, "reading a customer", x->err);
         }
         op = closed_plan(x, x->closes[cc].period, aff);
+        if (!was_closed(x, p)) {
+            /* a skipped month's record was judged at close cc by the plan its affiliate's
+             * assignments give that month (judge_late): without revshare it counted 0 */
+            long ai;
+            const acre_plan *own =
+                acre_strset_get(&x->c.aff_index, aff, strlen(aff), &ai)
+                    ? plan_for(x, (int)ai, p, NULL, NULL, 0)
+                    : NULL;
+            if (!own || !own->has_rs)
+                op = NULL;
+        }
         if (value(x, tb, g, v, op, signup, &A, &B))
             return ACRE_EREFUSED;
         acre_acc_get(a, &A);
