@@ -2,6 +2,10 @@
 #ifndef ACRE_ALLOC_H
 #define ACRE_ALLOC_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Flags of acre_alloc_fail. */
 enum {
     ACRE_ALLOC_REPEAT = 1, /* every allocation after the nth fails too, not only the nth */
@@ -38,5 +42,9 @@ int acre_alloc_fail(long nth, unsigned flags);
 
 /* The number of allocations counted since acre_alloc_fail, failed ones included. */
 long acre_alloc_count(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,10 @@
 #include "error.h"
 #include "store.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* What the audit checks besides the ledgers, their chain and the state the ledgers determine. */
 typedef struct acre_audit_opts {
     int recompute;      /* close every period again from the stored records and compare bytes */
@@ -39,5 +43,9 @@ int acre_store_set_ledger_key(acre_store *s, const void *key, size_t len, acre_e
 /* The same with the bytes of a file (at most 4096). ACRE_EUSAGE when it cannot be read or is
  * too short. */
 int acre_store_set_ledger_key_file(acre_store *s, const char *path, acre_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

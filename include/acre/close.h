@@ -7,6 +7,10 @@
 #include "error.h"
 #include "store.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* The close was refused and nothing was written: the period is not after the last closed one,
  * it would leave a month between the last closed one and it unclosed (rule "gap"),
  * an FX rate is missing (the message lists currency/date pairs), a plan is missing or its
@@ -38,5 +42,9 @@ int acre_ledger_get(acre_store *s, const char *period, char **ledger, acre_error
  * affiliate `only` when it is not NULL. */
 int acre_ledger_write(FILE *out, const char *ledger, const char *format, const char *only,
                       acre_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -11,6 +11,10 @@
 
 #include "error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Most significant digits a money value in a record may have (SPEC 3). */
 #define ACRE_DEC_MAX_DIGITS 15
 
@@ -67,5 +71,9 @@ char *acre_dec_format_fixed(const acre_dec *a, int scale, acre_round mode);
 
 /* Parses a mode name: "half_even", "half_up", "down". Returns 0, or ACRE_EINVALID. */
 int acre_round_parse(acre_round *mode, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

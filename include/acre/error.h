@@ -4,6 +4,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Return codes. 0 is success; these are the failures a caller acts on. */
 enum {
     ACRE_OK = 0,
@@ -32,5 +36,9 @@ void acre_error_clear(acre_error *err);
 /* Sets an error; returns `code` so a caller can `return acre_error_set(...)`. */
 int acre_error_set(acre_error *err, int code, const char *field, const char *rule,
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

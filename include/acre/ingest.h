@@ -7,6 +7,10 @@
 #include "error.h"
 #include "store.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct acre_ingest_summary {
     long received, inserted, updated, unchanged, rejected;
 } acre_ingest_summary;
@@ -40,5 +44,9 @@ typedef struct acre_ingest_opts {
  * negative code when reading or the store failed, with nothing of the file stored. */
 int acre_ingest(acre_store *s, const char *kind, FILE *in, const acre_ingest_opts *opts,
                 acre_ingest_summary *sum, acre_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -7,6 +7,10 @@
 #include "error.h"
 #include "store.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Reads one plan or an array of plans from f (named `name` in messages), checks each strictly
  * and stores them in one transaction. A plan_id@version already stored with equal content is
  * left as it is; with other content it is refused. On refusal nothing of the file is stored
@@ -28,5 +32,9 @@ int acre_plan_list(acre_store *s, int (*fn)(void *ctx, const acre_plan_info *p),
 
 /* The stored JSON of plan `id` at `version` (0: the newest); new string. */
 int acre_plan_show(acre_store *s, const char *id, long version, char **json, acre_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -7,6 +7,10 @@
 #include "error.h"
 #include "store.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* An assignment given in place of an affiliate's stored ones. */
 typedef struct acre_sim_assign {
     const char *affiliate_id;
@@ -50,5 +54,9 @@ const char *acre_sim_period(const acre_sim *r, int i, const char **baseline,
                             const char **simulated);
 
 void acre_sim_free(acre_sim *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

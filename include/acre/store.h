@@ -4,6 +4,10 @@
 
 #include "error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct acre_store acre_store;
 
 /* The schema version this build writes. A store with an older version is migrated on open; a
@@ -50,5 +54,9 @@ int acre_store_batches(acre_store *s, int (*fn)(void *ctx, const acre_batch *b),
 /* The name of the i-th record kind ("affiliates", "igaming/customers", ...), or NULL when i is
  * past the last. Static: never freed. */
 const char *acre_kind_name(int i);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -7,6 +7,10 @@
 
 #include "error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Re-derives every number of the ledger document doc[0..len) from the document alone (SPEC 6,
  * docs/close.md "Verifying a ledger file"): each line's amount from its exact value and rounding,
  * each exact value from its detail (bands and their slices, rates, fees, carryover, the CPA rule,
@@ -17,5 +21,9 @@
  * document adds up). Returns 0, or ACRE_ENOMEM. */
 int acre_verify(const char *doc, size_t len, const char *name, FILE *out, int *nbad,
                 acre_error *err);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 
 #include "acre/error.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct acre_plan;
 struct acre_numtab;
 struct acre_close;
@@ -31,5 +35,9 @@ typedef struct acre_rule_kind {
 
 /* Every kind, in the order they run; NULL-terminated. */
 extern const acre_rule_kind *const acre_rule_kinds[];
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
