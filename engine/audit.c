@@ -49,6 +49,37 @@ static int member(char **out, const char *doc, const char *key)
     return 0;
 }
 
+/* 1 when text has n lower-case hex digits at its start. */
+static int hex_run(const char *text, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!((text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* 1 when the document ends as a close writes it: its last digest member, then the mac or not,
+ * then "}" and a newline. Bytes there are covered by neither the digest nor the mac, so none may
+ * be added. */
+static int tail_ok(const char *doc)
+{
+    const char *t = doc, *p;
+    while ((p = strstr(t, ",\n\"digest\":\"sha256:")))
+        t = p + 1;
+    if (t == doc)
+        return 0;
+    t += strlen("\n\"digest\":\"sha256:");
+    if (!hex_run(t, 64) || t[64] != '"')
+        return 0;
+    t += 65;
+    if (strncmp(t, ",\"mac\":\"hmac-sha256:", 20) == 0) {
+        if (!hex_run(t + 20, 64) || t[84] != '"')
+            return 0;
+        t += 85;
+    }
+    return strcmp(t, "}\n") == 0 || strcmp(t, "}") == 0;
+}
+
 static void problem(FILE *out, int *nbad, const char *period, const char *what, const char *a,
                     const char *b)
 {
@@ -278,6 +309,11 @@ static int audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nb
         if (inner && strcmp(inner, dig) != 0)
             problem(out, nbad, period, "the digest in the ledger is not the close's digest", inner,
                     dig);
+        if (!tail_ok(doc))
+            problem(out, nbad, period,
+                    "the ledger does not end with its digest (and mac): bytes were added there, "
+                    "which neither covers",
+                    NULL, NULL);
         if (!tper || strcmp(tper, period) != 0)
             problem(out, nbad, period, "the ledger's period is not the close's period", tper,
                     period);
@@ -301,7 +337,14 @@ static int audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nb
                 rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
                 break;
             }
-            acre_ledger_mac(want, s, inner ? inner : dig);
+            if (acre_ledger_mac(want, s, inner ? inner : dig)) {
+                free(mac);
+                free(inner);
+                free(tper);
+                free(tprev);
+                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+                break;
+            }
             /* the right mac is never printed: the audit's output must not forge one */
             if (!mac)
                 problem(out, nbad, period,

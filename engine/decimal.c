@@ -82,7 +82,7 @@ int acre_dec_parse_stored(acre_dec *d, const char *text, acre_error *err)
     dot = strchr(t, '.');
     if (len > ACRE_DEC_STORED_MAX)
         goto bad;
-    if (slash) { /* "p/q" in lowest terms, q > 1, as acre_dec_format writes it */
+    if (slash) { /* "p/q" with q > 1, as acre_dec_format writes it (reduced here if need be) */
         ip = (size_t)(slash - t);
         fp = len - neg - ip - 1;
         if (dot || !digits_ok(t, ip) || !digits_ok(slash + 1, fp) || (ip == 1 && t[0] == '0'))

@@ -675,11 +675,13 @@ out:
 
 typedef struct pending {
     json_t *v;
-    acre_numtab t; /* array elements share their document's table */
+    acre_numtab t; /* the elements of a document read whole share its table */
+    char *text;    /* an element split from a stream: its own copy, which t points into */
     long line;
 } pending;
 
-static int hold(ingest *g, json_t *v, const acre_numtab *t, long line)
+/* Keeps a record until the whole file is read; takes `text` (NULL, or the copy t points into). */
+static int hold(ingest *g, json_t *v, const acre_numtab *t, long line, char *text)
 {
     if (g->npend == g->cap) {
         long cap = g->cap ? g->cap * 2 : 256;
@@ -691,6 +693,7 @@ static int hold(ingest *g, json_t *v, const acre_numtab *t, long line)
     }
     g->pend[g->npend].v = json_incref(v);
     g->pend[g->npend].t = *t;
+    g->pend[g->npend].text = text;
     g->pend[g->npend].line = line;
     g->npend++;
     return 0;
@@ -798,14 +801,14 @@ static int each_record(ingest *g, json_t *doc, const char *text, size_t len, lon
         size_t n = json_array_size(records);
         for (size_t i = 0; i < n && rc == 0; i++) {
             if (collect)
-                rc = hold(g, json_array_get(records, i), &t, 0);
+                rc = hold(g, json_array_get(records, i), &t, 0, NULL);
             else
                 rc = handle(g, json_array_get(records, i), &t, (*index)++, 0, err);
         }
         if (collect && rc == 0 && n > 0)
             return 0; /* the held elements own t now */
     } else if (collect) {
-        rc = hold(g, records, &t, line);
+        rc = hold(g, records, &t, line, NULL);
         if (rc == 0)
             return 0;
     } else {
@@ -833,9 +836,22 @@ static int on_element(void *ctx, const char *text, size_t len, long line, long c
     json_error_t je;
     acre_numtab t = {0};
     int rc;
-    json_t *v = acre_json_loadb(text, len, JSON_FLAGS, &je);
+    char *copy = NULL;
+    json_t *v;
 
+    /* a held element outlives the reader's buffer, which moves as the file is read: its number
+     * texts must point into a copy of its own */
+    if (c->collect) {
+        if (!(copy = acre_malloc(len ? len : 1))) {
+            c->refused = 1;
+            return acre_error_set(c->err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
+        memcpy(copy, text, len);
+        text = copy;
+    }
+    v = acre_json_loadb(text, len, JSON_FLAGS, &je);
     if (!v) {
+        free(copy);
         c->refused = 1;
         if (json_error_code(&je) == json_error_out_of_memory)
             return acre_error_set(c->err, ACRE_ENOMEM, NULL, NULL, "out of memory");
@@ -847,7 +863,8 @@ static int on_element(void *ctx, const char *text, size_t len, long line, long c
     }
     if ((rc = acre_numtab_build(&t, v, text, len)) == 0) {
         if (c->collect) {
-            rc = hold(c->g, v, &t, 0);
+            if ((rc = hold(c->g, v, &t, 0, copy)) == 0)
+                copy = NULL; /* held */
             (*c->index)++;
         } else {
             rc = handle(c->g, v, &t, (*c->index)++, 0, c->err);
@@ -862,6 +879,7 @@ static int on_element(void *ctx, const char *text, size_t len, long line, long c
     }
     if (rc || !c->collect)
         acre_numtab_free(&t); /* a held element keeps its table */
+    free(copy);
     json_decref(v);
     if (rc && !c->refused)
         c->refused = 1; /* handle set err */
@@ -1023,6 +1041,7 @@ static void free_pending(ingest *g)
         if (i + 1 == g->npend || g->pend[i].t.items != g->pend[i + 1].t.items)
             acre_numtab_free(&g->pend[i].t);
         json_decref(g->pend[i].v);
+        free(g->pend[i].text);
     }
     free(g->pend);
 }

@@ -530,6 +530,33 @@ static size_t past_ws(scan *s, size_t i)
     return i;
 }
 
+/* The index just past the JSON value at i (strings, escapes and nesting followed; nothing else
+ * checked: jansson checks it later), or 0 when the input ends first. */
+static size_t past_value(scan *s, size_t i)
+{
+    int depth = 0, c = at(s, i);
+    if (c >= 0 && c != '"' && c != '{' && c != '[') { /* a number or a literal */
+        while ((c = at(s, i)) >= 0 && !strchr(",}] \t\r\n", c))
+            i++;
+        return c < 0 ? 0 : i;
+    }
+    do {
+        if ((c = at(s, i)) < 0)
+            return 0;
+        if (c == '"') {
+            for (i++; (c = at(s, i)) != '"'; i += c == '\\' ? 2 : 1)
+                if (c < 0)
+                    return 0;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+        i++;
+    } while (depth > 0);
+    return i;
+}
+
 int acre_jsplit_is_envelope(reader *rd)
 {
     scan s = {rd, 0, 1, 0, 0, NULL};
@@ -538,9 +565,14 @@ int acre_jsplit_is_envelope(reader *rd)
     int yes = 0;
     for (int k = 0; k < 6; k++)
         key[k] = (char)at(&s, i + k);
-    if (memcmp(key, "\"meta\"", 6) == 0)
-        yes = 1;
-    else if (memcmp(key, "\"data\"", 6) == 0 && at(&s, i = past_ws(&s, i + 6)) == ':')
+    /* a first key "meta" is a sign only when "data" follows it: a bonus event has a "meta" too */
+    if (memcmp(key, "\"meta\"", 6) == 0 && at(&s, i = past_ws(&s, i + 6)) == ':' &&
+        (i = past_value(&s, past_ws(&s, i + 1))) && at(&s, i = past_ws(&s, i)) == ',') {
+        i = past_ws(&s, i + 1);
+        for (int k = 0; k < 6; k++)
+            key[k] = (char)at(&s, i + k);
+    }
+    if (memcmp(key, "\"data\"", 6) == 0 && at(&s, i = past_ws(&s, i + 6)) == ':')
         yes = at(&s, past_ws(&s, i + 1)) == '[';
     return s.rc < 0 ? s.rc : yes;
 }

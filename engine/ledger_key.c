@@ -22,7 +22,10 @@ int acre_store_set_ledger_key(acre_store *s, const void *key, size_t len, acre_e
                               ACRE_LEDGER_KEY_MIN);
     if (len > sizeof s->ledger_key) {
         unsigned int n = 0;
-        EVP_Digest(key, len, s->ledger_key, &n, EVP_sha256(), NULL);
+        /* a failure must not leave the store unkeyed: no mac would be written or checked */
+        if (!EVP_Digest(key, len, s->ledger_key, &n, EVP_sha256(), NULL) || n == 0)
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
+                                  "out of memory (hashing the ledger key)");
         s->ledger_key_len = n;
     } else {
         memcpy(s->ledger_key, key, len);
@@ -60,15 +63,20 @@ int acre_ledger_keyed(const acre_store *s)
     return s->ledger_key_len > 0;
 }
 
-void acre_ledger_mac(char out[ACRE_MAC_SIZE], const acre_store *s, const char *digest)
+int acre_ledger_mac(char out[ACRE_MAC_SIZE], const acre_store *s, const char *digest)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     char hex[65];
-    HMAC(EVP_sha256(), s->ledger_key, (int)s->ledger_key_len, (const unsigned char *)digest,
-         strlen(digest), md, &n);
+    if (!HMAC(EVP_sha256(), s->ledger_key, (int)s->ledger_key_len, (const unsigned char *)digest,
+              strlen(digest), md, &n) ||
+        n != 32) {
+        out[0] = '\0';
+        return ACRE_ENOMEM; /* OpenSSL could not allocate */
+    }
     acre_hex32(hex, md);
     snprintf(out, ACRE_MAC_SIZE, "hmac-sha256:%s", hex);
+    return 0;
 }
 
 void acre_ledger_mac_add(const acre_store *s, acre_buf *b, const char *digest)
@@ -76,7 +84,10 @@ void acre_ledger_mac_add(const acre_store *s, acre_buf *b, const char *digest)
     char mac[ACRE_MAC_SIZE];
     if (!acre_ledger_keyed(s))
         return;
-    acre_ledger_mac(mac, s, digest);
+    if (acre_ledger_mac(mac, s, digest)) {
+        b->oom = 1; /* the close fails as out of memory, never stored without its mac */
+        return;
+    }
     acre_buf_printf(b, ",\"mac\":\"%s\"", mac);
 }
 

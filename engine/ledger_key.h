@@ -11,8 +11,9 @@
 /* Whether s has a ledger key. */
 int acre_ledger_keyed(const acre_store *s);
 
-/* out = "hmac-sha256:" + hex HMAC-SHA256(key, digest text). s must have a key. */
-void acre_ledger_mac(char out[ACRE_MAC_SIZE], const acre_store *s, const char *digest);
+/* out = "hmac-sha256:" + hex HMAC-SHA256(key, digest text). s must have a key. Returns 0, or
+ * ACRE_ENOMEM (out empty) when OpenSSL fails. */
+int acre_ledger_mac(char out[ACRE_MAC_SIZE], const acre_store *s, const char *digest);
 
 /* With a key, appends ,"mac":"hmac-sha256:…" (the member after "digest"); nothing without. */
 void acre_ledger_mac_add(const acre_store *s, acre_buf *b, const char *digest);

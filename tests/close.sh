@@ -57,13 +57,15 @@ check "april revshare" '"5.88"' "$("$acre" --db f.db ledger 2026-04 --affiliate 
 # fixtures/unassigned-revenue: aff_orphan has no plan and 4 January records of 2 customers
 warning="acre: close: warning: affiliate aff_orphan has 4 records of 2 customers in 2026-01 but no plan: nothing is paid on them"
 u=$fixtures/unassigned-revenue
-"$acre" --db v.db ingest affiliates "$u/affiliates.ndjson" >/dev/null &&
-    "$acre" --db v.db plan add "$u/plans/plan.json" >/dev/null &&
-    "$acre" --db v.db ingest assignments "$u/assignments.ndjson" >/dev/null &&
-    "$acre" --db v.db ingest igaming/customers "$u/customers.ndjson" >/dev/null &&
-    "$acre" --db v.db ingest igaming/transactions "$u/transactions.ndjson" >/dev/null &&
-    "$acre" --db v.db ingest igaming/gaming-activity "$u/activity.ndjson" >/dev/null
-check "unassigned store" 0 $?
+unassigned_store() { # unassigned_store DB: the fixture's records, nothing closed
+    "$acre" --db "$1" ingest affiliates "$u/affiliates.ndjson" >/dev/null &&
+        "$acre" --db "$1" plan add "$u/plans/plan.json" >/dev/null &&
+        "$acre" --db "$1" ingest assignments "$u/assignments.ndjson" >/dev/null &&
+        "$acre" --db "$1" ingest igaming/customers "$u/customers.ndjson" >/dev/null &&
+        "$acre" --db "$1" ingest igaming/transactions "$u/transactions.ndjson" >/dev/null &&
+        "$acre" --db "$1" ingest igaming/gaming-activity "$u/activity.ndjson" >/dev/null
+}
+unassigned_store v.db; check "unassigned store" 0 $?
 "$acre" --db v.db preview 2026-01 --format summary >/dev/null 2>err; check "preview exit" 0 $?
 check "preview warning" "$(echo "$warning" | sed 's/close:/preview:/')" "$(cat err)"
 "$acre" --db v.db close 2026-01 >/dev/null 2>err; check "close exit" 0 $?
@@ -71,6 +73,17 @@ check "close warning" "$warning" "$(cat err)"
 # the next month has no records of aff_orphan: no list, no warning
 "$acre" --db v.db close 2026-02 >/dev/null 2>err; check "february: no warning" "" "$(cat err)"
 check "february: no list" 0 "$("$acre" --db v.db ledger 2026-02 | grep -c unassigned)"
+
+# 4. Bytes added after a ledger's digest (or its mac), which neither covers, are found by audit,
+#    with and without the key.
+head -c 48 /dev/zero | tr '\0' k >key
+unassigned_store k.db
+"$acre" --db k.db close 2026-01 --key-file key >/dev/null 2>&1; check "keyed close" 0 $?
+"$acre" --db k.db audit --key-file key >/dev/null; check "keyed audit" 0 $?
+sqlite3 k.db "UPDATE close SET ledger = substr(ledger, 1, length(ledger) - 2) || ',\"note\":\"paid in full\"}' || char(10)"
+"$acre" --db k.db audit --key-file key >out; check "bytes after the mac: audit exit" 1 $?
+check "bytes after the mac: named" 1 "$(grep -c 'does not end with its digest (and mac)' out)"
+"$acre" --db k.db audit >out; check "bytes after the mac, no key: audit exit" 1 $?
 
 for dir in "$fixtures"/*/; do
     name=$(basename "$dir")

@@ -21,7 +21,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>

@@ -42,8 +42,9 @@ int acre_dec_parse(acre_dec *d, const char *text, size_t len, acre_error *err);
 /* Longest text acre_dec_parse_stored takes. */
 #define ACRE_DEC_STORED_MAX 4096
 
-/* Parses a value acre_dec_format wrote: a decimal of any number of digits ("-1000000000.000001")
- * or "p/q" in lowest terms ("-3175/27"), exactly; no exponent, no other form. This is for values
+/* Parses a value acre_dec_format or acre_dec_format_fixed wrote: a decimal of any number of
+ * digits ("-1000000000.000001", "462.50") or "p/q" ("-3175/27"; reduced if it is not in lowest
+ * terms), exactly; no exponent, no leading zero, no "-0". This is for values
  * the store keeps (deficits, balances, remembered amounts: SPEC 9 "Late data"), not for input
  * records, which keep the 15-digit rule. Returns 0, or ACRE_ERROR (rule "stored_value") with d
  * set to 0. It allocates nothing but GMP's own memory. */
