@@ -245,7 +245,7 @@ static int foreign_check(acre_store *s, const char *path, int v, acre_error *err
     sqlite3_finalize(st);
     if (rc)
         return 0;
-    return acre_error_set(err, ACRE_EIO, NULL, "foreign_store",
+    return acre_error_set(err, ACRE_EUSAGE, NULL, "foreign_store",
                           "%s is an SQLite database but not an acre store (%s); acre leaves it "
                           "as it is: name an acre store, or a new file, with --db",
                           path,

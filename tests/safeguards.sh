@@ -116,14 +116,14 @@ printf '{"description":"d","steps":[{"ingest":"affiliates","files":["aff.ndjson"
 # --- a foreign SQLite file: refused, untouched (no acre schema, not switched to WAL) ---
 sqlite3 foreign.db 'CREATE TABLE invoices(id INTEGER PRIMARY KEY, total TEXT); INSERT INTO invoices VALUES(1, "9.99")'
 cp foreign.db foreign.orig
-"$acre" --db foreign.db ingest affiliates aff.ndjson 2>err >/dev/null; check "foreign: ingest refused" 4 $?
+"$acre" --db foreign.db ingest affiliates aff.ndjson 2>err >/dev/null; check "foreign: ingest refused" 2 $?
 check "foreign: the message" "acre: foreign.db is an SQLite database but not an acre store (it has tables and no acre schema); acre leaves it as it is: name an acre store, or a new file, with --db" "$(cat err)"
-"$acre" --db foreign.db status 2>/dev/null >/dev/null; check "foreign: status refused" 4 $?
+"$acre" --db foreign.db status 2>/dev/null >/dev/null; check "foreign: status refused" 2 $?
 check "foreign: the bytes as they were" "" "$(cmp foreign.db foreign.orig)"
 check "foreign: still in rollback-journal mode, its tables only" "delete invoices" \
     "$(sqlite3 foreign.db 'PRAGMA journal_mode' 'SELECT group_concat(name) FROM sqlite_master' | tr '\n' ' ' | sed 's/ $//')"
 sqlite3 foreign7.db 'CREATE TABLE t(x); PRAGMA user_version = 3'
-"$acre" --db foreign7.db ingest affiliates aff.ndjson 2>err >/dev/null; check "foreign with acre's version number: refused" 4 $?
+"$acre" --db foreign7.db ingest affiliates aff.ndjson 2>err >/dev/null; check "foreign with acre's version number: refused" 2 $?
 check "foreign with acre's version number: why" 1 "$(grep -c "its schema version is acre's but acre's tables are missing" err)"
 
 # --- modes: the store, its -wal and -shm, rejects and backups are 0600 whatever the umask ---

@@ -130,13 +130,16 @@ static void on_reject(void *ctx, const acre_reject *r)
     fputc('\n', k->out);
 }
 
+/* 0, or the exit status after saying why the store cannot be opened: 2 for a database that is
+ * not an acre store (SPEC 13: a missing store), 4 when opening it failed. */
 static int open_store(acre_store **s, const args *a)
 {
     acre_error err;
+    int rc;
     acre_error_clear(&err);
-    if (acre_store_open(s, a->db, &err)) {
+    if ((rc = acre_store_open(s, a->db, &err))) {
         fprintf(stderr, "acre: %s\n", err.message);
-        return -1;
+        return exit_for(rc);
     }
     return 0;
 }
@@ -209,10 +212,8 @@ static int cmd_ingest(const args *a)
             goto out;
         }
     }
-    if (open_store(&s, a)) {
-        code = EXIT_REFUSED;
+    if ((code = open_store(&s, a)))
         goto out;
-    }
     for (int i = 0; i < nfiles; i++) {
         acre_error err;
         char now[32];
@@ -261,12 +262,12 @@ static int cmd_status(const args *a)
     acre_store *s;
     acre_kind_count counts[32];
     acre_error err;
-    int n;
+    int n, rc;
 
     if (store_missing(a->db))
         return EXIT_USAGE;
-    if (open_store(&s, a))
-        return EXIT_REFUSED;
+    if ((rc = open_store(&s, a)))
+        return rc;
     acre_error_clear(&err);
     n = acre_store_counts(s, counts, 32, &err);
     if (n < 0) {
@@ -301,7 +302,7 @@ static int cmd_plan(const args *a)
 {
     acre_store *s = NULL;
     acre_error err;
-    int code = EXIT_OK;
+    int code = EXIT_OK, rc;
     const char *sub = a->npos > 1 ? a->pos[1] : "";
 
     acre_error_clear(&err);
@@ -312,8 +313,8 @@ static int cmd_plan(const args *a)
                                              : "plan show: name ID[@VERSION]");
     if (strcmp(sub, "add") != 0 && store_missing(a->db))
         return EXIT_USAGE;
-    if (open_store(&s, a))
-        return EXIT_REFUSED;
+    if ((rc = open_store(&s, a)))
+        return rc;
     if (strcmp(sub, "add") == 0) {
         for (int i = 2; i < a->npos; i++) {
             FILE *f = strcmp(a->pos[i], "-") == 0 ? stdin : fopen(a->pos[i], "rb");
@@ -428,10 +429,10 @@ static int cmd_close(const args *a, int store)
         fprintf(stderr, "acre: close: cannot append to the anchor file %s\n", a->anchor);
         return EXIT_USAGE;
     }
-    if (open_store(&s, a)) {
+    if ((rc = open_store(&s, a))) {
         if (anchor)
             fclose(anchor);
-        return EXIT_REFUSED;
+        return rc;
     }
     if (set_key(s, a)) {
         if (anchor)
@@ -546,8 +547,8 @@ static int cmd_ledger(const args *a)
         return usage("ledger: name one PERIOD (YYYY-MM)");
     if (store_missing(a->db))
         return EXIT_USAGE;
-    if (open_store(&s, a))
-        return EXIT_REFUSED;
+    if ((rc = open_store(&s, a)))
+        return rc;
     if (!(rc = acre_ledger_get(s, a->pos[1], &ledger, &err)))
         rc = acre_ledger_write(stdout, ledger, a->format, a->affiliate, &err);
     free(ledger);
@@ -570,8 +571,8 @@ static int cmd_audit(const args *a)
         return usage("audit takes no arguments");
     if (store_missing(a->db))
         return EXIT_USAGE;
-    if (open_store(&s, a))
-        return EXIT_REFUSED;
+    if ((rc = open_store(&s, a)))
+        return rc;
     if (set_key(s, a)) {
         acre_store_free(s);
         return EXIT_USAGE;
@@ -675,10 +676,8 @@ static int cmd_simulate(const args *a)
         rc = EXIT_USAGE;
         goto out;
     }
-    if (open_store(&s, a)) {
-        rc = EXIT_REFUSED;
+    if ((rc = open_store(&s, a)))
         goto out;
-    }
     rc = acre_simulate(&r, s, &o, &err);
     if (pr.shown)
         fputc('\n', stderr);
@@ -731,8 +730,8 @@ static int cmd_backup(const args *a)
         return usage("backup: name one DEST file (a new file)");
     if (store_missing(a->db))
         return EXIT_USAGE;
-    if (open_store(&s, a))
-        return EXIT_REFUSED;
+    if ((rc = open_store(&s, a)))
+        return rc;
     acre_error_clear(&err);
     rc = acre_store_backup(s, a->pos[1], &err);
     acre_store_free(s);
