@@ -44,7 +44,7 @@ int acre_store_set_ledger_key_file(acre_store *s, const char *path, acre_error *
         return acre_error_set(err, ACRE_EUSAGE, NULL, "ledger_key",
                               "cannot read the ledger key file %s", path);
     n = fread(buf, 1, sizeof buf, f);
-    bad = ferror(f) || !feof(f);
+    bad = ferror(f) || (n == sizeof buf && fgetc(f) != EOF) || ferror(f); /* 4096 bytes fit */
     fclose(f);
     if (bad)
         rc = acre_error_set(err, ACRE_EUSAGE, NULL, "ledger_key",
@@ -89,10 +89,4 @@ void acre_ledger_mac_add(const acre_store *s, acre_buf *b, const char *digest)
         return;
     }
     acre_buf_printf(b, ",\"mac\":\"%s\"", mac);
-}
-
-void acre_ledger_key_copy(acre_store *to, const acre_store *from)
-{
-    memcpy(to->ledger_key, from->ledger_key, sizeof to->ledger_key);
-    to->ledger_key_len = from->ledger_key_len;
 }

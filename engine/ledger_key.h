@@ -18,7 +18,4 @@ int acre_ledger_mac(char out[ACRE_MAC_SIZE], const acre_store *s, const char *di
 /* With a key, appends ,"mac":"hmac-sha256:…" (the member after "digest"); nothing without. */
 void acre_ledger_mac_add(const acre_store *s, acre_buf *b, const char *digest);
 
-/* Copies the key of `from` into `to` (or no key). */
-void acre_ledger_key_copy(acre_store *to, const acre_store *from);
-
 #endif
