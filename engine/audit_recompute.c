@@ -22,32 +22,6 @@
 
 #define MAX_ROWS 20 /* differing rows named per table; all are counted */
 
-static int copy_store(acre_store **out, acre_store *s, acre_error *err)
-{
-    sqlite3_backup *b;
-    int rc;
-    if ((rc = acre_store_open(out, ":memory:", err)))
-        return rc;
-    sqlite3_commit_hook((*out)->db, NULL, NULL); /* a private copy, thrown away after */
-    if ((rc = acre_store_exec(*out, "PRAGMA temp_store = MEMORY", err)))
-        goto fail;
-    if (!(b = sqlite3_backup_init((*out)->db, "main", s->db, "main"))) {
-        rc = acre_store_fail(*out, "copying the store", err);
-        goto fail;
-    }
-    rc = sqlite3_backup_step(b, -1);
-    sqlite3_backup_finish(b);
-    if (rc != SQLITE_DONE) {
-        rc = acre_error_set(err, ACRE_EIO, NULL, NULL, "copying the store: %s", sqlite3_errstr(rc));
-        goto fail;
-    }
-    return 0;
-fail:
-    acre_store_free(*out);
-    *out = NULL;
-    return rc;
-}
-
 /* One state table: its key columns and its other columns, as SQL lists. */
 typedef struct table {
     const char *name;
@@ -329,7 +303,7 @@ int acre_audit_recompute(acre_store *s, FILE *out, int *nbad, acre_error *err)
 {
     acre_store *c = NULL;
     int rc, same = 0;
-    if ((rc = copy_store(&c, s, err)) || (rc = set_aside(c, err)) ||
+    if ((rc = acre_store_copy_memory(&c, s, err)) || (rc = set_aside(c, err)) ||
         (rc = reclose(c, out, nbad, &same, err)))
         goto out;
     for (size_t i = 0; same && i < sizeof tables / sizeof *tables; i++)

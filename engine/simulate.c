@@ -54,33 +54,6 @@ const char *acre_sim_period(const acre_sim *r, int i, const char **baseline, con
     return r->p[i].text;
 }
 
-/* *out = a private in-memory copy of s. */
-static int copy_store(acre_store **out, acre_store *s, acre_error *err)
-{
-    sqlite3_backup *b;
-    int rc;
-    if ((rc = acre_store_open(out, ":memory:", err)))
-        return rc;
-    /* a private copy, thrown away after: its edits may commit one statement at a time, which
-     * the commit guard of a store (store.c) refuses */
-    sqlite3_commit_hook((*out)->db, NULL, NULL);
-    if (!(b = sqlite3_backup_init((*out)->db, "main", s->db, "main"))) {
-        rc = acre_store_fail(*out, "copying the store", err);
-        goto fail;
-    }
-    rc = sqlite3_backup_step(b, -1);
-    sqlite3_backup_finish(b);
-    if (rc != SQLITE_DONE) {
-        rc = acre_error_set(err, ACRE_EIO, NULL, NULL, "copying the store: %s", sqlite3_errstr(rc));
-        goto fail;
-    }
-    return 0;
-fail:
-    acre_store_free(*out);
-    *out = NULL;
-    return rc;
-}
-
 /* Runs sql with text parameters (NULL binds null). */
 static int run(acre_store *s, const char *sql, int n, const char *const *params, acre_error *err)
 {
@@ -324,7 +297,7 @@ int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre
         goto out;
 
     /* the simulation's copy: closes undone, plans and assignments replaced */
-    if ((rc = copy_store(&copy, s, err)) || (rc = acre_store_begin(copy, err)) ||
+    if ((rc = acre_store_copy_memory(&copy, s, err)) || (rc = acre_store_begin(copy, err)) ||
         (rc = undo_closes(copy, from, err)) || (rc = acre_store_commit(copy, err)))
         goto out;
     for (int i = 0; i < o->nplans; i++)
@@ -336,7 +309,7 @@ int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre
 
     for (int i = 0; i < r->n; i++)
         open += !r->p[i].closed;
-    if (open && (rc = copy_store(&base, s, err)))
+    if (open && (rc = acre_store_copy_memory(&base, s, err)))
         goto out;
     for (int i = 0; i < r->n; i++) {
         sim_period *p = &r->p[i];

@@ -430,3 +430,31 @@ int acre_store_batches(acre_store *s, int (*fn)(void *ctx, const acre_batch *b),
         return acre_store_fail(s, "reading batches", err);
     return 0;
 }
+
+/* *out = a private in-memory copy of s (SQLite's backup API), for simulate and audit
+ * --recompute: its edits may commit one statement at a time, so the commit guard is off. */
+int acre_store_copy_memory(acre_store **out, acre_store *s, acre_error *err)
+{
+    sqlite3_backup *b;
+    int rc;
+    if ((rc = acre_store_open(out, ":memory:", err)))
+        return rc;
+    sqlite3_commit_hook((*out)->db, NULL, NULL);
+    if ((rc = acre_store_exec(*out, "PRAGMA temp_store = MEMORY", err)))
+        goto fail;
+    if (!(b = sqlite3_backup_init((*out)->db, "main", s->db, "main"))) {
+        rc = acre_store_fail(*out, "copying the store", err);
+        goto fail;
+    }
+    rc = sqlite3_backup_step(b, -1);
+    sqlite3_backup_finish(b);
+    if (rc != SQLITE_DONE) {
+        rc = acre_error_set(err, ACRE_EIO, NULL, NULL, "copying the store: %s", sqlite3_errstr(rc));
+        goto fail;
+    }
+    return 0;
+fail:
+    acre_store_free(*out);
+    *out = NULL;
+    return rc;
+}

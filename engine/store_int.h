@@ -37,4 +37,7 @@ int acre_store_begin(acre_store *s, acre_error *err);
 int acre_store_commit(acre_store *s, acre_error *err);
 void acre_store_rollback(acre_store *s);
 
+/* *out = a private in-memory copy of s, its commit guard off (simulate, audit --recompute). */
+int acre_store_copy_memory(acre_store **out, acre_store *s, acre_error *err);
+
 #endif
