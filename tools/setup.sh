@@ -34,9 +34,9 @@ build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ "$mode" = demo ]; then
     exec tools/demo.sh build/acre
 fi
-(cd build && ctest --output-on-failure)
+(cd build && ctest --output-on-failure -j "$jobs")
 build build-asan -DCMAKE_BUILD_TYPE=Debug -DACRE_SANITIZE=ON
-(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure)
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j "$jobs")
 # each parser's libFuzzer target, briefly (tests/fuzz; the long runs are in docs/RELIABILITY.md)
 build build-fuzz -DCMAKE_C_COMPILER=clang -DACRE_FUZZ=ON -DACRE_FUZZ_SECONDS=10
-(cd build-fuzz && ctest --output-on-failure)
+(cd build-fuzz && ctest --output-on-failure -j "$jobs")
