@@ -350,6 +350,20 @@ static int element_end(scan *s, int depth, const char *ctx, size_t *len)
 }
 
 /* The array at the cursor, `depth` its level in the document (1 at the top). */
+/* After a member or an element: the next character past white space, and when it is a comma,
+ * that comma and the white space after it consumed. Returns the character (-1 at the end). */
+static int separator(scan *s)
+{
+    int c;
+    skip_ws(s);
+    if ((c = at(s, 0)) == ',') {
+        advance(s, 1);
+        consume(s);
+        skip_ws(s);
+    }
+    return c;
+}
+
 static int array(scan *s, int depth, acre_jsplit_fn each, void *ctx)
 {
     int c, rc;
@@ -376,14 +390,8 @@ static int array(scan *s, int depth, acre_jsplit_fn each, void *ctx)
         advance(s, len);
         skip_unget_nul(s, c);
         consume(s);
-        skip_ws(s);
-        c = at(s, 0);
-        if (c == ',') {
-            advance(s, 1);
-            consume(s);
-            skip_ws(s);
+        if ((c = separator(s)) == ',')
             continue;
-        }
         if (c == ']') {
             advance(s, 1);
             consume(s);
@@ -481,14 +489,8 @@ static int envelope(scan *s, acre_jsplit_fn each, void *ctx)
         }
         if (rc)
             return rc;
-        skip_ws(s);
-        c = at(s, 0);
-        if (c == ',') {
-            advance(s, 1);
-            consume(s);
-            skip_ws(s);
+        if ((c = separator(s)) == ',')
             continue;
-        }
         if (c == '}')
             break;
         return structural(s, "{\"k\":0 ", "'}' expected");
