@@ -8,7 +8,6 @@
 #include <gmp.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,20 +55,6 @@ char *acre_strdup(const char *s)
 char *acre_strndup(const char *s, size_t n)
 {
     return fails() ? NULL : strndup(s, n);
-}
-
-/* ---- SQLite: its default allocator, wrapped ---- */
-
-static sqlite3_mem_methods sqlite_orig;
-
-static void *sqlite_malloc(int n)
-{
-    return fails() ? NULL : sqlite_orig.xMalloc(n);
-}
-
-static void *sqlite_realloc(void *p, int n)
-{
-    return fails() ? NULL : sqlite_orig.xRealloc(p, n);
 }
 
 /* ---- jansson: malloc and free only, wrapped ---- */
@@ -136,13 +121,8 @@ int acre_alloc_fail(long nth, unsigned f)
 {
     static int hooked;
     if (!hooked) {
-        sqlite3_mem_methods m;
-        if (sqlite3_config(SQLITE_CONFIG_GETMALLOC, &sqlite_orig) != SQLITE_OK)
-            return ACRE_ERROR;
-        m = sqlite_orig;
-        m.xMalloc = sqlite_malloc;
-        m.xRealloc = sqlite_realloc;
-        if (sqlite3_config(SQLITE_CONFIG_MALLOC, &m) != SQLITE_OK)
+        /* SQLite's allocations too (engine/store_sqlite.c wraps its allocator) */
+        if (acre_sqlite_fail_with(fails))
             return ACRE_ERROR;
         acre_json_failures(); /* wraps jansson's allocator */
         mp_set_memory_functions(gmp_alloc, gmp_realloc, gmp_free);

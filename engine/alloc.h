@@ -20,4 +20,8 @@ int acre_alloc_threads(void);
  * jansson document is made. */
 long acre_json_failures(void);
 
+/* Makes SQLite's allocations fail whenever fails() returns nonzero (engine/store_sqlite.c; the
+ * failing-allocator switch calls it once). Returns 0, or ACRE_ERROR if SQLite refused. */
+int acre_sqlite_fail_with(int (*fails)(void));
+
 #endif

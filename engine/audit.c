@@ -91,58 +91,24 @@ static void problem(FILE *out, int *nbad, const char *period, const char *what, 
 }
 
 /* Whether a quick_check report names SQLITE_NOMEM (7) as the error code of a line. */
-static int memory_row(const char *t)
+typedef struct corrupt {
+    FILE *out;
+    int *nbad;
+} corrupt;
+
+static void corruption(void *ctx, const char *problem)
 {
-    for (const char *p = t; (p = strstr(p, "error code=7")); p++)
-        if (p[12] < '0' || p[12] > '9')
-            return 1;
-    return 0;
+    corrupt *c = ctx;
+    fprintf(c->out, "store\tFAIL\tcorruption: %s\n", problem);
+    (*c->nbad)++;
 }
 
-/* SQLite's quick_check: each problem it names (a zeroed or torn page, a broken b-tree) is one. */
+/* The backend's own check (SQLite's quick_check): each problem it names (a zeroed or torn page,
+ * a broken b-tree) is one. */
 static int quick_check(acre_store *s, FILE *out, int *nbad, acre_error *err)
 {
-    sqlite3_stmt *st;
-    int rc;
-    /* its temporary b-trees in memory: no temporary file to fail to open */
-    if ((rc = acre_store_exec(s, "PRAGMA temp_store = MEMORY", err)))
-        return rc;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
-        if (sqlite3_errcode(s->db) == SQLITE_NOMEM) /* its message may name a temporary file */
-            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
-                                  "out of memory: checking the store");
-        fprintf(out, "store\tFAIL\tcorruption: %s\n", sqlite3_errmsg(s->db));
-        (*nbad)++;
-        return 0;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *t = (const char *)sqlite3_column_text(st, 0);
-        if (t && strcmp(t, "ok") == 0)
-            continue;
-        /* SQLite running out of memory is reported as a row ("… error code=7"), not corruption */
-        if (!t || strcmp(t, "out of memory") == 0 || memory_row(t)) {
-            sqlite3_finalize(st);
-            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-        }
-        /* one report may hold several lines ("*** in database main ***\nPage 12: …") */
-        for (const char *e; *t; t = *e ? e + 1 : e) {
-            e = t + strcspn(t, "\n");
-            if (e > t && strncmp(t, "*** in database", 15) != 0) {
-                fprintf(out, "store\tFAIL\tcorruption: %.*s\n", (int)(e - t), t);
-                (*nbad)++;
-            }
-        }
-    }
-    if (rc != SQLITE_DONE) {
-        if (rc == SQLITE_NOMEM) {
-            sqlite3_finalize(st);
-            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-        }
-        fprintf(out, "store\tFAIL\tcorruption: %s\n", sqlite3_errmsg(s->db));
-        (*nbad)++;
-    }
-    sqlite3_finalize(st);
-    return 0;
+    corrupt c = {out, nbad};
+    return acre_store_check(s, corruption, &c, err);
 }
 
 /* The last closed ledger's digest (last, NULL when nothing is closed) against the head given. */
@@ -159,19 +125,33 @@ static void check_head(FILE *out, int *nbad, const char *last_period, const char
                 last, head);
 }
 
+static const acre_query q_digest = {
+    ACRE_Q_SELECT, "close", {"digest", NULL}, {{"period_text", ACRE_EQ}}, {NULL}, 0, 1};
+
+/* res[0]: the digest (new), res[1]: found. */
+static int digest_row(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    void **res = ctx;
+    (void)n;
+    *(int *)res[1] = 1;
+    if (row[0].type == ACRE_VAL_TEXT && !(*(char **)res[0] = acre_strdup(row[0].s)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    return 1;
+}
+
 /* Each line of the anchor file, {"period":…,"digest":…}, against the close of its period. */
 static int check_anchor(acre_store *s, FILE *out, int *nbad, const char *path,
                         const char *last_period, acre_error *err)
 {
     FILE *f = fopen(path, "rb");
     char line[512], anchored_last[8] = "";
-    sqlite3_stmt *st;
+    acre_stmt *st;
     long no = 0;
     int rc;
     if (!f)
         return acre_error_set(err, ACRE_EUSAGE, NULL, "anchor", "cannot read the anchor file %s",
                               path);
-    if ((rc = acre_store_prepare(s, &st, "SELECT digest FROM close WHERE period_text = ?1", err))) {
+    if ((rc = acre_store_stmt(s, &q_digest, &st, err))) {
         fclose(f);
         return rc;
     }
@@ -187,7 +167,7 @@ static int check_anchor(acre_store *s, FILE *out, int *nbad, const char *path,
         snprintf(where, sizeof where, "anchor line %ld", no);
         if (!(o = acre_json_loadb(line, len, 0, &je)) &&
             json_error_code(&je) == json_error_out_of_memory) {
-            sqlite3_finalize(st);
+            acre_store_done(s, st);
             fclose(f);
             return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         }
@@ -198,39 +178,40 @@ static int check_anchor(acre_store *s, FILE *out, int *nbad, const char *path,
             json_decref(o);
             continue;
         }
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, per, -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            const char *d = (const char *)sqlite3_column_text(st, 0);
-            if (!d || strcmp(d, dig) != 0)
+        {
+            acre_value k = acre_val_text(per);
+            char *d = NULL;
+            int found = 0;
+            void *res[2] = {&d, &found};
+            if ((rc = acre_store_run(s, st, &k, digest_row, res, "reading closes", err))) {
+                json_decref(o);
+                acre_store_done(s, st);
+                fclose(f);
+                return rc;
+            }
+            if (found && (!d || strcmp(d, dig) != 0))
                 problem(out, nbad, per,
                         "anchor: the close's digest is not the one anchored (a ledger rewritten)",
                         d, dig);
-        } else if (rc == SQLITE_DONE) {
-            problem(out, nbad, per,
-                    "anchor: the anchor has this period closed, the store does not (a period "
-                    "removed)",
-                    NULL, dig);
-        } else {
-            json_decref(o);
-            rc = acre_store_fail(s, "reading closes", err);
-            sqlite3_finalize(st);
-            fclose(f);
-            return rc;
+            else if (!found)
+                problem(out, nbad, per,
+                        "anchor: the anchor has this period closed, the store does not (a period "
+                        "removed)",
+                        NULL, dig);
+            free(d);
         }
         if (strcmp(per, anchored_last) > 0)
             snprintf(anchored_last, sizeof anchored_last, "%s", per);
         json_decref(o);
     }
     if (ferror(f)) {
-        sqlite3_finalize(st);
+        acre_store_done(s, st);
         fclose(f);
         return acre_error_set(err, ACRE_EUSAGE, NULL, "anchor", "reading the anchor file %s failed",
                               path);
     }
     fclose(f);
-    sqlite3_finalize(st);
+    acre_store_done(s, st);
     if (last_period && strcmp(last_period, anchored_last) > 0)
         fprintf(out, "%s\tnote\tanchor: periods after %s are closed but not in the anchor\n",
                 last_period, anchored_last[0] ? anchored_last : "(none)");
@@ -245,23 +226,139 @@ int acre_audit(acre_store *s, FILE *out, int *nbad, acre_error *err)
 static int audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad,
                      acre_error *err);
 
-/* One read transaction: every check sees the same snapshot, whatever closes meanwhile. */
+/* One transaction: every check sees the same snapshot, whatever closes meanwhile. */
 int acre_audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad, acre_error *err)
 {
     int rc;
     *nbad = 0;
-    if ((rc = acre_store_exec(s, "BEGIN", err)))
+    /* --recompute closes again inside a transaction it rolls back: a write transaction */
+    if ((rc = o && o->recompute ? acre_store_begin(s, err) : acre_store_begin_read(s, err)))
         return rc;
     rc = audit_run(s, o, out, nbad, err);
     acre_store_rollback(s);
     return rc;
 }
 
-static int audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad,
-                     acre_error *err)
+typedef struct auditing {
+    acre_store *s;
+    FILE *out;
+    int *nbad;
+    char *prev;
+    char last_period[8];
+    int n;
+} auditing;
+
+/* One closed ledger: its digests, chain, tail, mac and numbers. */
+static int audit_close(void *ctx, const acre_value *row, int ncol, acre_error *err)
+{
+    auditing *a = ctx;
+    const char *period, *doc, *dig, *rprev;
+    const char *want_prev = a->prev ? a->prev : "null";
+    char got[72];
+    char *inner = NULL, *tper = NULL, *tprev = NULL;
+    char prefix[40];
+    int before = *a->nbad, nnum = 0;
+    (void)ncol;
+    period = row[0].s ? row[0].s : "";
+    doc = row[1].s ? row[1].s : "";
+    dig = row[2].s ? row[2].s : "";
+    rprev = row[3].type == ACRE_VAL_TEXT ? row[3].s : NULL;
+    if (member(&inner, doc, "digest") || member(&tper, doc, "period") ||
+        member(&tprev, doc, "previous_digest")) {
+        free(inner);
+        free(tper);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    a->n++;
+    if (acre_ledger_digest(got, doc, strlen(doc)))
+        problem(a->out, a->nbad, period, "the ledger has no digest member", NULL, NULL);
+    else if (!inner || strcmp(got, inner) != 0)
+        problem(a->out, a->nbad, period,
+                "the ledger's content does not hash to the digest written in it", got, inner);
+    if (inner && strcmp(inner, dig) != 0)
+        problem(a->out, a->nbad, period, "the digest in the ledger is not the close's digest",
+                inner, dig);
+    if (!tail_ok(doc))
+        problem(a->out, a->nbad, period,
+                "the ledger does not end with its digest (and mac): bytes were added there, "
+                "which neither covers",
+                NULL, NULL);
+    if (!tper || strcmp(tper, period) != 0)
+        problem(a->out, a->nbad, period, "the ledger's period is not the close's period", tper,
+                period);
+    if (!tprev || strcmp(tprev, want_prev) != 0)
+        problem(a->out, a->nbad, period,
+                "the ledger's previous_digest is not the digest of the period closed before it",
+                tprev, want_prev);
+    if (strcmp(rprev ? rprev : "null", want_prev) != 0)
+        problem(a->out, a->nbad, period,
+                "the close's previous_digest is not the digest of the period closed before it",
+                rprev ? rprev : "null", want_prev);
+    if (acre_ledger_keyed(a->s)) {
+        char want[ACRE_MAC_SIZE], *mac = NULL;
+        const char *tail = doc, *t;
+        while ((t = strstr(tail, ",\n\"digest\":\""))) /* the mac follows the last digest */
+            tail = t + 1;
+        if (member(&mac, tail, "mac")) {
+            free(inner);
+            free(tper);
+            free(tprev);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
+        if (acre_ledger_mac(want, a->s, inner ? inner : dig)) {
+            free(mac);
+            free(inner);
+            free(tper);
+            free(tprev);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
+        /* the right mac is never printed: the audit's output must not forge one */
+        if (!mac)
+            problem(a->out, a->nbad, period,
+                    "the ledger has no mac (closed without the key, or the mac removed)", NULL,
+                    NULL);
+        else if (strcmp(mac, want) != 0)
+            problem(a->out, a->nbad, period,
+                    "the ledger's mac is not the key's HMAC of its digest (forged, or "
+                    "another key)",
+                    NULL, NULL);
+        free(mac);
+    }
+    /* what changed, where the numbers show it (a line, a total, a missing line), even in
+     * a ledger whose digests were recomputed after the edit */
+    snprintf(prefix, sizeof prefix, "%.20s\tFAIL\t", period);
+    if (acre_verify_numbers(doc, strlen(doc), prefix, a->out, &nnum)) {
+        free(inner);
+        free(tper);
+        free(tprev);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
+                              "out of memory: the audit stopped at %s", period);
+    }
+    *a->nbad += nnum;
+    if (*a->nbad == before)
+        fprintf(a->out, "%s\tok\t%s\n", period, dig);
+    free(inner);
+    free(tper);
+    free(tprev);
+    free(a->prev);
+    snprintf(a->last_period, sizeof a->last_period, "%s", period);
+    if (!(a->prev = acre_strdup(dig)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    return 0;
+}
+
+static const acre_query q_closes = {ACRE_Q_SELECT,
+                                    "close",
+                                    {"period_text", "ledger", "digest", "previous_digest", NULL},
+                                    {{NULL, 0}},
+                                    {"period", NULL},
+                                    0,
+                                    0};
+
+static int audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nbad, acre_error *err)
 {
     static const acre_audit_opts none = {0, NULL, NULL};
-    sqlite3_stmt *st;
+    auditing a = {0};
     char *prev = NULL;
     char last_period[8] = "";
     int rc, n = 0;
@@ -275,124 +372,17 @@ static int audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nb
                 *nbad == 1 ? "" : "s");
         return 0;
     }
-    if ((rc = acre_store_prepare(s, &st,
-                                 "SELECT period_text, ledger, digest, previous_digest FROM close "
-                                 "ORDER BY period",
-                                 err)))
-        return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *period, *doc, *dig, *rprev;
-        const char *want_prev = prev ? prev : "null";
-        char got[72];
-        char *inner = NULL, *tper = NULL, *tprev = NULL;
-        char prefix[40];
-        int before = *nbad, nnum = 0;
-        if ((rc = acre_store_row(s, st, err)))
-            break;
-        period = (const char *)sqlite3_column_text(st, 0);
-        doc = (const char *)sqlite3_column_text(st, 1);
-        dig = (const char *)sqlite3_column_text(st, 2);
-        rprev = (const char *)sqlite3_column_text(st, 3);
-        if (member(&inner, doc, "digest") || member(&tper, doc, "period") ||
-            member(&tprev, doc, "previous_digest")) {
-            free(inner);
-            free(tper);
-            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-            break;
-        }
-        n++;
-        if (acre_ledger_digest(got, doc, strlen(doc)))
-            problem(out, nbad, period, "the ledger has no digest member", NULL, NULL);
-        else if (!inner || strcmp(got, inner) != 0)
-            problem(out, nbad, period,
-                    "the ledger's content does not hash to the digest written in it", got, inner);
-        if (inner && strcmp(inner, dig) != 0)
-            problem(out, nbad, period, "the digest in the ledger is not the close's digest", inner,
-                    dig);
-        if (!tail_ok(doc))
-            problem(out, nbad, period,
-                    "the ledger does not end with its digest (and mac): bytes were added there, "
-                    "which neither covers",
-                    NULL, NULL);
-        if (!tper || strcmp(tper, period) != 0)
-            problem(out, nbad, period, "the ledger's period is not the close's period", tper,
-                    period);
-        if (!tprev || strcmp(tprev, want_prev) != 0)
-            problem(out, nbad, period,
-                    "the ledger's previous_digest is not the digest of the period closed before it",
-                    tprev, want_prev);
-        if (strcmp(rprev ? rprev : "null", want_prev) != 0)
-            problem(out, nbad, period,
-                    "the close's previous_digest is not the digest of the period closed before it",
-                    rprev ? rprev : "null", want_prev);
-        if (acre_ledger_keyed(s)) {
-            char want[ACRE_MAC_SIZE], *mac = NULL;
-            const char *tail = doc, *t;
-            while ((t = strstr(tail, ",\n\"digest\":\""))) /* the mac follows the last digest */
-                tail = t + 1;
-            if (member(&mac, tail, "mac")) {
-                free(inner);
-                free(tper);
-                free(tprev);
-                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-                break;
-            }
-            if (acre_ledger_mac(want, s, inner ? inner : dig)) {
-                free(mac);
-                free(inner);
-                free(tper);
-                free(tprev);
-                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-                break;
-            }
-            /* the right mac is never printed: the audit's output must not forge one */
-            if (!mac)
-                problem(out, nbad, period,
-                        "the ledger has no mac (closed without the key, or the mac removed)", NULL,
-                        NULL);
-            else if (strcmp(mac, want) != 0)
-                problem(out, nbad, period,
-                        "the ledger's mac is not the key's HMAC of its digest (forged, or "
-                        "another key)",
-                        NULL, NULL);
-            free(mac);
-        }
-        /* what changed, where the numbers show it (a line, a total, a missing line), even in
-         * a ledger whose digests were recomputed after the edit */
-        snprintf(prefix, sizeof prefix, "%.20s\tFAIL\t", period);
-        if (acre_verify_numbers(doc, strlen(doc), prefix, out, &nnum)) {
-            free(inner);
-            free(tper);
-            free(tprev);
-            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
-                                "out of memory: the audit stopped at %s", period);
-            break;
-        }
-        *nbad += nnum;
-        if (*nbad == before)
-            fprintf(out, "%s\tok\t%s\n", period, dig);
-        free(inner);
-        free(tper);
-        free(tprev);
+    a.s = s;
+    a.out = out;
+    a.nbad = nbad;
+    rc = acre_store_query(s, &q_closes, NULL, audit_close, &a, "reading closed ledgers", err);
+    prev = a.prev;
+    n = a.n;
+    memcpy(last_period, a.last_period, sizeof last_period);
+    if (rc) {
         free(prev);
-        snprintf(last_period, sizeof last_period, "%s", period);
-        if (!(prev = acre_strdup(dig))) {
-            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-            break;
-        }
-    }
-    if (rc != SQLITE_DONE && rc < 0) {
-        free(prev);
-        sqlite3_finalize(st);
         return rc;
     }
-    if (rc != SQLITE_DONE) {
-        rc = acre_store_fail(s, "reading closed ledgers", err);
-        free(prev);
-        sqlite3_finalize(st);
-        return rc;
-    }
-    sqlite3_finalize(st);
     if (o->head)
         check_head(out, nbad, last_period, prev, o->head);
     rc = acre_audit_state(s, out, nbad, err);

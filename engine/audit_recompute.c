@@ -1,15 +1,15 @@
 /* engine/audit_recompute.c — `acre audit --recompute`: every closed ledger derived again from the
  * stored record versions as of its close, and every state row with it (SPEC 10).
  *
- * The store is copied into memory with SQLite's backup API (the store itself is only read). In
- * the copy the stored closes and everything they left (close, close_affiliate, close_layer,
- * close_excluded, settled, counted) are kept aside in temporary tables and removed, and the
- * periods are closed again in order, each at its own close's watermark (close.seq), so each sees
- * the record versions its close saw, and the state the close before it left as recomputed, not as
- * stored. Each ledger must come back byte for byte (its mac aside: that is the key's check); the
- * first that does not is named with its first differing line, and the later ones, which follow
- * from it, are not compared. When every ledger matches, every state row is compared with the
- * recomputed one, naming the table, the key and the first field that differs. */
+ * It runs inside a write transaction that is rolled back (the store itself is only read): the
+ * stored closes and everything they left (close, close_affiliate, close_layer, close_excluded,
+ * settled, counted) are read into memory and removed, and the periods are closed again in order,
+ * each at its own close's watermark (close.seq), so each sees the record versions its close saw,
+ * and the state the close before it left as recomputed, not as stored. Each ledger must come back
+ * byte for byte (its mac aside: that is the key's check); the first that does not is named with its
+ * first differing line, and the later ones, which follow from it, are not compared. When every
+ * ledger matches, every state row is compared with the recomputed one, naming the table, the key
+ * and the first field that differs. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,44 +43,137 @@ static const table tables[] = {
     {"counted", 3, 3, {"tbl", "rkey", "period", "seq", "a", "b"}, 2},
 };
 
-static int exec(acre_store *c, const char *sql, acre_error *err)
+/* One row of a state table, its values copied (texts owned). */
+typedef struct srow {
+    acre_value v[10];
+} srow;
+
+typedef struct rows {
+    srow *r;
+    int n, cap;
+    int oom;
+} rows;
+
+static void rows_free(rows *x)
 {
-    if (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-        int code = sqlite3_errcode(c->db);
-        /* the copy and its temporary tables are in memory: failing to open one is memory */
-        if (code == SQLITE_NOMEM || code == SQLITE_CANTOPEN)
-            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
-                                  "out of memory: recomputing in the copy");
-        return acre_store_fail(c, "recomputing in the copy", err);
+    for (int i = 0; i < x->n; i++)
+        for (int k = 0; k < 10; k++)
+            if (x->r[i].v[k].type == ACRE_VAL_TEXT)
+                free((char *)x->r[i].v[k].s);
+    free(x->r);
+    memset(x, 0, sizeof *x);
+}
+
+static int keep_row(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    rows *x = ctx;
+    srow *r;
+    if (x->n == x->cap) {
+        int cap = x->cap ? x->cap * 2 : 64;
+        srow *m = acre_realloc(x->r, (size_t)cap * sizeof *m);
+        if (!m)
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        x->r = m;
+        x->cap = cap;
+    }
+    r = &x->r[x->n];
+    memset(r, 0, sizeof *r);
+    for (int i = 0; i < n && i < 10; i++) {
+        r->v[i] = row[i];
+        if (row[i].type == ACRE_VAL_TEXT && !(r->v[i].s = acre_strndup(row[i].s, row[i].n))) {
+            for (int k = 0; k < i; k++)
+                if (r->v[k].type == ACRE_VAL_TEXT)
+                    free((char *)r->v[k].s);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
+    }
+    x->n++;
+    return 0;
+}
+
+/* Every row of t, keys first, in key order. */
+static int read_rows(acre_store *c, const table *t, rows *x, acre_error *err)
+{
+    acre_query q = {ACRE_Q_SELECT, t->name, {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+    for (int i = 0; i < t->nkey + t->nval; i++)
+        q.cols[i] = t->cols[i];
+    for (int i = 0; i < t->nkey; i++)
+        q.order[i] = t->cols[i];
+    return acre_store_query(c, &q, NULL, keep_row, x, "reading the state", err);
+}
+
+static int value_cmp(const acre_value *a, const acre_value *b)
+{
+    if (a->type != b->type)
+        return a->type < b->type ? -1 : 1;
+    if (a->type == ACRE_VAL_INT)
+        return a->i < b->i ? -1 : a->i > b->i;
+    if (a->type == ACRE_VAL_TEXT) {
+        size_t n = a->n < b->n ? a->n : b->n;
+        int d = memcmp(a->s, b->s, n);
+        return d ? d : a->n < b->n ? -1 : a->n > b->n;
     }
     return 0;
 }
 
-/* Keeps the stored closes and their state aside (temp.o_TABLE) and removes them. */
-static int set_aside(acre_store *c, acre_error *err)
+static int key_cmp(const table *t, const srow *a, const srow *b)
 {
-    static const char sql[] =
-        "CREATE TEMP TABLE o_close AS SELECT period, period_text, seq, ledger FROM close;"
-        "CREATE TEMP TABLE o_close_affiliate AS SELECT * FROM close_affiliate;"
-        "CREATE TEMP TABLE o_close_layer AS SELECT * FROM close_layer;"
-        "CREATE TEMP TABLE o_close_excluded AS SELECT * FROM close_excluded;"
-        "CREATE TEMP TABLE o_settled AS SELECT * FROM settled;"
-        "CREATE TEMP TABLE o_counted AS SELECT * FROM counted;"
-        "DELETE FROM close; DELETE FROM close_affiliate; DELETE FROM close_layer;"
-        "DELETE FROM close_excluded; DELETE FROM settled; DELETE FROM counted;";
-    int rc = exec(c, sql, err);
-    /* each kept table indexed by its key, so comparing is one lookup per row, not a scan */
-    for (size_t i = 0; !rc && i < sizeof tables / sizeof *tables; i++) {
-        char idx[200];
-        int n = snprintf(idx, sizeof idx, "CREATE INDEX temp.o_%s_key ON o_%s(", tables[i].name,
-                         tables[i].name);
-        for (int k = 0; k < tables[i].nkey; k++)
-            n +=
-                snprintf(idx + n, sizeof idx - (size_t)n, "%s%s", k ? ", " : "", tables[i].cols[k]);
-        snprintf(idx + n, sizeof idx - (size_t)n, ")");
-        rc = exec(c, idx, err);
+    for (int i = 0; i < t->nkey; i++) {
+        int d = value_cmp(&a->v[i], &b->v[i]);
+        if (d)
+            return d;
     }
-    return rc;
+    return 0;
+}
+
+/* The row of `x` with the key of r, or NULL (x is in key order). */
+static const srow *find(const table *t, const rows *x, const srow *r)
+{
+    int lo = 0, hi = x->n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2, d = key_cmp(t, &x->r[mid], r);
+        if (d == 0)
+            return &x->r[mid];
+        if (d < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+/* A value as text for a message; buf holds an integer's digits. NULL for null. */
+static const char *text_of(const acre_value *v, char buf[24])
+{
+    if (v->type == ACRE_VAL_TEXT)
+        return v->s;
+    if (v->type == ACRE_VAL_INT) {
+        snprintf(buf, 24, "%lld", v->i);
+        return buf;
+    }
+    return NULL;
+}
+
+static const acre_query q_stored_closes = {ACRE_Q_SELECT,
+                                           "close",
+                                           {"period_text", "seq", "ledger", NULL},
+                                           {{NULL, 0}},
+                                           {"period", NULL},
+                                           0,
+                                           0};
+
+/* Removes every close and the state they left (inside the recompute's transaction). */
+static int remove_closes(acre_store *c, acre_error *err)
+{
+    static const char *const names[] = {"close",          "close_affiliate", "close_layer",
+                                        "close_excluded", "settled",         "counted"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        acre_query q = {ACRE_Q_DELETE, names[i], {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+        int rc = acre_store_query(c, &q, NULL, NULL, NULL, "recomputing", err);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 /* doc without its ,"mac":"…" member (a new string), or NULL when out of memory. */
@@ -127,46 +220,42 @@ typedef struct closed {
     char *ledger; /* without its mac */
 } closed;
 
+typedef struct closes {
+    closed *v;
+    int n;
+} closes;
+
+static int close_row(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    closes *x = ctx;
+    closed *m;
+    (void)n;
+    if (!(m = acre_realloc(x->v, (size_t)(x->n + 1) * sizeof *m)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    x->v = m;
+    m += x->n;
+    snprintf(m->period, sizeof m->period, "%s", row[0].s ? row[0].s : "");
+    m->seq = row[1].i;
+    if (!(m->ledger = without_mac(row[2].s ? row[2].s : "")))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    x->n++;
+    return 0;
+}
+
 static int read_closes(acre_store *c, closed **out, int *n, acre_error *err)
 {
-    sqlite3_stmt *st;
-    int rc;
-    *out = NULL;
-    *n = 0;
-    if ((rc = acre_store_prepare(
-             c, &st, "SELECT period_text, seq, ledger FROM temp.o_close ORDER BY period", err)))
-        return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        closed *m;
-        if ((rc = acre_store_row(c, st, err)))
-            break;
-        if (!(m = acre_realloc(*out, (size_t)(*n + 1) * sizeof *m))) {
-            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-            break;
-        }
-        *out = m;
-        m += *n;
-        snprintf(m->period, sizeof m->period, "%s", (const char *)sqlite3_column_text(st, 0));
-        m->seq = sqlite3_column_int64(st, 1);
-        if (!(m->ledger = without_mac((const char *)sqlite3_column_text(st, 2)))) {
-            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-            break;
-        }
-        (*n)++;
-    }
-    if (rc == SQLITE_DONE)
-        rc = 0;
-    else if (rc > 0)
-        rc = acre_store_fail(c, "reading the closes", err);
-    sqlite3_finalize(st);
+    closes x = {NULL, 0};
+    int rc = acre_store_query(c, &q_stored_closes, NULL, close_row, &x, "reading the closes", err);
+    *out = x.v;
+    *n = x.n;
     return rc;
 }
 
 /* Closes every stored period again in the copy; *same is set when every ledger matched. */
-static int reclose(acre_store *c, FILE *out, int *nbad, int *same, acre_error *err)
+static int reclose(acre_store *c, closed *cl, int n, FILE *out, int *nbad, int *same,
+                   acre_error *err)
 {
-    closed *cl;
-    int n, rc = read_closes(c, &cl, &n, err);
+    int rc = 0;
     *same = 0;
     for (int i = 0; !rc && i < n; i++) {
         char *ledger = NULL;
@@ -203,113 +292,110 @@ static int reclose(acre_store *c, FILE *out, int *nbad, int *same, acre_error *e
     }
     if (n == 0 && !rc)
         *same = 1;
+    return rc;
+}
+
+/* Names one differing row: side is the stored row, or the recomputed one when there is none. */
+static void name_row(FILE *out, const table *t, const srow *o, const srow *m)
+{
+    const srow *side = o ? o : m;
+    char period[8] = "store", buf[24];
+    acre_buf key = {0};
+    if (t->period_col >= 0 && side->v[t->period_col].type == ACRE_VAL_INT)
+        acre_period_text(period, (int)side->v[t->period_col].i);
+    for (int i = 0; i < t->nkey; i++) {
+        const char *v = text_of(&side->v[i], buf);
+        acre_buf_printf(&key, "%s%s=", i ? ", " : "", t->cols[i]);
+        if (strcmp(t->cols[i], "period") == 0 || strcmp(t->cols[i], "origin") == 0) {
+            char p[8];
+            acre_period_text(p, (int)side->v[i].i);
+            acre_buf_adds(&key, p);
+        } else {
+            for (; v && *v; v++) /* a counted key's fields are separated by control bytes */
+                acre_buf_add(&key, (unsigned char)*v < 0x20 ? "/" : v, 1);
+        }
+    }
+    if (!o)
+        fprintf(out, "%s\tFAIL\trecompute: %s has no row (%s); the records give one\n", period,
+                t->name, key.p ? key.p : "");
+    else if (!m)
+        fprintf(out, "%s\tFAIL\trecompute: %s has a row (%s) the records do not give\n", period,
+                t->name, key.p ? key.p : "");
+    else
+        for (int i = t->nkey; i < t->nkey + t->nval; i++) {
+            char ob[24], mb[24];
+            const char *ov = text_of(&o->v[i], ob), *mv = text_of(&m->v[i], mb);
+            if (value_cmp(&o->v[i], &m->v[i]) == 0)
+                continue;
+            fprintf(out, "%s\tFAIL\trecompute: %s (%s): %s is %s; the records give %s\n", period,
+                    t->name, key.p ? key.p : "", t->cols[i], ov ? ov : "null", mv ? mv : "null");
+            break;
+        }
+    acre_buf_free(&key);
+}
+
+/* The rows of one state table that differ between the stored (o) and the recomputed (m):
+ * stored rows against the recomputed row of the same key (or none), then recomputed rows with
+ * no stored one. */
+static void compare_table(const table *t, const rows *o, const rows *m, FILE *out, int *nbad)
+{
+    int shown = 0;
+    for (int i = 0; i < o->n; i++) {
+        const srow *r = &o->r[i], *twin = find(t, m, r);
+        int differs = !twin;
+        for (int k = t->nkey; twin && k < t->nkey + t->nval; k++)
+            differs |= value_cmp(&r->v[k], &twin->v[k]) != 0;
+        if (!differs)
+            continue;
+        (*nbad)++;
+        if (shown++ < MAX_ROWS)
+            name_row(out, t, r, twin);
+    }
+    for (int i = 0; i < m->n; i++) {
+        if (find(t, o, &m->r[i]))
+            continue;
+        (*nbad)++;
+        if (shown++ < MAX_ROWS)
+            name_row(out, t, NULL, &m->r[i]);
+    }
+    if (shown > MAX_ROWS)
+        fprintf(out, "store\tFAIL\trecompute: %s: %d more rows differ\n", t->name,
+                shown - MAX_ROWS);
+}
+
+#define NTABLES (sizeof tables / sizeof *tables)
+
+/* Inside a write transaction rolled back at the end, so the store is only read: the stored
+ * closes and state read first, then removed, the periods closed again, and compared. */
+int acre_audit_recompute(acre_store *s, FILE *out, int *nbad, acre_error *err)
+{
+    rows stored[NTABLES], now[NTABLES];
+    closed *cl = NULL;
+    int rc, n = 0, same = 0;
+    memset(stored, 0, sizeof stored);
+    memset(now, 0, sizeof now);
+    if ((rc = acre_store_begin(s, err)))
+        return rc;
+    if ((rc = read_closes(s, &cl, &n, err)))
+        goto out;
+    for (size_t i = 0; i < NTABLES; i++)
+        if ((rc = read_rows(s, &tables[i], &stored[i], err)))
+            goto out;
+    if ((rc = remove_closes(s, err)) || (rc = reclose(s, cl, n, out, nbad, &same, err)))
+        goto out;
+    for (size_t i = 0; same && i < NTABLES; i++) {
+        if ((rc = read_rows(s, &tables[i], &now[i], err)))
+            goto out;
+        compare_table(&tables[i], &stored[i], &now[i], out, nbad);
+    }
+out:
+    acre_store_rollback(s);
+    for (size_t i = 0; i < NTABLES; i++) {
+        rows_free(&stored[i]);
+        rows_free(&now[i]);
+    }
     for (int i = 0; i < n; i++)
         free(cl[i].ledger);
     free(cl);
-    return rc;
-}
-
-/* The rows of one state table that differ between the stored (temp.o_T) and the recomputed. */
-static int compare_table(acre_store *c, const table *t, FILE *out, int *nbad, acre_error *err)
-{
-    acre_buf q = {0};
-    sqlite3_stmt *st;
-    int rc, shown = 0, ncol = t->nkey + t->nval;
-    /* stored rows against the recomputed row of the same key (or none), and recomputed rows
-     * with no stored one */
-    acre_buf_adds(&q, "SELECT 0");
-    for (int i = 0; i < ncol; i++)
-        acre_buf_printf(&q, ", o.%s, m.%s", t->cols[i], t->cols[i]);
-    /* key columns are NOT NULL (primary keys): a null m.key is a missing row */
-    acre_buf_printf(&q, ", m.%s IS NULL FROM temp.o_%s AS o LEFT JOIN main.%s AS m ON ", t->cols[0],
-                    t->name, t->name);
-    for (int i = 0; i < t->nkey; i++)
-        acre_buf_printf(&q, "%so.%s = m.%s", i ? " AND " : "", t->cols[i], t->cols[i]);
-    acre_buf_printf(&q, " WHERE m.%s IS NULL", t->cols[0]);
-    for (int i = t->nkey; i < ncol; i++)
-        acre_buf_printf(&q, " OR o.%s IS NOT m.%s", t->cols[i], t->cols[i]);
-    acre_buf_adds(&q, " UNION ALL SELECT 1");
-    for (int i = 0; i < ncol; i++)
-        acre_buf_printf(&q, ", NULL, m.%s", t->cols[i]);
-    acre_buf_printf(&q,
-                    ", 1 FROM main.%s AS m WHERE NOT EXISTS (SELECT 1 FROM temp.o_%s AS o WHERE ",
-                    t->name, t->name);
-    for (int i = 0; i < t->nkey; i++)
-        acre_buf_printf(&q, "%so.%s = m.%s", i ? " AND " : "", t->cols[i], t->cols[i]);
-    acre_buf_adds(&q, ")");
-    if (q.oom) {
-        acre_buf_free(&q);
-        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-    }
-    rc = acre_store_prepare(c, &st, q.p, err);
-    acre_buf_free(&q);
-    if (rc)
-        return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int extra = sqlite3_column_int(st, 0), missing = sqlite3_column_int(st, 1 + 2 * ncol);
-        int side = extra ? 2 : 1; /* the column pair member holding the key */
-        char period[8] = "store";
-        acre_buf key = {0};
-        if ((rc = acre_store_row(c, st, err)))
-            break;
-        (*nbad)++;
-        if (shown++ >= MAX_ROWS)
-            continue;
-        if (t->period_col >= 0 && sqlite3_column_type(st, side + 2 * t->period_col) != SQLITE_NULL)
-            acre_period_text(period, sqlite3_column_int(st, side + 2 * t->period_col));
-        for (int i = 0; i < t->nkey; i++) {
-            const char *v = (const char *)sqlite3_column_text(st, side + 2 * i);
-            acre_buf_printf(&key, "%s%s=", i ? ", " : "", t->cols[i]);
-            if (strcmp(t->cols[i], "period") == 0 || strcmp(t->cols[i], "origin") == 0) {
-                char p[8];
-                acre_period_text(p, sqlite3_column_int(st, side + 2 * i));
-                acre_buf_adds(&key, p);
-            } else {
-                for (; v && *v; v++) /* a counted key's fields are separated by control bytes */
-                    acre_buf_add(&key, (unsigned char)*v < 0x20 ? "/" : v, 1);
-            }
-        }
-        if (extra)
-            fprintf(out, "%s\tFAIL\trecompute: %s has no row (%s); the records give one\n", period,
-                    t->name, key.p ? key.p : "");
-        else if (missing)
-            fprintf(out, "%s\tFAIL\trecompute: %s has a row (%s) the records do not give\n", period,
-                    t->name, key.p ? key.p : "");
-        else
-            for (int i = t->nkey; i < ncol; i++) {
-                const char *o = (const char *)sqlite3_column_text(st, 1 + 2 * i);
-                const char *m = (const char *)sqlite3_column_text(st, 2 + 2 * i);
-                if ((o == NULL) == (m == NULL) && (!o || strcmp(o, m) == 0))
-                    continue;
-                fprintf(out, "%s\tFAIL\trecompute: %s (%s): %s is %s; the records give %s\n",
-                        period, t->name, key.p ? key.p : "", t->cols[i], o ? o : "null",
-                        m ? m : "null");
-                break;
-            }
-        acre_buf_free(&key);
-    }
-    if (rc == SQLITE_DONE)
-        rc = 0;
-    else if (rc > 0)
-        rc = acre_store_fail(c, "comparing the state", err);
-    sqlite3_finalize(st);
-    if (!rc && shown > MAX_ROWS)
-        fprintf(out, "store\tFAIL\trecompute: %s: %d more rows differ\n", t->name,
-                shown - MAX_ROWS);
-    return rc;
-}
-
-int acre_audit_recompute(acre_store *s, FILE *out, int *nbad, acre_error *err)
-{
-    acre_store *c = NULL;
-    int rc, same = 0;
-    if ((rc = acre_store_copy_memory(&c, s, err)) || (rc = set_aside(c, err)) ||
-        (rc = reclose(c, out, nbad, &same, err)))
-        goto out;
-    for (size_t i = 0; same && i < sizeof tables / sizeof *tables; i++)
-        if ((rc = compare_table(c, &tables[i], out, nbad, err)))
-            break;
-out:
-    acre_store_free(c);
     return rc;
 }

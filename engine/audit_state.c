@@ -27,7 +27,7 @@
 #include "close.h"
 #include "datetime.h"
 #include "jsonval.h"
-#include "store_int.h"
+#include "store_legacy.h"
 #include "strset.h"
 
 typedef struct layer {

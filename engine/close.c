@@ -32,7 +32,7 @@
 #include "ledger_key.h"
 #include "number.h"
 #include "safeguard.h"
-#include "store_int.h"
+#include "store_legacy.h"
 
 #define SEP "\x1f"
 

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "jsonval.h"
-#include "store_int.h"
+#include "store_legacy.h"
 
 #define CHUNK_ROWS 4096
 #define NCHUNK 96 /* per ring */

@@ -22,7 +22,7 @@
 #include "record.h"
 #include "safeguard.h"
 #include "spool.h"
-#include "store_int.h"
+#include "store_legacy.h"
 #include "strset.h"
 
 /* A rejected record whose JSON is longer than this is not echoed whole in its reject line: the

@@ -5,8 +5,8 @@
 
 #include "acre/plan.h"
 #include "alloc.h"
-#include "jsonval.h"
 #include "digest.h"
+#include "jsonval.h"
 #include "plan.h"
 #include "store_int.h"
 
@@ -38,13 +38,31 @@ static char *slurp(FILE *f, size_t *n)
     return p;
 }
 
+static const acre_query q_body = {ACRE_Q_SELECT,
+                                  "plan",
+                                  {"body", NULL},
+                                  {{"plan_id", ACRE_EQ}, {"version", ACRE_EQ}},
+                                  {NULL},
+                                  0,
+                                  1};
+static const acre_query q_add = {ACRE_Q_INSERT, "plan", {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+
+/* *(char **)ctx = a copy of the first column's text. */
+static int copy_text(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    (void)n;
+    if (!(*(char **)ctx = acre_strdup(row[0].s ? row[0].s : "")))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    return 1;
+}
+
 static int store_one(acre_store *s, const json_t *obj, const acre_numtab *t, long index,
                      const char *name, int *added, int *unchanged, acre_error *err)
 {
     acre_plan *p = NULL;
     acre_buf body = {0};
-    sqlite3_stmt *st = NULL;
-    char sha[65];
+    char sha[65], *old = NULL;
+    long long seq;
     int rc;
 
     if ((rc = acre_plan_parse(&p, obj, t, err))) {
@@ -52,8 +70,8 @@ static int store_one(acre_store *s, const json_t *obj, const acre_numtab *t, lon
         if (rc == ACRE_ENOMEM)
             return rc;
         snprintf(msg, sizeof msg, "%s", err->message);
-        acre_error_set(err, ACRE_EREJECTED, err->field, err->rule, "%s plan %ld: %s", name,
-                       index, msg);
+        acre_error_set(err, ACRE_EREJECTED, err->field, err->rule, "%s plan %ld: %s", name, index,
+                       msg);
         err->index = index;
         return ACRE_EREJECTED;
     }
@@ -63,15 +81,13 @@ static int store_one(acre_store *s, const json_t *obj, const acre_numtab *t, lon
         goto out;
     }
     acre_sha256_hex(sha, body.p, body.len);
-    if ((rc = acre_store_prepare(s, &st, "SELECT body FROM plan WHERE plan_id = ?1 AND version = ?2",
-                                 err)))
-        goto out;
-    sqlite3_bind_text(st, 1, p->plan_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, p->version);
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if ((rc = acre_store_row(s, st, err)))
+    {
+        acre_value k[2] = {acre_val_text(p->plan_id), acre_val_int(p->version)};
+        if ((rc = acre_store_query(s, &q_body, k, copy_text, &old, "reading plans", err)))
             goto out;
-        if (strcmp((const char *)sqlite3_column_text(st, 0), body.p) == 0) {
+    }
+    if (old) {
+        if (strcmp(old, body.p) == 0) {
             (*unchanged)++;
             rc = 0;
         } else {
@@ -83,43 +99,23 @@ static int store_one(acre_store *s, const json_t *obj, const acre_numtab *t, lon
         }
         goto out;
     }
-    if (rc != SQLITE_DONE) {
-        rc = acre_store_fail(s, "reading plans", err);
-        goto out;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if ((rc = acre_store_prepare(s, &st,
-                                 "INSERT INTO plan(plan_id, version, name, currency, body, sha256, "
-                                 "seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6, (SELECT value + 1 FROM "
-                                 "counter WHERE name = 'seq'))",
-                                 err)))
-        goto out;
-    sqlite3_bind_text(st, 1, p->plan_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, p->version);
-    if (p->name)
-        sqlite3_bind_text(st, 3, p->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, p->currency, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, body.p, (int)body.len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, sha, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = acre_store_fail(s, "storing a plan", err);
-        goto out;
-    }
     /* the plan takes a sequence number like a record version (schema 4) */
-    sqlite3_finalize(st);
-    st = NULL;
-    if ((rc = acre_store_prepare(s, &st, "UPDATE counter SET value = value + 1 WHERE name = 'seq'",
-                                 err)))
+    if ((rc = acre_store_seq(s, &seq, err)))
         goto out;
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = acre_store_fail(s, "advancing the sequence counter", err);
-        goto out;
+    {
+        acre_value row[7] = {acre_val_text(p->plan_id), acre_val_int(p->version),
+                             acre_val_text(p->name),    acre_val_text(p->currency),
+                             acre_val_text(body.p),     acre_val_text(sha),
+                             acre_val_int(seq + 1)};
+        row[4].n = body.len;
+        if ((rc = acre_store_query(s, &q_add, row, NULL, NULL, "storing a plan", err)) ||
+            (rc = acre_store_set_seq(s, seq + 1, err)))
+            goto out;
     }
     (*added)++;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    free(old);
     acre_buf_free(&body);
     acre_plan_free(p);
     return rc;
@@ -158,8 +154,7 @@ int acre_plan_add(acre_store *s, FILE *f, const char *name, int *added, int *unc
         rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         goto out;
     } else if (rc) {
-        rc = acre_error_set(err, ACRE_EREJECTED, NULL, "json", "%s: cannot read its numbers",
-                            name);
+        rc = acre_error_set(err, ACRE_EREJECTED, NULL, "json", "%s: cannot read its numbers", name);
         goto out;
     }
     if (!json_is_object(doc) && !json_is_array(doc)) {
@@ -174,7 +169,8 @@ int acre_plan_add(acre_store *s, FILE *f, const char *name, int *added, int *unc
     } else {
         size_t i;
         json_t *v;
-        json_array_foreach(doc, i, v) {
+        json_array_foreach(doc, i, v)
+        {
             /* the same name twice in one file with different content is caught by the lookup,
              * since the first is already inserted in this transaction */
             if ((rc = store_one(s, v, &t, (long)i, name, added, unchanged, err)))
@@ -194,57 +190,50 @@ out:
     return rc;
 }
 
+static const acre_query q_list = {ACRE_Q_SELECT,
+                                  "plan",
+                                  {"plan_id", "version", "name", "currency", "sha256", NULL},
+                                  {{NULL, 0}},
+                                  {NULL},
+                                  0,
+                                  0};
+
+typedef struct listing {
+    int (*fn)(void *ctx, const acre_plan_info *p);
+    void *ctx;
+} listing;
+
+static int list_row(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    const listing *l = ctx;
+    acre_plan_info i = {row[0].s, row[1].i, row[2].s, row[3].s, row[4].s};
+    (void)n;
+    (void)err;
+    return l->fn(l->ctx, &i) ? 1 : 0;
+}
+
 int acre_plan_list(acre_store *s, int (*fn)(void *ctx, const acre_plan_info *p), void *ctx,
                    acre_error *err)
 {
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(
-        s, &st, "SELECT plan_id, version, name, currency, sha256 FROM plan ORDER BY 1, 2", err);
-    if (rc)
-        return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int bad = acre_store_row(s, st, err);
-        if (bad) {
-            sqlite3_finalize(st);
-            return bad;
-        }
-        acre_plan_info i = {(const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1),
-                            (const char *)sqlite3_column_text(st, 2),
-                            (const char *)sqlite3_column_text(st, 3),
-                            (const char *)sqlite3_column_text(st, 4)};
-        if (fn(ctx, &i))
-            break;
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return acre_store_fail(s, "listing plans", err);
-    return 0;
+    listing l = {fn, ctx};
+    return acre_store_query(s, &q_list, NULL, list_row, &l, "listing plans", err);
 }
+
+static const acre_query q_newest = {
+    ACRE_Q_SELECT, "plan", {"body", NULL}, {{"plan_id", ACRE_EQ}}, {"version", NULL}, 1, 1};
 
 int acre_plan_show(acre_store *s, const char *id, long version, char **json, acre_error *err)
 {
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(s, &st,
-                                "SELECT body FROM plan WHERE plan_id = ?1 AND (?2 = 0 OR version "
-                                "= ?2) ORDER BY version DESC LIMIT 1",
-                                err);
+    acre_value k[2] = {acre_val_text(id), acre_val_int(version)};
+    int rc;
     *json = NULL;
-    if (rc)
+    if ((rc = acre_store_query(s, version ? &q_body : &q_newest, k, copy_text, json,
+                               "reading the plan", err)))
         return rc;
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, version);
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!(rc = acre_store_row(s, st, err)) &&
-            !(*json = acre_strdup((const char *)sqlite3_column_text(st, 0))))
-            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-    } else if (rc != SQLITE_DONE)
-        rc = acre_store_fail(s, "reading the plan", err);
-    else if (version)
-        rc = acre_error_set(err, ACRE_ENOTFOUND, "plan", "unknown_plan",
-                            "no plan %s@%ld is stored", id, version);
-    else
-        rc = acre_error_set(err, ACRE_ENOTFOUND, "plan", "unknown_plan", "no plan %s is stored",
-                            id);
-    sqlite3_finalize(st);
-    return rc;
+    if (*json)
+        return 0;
+    if (version)
+        return acre_error_set(err, ACRE_ENOTFOUND, "plan", "unknown_plan",
+                              "no plan %s@%ld is stored", id, version);
+    return acre_error_set(err, ACRE_ENOTFOUND, "plan", "unknown_plan", "no plan %s is stored", id);
 }

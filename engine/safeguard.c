@@ -37,35 +37,36 @@ int acre_gap_check(int last, int period, acre_error *err)
                           p, l, list, skipped, skipped == 1 ? "" : "s", list[0] ? list : "them");
 }
 
+static const acre_query q_earlier = {ACRE_Q_SELECT,
+                                     "ingest_batch",
+                                     {"batch", "source", "stored_at", NULL},
+                                     {{"kind", ACRE_EQ}, {"sha256", ACRE_EQ}, {"batch", ACRE_NE}},
+                                     {"batch", NULL},
+                                     0,
+                                     1};
+
+typedef struct earlier {
+    const char *kind, *sha, *source;
+} earlier;
+
+static int refuse_resent(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    const earlier *e = ctx;
+    const char *at = row[2].type == ACRE_VAL_TEXT ? row[2].s : NULL;
+    (void)n;
+    return acre_error_set(err, ACRE_EREJECTED, NULL, "resent",
+                          "%s: the same bytes (sha256 %.12s) were already ingested as %s batch "
+                          "%lld (%.200s) %s%.40s; sending a file again would roll later updates "
+                          "back, so nothing of it is stored (--again ingests it anyway)",
+                          e->source, e->sha, e->kind, row[0].i, row[1].s ? row[1].s : "",
+                          at ? "at " : "at an unknown time", at ? at : "");
+}
+
 int acre_resent_check(acre_store *s, const char *kind, const char *sha, long long batch,
                       const char *source, acre_error *err)
 {
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(s, &st,
-                                "SELECT batch, source, stored_at FROM ingest_batch WHERE kind = "
-                                "?1 AND sha256 = ?2 AND batch <> ?3 ORDER BY batch LIMIT 1",
-                                err);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, batch);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        rc = 0;
-    } else if (rc != SQLITE_ROW) {
-        rc = acre_store_fail(s, "looking for an earlier batch", err);
-    } else if (!(rc = acre_store_row(s, st, err))) {
-        const char *at = (const char *)sqlite3_column_text(st, 2);
-        rc = acre_error_set(err, ACRE_EREJECTED, NULL, "resent",
-                            "%s: the same bytes (sha256 %.12s) were already ingested as %s "
-                            "batch %lld (%.200s) %s%.40s; sending a file again would roll later "
-                            "updates back, so nothing of it is stored (--again ingests it "
-                            "anyway)",
-                            source, sha, kind, (long long)sqlite3_column_int64(st, 0),
-                            (const char *)sqlite3_column_text(st, 1),
-                            at ? "at " : "at an unknown time", at ? at : "");
-    }
-    sqlite3_finalize(st);
-    return rc;
+    earlier e = {kind, sha, source};
+    acre_value p[3] = {acre_val_text(kind), acre_val_text(sha), acre_val_int(batch)};
+    return acre_store_query(s, &q_earlier, p, refuse_resent, &e, "looking for an earlier batch",
+                            err);
 }

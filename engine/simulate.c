@@ -1,12 +1,13 @@
 /* engine/simulate.c — `acre simulate`: the periods recomputed with other plans, compared with
  * what was (or would be) closed.
  *
- * The store is copied into memory with SQLite's backup API and everything happens in the copy:
- * closes from FROM on are undone (every state table is keyed by the close that wrote it), plans
- * and assignments replaced, and the periods closed again in order, each closed period at its own
- * close's watermark, so records that arrived later are seen as that close saw them and the only
- * difference from the stored ledger is the deal. With the stored plans the simulation gives
- * the stored ledgers back byte for byte (tests/simulate.sh checks it on every fixture). */
+ * Everything happens inside a write transaction that is rolled back, so nothing is written and
+ * nothing is copied: closes from FROM on are undone (every state table is keyed by the close that
+ * wrote it), plans and assignments replaced, and the periods closed again in order, each closed
+ * period at its own close's watermark, so records that arrived later are seen as that close saw
+ * them and the only difference from the stored ledger is the deal. With the stored plans the
+ * simulation gives the stored ledgers back byte for byte (tests/simulate.sh checks it on every
+ * fixture). */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,9 @@
 #include "acre/plan.h"
 #include "acre/simulate.h"
 #include "alloc.h"
-#include "jsonval.h"
 #include "close.h"
 #include "datetime.h"
+#include "jsonval.h"
 #include "store_int.h"
 
 #define MAX_PERIODS 240
@@ -54,65 +55,57 @@ const char *acre_sim_period(const acre_sim *r, int i, const char **baseline, con
     return r->p[i].text;
 }
 
-/* Runs sql with text parameters (NULL binds null). */
-static int run(acre_store *s, const char *sql, int n, const char *const *params, acre_error *err)
+/* Runs a query without rows. */
+static int run(acre_store *s, const acre_query *q, const acre_value *params, acre_error *err)
 {
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(s, &st, sql, err);
-    if (rc)
-        return rc;
-    for (int i = 0; i < n; i++)
-        if (params[i])
-            sqlite3_bind_text(st, i + 1, params[i], -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : acre_store_fail(s, "simulating", err);
+    return acre_store_query(s, q, params, NULL, NULL, "simulating", err);
 }
 
-/* *v = the text value of a one-row query with one text parameter, new, or NULL when there is no
- * row or the value is null. Returns 0 or an error. */
-static int value(acre_store *s, const char *sql, const char *param, char **v, acre_error *err)
+/* *(char **)ctx = a copy of the first column's text (NULL when it is null). */
+static int copy_text(void *ctx, const acre_value *row, int n, acre_error *err)
 {
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(s, &st, sql, err);
+    (void)n;
+    if (row[0].type == ACRE_VAL_TEXT && !(*(char **)ctx = acre_strdup(row[0].s)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    return 1;
+}
+
+/* *v = the text value of the first row of q with one text parameter, new, or NULL when there
+ * is no row or the value is null. Returns 0 or an error. */
+static int value(acre_store *s, const acre_query *q, const char *param, char **v, acre_error *err)
+{
+    acre_value p = acre_val_text(param);
     *v = NULL;
-    if (rc)
-        return rc;
-    sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE)
-        rc = 0;
-    else if (rc != SQLITE_ROW)
-        rc = acre_store_fail(s, "simulating", err);
-    else if (!(rc = acre_store_row(s, st, err)) && sqlite3_column_type(st, 0) != SQLITE_NULL &&
-             !(*v = acre_strdup((const char *)sqlite3_column_text(st, 0))))
-        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-    sqlite3_finalize(st);
-    return rc;
+    return acre_store_query(s, q, &p, copy_text, v, "simulating", err);
 }
 
-/* Undoes in the copy every close from period `from` (a month number) on. */
+/* Undoes, inside the simulation's transaction, every close from period `from` (a month
+ * number) on. */
 static int undo_closes(acre_store *c, int from, acre_error *err)
 {
-    static const char *const sql[] = {
-        "DELETE FROM close WHERE period >= ?1",
-        "DELETE FROM close_affiliate WHERE period >= ?1",
-        "DELETE FROM close_layer WHERE period >= ?1",
-        "DELETE FROM close_excluded WHERE period >= ?1",
-        "DELETE FROM settled WHERE period >= ?1",
-        "UPDATE settled SET clawed_period = NULL WHERE clawed_period >= ?1",
-        "DELETE FROM counted WHERE period >= ?1",
+    static const acre_query q[] = {
+        {ACRE_Q_DELETE, "close", {NULL}, {{"period", ACRE_GE}}, {NULL}, 0, 0},
+        {ACRE_Q_DELETE, "close_affiliate", {NULL}, {{"period", ACRE_GE}}, {NULL}, 0, 0},
+        {ACRE_Q_DELETE, "close_layer", {NULL}, {{"period", ACRE_GE}}, {NULL}, 0, 0},
+        {ACRE_Q_DELETE, "close_excluded", {NULL}, {{"period", ACRE_GE}}, {NULL}, 0, 0},
+        {ACRE_Q_DELETE, "settled", {NULL}, {{"period", ACRE_GE}}, {NULL}, 0, 0},
+        {ACRE_Q_UPDATE,
+         "settled",
+         {"clawed_period", NULL},
+         {{"clawed_period", ACRE_GE}},
+         {NULL},
+         0,
+         0},
+        {ACRE_Q_DELETE, "counted", {NULL}, {{"period", ACRE_GE}}, {NULL}, 0, 0},
     };
-    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
-        sqlite3_stmt *st;
-        int rc = acre_store_prepare(c, &st, sql[i], err);
-        if (rc)
+    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+        acre_value p[2] = {acre_val_int(from), acre_val_int(from)};
+        int rc;
+        if (q[i].kind == ACRE_Q_UPDATE)
+            p[0] = acre_val_null();
+        if ((rc = acre_store_query(c, &q[i], p, NULL, NULL, "undoing closes in the simulation",
+                                   err)))
             return rc;
-        sqlite3_bind_int(st, 1, from);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
-            return acre_store_fail(c, "undoing closes in the copy", err);
     }
     return 0;
 }
@@ -148,12 +141,13 @@ static int replace_plans(acre_store *c, FILE *f, const char *name, acre_error *e
         const json_t *p = json_is_array(doc) ? json_array_get(doc, i) : doc;
         const char *id = json_string_value(json_object_get(p, "plan_id"));
         json_t *v = json_object_get(p, "version");
-        char ver[32];
         if (!id || !json_is_integer(v))
             continue;
-        snprintf(ver, sizeof ver, "%lld", (long long)json_integer_value(v));
-        if ((rc = run(c, "DELETE FROM plan WHERE plan_id = ?1 AND version = ?2", 2,
-                      (const char *const[]){id, ver}, err)))
+        static const acre_query del = {
+            ACRE_Q_DELETE, "plan", {NULL}, {{"plan_id", ACRE_EQ}, {"version", ACRE_EQ}},
+            {NULL},        0,      0};
+        acre_value k[2] = {acre_val_text(id), acre_val_int(json_integer_value(v))};
+        if ((rc = run(c, &del, k, err)))
             break;
     }
     if (!rc) {
@@ -165,16 +159,26 @@ static int replace_plans(acre_store *c, FILE *f, const char *name, acre_error *e
     }
     for (i = 0; !rc && doc && i < (json_is_array(doc) ? json_array_size(doc) : 1); i++) {
         const json_t *p = json_is_array(doc) ? json_array_get(doc, i) : doc;
-        char ver[32];
-        snprintf(ver, sizeof ver, "%lld",
-                 (long long)json_integer_value(json_object_get(p, "version")));
-        rc = run(c, "UPDATE assignment SET plan_version = ?2 WHERE plan_id = ?1", 2,
-                 (const char *const[]){json_string_value(json_object_get(p, "plan_id")), ver}, err);
+        static const acre_query point = {ACRE_Q_UPDATE,
+                                         "assignment",
+                                         {"plan_version", NULL},
+                                         {{"plan_id", ACRE_EQ}},
+                                         {NULL},
+                                         0,
+                                         0};
+        static const acre_query first = {ACRE_Q_UPDATE,
+                                         "plan",
+                                         {"seq", NULL},
+                                         {{"plan_id", ACRE_EQ}, {"version", ACRE_EQ}},
+                                         {NULL},
+                                         0,
+                                         0};
+        long long ver = json_integer_value(json_object_get(p, "version"));
+        acre_value id = acre_val_text(json_string_value(json_object_get(p, "plan_id")));
+        rc = run(c, &point, (acre_value[]){acre_val_int(ver), id}, err);
         /* in place of the stored plan at every watermark, an --assign without a version too */
         if (!rc)
-            rc = run(c, "UPDATE plan SET seq = 0 WHERE plan_id = ?1 AND version = ?2", 2,
-                     (const char *const[]){json_string_value(json_object_get(p, "plan_id")), ver},
-                     err);
+            rc = run(c, &first, (acre_value[]){acre_val_int(0), id, acre_val_int(ver)}, err);
     }
     json_decref(doc);
     free(text);
@@ -186,62 +190,94 @@ static int replace_plans(acre_store *c, FILE *f, const char *name, acre_error *e
 static int replace_assignment(acre_store *c, const acre_sim_assign *a, const char *from,
                               acre_error *err)
 {
-    char ver[32], *start, *known;
+    static const acre_query aff = {ACRE_Q_SELECT,
+                                   "affiliate",
+                                   {"affiliate_id", NULL},
+                                   {{"affiliate_id", ACRE_EQ}},
+                                   {NULL},
+                                   0,
+                                   1};
+    static const acre_query plan = {
+        ACRE_Q_SELECT, "plan", {"plan_id", NULL}, {{"plan_id", ACRE_EQ}}, {NULL}, 0, 1};
+    static const acre_query earliest = {ACRE_Q_SELECT,
+                                        "assignment",
+                                        {"effective_from", NULL},
+                                        {{"affiliate_id", ACRE_EQ}},
+                                        {"effective_from", NULL},
+                                        0,
+                                        1};
+    static const acre_query del = {
+        ACRE_Q_DELETE, "assignment", {NULL}, {{"affiliate_id", ACRE_EQ}}, {NULL}, 0, 0};
+    static const acre_query add = {ACRE_Q_INSERT, "assignment", {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+    const acre_table *t = acre_store_table("assignment");
+    acre_value row[ACRE_Q_MAX];
+    char *start, *known;
     int rc;
-    if ((rc = value(c, "SELECT affiliate_id FROM affiliate WHERE affiliate_id = ?1",
-                    a->affiliate_id, &known, err)))
+    if ((rc = value(c, &aff, a->affiliate_id, &known, err)))
         return rc;
     if (!known)
         return acre_error_set(err, ACRE_EUSAGE, "assign", "unknown_affiliate",
                               "--assign %s=%s: no affiliate %s is stored", a->affiliate_id,
                               a->plan_id, a->affiliate_id);
     free(known);
-    if ((rc = value(c, "SELECT plan_id FROM plan WHERE plan_id = ?1", a->plan_id, &known, err)))
+    if ((rc = value(c, &plan, a->plan_id, &known, err)))
         return rc;
     if (!known)
         return acre_error_set(err, ACRE_EUSAGE, "assign", "unknown_plan",
                               "--assign %s=%s: no plan %s is stored or given with --plan",
                               a->affiliate_id, a->plan_id, a->plan_id);
     free(known);
-    if ((rc = value(c, "SELECT min(effective_from) FROM assignment WHERE affiliate_id = ?1",
-                    a->affiliate_id, &start, err)))
+    if ((rc = value(c, &earliest, a->affiliate_id, &start, err)))
         return rc;
-    snprintf(ver, sizeof ver, "%ld", a->version);
-    if (!(rc = run(c, "DELETE FROM assignment WHERE affiliate_id = ?1", 1,
-                   (const char *const[]){a->affiliate_id}, err)))
-        rc = run(c,
-                 "INSERT INTO assignment(affiliate_id, plan_id, effective_from, plan_version, "
-                 "effective_to, seq, batch) VALUES(?1, ?2, ?3, ?4, NULL, 0, 0)",
-                 4,
-                 (const char *const[]){a->affiliate_id, a->plan_id, start ? start : from,
-                                       a->version ? ver : NULL},
-                 err);
+    /* the row by column name: seq and batch 0, effective_to and the rest null */
+    for (int i = 0; i < t->ncols; i++) {
+        const char *n = t->cols[i].name;
+        row[i] = strcmp(n, "affiliate_id") == 0     ? acre_val_text(a->affiliate_id)
+                 : strcmp(n, "plan_id") == 0        ? acre_val_text(a->plan_id)
+                 : strcmp(n, "effective_from") == 0 ? acre_val_text(start ? start : from)
+                 : strcmp(n, "plan_version") == 0 && a->version     ? acre_val_int(a->version)
+                 : strcmp(n, "seq") == 0 || strcmp(n, "batch") == 0 ? acre_val_int(0)
+                                                                    : acre_val_null();
+    }
+    if (!(rc = run(c, &del, (acre_value[]){acre_val_text(a->affiliate_id)}, err)))
+        rc = run(c, &add, row, err);
     free(start);
     return rc;
+}
+
+typedef struct closes_seen {
+    int from, to, last;
+    long long seqs[MAX_PERIODS];
+    int closed[MAX_PERIODS];
+} closes_seen;
+
+static int close_row(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    closes_seen *x = ctx;
+    int p = (int)row[0].i;
+    (void)n;
+    (void)err;
+    x->last = p;
+    if (p >= x->from && p <= x->to) {
+        x->closed[p - x->from] = 1;
+        x->seqs[p - x->from] = row[1].i;
+    }
+    return 0;
 }
 
 /* The periods compared: the closed ones in [from, to] and every month after the last close. */
 static int plan_periods(acre_sim *r, acre_store *s, int from, int to, acre_error *err)
 {
-    sqlite3_stmt *st;
-    int rc, last = -1;
-    long long seqs[MAX_PERIODS];
-    int closed[MAX_PERIODS] = {0};
+    static const acre_query closes = {
+        ACRE_Q_SELECT, "close", {"period", "seq", NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+    closes_seen x = {from, to, -1, {0}, {0}};
+    int rc;
 
-    if ((rc = acre_store_prepare(s, &st, "SELECT period, seq FROM close ORDER BY period", err)))
+    if ((rc = acre_store_query(s, &closes, NULL, close_row, &x, "reading the closes", err)))
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int p = sqlite3_column_int(st, 0);
-        last = p;
-        if (p >= from && p <= to) {
-            closed[p - from] = 1;
-            seqs[p - from] = sqlite3_column_int64(st, 1);
-        }
-    }
-    rc = rc == SQLITE_DONE ? 0 : acre_store_fail(s, "reading the closes", err);
-    sqlite3_finalize(st);
-    if (rc)
-        return rc;
+    int last = x.last;
+    long long *seqs = x.seqs;
+    int *closed = x.closed;
     for (int p = from; p <= to; p++) {
         sim_period *x = &r->p[r->n];
         if (!closed[p - from] && p <= last)
@@ -278,7 +314,6 @@ static void prefix(acre_error *err, const char *what, const char *period)
 int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre_error *err)
 {
     acre_sim *r = acre_calloc(1, sizeof *r);
-    acre_store *copy = NULL, *base = NULL;
     int from, to, rc, open = 0;
 
     *out = NULL;
@@ -296,42 +331,52 @@ int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre
     if ((rc = plan_periods(r, s, from, to, err)))
         goto out;
 
-    /* the simulation's copy: closes undone, plans and assignments replaced */
-    if ((rc = acre_store_copy_memory(&copy, s, err)) || (rc = acre_store_begin(copy, err)) ||
-        (rc = undo_closes(copy, from, err)) || (rc = acre_store_commit(copy, err)))
+    /* the simulation, inside a write transaction rolled back at the end: closes from FROM
+     * undone, plans and assignments replaced, the periods closed again in order */
+    if ((rc = acre_store_begin(s, err)))
         goto out;
+    if ((rc = undo_closes(s, from, err)))
+        goto roll;
     for (int i = 0; i < o->nplans; i++)
-        if ((rc = replace_plans(copy, o->plan_files[i], o->plan_names[i], err)))
-            goto out;
+        if ((rc = replace_plans(s, o->plan_files[i], o->plan_names[i], err)))
+            goto roll;
     for (int i = 0; i < o->nassigns; i++)
-        if ((rc = replace_assignment(copy, &o->assigns[i], r->p[0].text, err)))
-            goto out;
-
-    for (int i = 0; i < r->n; i++)
-        open += !r->p[i].closed;
-    if (open && (rc = acre_store_copy_memory(&base, s, err)))
-        goto out;
+        if ((rc = replace_assignment(s, &o->assigns[i], r->p[0].text, err)))
+            goto roll;
     for (int i = 0; i < r->n; i++) {
         sim_period *p = &r->p[i];
-        if (p->closed) {
-            if ((rc = acre_ledger_get(s, p->text, &p->base, err)))
-                goto out;
-        } else if ((rc = acre_close_period_at(base, p->text, 1, -1, 1, &p->base, err))) {
-            prefix(err, "baseline", p->text);
-            goto out;
-        }
-        if ((rc = acre_close_period_at(copy, p->text, 1, p->seq, 1, &p->sim, err))) {
+        if ((rc = acre_close_period_at(s, p->text, 1, p->seq, 1, &p->sim, err))) {
             prefix(err, "simulated", p->text);
-            goto out;
+            goto roll;
         }
         if (o->progress)
             o->progress(o->progress_ctx, p->text, i + 1, r->n);
     }
+    acre_store_rollback(s);
+
+    /* the baseline: the stored ledger of a closed period; the others closed in order, with the
+     * stored plans, inside another transaction rolled back */
+    for (int i = 0; i < r->n; i++)
+        open += !r->p[i].closed;
+    if (open && (rc = acre_store_begin(s, err)))
+        goto out;
+    for (int i = 0; i < r->n; i++) {
+        sim_period *p = &r->p[i];
+        if (p->closed)
+            rc = acre_ledger_get(s, p->text, &p->base, err);
+        else if ((rc = acre_close_period_at(s, p->text, 1, -1, 1, &p->base, err)))
+            prefix(err, "baseline", p->text);
+        if (rc)
+            goto roll;
+    }
+    if (open)
+        acre_store_rollback(s);
     *out = r;
     r = NULL;
+    goto out;
+roll:
+    acre_store_rollback(s);
 out:
-    acre_store_free(copy);
-    acre_store_free(base);
     acre_sim_free(r);
     return rc;
 }
@@ -546,8 +591,7 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
                     ",\"currency\":\"%s\",\"baseline\":\"%s\",\"simulated\":\"%s\","
                     "\"difference\":\"%s\",\"percent\":%s%s%s,\"periods\":[",
                     w->currency ? w->currency : "", or_none(b), or_none(s), or_none(d),
-                    pc ? "\"" : "", pc ? pc : "null",
-                    pc ? "\"" : "");
+                    pc ? "\"" : "", pc ? pc : "null", pc ? "\"" : "");
             for (int p = 0; p < r->n; p++) {
                 acre_dec dd;
                 char *pb = money(&w->pb[p], w->scale, &oom), *ps = money(&w->ps[p], w->scale, &oom),

@@ -1,43 +1,65 @@
-/* engine/store_int.h — the store's insides, shared by the engine's files (internal). */
+/* engine/store_int.h — the store as the engine's files use it (internal): a backend
+ * (include/acre/sys/store.h) with nested transactions and helpers for running query shapes. No
+ * SQL here: the SQLite backend is engine/store_sqlite*.c. */
 #ifndef ACRE_ENGINE_STORE_INT_H
 #define ACRE_ENGINE_STORE_INT_H
 
-#include <sqlite3.h>
-
 #include "acre/store.h"
+#include "acre/sys/store.h"
+
+struct sqlite3;
 
 struct acre_store {
-    sqlite3 *db;
-    int committing; /* acre_store_commit is committing: the commit guard lets it through */
+    acre_store_backend *b;
+    int depth;   /* nested acre_store_begin calls open */
+    int writing; /* the open transaction is a write transaction */
+    int broken;  /* an inner transaction rolled back: the outermost can only roll back */
     /* The ledger key (engine/ledger_key.c), as HMAC uses it: a key longer than SHA-256's block
      * is its SHA-256 (RFC 2104), so 64 bytes hold any key. ledger_key_len 0: no key. */
     unsigned char ledger_key[64];
     size_t ledger_key_len;
+    struct sqlite3 *db; /* transitional (engine/store_legacy.h): the SQLite backend's handle */
 };
 
-/* Prepares sql into *st, filling err with SQLite's message on failure. */
-int acre_store_prepare(acre_store *s, sqlite3_stmt **st, const char *sql, acre_error *err);
-
-/* Makes every text column of st's current row readable: sqlite3_column_text copies a value
- * that is not yet terminated, and returns NULL if that copy fails. After this returns 0 it
- * returns each text column without allocating. Returns 0, or ACRE_ENOMEM. */
-int acre_store_row(acre_store *s, sqlite3_stmt *st, acre_error *err);
-
-/* Runs one statement without parameters. */
-int acre_store_exec(acre_store *s, const char *sql, acre_error *err);
-
-/* Sets err from SQLite's last error, prefixed with `what`; returns ACRE_ENOMEM if SQLite ran out
- * of memory, else ACRE_EIO. */
-int acre_store_fail(acre_store *s, const char *what, acre_error *err);
-
-/* Begins a write transaction, waiting for other writers up to the busy timeout. */
+/* A write transaction (waiting for other writers), or a read transaction (one snapshot).
+ * Transactions nest: only the outermost commits, and a rollback inside makes the outermost
+ * commit fail (its caller then rolls back). simulate and audit --recompute compute inside a
+ * write transaction they roll back, so nothing of theirs is ever written. */
 int acre_store_begin(acre_store *s, acre_error *err);
-/* Commits the transaction acre_store_begin began; the only way anything is committed once the
- * store is open (see commit_guard in store.c). */
+int acre_store_begin_read(acre_store *s, acre_error *err);
 int acre_store_commit(acre_store *s, acre_error *err);
 void acre_store_rollback(acre_store *s);
 
-/* *out = a private in-memory copy of s, its commit guard off (simulate, audit --recompute). */
-int acre_store_copy_memory(acre_store **out, acre_store *s, acre_error *err);
+/* Query shapes (acre_query): prepare once, run with parameters, finalize. acre_store_run
+ * prefixes a failure of the store itself (not of fn) with `what` ("storing a plan: ..."). */
+int acre_store_stmt(acre_store *s, const acre_query *q, acre_stmt **st, acre_error *err);
+int acre_store_run(acre_store *s, acre_stmt *st, const acre_value *params, acre_row_fn fn,
+                   void *ctx, const char *what, acre_error *err);
+void acre_store_done(acre_store *s, acre_stmt *st);
+/* The three at once. */
+int acre_store_query(acre_store *s, const acre_query *q, const acre_value *params, acre_row_fn fn,
+                     void *ctx, const char *what, acre_error *err);
+/* *v = the first column of the first row when it is an integer (else *v is left). */
+int acre_store_int(acre_store *s, const acre_query *q, const acre_value *params, long long *v,
+                   const char *what, acre_error *err);
+
+/* The sequence counter: the highest seq given so far. */
+int acre_store_seq(acre_store *s, long long *seq, acre_error *err);
+int acre_store_set_seq(acre_store *s, long long seq, acre_error *err);
+
+/* Whether the store gives reader handles for other threads (acre_store_reader). */
+int acre_store_parallel(const acre_store *s);
+/* *out = a read-only store on the same data, for another thread; acre_store_free it. */
+int acre_store_reader(acre_store *s, acre_store **out, acre_error *err);
+
+/* The backend's integrity check: fn gets each problem (none: whole). 0 without a check. */
+int acre_store_check(acre_store *s, void (*fn)(void *ctx, const char *problem), void *ctx,
+                     acre_error *err);
+
+/* Column index by name in t, or -1 (engine/store_schema.c). */
+int acre_table_col(const acre_table *t, const char *name);
+
+/* The SQLite backend's connection when b is one, else NULL (engine/store_legacy.c). */
+struct sqlite3 *acre_sqlite_db(acre_store_backend *b);
 
 #endif

@@ -12,7 +12,7 @@
 
 #include "acre.h"
 #include "jsonval.h"
-#include "store_int.h"
+#include "store_legacy.h"
 
 typedef struct run {
     acre_ingest_summary sum;

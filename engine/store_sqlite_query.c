@@ -1,0 +1,203 @@
+/* engine/store_sqlite_query.c — the SQLite backend's queries: each acre_query shape becomes one
+ * prepared statement (include/acre/sys/store.h), its parameters bound as ?1, ?2, ... in order.
+ * Names come from the table descriptors, never from a caller's data; every value is bound. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "jsonval.h"
+#include "store_sqlite.h"
+
+struct acre_stmt {
+    sqlite3_stmt *st;
+    const acre_query *q;
+    int nparams;
+    int ncols; /* SELECT: columns returned */
+};
+
+int acre_table_col(const acre_table *t, const char *name);
+
+static int unknown(acre_error *err, const acre_query *q, const char *what, const char *name)
+{
+    return acre_error_set(err, ACRE_EUSAGE, NULL, "store", "query on %s: no %s %s", q->table, what,
+                          name ? name : "(none)");
+}
+
+static void cond_sql(acre_buf *b, const acre_query *q, int *np)
+{
+    static const char *const ops[] = {" = ", " < ", " <= ", " > ", " >= ", " <> ", " IS NULL"};
+    for (int i = 0; q->where[i].col; i++) {
+        acre_buf_printf(b, "%s\"%s\"%s", i ? " AND " : " WHERE ", q->where[i].col,
+                        ops[q->where[i].op]);
+        if (q->where[i].op != ACRE_ISNULL)
+            acre_buf_printf(b, "?%d", ++*np);
+    }
+}
+
+/* Builds q's SQL into b; checks every name against t. */
+static int build(acre_buf *b, const acre_table *t, const acre_query *q, int *np, int *ncols,
+                 acre_error *err)
+{
+    *np = 0;
+    *ncols = 0;
+    for (int i = 0; q->cols[i]; i++)
+        if (acre_table_col(t, q->cols[i]) < 0)
+            return unknown(err, q, "column", q->cols[i]);
+    for (int i = 0; q->where[i].col; i++)
+        if (acre_table_col(t, q->where[i].col) < 0 || q->where[i].op < ACRE_EQ ||
+            q->where[i].op > ACRE_ISNULL)
+            return unknown(err, q, "column", q->where[i].col);
+    for (int i = 0; q->order[i]; i++)
+        if (acre_table_col(t, q->order[i]) < 0)
+            return unknown(err, q, "column", q->order[i]);
+    switch (q->kind) {
+    case ACRE_Q_SELECT:
+        acre_buf_adds(b, "SELECT ");
+        for (int i = 0; q->cols[i]; i++, ++*ncols)
+            acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", q->cols[i]);
+        if (!*ncols)
+            return unknown(err, q, "column", NULL);
+        acre_buf_printf(b, " FROM \"%s\"", t->name);
+        cond_sql(b, q, np);
+        acre_buf_adds(b, " ORDER BY ");
+        if (q->order[0])
+            for (int i = 0; q->order[i]; i++)
+                acre_buf_printf(b, "%s\"%s\"%s", i ? ", " : "", q->order[i],
+                                q->desc ? " DESC" : "");
+        else
+            for (int i = 0; i < t->nkey; i++)
+                acre_buf_printf(b, "%s\"%s\"%s", i ? ", " : "", t->cols[t->key[i]].name,
+                                q->desc ? " DESC" : "");
+        if (q->limit > 0)
+            acre_buf_printf(b, " LIMIT %ld", q->limit);
+        return 0;
+    case ACRE_Q_INSERT:
+    case ACRE_Q_REPLACE:
+        acre_buf_printf(b, "INSERT%s INTO \"%s\"(", q->kind == ACRE_Q_REPLACE ? " OR REPLACE" : "",
+                        t->name);
+        for (int i = 0; i < t->ncols; i++)
+            acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[i].name);
+        acre_buf_adds(b, ") VALUES(");
+        for (int i = 0; i < t->ncols; i++)
+            acre_buf_printf(b, "%s?%d", i ? ", " : "", ++*np);
+        acre_buf_adds(b, ")");
+        return 0;
+    case ACRE_Q_UPDATE:
+        if (!q->cols[0])
+            return unknown(err, q, "column", NULL);
+        acre_buf_printf(b, "UPDATE \"%s\" SET ", t->name);
+        for (int i = 0; q->cols[i]; i++) {
+            ++*np;
+            acre_buf_printf(b, "%s\"%s\" = ?%d", i ? ", " : "", q->cols[i], *np);
+        }
+        cond_sql(b, q, np);
+        return 0;
+    case ACRE_Q_DELETE:
+        acre_buf_printf(b, "DELETE FROM \"%s\"", t->name);
+        cond_sql(b, q, np);
+        return 0;
+    }
+    return unknown(err, q, "query kind", NULL);
+}
+
+int acre_sqlite_prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out,
+                        acre_error *err)
+{
+    sqlite_backend *sb = (sqlite_backend *)b;
+    const acre_table *t = acre_store_table(q->table);
+    acre_stmt *s;
+    acre_buf sql = {0};
+    int rc;
+
+    *out = NULL;
+    if (!t)
+        return unknown(err, q, "table", q->table);
+    if (!(s = acre_calloc(1, sizeof *s)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    if ((rc = build(&sql, t, q, &s->nparams, &s->ncols, err))) {
+        acre_buf_free(&sql);
+        free(s);
+        return rc;
+    }
+    if (sql.oom) {
+        acre_buf_free(&sql);
+        free(s);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    if (sqlite3_prepare_v2(sb->db, sql.p, (int)sql.len, &s->st, NULL) != SQLITE_OK) {
+        rc = acre_sqlite_fail(sb->db, "preparing a statement", err);
+        acre_buf_free(&sql);
+        free(s);
+        return rc;
+    }
+    acre_buf_free(&sql);
+    s->q = q;
+    *out = s;
+    return 0;
+}
+
+static void bind(sqlite3_stmt *st, int i, const acre_value *v)
+{
+    if (v->type == ACRE_VAL_INT)
+        sqlite3_bind_int64(st, i, v->i);
+    else if (v->type == ACRE_VAL_TEXT)
+        sqlite3_bind_text(st, i, v->s, (int)v->n, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int acre_sqlite_run(acre_store_backend *b, acre_stmt *s, const acre_value *params, acre_row_fn fn,
+                    void *ctx, acre_error *err)
+{
+    sqlite_backend *sb = (sqlite_backend *)b;
+    sqlite3_stmt *st = s->st;
+    acre_value row[ACRE_Q_MAX];
+    int rc;
+
+    sqlite3_reset(st);
+    for (int i = 0; i < s->nparams; i++)
+        bind(st, i + 1, &params[i]);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int stop;
+        if (s->q->kind != ACRE_Q_SELECT)
+            continue;
+        for (int i = 0; i < s->ncols; i++) {
+            int type = sqlite3_column_type(st, i);
+            row[i].type = type == SQLITE_NULL      ? ACRE_VAL_NULL
+                          : type == SQLITE_INTEGER ? ACRE_VAL_INT
+                                                   : ACRE_VAL_TEXT;
+            row[i].i = type == SQLITE_INTEGER ? sqlite3_column_int64(st, i) : 0;
+            row[i].s = NULL;
+            row[i].n = 0;
+            if (row[i].type == ACRE_VAL_TEXT) {
+                /* sqlite3_column_text copies a value not yet terminated: NULL when that fails */
+                if (!(row[i].s = (const char *)sqlite3_column_text(st, i))) {
+                    rc = acre_sqlite_fail(sb->db, NULL, err);
+                    sqlite3_reset(st);
+                    return rc;
+                }
+                row[i].n = (size_t)sqlite3_column_bytes(st, i);
+            }
+        }
+        if ((stop = fn(ctx, row, s->ncols, err))) {
+            sqlite3_reset(st);
+            return stop > 0 ? 0 : stop;
+        }
+    }
+    if (rc != SQLITE_DONE) {
+        rc = acre_sqlite_fail(sb->db, NULL, err);
+        sqlite3_reset(st);
+        return rc;
+    }
+    sqlite3_reset(st);
+    return 0;
+}
+
+void acre_sqlite_finalize(acre_store_backend *b, acre_stmt *s)
+{
+    (void)b;
+    if (!s)
+        return;
+    sqlite3_finalize(s->st);
+    free(s);
+}

@@ -1,0 +1,230 @@
+/* engine/store_sqlite_schema.c — the SQLite backend's schema: a new file gets every table of
+ * acre_store_tables(); an older one is migrated a version at a time, each step one transaction;
+ * a record kind added since gets its table (from its descriptor) on the next open; a file that
+ * is not an acre store is refused before anything is written to it. */
+#include <string.h>
+
+#include "jsonval.h"
+#include "store_sqlite.h"
+
+/* The DDL of one versioned table, from its descriptor. */
+static void table_ddl(acre_buf *b, const acre_table *t)
+{
+    acre_buf_printf(b, "CREATE TABLE %s(", t->name);
+    for (int i = 0; i < t->ncols; i++)
+        acre_buf_printf(b, "%s%s %s%s", i ? ", " : "", t->cols[i].name,
+                        t->cols[i].type == ACRE_COL_INT ? "INTEGER" : "TEXT",
+                        t->cols[i].notnull ? " NOT NULL" : "");
+    acre_buf_adds(b, ", PRIMARY KEY(");
+    for (int i = 0; i < t->nkey; i++)
+        acre_buf_printf(b, "%s%s", i ? ", " : "", t->cols[t->key[i]].name);
+    acre_buf_adds(b, ")) WITHOUT ROWID;\n");
+}
+
+static int run_script(sqlite3 *db, const char *sql, const char *what, acre_error *err)
+{
+    int rc;
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK)
+        return 0;
+    rc = acre_sqlite_fail(db, what, err);
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static int create_schema(sqlite3 *db, acre_error *err)
+{
+    acre_buf b = {0};
+    int rc;
+
+    acre_buf_adds(&b, "BEGIN;\n"
+                      "CREATE TABLE counter(name TEXT PRIMARY KEY, value INTEGER NOT NULL) "
+                      "WITHOUT ROWID;\n"
+                      "INSERT INTO counter VALUES('seq', 0);\n"
+                      "CREATE TABLE ingest_batch(batch INTEGER PRIMARY KEY, kind TEXT NOT NULL, "
+                      "source TEXT NOT NULL, sha256 TEXT NOT NULL, received INTEGER NOT NULL, "
+                      "inserted INTEGER NOT NULL, updated INTEGER NOT NULL, "
+                      "unchanged INTEGER NOT NULL, rejected INTEGER NOT NULL, "
+                      "first_seq INTEGER, last_seq INTEGER);\n");
+    for (const acre_table *const *t = acre_store_tables(); *t; t++)
+        if ((*t)->versioned)
+            table_ddl(&b, *t);
+    acre_buf_adds(&b, "PRAGMA user_version = 1;\nCOMMIT;\n");
+    if (b.oom) {
+        acre_buf_free(&b);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    rc = run_script(db, b.p, "creating the schema", err);
+    acre_buf_free(&b);
+    return rc;
+}
+
+static int user_version(sqlite3 *db, int *v, acre_error *err)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return acre_sqlite_fail(db, "preparing a statement", err);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return acre_sqlite_fail(db, "reading the schema version", err);
+    }
+    *v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Version 2: plans, closes and what each close leaves for the next (engine/close.c). */
+static const char schema_v2[] =
+    "BEGIN;\n"
+    "CREATE TABLE plan(plan_id TEXT NOT NULL, version INTEGER NOT NULL, name TEXT, "
+    "currency TEXT NOT NULL, body TEXT NOT NULL, sha256 TEXT NOT NULL, "
+    "PRIMARY KEY(plan_id, version)) WITHOUT ROWID;\n"
+    "CREATE TABLE close(period INTEGER PRIMARY KEY, period_text TEXT NOT NULL, "
+    "seq INTEGER NOT NULL, ledger TEXT NOT NULL, digest TEXT NOT NULL, previous_digest TEXT);\n"
+    "CREATE TABLE close_affiliate(period INTEGER NOT NULL, affiliate_id TEXT NOT NULL, plan TEXT, "
+    "carried_forward TEXT NOT NULL, PRIMARY KEY(period, affiliate_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE close_layer(period INTEGER NOT NULL, affiliate_id TEXT NOT NULL, "
+    "plan_id TEXT NOT NULL, plan TEXT NOT NULL, origin INTEGER NOT NULL, amount TEXT NOT NULL, "
+    "PRIMARY KEY(period, affiliate_id, origin)) WITHOUT ROWID;\n"
+    "CREATE TABLE close_excluded(period INTEGER NOT NULL, customer_id TEXT NOT NULL, "
+    "PRIMARY KEY(period, customer_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE settled(customer_id TEXT PRIMARY KEY, period INTEGER NOT NULL, "
+    "affiliate_id TEXT NOT NULL, plan TEXT NOT NULL, outcome TEXT NOT NULL, amount TEXT, "
+    "qualified_at TEXT NOT NULL, qsec INTEGER NOT NULL, clawback_days INTEGER NOT NULL, "
+    "clawed_period INTEGER) WITHOUT ROWID;\n"
+    "CREATE TABLE counted(tbl TEXT NOT NULL, rkey TEXT NOT NULL, period INTEGER NOT NULL, "
+    "seq INTEGER NOT NULL, a TEXT NOT NULL, b TEXT NOT NULL, "
+    "PRIMARY KEY(tbl, rkey, period)) WITHOUT ROWID;\n"
+    "PRAGMA user_version = 2;\n"
+    "COMMIT;\n";
+
+/* Version 3: when each batch was stored (SPEC 10 "Re-sent files"; NULL for batches stored
+ * before, or by a caller that gave no time), and the index that finds a batch by its bytes. */
+static const char schema_v3[] = "BEGIN;\n"
+                                "ALTER TABLE ingest_batch ADD COLUMN stored_at TEXT;\n"
+                                "CREATE INDEX ingest_batch_sha ON ingest_batch(kind, sha256);\n"
+                                "PRAGMA user_version = 3;\n"
+                                "COMMIT;\n";
+
+/* Version 4: the sequence number at which each plan version was stored, so that a close
+ * recomputed at an earlier watermark (simulate, audit --recompute) resolves "the newest
+ * version" as that close did. Plans stored before have 0: as if stored before every close. */
+static const char schema_v4[] = "BEGIN;\n"
+                                "ALTER TABLE plan ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;\n"
+                                "PRAGMA user_version = 4;\n"
+                                "COMMIT;\n";
+
+static int migrate(sqlite3 *db, int from, acre_error *err)
+{
+    int rc;
+    if (from == 0 && (rc = create_schema(db, err)))
+        return rc;
+    if (from <= 1 &&
+        (rc = run_script(db, schema_v2, "migrating the store to schema version 2", err)))
+        return rc;
+    if (from <= 2 &&
+        (rc = run_script(db, schema_v3, "migrating the store to schema version 3", err)))
+        return rc;
+    if (from <= 3 &&
+        (rc = run_script(db, schema_v4, "migrating the store to schema version 4", err)))
+        return rc;
+    return 0;
+}
+
+/* The table of a record kind added after the store was made: created from its descriptor. */
+static int add_new_kinds(sqlite3 *db, acre_error *err)
+{
+    const acre_table *const *all = acre_store_tables();
+    char have[64] = {0};
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &st,
+                           NULL) != SQLITE_OK)
+        return acre_sqlite_fail(db, "preparing a statement", err);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        if (!name) {
+            sqlite3_finalize(st);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
+        for (int i = 0; all[i] && i < 64; i++)
+            if (strcmp(all[i]->name, name) == 0)
+                have[i] = 1;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return acre_sqlite_fail(db, "reading the schema", err);
+    for (int i = 0; all[i] && i < 64; i++) {
+        acre_buf b = {0};
+        if (!all[i]->versioned || have[i])
+            continue;
+        acre_buf_adds(&b, "BEGIN;\n");
+        table_ddl(&b, all[i]);
+        acre_buf_adds(&b, "COMMIT;\n");
+        if (b.oom) {
+            acre_buf_free(&b);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
+        rc = run_script(db, b.p, "adding a record kind's table", err);
+        acre_buf_free(&b);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* A file that SQLite opens but that is not an acre store (another program's database) is
+ * refused before anything is written to it: no schema, no switch to WAL. Version 0 with tables
+ * is such a file; so is a version acre wrote whose tables are not there. */
+static int foreign_check(sqlite3 *db, const char *path, int v, acre_error *err)
+{
+    sqlite3_stmt *st;
+    int rc;
+    if (sqlite3_prepare_v2(db,
+                           v ? "SELECT count(*) = 2 FROM sqlite_master WHERE type = 'table' "
+                               "AND name IN ('counter', 'ingest_batch')"
+                             : "SELECT count(*) = 0 FROM sqlite_master",
+                           -1, &st, NULL) != SQLITE_OK)
+        return acre_sqlite_fail(db, "preparing a statement", err);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return acre_sqlite_fail(db, "reading the schema", err);
+    }
+    rc = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (rc)
+        return 0;
+    return acre_error_set(err, ACRE_EUSAGE, NULL, "foreign_store",
+                          "%s is an SQLite database but not an acre store (%s); acre leaves it "
+                          "as it is: name an acre store, or a new file, with --db",
+                          path,
+                          v ? "its schema version is acre's but acre's tables are missing"
+                            : "it has tables and no acre schema");
+}
+
+int acre_sqlite_schema(sqlite3 *db, const char *path, acre_error *err)
+{
+    int rc, v = 0;
+    /* the schema is read before anything is written: a foreign file stays as it is */
+    if ((rc = user_version(db, &v, err)))
+        return acre_error_set(err, rc, NULL, "store", "opening the store %s: %s", path,
+                              sqlite3_errmsg(db));
+    if ((rc = foreign_check(db, path, v, err)))
+        return rc;
+    /* WAL lets readers go on while a file is ingested; synchronous=FULL makes a committed file
+     * survive a power cut (one sync per file, so it costs little). */
+    if ((rc = acre_sqlite_exec(db, "PRAGMA journal_mode=WAL", err)) ||
+        (rc = acre_sqlite_exec(db, "PRAGMA synchronous=FULL", err)) ||
+        (rc = acre_sqlite_exec(db, "PRAGMA cache_size=-65536", err)) ||
+        (rc = acre_sqlite_exec(db, "PRAGMA foreign_keys=OFF", err)))
+        /* say which file: "opening the store x.db: file is not a database" */
+        return acre_error_set(err, rc, NULL, "store", "opening the store %s: %s", path,
+                              sqlite3_errmsg(db));
+    if (v > ACRE_SCHEMA_VERSION)
+        return acre_error_set(err, ACRE_EIO, NULL, "schema_version",
+                              "the store %s has schema version %d; this acre knows up to %d", path,
+                              v, ACRE_SCHEMA_VERSION);
+    if (v < ACRE_SCHEMA_VERSION && (rc = migrate(db, v, err)))
+        return rc;
+    return add_new_kinds(db, err);
+}

@@ -1,0 +1,187 @@
+/* acre/sys/store.h — the interface a storage backend implements (for acre's own backends and
+ * tests; not part of the umbrella header).
+ *
+ * The engine never writes SQL. It describes its tables (acre_store_tables(): every record
+ * kind's table and the close's state) and the few query shapes it needs (acre_query: read rows
+ * matching equalities and ranges in a given order, insert, replace, update a column, delete),
+ * and a backend runs them. The SQLite backend (engine/store_sqlite*.c) turns each shape into one
+ * prepared statement; another backend may keep rows in any structure, as long as it answers the
+ * same shapes with the same rows in the same order. Shaped like libgit2's git_refdb_backend: a
+ * version, required and optional callbacks, a `free`, and private state by embedding
+ * (`struct my_backend { acre_store_backend parent; ... }`).
+ *
+ * Versions. A record kind's table holds every version of every record: its primary key is the
+ * record's key then `seq`, the store-wide sequence number, and rows are only ever added (simulate
+ * and audit --recompute change rows only inside a transaction they roll back). So "the current
+ * version of a key at watermark W" is the row with the highest seq <= W, and everything a close
+ * with watermark W saw can be read again later by adding "seq <= W" to a query.
+ *
+ * Threads. A backend handle is used by one thread at a time. `reader` (optional) gives another
+ * handle, for another thread, reading the same store; the close's reader threads each take one
+ * and read only versions at or below the close's watermark, so they agree with the handle that
+ * made them whatever is committed meanwhile. A backend without `reader` is read on the calling
+ * thread. Several processes (or handles) may write one store: `begin(.., write=1)` waits for the
+ * other writers (a backend chooses how long, and fails with ACRE_EIO after that).
+ *
+ * Errors. Every callback returns 0 or a negative acre error code with err set; ACRE_ENOMEM when
+ * memory ran out (nothing half-done is left visible: the caller rolls the transaction back). */
+#ifndef ACRE_SYS_STORE_H
+#define ACRE_SYS_STORE_H
+
+#include <stddef.h>
+
+#include "acre/error.h"
+#include "acre/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ACRE_STORE_BACKEND_VERSION 1
+
+/* ---- tables ---- */
+
+enum { ACRE_COL_TEXT, ACRE_COL_INT };
+
+typedef struct acre_column {
+    const char *name;
+    int type;    /* ACRE_COL_TEXT or ACRE_COL_INT */
+    int notnull; /* NULL is refused (every key column is not null) */
+} acre_column;
+
+#define ACRE_Q_MAX 24
+
+/* A table: rows are unique on its primary key `key` (column indexes). */
+typedef struct acre_table {
+    const char *name;
+    const acre_column *cols;
+    int ncols;
+    int key[ACRE_Q_MAX], nkey;
+    int versioned;                 /* a record kind's table: its key ends with "seq" */
+    const char *index[ACRE_Q_MAX]; /* a hint: columns worth a secondary index (NULL-ended) */
+} acre_table;
+
+/* Every table the engine uses (record kinds first, in engine/validate.c's order, then the
+ * close's state), NULL-terminated. Static after the first call; thread-safe. */
+const acre_table *const *acre_store_tables(void);
+/* The table named `name`, or NULL. */
+const acre_table *acre_store_table(const char *name);
+
+/* ---- values and rows ---- */
+
+enum { ACRE_VAL_NULL, ACRE_VAL_INT, ACRE_VAL_TEXT };
+
+typedef struct acre_value {
+    int type;
+    long long i;   /* ACRE_VAL_INT */
+    const char *s; /* ACRE_VAL_TEXT: n bytes, NUL-terminated; borrowed */
+    size_t n;
+} acre_value;
+
+static inline acre_value acre_val_int(long long i)
+{
+    acre_value v = {ACRE_VAL_INT, i, 0, 0};
+    return v;
+}
+acre_value acre_val_text(const char *s); /* NULL gives ACRE_VAL_NULL */
+static inline acre_value acre_val_null(void)
+{
+    acre_value v = {ACRE_VAL_NULL, 0, 0, 0};
+    return v;
+}
+
+/* Called for each row of a read: row[0..n) are the query's columns, borrowed until it returns.
+ * Returns 0 to go on, 1 to stop (the read then returns 0), or a negative error code with err
+ * set (the read then returns it). */
+typedef int (*acre_row_fn)(void *ctx, const acre_value *row, int n, acre_error *err);
+
+/* ---- queries ---- */
+
+enum {
+    ACRE_Q_SELECT,  /* rows matching `where`, columns `cols`, in `order` */
+    ACRE_Q_INSERT,  /* one row: params are every column in table order; a duplicate key fails */
+    ACRE_Q_REPLACE, /* as INSERT, replacing a row with the same key */
+    ACRE_Q_UPDATE,  /* set columns `cols` to the first params, where the rest match `where` */
+    ACRE_Q_DELETE   /* rows matching `where` */
+};
+
+enum { ACRE_EQ, ACRE_LT, ACRE_LE, ACRE_GT, ACRE_GE, ACRE_NE, ACRE_ISNULL };
+
+/* One condition: column `col` compared to the next parameter (ACRE_ISNULL takes none). Text
+ * compares bytewise (memcmp, then length), integers as integers; NULL matches nothing but
+ * ACRE_ISNULL. */
+typedef struct acre_cond {
+    const char *col;
+    int op;
+} acre_cond;
+
+/* A query shape, made once (usually static) and run many times with different parameters. */
+typedef struct acre_query {
+    int kind; /* ACRE_Q_* */
+    const char *table;
+    const char
+        *cols[ACRE_Q_MAX]; /* SELECT: the columns returned; UPDATE: the columns set; NULL-ended */
+    acre_cond where[ACRE_Q_MAX];   /* ANDed; {NULL} ends */
+    const char *order[ACRE_Q_MAX]; /* SELECT: sort columns (NULL-ended); none: the primary key */
+    int desc;                      /* SELECT: every sort column descending */
+    long limit;                    /* SELECT: at most this many rows; 0: all */
+} acre_query;
+
+typedef struct acre_stmt acre_stmt; /* a backend's prepared query */
+
+/* ---- the backend ---- */
+
+typedef struct acre_store_backend acre_store_backend;
+
+struct acre_store_backend {
+    unsigned int version; /* ACRE_STORE_BACKEND_VERSION */
+    const char *name;     /* "sqlite", "memory", ... */
+
+    /* Required. A transaction: write = 1 takes the store's write lock (waiting for other
+     * writers); write = 0 reads one consistent snapshot. Transactions do not nest (the engine
+     * nests them itself). commit makes everything since begin durable at once, or nothing;
+     * rollback forgets it (and is a no-op without a transaction). Outside a transaction each
+     * query is its own. */
+    int (*begin)(acre_store_backend *b, int write, acre_error *err);
+    int (*commit)(acre_store_backend *b, acre_error *err);
+    void (*rollback)(acre_store_backend *b);
+
+    /* Required. Prepares q (q outlives *out); run executes it with params (as many as q's
+     * conditions and columns take, in order: UPDATE's set values first), calling fn for each
+     * row of a SELECT (fn is NULL for the others); finalize frees it (NULL-safe). Column and
+     * table names are checked at prepare (ACRE_EUSAGE for an unknown one). */
+    int (*prepare)(acre_store_backend *b, const acre_query *q, acre_stmt **out, acre_error *err);
+    int (*run)(acre_store_backend *b, acre_stmt *st, const acre_value *params, acre_row_fn fn,
+               void *ctx, acre_error *err);
+    void (*finalize)(acre_store_backend *b, acre_stmt *st);
+
+    /* Optional (NULL: the close reads on its own thread). Another handle on the same store for
+     * another thread, read-only; freed with its `free`. */
+    int (*reader)(acre_store_backend *b, acre_store_backend **out, acre_error *err);
+    /* Optional. The backend's own integrity check (SQLite's quick_check): fn gets each problem
+     * found (none: the store is whole). */
+    int (*check)(acre_store_backend *b, void (*fn)(void *ctx, const char *problem), void *ctx,
+                 acre_error *err);
+    /* Optional. A consistent copy of the store in the new file `dest` (0600; an existing one is
+     * refused with ACRE_EUSAGE), other writers going on meanwhile; on failure no dest is left. */
+    int (*backup)(acre_store_backend *b, const char *dest, acre_error *err);
+
+    /* Required. Frees the handle (and rolls back an open transaction). */
+    void (*free)(acre_store_backend *b);
+};
+
+/* A store over backend b (taken: acre_store_free frees it, also on failure). The backend's
+ * tables must already exist: a backend creates acre_store_tables() when it makes a new store and
+ * migrates an older one. */
+int acre_store_open_backend(acre_store **out, acre_store_backend *b, acre_error *err);
+
+/* The SQLite backend over the file `path` (":memory:" for a private in-memory database),
+ * created 0600 when missing, migrated to ACRE_SCHEMA_VERSION; acre_store_open is this and
+ * acre_store_open_backend. */
+int acre_sqlite_backend(acre_store_backend **out, const char *path, acre_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
