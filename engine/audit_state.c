@@ -27,7 +27,7 @@
 #include "close.h"
 #include "datetime.h"
 #include "jsonval.h"
-#include "store_legacy.h"
+#include "store_int.h"
 #include "strset.h"
 
 typedef struct layer {
@@ -329,7 +329,7 @@ static void affiliate(as *x, const char *per, int period, const char *prev, cons
     scale = (int)json_integer_value(json_object_get(r, "scale"));
     mode_name = str(r, "mode");
     if (!mode_name || acre_round_parse(&mode, mode_name) || scale < 0 || scale > 30)
-        return; /* verify's arithmetic names it */
+        return;             /* verify's arithmetic names it */
     known = a->has_cf >= 0; /* -1: the previous ledger's numbers could not be read */
     if (a->has_cf != 1)
         acre_dec_set_si(&a->cf, 0);
@@ -378,31 +378,51 @@ static void affiliate(as *x, const char *per, int period, const char *prev, cons
     acre_dec_clear(&min);
 }
 
-static int prep(acre_store *s, sqlite3_stmt **st, const char *sql, int period, acre_error *err)
+/* A text column, or NULL. */
+static const char *col_text(const acre_value *row, int k)
 {
-    int rc = acre_store_prepare(s, st, sql, err);
-    if (!rc && period >= 0)
-        sqlite3_bind_int(*st, 1, period);
-    return rc;
+    return row[k].type == ACRE_VAL_TEXT ? row[k].s : NULL;
 }
 
-#define COL(i) ((const char *)sqlite3_column_text(st, (i)))
+#define COL(k) col_text(row, (k))
+#define INT(k) (row[(k)].i)
+#define ISNULL(k) (row[(k)].type == ACRE_VAL_NULL)
+
+static const acre_query q_balances = {ACRE_Q_SELECT,
+                                      "close_affiliate",
+                                      {"affiliate_id", "plan", "carried_forward", NULL},
+                                      {{"period", ACRE_EQ}},
+                                      {"affiliate_id", NULL},
+                                      0,
+                                      0};
+static const acre_query q_layers = {ACRE_Q_SELECT,
+                                    "close_layer",
+                                    {"affiliate_id", "plan_id", "plan", "origin", "amount", NULL},
+                                    {{"period", ACRE_EQ}},
+                                    {"affiliate_id", "origin", NULL},
+                                    0,
+                                    0};
+static const acre_query q_settled = {ACRE_Q_SELECT,
+                                     "settled",
+                                     {"customer_id", "period", "affiliate_id", "plan", "outcome",
+                                      "amount", "qualified_at", "qsec", "clawed_period", NULL},
+                                     {{NULL, 0}},
+                                     {"customer_id", NULL},
+                                     0,
+                                     0};
 
 /* The close_affiliate and close_layer rows of `period` against the derived state. */
 static int compare_rows(as *x, acre_store *s, const char *per, int period, acre_error *err)
 {
-    sqlite3_stmt *st;
+    acre_value p = acre_val_int(period);
+    acre_rows rows;
     int rc;
-    if ((rc = prep(s, &st,
-                   "SELECT affiliate_id, plan, carried_forward FROM close_affiliate "
-                   "WHERE period = ?1 ORDER BY affiliate_id",
-                   period, err)))
+    if ((rc = acre_store_rows(s, &q_balances, &p, &rows, "reading close_affiliate", err)))
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (long r = 0; r < rows.n; r++) {
+        const acre_value *row = acre_row(&rows, r);
         long i;
         affst *a;
-        if ((rc = acre_store_row(s, st, err)))
-            break;
         if (!COL(0) || !acre_strset_get(&x->idx, COL(0), strlen(COL(0)), &i) || !x->a[i].seen) {
             prob(x, per,
                  "close_affiliate has a row for affiliate %s, which the ledger does not "
@@ -422,27 +442,21 @@ static int compare_rows(as *x, acre_store *s, const char *per, int period, acre_
             free(want);
         }
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return rc < 0 ? rc : acre_store_fail(s, "reading close_affiliate", err);
+    acre_rows_free(&rows);
     for (int i = 0; i < x->na; i++)
         if (x->a[i].seen && !x->a[i].row)
             prob(x, per, "close_affiliate has no row for affiliate %s, which the ledger lists",
                  x->a[i].id);
 
-    if ((rc = prep(s, &st,
-                   "SELECT affiliate_id, plan_id, plan, origin, amount FROM close_layer "
-                   "WHERE period = ?1 ORDER BY affiliate_id, origin",
-                   period, err)))
+    if ((rc = acre_store_rows(s, &q_layers, &p, &rows, "reading close_layer", err)))
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (long r = 0; r < rows.n; r++) {
+        const acre_value *row = acre_row(&rows, r);
         long i;
         affst *a;
         layer *l;
         char lp[8];
-        if ((rc = acre_store_row(s, st, err)))
-            break;
-        acre_period_text(lp, sqlite3_column_int(st, 3));
+        acre_period_text(lp, (int)INT(3));
         if (!COL(0) || !acre_strset_get(&x->idx, COL(0), strlen(COL(0)), &i) ||
             x->a[i].lpos >= x->a[i].nl) {
             prob(x, per,
@@ -453,7 +467,7 @@ static int compare_rows(as *x, acre_store *s, const char *per, int period, acre_
         }
         a = &x->a[i];
         l = &a->l[a->lpos++];
-        if (l->origin != sqlite3_column_int(st, 3) || !same_text(x, COL(4), &l->amount)) {
+        if (l->origin != INT(3) || !same_text(x, COL(4), &l->amount)) {
             char want[8], *amount = canon(x, &l->amount);
             acre_period_text(want, l->origin);
             prob(x, per, "close_layer %s: layer %d is %s amount %s; the ledgers give %s amount %s",
@@ -469,9 +483,7 @@ static int compare_rows(as *x, acre_store *s, const char *per, int period, acre_
                      COL(2) ? COL(2) : "null", COL(1) ? COL(1) : "null", a->label);
         }
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return rc < 0 ? rc : acre_store_fail(s, "reading close_layer", err);
+    acre_rows_free(&rows);
     for (int i = 0; i < x->na; i++)
         if (x->a[i].lpos < x->a[i].nl) {
             char *amount = canon(x, &x->a[i].l[x->a[i].lpos].amount);
@@ -506,22 +518,18 @@ static cline *find_line(as *x, const char *kind, const char *cust)
 /* Every settled row against the CPA lines of the ledgers, and every CPA line against its row. */
 static int settled(as *x, acre_store *s, acre_error *err)
 {
-    sqlite3_stmt *st;
+    acre_rows rows;
     acre_dec v;
     int rc;
-    if ((rc = prep(s, &st,
-                   "SELECT customer_id, period, affiliate_id, plan, outcome, amount, "
-                   "qualified_at, qsec, clawed_period FROM settled ORDER BY customer_id",
-                   -1, err)))
+    if ((rc = acre_store_rows(s, &q_settled, NULL, &rows, "reading settled", err)))
         return rc;
     acre_dec_init(&v);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (long r = 0; r < rows.n; r++) {
+        const acre_value *row = acre_row(&rows, r);
         const char *c, *outcome;
         char per[8];
-        int p = sqlite3_column_int(st, 1), paid;
+        int p = (int)INT(1), paid;
         cline *cpa, *cap, *claw;
-        if ((rc = acre_store_row(s, st, err)))
-            break;
         c = COL(0) ? COL(0) : "";
         outcome = COL(4) ? COL(4) : "";
         acre_period_text(per, p);
@@ -560,9 +568,9 @@ static int settled(as *x, acre_store *s, acre_error *err)
                     prob(x, per, "settled %s: qualified_at is %s; the ledger's cpa line gives %s",
                          c, COL(6) ? COL(6) : "null", cpa->qat ? cpa->qat : "none");
                 else if (acre_datetime_canon(at, COL(6), strlen(COL(6)), &why) ||
-                         acre_datetime_split(at, &sec, &ns) || sec != sqlite3_column_int64(st, 7))
+                         acre_datetime_split(at, &sec, &ns) || sec != INT(7))
                     prob(x, per, "settled %s: qsec is %lld; qualified_at %s gives %lld", c,
-                         (long long)sqlite3_column_int64(st, 7), COL(6), (long long)sec);
+                         (long long)INT(7), COL(6), (long long)sec);
             }
             if (cap)
                 prob(x, per,
@@ -591,20 +599,18 @@ static int settled(as *x, acre_store *s, acre_error *err)
         /* a later close reads only whether clawed_period is set (and each one sets it again) */
         if (claw && claw->period > p && paid) {
             claw->matched = 1;
-            if (sqlite3_column_type(st, 8) == SQLITE_NULL) {
+            if (ISNULL(8)) {
                 char cp[8];
                 acre_period_text(cp, claw->period);
                 prob(x, per, "settled %s: clawed_period is null; the ledger of %s claws it back", c,
                      cp);
             }
-        } else if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+        } else if (!ISNULL(8)) {
             prob(x, per, "settled %s: clawed_period is set; no ledger claws back its paid CPA", c);
         }
     }
     acre_dec_clear(&v);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return rc < 0 ? rc : acre_store_fail(s, "reading settled", err);
+    acre_rows_free(&rows);
     for (int i = 0; i < x->ncl; i++) {
         cline *l = &x->cl[i];
         if (!l->matched) {
@@ -620,52 +626,70 @@ static int settled(as *x, acre_store *s, acre_error *err)
     return 0;
 }
 
+typedef struct periods {
+    const as *x;
+    const char *table;
+    int last;    /* the period counted, or -1 */
+    long long n; /* its rows */
+} periods;
+
+static void report_orphans(as *x, periods *p)
+{
+    char per[8];
+    if (p->last < 0 || closed(x, p->last))
+        return;
+    acre_period_text(per, p->last);
+    prob(x, per, "%s has %lld row%s for %s, which is not closed", p->table, p->n,
+         p->n == 1 ? "" : "s", per);
+}
+
+static int count_period(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    periods *p = ctx;
+    (void)n;
+    (void)err;
+    if (row[0].i != p->last) {
+        report_orphans((as *)p->x, p);
+        p->last = (int)row[0].i;
+        p->n = 0;
+    }
+    p->n++;
+    return 0;
+}
+
 /* State rows of periods that are not closed, and close.seq going back. */
 static int orphans(as *x, acre_store *s, acre_error *err)
 {
     static const char *const tables[] = {"close_affiliate", "close_layer", "close_excluded",
                                          "counted"};
-    sqlite3_stmt *st;
+    static const acre_query q_closes = {
+        ACRE_Q_SELECT, "close", {"period_text", "seq", NULL}, {{NULL, 0}}, {"period", NULL}, 0, 0};
+    acre_rows rows;
+    long long max = -1, top;
     int rc;
     for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
-        char sql[160];
-        snprintf(sql, sizeof sql,
-                 "SELECT period, count(*) FROM %s WHERE period NOT IN (SELECT period FROM close) "
-                 "GROUP BY period ORDER BY period",
-                 tables[t]);
-        if ((rc = prep(s, &st, sql, -1, err)))
+        acre_query q = {
+            ACRE_Q_SELECT, tables[t], {"period", NULL}, {{NULL, 0}}, {"period", NULL}, 0, 0};
+        periods p = {x, tables[t], -1, 0};
+        if ((rc =
+                 acre_store_query(s, &q, NULL, count_period, &p, "reading the closes' state", err)))
             return rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            char per[8];
-            acre_period_text(per, sqlite3_column_int(st, 0));
-            prob(x, per, "%s has %lld row%s for %s, which is not closed", tables[t],
-                 (long long)sqlite3_column_int64(st, 1),
-                 sqlite3_column_int64(st, 1) == 1 ? "" : "s", per);
-        }
-        sqlite3_finalize(st);
-        if (rc != SQLITE_DONE)
-            return acre_store_fail(s, "reading the closes' state", err);
+        report_orphans(x, &p);
     }
-    if ((rc = prep(s, &st,
-                   "SELECT c.period_text, c.seq, (SELECT max(seq) FROM close AS b WHERE "
-                   "b.period < c.period), (SELECT value FROM counter WHERE name = 'seq') "
-                   "FROM close AS c ORDER BY c.period",
-                   -1, err)))
+    if ((rc = acre_store_seq(s, &top, err)) ||
+        (rc = acre_store_rows(s, &q_closes, NULL, &rows, "reading closes", err)))
         return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        long long seq = sqlite3_column_int64(st, 1);
-        if ((rc = acre_store_row(s, st, err)))
-            break;
-        if (sqlite3_column_type(st, 2) != SQLITE_NULL && seq < sqlite3_column_int64(st, 2))
-            prob(x, COL(0), "close.seq is %lld, below the %lld of an earlier close", seq,
-                 (long long)sqlite3_column_int64(st, 2));
-        if (seq < 0 || seq > sqlite3_column_int64(st, 3))
-            prob(x, COL(0), "close.seq is %lld, outside 0..%lld (the store's seq)", seq,
-                 (long long)sqlite3_column_int64(st, 3));
+    for (long r = 0; r < rows.n; r++) {
+        const acre_value *row = acre_row(&rows, r);
+        long long seq = INT(1);
+        if (max >= 0 && seq < max)
+            prob(x, COL(0), "close.seq is %lld, below the %lld of an earlier close", seq, max);
+        if (seq < 0 || seq > top)
+            prob(x, COL(0), "close.seq is %lld, outside 0..%lld (the store's seq)", seq, top);
+        if (seq > max)
+            max = seq;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return rc < 0 ? rc : acre_store_fail(s, "reading closes", err);
+    acre_rows_free(&rows);
     return 0;
 }
 
@@ -694,72 +718,89 @@ static void as_free(as *x)
     acre_strset_free(&x->clidx);
 }
 
+typedef struct ledgers {
+    as *x;
+    acre_store *s;
+    char prev[8];
+} ledgers;
+
+/* One closed ledger: the state it leaves, derived, against the rows of its period. */
+static int one_ledger(void *ctx, const acre_value *row, int ncol, acre_error *err)
+{
+    ledgers *l = ctx;
+    as *x = l->x;
+    int period = (int)INT(0), rc;
+    (void)ncol;
+    const char *per, *doc;
+    json_error_t je;
+    json_t *root;
+    json_t *affs, *o;
+    size_t i;
+    int *n;
+    per = COL(1) ? COL(1) : "?";
+    doc = COL(2) ? COL(2) : "";
+    if (!(n = acre_realloc(x->closed, (size_t)(x->nclosed + 1) * sizeof *n))) {
+        x->oom = 1;
+        return 1;
+    }
+    x->closed = n;
+    n[x->nclosed++] = period;
+    /* a document that is not JSON is named by the first half; its state is not derived */
+    if (!(root = acre_json_loadb(doc, strlen(doc), 0, &je))) {
+        if (json_error_code(&je) == json_error_out_of_memory) {
+            x->oom = 1;
+            return 1;
+        }
+        snprintf(l->prev, sizeof l->prev, "%s", per);
+        return 0;
+    }
+    for (int k = 0; k < x->na; k++)
+        x->a[k].seen = x->a[k].row = x->a[k].lpos = 0;
+    affs = json_object_get(root, "affiliates");
+    json_array_foreach(affs, i, o) affiliate(x, per, period, l->prev[0] ? l->prev : NULL, o);
+    json_decref(root);
+    for (int k = 0; k < x->na; k++) {
+        affst *a = &x->a[k];
+        if (a->seen)
+            continue;
+        if (a->has_cf == 1 && acre_dec_sgn(&a->cf)) {
+            char *cf = canon(x, &a->cf);
+            prob(x, per, "affiliate %s carried forward %s from %s but is not in the ledger", a->id,
+                 cf ? cf : "?", l->prev);
+            free(cf);
+        }
+        a->has_cf = 0;
+        set_str(x, &a->plan, NULL);
+    }
+    if (x->oom)
+        return 1;
+    if ((rc = compare_rows(x, l->s, per, period, err)))
+        return rc;
+    snprintf(l->prev, sizeof l->prev, "%s", per);
+    return 0;
+}
+
 int acre_audit_state(acre_store *s, FILE *out, int *nbad, acre_error *err)
 {
+    static const acre_query q_ledgers = {ACRE_Q_SELECT,
+                                         "close",
+                                         {"period", "period_text", "ledger", NULL},
+                                         {{NULL, 0}},
+                                         {"period", NULL},
+                                         0,
+                                         0};
     as x;
-    sqlite3_stmt *st;
-    char prev[8] = "";
+    ledgers l;
     int rc;
     memset(&x, 0, sizeof x);
     x.out = out;
     x.nbad = nbad;
-    if ((rc = prep(s, &st, "SELECT period, period_text, ledger FROM close ORDER BY period", -1,
-                   err)))
-        return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int period = sqlite3_column_int(st, 0);
-        const char *per, *doc;
-        json_error_t je;
-        json_t *root;
-        json_t *affs, *o;
-        size_t i;
-        int *n;
-        if ((rc = acre_store_row(s, st, err)))
-            break;
-        per = COL(1) ? COL(1) : "?";
-        doc = COL(2) ? COL(2) : "";
-        if (!(n = acre_realloc(x.closed, (size_t)(x.nclosed + 1) * sizeof *n))) {
-            x.oom = 1;
-            break;
-        }
-        x.closed = n;
-        n[x.nclosed++] = period;
-        /* a document that is not JSON is named by the first half; its state is not derived */
-        if (!(root = acre_json_loadb(doc, strlen(doc), 0, &je))) {
-            if (json_error_code(&je) == json_error_out_of_memory) {
-                x.oom = 1;
-                break;
-            }
-            snprintf(prev, sizeof prev, "%s", per);
-            continue;
-        }
-        for (int k = 0; k < x.na; k++)
-            x.a[k].seen = x.a[k].row = x.a[k].lpos = 0;
-        affs = json_object_get(root, "affiliates");
-        json_array_foreach(affs, i, o) affiliate(&x, per, period, prev[0] ? prev : NULL, o);
-        json_decref(root);
-        for (int k = 0; k < x.na; k++) {
-            affst *a = &x.a[k];
-            if (a->seen)
-                continue;
-            if (a->has_cf == 1 && acre_dec_sgn(&a->cf)) {
-                char *cf = canon(&x, &a->cf);
-                prob(&x, per, "affiliate %s carried forward %s from %s but is not in the ledger",
-                     a->id, cf ? cf : "?", prev);
-                free(cf);
-            }
-            a->has_cf = 0;
-            set_str(&x, &a->plan, NULL);
-        }
-        if (x.oom || (rc = compare_rows(&x, s, per, period, err)))
-            break;
-        snprintf(prev, sizeof prev, "%s", per);
-    }
-    if (rc == SQLITE_DONE || (x.oom && rc == SQLITE_ROW))
-        rc = 0;
-    else if (rc > 0)
-        rc = acre_store_fail(s, "reading closed ledgers", err);
-    sqlite3_finalize(st);
+    l.x = &x;
+    l.s = s;
+    l.prev[0] = '\0';
+    rc = acre_store_query(s, &q_ledgers, NULL, one_ledger, &l, "reading closed ledgers", err);
+    if (x.oom && rc == ACRE_ENOMEM)
+        rc = 0; /* said below */
     if (!x.oom && !rc)
         rc = settled(&x, s, err);
     if (!x.oom && !rc)

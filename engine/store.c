@@ -5,6 +5,7 @@
  * sequence number: each version of a record is a row, nothing is updated in place, and the
  * current version of a key is its row with the highest seq. `batch` names the ingested file
  * (table ingest_batch) that brought the version. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,4 +375,58 @@ int acre_store_batches(acre_store *s, int (*fn)(void *ctx, const acre_batch *b),
 {
     batches x = {fn, ctx};
     return acre_store_query(s, &q_batches, NULL, batch_row, &x, "reading batches", err);
+}
+
+/* ---- a query's rows, kept ---- */
+
+static int keep(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    acre_rows *r = ctx;
+    size_t base;
+    if (r->n == r->cap) {
+        long cap = r->cap ? r->cap * 2 : 32;
+        acre_value *v = acre_realloc(r->v, (size_t)cap * (size_t)n * sizeof *v);
+        if (!v)
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        r->v = v;
+        r->cap = cap;
+    }
+    r->ncol = n;
+    base = (size_t)r->n * (size_t)n;
+    for (int i = 0; i < n; i++) {
+        acre_value *v = &r->v[base + (size_t)i];
+        *v = row[i];
+        if (row[i].type == ACRE_VAL_TEXT) {
+            /* an offset into text until the end, when the buffer no longer moves */
+            v->s = (const char *)(uintptr_t)r->text.len;
+            acre_buf_add(&r->text, row[i].s, row[i].n + 1);
+        }
+    }
+    if (r->text.oom)
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    r->n++;
+    return 0;
+}
+
+int acre_store_rows(acre_store *s, const acre_query *q, const acre_value *params, acre_rows *r,
+                    const char *what, acre_error *err)
+{
+    int rc;
+    memset(r, 0, sizeof *r);
+    rc = acre_store_query(s, q, params, keep, r, what, err);
+    if (rc) {
+        acre_rows_free(r);
+        return rc;
+    }
+    for (long i = 0; i < r->n * r->ncol; i++)
+        if (r->v[i].type == ACRE_VAL_TEXT)
+            r->v[i].s = r->text.p + (uintptr_t)r->v[i].s;
+    return 0;
+}
+
+void acre_rows_free(acre_rows *r)
+{
+    free(r->v);
+    acre_buf_free(&r->text);
+    memset(r, 0, sizeof *r);
 }

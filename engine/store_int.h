@@ -6,6 +6,7 @@
 
 #include "acre/store.h"
 #include "acre/sys/store.h"
+#include "jsonval.h"
 
 struct sqlite3;
 
@@ -42,6 +43,22 @@ int acre_store_query(acre_store *s, const acre_query *q, const acre_value *param
 /* *v = the first column of the first row when it is an integer (else *v is left). */
 int acre_store_int(acre_store *s, const acre_query *q, const acre_value *params, long long *v,
                    const char *what, acre_error *err);
+
+/* Every row of a query, kept: row i is v + i * ncol, its texts in `text`. */
+typedef struct acre_rows {
+    acre_value *v;
+    int ncol;
+    long n, cap;
+    acre_buf text;
+} acre_rows;
+
+int acre_store_rows(acre_store *s, const acre_query *q, const acre_value *params, acre_rows *r,
+                    const char *what, acre_error *err);
+static inline const acre_value *acre_row(const acre_rows *r, long i)
+{
+    return r->v + i * r->ncol;
+}
+void acre_rows_free(acre_rows *r);
 
 /* The sequence counter: the highest seq given so far. */
 int acre_store_seq(acre_store *s, long long *seq, acre_error *err);
