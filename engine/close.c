@@ -25,8 +25,7 @@
 #include "acre/close.h"
 #include "acre/sys/rule.h"
 #include "alloc.h"
-#include "close.h"
-#include "close_read.h"
+#include "close_int.h"
 #include "datetime.h"
 #include "digest.h"
 #include "ledger_key.h"
@@ -34,76 +33,7 @@
 #include "safeguard.h"
 #include "store_int.h"
 
-#define SEP "\x1f"
-
-typedef struct closeinfo {
-    int period;
-    long long seq;
-    char *digest;
-} closeinfo;
-
-/* The tables a close streams, in the order of their queries (start_reading). */
-enum { TB_TXN, TB_GAMING, TB_TRADING, TB_BONUS, TB_N };
-
-typedef struct assign {
-    char *plan_id;
-    long version; /* 0: newest */
-    int from, to;
-} assign;
-
-typedef struct judged {
-    int period;
-    long long seq;
-    char *a, *b;
-} judged;
-
-typedef acre_ver ver;
-typedef acre_grp grp;
-
-typedef struct ctx {
-    acre_close c;
-    acre_store *s;
-    long long seq; /* watermark of this close */
-    closeinfo *closes;
-    int ncloses;
-    acre_strset plan_newest; /* plan_id -> newest version */
-    assign **as;             /* per affiliate */
-    int *nas;
-    acre_strset close_plan;  /* "period SEP affiliate" -> index into labels */
-    char **labels;
-    int nlabels, clab;
-    acre_strset excluded;    /* "period SEP customer" */
-    acre_strset judged_index; /* "table SEP key" -> index into judged */
-    judged *judged;
-    int njudged, cjudged;
-    acre_buf out_counted;    /* rows to write: table, key, seq, a, b (SEP-separated, \n) */
-    sqlite3_stmt *old_cust;
-    acre_reader *rd; /* started before the load, run by stream_all */
-    int cust_cap;
-    const char *last_cust; /* while loading customers: the last ID read */
-    char *dropped_cust;    /* the last ID read when it was not kept */
-    acre_read_query *rq;     /* the streamed queries (start_reading) */
-    int nrq;
-    char (*bounds)[11];      /* the dates that split activity into queries */
-    int query;               /* the query of the record being processed */
-    int *cursor;             /* per query, the customer found last (find_customer) */
-    int need_activity_events;
-    acre_error *err;
-} ctx;
-
 /* ---- small helpers ---- */
-
-static int oom(acre_error *err)
-{
-    return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-}
-
-static int period_of(const char *date)
-{
-    return ((date[0] - '0') * 1000 + (date[1] - '0') * 100 + (date[2] - '0') * 10 +
-            (date[3] - '0')) * 12 +
-           (date[5] - '0') * 10 + (date[6] - '0') - 1;
-}
 
 static const char *col(const grp *g, const ver *v, int i)
 {
@@ -249,7 +179,7 @@ static int load_closes(ctx *x, acre_error *err)
             x->closes = n;
         if (!n || !digest || !(n[x->ncloses].digest = acre_strdup(digest))) {
             sqlite3_finalize(st);
-            return oom(err);
+            return acre_close_oom(err);
         }
         n[x->ncloses].period = sqlite3_column_int(st, 0);
         n[x->ncloses].seq = sqlite3_column_int64(st, 1);
@@ -292,14 +222,14 @@ static int load_plans(ctx *x, acre_error *err)
             json_decref(doc);
             acre_numtab_free(&t);
             sqlite3_finalize(st);
-            return nomem ? oom(err) : ACRE_ERROR;
+            return nomem ? acre_close_oom(err) : ACRE_ERROR;
         }
         json_decref(doc);
         acre_numtab_free(&t);
         if (!(np = acre_realloc(x->c.plans, (size_t)(x->c.nplans + 1) * sizeof *np))) {
             acre_plan_free(p);
             sqlite3_finalize(st);
-            return oom(err);
+            return acre_close_oom(err);
         }
         x->c.plans = np;
         np[x->c.nplans++] = p;
@@ -308,7 +238,7 @@ static int load_plans(ctx *x, acre_error *err)
             (sqlite3_column_int64(st, 3) <= x->seq &&
              acre_strset_put(&x->plan_newest, p->plan_id, strlen(p->plan_id), p->version))) {
             sqlite3_finalize(st);
-            return oom(err);
+            return acre_close_oom(err);
         }
     }
     sqlite3_finalize(st);
@@ -343,7 +273,7 @@ static int add_aff(ctx *x, sqlite3_stmt *st, acre_error *err)
     acre_close *c = &x->c;
     acre_aff *a, *n = acre_realloc(c->affs, (size_t)(c->naffs + 1) * sizeof *n);
     if (!n)
-        return oom(err);
+        return acre_close_oom(err);
     c->affs = n;
     a = &n[c->naffs];
     memset(a, 0, sizeof *a);
@@ -360,7 +290,7 @@ static int add_aff(ctx *x, sqlite3_stmt *st, acre_error *err)
     c->naffs++; /* counted first, so that ctx_free frees what was made */
     if (!a->id || (TXT(1) && !a->parent) ||
         acre_strset_put(&c->aff_index, a->id, strlen(a->id), c->naffs - 1))
-        return oom(err);
+        return acre_close_oom(err);
     return stored(&a->min_payout, TXT(3), err, "affiliate %s's min_payout", a->id);
 }
 
@@ -375,10 +305,10 @@ static int add_assign(ctx *x, sqlite3_stmt *st, acre_error *err)
     if (TXT(4))
         acre_month_parse(TXT(4), 7, &to);
     if (!(n = acre_realloc(x->as[i], (size_t)(x->nas[i] + 1) * sizeof *n)))
-        return oom(err);
+        return acre_close_oom(err);
     x->as[i] = n;
     if (!(n[x->nas[i]].plan_id = acre_strdup(TXT(1))))
-        return oom(err);
+        return acre_close_oom(err);
     n[x->nas[i]].version = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
     n[x->nas[i]].from = from;
     n[x->nas[i]].to = to;
@@ -405,7 +335,7 @@ static int add_layer(ctx *x, sqlite3_stmt *st, acre_error *err)
         return 0;
     a = &x->c.affs[i];
     if (!(n = acre_realloc(a->layers, (size_t)(a->nlayers + 1) * sizeof *n)))
-        return oom(err);
+        return acre_close_oom(err);
     a->layers = n;
     snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "%s", TXT(1));
     snprintf(a->layer_label, sizeof a->layer_label, "%s", TXT(2));
@@ -426,12 +356,12 @@ static int add_close_plan(ctx *x, sqlite3_stmt *st, acre_error *err)
     if (x->nlabels == x->clab) {
         char **l = acre_realloc(x->labels, (size_t)(x->clab = x->clab ? x->clab * 2 : 64) * sizeof *l);
         if (!l)
-            return oom(err);
+            return acre_close_oom(err);
         x->labels = l;
     }
     if (!(x->labels[x->nlabels] = acre_strdup(TXT(2))) ||
         acre_strset_put(&x->close_plan, k, (size_t)n, x->nlabels++))
-        return oom(err);
+        return acre_close_oom(err);
     return 0;
 }
 
@@ -440,7 +370,7 @@ static int add_excluded(ctx *x, sqlite3_stmt *st, acre_error *err)
     char k[600];
     int n = snprintf(k, sizeof k, "%d" SEP "%s", sqlite3_column_int(st, 0), TXT(1));
     if (n > 0 && (size_t)n < sizeof k && acre_strset_put(&x->excluded, k, (size_t)n, 1))
-        return oom(err);
+        return acre_close_oom(err);
     return 0;
 }
 
@@ -450,13 +380,13 @@ static int add_judged(ctx *x, sqlite3_stmt *st, acre_error *err)
     long i;
     acre_buf_printf(&k, "%s" SEP "%s", TXT(0), TXT(1));
     if (k.oom)
-        return oom(err);
+        return acre_close_oom(err);
     if (x->njudged == x->cjudged) {
         judged *n = acre_realloc(x->judged, (size_t)(x->cjudged = x->cjudged ? x->cjudged * 2 : 64) *
                                            sizeof *n);
         if (!n) {
             acre_buf_free(&k);
-            return oom(err);
+            return acre_close_oom(err);
         }
         x->judged = n;
     }
@@ -466,7 +396,7 @@ static int add_judged(ctx *x, sqlite3_stmt *st, acre_error *err)
         x->judged[i].a = x->judged[i].b = NULL;
         if (acre_strset_put(&x->judged_index, k.p, k.len, i)) {
             acre_buf_free(&k);
-            return oom(err);
+            return acre_close_oom(err);
         }
     } else {
         free(x->judged[i].a);
@@ -477,7 +407,7 @@ static int add_judged(ctx *x, sqlite3_stmt *st, acre_error *err)
     x->judged[i].a = acre_strdup(TXT(4));
     x->judged[i].b = acre_strdup(TXT(5));
     acre_buf_free(&k);
-    return x->judged[i].a && x->judged[i].b ? 0 : oom(err);
+    return x->judged[i].a && x->judged[i].b ? 0 : acre_close_oom(err);
 }
 
 /* Customers come newest version first, in descending ID order (one backward scan of the table,
@@ -496,7 +426,7 @@ static int add_customer(ctx *x, sqlite3_stmt *st, acre_error *err)
         /* not an affiliate's: left out, its ID kept only to skip its older versions */
         char *d = acre_malloc(len + 1);
         if (!d)
-            return oom(err);
+            return acre_close_oom(err);
         memcpy(d, id, len + 1);
         free(x->dropped_cust);
         x->last_cust = x->dropped_cust = d;
@@ -506,7 +436,7 @@ static int add_customer(ctx *x, sqlite3_stmt *st, acre_error *err)
         int cap = x->cust_cap ? x->cust_cap * 2 : 1024;
         acre_cust *n = acre_realloc(c->custs, (size_t)cap * sizeof *n);
         if (!n)
-            return oom(err);
+            return acre_close_oom(err);
         c->custs = n;
         x->cust_cap = cap;
     }
@@ -515,7 +445,7 @@ static int add_customer(ctx *x, sqlite3_stmt *st, acre_error *err)
     acre_dec_init(&cu->ftd_amount);
     c->ncusts++; /* counted first, so that ctx_free frees what was made */
     if (!(cu->id = acre_malloc(len + 1)))
-        return oom(err);
+        return acre_close_oom(err);
     memcpy(cu->id, id, len + 1);
     x->last_cust = cu->id;
     cu->aff = (int)ai;
@@ -529,7 +459,7 @@ static int add_customer(ctx *x, sqlite3_stmt *st, acre_error *err)
         cu->country[n] = '\0';
     }
     if (TXT(4) && !(cu->kyc = acre_strdup(TXT(4))))
-        return oom(err);
+        return acre_close_oom(err);
     return 0;
 }
 
@@ -543,10 +473,10 @@ static int index_customers(ctx *x, acre_error *err)
         c->custs[j] = t;
     }
     if (acre_strset_reserve(&c->cust_index, (size_t)c->ncusts))
-        return oom(err);
+        return acre_close_oom(err);
     for (int i = 0; i < c->ncusts; i++)
         if (acre_strset_put(&c->cust_index, c->custs[i].id, strlen(c->custs[i].id), i))
-            return oom(err);
+            return acre_close_oom(err);
     x->last_cust = NULL;
     free(x->dropped_cust);
     x->dropped_cust = NULL;
@@ -576,7 +506,7 @@ static int add_settled(ctx *x, sqlite3_stmt *st, acre_error *err)
     }
     if (!cu->paid_aff || !cu->paid_label || (TXT(4) && !cu->paid_amount) || !cu->paid_qat ||
         !cu->paid_period)
-        return oom(err);
+        return acre_close_oom(err);
     return 0;
 }
 
@@ -603,7 +533,7 @@ static int add_fx(ctx *x, sqlite3_stmt *st, acre_error *err)
     if (c->nfx % 256 == 0) {
         acre_fx *n = acre_realloc(c->fx, (size_t)(c->nfx + 256) * sizeof *n);
         if (!n)
-            return oom(err);
+            return acre_close_oom(err);
         c->fx = n;
     }
     snprintf(c->fx[c->nfx].currency, 4, "%s", TXT(1));
@@ -633,7 +563,7 @@ static int load(ctx *x, acre_error *err)
     x->as = acre_calloc((size_t)c->naffs + 1, sizeof *x->as);
     x->nas = acre_calloc((size_t)c->naffs + 1, sizeof *x->nas);
     if (!x->as || !x->nas)
-        return oom(err);
+        return acre_close_oom(err);
     if ((rc = each_row(x,
                        "SELECT affiliate_id, plan_id, effective_from, plan_version, effective_to "
                        "FROM assignment" CURRENT("assignment",
@@ -708,13 +638,6 @@ static const char *record_customer(int tb, const grp *g, const ver *v)
     return col(g, v, tb == TB_TXN ? TX_CUST : tb == TB_BONUS ? BE_CUST : 1);
 }
 
-/* Sets c->oom, which fails the close when it is stored. The streaming thread and the rules
- * threads may both set it. */
-static void ran_out(acre_close *c)
-{
-    __atomic_store_n(&c->oom, 1, __ATOMIC_RELAXED);
-}
-
 /* Adds amount n (in `cur`, dated `date`; usd its amount_usd or NULL) to acc in currency `to`:
  * as written when the currencies match, else converted (SPEC 5.1). A zero needs no rate. */
 static void add_amount(acre_close *c, acre_acc *acc, const acre_number *n, const char *cur,
@@ -723,7 +646,7 @@ static void add_amount(acre_close *c, acre_acc *acc, const acre_number *n, const
     acre_dec d;
     if (strcmp(cur, to) == 0) {
         if (acre_acc_add_number(acc, n))
-            ran_out(c);
+            acre_close_ran_out(c);
         return;
     }
     if (!n->mant)
@@ -731,7 +654,7 @@ static void add_amount(acre_close *c, acre_acc *acc, const acre_number *n, const
     acre_dec_init(&d);
     acre_close_convert(c, &d, n, cur, usd, date, to);
     if (acre_acc_add_dec(acc, &d))
-        ran_out(c);
+        acre_close_ran_out(c);
     acre_dec_clear(&d);
 }
 
@@ -785,7 +708,7 @@ static int value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
             w.neg = w.mant ? !w.neg : 0;
             if (strcmp(cur, p->currency) == 0) {
                 if (acre_acc_add_number(a, &n) || acre_acc_add_number(a, &w))
-                    ran_out(c);
+                    acre_close_ran_out(c);
             } else if (n.mant || w.mant) {
                 acre_dec d, e;
                 acre_dec_init(&d);
@@ -796,7 +719,7 @@ static int value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
                 if (acre_dec_sgn(&d)) {
                     acre_close_convert_dec(c, &e, &d, cur, date, p->currency);
                     if (acre_acc_add_dec(a, &e))
-                        ran_out(c);
+                        acre_close_ran_out(c);
                 }
                 acre_dec_clear(&d);
                 acre_dec_clear(&e);
@@ -972,7 +895,7 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
     {
         char date[11];
         record_date(tb, g, v, date);
-        if (covering(x, period_of(date)) != cc)
+        if (covering(x, acre_close_period_of(date)) != cc)
             return 0;
     }
     {
@@ -1107,7 +1030,7 @@ static int judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
     if (acre_dec_sgn(&na) || acre_dec_sgn(&nb)) {
         if (acre_acc_add_dec(tb == TB_GAMING ? &cu->ggr : &cu->ded, &na) ||
             acre_acc_add_dec(tb == TB_GAMING ? &cu->ngr : &cu->nr, &nb))
-            ran_out(c);
+            acre_close_ran_out(c);
         add_late(x, cu, tb, g, v, &na, &nb);
     }
 out:
@@ -1157,7 +1080,7 @@ static int process(ctx *x, int tb, const grp *g)
     cu = &c->custs[ci];
     af = &c->affs[cu->aff];
     record_date(tb, g, v, date);
-    p = period_of(date);
+    p = acre_close_period_of(date);
     if (p > c->period)
         return 0;
     if (cu->need_events)
@@ -1256,7 +1179,7 @@ static int start_reading(ctx *x, acre_error *err)
     x->rq = acre_calloc((size_t)(c->period - first) * 2 + 70, sizeof *x->rq);
     x->cursor = acre_calloc((size_t)(c->period - first) * 2 + 70, sizeof *x->cursor);
     if (!x->bounds || !x->rq || !x->cursor)
-        return oom(err);
+        return acre_close_oom(err);
     if (split) {
         for (int p = first; p < c->period; p++)
             acre_date_of(x->bounds[nb++], acre_month_start(p));
@@ -1303,7 +1226,7 @@ static int prepare_customers(ctx *x, acre_error *err)
         acre_aff *a = &c->affs[cu->aff];
         const acre_plan *p = a->plan;
         if (push_int(&a->custs, &a->ncusts, &a->ccap, 16, i))
-            return oom(err);
+            return acre_close_oom(err);
         cu->counts = p && p->has_rs && (cu->flags & p->q.exclude_flags) == 0;
         if (!cu->settled && p) {
             cu->need_events = 1;
@@ -1314,7 +1237,7 @@ static int prepare_customers(ctx *x, acre_error *err)
             if (acre_strset_get(&c->aff_index, cu->paid_aff, strlen(cu->paid_aff), &pa)) {
                 acre_aff *b = &c->affs[pa];
                 if (push_int(&b->paid, &b->npaid, &b->pcap, 8, i))
-                    return oom(err);
+                    return acre_close_oom(err);
             }
         }
         if (cu->need_events) {
@@ -1377,7 +1300,7 @@ static int prepare_affiliates(ctx *x, acre_error *err)
             acre_aff *pa = &c->affs[pi];
             a->parent_idx = (int)pi;
             if (push_int(&pa->children, &pa->nchildren, &pa->chcap, 4, i))
-                return oom(err);
+                return acre_close_oom(err);
         }
     }
     return 0;
@@ -1448,7 +1371,7 @@ static int run_rules(acre_close *c, acre_error *err)
         return j.rc;
     }
     if (c->oom)
-        return oom(err);
+        return acre_close_oom(err);
     /* phase 2 reads other affiliates' lines: one thread, in order */
     for (int i = 0; i < c->naffs; i++)
         for (int k = 0; acre_rule_kinds[k]; k++)
@@ -1663,7 +1586,7 @@ static int write_state(ctx *x, acre_error *err)
         if (!listed(a))
             continue;
         if (!(cf = acre_dec_format(&a->carried_forward))) {
-            rc = oom(err);
+            rc = acre_close_oom(err);
             goto out;
         }
         sqlite3_bind_int(st, 1, c->period);
@@ -1683,7 +1606,7 @@ static int write_state(ctx *x, acre_error *err)
         for (int k = 0; k < a->nlayers; k++) {
             char *amount = acre_dec_format(&a->layers[k].amount);
             if (!amount) {
-                rc = oom(err);
+                rc = acre_close_oom(err);
                 goto out;
             }
             sqlite3_bind_int(st, 1, c->period);
@@ -1746,7 +1669,7 @@ static int write_state(ctx *x, acre_error *err)
     PREP("INSERT OR REPLACE INTO counted(tbl, rkey, period, seq, a, b) "
          "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
     if (x->out_counted.oom) {
-        rc = oom(err);
+        rc = acre_close_oom(err);
         goto out;
     }
     {
@@ -1825,7 +1748,7 @@ static int store_close(ctx *x, acre_buf *doc, char digest[72], acre_error *err)
     if (rc)
         return rc;
     if (d.rc)
-        return oom(err);
+        return acre_close_oom(err);
     return write_close(x, doc->p, digest, err);
 }
 
@@ -2047,7 +1970,7 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
     if ((rc = stream_all(&x, err)))
         goto out;
     if (c->oom || c->ids.oom || x.out_counted.oom) {
-        rc = oom(err);
+        rc = acre_close_oom(err);
         goto out;
     }
     if ((rc = run_rules(c, err)))
@@ -2055,7 +1978,7 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
     for (int i = 0; i < c->naffs; i++) /* a detail whose buffer ran out of memory is cut short */
         for (int k = 0; k < c->affs[i].nlines; k++)
             if (c->affs[i].lines[k].detail.oom) {
-                rc = oom(err);
+                rc = acre_close_oom(err);
                 goto out;
             }
     if (c->missing_set.n) {
@@ -2067,7 +1990,7 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
             c->custs[i].outcome = 3;
     totals(&x);
     if (!store && write_ledger(&x, &doc, digest)) {
-        rc = oom(err);
+        rc = acre_close_oom(err);
         goto out;
     }
     if (store) {
@@ -2107,7 +2030,7 @@ int acre_ledger_get(acre_store *s, const char *period, char **ledger, acre_error
     sqlite3_bind_int(st, 1, p);
     if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *text = (const char *)sqlite3_column_text(st, 0);
-        rc = text && (*ledger = acre_strdup(text)) ? 0 : oom(err);
+        rc = text && (*ledger = acre_strdup(text)) ? 0 : acre_close_oom(err);
     } else if (rc == SQLITE_DONE) {
         rc = acre_error_set(err, ACRE_ENOTFOUND, "period", "not_closed",
                             "period %s is not closed", period);

@@ -1,0 +1,93 @@
+/* engine/close_int.h — the state of a close while it runs, shared by engine/close*.c (internal).
+ *
+ * engine/close.h is the rule kinds' view of a close (acre_close); this adds what only the
+ * close's own files use: what was loaded for the late data judgments, the streamed queries and
+ * the functions the files give each other. close.c drives them; close_load.c and close_state.c
+ * (and close_read.c) are the only ones that touch SQLite. */
+#ifndef ACRE_ENGINE_CLOSE_INT_H
+#define ACRE_ENGINE_CLOSE_INT_H
+
+#include "close.h"
+#include "close_read.h"
+
+/* Separates the parts of a key held in an acre_strset. */
+#define SEP "\x1f"
+
+typedef struct closeinfo {
+    int period;
+    long long seq;
+    char *digest;
+} closeinfo;
+
+/* The tables a close streams, in the order of their queries (acre_close_start_reading). */
+enum { TB_TXN, TB_GAMING, TB_TRADING, TB_BONUS, TB_N };
+
+typedef struct assign {
+    char *plan_id;
+    long version; /* 0: newest */
+    int from, to;
+} assign;
+
+typedef struct judged {
+    int period;
+    long long seq;
+    char *a, *b;
+} judged;
+
+typedef acre_ver ver;
+typedef acre_grp grp;
+
+struct sqlite3_stmt;
+
+typedef struct ctx {
+    acre_close c;
+    acre_store *s;
+    long long seq; /* watermark of this close */
+    closeinfo *closes;
+    int ncloses;
+    acre_strset plan_newest; /* plan_id -> newest version */
+    assign **as;             /* per affiliate */
+    int *nas;
+    acre_strset close_plan;  /* "period SEP affiliate" -> index into labels */
+    char **labels;
+    int nlabels, clab;
+    acre_strset excluded;    /* "period SEP customer" */
+    acre_strset judged_index; /* "table SEP key" -> index into judged */
+    judged *judged;
+    int njudged, cjudged;
+    acre_buf out_counted;    /* rows to write: table, key, seq, a, b (SEP-separated, \n) */
+    struct sqlite3_stmt *old_cust;
+    acre_reader *rd; /* started before the load, run by stream_all */
+    int cust_cap;
+    const char *last_cust; /* while loading customers: the last ID read */
+    char *dropped_cust;    /* the last ID read when it was not kept */
+    acre_read_query *rq;     /* the streamed queries (start_reading) */
+    int nrq;
+    char (*bounds)[11];      /* the dates that split activity into queries */
+    int query;               /* the query of the record being processed */
+    int *cursor;             /* per query, the customer found last (find_customer) */
+    int need_activity_events;
+    acre_error *err;
+} ctx;
+
+static inline int acre_close_oom(acre_error *err)
+{
+    return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+}
+
+/* The period index (year*12 + month-1) of a date "YYYY-MM-DD...". */
+static inline int acre_close_period_of(const char *date)
+{
+    return ((date[0] - '0') * 1000 + (date[1] - '0') * 100 + (date[2] - '0') * 10 +
+            (date[3] - '0')) * 12 +
+           (date[5] - '0') * 10 + (date[6] - '0') - 1;
+}
+
+/* Sets c->oom, which fails the close when it is stored. The streaming thread and the rules
+ * threads may both set it. */
+static inline void acre_close_ran_out(acre_close *c)
+{
+    __atomic_store_n(&c->oom, 1, __ATOMIC_RELAXED);
+}
+
+#endif
