@@ -90,4 +90,18 @@ static inline void acre_close_ran_out(acre_close *c)
     __atomic_store_n(&c->oom, 1, __ATOMIC_RELAXED);
 }
 
+/* ---- the ledger (engine/close_ledger.c) ---- */
+
+/* 1 when the ledger lists affiliate a: it has a plan, a line or a balance. */
+int acre_close_listed(const acre_aff *a);
+
+/* Puts each listed affiliate's lines in ledger order and sets its totals (SPEC 5.5). */
+void acre_close_totals(ctx *x);
+
+/* Appends the document (SPEC 6), after acre_close_totals(), to b and sets digest. The digest is
+ * the SHA-256 of the document with its final ,"digest":"..." member removed. Reads the close and
+ * frees only each line's detail, so it can run beside acre_close_write_state(). Returns 0, or
+ * ACRE_ENOMEM (b is then marked out of memory). */
+int acre_close_write_ledger(ctx *x, acre_buf *b, char digest[72]);
+
 #endif
