@@ -22,6 +22,12 @@ typedef struct closeinfo {
 /* The tables a close streams, in the order of their queries (acre_close_start_reading). */
 enum { TB_TXN, TB_GAMING, TB_TRADING, TB_BONUS, TB_N };
 
+/* Column layouts of the streamed queries (engine/close_load.c), the key columns first. */
+enum { TX_ID, TX_CUST, TX_TYPE, TX_AMOUNT, TX_CUR, TX_DATE, TX_STATUS, TX_USD, TX_N };
+enum { GA_DATE, GA_CUST, GA_GAME, GA_CUR, GA_BETS, GA_TOTAL, GA_WINS, GA_GGR, GA_NGR, GA_N };
+enum { TA_DATE, TA_CUST, TA_INSTR, TA_CUR, TA_LOTS, TA_N };
+enum { BE_ID, BE_STATUS, BE_CUST, BE_CUR, BE_TS, BE_BTR, BE_N };
+
 typedef struct assign {
     char *plan_id;
     long version; /* 0: newest */
@@ -56,12 +62,12 @@ typedef struct ctx {
     judged *judged;
     int njudged, cjudged;
     acre_buf out_counted;    /* rows to write: table, key, seq, a, b (SEP-separated, \n) */
-    struct sqlite3_stmt *old_cust;
+    struct sqlite3_stmt *old_cust; /* acre_close_old_customer's (engine/close_load.c) */
     acre_reader *rd; /* started before the load, run by stream_all */
     int cust_cap;
     const char *last_cust; /* while loading customers: the last ID read */
     char *dropped_cust;    /* the last ID read when it was not kept */
-    acre_read_query *rq;     /* the streamed queries (start_reading) */
+    acre_read_query *rq;     /* the streamed queries (acre_close_start_reading) */
     int nrq;
     char (*bounds)[11];      /* the dates that split activity into queries */
     int query;               /* the query of the record being processed */
@@ -89,6 +95,52 @@ static inline void acre_close_ran_out(acre_close *c)
 {
     __atomic_store_n(&c->oom, 1, __ATOMIC_RELAXED);
 }
+
+/* ---- reading the store (engine/close_load.c) ---- */
+
+/* Begins the close's transaction: a preview reads one consistent snapshot; a close (store)
+ * holds the write lock throughout. */
+int acre_close_begin(acre_store *s, int store, acre_error *err);
+
+/* x->closes: the closes stored so far, in period order. */
+int acre_close_load_closes(ctx *x, acre_error *err);
+
+/* x->seq = the store's sequence counter (0 when nothing was ever stored). */
+int acre_close_load_seq(ctx *x, acre_error *err);
+
+/* Starts reading the records (engine/close_read.h) as soon as the watermark is known, so that
+ * the reader threads work while the close loads its state; sets x->rq, x->bounds, x->cursor and
+ * x->rd. The queries, in table order: transactions; gaming activity up to the end of the period
+ * (nothing dated from the next period on matters), split by date when two threads read it (the
+ * months since the first close, each day of this period) so that both readers stay busy to the
+ * end; trading activity the same way; Completed bonus events. */
+int acre_close_start_reading(ctx *x, acre_error *err);
+
+/* Everything else the close reads before streaming, at the watermark x->seq: plans, affiliates,
+ * assignments, the previous close's balances and layers, every close's plans and excluded
+ * customers, late judgments, customers (indexed, in ID order), settled customers, flags, rates.
+ * Prepares the statement of acre_close_old_customer first. Returns 0 or an error (err set). */
+int acre_close_load(ctx *x, acre_error *err);
+
+/* The affiliate and signup customer `id` had in its newest version at or below seq (the
+ * watermark of an earlier close): copies the affiliate into aff (alen bytes), sets *signup and
+ * returns 1; returns 0 when it had no version then, or an error (err set). */
+int acre_close_old_customer(ctx *x, const char *id, long long seq, char *aff, size_t alen,
+                            int64_t *signup, acre_error *err);
+
+/* Frees what acre_close_load keeps for the streaming (called more than once, does nothing). */
+void acre_close_load_free(ctx *x);
+
+/* d = the exact value the store keeps in `what` (a deficit, a balance, a remembered amount:
+ * decimals of any length and "p/q" included, SPEC 9 "Late data"); a value that does not parse
+ * fails the close, naming where it is (fmt, ...), and never becomes 0. */
+int acre_close_stored(acre_dec *d, const char *text, acre_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* *ledger = the stored ledger of period p (new: the caller frees it); ACRE_ENOTFOUND when p is
+ * not closed. `period` is p as the caller wrote it, for the message. */
+int acre_close_load_ledger(acre_store *s, int p, const char *period, char **ledger,
+                           acre_error *err);
 
 /* ---- the ledger (engine/close_ledger.c) ---- */
 
