@@ -36,17 +36,6 @@ static const char *col(const grp *g, const ver *v, int i)
     return acre_grp_col(g, v, i);
 }
 
-static int parse_num(acre_number *n, const char *s)
-{
-    if (!s) {
-        n->neg = 0;
-        n->mant = 0;
-        n->exp = 0;
-        return 0;
-    }
-    return acre_number_parse(n, s, strlen(s), "value", NULL);
-}
-
 const acre_plan *acre_close_plan(acre_close *c, const char *label)
 {
     long i;
@@ -144,204 +133,6 @@ static int push_int(int **p, int *n, int *cap, int first, int v)
 static const char *const table_names[] = {"transaction", "gaming_activity", "trading_activity",
                                           "bonus_event"};
 
-static void record_date(int tb, const grp *g, const ver *v, char date[11])
-{
-    const char *d = col(g, v, tb == TB_TXN ? TX_DATE : tb == TB_BONUS ? BE_TS : 0);
-    memcpy(date, d, 10);
-    date[10] = '\0';
-}
-
-static const char *record_customer(int tb, const grp *g, const ver *v)
-{
-    return col(g, v, tb == TB_TXN ? TX_CUST : tb == TB_BONUS ? BE_CUST : 1);
-}
-
-/* Adds amount n (in `cur`, dated `date`; usd its amount_usd or NULL) to acc in currency `to`:
- * as written when the currencies match, else converted (SPEC 5.1). A zero needs no rate. */
-static void add_amount(acre_close *c, acre_acc *acc, const acre_number *n, const char *cur,
-                       const acre_number *usd, const char *date, const char *to)
-{
-    acre_dec d;
-    if (strcmp(cur, to) == 0) {
-        if (acre_acc_add_number(acc, n))
-            acre_close_ran_out(c);
-        return;
-    }
-    if (!n->mant)
-        return;
-    acre_dec_init(&d);
-    acre_close_convert(c, &d, n, cur, usd, date, to);
-    if (acre_acc_add_dec(acc, &d))
-        acre_close_ran_out(c);
-    acre_dec_clear(&d);
-}
-
-/* The revenue a record version contributes under plan p for a customer who signed up at
- * signup_sec: a (GGR or deduction) and b (reported NGR or net revenue), in p's currency.
- * Returns 0, or ACRE_EREFUSED when a reported NGR is missing on a record that would count. */
-static int value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
-                 int64_t signup_sec, acre_acc *a, acre_acc *b)
-{
-    acre_close *c = &x->c;
-    char date[11];
-    acre_number n;
-    const char *cur;
-    if (!p || !p->has_rs)
-        return 0;
-    record_date(tb, g, v, date);
-    if (p->rs.customer_months > 0) {
-        char cut[11];
-        if (acre_add_months_date(cut, signup_sec, p->rs.customer_months) == 0 &&
-            strcmp(date, cut) >= 0)
-            return 0;
-    }
-    switch (tb) {
-    case TB_GAMING: {
-        int reported = p->rs.basis == BASIS_NGR && p->rs.reported;
-        if (p->rs.basis != BASIS_NGR)
-            return 0;
-        if (p->rs.game_types.n && !acre_strlist_has(&p->rs.game_types, col(g, v, GA_GAME)))
-            return 0;
-        cur = col(g, v, GA_CUR);
-        if (reported) {
-            if (!col(g, v, GA_NGR)) {
-                /* x->err is the error of the query being read (engine/close_read.h) */
-                return acre_error_set(x->err, ACRE_EREFUSED, "ngr", "reported_ngr_missing",
-                                      "plan %s reads reported NGR, but gaming activity "
-                                      "%s/%s/%s/%s has no ngr",
-                                      p->label, col(g, v, GA_DATE), col(g, v, GA_CUST),
-                                      col(g, v, GA_GAME), cur);
-            }
-            parse_num(&n, col(g, v, GA_NGR));
-            add_amount(c, b, &n, cur, NULL, date, p->currency);
-            return 0;
-        }
-        if (col(g, v, GA_GGR)) {
-            parse_num(&n, col(g, v, GA_GGR));
-            add_amount(c, a, &n, cur, NULL, date, p->currency);
-        } else {
-            acre_number w;
-            parse_num(&n, col(g, v, GA_TOTAL));
-            parse_num(&w, col(g, v, GA_WINS));
-            w.neg = w.mant ? !w.neg : 0;
-            if (strcmp(cur, p->currency) == 0) {
-                if (acre_acc_add_number(a, &n) || acre_acc_add_number(a, &w))
-                    acre_close_ran_out(c);
-            } else if (n.mant || w.mant) {
-                acre_dec d, e;
-                acre_dec_init(&d);
-                acre_dec_init(&e);
-                acre_number_to_dec(&d, &n);
-                acre_number_to_dec(&e, &w);
-                acre_dec_add(&d, &d, &e);
-                if (acre_dec_sgn(&d)) {
-                    acre_close_convert_dec(c, &e, &d, cur, date, p->currency);
-                    if (acre_acc_add_dec(a, &e))
-                        acre_close_ran_out(c);
-                }
-                acre_dec_clear(&d);
-                acre_dec_clear(&e);
-            }
-        }
-        return 0;
-    }
-    case TB_TXN: {
-        int type = acre_txn_type(col(g, v, TX_TYPE), strlen(col(g, v, TX_TYPE)));
-        acre_acc *to = NULL;
-        acre_number usd;
-        int neg = 0;
-        if (type < 0 || !acre_strlist_has(&p->counted_statuses, col(g, v, TX_STATUS)))
-            return 0;
-        if (p->rs.basis == BASIS_NGR && !p->rs.reported && (p->rs.deduct & (1u << type)))
-            to = a;
-        else if (p->rs.basis == BASIS_NET_REVENUE && (p->rs.nr_add & (1u << type)))
-            to = b;
-        else if (p->rs.basis == BASIS_NET_REVENUE && (p->rs.nr_sub & (1u << type)))
-            to = b, neg = 1;
-        if (!to)
-            return 0;
-        parse_num(&n, col(g, v, TX_AMOUNT));
-        if (neg)
-            n.neg = n.mant ? !n.neg : 0;
-        if (col(g, v, TX_USD)) {
-            parse_num(&usd, col(g, v, TX_USD));
-            if (neg)
-                usd.neg = usd.mant ? !usd.neg : 0;
-        }
-        add_amount(c, to, &n, col(g, v, TX_CUR), col(g, v, TX_USD) ? &usd : NULL, date,
-                   p->currency);
-        return 0;
-    }
-    case TB_BONUS:
-        if (p->rs.basis != BASIS_NGR || p->rs.reported || !(p->rs.deduct & (1u << TT_BTR)) ||
-            strcmp(col(g, v, BE_STATUS), "Completed") != 0 || !col(g, v, BE_BTR))
-            return 0;
-        parse_num(&n, col(g, v, BE_BTR));
-        add_amount(c, a, &n, col(g, v, BE_CUR), NULL, date, p->currency);
-        return 0;
-    default:
-        return 0; /* trading activity carries no revenue */
-    }
-}
-
-/* Keeps the record as a qualification event when the customer's plan can use it: transactions
- * of its event types in a counted status; activity rows when it has an activity threshold. */
-static void add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v)
-{
-    acre_close *c = &x->c;
-    const acre_plan *p = cu->evplan;
-    acre_qev *e;
-    int type = -1;
-    if (tb == TB_BONUS)
-        return;
-    if (tb == TB_TXN) {
-        const char *t = col(g, v, TX_TYPE);
-        type = acre_txn_type(t, strlen(t));
-        if (type < 0 || !(p->q.event_types & (1u << type)) ||
-            !acre_strlist_has(&p->counted_statuses, col(g, v, TX_STATUS)))
-            return;
-    } else if (!x->need_activity_events) {
-        return;
-    }
-    /* one event per activity row: rows of one day share an instant and acre_qualify applies
-     * them together (summing them here could exceed the 15 digits an acre_number holds) */
-    if (cu->nev == cu->cap) {
-        int cap = cu->cap ? cu->cap * 2 : 2;
-        acre_qev *n = acre_realloc(cu->ev, (size_t)cap * sizeof *n);
-        if (!n) {
-            c->oom = 1;
-            return;
-        }
-        cu->ev = n;
-        cu->cap = cap;
-    }
-    e = &cu->ev[cu->nev++];
-    memset(e, 0, sizeof *e);
-    if (tb == TB_TXN) {
-        const char *id = col(g, v, TX_ID), *cur = col(g, v, TX_CUR);
-        acre_datetime_split(col(g, v, TX_DATE), &e->sec, &e->nsec);
-        memcpy(e->currency, cur, 3);
-        e->txn_id = (uint32_t)c->ids.len;
-        acre_buf_add(&c->ids, id, strlen(id) + 1);
-        parse_num(&e->amount, col(g, v, TX_AMOUNT));
-        if (col(g, v, TX_USD)) {
-            e->has_usd = 1;
-            parse_num(&e->other, col(g, v, TX_USD));
-        }
-    } else {
-        e->activity = 1;
-        acre_date_sec(col(g, v, 0), &e->sec);
-        e->sec += 86399; /* activity counts at the end of its day */
-        memcpy(e->currency, col(g, v, tb == TB_GAMING ? GA_CUR : TA_CUR), 3);
-        if (tb == TB_GAMING) {
-            e->bets = col(g, v, GA_BETS) ? atol(col(g, v, GA_BETS)) : 0;
-            parse_num(&e->amount, col(g, v, GA_TOTAL));
-        } else {
-            parse_num(&e->other, col(g, v, TA_LOTS));
-        }
-    }
-}
-
 static void record_key(acre_buf *k, int tb, const grp *g, const ver *v)
 {
     int nkey = tb == TB_TXN ? 1 : tb == TB_BONUS ? 2 : 4;
@@ -412,7 +203,7 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
         return 0;
     {
         char date[11];
-        record_date(tb, g, v, date);
+        acre_close_record_date(tb, g, v, date);
         if (covering(x, acre_close_period_of(date)) != cc)
             return 0;
     }
@@ -449,7 +240,7 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
             if (!own || !own->has_rs)
                 op = NULL;
         }
-        if (value(x, tb, g, v, op, signup, &A, &B))
+        if (acre_close_value(x, tb, g, v, op, signup, &A, &B))
             return ACRE_EREFUSED;
         acre_acc_get(a, &A);
         acre_acc_get(b, &B);
@@ -483,7 +274,7 @@ static void add_late(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v, 
     n->key = k.p;
     if (k.oom)
         x->c.oom = 1;
-    record_date(tb, g, v, n->date);
+    acre_close_record_date(tb, g, v, n->date);
     acre_dec_init(&n->ggr);
     acre_dec_init(&n->ded);
     acre_dec_init(&n->ngr);
@@ -520,7 +311,7 @@ static int judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
      * 9 "Late data") the plan its assignments give it for that month */
     own = was_closed(x, p) ? closed_plan(x, p, af->id) : plan_for(x, cu->aff, p, NULL, NULL, 0);
     if (own && own->has_rs) {
-        if ((rc = value(x, tb, g, v, af->plan, cu->signup_sec, &A, &B)))
+        if ((rc = acre_close_value(x, tb, g, v, af->plan, cu->signup_sec, &A, &B)))
             goto out;
         acre_acc_get(&na, &A);
         acre_acc_get(&nb, &B);
@@ -585,18 +376,18 @@ static int process(ctx *x, int tb, const grp *g)
     acre_cust *cu;
     acre_aff *af;
     int p;
-    const char *cust = record_customer(tb, g, v);
+    const char *cust = acre_close_record_customer(tb, g, v);
 
     if ((ci = find_customer(x, cust)) < 0)
         return 0;
     cu = &c->custs[ci];
     af = &c->affs[cu->aff];
-    record_date(tb, g, v, date);
+    acre_close_record_date(tb, g, v, date);
     p = acre_close_period_of(date);
     if (p > c->period)
         return 0;
     if (cu->need_events)
-        add_event(x, cu, tb, g, v);
+        acre_close_add_event(x, cu, tb, g, v);
     if (p == c->period && !af->plan) {
         /* revenue nobody is paid on: listed in the ledger's "unassigned" (SPEC 10) */
         af->unassigned_records++;
@@ -626,8 +417,8 @@ static int process(ctx *x, int tb, const grp *g)
             return 0;
         cu->has_rev = 1;
         if (tb == TB_GAMING)
-            return value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ggr, &cu->ngr);
-        return value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ded, &cu->nr);
+            return acre_close_value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ggr, &cu->ngr);
+        return acre_close_value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ded, &cu->nr);
     }
     /* a record dated in an earlier period: late, skipped-month, or already counted */
     return judge_late(x, tb, g, p, cu);

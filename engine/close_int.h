@@ -142,6 +142,26 @@ int acre_close_stored(acre_dec *d, const char *text, acre_error *err, const char
 int acre_close_load_ledger(acre_store *s, int p, const char *period, char **ledger,
                            acre_error *err);
 
+/* ---- valuing a record (engine/close_value.c) ---- */
+
+/* The date (YYYY-MM-DD) of version v of a record of table tb. */
+void acre_close_record_date(int tb, const grp *g, const ver *v, char date[11]);
+/* The customer of version v of a record of table tb (borrowed from g). */
+const char *acre_close_record_customer(int tb, const grp *g, const ver *v);
+
+/* The revenue a record version contributes under plan p for a customer who signed up at
+ * signup_sec, added to a (GGR or deduction) and b (reported NGR or net revenue), in p's
+ * currency; nothing without p or a revshare section in it. An allocation that fails sets
+ * c->oom (acre_close_ran_out). Returns 0, or ACRE_EREFUSED (x->err set) when a reported NGR is
+ * missing on a record that would count. */
+int acre_close_value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
+                     int64_t signup_sec, acre_acc *a, acre_acc *b);
+
+/* Keeps the record as a qualification event of cu when the customer's plan (cu->evplan) can
+ * use it: transactions of its event types in a counted status; activity rows when some plan
+ * has an activity threshold. Out of memory sets c->oom. */
+void acre_close_add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v);
+
 /* ---- the ledger (engine/close_ledger.c) ---- */
 
 /* 1 when the ledger lists affiliate a: it has a plan, a line or a balance. */
