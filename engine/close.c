@@ -29,12 +29,7 @@
 #include "safeguard.h"
 #include "store_int.h"
 
-/* ---- small helpers ---- */
-
-static const char *col(const grp *g, const ver *v, int i)
-{
-    return acre_grp_col(g, v, i);
-}
+/* ---- the plans an affiliate holds ---- */
 
 const acre_plan *acre_close_plan(acre_close *c, const char *label)
 {
@@ -44,9 +39,7 @@ const acre_plan *acre_close_plan(acre_close *c, const char *label)
     return c->plans[i];
 }
 
-/* The plan an affiliate's current assignments give it for period p, or NULL; *missing is set
- * when the assignment names a plan that is not stored. */
-static const acre_plan *plan_for(ctx *x, int aff, int p, int *from, char *missing, size_t mlen)
+const acre_plan *acre_close_plan_for(ctx *x, int aff, int p, int *from, char *missing, size_t mlen)
 {
     for (int i = 0; i < x->nas[aff]; i++) {
         const assign *a = &x->as[aff][i];
@@ -70,8 +63,7 @@ static const acre_plan *plan_for(ctx *x, int aff, int p, int *from, char *missin
     return NULL;
 }
 
-/* The label of the plan affiliate `aff` held at closed period p, or NULL. */
-static const acre_plan *closed_plan(ctx *x, int p, const char *aff)
+const acre_plan *acre_close_closed_plan(ctx *x, int p, const char *aff)
 {
     char k[600];
     long i;
@@ -81,36 +73,17 @@ static const acre_plan *closed_plan(ctx *x, int p, const char *aff)
     return acre_close_plan(&x->c, x->labels[i]);
 }
 
-/* 1 when period p was itself closed (not skipped). */
-static int was_closed(const ctx *x, int p)
-{
-    for (int i = 0; i < x->ncloses; i++)
-        if (x->closes[i].period == p)
-            return 1;
-    return 0;
-}
-
 /* The plan version affiliate `aff` held at the latest close at which it had one, or NULL. */
 static const acre_plan *last_held(ctx *x, const char *aff)
 {
     for (int i = x->ncloses - 1; i >= 0; i--) {
         const acre_plan *p = x->closes[i].period < x->c.period
-                                 ? closed_plan(x, x->closes[i].period, aff)
+                                 ? acre_close_closed_plan(x, x->closes[i].period, aff)
                                  : NULL;
         if (p)
             return p;
     }
     return NULL;
-}
-
-/* The close covering period p: the first closed at or after it; -1 when none (p is after the
- * last close: this close covers it). */
-static int covering(const ctx *x, int p)
-{
-    for (int i = 0; i < x->ncloses; i++)
-        if (x->closes[i].period >= p)
-            return i;
-    return -1;
 }
 
 /* Appends v to the array *p of *n ints with room for *cap, growing it (first to `first`).
@@ -129,222 +102,6 @@ static int push_int(int **p, int *n, int *cap, int first, int v)
 }
 
 /* ---- streaming records ---- */
-
-static const char *const table_names[] = {"transaction", "gaming_activity", "trading_activity",
-                                          "bonus_event"};
-
-static void record_key(acre_buf *k, int tb, const grp *g, const ver *v)
-{
-    int nkey = tb == TB_TXN ? 1 : tb == TB_BONUS ? 2 : 4;
-    for (int i = 0; i < nkey; i++) {
-        if (i)
-            acre_buf_adds(k, SEP);
-        acre_buf_adds(k, col(g, v, i));
-    }
-}
-
-static void key_json(acre_buf *k, int tb, const grp *g, const ver *v)
-{
-    int nkey = tb == TB_TXN ? 1 : tb == TB_BONUS ? 2 : 4;
-    if (nkey == 1) {
-        acre_buf_json_str(k, col(g, v, 0), strlen(col(g, v, 0)));
-        return;
-    }
-    acre_buf_adds(k, "[");
-    for (int i = 0; i < nkey; i++) {
-        if (i)
-            acre_buf_adds(k, ",");
-        acre_buf_json_str(k, col(g, v, i), strlen(col(g, v, i)));
-    }
-    acre_buf_adds(k, "]");
-}
-
-/* The value a record was counted at before this close, or 0 when it never was; *seq is the
- * version judged (0: none). */
-static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec *b,
-                     long long *seq, const acre_cust *cu)
-{
-    acre_buf k = {0};
-    long ji;
-    int cc;
-    const ver *v = NULL;
-    acre_dec_set_si(a, 0);
-    acre_dec_set_si(b, 0);
-    *seq = 0;
-    acre_buf_printf(&k, "%s" SEP, table_names[tb]);
-    record_key(&k, tb, g, &g->v[g->nv - 1]);
-    if (k.oom) {
-        x->c.oom = 1; /* reported when the records have been read */
-        acre_buf_free(&k);
-        return 0;
-    }
-    if (acre_strset_get(&x->judged_index, k.p, k.len, &ji)) {
-        const judged *j = &x->judged[ji];
-        int rc;
-        *seq = j->seq;
-        for (size_t i = 0; i < k.len; i++) /* the key's parts, printable, for the message */
-            if (k.p[i] == SEP[0])
-                k.p[i] = '/';
-        if ((rc = acre_close_stored(a, j->a, x->err, "counted.a of %s", k.p)) ||
-            (rc = acre_close_stored(b, j->b, x->err, "counted.b of %s", k.p))) {
-            acre_buf_free(&k);
-            return rc;
-        }
-        acre_buf_free(&k);
-        return 0;
-    }
-    acre_buf_free(&k);
-    if ((cc = covering(x, p)) < 0)
-        return 0;
-    for (int i = 0; i < g->nv; i++)
-        if (g->v[i].seq <= x->closes[cc].seq)
-            v = &g->v[i];
-    if (!v) /* the record arrived after the close that covered its period */
-        return 0;
-    {
-        char date[11];
-        acre_close_record_date(tb, g, v, date);
-        if (covering(x, acre_close_period_of(date)) != cc)
-            return 0;
-    }
-    {
-        /* judged at close cc, unless the customer did not count then */
-        char ek[600];
-        int n = snprintf(ek, sizeof ek, "%d" SEP "%s", x->closes[cc].period, cu->id);
-        if (n > 0 && (size_t)n < sizeof ek && acre_strset_get(&x->excluded, ek, (size_t)n, NULL))
-            return 0;
-    }
-    *seq = v->seq;
-    {
-        /* the customer's affiliate and signup as they were at that close */
-        const char *aff = x->c.affs[cu->aff].id;
-        int64_t signup = cu->signup_sec;
-        const acre_plan *op;
-        acre_acc A = {0}, B = {0};
-        char affbuf[512];
-        int rc = acre_close_old_customer(x, cu->id, x->closes[cc].seq, affbuf, sizeof affbuf,
-                                         &signup, x->err);
-        if (rc < 0)
-            return rc;
-        if (rc)
-            aff = affbuf;
-        op = closed_plan(x, x->closes[cc].period, aff);
-        if (!was_closed(x, p)) {
-            /* a skipped month's record was judged at close cc by the plan its affiliate's
-             * assignments give that month (judge_late): without revshare it counted 0 */
-            long ai;
-            const acre_plan *own =
-                acre_strset_get(&x->c.aff_index, aff, strlen(aff), &ai)
-                    ? plan_for(x, (int)ai, p, NULL, NULL, 0)
-                    : NULL;
-            if (!own || !own->has_rs)
-                op = NULL;
-        }
-        if (acre_close_value(x, tb, g, v, op, signup, &A, &B))
-            return ACRE_EREFUSED;
-        acre_acc_get(a, &A);
-        acre_acc_get(b, &B);
-        acre_acc_free(&A);
-        acre_acc_free(&B);
-    }
-    return 0;
-}
-
-static void add_late(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v, const acre_dec *a,
-                     const acre_dec *b)
-{
-    acre_late *n = acre_realloc(cu->late, (size_t)(cu->nlate + 1) * sizeof *n);
-    acre_buf k = {0};
-    int at;
-    if (!n) {
-        x->c.oom = 1; /* reported when the records have been read */
-        return;
-    }
-    cu->late = n;
-    /* in query order, which is table order, each query's in the order read, whatever the
-     * interleaving of the queries (engine/close_read.h) */
-    for (at = cu->nlate; at > 0 && cu->late[at - 1].query > x->query; at--)
-        ;
-    memmove(&cu->late[at + 1], &cu->late[at], (size_t)(cu->nlate - at) * sizeof *n);
-    cu->nlate++;
-    n = &cu->late[at];
-    n->query = x->query;
-    n->kind = table_names[tb];
-    key_json(&k, tb, g, v);
-    n->key = k.p;
-    if (k.oom)
-        x->c.oom = 1;
-    acre_close_record_date(tb, g, v, n->date);
-    acre_dec_init(&n->ggr);
-    acre_dec_init(&n->ded);
-    acre_dec_init(&n->ngr);
-    acre_dec_init(&n->nr);
-    acre_dec_set(tb == TB_GAMING ? &n->ggr : &n->ded, a);
-    acre_dec_set(tb == TB_GAMING ? &n->ngr : &n->nr, b);
-}
-
-/* A record dated in earlier period p: the difference between its value now and the value
- * counted before (0 when never counted) joins its customer's revenue, marked late, and the
- * judgment is remembered for the next close. */
-static int judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
-{
-    acre_close *c = &x->c;
-    const ver *v = &g->v[g->nv - 1];
-    const acre_aff *af = &c->affs[cu->aff];
-    acre_dec oa, ob, na, nb;
-    long long jseq = 0;
-    acre_acc A = {0}, B = {0};
-    const acre_plan *own;
-    int rc = 0;
-
-    acre_dec_init(&oa);
-    acre_dec_init(&ob);
-    acre_dec_init(&na);
-    acre_dec_init(&nb);
-    if (p <= c->last_closed && (rc = old_value(x, tb, g, p, &oa, &ob, &jseq, cu)))
-        goto out;
-    /* already counted in this version, or pending until its customer counts */
-    if (jseq == v->seq || !cu->counts)
-        goto out;
-    /* counted now by this period's plan, if its own period had a revshare plan: the plan the
-     * affiliate held at its period's close, or for a month that was skipped (never closed, SPEC
-     * 9 "Late data") the plan its assignments give it for that month */
-    own = was_closed(x, p) ? closed_plan(x, p, af->id) : plan_for(x, cu->aff, p, NULL, NULL, 0);
-    if (own && own->has_rs) {
-        if ((rc = acre_close_value(x, tb, g, v, af->plan, cu->signup_sec, &A, &B)))
-            goto out;
-        acre_acc_get(&na, &A);
-        acre_acc_get(&nb, &B);
-    }
-    if (p <= c->last_closed) {
-        char *sa = acre_dec_format(&na), *sb = acre_dec_format(&nb);
-        if (!sa || !sb)
-            x->out_counted.oom = 1; /* reported when the close is stored */
-        acre_buf_adds(&x->out_counted, table_names[tb]);
-        acre_buf_adds(&x->out_counted, "\n");
-        record_key(&x->out_counted, tb, g, v);
-        acre_buf_printf(&x->out_counted, "\n%lld\n%s\n%s\n", v->seq, sa, sb);
-        free(sa);
-        free(sb);
-    }
-    acre_dec_sub(&na, &na, &oa);
-    acre_dec_sub(&nb, &nb, &ob);
-    cu->has_rev = 1;
-    if (acre_dec_sgn(&na) || acre_dec_sgn(&nb)) {
-        if (acre_acc_add_dec(tb == TB_GAMING ? &cu->ggr : &cu->ded, &na) ||
-            acre_acc_add_dec(tb == TB_GAMING ? &cu->ngr : &cu->nr, &nb))
-            acre_close_ran_out(c);
-        add_late(x, cu, tb, g, v, &na, &nb);
-    }
-out:
-    acre_acc_free(&A);
-    acre_acc_free(&B);
-    acre_dec_clear(&oa);
-    acre_dec_clear(&ob);
-    acre_dec_clear(&na);
-    acre_dec_clear(&nb);
-    return rc;
-}
 
 /* The index of customer `id`, or -1. Activity comes in (date, customer) order and the customers
  * are held in ID order, so most lookups are the last customer found or one a few places after
@@ -421,7 +178,7 @@ static int process(ctx *x, int tb, const grp *g)
         return acre_close_value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ded, &cu->nr);
     }
     /* a record dated in an earlier period: late, skipped-month, or already counted */
-    return judge_late(x, tb, g, p, cu);
+    return acre_close_judge_late(x, tb, g, p, cu);
 }
 
 static int process_one(void *arg, int query, const acre_grp *g, acre_error *err)
@@ -496,7 +253,8 @@ static int prepare_affiliates(ctx *x, acre_error *err)
         char missing[320] = "";
         const acre_plan *held;
         long pi;
-        a->plan = (acre_plan *)plan_for(x, i, c->period, &a->assign_from, missing, sizeof missing);
+        a->plan = (acre_plan *)acre_close_plan_for(x, i, c->period, &a->assign_from, missing,
+                                                   sizeof missing);
         if (!a->plan && missing[0])
             return acre_error_set(err, ACRE_EREFUSED, "plan", "unknown_plan",
                                   "affiliate %s is assigned plan %s for %s, which is not stored",
@@ -520,7 +278,7 @@ static int prepare_affiliates(ctx *x, acre_error *err)
             for (int k = 0; k < x->nas[i]; k++)
                 if (x->as[i][k].from <= c->period && x->as[i][k].from > best) {
                     int f;
-                    const acre_plan *pl = plan_for(x, i, x->as[i][k].from, &f, NULL, 0);
+                    const acre_plan *pl = acre_close_plan_for(x, i, x->as[i][k].from, &f, NULL, 0);
                     if (pl) {
                         last = pl;
                         best = x->as[i][k].from;

@@ -96,6 +96,16 @@ static inline void acre_close_ran_out(acre_close *c)
     __atomic_store_n(&c->oom, 1, __ATOMIC_RELAXED);
 }
 
+/* ---- the plans an affiliate holds (engine/close.c) ---- */
+
+/* The plan affiliate `aff`'s current assignments give it for period p, or NULL (borrowed from
+ * the close); *from is set to the assignment's effective_from. *missing (mlen bytes; may be
+ * NULL) is set when the assignment names a plan that is not stored. */
+const acre_plan *acre_close_plan_for(ctx *x, int aff, int p, int *from, char *missing, size_t mlen);
+
+/* The plan affiliate `aff` held at closed period p, or NULL (borrowed from the close). */
+const acre_plan *acre_close_closed_plan(ctx *x, int p, const char *aff);
+
 /* ---- reading the store (engine/close_load.c) ---- */
 
 /* Begins the close's transaction: a preview reads one consistent snapshot; a close (store)
@@ -161,6 +171,15 @@ int acre_close_value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan
  * use it: transactions of its event types in a counted status; activity rows when some plan
  * has an activity threshold. Out of memory sets c->oom. */
 void acre_close_add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v);
+
+/* ---- late data (engine/close_late.c) ---- */
+
+/* A record dated in earlier period p, of customer cu: the difference between its value now and
+ * the value counted before (0 when never counted) joins its customer's revenue, marked late,
+ * and the judgment is queued in x->out_counted for the next close (when p is not after the
+ * last close). Returns 0, or an error with x->err set (a refusal, a damaged stored value, a
+ * read that failed); out of memory sets c->oom or marks x->out_counted. */
+int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu);
 
 /* ---- the ledger (engine/close_ledger.c) ---- */
 

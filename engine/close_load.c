@@ -271,7 +271,7 @@ static int add_balance(ctx *x, sqlite3_stmt *st, acre_error *err)
         return 0;
     x->c.affs[i].had_balance = 1;
     return acre_close_stored(&x->c.affs[i].brought_forward, TXT(1), err,
-                  "close_affiliate.carried_forward of affiliate %s", TXT(0));
+                             "close_affiliate.carried_forward of affiliate %s", TXT(0));
 }
 
 static int add_layer(ctx *x, sqlite3_stmt *st, acre_error *err)
@@ -291,8 +291,8 @@ static int add_layer(ctx *x, sqlite3_stmt *st, acre_error *err)
     acre_dec_init(&n[a->nlayers].amount);
     a->nlayers++;
     return acre_close_stored(&n[a->nlayers - 1].amount, TXT(4), err,
-                  "close_layer.amount of affiliate %s, origin %d", TXT(0),
-                  n[a->nlayers - 1].origin);
+                             "close_layer.amount of affiliate %s, origin %d", TXT(0),
+                             n[a->nlayers - 1].origin);
 }
 
 static int add_close_plan(ctx *x, sqlite3_stmt *st, acre_error *err)
@@ -488,8 +488,8 @@ static int add_fx(ctx *x, sqlite3_stmt *st, acre_error *err)
     snprintf(c->fx[c->nfx].date, 11, "%s", TXT(0));
     acre_dec_init(&c->fx[c->nfx].rate);
     c->nfx++;
-    return acre_close_stored(&c->fx[c->nfx - 1].rate, TXT(2), err, "the usd_rate of %s on %s", TXT(1),
-                  TXT(0));
+    return acre_close_stored(&c->fx[c->nfx - 1].rate, TXT(2), err, "the usd_rate of %s on %s",
+                             TXT(1), TXT(0));
 }
 
 /* The newest version of each record at the close's watermark (?1). */
@@ -592,8 +592,7 @@ void acre_close_load_free(ctx *x)
     x->old_cust = NULL;
 }
 
-int acre_close_load_ledger(acre_store *s, int p, const char *period, char **ledger,
-                           acre_error *err)
+int acre_close_load_ledger(acre_store *s, int p, const char *period, char **ledger, acre_error *err)
 {
     sqlite3_stmt *st;
     int rc;
