@@ -1,19 +1,16 @@
 /* engine/close.c — one period for all affiliates (SPEC 5), stored in one transaction or
- * previewed.
+ * previewed: the driver of the close's steps.
  *
- * The close reads the store once: affiliates and their plans for the period, customers, flags,
- * rates, the state the previous close left (balances, carryover layers, settled customers, late
- * judgments), then streams transactions, activity and bonus events in key order, each record's
- * versions together. Each record feeds its customer's qualification events and, when it counts,
- * its revenue in the plan currency. The rule kinds (rules/) then add the lines; this file adds
- * the totals, writes the ledger and what the next close starts from.
- *
- * What each close counted is remembered per record version without a row per record: a record
- * dated in a closed period was counted, at the close that covered its period (the first close at
- * or after it), in its newest version at that close's sequence watermark, unless its customer
- * did not count then (table close_excluded). A later judgment of the record (a new version, a
- * customer counting again, a skipped month) is written to table counted with the values counted,
- * so the next difference starts from them. */
+ * The close reads the store once (engine/close_load.c): affiliates and their plans for the
+ * period, customers, flags, rates, the state the previous close left (balances, carryover
+ * layers, settled customers, late judgments); meanwhile reader threads (engine/close_read.c)
+ * start on transactions, activity and bonus events, which it then streams in key order, each
+ * record's versions together. Each record feeds its customer's qualification events and, when
+ * it counts, its revenue in the plan currency (engine/close_value.c; a record dated in an
+ * earlier period: engine/close_late.c). The rule kinds (rules/) then add the lines, on two
+ * threads; then come the totals and the ledger (engine/close_ledger.c) and what the next close
+ * starts from (engine/close_state.c). This file holds that order, the plans an affiliate holds,
+ * the customers' and affiliates' part in the close, and freeing it. */
 #include <pthread.h>
 
 #include <stdio.h>
@@ -25,7 +22,6 @@
 #include "alloc.h"
 #include "close_int.h"
 #include "datetime.h"
-#include "number.h"
 #include "safeguard.h"
 #include "store_int.h"
 
@@ -84,21 +80,6 @@ static const acre_plan *last_held(ctx *x, const char *aff)
             return p;
     }
     return NULL;
-}
-
-/* Appends v to the array *p of *n ints with room for *cap, growing it (first to `first`).
- * Returns 0, or -1 when out of memory (the array is kept). */
-static int push_int(int **p, int *n, int *cap, int first, int v)
-{
-    if (*n == *cap) {
-        int c = *cap ? *cap * 2 : first, *g = acre_realloc(*p, (size_t)c * sizeof *g);
-        if (!g)
-            return -1;
-        *p = g;
-        *cap = c;
-    }
-    (*p)[(*n)++] = v;
-    return 0;
 }
 
 /* ---- streaming records ---- */
@@ -204,6 +185,23 @@ static int stream_all(ctx *x, acre_error *err)
     x->rd = NULL; /* acre_read_run frees it */
     /* a refusal inside process sets err itself */
     return acre_read_run(rd, process_one, x, err);
+}
+
+/* ---- each customer's and affiliate's part ---- */
+
+/* Appends v to the array *p of *n ints with room for *cap, growing it (first to `first`).
+ * Returns 0, or -1 when out of memory (the array is kept). */
+static int push_int(int **p, int *n, int *cap, int first, int v)
+{
+    if (*n == *cap) {
+        int c = *cap ? *cap * 2 : first, *g = acre_realloc(*p, (size_t)c * sizeof *g);
+        if (!g)
+            return -1;
+        *p = g;
+        *cap = c;
+    }
+    (*p)[(*n)++] = v;
+    return 0;
 }
 
 /* Decides each customer's part in this close: does it count toward the basis, and does its

@@ -76,6 +76,7 @@ typedef struct ctx {
     acre_error *err;
 } ctx;
 
+/* Sets err to out of memory; returns ACRE_ENOMEM. */
 static inline int acre_close_oom(acre_error *err)
 {
     return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
@@ -99,8 +100,8 @@ static inline void acre_close_ran_out(acre_close *c)
 /* ---- the plans an affiliate holds (engine/close.c) ---- */
 
 /* The plan affiliate `aff`'s current assignments give it for period p, or NULL (borrowed from
- * the close); *from is set to the assignment's effective_from. *missing (mlen bytes; may be
- * NULL) is set when the assignment names a plan that is not stored. */
+ * the close). When from is not NULL, *from is set to the assignment's effective_from; when
+ * missing is not NULL, it is set (mlen bytes) when the assignment names a plan not stored. */
 const acre_plan *acre_close_plan_for(ctx *x, int aff, int p, int *from, char *missing, size_t mlen);
 
 /* The plan affiliate `aff` held at closed period p, or NULL (borrowed from the close). */
@@ -138,12 +139,13 @@ int acre_close_load(ctx *x, acre_error *err);
 int acre_close_old_customer(ctx *x, const char *id, long long seq, char *aff, size_t alen,
                             int64_t *signup, acre_error *err);
 
-/* Frees what acre_close_load keeps for the streaming (called more than once, does nothing). */
+/* Frees what acre_close_load keeps for the streaming; safe to call again, or before a load. */
 void acre_close_load_free(ctx *x);
 
-/* d = the exact value the store keeps in `what` (a deficit, a balance, a remembered amount:
+/* d = the exact value the store keeps as `text` (a deficit, a balance, a remembered amount:
  * decimals of any length and "p/q" included, SPEC 9 "Late data"); a value that does not parse
- * fails the close, naming where it is (fmt, ...), and never becomes 0. */
+ * fails the close, naming where it is (fmt, ...: "close_layer.amount of affiliate A"), and
+ * never becomes 0. Returns 0 or an error (err set). */
 int acre_close_stored(acre_dec *d, const char *text, acre_error *err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

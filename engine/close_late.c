@@ -1,11 +1,16 @@
 /* engine/close_late.c — records dated in an earlier period than the one being closed.
  *
- * Such a record (a late arrival, a new version, a skipped month, a customer counting again)
- * adds the difference between its value now and the value counted before, marked late in its
- * customer's revenue. The value counted before is a remembered judgment (table counted, loaded
- * by close_load.c) or follows from the close that covered the record's period: its newest
- * version at that close's watermark, valued by the plan and the customer as they were then.
- * Each judgment is queued (x->out_counted) for close_state.c to store. */
+ * Such a record (one that arrived late, a new version, a record of a skipped month or of a
+ * customer counting again) adds the difference between its value now and the value counted
+ * before, marked late in its customer's revenue.
+ *
+ * What each close counted is remembered per record version without a row per record: a record
+ * dated in a closed period was counted, at the close that covered its period (the first close at
+ * or after it), in its newest version at that close's sequence watermark, unless its customer
+ * did not count then (table close_excluded). A later judgment of the record (a new version, a
+ * customer counting again, a skipped month) is written to table counted with the values counted,
+ * so the next difference starts from them (close_load.c reads them; the new ones are queued in
+ * x->out_counted for close_state.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
