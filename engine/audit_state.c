@@ -1,7 +1,7 @@
 /* engine/audit_state.c — the audit's second half: what the next close starts from (SPEC 10).
  *
- * A close reads back rows that earlier closes stored beside their ledgers (engine/close.c,
- * load()). Each row that the ledger documents determine is derived here from the ledgers alone,
+ * A close reads back rows that earlier closes stored beside their ledgers (engine/close_load.c).
+ * Each row that the ledger documents determine is derived here from the ledgers alone,
  * in period order, and compared with the stored one:
  *   - close_affiliate: one row per affiliate the ledger lists, its plan, and carried_forward
  *     exactly (the ledger shows it rounded): 0 when the ledger paid, else Σ line amounts + the

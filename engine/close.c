@@ -1,22 +1,17 @@
 /* engine/close.c — one period for all affiliates (SPEC 5), stored in one transaction or
- * previewed.
+ * previewed: the driver of the close's steps.
  *
- * The close reads the store once: affiliates and their plans for the period, customers, flags,
- * rates, the state the previous close left (balances, carryover layers, settled customers, late
- * judgments), then streams transactions, activity and bonus events in key order, each record's
- * versions together. Each record feeds its customer's qualification events and, when it counts,
- * its revenue in the plan currency. The rule kinds (rules/) then add the lines; this file adds
- * the totals, writes the ledger and what the next close starts from.
- *
- * What each close counted is remembered per record version without a row per record: a record
- * dated in a closed period was counted, at the close that covered its period (the first close at
- * or after it), in its newest version at that close's sequence watermark, unless its customer
- * did not count then (table close_excluded). A later judgment of the record (a new version, a
- * customer counting again, a skipped month) is written to table counted with the values counted,
- * so the next difference starts from them. */
-#include <limits.h>
+ * The close reads the store once (engine/close_load.c): affiliates and their plans for the
+ * period, customers, flags, rates, the state the previous close left (balances, carryover
+ * layers, settled customers, late judgments); meanwhile reader threads (engine/close_read.c)
+ * start on transactions, activity and bonus events, which it then streams in key order, each
+ * record's versions together. Each record feeds its customer's qualification events and, when
+ * it counts, its revenue in the plan currency (engine/close_value.c; a record dated in an
+ * earlier period: engine/close_late.c). The rule kinds (rules/) then add the lines, on two
+ * threads; then come the totals and the ledger (engine/close_ledger.c) and what the next close
+ * starts from (engine/close_state.c). This file holds that order, the plans an affiliate holds,
+ * the customers' and affiliates' part in the close, and freeing it. */
 #include <pthread.h>
-#include <stdarg.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,121 +20,12 @@
 #include "acre/close.h"
 #include "acre/sys/rule.h"
 #include "alloc.h"
-#include "close.h"
-#include "close_read.h"
+#include "close_int.h"
 #include "datetime.h"
-#include "digest.h"
-#include "ledger_key.h"
-#include "number.h"
 #include "safeguard.h"
 #include "store_legacy.h"
 
-#define SEP "\x1f"
-
-typedef struct closeinfo {
-    int period;
-    long long seq;
-    char *digest;
-} closeinfo;
-
-/* The tables a close streams, in the order of their queries (start_reading). */
-enum { TB_TXN, TB_GAMING, TB_TRADING, TB_BONUS, TB_N };
-
-typedef struct assign {
-    char *plan_id;
-    long version; /* 0: newest */
-    int from, to;
-} assign;
-
-typedef struct judged {
-    int period;
-    long long seq;
-    char *a, *b;
-} judged;
-
-typedef acre_ver ver;
-typedef acre_grp grp;
-
-typedef struct ctx {
-    acre_close c;
-    acre_store *s;
-    long long seq; /* watermark of this close */
-    closeinfo *closes;
-    int ncloses;
-    acre_strset plan_newest; /* plan_id -> newest version */
-    assign **as;             /* per affiliate */
-    int *nas;
-    acre_strset close_plan;  /* "period SEP affiliate" -> index into labels */
-    char **labels;
-    int nlabels, clab;
-    acre_strset excluded;    /* "period SEP customer" */
-    acre_strset judged_index; /* "table SEP key" -> index into judged */
-    judged *judged;
-    int njudged, cjudged;
-    acre_buf out_counted;    /* rows to write: table, key, seq, a, b (SEP-separated, \n) */
-    sqlite3_stmt *old_cust;
-    acre_reader *rd; /* started before the load, run by stream_all */
-    int cust_cap;
-    const char *last_cust; /* while loading customers: the last ID read */
-    char *dropped_cust;    /* the last ID read when it was not kept */
-    acre_read_query *rq;     /* the streamed queries (start_reading) */
-    int nrq;
-    char (*bounds)[11];      /* the dates that split activity into queries */
-    int query;               /* the query of the record being processed */
-    int *cursor;             /* per query, the customer found last (find_customer) */
-    int need_activity_events;
-    acre_error *err;
-} ctx;
-
-/* ---- small helpers ---- */
-
-static int oom(acre_error *err)
-{
-    return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-}
-
-static int period_of(const char *date)
-{
-    return ((date[0] - '0') * 1000 + (date[1] - '0') * 100 + (date[2] - '0') * 10 +
-            (date[3] - '0')) * 12 +
-           (date[5] - '0') * 10 + (date[6] - '0') - 1;
-}
-
-static const char *col(const grp *g, const ver *v, int i)
-{
-    return acre_grp_col(g, v, i);
-}
-
-static int parse_num(acre_number *n, const char *s)
-{
-    if (!s) {
-        n->neg = 0;
-        n->mant = 0;
-        n->exp = 0;
-        return 0;
-    }
-    return acre_number_parse(n, s, strlen(s), "value", NULL);
-}
-
-/* d = the exact value the store keeps in `what` (a deficit, a balance, a remembered amount:
- * decimals of any length and "p/q" included, SPEC 9 "Late data"); a value that does not parse
- * fails the close, naming where it is, and never becomes 0. */
-static int stored(acre_dec *d, const char *text, acre_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int stored(acre_dec *d, const char *text, acre_error *err, const char *fmt, ...)
-{
-    char where[300];
-    va_list ap;
-    int rc = acre_dec_parse_stored(d, text, err);
-    if (rc != ACRE_ERROR)
-        return rc;
-    va_start(ap, fmt);
-    vsnprintf(where, sizeof where, fmt, ap);
-    va_end(ap);
-    return acre_error_set(err, ACRE_ERROR, "store", "stored_value",
-                          "the store is damaged: %s is %.60s%s, not an exact number", where,
-                          text ? text : "NULL", text && strlen(text) > 60 ? "..." : "");
-}
+/* ---- the plans an affiliate holds ---- */
 
 const acre_plan *acre_close_plan(acre_close *c, const char *label)
 {
@@ -149,9 +35,7 @@ const acre_plan *acre_close_plan(acre_close *c, const char *label)
     return c->plans[i];
 }
 
-/* The plan an affiliate's current assignments give it for period p, or NULL; *missing is set
- * when the assignment names a plan that is not stored. */
-static const acre_plan *plan_for(ctx *x, int aff, int p, int *from, char *missing, size_t mlen)
+const acre_plan *acre_close_plan_for(ctx *x, int aff, int p, int *from, char *missing, size_t mlen)
 {
     for (int i = 0; i < x->nas[aff]; i++) {
         const assign *a = &x->as[aff][i];
@@ -175,8 +59,7 @@ static const acre_plan *plan_for(ctx *x, int aff, int p, int *from, char *missin
     return NULL;
 }
 
-/* The label of the plan affiliate `aff` held at closed period p, or NULL. */
-static const acre_plan *closed_plan(ctx *x, int p, const char *aff)
+const acre_plan *acre_close_closed_plan(ctx *x, int p, const char *aff)
 {
     char k[600];
     long i;
@@ -186,21 +69,12 @@ static const acre_plan *closed_plan(ctx *x, int p, const char *aff)
     return acre_close_plan(&x->c, x->labels[i]);
 }
 
-/* 1 when period p was itself closed (not skipped). */
-static int was_closed(const ctx *x, int p)
-{
-    for (int i = 0; i < x->ncloses; i++)
-        if (x->closes[i].period == p)
-            return 1;
-    return 0;
-}
-
 /* The plan version affiliate `aff` held at the latest close at which it had one, or NULL. */
 static const acre_plan *last_held(ctx *x, const char *aff)
 {
     for (int i = x->ncloses - 1; i >= 0; i--) {
         const acre_plan *p = x->closes[i].period < x->c.period
-                                 ? closed_plan(x, x->closes[i].period, aff)
+                                 ? acre_close_closed_plan(x, x->closes[i].period, aff)
                                  : NULL;
         if (p)
             return p;
@@ -208,917 +82,7 @@ static const acre_plan *last_held(ctx *x, const char *aff)
     return NULL;
 }
 
-/* The close covering period p: the first closed at or after it; -1 when none (p is after the
- * last close: this close covers it). */
-static int covering(const ctx *x, int p)
-{
-    for (int i = 0; i < x->ncloses; i++)
-        if (x->closes[i].period >= p)
-            return i;
-    return -1;
-}
-
-/* Appends v to the array *p of *n ints with room for *cap, growing it (first to `first`).
- * Returns 0, or -1 when out of memory (the array is kept). */
-static int push_int(int **p, int *n, int *cap, int first, int v)
-{
-    if (*n == *cap) {
-        int c = *cap ? *cap * 2 : first, *g = acre_realloc(*p, (size_t)c * sizeof *g);
-        if (!g)
-            return -1;
-        *p = g;
-        *cap = c;
-    }
-    (*p)[(*n)++] = v;
-    return 0;
-}
-
-/* ---- loading ---- */
-
-static int load_closes(ctx *x, acre_error *err)
-{
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(x->s, &st, "SELECT period, seq, digest FROM close ORDER BY period",
-                                err);
-    if (rc)
-        return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        closeinfo *n = acre_realloc(x->closes, (size_t)(x->ncloses + 1) * sizeof *n);
-        const char *digest = (const char *)sqlite3_column_text(st, 2);
-        if (n)
-            x->closes = n;
-        if (!n || !digest || !(n[x->ncloses].digest = acre_strdup(digest))) {
-            sqlite3_finalize(st);
-            return oom(err);
-        }
-        n[x->ncloses].period = sqlite3_column_int(st, 0);
-        n[x->ncloses].seq = sqlite3_column_int64(st, 1);
-        x->ncloses++;
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return acre_store_fail(x->s, "reading closes", err);
-    return 0;
-}
-
-static int load_plans(ctx *x, acre_error *err)
-{
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(x->s, &st,
-                                "SELECT plan_id, version, body, seq FROM plan ORDER BY 1, 2", err);
-    if (rc)
-        return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *body;
-        size_t n;
-        json_error_t je;
-        json_t *doc;
-        acre_numtab t = {0};
-        acre_plan *p = NULL, **np;
-        if ((rc = acre_store_row(x->s, st, err))) {
-            sqlite3_finalize(st);
-            return rc;
-        }
-        body = (const char *)sqlite3_column_text(st, 2);
-        n = (size_t)sqlite3_column_bytes(st, 2);
-        doc = acre_json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
-        if (!doc || (rc = acre_numtab_build(&t, doc, body, n)) ||
-            (rc = acre_plan_parse(&p, doc, &t, err))) {
-            int nomem = rc == ACRE_ENOMEM || (!doc && json_error_code(&je) == json_error_out_of_memory);
-            if (!nomem)
-                acre_error_set(err, ACRE_ERROR, "plan", "stored_plan",
-                               "the stored plan %s@%lld cannot be read",
-                               sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
-            json_decref(doc);
-            acre_numtab_free(&t);
-            sqlite3_finalize(st);
-            return nomem ? oom(err) : ACRE_ERROR;
-        }
-        json_decref(doc);
-        acre_numtab_free(&t);
-        if (!(np = acre_realloc(x->c.plans, (size_t)(x->c.nplans + 1) * sizeof *np))) {
-            acre_plan_free(p);
-            sqlite3_finalize(st);
-            return oom(err);
-        }
-        x->c.plans = np;
-        np[x->c.nplans++] = p;
-        /* "the newest version" is the newest stored by this close's watermark */
-        if (acre_strset_put(&x->c.plan_index, p->label, strlen(p->label), x->c.nplans - 1) ||
-            (sqlite3_column_int64(st, 3) <= x->seq &&
-             acre_strset_put(&x->plan_newest, p->plan_id, strlen(p->plan_id), p->version))) {
-            sqlite3_finalize(st);
-            return oom(err);
-        }
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return acre_store_fail(x->s, "reading plans", err);
-    return 0;
-}
-
-/* Runs `sql` (one row per current record) and calls fn per row. */
-static int each_row(ctx *x, const char *sql, int (*fn)(ctx *x, sqlite3_stmt *st, acre_error *err),
-                    acre_error *err)
-{
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(x->s, &st, sql, err);
-    if (rc)
-        return rc;
-    if (sqlite3_bind_parameter_count(st) > 0)
-        sqlite3_bind_int64(st, 1, x->seq);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((rc = acre_store_row(x->s, st, err)) || (rc = fn(x, st, err))) {
-            sqlite3_finalize(st);
-            return rc;
-        }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : acre_store_fail(x->s, "reading the store", err);
-}
-
-#define TXT(i) ((const char *)sqlite3_column_text(st, (i)))
-
-static int add_aff(ctx *x, sqlite3_stmt *st, acre_error *err)
-{
-    acre_close *c = &x->c;
-    acre_aff *a, *n = acre_realloc(c->affs, (size_t)(c->naffs + 1) * sizeof *n);
-    if (!n)
-        return oom(err);
-    c->affs = n;
-    a = &n[c->naffs];
-    memset(a, 0, sizeof *a);
-    a->id = acre_strdup(TXT(0));
-    a->parent = TXT(1) ? acre_strdup(TXT(1)) : NULL;
-    snprintf(a->currency, sizeof a->currency, "%s", TXT(2));
-    acre_dec_init(&a->min_payout);
-    acre_dec_init(&a->brought_forward);
-    acre_dec_init(&a->earned);
-    acre_dec_init(&a->payable);
-    acre_dec_init(&a->carried_forward);
-    a->parent_idx = -1;
-    a->scale = 2;
-    c->naffs++; /* counted first, so that ctx_free frees what was made */
-    if (!a->id || (TXT(1) && !a->parent) ||
-        acre_strset_put(&c->aff_index, a->id, strlen(a->id), c->naffs - 1))
-        return oom(err);
-    return stored(&a->min_payout, TXT(3), err, "affiliate %s's min_payout", a->id);
-}
-
-static int add_assign(ctx *x, sqlite3_stmt *st, acre_error *err)
-{
-    long i;
-    assign *n;
-    int from, to = INT_MAX;
-    if (!acre_strset_get(&x->c.aff_index, TXT(0), strlen(TXT(0)), &i))
-        return 0;
-    acre_month_parse(TXT(2), 7, &from);
-    if (TXT(4))
-        acre_month_parse(TXT(4), 7, &to);
-    if (!(n = acre_realloc(x->as[i], (size_t)(x->nas[i] + 1) * sizeof *n)))
-        return oom(err);
-    x->as[i] = n;
-    if (!(n[x->nas[i]].plan_id = acre_strdup(TXT(1))))
-        return oom(err);
-    n[x->nas[i]].version = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
-    n[x->nas[i]].from = from;
-    n[x->nas[i]].to = to;
-    x->nas[i]++;
-    return 0;
-}
-
-static int add_balance(ctx *x, sqlite3_stmt *st, acre_error *err)
-{
-    long i;
-    if (!acre_strset_get(&x->c.aff_index, TXT(0), strlen(TXT(0)), &i))
-        return 0;
-    x->c.affs[i].had_balance = 1;
-    return stored(&x->c.affs[i].brought_forward, TXT(1), err,
-                  "close_affiliate.carried_forward of affiliate %s", TXT(0));
-}
-
-static int add_layer(ctx *x, sqlite3_stmt *st, acre_error *err)
-{
-    long i;
-    acre_aff *a;
-    acre_layer *n;
-    if (!acre_strset_get(&x->c.aff_index, TXT(0), strlen(TXT(0)), &i))
-        return 0;
-    a = &x->c.affs[i];
-    if (!(n = acre_realloc(a->layers, (size_t)(a->nlayers + 1) * sizeof *n)))
-        return oom(err);
-    a->layers = n;
-    snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "%s", TXT(1));
-    snprintf(a->layer_label, sizeof a->layer_label, "%s", TXT(2));
-    n[a->nlayers].origin = sqlite3_column_int(st, 3);
-    acre_dec_init(&n[a->nlayers].amount);
-    a->nlayers++;
-    return stored(&n[a->nlayers - 1].amount, TXT(4), err,
-                  "close_layer.amount of affiliate %s, origin %d", TXT(0),
-                  n[a->nlayers - 1].origin);
-}
-
-static int add_close_plan(ctx *x, sqlite3_stmt *st, acre_error *err)
-{
-    char k[600];
-    int n = snprintf(k, sizeof k, "%d" SEP "%s", sqlite3_column_int(st, 0), TXT(1));
-    if (!TXT(2) || n < 0 || (size_t)n >= sizeof k)
-        return 0;
-    if (x->nlabels == x->clab) {
-        char **l = acre_realloc(x->labels, (size_t)(x->clab = x->clab ? x->clab * 2 : 64) * sizeof *l);
-        if (!l)
-            return oom(err);
-        x->labels = l;
-    }
-    if (!(x->labels[x->nlabels] = acre_strdup(TXT(2))) ||
-        acre_strset_put(&x->close_plan, k, (size_t)n, x->nlabels++))
-        return oom(err);
-    return 0;
-}
-
-static int add_excluded(ctx *x, sqlite3_stmt *st, acre_error *err)
-{
-    char k[600];
-    int n = snprintf(k, sizeof k, "%d" SEP "%s", sqlite3_column_int(st, 0), TXT(1));
-    if (n > 0 && (size_t)n < sizeof k && acre_strset_put(&x->excluded, k, (size_t)n, 1))
-        return oom(err);
-    return 0;
-}
-
-static int add_judged(ctx *x, sqlite3_stmt *st, acre_error *err)
-{
-    acre_buf k = {0};
-    long i;
-    acre_buf_printf(&k, "%s" SEP "%s", TXT(0), TXT(1));
-    if (k.oom)
-        return oom(err);
-    if (x->njudged == x->cjudged) {
-        judged *n = acre_realloc(x->judged, (size_t)(x->cjudged = x->cjudged ? x->cjudged * 2 : 64) *
-                                           sizeof *n);
-        if (!n) {
-            acre_buf_free(&k);
-            return oom(err);
-        }
-        x->judged = n;
-    }
-    /* rows come in period order: a later judgment replaces the earlier */
-    if (!acre_strset_get(&x->judged_index, k.p, k.len, &i)) {
-        i = x->njudged++;
-        x->judged[i].a = x->judged[i].b = NULL;
-        if (acre_strset_put(&x->judged_index, k.p, k.len, i)) {
-            acre_buf_free(&k);
-            return oom(err);
-        }
-    } else {
-        free(x->judged[i].a);
-        free(x->judged[i].b);
-    }
-    x->judged[i].period = sqlite3_column_int(st, 2);
-    x->judged[i].seq = sqlite3_column_int64(st, 3);
-    x->judged[i].a = acre_strdup(TXT(4));
-    x->judged[i].b = acre_strdup(TXT(5));
-    acre_buf_free(&k);
-    return x->judged[i].a && x->judged[i].b ? 0 : oom(err);
-}
-
-/* Customers come newest version first, in descending ID order (one backward scan of the table,
- * no subquery per row): the first row of each ID is its current version, the others are
- * skipped. index_customers then puts them in ID order. */
-static int add_customer(ctx *x, sqlite3_stmt *st, acre_error *err)
-{
-    acre_close *c = &x->c;
-    const char *id = TXT(0);
-    size_t len = strlen(id);
-    acre_cust *cu;
-    long ai;
-    if (x->last_cust && strcmp(x->last_cust, id) == 0)
-        return 0; /* an older version */
-    if (!acre_strset_get(&c->aff_index, TXT(1), strlen(TXT(1)), &ai)) {
-        /* not an affiliate's: left out, its ID kept only to skip its older versions */
-        char *d = acre_malloc(len + 1);
-        if (!d)
-            return oom(err);
-        memcpy(d, id, len + 1);
-        free(x->dropped_cust);
-        x->last_cust = x->dropped_cust = d;
-        return 0;
-    }
-    if (c->ncusts == x->cust_cap) {
-        int cap = x->cust_cap ? x->cust_cap * 2 : 1024;
-        acre_cust *n = acre_realloc(c->custs, (size_t)cap * sizeof *n);
-        if (!n)
-            return oom(err);
-        c->custs = n;
-        x->cust_cap = cap;
-    }
-    cu = &c->custs[c->ncusts];
-    memset(cu, 0, sizeof *cu);
-    acre_dec_init(&cu->ftd_amount);
-    c->ncusts++; /* counted first, so that ctx_free frees what was made */
-    if (!(cu->id = acre_malloc(len + 1)))
-        return oom(err);
-    memcpy(cu->id, id, len + 1);
-    x->last_cust = cu->id;
-    cu->aff = (int)ai;
-    acre_datetime_split(TXT(2), &cu->signup_sec, &cu->signup_nsec);
-    acre_date_of(cu->signup_date, cu->signup_sec);
-    if (TXT(3)) {
-        size_t n = strlen(TXT(3));
-        if (n >= sizeof cu->country)
-            n = sizeof cu->country - 1;
-        memcpy(cu->country, TXT(3), n);
-        cu->country[n] = '\0';
-    }
-    if (TXT(4) && !(cu->kyc = acre_strdup(TXT(4))))
-        return oom(err);
-    return 0;
-}
-
-/* Puts the customers in ID order (they were read in descending order) and indexes them. */
-static int index_customers(ctx *x, acre_error *err)
-{
-    acre_close *c = &x->c;
-    for (int i = 0, j = c->ncusts - 1; i < j; i++, j--) {
-        acre_cust t = c->custs[i];
-        c->custs[i] = c->custs[j];
-        c->custs[j] = t;
-    }
-    if (acre_strset_reserve(&c->cust_index, (size_t)c->ncusts))
-        return oom(err);
-    for (int i = 0; i < c->ncusts; i++)
-        if (acre_strset_put(&c->cust_index, c->custs[i].id, strlen(c->custs[i].id), i))
-            return oom(err);
-    x->last_cust = NULL;
-    free(x->dropped_cust);
-    x->dropped_cust = NULL;
-    return 0;
-}
-
-static int add_settled(ctx *x, sqlite3_stmt *st, acre_error *err)
-{
-    long i;
-    acre_cust *cu;
-    if (!acre_strset_get(&x->c.cust_index, TXT(0), strlen(TXT(0)), &i))
-        return 0;
-    cu = &x->c.custs[i];
-    cu->settled = 1;
-    cu->paid = strcmp(TXT(3), "paid") == 0;
-    cu->clawed = sqlite3_column_type(st, 8) != SQLITE_NULL;
-    cu->paid_aff = acre_strdup(TXT(1));
-    cu->paid_label = acre_strdup(TXT(2));
-    cu->paid_amount = TXT(4) ? acre_strdup(TXT(4)) : NULL;
-    cu->paid_qat = acre_strdup(TXT(5));
-    cu->paid_qsec = sqlite3_column_int64(st, 6);
-    cu->paid_clawback_days = sqlite3_column_int64(st, 7);
-    {
-        char per[8];
-        acre_period_text(per, sqlite3_column_int(st, 9));
-        cu->paid_period = acre_strdup(per);
-    }
-    if (!cu->paid_aff || !cu->paid_label || (TXT(4) && !cu->paid_amount) || !cu->paid_qat ||
-        !cu->paid_period)
-        return oom(err);
-    return 0;
-}
-
-static int add_flag(ctx *x, sqlite3_stmt *st, acre_error *err)
-{
-    long i;
-    (void)err;
-    /* active at the period's end: flagged before the next month starts, not cleared before it */
-    if (strcmp(TXT(2), x->c.next_start) >= 0)
-        return 0;
-    if (TXT(3) && strcmp(TXT(3), x->c.next_start) < 0)
-        return 0;
-    if (!acre_strset_get(&x->c.cust_index, TXT(0), strlen(TXT(0)), &i))
-        return 0;
-    for (int f = 0; f < 4; f++)
-        if (strcmp(acre_flag_names[f], TXT(1)) == 0)
-            x->c.custs[i].flags |= 1u << f;
-    return 0;
-}
-
-static int add_fx(ctx *x, sqlite3_stmt *st, acre_error *err)
-{
-    acre_close *c = &x->c;
-    if (c->nfx % 256 == 0) {
-        acre_fx *n = acre_realloc(c->fx, (size_t)(c->nfx + 256) * sizeof *n);
-        if (!n)
-            return oom(err);
-        c->fx = n;
-    }
-    snprintf(c->fx[c->nfx].currency, 4, "%s", TXT(1));
-    snprintf(c->fx[c->nfx].date, 11, "%s", TXT(0));
-    acre_dec_init(&c->fx[c->nfx].rate);
-    c->nfx++;
-    return stored(&c->fx[c->nfx - 1].rate, TXT(2), err, "the usd_rate of %s on %s", TXT(1),
-                  TXT(0));
-}
-
-/* The newest version of each record at the close's watermark (?1). */
-#define CURRENT(t, key)                                                                            \
-    " AS r WHERE seq = (SELECT max(seq) FROM " t " AS z WHERE " key " AND z.seq <= ?1)"
-
-static int load(ctx *x, acre_error *err)
-{
-    acre_close *c = &x->c;
-    char q[512];
-    int rc;
-    if ((rc = load_plans(x, err)) ||
-        (rc = each_row(x,
-                       "SELECT affiliate_id, parent_affiliate_id, currency, min_payout FROM "
-                       "affiliate" CURRENT("affiliate", "z.affiliate_id = r.affiliate_id")
-                       " ORDER BY affiliate_id",
-                       add_aff, err)))
-        return rc;
-    x->as = acre_calloc((size_t)c->naffs + 1, sizeof *x->as);
-    x->nas = acre_calloc((size_t)c->naffs + 1, sizeof *x->nas);
-    if (!x->as || !x->nas)
-        return oom(err);
-    if ((rc = each_row(x,
-                       "SELECT affiliate_id, plan_id, effective_from, plan_version, effective_to "
-                       "FROM assignment" CURRENT("assignment",
-                                                 "z.affiliate_id = r.affiliate_id AND z.plan_id = "
-                                                 "r.plan_id AND z.effective_from = "
-                                                 "r.effective_from")
-                       " ORDER BY affiliate_id, effective_from",
-                       add_assign, err)))
-        return rc;
-    if (c->last_closed >= 0) {
-        snprintf(q, sizeof q,
-                 "SELECT affiliate_id, carried_forward FROM close_affiliate WHERE period = %d",
-                 c->last_closed);
-        if ((rc = each_row(x, q, add_balance, err)))
-            return rc;
-        snprintf(q, sizeof q,
-                 "SELECT affiliate_id, plan_id, plan, origin, amount FROM close_layer WHERE "
-                 "period = %d ORDER BY affiliate_id, origin",
-                 c->last_closed);
-        if ((rc = each_row(x, q, add_layer, err)))
-            return rc;
-    }
-    if ((rc = each_row(x, "SELECT period, affiliate_id, plan FROM close_affiliate", add_close_plan,
-                       err)) ||
-        (rc = each_row(x, "SELECT period, customer_id FROM close_excluded", add_excluded, err)) ||
-        (rc = each_row(x, "SELECT tbl, rkey, period, seq, a, b FROM counted ORDER BY period",
-                       add_judged, err)) ||
-        (rc = each_row(x,
-                       "SELECT customer_id, affiliate_id, signup_date, country_code, "
-                       "kyc_status_id FROM customer WHERE seq <= ?1 "
-                       "ORDER BY customer_id DESC, seq DESC",
-                       add_customer, err)) ||
-        (rc = index_customers(x, err)) ||
-        (rc = each_row(x,
-                       "SELECT customer_id, affiliate_id, plan, outcome, amount, qualified_at, "
-                       "qsec, clawback_days, clawed_period, period FROM settled",
-                       add_settled, err)) ||
-        (rc = each_row(x,
-                       "SELECT customer_id, flag, flagged_at, cleared_at FROM flag" CURRENT(
-                           "flag", "z.customer_id = r.customer_id AND z.flag = r.flag AND "
-                                   "z.flagged_at = r.flagged_at"),
-                       add_flag, err)) ||
-        (rc = each_row(x,
-                       "SELECT date, currency, usd_rate FROM fx_rate" CURRENT(
-                           "fx_rate", "z.date = r.date AND z.currency = r.currency")
-                       " ORDER BY currency, date",
-                       add_fx, err)))
-        return rc;
-    return 0;
-}
-
 /* ---- streaming records ---- */
-
-static const char *const table_names[] = {"transaction", "gaming_activity", "trading_activity",
-                                          "bonus_event"};
-
-/* Column layouts of the streamed queries. */
-enum { TX_ID, TX_CUST, TX_TYPE, TX_AMOUNT, TX_CUR, TX_DATE, TX_STATUS, TX_USD, TX_N };
-enum { GA_DATE, GA_CUST, GA_GAME, GA_CUR, GA_BETS, GA_TOTAL, GA_WINS, GA_GGR, GA_NGR, GA_N };
-enum { TA_DATE, TA_CUST, TA_INSTR, TA_CUR, TA_LOTS, TA_N };
-enum { BE_ID, BE_STATUS, BE_CUST, BE_CUR, BE_TS, BE_BTR, BE_N };
-
-static void record_date(int tb, const grp *g, const ver *v, char date[11])
-{
-    const char *d = col(g, v, tb == TB_TXN ? TX_DATE : tb == TB_BONUS ? BE_TS : 0);
-    memcpy(date, d, 10);
-    date[10] = '\0';
-}
-
-static const char *record_customer(int tb, const grp *g, const ver *v)
-{
-    return col(g, v, tb == TB_TXN ? TX_CUST : tb == TB_BONUS ? BE_CUST : 1);
-}
-
-/* Sets c->oom, which fails the close when it is stored. The streaming thread and the rules
- * threads may both set it. */
-static void ran_out(acre_close *c)
-{
-    __atomic_store_n(&c->oom, 1, __ATOMIC_RELAXED);
-}
-
-/* Adds amount n (in `cur`, dated `date`; usd its amount_usd or NULL) to acc in currency `to`:
- * as written when the currencies match, else converted (SPEC 5.1). A zero needs no rate. */
-static void add_amount(acre_close *c, acre_acc *acc, const acre_number *n, const char *cur,
-                       const acre_number *usd, const char *date, const char *to)
-{
-    acre_dec d;
-    if (strcmp(cur, to) == 0) {
-        if (acre_acc_add_number(acc, n))
-            ran_out(c);
-        return;
-    }
-    if (!n->mant)
-        return;
-    acre_dec_init(&d);
-    acre_close_convert(c, &d, n, cur, usd, date, to);
-    if (acre_acc_add_dec(acc, &d))
-        ran_out(c);
-    acre_dec_clear(&d);
-}
-
-/* The revenue a record version contributes under plan p for a customer who signed up at
- * signup_sec: a (GGR or deduction) and b (reported NGR or net revenue), in p's currency.
- * Returns 0, or ACRE_EREFUSED when a reported NGR is missing on a record that would count. */
-static int value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
-                 int64_t signup_sec, acre_acc *a, acre_acc *b)
-{
-    acre_close *c = &x->c;
-    char date[11];
-    acre_number n;
-    const char *cur;
-    if (!p || !p->has_rs)
-        return 0;
-    record_date(tb, g, v, date);
-    if (p->rs.customer_months > 0) {
-        char cut[11];
-        if (acre_add_months_date(cut, signup_sec, p->rs.customer_months) == 0 &&
-            strcmp(date, cut) >= 0)
-            return 0;
-    }
-    switch (tb) {
-    case TB_GAMING: {
-        int reported = p->rs.basis == BASIS_NGR && p->rs.reported;
-        if (p->rs.basis != BASIS_NGR)
-            return 0;
-        if (p->rs.game_types.n && !acre_strlist_has(&p->rs.game_types, col(g, v, GA_GAME)))
-            return 0;
-        cur = col(g, v, GA_CUR);
-        if (reported) {
-            if (!col(g, v, GA_NGR)) {
-                /* x->err is the error of the query being read (engine/close_read.h) */
-                return acre_error_set(x->err, ACRE_EREFUSED, "ngr", "reported_ngr_missing",
-                                      "plan %s reads reported NGR, but gaming activity "
-                                      "%s/%s/%s/%s has no ngr",
-                                      p->label, col(g, v, GA_DATE), col(g, v, GA_CUST),
-                                      col(g, v, GA_GAME), cur);
-            }
-            parse_num(&n, col(g, v, GA_NGR));
-            add_amount(c, b, &n, cur, NULL, date, p->currency);
-            return 0;
-        }
-        if (col(g, v, GA_GGR)) {
-            parse_num(&n, col(g, v, GA_GGR));
-            add_amount(c, a, &n, cur, NULL, date, p->currency);
-        } else {
-            acre_number w;
-            parse_num(&n, col(g, v, GA_TOTAL));
-            parse_num(&w, col(g, v, GA_WINS));
-            w.neg = w.mant ? !w.neg : 0;
-            if (strcmp(cur, p->currency) == 0) {
-                if (acre_acc_add_number(a, &n) || acre_acc_add_number(a, &w))
-                    ran_out(c);
-            } else if (n.mant || w.mant) {
-                acre_dec d, e;
-                acre_dec_init(&d);
-                acre_dec_init(&e);
-                acre_number_to_dec(&d, &n);
-                acre_number_to_dec(&e, &w);
-                acre_dec_add(&d, &d, &e);
-                if (acre_dec_sgn(&d)) {
-                    acre_close_convert_dec(c, &e, &d, cur, date, p->currency);
-                    if (acre_acc_add_dec(a, &e))
-                        ran_out(c);
-                }
-                acre_dec_clear(&d);
-                acre_dec_clear(&e);
-            }
-        }
-        return 0;
-    }
-    case TB_TXN: {
-        int type = acre_txn_type(col(g, v, TX_TYPE), strlen(col(g, v, TX_TYPE)));
-        acre_acc *to = NULL;
-        acre_number usd;
-        int neg = 0;
-        if (type < 0 || !acre_strlist_has(&p->counted_statuses, col(g, v, TX_STATUS)))
-            return 0;
-        if (p->rs.basis == BASIS_NGR && !p->rs.reported && (p->rs.deduct & (1u << type)))
-            to = a;
-        else if (p->rs.basis == BASIS_NET_REVENUE && (p->rs.nr_add & (1u << type)))
-            to = b;
-        else if (p->rs.basis == BASIS_NET_REVENUE && (p->rs.nr_sub & (1u << type)))
-            to = b, neg = 1;
-        if (!to)
-            return 0;
-        parse_num(&n, col(g, v, TX_AMOUNT));
-        if (neg)
-            n.neg = n.mant ? !n.neg : 0;
-        if (col(g, v, TX_USD)) {
-            parse_num(&usd, col(g, v, TX_USD));
-            if (neg)
-                usd.neg = usd.mant ? !usd.neg : 0;
-        }
-        add_amount(c, to, &n, col(g, v, TX_CUR), col(g, v, TX_USD) ? &usd : NULL, date,
-                   p->currency);
-        return 0;
-    }
-    case TB_BONUS:
-        if (p->rs.basis != BASIS_NGR || p->rs.reported || !(p->rs.deduct & (1u << TT_BTR)) ||
-            strcmp(col(g, v, BE_STATUS), "Completed") != 0 || !col(g, v, BE_BTR))
-            return 0;
-        parse_num(&n, col(g, v, BE_BTR));
-        add_amount(c, a, &n, col(g, v, BE_CUR), NULL, date, p->currency);
-        return 0;
-    default:
-        return 0; /* trading activity carries no revenue */
-    }
-}
-
-/* Keeps the record as a qualification event when the customer's plan can use it: transactions
- * of its event types in a counted status; activity rows when it has an activity threshold. */
-static void add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v)
-{
-    acre_close *c = &x->c;
-    const acre_plan *p = cu->evplan;
-    acre_qev *e;
-    int type = -1;
-    if (tb == TB_BONUS)
-        return;
-    if (tb == TB_TXN) {
-        const char *t = col(g, v, TX_TYPE);
-        type = acre_txn_type(t, strlen(t));
-        if (type < 0 || !(p->q.event_types & (1u << type)) ||
-            !acre_strlist_has(&p->counted_statuses, col(g, v, TX_STATUS)))
-            return;
-    } else if (!x->need_activity_events) {
-        return;
-    }
-    /* one event per activity row: rows of one day share an instant and acre_qualify applies
-     * them together (summing them here could exceed the 15 digits an acre_number holds) */
-    if (cu->nev == cu->cap) {
-        int cap = cu->cap ? cu->cap * 2 : 2;
-        acre_qev *n = acre_realloc(cu->ev, (size_t)cap * sizeof *n);
-        if (!n) {
-            c->oom = 1;
-            return;
-        }
-        cu->ev = n;
-        cu->cap = cap;
-    }
-    e = &cu->ev[cu->nev++];
-    memset(e, 0, sizeof *e);
-    if (tb == TB_TXN) {
-        const char *id = col(g, v, TX_ID), *cur = col(g, v, TX_CUR);
-        acre_datetime_split(col(g, v, TX_DATE), &e->sec, &e->nsec);
-        memcpy(e->currency, cur, 3);
-        e->txn_id = (uint32_t)c->ids.len;
-        acre_buf_add(&c->ids, id, strlen(id) + 1);
-        parse_num(&e->amount, col(g, v, TX_AMOUNT));
-        if (col(g, v, TX_USD)) {
-            e->has_usd = 1;
-            parse_num(&e->other, col(g, v, TX_USD));
-        }
-    } else {
-        e->activity = 1;
-        acre_date_sec(col(g, v, 0), &e->sec);
-        e->sec += 86399; /* activity counts at the end of its day */
-        memcpy(e->currency, col(g, v, tb == TB_GAMING ? GA_CUR : TA_CUR), 3);
-        if (tb == TB_GAMING) {
-            e->bets = col(g, v, GA_BETS) ? atol(col(g, v, GA_BETS)) : 0;
-            parse_num(&e->amount, col(g, v, GA_TOTAL));
-        } else {
-            parse_num(&e->other, col(g, v, TA_LOTS));
-        }
-    }
-}
-
-static void record_key(acre_buf *k, int tb, const grp *g, const ver *v)
-{
-    int nkey = tb == TB_TXN ? 1 : tb == TB_BONUS ? 2 : 4;
-    for (int i = 0; i < nkey; i++) {
-        if (i)
-            acre_buf_adds(k, SEP);
-        acre_buf_adds(k, col(g, v, i));
-    }
-}
-
-static void key_json(acre_buf *k, int tb, const grp *g, const ver *v)
-{
-    int nkey = tb == TB_TXN ? 1 : tb == TB_BONUS ? 2 : 4;
-    if (nkey == 1) {
-        acre_buf_json_str(k, col(g, v, 0), strlen(col(g, v, 0)));
-        return;
-    }
-    acre_buf_adds(k, "[");
-    for (int i = 0; i < nkey; i++) {
-        if (i)
-            acre_buf_adds(k, ",");
-        acre_buf_json_str(k, col(g, v, i), strlen(col(g, v, i)));
-    }
-    acre_buf_adds(k, "]");
-}
-
-/* The value a record was counted at before this close, or 0 when it never was; *seq is the
- * version judged (0: none). */
-static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec *b,
-                     long long *seq, const acre_cust *cu)
-{
-    acre_buf k = {0};
-    long ji;
-    int cc;
-    const ver *v = NULL;
-    acre_dec_set_si(a, 0);
-    acre_dec_set_si(b, 0);
-    *seq = 0;
-    acre_buf_printf(&k, "%s" SEP, table_names[tb]);
-    record_key(&k, tb, g, &g->v[g->nv - 1]);
-    if (k.oom) {
-        x->c.oom = 1; /* reported when the records have been read */
-        acre_buf_free(&k);
-        return 0;
-    }
-    if (acre_strset_get(&x->judged_index, k.p, k.len, &ji)) {
-        const judged *j = &x->judged[ji];
-        int rc;
-        *seq = j->seq;
-        for (size_t i = 0; i < k.len; i++) /* the key's parts, printable, for the message */
-            if (k.p[i] == SEP[0])
-                k.p[i] = '/';
-        if ((rc = stored(a, j->a, x->err, "counted.a of %s", k.p)) ||
-            (rc = stored(b, j->b, x->err, "counted.b of %s", k.p))) {
-            acre_buf_free(&k);
-            return rc;
-        }
-        acre_buf_free(&k);
-        return 0;
-    }
-    acre_buf_free(&k);
-    if ((cc = covering(x, p)) < 0)
-        return 0;
-    for (int i = 0; i < g->nv; i++)
-        if (g->v[i].seq <= x->closes[cc].seq)
-            v = &g->v[i];
-    if (!v) /* the record arrived after the close that covered its period */
-        return 0;
-    {
-        char date[11];
-        record_date(tb, g, v, date);
-        if (covering(x, period_of(date)) != cc)
-            return 0;
-    }
-    {
-        /* judged at close cc, unless the customer did not count then */
-        char ek[600];
-        int n = snprintf(ek, sizeof ek, "%d" SEP "%s", x->closes[cc].period, cu->id);
-        if (n > 0 && (size_t)n < sizeof ek && acre_strset_get(&x->excluded, ek, (size_t)n, NULL))
-            return 0;
-    }
-    *seq = v->seq;
-    {
-        /* the customer's affiliate and signup as they were at that close */
-        const char *aff = x->c.affs[cu->aff].id;
-        int64_t signup = cu->signup_sec;
-        const acre_plan *op;
-        acre_acc A = {0}, B = {0};
-        char affbuf[512];
-        sqlite3_reset(x->old_cust);
-        sqlite3_bind_text(x->old_cust, 1, cu->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(x->old_cust, 2, x->closes[cc].seq);
-        int rc = sqlite3_step(x->old_cust);
-        if (rc == SQLITE_ROW && acre_store_row(x->s, x->old_cust, x->err) == 0) {
-            int32_t ns;
-            snprintf(affbuf, sizeof affbuf, "%s", sqlite3_column_text(x->old_cust, 0));
-            aff = affbuf;
-            acre_datetime_split((const char *)sqlite3_column_text(x->old_cust, 1), &signup, &ns);
-        } else if (rc != SQLITE_DONE) {
-            return acre_store_fail(x->s, "reading a customer", x->err);
-        }
-        op = closed_plan(x, x->closes[cc].period, aff);
-        if (!was_closed(x, p)) {
-            /* a skipped month's record was judged at close cc by the plan its affiliate's
-             * assignments give that month (judge_late): without revshare it counted 0 */
-            long ai;
-            const acre_plan *own =
-                acre_strset_get(&x->c.aff_index, aff, strlen(aff), &ai)
-                    ? plan_for(x, (int)ai, p, NULL, NULL, 0)
-                    : NULL;
-            if (!own || !own->has_rs)
-                op = NULL;
-        }
-        if (value(x, tb, g, v, op, signup, &A, &B))
-            return ACRE_EREFUSED;
-        acre_acc_get(a, &A);
-        acre_acc_get(b, &B);
-        acre_acc_free(&A);
-        acre_acc_free(&B);
-    }
-    return 0;
-}
-
-static void add_late(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v, const acre_dec *a,
-                     const acre_dec *b)
-{
-    acre_late *n = acre_realloc(cu->late, (size_t)(cu->nlate + 1) * sizeof *n);
-    acre_buf k = {0};
-    int at;
-    if (!n) {
-        x->c.oom = 1; /* reported when the records have been read */
-        return;
-    }
-    cu->late = n;
-    /* in query order, which is table order, each query's in the order read, whatever the
-     * interleaving of the queries (engine/close_read.h) */
-    for (at = cu->nlate; at > 0 && cu->late[at - 1].query > x->query; at--)
-        ;
-    memmove(&cu->late[at + 1], &cu->late[at], (size_t)(cu->nlate - at) * sizeof *n);
-    cu->nlate++;
-    n = &cu->late[at];
-    n->query = x->query;
-    n->kind = table_names[tb];
-    key_json(&k, tb, g, v);
-    n->key = k.p;
-    if (k.oom)
-        x->c.oom = 1;
-    record_date(tb, g, v, n->date);
-    acre_dec_init(&n->ggr);
-    acre_dec_init(&n->ded);
-    acre_dec_init(&n->ngr);
-    acre_dec_init(&n->nr);
-    acre_dec_set(tb == TB_GAMING ? &n->ggr : &n->ded, a);
-    acre_dec_set(tb == TB_GAMING ? &n->ngr : &n->nr, b);
-}
-
-/* A record dated in earlier period p: the difference between its value now and the value
- * counted before (0 when never counted) joins its customer's revenue, marked late, and the
- * judgment is remembered for the next close. */
-static int judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
-{
-    acre_close *c = &x->c;
-    const ver *v = &g->v[g->nv - 1];
-    const acre_aff *af = &c->affs[cu->aff];
-    acre_dec oa, ob, na, nb;
-    long long jseq = 0;
-    acre_acc A = {0}, B = {0};
-    const acre_plan *own;
-    int rc = 0;
-
-    acre_dec_init(&oa);
-    acre_dec_init(&ob);
-    acre_dec_init(&na);
-    acre_dec_init(&nb);
-    if (p <= c->last_closed && (rc = old_value(x, tb, g, p, &oa, &ob, &jseq, cu)))
-        goto out;
-    /* already counted in this version, or pending until its customer counts */
-    if (jseq == v->seq || !cu->counts)
-        goto out;
-    /* counted now by this period's plan, if its own period had a revshare plan: the plan the
-     * affiliate held at its period's close, or for a month that was skipped (never closed, SPEC
-     * 9 "Late data") the plan its assignments give it for that month */
-    own = was_closed(x, p) ? closed_plan(x, p, af->id) : plan_for(x, cu->aff, p, NULL, NULL, 0);
-    if (own && own->has_rs) {
-        if ((rc = value(x, tb, g, v, af->plan, cu->signup_sec, &A, &B)))
-            goto out;
-        acre_acc_get(&na, &A);
-        acre_acc_get(&nb, &B);
-    }
-    if (p <= c->last_closed) {
-        char *sa = acre_dec_format(&na), *sb = acre_dec_format(&nb);
-        if (!sa || !sb)
-            x->out_counted.oom = 1; /* reported when the close is stored */
-        acre_buf_adds(&x->out_counted, table_names[tb]);
-        acre_buf_adds(&x->out_counted, "\n");
-        record_key(&x->out_counted, tb, g, v);
-        acre_buf_printf(&x->out_counted, "\n%lld\n%s\n%s\n", v->seq, sa, sb);
-        free(sa);
-        free(sb);
-    }
-    acre_dec_sub(&na, &na, &oa);
-    acre_dec_sub(&nb, &nb, &ob);
-    cu->has_rev = 1;
-    if (acre_dec_sgn(&na) || acre_dec_sgn(&nb)) {
-        if (acre_acc_add_dec(tb == TB_GAMING ? &cu->ggr : &cu->ded, &na) ||
-            acre_acc_add_dec(tb == TB_GAMING ? &cu->ngr : &cu->nr, &nb))
-            ran_out(c);
-        add_late(x, cu, tb, g, v, &na, &nb);
-    }
-out:
-    acre_acc_free(&A);
-    acre_acc_free(&B);
-    acre_dec_clear(&oa);
-    acre_dec_clear(&ob);
-    acre_dec_clear(&na);
-    acre_dec_clear(&nb);
-    return rc;
-}
 
 /* The index of customer `id`, or -1. Activity comes in (date, customer) order and the customers
  * are held in ID order, so most lookups are the last customer found or one a few places after
@@ -1150,18 +114,18 @@ static int process(ctx *x, int tb, const grp *g)
     acre_cust *cu;
     acre_aff *af;
     int p;
-    const char *cust = record_customer(tb, g, v);
+    const char *cust = acre_close_record_customer(tb, g, v);
 
     if ((ci = find_customer(x, cust)) < 0)
         return 0;
     cu = &c->custs[ci];
     af = &c->affs[cu->aff];
-    record_date(tb, g, v, date);
-    p = period_of(date);
+    acre_close_record_date(tb, g, v, date);
+    p = acre_close_period_of(date);
     if (p > c->period)
         return 0;
     if (cu->need_events)
-        add_event(x, cu, tb, g, v);
+        acre_close_add_event(x, cu, tb, g, v);
     if (p == c->period && !af->plan) {
         /* revenue nobody is paid on: listed in the ledger's "unassigned" (SPEC 10) */
         af->unassigned_records++;
@@ -1191,11 +155,11 @@ static int process(ctx *x, int tb, const grp *g)
             return 0;
         cu->has_rev = 1;
         if (tb == TB_GAMING)
-            return value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ggr, &cu->ngr);
-        return value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ded, &cu->nr);
+            return acre_close_value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ggr, &cu->ngr);
+        return acre_close_value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ded, &cu->nr);
     }
     /* a record dated in an earlier period: late, skipped-month, or already counted */
-    return judge_late(x, tb, g, p, cu);
+    return acre_close_judge_late(x, tb, g, p, cu);
 }
 
 static int process_one(void *arg, int query, const acre_grp *g, acre_error *err)
@@ -1208,74 +172,6 @@ static int process_one(void *arg, int query, const acre_grp *g, acre_error *err)
     rc = process(x, x->rq[query].tag, g);
     x->err = own;
     return rc;
-}
-
-/* ?2 is the watermark; activity is split by date into [?1, ?3) */
-static const char *const txn_sql =
-    "SELECT transaction_id, customer_id, transaction_type, amount_currency, currency, "
-    "transaction_date, status, amount_usd, seq FROM txn WHERE seq <= ?2 "
-    "ORDER BY transaction_id, seq";
-static const char *const bonus_sql =
-    "SELECT user_bonus_id, status, user_id, currency, timestamp, bonus_turned_real, seq "
-    "FROM bonus_event WHERE status = 'Completed' AND seq <= ?2 ORDER BY user_bonus_id, status, seq";
-#define GA_SQL(where)                                                                              \
-    "SELECT date, customer_id, game_type, currency, bets_count, total_bets, wins, ggr, ngr, seq "  \
-    "FROM gaming_activity WHERE " where " AND seq <= ?2 "                                          \
-    "ORDER BY date, customer_id, game_type, currency, seq"
-#define TA_SQL(where)                                                                              \
-    "SELECT date, customer_id, instrument, currency, lots_traded, seq FROM trading_activity "      \
-    "WHERE " where " AND seq <= ?2 ORDER BY date, customer_id, instrument, currency, seq"
-/* at most this many months before the period get a query each; older ones share one */
-#define SPLIT_MONTHS 24
-
-static void add_query(ctx *x, const char *sql, int ncol, int nkey, int tag, const char *lo,
-                      const char *hi)
-{
-    acre_read_query *q = &x->rq[x->nrq++];
-    q->sql = sql;
-    q->ncol = ncol;
-    q->nkey = nkey;
-    q->tag = tag;
-    q->lo = lo;
-    q->hi = hi;
-}
-
-/* Starts reading the records (engine/close_read.h) as soon as the watermark is known, so that
- * the reader threads work while the close loads its state. The queries, in table order:
- * transactions; gaming activity up to the end of the period (nothing dated from the next period
- * on matters), split by date when two threads read it (the months since the first close, each
- * day of this period) so that both readers stay busy to the end; trading activity the same way;
- * Completed bonus events. */
-static int start_reading(ctx *x, acre_error *err)
-{
-    acre_close *c = &x->c;
-    int first = c->first_closed, nb = 0, split = acre_read_parallel(x->s);
-    if (first < c->period - SPLIT_MONTHS)
-        first = c->period - SPLIT_MONTHS;
-    x->bounds = acre_calloc((size_t)(c->period - first) + 33, sizeof *x->bounds);
-    x->rq = acre_calloc((size_t)(c->period - first) * 2 + 70, sizeof *x->rq);
-    x->cursor = acre_calloc((size_t)(c->period - first) * 2 + 70, sizeof *x->cursor);
-    if (!x->bounds || !x->rq || !x->cursor)
-        return oom(err);
-    if (split) {
-        for (int p = first; p < c->period; p++)
-            acre_date_of(x->bounds[nb++], acre_month_start(p));
-        for (int64_t d = acre_month_start(c->period); d < acre_month_start(c->period + 1);
-             d += 86400)
-            acre_date_of(x->bounds[nb++], d);
-    }
-    acre_date_of(x->bounds[nb++], acre_month_start(c->period + 1));
-    add_query(x, txn_sql, TX_N, 1, TB_TXN, NULL, NULL);
-    add_query(x, GA_SQL("date < ?3"), GA_N, 4, TB_GAMING, NULL, x->bounds[0]);
-    for (int i = 1; i < nb; i++)
-        add_query(x, GA_SQL("date >= ?1 AND date < ?3"), GA_N, 4, TB_GAMING, x->bounds[i - 1],
-                  x->bounds[i]);
-    add_query(x, TA_SQL("date < ?3"), TA_N, 4, TB_TRADING, NULL, x->bounds[0]);
-    for (int i = 1; i < nb; i++)
-        add_query(x, TA_SQL("date >= ?1 AND date < ?3"), TA_N, 4, TB_TRADING, x->bounds[i - 1],
-                  x->bounds[i]);
-    add_query(x, bonus_sql, BE_N, 2, TB_BONUS, NULL, NULL);
-    return acre_read_start(x->s, x->rq, x->nrq, x->seq, &x->rd, err);
 }
 
 /* Transactions, activity and Completed bonus events, each record's versions together (up to the
@@ -1291,6 +187,23 @@ static int stream_all(ctx *x, acre_error *err)
     return acre_read_run(rd, process_one, x, err);
 }
 
+/* ---- each customer's and affiliate's part ---- */
+
+/* Appends v to the array *p of *n ints with room for *cap, growing it (first to `first`).
+ * Returns 0, or -1 when out of memory (the array is kept). */
+static int push_int(int **p, int *n, int *cap, int first, int v)
+{
+    if (*n == *cap) {
+        int c = *cap ? *cap * 2 : first, *g = acre_realloc(*p, (size_t)c * sizeof *g);
+        if (!g)
+            return -1;
+        *p = g;
+        *cap = c;
+    }
+    (*p)[(*n)++] = v;
+    return 0;
+}
+
 /* Decides each customer's part in this close: does it count toward the basis, and does its
  * qualification need to be computed (unsettled, or a paid customer still inside its clawback
  * window). */
@@ -1303,7 +216,7 @@ static int prepare_customers(ctx *x, acre_error *err)
         acre_aff *a = &c->affs[cu->aff];
         const acre_plan *p = a->plan;
         if (push_int(&a->custs, &a->ncusts, &a->ccap, 16, i))
-            return oom(err);
+            return acre_close_oom(err);
         cu->counts = p && p->has_rs && (cu->flags & p->q.exclude_flags) == 0;
         if (!cu->settled && p) {
             cu->need_events = 1;
@@ -1314,7 +227,7 @@ static int prepare_customers(ctx *x, acre_error *err)
             if (acre_strset_get(&c->aff_index, cu->paid_aff, strlen(cu->paid_aff), &pa)) {
                 acre_aff *b = &c->affs[pa];
                 if (push_int(&b->paid, &b->npaid, &b->pcap, 8, i))
-                    return oom(err);
+                    return acre_close_oom(err);
             }
         }
         if (cu->need_events) {
@@ -1338,7 +251,8 @@ static int prepare_affiliates(ctx *x, acre_error *err)
         char missing[320] = "";
         const acre_plan *held;
         long pi;
-        a->plan = (acre_plan *)plan_for(x, i, c->period, &a->assign_from, missing, sizeof missing);
+        a->plan = (acre_plan *)acre_close_plan_for(x, i, c->period, &a->assign_from, missing,
+                                                   sizeof missing);
         if (!a->plan && missing[0])
             return acre_error_set(err, ACRE_EREFUSED, "plan", "unknown_plan",
                                   "affiliate %s is assigned plan %s for %s, which is not stored",
@@ -1362,7 +276,7 @@ static int prepare_affiliates(ctx *x, acre_error *err)
             for (int k = 0; k < x->nas[i]; k++)
                 if (x->as[i][k].from <= c->period && x->as[i][k].from > best) {
                     int f;
-                    const acre_plan *pl = plan_for(x, i, x->as[i][k].from, &f, NULL, 0);
+                    const acre_plan *pl = acre_close_plan_for(x, i, x->as[i][k].from, &f, NULL, 0);
                     if (pl) {
                         last = pl;
                         best = x->as[i][k].from;
@@ -1377,7 +291,7 @@ static int prepare_affiliates(ctx *x, acre_error *err)
             acre_aff *pa = &c->affs[pi];
             a->parent_idx = (int)pi;
             if (push_int(&pa->children, &pa->nchildren, &pa->chcap, 4, i))
-                return oom(err);
+                return acre_close_oom(err);
         }
     }
     return 0;
@@ -1448,7 +362,7 @@ static int run_rules(acre_close *c, acre_error *err)
         return j.rc;
     }
     if (c->oom)
-        return oom(err);
+        return acre_close_oom(err);
     /* phase 2 reads other affiliates' lines: one thread, in order */
     for (int i = 0; i < c->naffs; i++)
         for (int k = 0; acre_rule_kinds[k]; k++)
@@ -1460,342 +374,7 @@ static int run_rules(acre_close *c, acre_error *err)
     return 0;
 }
 
-/* ---- the ledger ---- */
-
-static int line_order(const void *x, const void *y)
-{
-    const acre_line *a = x, *b = y;
-    int k;
-    if (a->kind != b->kind)
-        return a->kind - b->kind;
-    if ((k = strcmp(a->plan, b->plan)))
-        return k;
-    if ((k = strcmp(a->customer_id ? a->customer_id : "", b->customer_id ? b->customer_id : "")))
-        return k;
-    return strcmp(a->descendant_id ? a->descendant_id : "",
-                  b->descendant_id ? b->descendant_id : "");
-}
-
-static const char *mode_name(acre_round m)
-{
-    return m == ACRE_ROUND_HALF_UP ? "half_up" : m == ACRE_ROUND_DOWN ? "down" : "half_even";
-}
-
-static void rounding_json(acre_buf *b, int scale, acre_round mode)
-{
-    char n[12];
-    int k = sizeof n;
-    unsigned u = scale < 0 ? 0u : (unsigned)scale;
-    do {
-        n[--k] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    acre_buf_adds(b, ",\"rounding\":{\"scale\":");
-    acre_buf_add(b, n + k, sizeof n - (size_t)k);
-    acre_buf_adds(b, ",\"mode\":\"");
-    acre_buf_adds(b, mode_name(mode));
-    acre_buf_adds(b, "\"}");
-}
-
-static void fixed(acre_buf *b, const char *key, const acre_dec *v, int scale, acre_round mode)
-{
-    char *s = acre_dec_format_fixed(v, scale, mode);
-    if (!s)
-        b->oom = 1;
-    acre_buf_printf(b, ",\"%s\":\"%s\"", key, s ? s : "");
-    free(s);
-}
-
-/* An affiliate the ledger lists: it has a plan, a line or a balance. */
-static int listed(const acre_aff *a)
-{
-    return a->plan || a->nlines || acre_dec_sgn(&a->brought_forward);
-}
-
-/* Lines in ledger order, and the totals (SPEC 5.5). */
-static void totals(ctx *x)
-{
-    acre_close *c = &x->c;
-    for (int i = 0; i < c->naffs; i++) {
-        acre_aff *a = &c->affs[i];
-        acre_dec total;
-        if (!listed(a))
-            continue;
-        if (a->nlines > 1)
-            qsort(a->lines, (size_t)a->nlines, sizeof *a->lines, line_order);
-        acre_dec_set_si(&a->earned, 0);
-        for (int k = 0; k < a->nlines; k++)
-            acre_dec_add(&a->earned, &a->earned, &a->lines[k].amount);
-        acre_dec_init(&total);
-        acre_dec_add(&total, &a->earned, &a->brought_forward);
-        if (acre_dec_sgn(&total) > 0 && acre_dec_cmp(&total, &a->min_payout) >= 0) {
-            acre_dec_set(&a->payable, &total);
-            acre_dec_set_si(&a->carried_forward, 0);
-        } else {
-            acre_dec_set_si(&a->payable, 0);
-            acre_dec_set(&a->carried_forward, &total);
-        }
-        acre_dec_clear(&total);
-    }
-}
-
-/* The document (SPEC 6), after totals(). The digest is the SHA-256 of the document with its
- * final ,"digest":"..." member removed. Reads the close and frees only each line's detail, so it
- * can run beside write_state(). */
-static int write_ledger(ctx *x, acre_buf *b, char digest[72])
-{
-    acre_close *c = &x->c;
-    const char *prev = x->ncloses ? x->closes[x->ncloses - 1].digest : NULL;
-    int first = 1;
-    char hex[65];
-
-    acre_buf_printf(b, "{\"format\":\"acre-ledger/1\",\"period\":\"%s\",\"previous_digest\":",
-                    c->period_text);
-    if (prev)
-        acre_buf_printf(b, "\"%s\"", prev);
-    else
-        acre_buf_adds(b, "null");
-    acre_buf_adds(b, ",\"affiliates\":[");
-    for (int i = 0; i < c->naffs; i++) {
-        acre_aff *a = &c->affs[i];
-        if (!listed(a))
-            continue;
-        acre_buf_adds(b, first ? "\n{" : ",\n{");
-        first = 0;
-        acre_detail_str(b, "affiliate_id", a->id);
-        acre_detail_str(b, "currency", a->currency);
-        acre_detail_str(b, "plan", a->plan ? a->plan->label : NULL);
-        acre_buf_printf(b, ",\"rounding\":{\"scale\":%d,\"mode\":\"%s\"}", a->scale,
-                        mode_name(a->mode));
-        acre_detail_dec(b, "min_payout", &a->min_payout);
-        acre_buf_adds(b, ",\"lines\":[");
-        for (int k = 0; k < a->nlines; k++) {
-            acre_line *l = &a->lines[k];
-            char *amount = acre_dec_format_fixed(&l->amount, l->scale, l->mode);
-            acre_buf_adds(b, k ? ",\n" : "\n");
-            acre_buf_adds(b, "{\"kind\":\"");
-            acre_buf_adds(b, acre_line_kind_names[l->kind]);
-            acre_buf_adds(b, "\"");
-            acre_detail_str(b, "plan", l->plan);
-            if (l->customer_id)
-                acre_detail_str(b, "customer_id", l->customer_id);
-            if (l->descendant_id) {
-                acre_detail_str(b, "descendant_id", l->descendant_id);
-                acre_buf_printf(b, ",\"depth\":%d", l->depth);
-            }
-            acre_buf_adds(b, ",\"amount\":\"");
-            if (!amount)
-                b->oom = 1;
-            acre_buf_adds(b, amount ? amount : "");
-            acre_buf_adds(b, "\"");
-            acre_detail_dec(b, "exact", &l->exact);
-            rounding_json(b, l->scale, l->mode);
-            acre_buf_adds(b, ",\"detail\":{");
-            if (l->detail.p)
-                acre_buf_add(b, l->detail.p, l->detail.len);
-            acre_buf_adds(b, "}}");
-            acre_buf_free(&l->detail); /* held once: in the document from now on */
-            free(amount);
-        }
-        acre_buf_adds(b, "]");
-        fixed(b, "earned", &a->earned, a->scale, a->mode);
-        fixed(b, "brought_forward", &a->brought_forward, a->scale, a->mode);
-        fixed(b, "payable", &a->payable, a->scale, a->mode);
-        fixed(b, "carried_forward", &a->carried_forward, a->scale, a->mode);
-        acre_buf_adds(b, "}");
-    }
-    acre_buf_adds(b, "]");
-    /* affiliates with records in the period but no plan (SPEC 10), only when there are any, so
-     * that a ledger without them reads as before */
-    first = 1;
-    for (int i = 0; i < c->naffs; i++) {
-        const acre_aff *a = &c->affs[i];
-        if (!a->unassigned_records)
-            continue;
-        acre_buf_adds(b, first ? ",\n\"unassigned\":[\n{" : ",\n{");
-        first = 0;
-        acre_detail_str(b, "affiliate_id", a->id);
-        acre_buf_printf(b, ",\"customers\":%d,\"records\":%ld}", a->unassigned_customers,
-                        a->unassigned_records);
-    }
-    acre_buf_adds(b, first ? "}" : "]}");
-    if (b->oom)
-        return ACRE_ENOMEM;
-    acre_sha256_hex(hex, b->p, b->len);
-    snprintf(digest, 72, "sha256:%s", hex);
-    b->len--; /* drop the closing brace, add the digest (and, with a ledger key, the mac) */
-    acre_buf_printf(b, ",\n\"digest\":\"%s\"", digest);
-    acre_ledger_mac_add(x->s, b, digest);
-    acre_buf_adds(b, "}\n");
-    return b->oom ? ACRE_ENOMEM : 0;
-}
-
 /* ---- storing ---- */
-
-/* Everything a later close needs except the ledger itself: balances, carryover layers, excluded
- * and settled customers, clawbacks, what was counted. Reads the close only. */
-static int write_state(ctx *x, acre_error *err)
-{
-    acre_close *c = &x->c;
-    sqlite3_stmt *st = NULL;
-    int rc = 0;
-
-#define PREP(sql)                                                                                  \
-    do {                                                                                           \
-        sqlite3_finalize(st);                                                                      \
-        if ((rc = acre_store_prepare(x->s, &st, sql, err)))                                        \
-            goto out;                                                                              \
-    } while (0)
-#define STEP(what)                                                                                 \
-    do {                                                                                           \
-        if (sqlite3_step(st) != SQLITE_DONE) {                                                     \
-            rc = acre_store_fail(x->s, what, err);                                                 \
-            goto out;                                                                              \
-        }                                                                                          \
-        sqlite3_reset(st);                                                                         \
-    } while (0)
-
-    PREP("INSERT INTO close_affiliate(period, affiliate_id, plan, carried_forward) "
-         "VALUES(?1, ?2, ?3, ?4)");
-    for (int i = 0; i < c->naffs; i++) {
-        acre_aff *a = &c->affs[i];
-        char *cf;
-        if (!listed(a))
-            continue;
-        if (!(cf = acre_dec_format(&a->carried_forward))) {
-            rc = oom(err);
-            goto out;
-        }
-        sqlite3_bind_int(st, 1, c->period);
-        sqlite3_bind_text(st, 2, a->id, -1, SQLITE_STATIC);
-        if (a->plan)
-            sqlite3_bind_text(st, 3, a->plan->label, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 3);
-        sqlite3_bind_text(st, 4, cf, -1, free);
-        STEP("storing balances");
-    }
-
-    PREP("INSERT INTO close_layer(period, affiliate_id, plan_id, plan, origin, amount) "
-         "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-    for (int i = 0; i < c->naffs; i++) {
-        acre_aff *a = &c->affs[i];
-        for (int k = 0; k < a->nlayers; k++) {
-            char *amount = acre_dec_format(&a->layers[k].amount);
-            if (!amount) {
-                rc = oom(err);
-                goto out;
-            }
-            sqlite3_bind_int(st, 1, c->period);
-            sqlite3_bind_text(st, 2, a->id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 3, a->layer_plan_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 4, a->layer_label, -1, SQLITE_STATIC);
-            sqlite3_bind_int(st, 5, a->layers[k].origin);
-            sqlite3_bind_text(st, 6, amount, -1, free);
-            STEP("storing carryover");
-        }
-    }
-
-    PREP("INSERT INTO close_excluded(period, customer_id) VALUES(?1, ?2)");
-    for (int i = 0; i < c->ncusts; i++) {
-        acre_cust *cu = &c->custs[i];
-        const acre_plan *p = c->affs[cu->aff].plan;
-        if (p && p->has_rs && !cu->counts) {
-            sqlite3_bind_int(st, 1, c->period);
-            sqlite3_bind_text(st, 2, cu->id, -1, SQLITE_STATIC);
-            STEP("storing excluded customers");
-        }
-    }
-
-    PREP("INSERT INTO settled(customer_id, period, affiliate_id, plan, outcome, amount, "
-         "qualified_at, qsec, clawback_days) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-    for (int i = 0; i < c->ncusts; i++) {
-        acre_cust *cu = &c->custs[i];
-        const acre_plan *p = c->affs[cu->aff].plan;
-        if (!cu->qualifies)
-            continue;
-        sqlite3_bind_text(st, 1, cu->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, c->period);
-        sqlite3_bind_text(st, 3, c->affs[cu->aff].id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, p->label, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5,
-                          cu->outcome == 1   ? "paid"
-                          : cu->outcome == 2 ? "over_cap"
-                                             : "qualified",
-                          -1, SQLITE_STATIC);
-        if (cu->outcome == 1)
-            sqlite3_bind_text(st, 6, cu->paid_now, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 6);
-        sqlite3_bind_text(st, 7, cu->qualified_at, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 8, cu->qsec);
-        sqlite3_bind_int64(st, 9, p->has_cpa ? p->cpa.clawback_days : 0);
-        STEP("storing settled customers");
-    }
-
-    PREP("UPDATE settled SET clawed_period = ?2 WHERE customer_id = ?1");
-    for (int i = 0; i < c->ncusts; i++) {
-        acre_cust *cu = &c->custs[i];
-        if (!cu->settled || !cu->clawed || !cu->paid)
-            continue;
-        sqlite3_bind_text(st, 1, cu->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, c->period);
-        STEP("storing clawbacks");
-    }
-
-    PREP("INSERT OR REPLACE INTO counted(tbl, rkey, period, seq, a, b) "
-         "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-    if (x->out_counted.oom) {
-        rc = oom(err);
-        goto out;
-    }
-    {
-        char *p = x->out_counted.p, *end = p + x->out_counted.len;
-        while (p && p < end) {
-            char *f[5];
-            for (int i = 0; i < 5; i++) {
-                f[i] = p;
-                p = strchr(p, '\n');
-                *p++ = '\0';
-            }
-            sqlite3_bind_text(st, 1, f[0], -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, f[1], -1, SQLITE_STATIC);
-            sqlite3_bind_int(st, 3, c->period);
-            sqlite3_bind_int64(st, 4, atoll(f[2]));
-            sqlite3_bind_text(st, 5, f[3], -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 6, f[4], -1, SQLITE_STATIC);
-            STEP("storing what was counted");
-        }
-    }
-out:
-    sqlite3_finalize(st);
-    return rc;
-#undef PREP
-#undef STEP
-}
-
-static int write_close(ctx *x, const char *ledger, const char *digest, acre_error *err)
-{
-    const char *prev = x->ncloses ? x->closes[x->ncloses - 1].digest : NULL;
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(x->s, &st,
-                                "INSERT INTO close(period, period_text, seq, ledger, digest, "
-                                "previous_digest) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-                                err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int(st, 1, x->c.period);
-    sqlite3_bind_text(st, 2, x->c.period_text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, x->seq);
-    sqlite3_bind_text(st, 4, ledger, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, digest, -1, SQLITE_STATIC);
-    if (prev)
-        sqlite3_bind_text(st, 6, prev, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = acre_store_fail(x->s, "storing the ledger", err);
-    sqlite3_finalize(st);
-    return rc;
-}
 
 typedef struct doc_job {
     ctx *x;
@@ -1807,7 +386,7 @@ typedef struct doc_job {
 static void *doc_worker(void *arg)
 {
     doc_job *d = arg;
-    d->rc = write_ledger(d->x, d->doc, d->digest);
+    d->rc = acre_close_write_ledger(d->x, d->doc, d->digest);
     return NULL;
 }
 
@@ -1819,14 +398,14 @@ static int store_close(ctx *x, acre_buf *doc, char digest[72], acre_error *err)
     int threaded = acre_alloc_threads() && pthread_create(&t, NULL, doc_worker, &d) == 0, rc;
     if (!threaded)
         doc_worker(&d);
-    rc = write_state(x, err);
+    rc = acre_close_write_state(x, err);
     if (threaded)
         pthread_join(t, NULL);
     if (rc)
         return rc;
     if (d.rc)
-        return oom(err);
-    return write_close(x, doc->p, digest, err);
+        return acre_close_oom(err);
+    return acre_close_write_close(x, doc->p, digest, err);
 }
 
 /* The customers and their index. Once the state is stored nothing reads them, so a close frees
@@ -1935,7 +514,7 @@ static void ctx_free(ctx *x)
     }
     free(x->judged);
     acre_buf_free(&x->out_counted);
-    sqlite3_finalize(x->old_cust);
+    acre_close_load_free(x);
 }
 
 static int by_text(const void *a, const void *b)
@@ -2002,11 +581,10 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
         snprintf(c->next_start, sizeof c->next_start, "%sT00:00:00.000000000Z", d);
         acre_date_of(c->last_day, nx - 86400);
     }
-    /* a preview reads one consistent snapshot; a close holds the write lock throughout */
-    if ((rc = store ? acre_store_begin(s, err) : acre_store_exec(s, "BEGIN", err)))
+    if ((rc = acre_close_begin(s, store, err)))
         goto out;
     began = 1;
-    if ((rc = load_closes(&x, err)))
+    if ((rc = acre_close_load_closes(&x, err)))
         goto out;
     c->last_closed = x.ncloses ? x.closes[x.ncloses - 1].period : -1;
     c->first_closed = x.ncloses ? x.closes[0].period : c->period;
@@ -2021,33 +599,20 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
     }
     if (!allow_gap && (rc = acre_gap_check(c->last_closed, c->period, err)))
         goto out;
-    {
-        sqlite3_stmt *st;
-        if ((rc = acre_store_prepare(s, &st, "SELECT value FROM counter WHERE name = 'seq'", err)))
-            goto out;
-        rc = sqlite3_step(st);
-        x.seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-        rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : acre_store_fail(s, "reading the seq", err);
-        sqlite3_finalize(st);
-        if (rc)
-            goto out;
-        if (watermark >= 0 && watermark < x.seq)
-            x.seq = watermark;
-    }
-    if ((rc = start_reading(&x, err)))
+    if ((rc = acre_close_load_seq(&x, err)))
         goto out;
-    if ((rc = acre_store_prepare(s, &x.old_cust,
-                                 "SELECT affiliate_id, signup_date FROM customer WHERE "
-                                 "customer_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
-                                 err)) ||
-        (rc = load(&x, err)) || (rc = prepare_affiliates(&x, err)))
+    if (watermark >= 0 && watermark < x.seq)
+        x.seq = watermark;
+    if ((rc = acre_close_start_reading(&x, err)))
+        goto out;
+    if ((rc = acre_close_load(&x, err)) || (rc = prepare_affiliates(&x, err)))
         goto out;
     if ((rc = prepare_customers(&x, err)))
         goto out;
     if ((rc = stream_all(&x, err)))
         goto out;
     if (c->oom || c->ids.oom || x.out_counted.oom) {
-        rc = oom(err);
+        rc = acre_close_oom(err);
         goto out;
     }
     if ((rc = run_rules(c, err)))
@@ -2055,7 +620,7 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
     for (int i = 0; i < c->naffs; i++) /* a detail whose buffer ran out of memory is cut short */
         for (int k = 0; k < c->affs[i].nlines; k++)
             if (c->affs[i].lines[k].detail.oom) {
-                rc = oom(err);
+                rc = acre_close_oom(err);
                 goto out;
             }
     if (c->missing_set.n) {
@@ -2065,9 +630,9 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
     for (int i = 0; i < c->ncusts; i++)
         if (c->custs[i].qualifies && !c->custs[i].outcome)
             c->custs[i].outcome = 3;
-    totals(&x);
-    if (!store && write_ledger(&x, &doc, digest)) {
-        rc = oom(err);
+    acre_close_totals(&x);
+    if (!store && acre_close_write_ledger(&x, &doc, digest)) {
+        rc = acre_close_oom(err);
         goto out;
     }
     if (store) {
@@ -2096,24 +661,10 @@ out:
 
 int acre_ledger_get(acre_store *s, const char *period, char **ledger, acre_error *err)
 {
-    sqlite3_stmt *st;
-    int p, rc;
+    int p;
     *ledger = NULL;
     if (acre_month_parse(period, strlen(period), &p))
         return acre_error_set(err, ACRE_EUSAGE, "period", "period",
                               "period \"%s\" is not a month YYYY-MM", period);
-    if ((rc = acre_store_prepare(s, &st, "SELECT ledger FROM close WHERE period = ?1", err)))
-        return rc;
-    sqlite3_bind_int(st, 1, p);
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(st, 0);
-        rc = text && (*ledger = acre_strdup(text)) ? 0 : oom(err);
-    } else if (rc == SQLITE_DONE) {
-        rc = acre_error_set(err, ACRE_ENOTFOUND, "period", "not_closed",
-                            "period %s is not closed", period);
-    } else {
-        rc = acre_store_fail(s, "reading a ledger", err);
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return acre_close_load_ledger(s, p, period, ledger, err);
 }

@@ -1,0 +1,211 @@
+/* engine/close_int.h — the state of a close while it runs, shared by engine/close*.c (internal).
+ *
+ * engine/close.h is the rule kinds' view of a close (acre_close); this adds what only the
+ * close's own files use: what was loaded for the late data judgments, the streamed queries and
+ * the functions the files give each other. close.c drives them; close_load.c and close_state.c
+ * (and close_read.c) are the only ones that touch SQLite. */
+#ifndef ACRE_ENGINE_CLOSE_INT_H
+#define ACRE_ENGINE_CLOSE_INT_H
+
+#include "close.h"
+#include "close_read.h"
+
+/* Separates the parts of a key held in an acre_strset. */
+#define SEP "\x1f"
+
+typedef struct closeinfo {
+    int period;
+    long long seq;
+    char *digest;
+} closeinfo;
+
+/* The tables a close streams, in the order of their queries (acre_close_start_reading). */
+enum { TB_TXN, TB_GAMING, TB_TRADING, TB_BONUS, TB_N };
+
+/* Column layouts of the streamed queries (engine/close_load.c), the key columns first. */
+enum { TX_ID, TX_CUST, TX_TYPE, TX_AMOUNT, TX_CUR, TX_DATE, TX_STATUS, TX_USD, TX_N };
+enum { GA_DATE, GA_CUST, GA_GAME, GA_CUR, GA_BETS, GA_TOTAL, GA_WINS, GA_GGR, GA_NGR, GA_N };
+enum { TA_DATE, TA_CUST, TA_INSTR, TA_CUR, TA_LOTS, TA_N };
+enum { BE_ID, BE_STATUS, BE_CUST, BE_CUR, BE_TS, BE_BTR, BE_N };
+
+typedef struct assign {
+    char *plan_id;
+    long version; /* 0: newest */
+    int from, to;
+} assign;
+
+typedef struct judged {
+    int period;
+    long long seq;
+    char *a, *b;
+} judged;
+
+typedef acre_ver ver;
+typedef acre_grp grp;
+
+struct sqlite3_stmt;
+
+typedef struct ctx {
+    acre_close c;
+    acre_store *s;
+    long long seq; /* watermark of this close */
+    closeinfo *closes;
+    int ncloses;
+    acre_strset plan_newest; /* plan_id -> newest version */
+    assign **as;             /* per affiliate */
+    int *nas;
+    acre_strset close_plan;  /* "period SEP affiliate" -> index into labels */
+    char **labels;
+    int nlabels, clab;
+    acre_strset excluded;    /* "period SEP customer" */
+    acre_strset judged_index; /* "table SEP key" -> index into judged */
+    judged *judged;
+    int njudged, cjudged;
+    acre_buf out_counted;    /* rows to write: table, key, seq, a, b (SEP-separated, \n) */
+    struct sqlite3_stmt *old_cust; /* acre_close_old_customer's (engine/close_load.c) */
+    acre_reader *rd; /* started before the load, run by stream_all */
+    int cust_cap;
+    const char *last_cust; /* while loading customers: the last ID read */
+    char *dropped_cust;    /* the last ID read when it was not kept */
+    acre_read_query *rq;     /* the streamed queries (acre_close_start_reading) */
+    int nrq;
+    char (*bounds)[11];      /* the dates that split activity into queries */
+    int query;               /* the query of the record being processed */
+    int *cursor;             /* per query, the customer found last (find_customer) */
+    int need_activity_events;
+    acre_error *err;
+} ctx;
+
+/* Sets err to out of memory; returns ACRE_ENOMEM. */
+static inline int acre_close_oom(acre_error *err)
+{
+    return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+}
+
+/* The period index (year*12 + month-1) of a date "YYYY-MM-DD...". */
+static inline int acre_close_period_of(const char *date)
+{
+    return ((date[0] - '0') * 1000 + (date[1] - '0') * 100 + (date[2] - '0') * 10 +
+            (date[3] - '0')) * 12 +
+           (date[5] - '0') * 10 + (date[6] - '0') - 1;
+}
+
+/* Sets c->oom, which fails the close when it is stored. The streaming thread and the rules
+ * threads may both set it. */
+static inline void acre_close_ran_out(acre_close *c)
+{
+    __atomic_store_n(&c->oom, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- the plans an affiliate holds (engine/close.c) ---- */
+
+/* The plan affiliate `aff`'s current assignments give it for period p, or NULL (borrowed from
+ * the close). When from is not NULL, *from is set to the assignment's effective_from; when
+ * missing is not NULL, it is set (mlen bytes) when the assignment names a plan not stored. */
+const acre_plan *acre_close_plan_for(ctx *x, int aff, int p, int *from, char *missing, size_t mlen);
+
+/* The plan affiliate `aff` held at closed period p, or NULL (borrowed from the close). */
+const acre_plan *acre_close_closed_plan(ctx *x, int p, const char *aff);
+
+/* ---- reading the store (engine/close_load.c) ---- */
+
+/* Begins the close's transaction: a preview reads one consistent snapshot; a close (store)
+ * holds the write lock throughout. */
+int acre_close_begin(acre_store *s, int store, acre_error *err);
+
+/* x->closes: the closes stored so far, in period order. */
+int acre_close_load_closes(ctx *x, acre_error *err);
+
+/* x->seq = the store's sequence counter (0 when nothing was ever stored). */
+int acre_close_load_seq(ctx *x, acre_error *err);
+
+/* Starts reading the records (engine/close_read.h) as soon as the watermark is known, so that
+ * the reader threads work while the close loads its state; sets x->rq, x->bounds, x->cursor and
+ * x->rd. The queries, in table order: transactions; gaming activity up to the end of the period
+ * (nothing dated from the next period on matters), split by date when two threads read it (the
+ * months since the first close, each day of this period) so that both readers stay busy to the
+ * end; trading activity the same way; Completed bonus events. */
+int acre_close_start_reading(ctx *x, acre_error *err);
+
+/* Everything else the close reads before streaming, at the watermark x->seq: plans, affiliates,
+ * assignments, the previous close's balances and layers, every close's plans and excluded
+ * customers, late judgments, customers (indexed, in ID order), settled customers, flags, rates.
+ * Prepares the statement of acre_close_old_customer first. Returns 0 or an error (err set). */
+int acre_close_load(ctx *x, acre_error *err);
+
+/* The affiliate and signup customer `id` had in its newest version at or below seq (the
+ * watermark of an earlier close): copies the affiliate into aff (alen bytes), sets *signup and
+ * returns 1; returns 0 when it had no version then, or an error (err set). */
+int acre_close_old_customer(ctx *x, const char *id, long long seq, char *aff, size_t alen,
+                            int64_t *signup, acre_error *err);
+
+/* Frees what acre_close_load keeps for the streaming; safe to call again, or before a load. */
+void acre_close_load_free(ctx *x);
+
+/* d = the exact value the store keeps as `text` (a deficit, a balance, a remembered amount:
+ * decimals of any length and "p/q" included, SPEC 9 "Late data"); a value that does not parse
+ * fails the close, naming where it is (fmt, ...: "close_layer.amount of affiliate A"), and
+ * never becomes 0. Returns 0 or an error (err set). */
+int acre_close_stored(acre_dec *d, const char *text, acre_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* *ledger = the stored ledger of period p (new: the caller frees it); ACRE_ENOTFOUND when p is
+ * not closed. `period` is p as the caller wrote it, for the message. */
+int acre_close_load_ledger(acre_store *s, int p, const char *period, char **ledger,
+                           acre_error *err);
+
+/* ---- valuing a record (engine/close_value.c) ---- */
+
+/* The date (YYYY-MM-DD) of version v of a record of table tb. */
+void acre_close_record_date(int tb, const grp *g, const ver *v, char date[11]);
+/* The customer of version v of a record of table tb (borrowed from g). */
+const char *acre_close_record_customer(int tb, const grp *g, const ver *v);
+
+/* The revenue a record version contributes under plan p for a customer who signed up at
+ * signup_sec, added to a (GGR or deduction) and b (reported NGR or net revenue), in p's
+ * currency; nothing without p or a revshare section in it. An allocation that fails sets
+ * c->oom (acre_close_ran_out). Returns 0, or ACRE_EREFUSED (x->err set) when a reported NGR is
+ * missing on a record that would count. */
+int acre_close_value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
+                     int64_t signup_sec, acre_acc *a, acre_acc *b);
+
+/* Keeps the record as a qualification event of cu when the customer's plan (cu->evplan) can
+ * use it: transactions of its event types in a counted status; activity rows when some plan
+ * has an activity threshold. Out of memory sets c->oom. */
+void acre_close_add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v);
+
+/* ---- late data (engine/close_late.c) ---- */
+
+/* A record dated in earlier period p, of customer cu: the difference between its value now and
+ * the value counted before (0 when never counted) joins its customer's revenue, marked late,
+ * and the judgment is queued in x->out_counted for the next close (when p is not after the
+ * last close). Returns 0, or an error with x->err set (a refusal, a damaged stored value, a
+ * read that failed); out of memory sets c->oom or marks x->out_counted. */
+int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu);
+
+/* ---- the ledger (engine/close_ledger.c) ---- */
+
+/* 1 when the ledger lists affiliate a: it has a plan, a line or a balance. */
+int acre_close_listed(const acre_aff *a);
+
+/* Puts each listed affiliate's lines in ledger order and sets its totals (SPEC 5.5). */
+void acre_close_totals(ctx *x);
+
+/* Appends the document (SPEC 6), after acre_close_totals(), to b and sets digest. The digest is
+ * the SHA-256 of the document with its final ,"digest":"..." member removed. Reads the close and
+ * frees only each line's detail, so it can run beside acre_close_write_state(). Returns 0, or
+ * ACRE_ENOMEM (b is then marked out of memory). */
+int acre_close_write_ledger(ctx *x, acre_buf *b, char digest[72]);
+
+/* ---- what the close stores (engine/close_state.c) ---- */
+
+/* Inserts everything a later close needs except the ledger itself: balances, carryover layers,
+ * excluded and settled customers, clawbacks, what was counted. Reads the close only, but cuts
+ * x->out_counted into its fields in place. Returns 0 or an error (err set). */
+int acre_close_write_state(ctx *x, acre_error *err);
+
+/* Inserts the close row: the period, the watermark, the ledger, its digest and the previous one.
+ * Returns 0 or an error (err set). */
+int acre_close_write_close(ctx *x, const char *ledger, const char *digest, acre_error *err);
+
+#endif

@@ -1,0 +1,259 @@
+/* engine/close_late.c — records dated in an earlier period than the one being closed.
+ *
+ * Such a record (one that arrived late, a new version, a record of a skipped month or of a
+ * customer counting again) adds the difference between its value now and the value counted
+ * before, marked late in its customer's revenue.
+ *
+ * What each close counted is remembered per record version without a row per record: a record
+ * dated in a closed period was counted, at the close that covered its period (the first close at
+ * or after it), in its newest version at that close's sequence watermark, unless its customer
+ * did not count then (table close_excluded). A later judgment of the record (a new version, a
+ * customer counting again, a skipped month) is written to table counted with the values counted,
+ * so the next difference starts from them (close_load.c reads them; the new ones are queued in
+ * x->out_counted for close_state.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acre/close.h"
+#include "alloc.h"
+#include "close_int.h"
+
+static const char *col(const grp *g, const ver *v, int i)
+{
+    return acre_grp_col(g, v, i);
+}
+
+/* 1 when period p was itself closed (not skipped). */
+static int was_closed(const ctx *x, int p)
+{
+    for (int i = 0; i < x->ncloses; i++)
+        if (x->closes[i].period == p)
+            return 1;
+    return 0;
+}
+
+/* The close covering period p: the first closed at or after it; -1 when none (p is after the
+ * last close: this close covers it). */
+static int covering(const ctx *x, int p)
+{
+    for (int i = 0; i < x->ncloses; i++)
+        if (x->closes[i].period >= p)
+            return i;
+    return -1;
+}
+
+static const char *const table_names[] = {"transaction", "gaming_activity", "trading_activity",
+                                          "bonus_event"};
+
+static void record_key(acre_buf *k, int tb, const grp *g, const ver *v)
+{
+    int nkey = tb == TB_TXN ? 1 : tb == TB_BONUS ? 2 : 4;
+    for (int i = 0; i < nkey; i++) {
+        if (i)
+            acre_buf_adds(k, SEP);
+        acre_buf_adds(k, col(g, v, i));
+    }
+}
+
+static void key_json(acre_buf *k, int tb, const grp *g, const ver *v)
+{
+    int nkey = tb == TB_TXN ? 1 : tb == TB_BONUS ? 2 : 4;
+    if (nkey == 1) {
+        acre_buf_json_str(k, col(g, v, 0), strlen(col(g, v, 0)));
+        return;
+    }
+    acre_buf_adds(k, "[");
+    for (int i = 0; i < nkey; i++) {
+        if (i)
+            acre_buf_adds(k, ",");
+        acre_buf_json_str(k, col(g, v, i), strlen(col(g, v, i)));
+    }
+    acre_buf_adds(k, "]");
+}
+
+/* The value a record was counted at before this close, or 0 when it never was; *seq is the
+ * version judged (0: none). */
+static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec *b,
+                     long long *seq, const acre_cust *cu)
+{
+    acre_buf k = {0};
+    long ji;
+    int cc;
+    const ver *v = NULL;
+    acre_dec_set_si(a, 0);
+    acre_dec_set_si(b, 0);
+    *seq = 0;
+    acre_buf_printf(&k, "%s" SEP, table_names[tb]);
+    record_key(&k, tb, g, &g->v[g->nv - 1]);
+    if (k.oom) {
+        x->c.oom = 1; /* reported when the records have been read */
+        acre_buf_free(&k);
+        return 0;
+    }
+    if (acre_strset_get(&x->judged_index, k.p, k.len, &ji)) {
+        const judged *j = &x->judged[ji];
+        int rc;
+        *seq = j->seq;
+        for (size_t i = 0; i < k.len; i++) /* the key's parts, printable, for the message */
+            if (k.p[i] == SEP[0])
+                k.p[i] = '/';
+        if ((rc = acre_close_stored(a, j->a, x->err, "counted.a of %s", k.p)) ||
+            (rc = acre_close_stored(b, j->b, x->err, "counted.b of %s", k.p))) {
+            acre_buf_free(&k);
+            return rc;
+        }
+        acre_buf_free(&k);
+        return 0;
+    }
+    acre_buf_free(&k);
+    if ((cc = covering(x, p)) < 0)
+        return 0;
+    for (int i = 0; i < g->nv; i++)
+        if (g->v[i].seq <= x->closes[cc].seq)
+            v = &g->v[i];
+    if (!v) /* the record arrived after the close that covered its period */
+        return 0;
+    {
+        char date[11];
+        acre_close_record_date(tb, g, v, date);
+        if (covering(x, acre_close_period_of(date)) != cc)
+            return 0;
+    }
+    {
+        /* judged at close cc, unless the customer did not count then */
+        char ek[600];
+        int n = snprintf(ek, sizeof ek, "%d" SEP "%s", x->closes[cc].period, cu->id);
+        if (n > 0 && (size_t)n < sizeof ek && acre_strset_get(&x->excluded, ek, (size_t)n, NULL))
+            return 0;
+    }
+    *seq = v->seq;
+    {
+        /* the customer's affiliate and signup as they were at that close */
+        const char *aff = x->c.affs[cu->aff].id;
+        int64_t signup = cu->signup_sec;
+        const acre_plan *op;
+        acre_acc A = {0}, B = {0};
+        char affbuf[512];
+        int rc = acre_close_old_customer(x, cu->id, x->closes[cc].seq, affbuf, sizeof affbuf,
+                                         &signup, x->err);
+        if (rc < 0)
+            return rc;
+        if (rc)
+            aff = affbuf;
+        op = acre_close_closed_plan(x, x->closes[cc].period, aff);
+        if (!was_closed(x, p)) {
+            /* a skipped month's record was judged at close cc by the plan its affiliate's
+             * assignments give that month (acre_close_judge_late): without revshare it
+             * counted 0 */
+            long ai;
+            const acre_plan *own =
+                acre_strset_get(&x->c.aff_index, aff, strlen(aff), &ai)
+                    ? acre_close_plan_for(x, (int)ai, p, NULL, NULL, 0)
+                    : NULL;
+            if (!own || !own->has_rs)
+                op = NULL;
+        }
+        if (acre_close_value(x, tb, g, v, op, signup, &A, &B))
+            return ACRE_EREFUSED;
+        acre_acc_get(a, &A);
+        acre_acc_get(b, &B);
+        acre_acc_free(&A);
+        acre_acc_free(&B);
+    }
+    return 0;
+}
+
+static void add_late(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v, const acre_dec *a,
+                     const acre_dec *b)
+{
+    acre_late *n = acre_realloc(cu->late, (size_t)(cu->nlate + 1) * sizeof *n);
+    acre_buf k = {0};
+    int at;
+    if (!n) {
+        x->c.oom = 1; /* reported when the records have been read */
+        return;
+    }
+    cu->late = n;
+    /* in query order, which is table order, each query's in the order read, whatever the
+     * interleaving of the queries (engine/close_read.h) */
+    for (at = cu->nlate; at > 0 && cu->late[at - 1].query > x->query; at--)
+        ;
+    memmove(&cu->late[at + 1], &cu->late[at], (size_t)(cu->nlate - at) * sizeof *n);
+    cu->nlate++;
+    n = &cu->late[at];
+    n->query = x->query;
+    n->kind = table_names[tb];
+    key_json(&k, tb, g, v);
+    n->key = k.p;
+    if (k.oom)
+        x->c.oom = 1;
+    acre_close_record_date(tb, g, v, n->date);
+    acre_dec_init(&n->ggr);
+    acre_dec_init(&n->ded);
+    acre_dec_init(&n->ngr);
+    acre_dec_init(&n->nr);
+    acre_dec_set(tb == TB_GAMING ? &n->ggr : &n->ded, a);
+    acre_dec_set(tb == TB_GAMING ? &n->ngr : &n->nr, b);
+}
+
+int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
+{
+    acre_close *c = &x->c;
+    const ver *v = &g->v[g->nv - 1];
+    const acre_aff *af = &c->affs[cu->aff];
+    acre_dec oa, ob, na, nb;
+    long long jseq = 0;
+    acre_acc A = {0}, B = {0};
+    const acre_plan *own;
+    int rc = 0;
+
+    acre_dec_init(&oa);
+    acre_dec_init(&ob);
+    acre_dec_init(&na);
+    acre_dec_init(&nb);
+    if (p <= c->last_closed && (rc = old_value(x, tb, g, p, &oa, &ob, &jseq, cu)))
+        goto out;
+    /* already counted in this version, or pending until its customer counts */
+    if (jseq == v->seq || !cu->counts)
+        goto out;
+    /* counted now by this period's plan, if its own period had a revshare plan: the plan the
+     * affiliate held at its period's close, or for a month that was skipped (never closed, SPEC
+     * 9 "Late data") the plan its assignments give it for that month */
+    own = was_closed(x, p) ? acre_close_closed_plan(x, p, af->id)
+                           : acre_close_plan_for(x, cu->aff, p, NULL, NULL, 0);
+    if (own && own->has_rs) {
+        if ((rc = acre_close_value(x, tb, g, v, af->plan, cu->signup_sec, &A, &B)))
+            goto out;
+        acre_acc_get(&na, &A);
+        acre_acc_get(&nb, &B);
+    }
+    if (p <= c->last_closed) {
+        char *sa = acre_dec_format(&na), *sb = acre_dec_format(&nb);
+        if (!sa || !sb)
+            x->out_counted.oom = 1; /* reported when the close is stored */
+        acre_buf_adds(&x->out_counted, table_names[tb]);
+        acre_buf_adds(&x->out_counted, "\n");
+        record_key(&x->out_counted, tb, g, v);
+        acre_buf_printf(&x->out_counted, "\n%lld\n%s\n%s\n", v->seq, sa, sb);
+        free(sa);
+        free(sb);
+    }
+    acre_dec_sub(&na, &na, &oa);
+    acre_dec_sub(&nb, &nb, &ob);
+    cu->has_rev = 1;
+    if (acre_dec_sgn(&na) || acre_dec_sgn(&nb)) {
+        if (acre_acc_add_dec(tb == TB_GAMING ? &cu->ggr : &cu->ded, &na) ||
+            acre_acc_add_dec(tb == TB_GAMING ? &cu->ngr : &cu->nr, &nb))
+            acre_close_ran_out(c);
+        add_late(x, cu, tb, g, v, &na, &nb);
+    }
+out:
+    acre_acc_free(&A);
+    acre_acc_free(&B);
+    acre_dec_clear(&oa);
+    acre_dec_clear(&ob);
+    acre_dec_clear(&na);
+    acre_dec_clear(&nb);
+    return rc;
+}
