@@ -23,7 +23,7 @@
 #include "close_int.h"
 #include "datetime.h"
 #include "safeguard.h"
-#include "store_legacy.h"
+#include "store_int.h"
 
 /* ---- the plans an affiliate holds ---- */
 

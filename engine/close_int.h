@@ -43,7 +43,6 @@ typedef struct judged {
 typedef acre_ver ver;
 typedef acre_grp grp;
 
-struct sqlite3_stmt;
 
 typedef struct ctx {
     acre_close c;
@@ -62,7 +61,7 @@ typedef struct ctx {
     judged *judged;
     int njudged, cjudged;
     acre_buf out_counted;    /* rows to write: table, key, seq, a, b (SEP-separated, \n) */
-    struct sqlite3_stmt *old_cust; /* acre_close_old_customer's (engine/close_load.c) */
+    struct acre_stmt *old_cust; /* acre_close_old_customer's (engine/close_load.c) */
     acre_reader *rd; /* started before the load, run by stream_all */
     int cust_cap;
     const char *last_cust; /* while loading customers: the last ID read */

@@ -20,76 +20,122 @@
 int acre_close_begin(acre_store *s, int store, acre_error *err)
 {
     /* a preview reads one consistent snapshot; a close holds the write lock throughout */
-    return store ? acre_store_begin(s, err) : acre_store_exec(s, "BEGIN", err);
+    return store ? acre_store_begin(s, err) : acre_store_begin_read(s, err);
+}
+
+static const acre_query q_closes = {
+    ACRE_Q_SELECT, "close", {"period", "seq", "digest", NULL}, {{NULL, 0}}, {"period", NULL}, 0, 0};
+
+static int add_close(void *arg, const acre_value *row, int ncol, acre_error *err)
+{
+    ctx *x = arg;
+    closeinfo *n = acre_realloc(x->closes, (size_t)(x->ncloses + 1) * sizeof *n);
+    (void)ncol;
+    if (n)
+        x->closes = n;
+    if (!n || row[2].type != ACRE_VAL_TEXT || !(n[x->ncloses].digest = acre_strdup(row[2].s)))
+        return acre_close_oom(err);
+    n[x->ncloses].period = (int)row[0].i;
+    n[x->ncloses].seq = row[1].i;
+    x->ncloses++;
+    return 0;
 }
 
 int acre_close_load_closes(ctx *x, acre_error *err)
 {
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(x->s, &st, "SELECT period, seq, digest FROM close ORDER BY period",
-                                err);
-    if (rc)
-        return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        closeinfo *n = acre_realloc(x->closes, (size_t)(x->ncloses + 1) * sizeof *n);
-        const char *digest = (const char *)sqlite3_column_text(st, 2);
-        if (n)
-            x->closes = n;
-        if (!n || !digest || !(n[x->ncloses].digest = acre_strdup(digest))) {
-            sqlite3_finalize(st);
-            return acre_close_oom(err);
-        }
-        n[x->ncloses].period = sqlite3_column_int(st, 0);
-        n[x->ncloses].seq = sqlite3_column_int64(st, 1);
-        x->ncloses++;
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return acre_store_fail(x->s, "reading closes", err);
-    return 0;
+    return acre_store_query(x->s, &q_closes, NULL, add_close, x, "reading closes", err);
 }
 
 int acre_close_load_seq(ctx *x, acre_error *err)
 {
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(x->s, &st, "SELECT value FROM counter WHERE name = 'seq'", err);
-    if (rc)
-        return rc;
-    rc = sqlite3_step(st);
-    x->seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : acre_store_fail(x->s, "reading the seq", err);
-    sqlite3_finalize(st);
-    return rc;
+    return acre_store_seq(x->s, &x->seq, err);
 }
 
-/* ?2 is the watermark; activity is split by date into [?1, ?3) */
-static const char *const txn_sql =
-    "SELECT transaction_id, customer_id, transaction_type, amount_currency, currency, "
-    "transaction_date, status, amount_usd, seq FROM txn WHERE seq <= ?2 "
-    "ORDER BY transaction_id, seq";
-static const char *const bonus_sql =
-    "SELECT user_bonus_id, status, user_id, currency, timestamp, bonus_turned_real, seq "
-    "FROM bonus_event WHERE status = 'Completed' AND seq <= ?2 ORDER BY user_bonus_id, status, seq";
-#define GA_SQL(where)                                                                              \
-    "SELECT date, customer_id, game_type, currency, bets_count, total_bets, wins, ggr, ngr, seq "  \
-    "FROM gaming_activity WHERE " where " AND seq <= ?2 "                                          \
-    "ORDER BY date, customer_id, game_type, currency, seq"
-#define TA_SQL(where)                                                                              \
-    "SELECT date, customer_id, instrument, currency, lots_traded, seq FROM trading_activity "      \
-    "WHERE " where " AND seq <= ?2 ORDER BY date, customer_id, instrument, currency, seq"
+/* The streamed queries, each limited to versions at or below the watermark; activity is split
+ * by date into [lo, hi). */
+#define GA_COLS                                                                                    \
+    {                                                                                              \
+        "date", "customer_id", "game_type", "currency", "bets_count", "total_bets", "wins", "ggr", \
+            "ngr", "seq", NULL                                                                     \
+    }
+#define GA_ORDER                                                                                   \
+    {                                                                                              \
+        "date", "customer_id", "game_type", "currency", "seq", NULL                                \
+    }
+#define TA_COLS                                                                                    \
+    {                                                                                              \
+        "date", "customer_id", "instrument", "currency", "lots_traded", "seq", NULL                \
+    }
+#define TA_ORDER                                                                                   \
+    {                                                                                              \
+        "date", "customer_id", "instrument", "currency", "seq", NULL                               \
+    }
+static const acre_query q_txn = {ACRE_Q_SELECT,
+                                 "txn",
+                                 {"transaction_id", "customer_id", "transaction_type",
+                                  "amount_currency", "currency", "transaction_date", "status",
+                                  "amount_usd", "seq", NULL},
+                                 {{"seq", ACRE_LE}},
+                                 {"transaction_id", "seq", NULL},
+                                 0,
+                                 0};
+static const acre_query q_bonus = {ACRE_Q_SELECT,
+                                   "bonus_event",
+                                   {"user_bonus_id", "status", "user_id", "currency", "timestamp",
+                                    "bonus_turned_real", "seq", NULL},
+                                   {{"status", ACRE_EQ}, {"seq", ACRE_LE}},
+                                   {"user_bonus_id", "status", "seq", NULL},
+                                   0,
+                                   0};
+static const acre_query q_ga_to = {ACRE_Q_SELECT,
+                                   "gaming_activity",
+                                   GA_COLS,
+                                   {{"date", ACRE_LT}, {"seq", ACRE_LE}},
+                                   GA_ORDER,
+                                   0,
+                                   0};
+static const acre_query q_ga = {ACRE_Q_SELECT,
+                                "gaming_activity",
+                                GA_COLS,
+                                {{"date", ACRE_GE}, {"date", ACRE_LT}, {"seq", ACRE_LE}},
+                                GA_ORDER,
+                                0,
+                                0};
+static const acre_query q_ta_to = {ACRE_Q_SELECT,
+                                   "trading_activity",
+                                   TA_COLS,
+                                   {{"date", ACRE_LT}, {"seq", ACRE_LE}},
+                                   TA_ORDER,
+                                   0,
+                                   0};
+static const acre_query q_ta = {ACRE_Q_SELECT,
+                                "trading_activity",
+                                TA_COLS,
+                                {{"date", ACRE_GE}, {"date", ACRE_LT}, {"seq", ACRE_LE}},
+                                TA_ORDER,
+                                0,
+                                0};
+
 /* at most this many months before the period get a query each; older ones share one */
 #define SPLIT_MONTHS 24
 
-static void add_query(ctx *x, const char *sql, int ncol, int nkey, int tag, const char *lo,
+/* One streamed query: its parameters are lo and hi when given, then the watermark. */
+static void add_query(ctx *x, const acre_query *query, int ncol, int nkey, int tag, const char *lo,
                       const char *hi)
 {
     acre_read_query *q = &x->rq[x->nrq++];
-    q->sql = sql;
+    int n = 0;
+    q->query = query;
     q->ncol = ncol;
     q->nkey = nkey;
     q->tag = tag;
-    q->lo = lo;
-    q->hi = hi;
+    if (query == &q_bonus)
+        q->params[n++] = acre_val_text("Completed");
+    if (lo)
+        q->params[n++] = acre_val_text(lo);
+    if (hi)
+        q->params[n++] = acre_val_text(hi);
+    q->params[n] = acre_val_int(x->seq);
 }
 
 int acre_close_start_reading(ctx *x, acre_error *err)
@@ -111,16 +157,14 @@ int acre_close_start_reading(ctx *x, acre_error *err)
             acre_date_of(x->bounds[nb++], d);
     }
     acre_date_of(x->bounds[nb++], acre_month_start(c->period + 1));
-    add_query(x, txn_sql, TX_N, 1, TB_TXN, NULL, NULL);
-    add_query(x, GA_SQL("date < ?3"), GA_N, 4, TB_GAMING, NULL, x->bounds[0]);
+    add_query(x, &q_txn, TX_N, 1, TB_TXN, NULL, NULL);
+    add_query(x, &q_ga_to, GA_N, 4, TB_GAMING, NULL, x->bounds[0]);
     for (int i = 1; i < nb; i++)
-        add_query(x, GA_SQL("date >= ?1 AND date < ?3"), GA_N, 4, TB_GAMING, x->bounds[i - 1],
-                  x->bounds[i]);
-    add_query(x, TA_SQL("date < ?3"), TA_N, 4, TB_TRADING, NULL, x->bounds[0]);
+        add_query(x, &q_ga, GA_N, 4, TB_GAMING, x->bounds[i - 1], x->bounds[i]);
+    add_query(x, &q_ta_to, TA_N, 4, TB_TRADING, NULL, x->bounds[0]);
     for (int i = 1; i < nb; i++)
-        add_query(x, TA_SQL("date >= ?1 AND date < ?3"), TA_N, 4, TB_TRADING, x->bounds[i - 1],
-                  x->bounds[i]);
-    add_query(x, bonus_sql, BE_N, 2, TB_BONUS, NULL, NULL);
+        add_query(x, &q_ta, TA_N, 4, TB_TRADING, x->bounds[i - 1], x->bounds[i]);
+    add_query(x, &q_bonus, BE_N, 2, TB_BONUS, NULL, NULL);
     return acre_read_start(x->s, x->rq, x->nrq, x->seq, &x->rd, err);
 }
 
@@ -139,84 +183,116 @@ int acre_close_stored(acre_dec *d, const char *text, acre_error *err, const char
                           text ? text : "NULL", text && strlen(text) > 60 ? "..." : "");
 }
 
-static int load_plans(ctx *x, acre_error *err)
+static const acre_query q_plans = {
+    ACRE_Q_SELECT, "plan", {"plan_id", "version", "body", "seq", NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+
+static int add_plan(void *arg, const acre_value *row, int ncol, acre_error *err)
 {
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(x->s, &st,
-                                "SELECT plan_id, version, body, seq FROM plan ORDER BY 1, 2", err);
-    if (rc)
-        return rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *body;
-        size_t n;
-        json_error_t je;
-        json_t *doc;
-        acre_numtab t = {0};
-        acre_plan *p = NULL, **np;
-        if ((rc = acre_store_row(x->s, st, err))) {
-            sqlite3_finalize(st);
-            return rc;
-        }
-        body = (const char *)sqlite3_column_text(st, 2);
-        n = (size_t)sqlite3_column_bytes(st, 2);
-        doc = acre_json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
-        if (!doc || (rc = acre_numtab_build(&t, doc, body, n)) ||
-            (rc = acre_plan_parse(&p, doc, &t, err))) {
-            int nomem = rc == ACRE_ENOMEM || (!doc && json_error_code(&je) == json_error_out_of_memory);
-            if (!nomem)
-                acre_error_set(err, ACRE_ERROR, "plan", "stored_plan",
-                               "the stored plan %s@%lld cannot be read",
-                               sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
-            json_decref(doc);
-            acre_numtab_free(&t);
-            sqlite3_finalize(st);
-            return nomem ? acre_close_oom(err) : ACRE_ERROR;
-        }
+    ctx *x = arg;
+    const char *body = row[2].s ? row[2].s : "";
+    size_t n = row[2].n;
+    json_error_t je;
+    json_t *doc;
+    acre_numtab t = {0};
+    acre_plan *p = NULL, **np;
+    int rc = 0;
+    (void)ncol;
+    doc = acre_json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
+    if (!doc || (rc = acre_numtab_build(&t, doc, body, n)) ||
+        (rc = acre_plan_parse(&p, doc, &t, err))) {
+        int nomem = rc == ACRE_ENOMEM || (!doc && json_error_code(&je) == json_error_out_of_memory);
+        if (!nomem)
+            acre_error_set(err, ACRE_ERROR, "plan", "stored_plan",
+                           "the stored plan %s@%lld cannot be read", row[0].s ? row[0].s : "",
+                           row[1].i);
         json_decref(doc);
         acre_numtab_free(&t);
-        if (!(np = acre_realloc(x->c.plans, (size_t)(x->c.nplans + 1) * sizeof *np))) {
-            acre_plan_free(p);
-            sqlite3_finalize(st);
-            return acre_close_oom(err);
-        }
-        x->c.plans = np;
-        np[x->c.nplans++] = p;
-        /* "the newest version" is the newest stored by this close's watermark */
-        if (acre_strset_put(&x->c.plan_index, p->label, strlen(p->label), x->c.nplans - 1) ||
-            (sqlite3_column_int64(st, 3) <= x->seq &&
-             acre_strset_put(&x->plan_newest, p->plan_id, strlen(p->plan_id), p->version))) {
-            sqlite3_finalize(st);
-            return acre_close_oom(err);
-        }
+        return nomem ? acre_close_oom(err) : ACRE_ERROR;
     }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return acre_store_fail(x->s, "reading plans", err);
+    json_decref(doc);
+    acre_numtab_free(&t);
+    if (!(np = acre_realloc(x->c.plans, (size_t)(x->c.nplans + 1) * sizeof *np))) {
+        acre_plan_free(p);
+        return acre_close_oom(err);
+    }
+    x->c.plans = np;
+    np[x->c.nplans++] = p;
+    /* "the newest version" is the newest stored by this close's watermark */
+    if (acre_strset_put(&x->c.plan_index, p->label, strlen(p->label), x->c.nplans - 1) ||
+        (row[3].i <= x->seq &&
+         acre_strset_put(&x->plan_newest, p->plan_id, strlen(p->plan_id), p->version)))
+        return acre_close_oom(err);
     return 0;
 }
 
-/* Runs `sql` (one row per current record) and calls fn per row. */
-static int each_row(ctx *x, const char *sql, int (*fn)(ctx *x, sqlite3_stmt *st, acre_error *err),
-                    acre_error *err)
+static int load_plans(ctx *x, acre_error *err)
 {
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(x->s, &st, sql, err);
-    if (rc)
-        return rc;
-    if (sqlite3_bind_parameter_count(st) > 0)
-        sqlite3_bind_int64(st, 1, x->seq);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if ((rc = acre_store_row(x->s, st, err)) || (rc = fn(x, st, err))) {
-            sqlite3_finalize(st);
-            return rc;
-        }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : acre_store_fail(x->s, "reading the store", err);
+    return acre_store_query(x->s, &q_plans, NULL, add_plan, x, "reading plans", err);
 }
 
-#define TXT(i) ((const char *)sqlite3_column_text(st, (i)))
+typedef int (*row_fn)(ctx *x, const acre_value *row, acre_error *err);
 
-static int add_aff(ctx *x, sqlite3_stmt *st, acre_error *err)
+typedef struct each {
+    ctx *x;
+    row_fn fn;
+} each;
+
+static int each_one(void *arg, const acre_value *row, int ncol, acre_error *err)
+{
+    each *e = arg;
+    (void)ncol;
+    return e->fn(e->x, row, err);
+}
+
+/* Runs q with params and calls fn per row. */
+static int each_row(ctx *x, const acre_query *q, const acre_value *params, row_fn fn,
+                    acre_error *err)
+{
+    each e = {x, fn};
+    return acre_store_query(x->s, q, params, each_one, &e, "reading the store", err);
+}
+
+static int same_value(const acre_value *a, const acre_value *b)
+{
+    return a->type == b->type &&
+           (a->type == ACRE_VAL_INT    ? a->i == b->i
+            : a->type == ACRE_VAL_TEXT ? a->n == b->n && memcmp(a->s, b->s, a->n) == 0
+                                       : 1);
+}
+
+/* Calls fn for the newest version, at the close's watermark, of each record q returns: q reads
+ * versions at or below the watermark (its one parameter), the record's key in its first nkey
+ * columns, in an order that keeps each key's versions together, oldest first. */
+static int each_current(ctx *x, const acre_query *q, int nkey, row_fn fn, acre_error *err)
+{
+    acre_value wm = acre_val_int(x->seq);
+    acre_rows rows;
+    int rc = acre_store_rows(x->s, q, &wm, &rows, "reading the store", err);
+    for (long r = 0; !rc && r < rows.n; r++) {
+        const acre_value *row = acre_row(&rows, r);
+        int same = 0;
+        if (r + 1 < rows.n) {
+            const acre_value *next = acre_row(&rows, r + 1);
+            same = 1;
+            for (int k = 0; k < nkey && same; k++)
+                same = same_value(&row[k], &next[k]);
+        }
+        if (!same)
+            rc = fn(x, row, err);
+    }
+    acre_rows_free(&rows);
+    return rc;
+}
+
+/* A text column, or NULL. */
+static const char *col_text(const acre_value *row, int k)
+{
+    return row[k].type == ACRE_VAL_TEXT ? row[k].s : NULL;
+}
+
+#define TXT(k) col_text(row, (k))
+
+static int add_aff(ctx *x, const acre_value *row, acre_error *err)
 {
     acre_close *c = &x->c;
     acre_aff *a, *n = acre_realloc(c->affs, (size_t)(c->naffs + 1) * sizeof *n);
@@ -242,7 +318,7 @@ static int add_aff(ctx *x, sqlite3_stmt *st, acre_error *err)
     return acre_close_stored(&a->min_payout, TXT(3), err, "affiliate %s's min_payout", a->id);
 }
 
-static int add_assign(ctx *x, sqlite3_stmt *st, acre_error *err)
+static int add_assign(ctx *x, const acre_value *row, acre_error *err)
 {
     long i;
     assign *n;
@@ -257,14 +333,14 @@ static int add_assign(ctx *x, sqlite3_stmt *st, acre_error *err)
     x->as[i] = n;
     if (!(n[x->nas[i]].plan_id = acre_strdup(TXT(1))))
         return acre_close_oom(err);
-    n[x->nas[i]].version = sqlite3_column_type(st, 3) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 3);
+    n[x->nas[i]].version = row[3].type == ACRE_VAL_NULL ? 0 : row[3].i;
     n[x->nas[i]].from = from;
     n[x->nas[i]].to = to;
     x->nas[i]++;
     return 0;
 }
 
-static int add_balance(ctx *x, sqlite3_stmt *st, acre_error *err)
+static int add_balance(ctx *x, const acre_value *row, acre_error *err)
 {
     long i;
     if (!acre_strset_get(&x->c.aff_index, TXT(0), strlen(TXT(0)), &i))
@@ -274,7 +350,7 @@ static int add_balance(ctx *x, sqlite3_stmt *st, acre_error *err)
                              "close_affiliate.carried_forward of affiliate %s", TXT(0));
 }
 
-static int add_layer(ctx *x, sqlite3_stmt *st, acre_error *err)
+static int add_layer(ctx *x, const acre_value *row, acre_error *err)
 {
     long i;
     acre_aff *a;
@@ -287,7 +363,7 @@ static int add_layer(ctx *x, sqlite3_stmt *st, acre_error *err)
     a->layers = n;
     snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "%s", TXT(1));
     snprintf(a->layer_label, sizeof a->layer_label, "%s", TXT(2));
-    n[a->nlayers].origin = sqlite3_column_int(st, 3);
+    n[a->nlayers].origin = (int)row[3].i;
     acre_dec_init(&n[a->nlayers].amount);
     a->nlayers++;
     return acre_close_stored(&n[a->nlayers - 1].amount, TXT(4), err,
@@ -295,14 +371,15 @@ static int add_layer(ctx *x, sqlite3_stmt *st, acre_error *err)
                              n[a->nlayers - 1].origin);
 }
 
-static int add_close_plan(ctx *x, sqlite3_stmt *st, acre_error *err)
+static int add_close_plan(ctx *x, const acre_value *row, acre_error *err)
 {
     char k[600];
-    int n = snprintf(k, sizeof k, "%d" SEP "%s", sqlite3_column_int(st, 0), TXT(1));
+    int n = snprintf(k, sizeof k, "%d" SEP "%s", (int)row[0].i, TXT(1));
     if (!TXT(2) || n < 0 || (size_t)n >= sizeof k)
         return 0;
     if (x->nlabels == x->clab) {
-        char **l = acre_realloc(x->labels, (size_t)(x->clab = x->clab ? x->clab * 2 : 64) * sizeof *l);
+        char **l =
+            acre_realloc(x->labels, (size_t)(x->clab = x->clab ? x->clab * 2 : 64) * sizeof *l);
         if (!l)
             return acre_close_oom(err);
         x->labels = l;
@@ -313,16 +390,16 @@ static int add_close_plan(ctx *x, sqlite3_stmt *st, acre_error *err)
     return 0;
 }
 
-static int add_excluded(ctx *x, sqlite3_stmt *st, acre_error *err)
+static int add_excluded(ctx *x, const acre_value *row, acre_error *err)
 {
     char k[600];
-    int n = snprintf(k, sizeof k, "%d" SEP "%s", sqlite3_column_int(st, 0), TXT(1));
+    int n = snprintf(k, sizeof k, "%d" SEP "%s", (int)row[0].i, TXT(1));
     if (n > 0 && (size_t)n < sizeof k && acre_strset_put(&x->excluded, k, (size_t)n, 1))
         return acre_close_oom(err);
     return 0;
 }
 
-static int add_judged(ctx *x, sqlite3_stmt *st, acre_error *err)
+static int add_judged(ctx *x, const acre_value *row, acre_error *err)
 {
     acre_buf k = {0};
     long i;
@@ -330,8 +407,8 @@ static int add_judged(ctx *x, sqlite3_stmt *st, acre_error *err)
     if (k.oom)
         return acre_close_oom(err);
     if (x->njudged == x->cjudged) {
-        judged *n = acre_realloc(x->judged, (size_t)(x->cjudged = x->cjudged ? x->cjudged * 2 : 64) *
-                                           sizeof *n);
+        judged *n = acre_realloc(
+            x->judged, (size_t)(x->cjudged = x->cjudged ? x->cjudged * 2 : 64) * sizeof *n);
         if (!n) {
             acre_buf_free(&k);
             return acre_close_oom(err);
@@ -350,8 +427,8 @@ static int add_judged(ctx *x, sqlite3_stmt *st, acre_error *err)
         free(x->judged[i].a);
         free(x->judged[i].b);
     }
-    x->judged[i].period = sqlite3_column_int(st, 2);
-    x->judged[i].seq = sqlite3_column_int64(st, 3);
+    x->judged[i].period = (int)row[2].i;
+    x->judged[i].seq = row[3].i;
     x->judged[i].a = acre_strdup(TXT(4));
     x->judged[i].b = acre_strdup(TXT(5));
     acre_buf_free(&k);
@@ -361,7 +438,7 @@ static int add_judged(ctx *x, sqlite3_stmt *st, acre_error *err)
 /* Customers come newest version first, in descending ID order (one backward scan of the table,
  * no subquery per row): the first row of each ID is its current version, the others are
  * skipped. index_customers then puts them in ID order. */
-static int add_customer(ctx *x, sqlite3_stmt *st, acre_error *err)
+static int add_customer(ctx *x, const acre_value *row, acre_error *err)
 {
     acre_close *c = &x->c;
     const char *id = TXT(0);
@@ -431,7 +508,7 @@ static int index_customers(ctx *x, acre_error *err)
     return 0;
 }
 
-static int add_settled(ctx *x, sqlite3_stmt *st, acre_error *err)
+static int add_settled(ctx *x, const acre_value *row, acre_error *err)
 {
     long i;
     acre_cust *cu;
@@ -440,16 +517,16 @@ static int add_settled(ctx *x, sqlite3_stmt *st, acre_error *err)
     cu = &x->c.custs[i];
     cu->settled = 1;
     cu->paid = strcmp(TXT(3), "paid") == 0;
-    cu->clawed = sqlite3_column_type(st, 8) != SQLITE_NULL;
+    cu->clawed = row[8].type != ACRE_VAL_NULL;
     cu->paid_aff = acre_strdup(TXT(1));
     cu->paid_label = acre_strdup(TXT(2));
     cu->paid_amount = TXT(4) ? acre_strdup(TXT(4)) : NULL;
     cu->paid_qat = acre_strdup(TXT(5));
-    cu->paid_qsec = sqlite3_column_int64(st, 6);
-    cu->paid_clawback_days = sqlite3_column_int64(st, 7);
+    cu->paid_qsec = row[6].i;
+    cu->paid_clawback_days = row[7].i;
     {
         char per[8];
-        acre_period_text(per, sqlite3_column_int(st, 9));
+        acre_period_text(per, (int)row[9].i);
         cu->paid_period = acre_strdup(per);
     }
     if (!cu->paid_aff || !cu->paid_label || (TXT(4) && !cu->paid_amount) || !cu->paid_qat ||
@@ -458,7 +535,7 @@ static int add_settled(ctx *x, sqlite3_stmt *st, acre_error *err)
     return 0;
 }
 
-static int add_flag(ctx *x, sqlite3_stmt *st, acre_error *err)
+static int add_flag(ctx *x, const acre_value *row, acre_error *err)
 {
     long i;
     (void)err;
@@ -475,7 +552,7 @@ static int add_flag(ctx *x, sqlite3_stmt *st, acre_error *err)
     return 0;
 }
 
-static int add_fx(ctx *x, sqlite3_stmt *st, acre_error *err)
+static int add_fx(ctx *x, const acre_value *row, acre_error *err)
 {
     acre_close *c = &x->c;
     if (c->nfx % 256 == 0) {
@@ -492,122 +569,177 @@ static int add_fx(ctx *x, sqlite3_stmt *st, acre_error *err)
                              TXT(1), TXT(0));
 }
 
-/* The newest version of each record at the close's watermark (?1). */
-#define CURRENT(t, key)                                                                            \
-    " AS r WHERE seq = (SELECT max(seq) FROM " t " AS z WHERE " key " AND z.seq <= ?1)"
+/* What the close loads: each the newest version of a record at the close's watermark (the
+ * queries each_current reads), or the state earlier closes left. */
+static const acre_query q_affiliates = {
+    ACRE_Q_SELECT,
+    "affiliate",
+    {"affiliate_id", "parent_affiliate_id", "currency", "min_payout", NULL},
+    {{"seq", ACRE_LE}},
+    {"affiliate_id", "seq", NULL},
+    0,
+    0};
+static const acre_query q_assignments = {
+    ACRE_Q_SELECT,
+    "assignment",
+    {"affiliate_id", "plan_id", "effective_from", "plan_version", "effective_to", NULL},
+    {{"seq", ACRE_LE}},
+    {"affiliate_id", "effective_from", "plan_id", "seq", NULL},
+    0,
+    0};
+static const acre_query q_balances = {ACRE_Q_SELECT,
+                                      "close_affiliate",
+                                      {"affiliate_id", "carried_forward", NULL},
+                                      {{"period", ACRE_EQ}},
+                                      {NULL},
+                                      0,
+                                      0};
+static const acre_query q_layers = {ACRE_Q_SELECT,
+                                    "close_layer",
+                                    {"affiliate_id", "plan_id", "plan", "origin", "amount", NULL},
+                                    {{"period", ACRE_EQ}},
+                                    {"affiliate_id", "origin", NULL},
+                                    0,
+                                    0};
+static const acre_query q_close_plans = {ACRE_Q_SELECT,
+                                         "close_affiliate",
+                                         {"period", "affiliate_id", "plan", NULL},
+                                         {{NULL, 0}},
+                                         {NULL},
+                                         0,
+                                         0};
+static const acre_query q_excluded = {
+    ACRE_Q_SELECT, "close_excluded", {"period", "customer_id", NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+static const acre_query q_judged = {ACRE_Q_SELECT,
+                                    "counted",
+                                    {"tbl", "rkey", "period", "seq", "a", "b", NULL},
+                                    {{NULL, 0}},
+                                    {"period", NULL},
+                                    0,
+                                    0};
+/* newest version first, in descending ID order (add_customer) */
+static const acre_query q_customers = {
+    ACRE_Q_SELECT,
+    "customer",
+    {"customer_id", "affiliate_id", "signup_date", "country_code", "kyc_status_id", NULL},
+    {{"seq", ACRE_LE}},
+    {"customer_id", "seq", NULL},
+    1,
+    0};
+static const acre_query q_settled = {ACRE_Q_SELECT,
+                                     "settled",
+                                     {"customer_id", "affiliate_id", "plan", "outcome", "amount",
+                                      "qualified_at", "qsec", "clawback_days", "clawed_period",
+                                      "period", NULL},
+                                     {{NULL, 0}},
+                                     {NULL},
+                                     0,
+                                     0};
+static const acre_query q_flags = {ACRE_Q_SELECT,
+                                   "flag",
+                                   {"customer_id", "flag", "flagged_at", "cleared_at", NULL},
+                                   {{"seq", ACRE_LE}},
+                                   {"customer_id", "flag", "flagged_at", "seq", NULL},
+                                   0,
+                                   0};
+static const acre_query q_fx = {ACRE_Q_SELECT,
+                                "fx_rate",
+                                {"date", "currency", "usd_rate", NULL},
+                                {{"seq", ACRE_LE}},
+                                {"currency", "date", "seq", NULL},
+                                0,
+                                0};
+/* a customer's newest version at an earlier close's watermark */
+static const acre_query q_old_customer = {ACRE_Q_SELECT,
+                                          "customer",
+                                          {"affiliate_id", "signup_date", NULL},
+                                          {{"customer_id", ACRE_EQ}, {"seq", ACRE_LE}},
+                                          {"seq", NULL},
+                                          1,
+                                          1};
 
 int acre_close_load(ctx *x, acre_error *err)
 {
     acre_close *c = &x->c;
-    char q[512];
+    acre_value wm = acre_val_int(x->seq), last = acre_val_int(c->last_closed);
     int rc;
-    if ((rc = acre_store_prepare(x->s, &x->old_cust,
-                                 "SELECT affiliate_id, signup_date FROM customer WHERE "
-                                 "customer_id = ?1 AND seq <= ?2 ORDER BY seq DESC LIMIT 1",
-                                 err)) ||
-        (rc = load_plans(x, err)) ||
-        (rc = each_row(x,
-                       "SELECT affiliate_id, parent_affiliate_id, currency, min_payout FROM "
-                       "affiliate" CURRENT("affiliate", "z.affiliate_id = r.affiliate_id")
-                       " ORDER BY affiliate_id",
-                       add_aff, err)))
+    if ((rc = acre_store_stmt(x->s, &q_old_customer, &x->old_cust, err)) ||
+        (rc = load_plans(x, err)) || (rc = each_current(x, &q_affiliates, 1, add_aff, err)))
         return rc;
     x->as = acre_calloc((size_t)c->naffs + 1, sizeof *x->as);
     x->nas = acre_calloc((size_t)c->naffs + 1, sizeof *x->nas);
     if (!x->as || !x->nas)
         return acre_close_oom(err);
-    if ((rc = each_row(x,
-                       "SELECT affiliate_id, plan_id, effective_from, plan_version, effective_to "
-                       "FROM assignment" CURRENT("assignment",
-                                                 "z.affiliate_id = r.affiliate_id AND z.plan_id = "
-                                                 "r.plan_id AND z.effective_from = "
-                                                 "r.effective_from")
-                       " ORDER BY affiliate_id, effective_from",
-                       add_assign, err)))
+    if ((rc = each_current(x, &q_assignments, 3, add_assign, err)))
         return rc;
-    if (c->last_closed >= 0) {
-        snprintf(q, sizeof q,
-                 "SELECT affiliate_id, carried_forward FROM close_affiliate WHERE period = %d",
-                 c->last_closed);
-        if ((rc = each_row(x, q, add_balance, err)))
-            return rc;
-        snprintf(q, sizeof q,
-                 "SELECT affiliate_id, plan_id, plan, origin, amount FROM close_layer WHERE "
-                 "period = %d ORDER BY affiliate_id, origin",
-                 c->last_closed);
-        if ((rc = each_row(x, q, add_layer, err)))
-            return rc;
-    }
-    if ((rc = each_row(x, "SELECT period, affiliate_id, plan FROM close_affiliate", add_close_plan,
-                       err)) ||
-        (rc = each_row(x, "SELECT period, customer_id FROM close_excluded", add_excluded, err)) ||
-        (rc = each_row(x, "SELECT tbl, rkey, period, seq, a, b FROM counted ORDER BY period",
-                       add_judged, err)) ||
-        (rc = each_row(x,
-                       "SELECT customer_id, affiliate_id, signup_date, country_code, "
-                       "kyc_status_id FROM customer WHERE seq <= ?1 "
-                       "ORDER BY customer_id DESC, seq DESC",
-                       add_customer, err)) ||
-        (rc = index_customers(x, err)) ||
-        (rc = each_row(x,
-                       "SELECT customer_id, affiliate_id, plan, outcome, amount, qualified_at, "
-                       "qsec, clawback_days, clawed_period, period FROM settled",
-                       add_settled, err)) ||
-        (rc = each_row(x,
-                       "SELECT customer_id, flag, flagged_at, cleared_at FROM flag" CURRENT(
-                           "flag", "z.customer_id = r.customer_id AND z.flag = r.flag AND "
-                                   "z.flagged_at = r.flagged_at"),
-                       add_flag, err)) ||
-        (rc = each_row(x,
-                       "SELECT date, currency, usd_rate FROM fx_rate" CURRENT(
-                           "fx_rate", "z.date = r.date AND z.currency = r.currency")
-                       " ORDER BY currency, date",
-                       add_fx, err)))
+    if (c->last_closed >= 0 && ((rc = each_row(x, &q_balances, &last, add_balance, err)) ||
+                                (rc = each_row(x, &q_layers, &last, add_layer, err))))
+        return rc;
+    if ((rc = each_row(x, &q_close_plans, NULL, add_close_plan, err)) ||
+        (rc = each_row(x, &q_excluded, NULL, add_excluded, err)) ||
+        (rc = each_row(x, &q_judged, NULL, add_judged, err)) ||
+        (rc = each_row(x, &q_customers, &wm, add_customer, err)) ||
+        (rc = index_customers(x, err)) || (rc = each_row(x, &q_settled, NULL, add_settled, err)) ||
+        (rc = each_current(x, &q_flags, 3, add_flag, err)) ||
+        (rc = each_current(x, &q_fx, 2, add_fx, err)))
         return rc;
     return 0;
+}
+
+typedef struct old_customer {
+    char *aff;
+    size_t alen;
+    int64_t *signup;
+    int found;
+} old_customer;
+
+static int old_row(void *arg, const acre_value *row, int ncol, acre_error *err)
+{
+    old_customer *o = arg;
+    int32_t ns;
+    (void)ncol;
+    (void)err;
+    snprintf(o->aff, o->alen, "%s", row[0].s ? row[0].s : "");
+    acre_datetime_split(row[1].s ? row[1].s : "", o->signup, &ns);
+    o->found = 1;
+    return 1;
 }
 
 int acre_close_old_customer(ctx *x, const char *id, long long seq, char *aff, size_t alen,
                             int64_t *signup, acre_error *err)
 {
-    int rc;
-    sqlite3_reset(x->old_cust);
-    sqlite3_bind_text(x->old_cust, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(x->old_cust, 2, seq);
-    rc = sqlite3_step(x->old_cust);
-    if (rc == SQLITE_ROW && acre_store_row(x->s, x->old_cust, err) == 0) {
-        int32_t ns;
-        snprintf(aff, alen, "%s", sqlite3_column_text(x->old_cust, 0));
-        acre_datetime_split((const char *)sqlite3_column_text(x->old_cust, 1), signup, &ns);
-        return 1;
-    }
-    if (rc != SQLITE_DONE)
-        return acre_store_fail(x->s, "reading a customer", err);
-    return 0;
+    old_customer o = {aff, alen, signup, 0};
+    acre_value p[2] = {acre_val_text(id), acre_val_int(seq)};
+    int rc = acre_store_run(x->s, x->old_cust, p, old_row, &o, "reading a customer", err);
+    return rc ? rc : o.found;
 }
 
 void acre_close_load_free(ctx *x)
 {
-    sqlite3_finalize(x->old_cust);
+    acre_store_done(x->s, x->old_cust);
     x->old_cust = NULL;
+}
+
+static const acre_query q_ledger = {
+    ACRE_Q_SELECT, "close", {"ledger", NULL}, {{"period", ACRE_EQ}}, {NULL}, 0, 1};
+
+static int copy_ledger(void *arg, const acre_value *row, int ncol, acre_error *err)
+{
+    (void)ncol;
+    if (row[0].type != ACRE_VAL_TEXT || !(*(char **)arg = acre_strdup(row[0].s)))
+        return acre_close_oom(err);
+    return 1;
 }
 
 int acre_close_load_ledger(acre_store *s, int p, const char *period, char **ledger, acre_error *err)
 {
-    sqlite3_stmt *st;
+    acre_value k = acre_val_int(p);
     int rc;
-    if ((rc = acre_store_prepare(s, &st, "SELECT ledger FROM close WHERE period = ?1", err)))
+    *ledger = NULL;
+    if ((rc = acre_store_query(s, &q_ledger, &k, copy_ledger, ledger, "reading a ledger", err)))
         return rc;
-    sqlite3_bind_int(st, 1, p);
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *text = (const char *)sqlite3_column_text(st, 0);
-        rc = text && (*ledger = acre_strdup(text)) ? 0 : acre_close_oom(err);
-    } else if (rc == SQLITE_DONE) {
-        rc = acre_error_set(err, ACRE_ENOTFOUND, "period", "not_closed",
-                            "period %s is not closed", period);
-    } else {
-        rc = acre_store_fail(s, "reading a ledger", err);
-    }
-    sqlite3_finalize(st);
-    return rc;
+    if (!*ledger)
+        return acre_error_set(err, ACRE_ENOTFOUND, "period", "not_closed",
+                              "period %s is not closed", period);
+    return 0;
 }

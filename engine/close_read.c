@@ -14,17 +14,16 @@
  * The readers start before the close loads its state, and the rings are sized to hold about
  * what they read in that time on the benchmark (docs/PERFORMANCE.md): 96 chunks of 4,096 rows
  * are about 60 MB per ring. */
-#include "alloc.h"
 #include "close_read.h"
+#include "alloc.h"
 
 #include <limits.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "jsonval.h"
-#include "store_legacy.h"
+#include "store_int.h"
 
 #define CHUNK_ROWS 4096
 #define NCHUNK 96 /* per ring */
@@ -41,10 +40,10 @@ typedef struct chunk {
 
 typedef struct acre_reader reader;
 
-/* One reader thread, its connection and its ring: full chunks in order, spare ones in any. */
+/* One reader thread, its store handle and its ring: full chunks in order, spare ones in any. */
 typedef struct ring {
     reader *r;
-    sqlite3 *db;
+    acre_store *db; /* a reader handle (acre_store_reader), or the close's store on one thread */
     pthread_t th;
     int started;
     int finished; /* the thread takes no more queries and has handed over its last chunk */
@@ -62,8 +61,8 @@ struct acre_reader {
     pthread_mutex_t mu; /* guards every field below, and the rings' queues and flags */
     pthread_cond_t cv;
     ring rings[NREADER];
-    int next;   /* the next query to take */
-    int cancel; /* the close stops without reading (acre_read_cancel) */
+    int next;     /* the next query to take */
+    int cancel;   /* the close stops without reading (acre_read_cancel) */
     int fail_key; /* the earliest failure (see the top of this file), or INT_MAX */
     int fail_rc;
     acre_error fail_err;
@@ -100,7 +99,8 @@ static void record_failure(reader *r, int key, int rc, const acre_error *err)
     }
 }
 
-static void read_failed(ring *g, int qi, int rc, const char *what)
+/* Keeps a read failure of query qi: out of memory, or the store's message in e. */
+static void read_failed(ring *g, int qi, int rc, const acre_error *e)
 {
     reader *r = g->r;
     acre_error err;
@@ -108,7 +108,7 @@ static void read_failed(ring *g, int qi, int rc, const char *what)
     if (rc == ACRE_ENOMEM)
         acre_error_set(&err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     else
-        acre_error_set(&err, ACRE_EIO, NULL, "store", "%s: %s", what, sqlite3_errmsg(g->db));
+        acre_error_set(&err, ACRE_EIO, NULL, "store", "%s", e ? e->message : "reading records");
     lock(r);
     record_failure(r, 2 * qi + 1, err.code, &err);
     if (r->threaded)
@@ -198,15 +198,6 @@ static void give_spare(ring *g, chunk *c)
     pthread_mutex_unlock(&r->mu);
 }
 
-/* The row's column texts: one API call per column (each call costs more than the strlen). */
-static void fetch(sqlite3_stmt *st, int ncol, const char **t, size_t *len)
-{
-    for (int i = 0; i < ncol; i++) {
-        t[i] = (const char *)sqlite3_column_text(st, i);
-        len[i] = t[i] ? strlen(t[i]) : 0;
-    }
-}
-
 static int same_record(const chunk *c, const char **t, int nkey)
 {
     const acre_ver *first;
@@ -219,13 +210,14 @@ static int same_record(const chunk *c, const char **t, int nkey)
     return 1;
 }
 
-static int add_row(chunk *c, sqlite3_stmt *st, const char **t, const size_t *len, int ncol,
+static int add_row(chunk *c, long long seq, const char **t, const size_t *len, int ncol,
                    int new_record)
 {
     acre_ver *v;
     if (new_record) {
         if (c->ng == c->gcap) {
-            int cap = c->gcap ? c->gcap * 2 : 256, *n = acre_realloc(c->start, (size_t)cap * sizeof *n);
+            int cap = c->gcap ? c->gcap * 2 : 256,
+                *n = acre_realloc(c->start, (size_t)cap * sizeof *n);
             if (!n)
                 return -1;
             c->start = n;
@@ -248,76 +240,78 @@ static int add_row(chunk *c, sqlite3_stmt *st, const char **t, const size_t *len
         if (t[i])
             acre_buf_add(&c->text, t[i], len[i] + 1);
     }
-    v->seq = sqlite3_column_int64(st, ncol);
+    v->seq = seq;
     return c->text.oom ? -1 : 0;
 }
 
-/* ?1 is the query's lo, ?2 the watermark, ?3 its hi; a query names those it uses. */
-static void bind(sqlite3_stmt *st, const acre_read_query *q, long long watermark)
+/* Reading one query: the chunk being filled, and whether to stop. */
+typedef struct reading {
+    ring *g;
+    int qi;
+    const acre_read_query *q;
+    chunk *c;    /* NULL once handed back */
+    int stopped; /* the query is no longer wanted, or a chunk could not grow */
+} reading;
+
+static int on_row(void *ctx, const acre_value *row, int n, acre_error *err)
 {
-    int n = sqlite3_bind_parameter_count(st);
-    if (n >= 1)
-        sqlite3_bind_text(st, 1, q->lo, -1, SQLITE_STATIC);
-    if (n >= 2)
-        sqlite3_bind_int64(st, 2, watermark);
-    if (n >= 3)
-        sqlite3_bind_text(st, 3, q->hi, -1, SQLITE_STATIC);
+    reading *x = ctx;
+    const acre_read_query *q = x->q;
+    const char *t[ACRE_READ_MAXCOL];
+    size_t len[ACRE_READ_MAXCOL];
+    char digits[ACRE_READ_MAXCOL][24];
+    int same;
+    (void)n;
+    (void)err;
+    for (int i = 0; i < q->ncol; i++) {
+        if (row[i].type == ACRE_VAL_INT) { /* a count: the close reads every column as text */
+            len[i] = (size_t)snprintf(digits[i], sizeof digits[i], "%lld", row[i].i);
+            t[i] = digits[i];
+        } else {
+            t[i] = row[i].type == ACRE_VAL_TEXT ? row[i].s : NULL;
+            len[i] = t[i] ? row[i].n : 0;
+        }
+    }
+    same = same_record(x->c, t, q->nkey);
+    if (!same && x->c->nv >= CHUNK_ROWS) {
+        int stop = give_full(x->g, x->c);
+        x->c = NULL;
+        if (stop || !(x->c = take_spare(x->g, x->qi))) {
+            x->stopped = 1;
+            return 1;
+        }
+    }
+    if (add_row(x->c, row[q->ncol].i, t, len, q->ncol, !same)) {
+        /* the chunk may hold half a row: the close does not see it */
+        give_spare(x->g, x->c);
+        x->c = NULL;
+        read_failed(x->g, x->qi, ACRE_ENOMEM, NULL);
+        x->stopped = 1;
+        return 1;
+    }
+    return 0;
 }
 
 /* Reads query qi into chunks. Returns nonzero when this reader should take no more queries. */
 static int read_query(ring *g, int qi)
 {
     reader *r = g->r;
-    const acre_read_query *q = &r->q[qi];
-    sqlite3_stmt *st;
-    chunk *c;
+    reading x = {g, qi, &r->q[qi], NULL, 0};
+    acre_error e;
     int rc;
-    if (sqlite3_prepare_v2(g->db, q->sql, -1, &st, NULL) != SQLITE_OK) {
-        read_failed(g, qi, ACRE_EIO, "reading records");
+    memset(&e, 0, sizeof e);
+    if (!(x.c = take_spare(g, qi)))
+        return 1;
+    rc = acre_store_query(g->db, x.q->query, x.q->params, on_row, &x, "reading records", &e);
+    if (x.stopped)
+        return 1;
+    if (rc) {
+        /* the rows read before the failure reach the close first */
+        give_full(g, x.c);
+        read_failed(g, qi, rc, &e);
         return 1;
     }
-    bind(st, q, r->watermark);
-    if (!(c = take_spare(g, qi))) {
-        sqlite3_finalize(st);
-        return 1;
-    }
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *t[ACRE_READ_MAXCOL];
-        size_t len[ACRE_READ_MAXCOL];
-        int same;
-        fetch(st, q->ncol, t, len);
-        same = same_record(c, t, q->nkey);
-        if (!same && c->nv >= CHUNK_ROWS) {
-            if (give_full(g, c) || !(c = take_spare(g, qi))) {
-                sqlite3_finalize(st);
-                return 1;
-            }
-        }
-        if (add_row(c, st, t, len, q->ncol, !same)) {
-            /* the chunk may hold half a row: the close does not see it */
-            give_spare(g, c);
-            sqlite3_finalize(st);
-            read_failed(g, qi, ACRE_ENOMEM, NULL);
-            return 1;
-        }
-    }
-    if (rc != SQLITE_DONE) {
-        /* the rows read before the failure reach the close first; the message is taken now,
-         * before the close uses the connection again (on one thread they share it) */
-        acre_error e;
-        memset(&e, 0, sizeof e);
-        acre_error_set(&e, ACRE_EIO, NULL, "store", "reading records: %s", sqlite3_errmsg(g->db));
-        sqlite3_finalize(st);
-        give_full(g, c);
-        lock(r);
-        record_failure(r, 2 * qi + 1, ACRE_EIO, &e);
-        if (r->threaded)
-            pthread_cond_broadcast(&r->cv);
-        unlock(r);
-        return 1;
-    }
-    sqlite3_finalize(st);
-    return give_full(g, c);
+    return give_full(g, x.c);
 }
 
 static void *reader_main(void *arg)
@@ -333,16 +327,21 @@ static void *reader_main(void *arg)
         if (qi < 0)
             break;
         /* one snapshot for every query this thread reads */
-        if (!began && sqlite3_exec(g->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
-            read_failed(g, qi, ACRE_EIO, "reading records");
-            break;
+        if (!began) {
+            acre_error e;
+            int rc;
+            memset(&e, 0, sizeof e);
+            if ((rc = acre_store_begin_read(g->db, &e))) {
+                read_failed(g, qi, rc, &e);
+                break;
+            }
         }
         began = 1;
         if (read_query(g, qi))
             break;
     }
     if (began)
-        sqlite3_exec(g->db, "ROLLBACK", NULL, NULL, NULL);
+        acre_store_rollback(g->db);
     pthread_mutex_lock(&r->mu);
     g->finished = 1;
     pthread_cond_broadcast(&r->cv);
@@ -409,23 +408,21 @@ static void reader_free(reader *r)
     for (int i = 0; i < NREADER; i++) {
         for (int k = 0; k < NCHUNK; k++)
             chunk_free(&r->rings[i].chunks[k]);
-        if (r->rings[i].db != r->st->db)
-            sqlite3_close(r->rings[i].db);
+        if (r->rings[i].db != r->st)
+            acre_store_free(r->rings[i].db);
     }
     free(r);
 }
 
 int acre_read_parallel(acre_store *st)
 {
-    const char *path = sqlite3_db_filename(st->db, "main");
-    return path && path[0] && acre_alloc_threads();
+    return acre_store_parallel(st) && acre_alloc_threads();
 }
 
 int acre_read_start(acre_store *st, const acre_read_query *q, int nq, long long watermark,
                     acre_reader **out, acre_error *err)
 {
     reader *r = acre_calloc(1, sizeof *r);
-    const char *path = sqlite3_db_filename(st->db, "main");
     int started = 0;
 
     *out = NULL;
@@ -442,18 +439,17 @@ int acre_read_start(acre_store *st, const acre_read_query *q, int nq, long long 
     r->threaded = acre_read_parallel(st);
     for (int i = 0; i < NREADER && r->threaded; i++) {
         ring *g = &r->rings[i];
-        if (sqlite3_open_v2(path, &g->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ==
-            SQLITE_OK)
-            sqlite3_busy_timeout(g->db, 10000);
-        else
+        acre_error e;
+        if (acre_store_reader(st, &g->db, &e))
             r->threaded = 0;
     }
     if (!r->threaded) {
-        /* in memory, or no second connection: the queries in order on this thread, when the
-         * close runs them */
+        /* no reader handles (in memory, or none could be opened): the queries in order on this
+         * thread, when the close runs them */
         for (int i = 0; i < NREADER; i++) {
-            sqlite3_close(r->rings[i].db);
-            r->rings[i].db = st->db;
+            if (r->rings[i].db != st)
+                acre_store_free(r->rings[i].db);
+            r->rings[i].db = st;
         }
         return 0;
     }

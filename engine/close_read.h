@@ -1,20 +1,21 @@
 /* engine/close_read.h — reading the records a close streams, on other threads (internal).
  *
- * Reading transactions and activity out of SQLite is most of a close's time. close_read runs
- * the close's queries on reader threads, each with its own read-only connection, and hands the
- * rows over in chunks, each record's versions together, so the close processes some chunks
- * while the next ones are read. The queries are a work list: a thread that finishes one takes
- * the next, so a big table split into several queries (the close splits activity by day) keeps
- * both cores busy to the end. Every query is limited to versions at or below the close's
+ * Reading transactions and activity out of the store is most of a close's time. close_read runs
+ * the close's queries on reader threads, each with its own reader handle (acre_store_reader), and
+ * hands the rows over in chunks, each record's versions together, so the close processes some
+ * chunks while the next ones are read. The queries are a work list: a thread that finishes one
+ * takes the next, so a big table split into several queries (the close splits activity by day)
+ * keeps both cores busy to the end. Every query is limited to versions at or below the close's
  * sequence watermark, so each reader sees exactly what the close's own transaction sees even if
  * another process commits in between (versions are only ever added, each with a higher seq). A
- * store that is not a file (in memory) is read on the calling thread instead, the queries in
+ * store without reader handles (in memory) is read on the calling thread instead, the queries in
  * order. */
 #ifndef ACRE_ENGINE_CLOSE_READ_H
 #define ACRE_ENGINE_CLOSE_READ_H
 
 #include "acre/error.h"
 #include "acre/store.h"
+#include "acre/sys/store.h"
 
 #define ACRE_READ_MAXCOL 12
 
@@ -37,15 +38,16 @@ static inline const char *acre_grp_col(const acre_grp *g, const acre_ver *v, int
     return v->null[i] ? (const char *)0 : g->text + v->off[i];
 }
 
-/* A query: ?1 is bound to `lo`, ?2 to the watermark and ?3 to `hi` (a query uses those it
- * needs); its first ncol columns are the record's, its first nkey the record's key, column ncol
- * its seq, ordered by key then seq. A record's versions must all fall in one query. `tag` is the
+/* A query shape (include/acre/sys/store.h) and its parameters (the caller's: they must live
+ * until the reader is done); its first ncol columns are the record's, its first nkey the
+ * record's key, column ncol its seq, ordered by key then seq, and it reads only versions at or
+ * below the close's watermark. A record's versions must all fall in one query. `tag` is the
  * caller's (the close's table). */
 typedef struct acre_read_query {
-    const char *sql;
+    const struct acre_query *query;
+    acre_value params[4];
     int ncol, nkey;
     int tag;
-    const char *lo, *hi;
 } acre_read_query;
 
 typedef struct acre_reader acre_reader;

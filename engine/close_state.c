@@ -10,29 +10,40 @@
 #include "close_int.h"
 #include "store_int.h"
 
+#define INSERT(t)                                                                                  \
+    {                                                                                              \
+        ACRE_Q_INSERT, t, {NULL}, {{NULL, 0}}, {NULL}, 0, 0                                        \
+    }
+
+static const acre_query q_balance = INSERT("close_affiliate");
+static const acre_query q_layer = INSERT("close_layer");
+static const acre_query q_excluded = INSERT("close_excluded");
+static const acre_query q_settled = INSERT("settled");
+static const acre_query q_clawed = {
+    ACRE_Q_UPDATE, "settled", {"clawed_period", NULL}, {{"customer_id", ACRE_EQ}}, {NULL}, 0, 0};
+static const acre_query q_counted = {ACRE_Q_REPLACE, "counted", {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+static const acre_query q_close = INSERT("close");
+
 int acre_close_write_state(ctx *x, acre_error *err)
 {
     acre_close *c = &x->c;
-    sqlite3_stmt *st = NULL;
+    acre_stmt *st = NULL;
     int rc = 0;
 
-#define PREP(sql)                                                                                  \
+#define PREP(q)                                                                                    \
     do {                                                                                           \
-        sqlite3_finalize(st);                                                                      \
-        if ((rc = acre_store_prepare(x->s, &st, sql, err)))                                        \
+        acre_store_done(x->s, st);                                                                 \
+        st = NULL;                                                                                 \
+        if ((rc = acre_store_stmt(x->s, (q), &st, err)))                                           \
             goto out;                                                                              \
     } while (0)
-#define STEP(what)                                                                                 \
+#define STEP(row, what)                                                                            \
     do {                                                                                           \
-        if (sqlite3_step(st) != SQLITE_DONE) {                                                     \
-            rc = acre_store_fail(x->s, what, err);                                                 \
+        if ((rc = acre_store_run(x->s, st, (row), NULL, NULL, (what), err)))                       \
             goto out;                                                                              \
-        }                                                                                          \
-        sqlite3_reset(st);                                                                         \
     } while (0)
 
-    PREP("INSERT INTO close_affiliate(period, affiliate_id, plan, carried_forward) "
-         "VALUES(?1, ?2, ?3, ?4)");
+    PREP(&q_balance);
     for (int i = 0; i < c->naffs; i++) {
         acre_aff *a = &c->affs[i];
         char *cf;
@@ -42,85 +53,83 @@ int acre_close_write_state(ctx *x, acre_error *err)
             rc = acre_close_oom(err);
             goto out;
         }
-        sqlite3_bind_int(st, 1, c->period);
-        sqlite3_bind_text(st, 2, a->id, -1, SQLITE_STATIC);
-        if (a->plan)
-            sqlite3_bind_text(st, 3, a->plan->label, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 3);
-        sqlite3_bind_text(st, 4, cf, -1, free);
-        STEP("storing balances");
+        {
+            acre_value row[4] = {acre_val_int(c->period), acre_val_text(a->id),
+                                 acre_val_text(a->plan ? a->plan->label : NULL), acre_val_text(cf)};
+            rc = acre_store_run(x->s, st, row, NULL, NULL, "storing balances", err);
+            free(cf);
+            if (rc)
+                goto out;
+        }
     }
 
-    PREP("INSERT INTO close_layer(period, affiliate_id, plan_id, plan, origin, amount) "
-         "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    PREP(&q_layer);
     for (int i = 0; i < c->naffs; i++) {
         acre_aff *a = &c->affs[i];
         for (int k = 0; k < a->nlayers; k++) {
             char *amount = acre_dec_format(&a->layers[k].amount);
+            acre_value row[6];
             if (!amount) {
                 rc = acre_close_oom(err);
                 goto out;
             }
-            sqlite3_bind_int(st, 1, c->period);
-            sqlite3_bind_text(st, 2, a->id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 3, a->layer_plan_id, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 4, a->layer_label, -1, SQLITE_STATIC);
-            sqlite3_bind_int(st, 5, a->layers[k].origin);
-            sqlite3_bind_text(st, 6, amount, -1, free);
-            STEP("storing carryover");
+            row[0] = acre_val_int(c->period);
+            row[1] = acre_val_text(a->id);
+            row[2] = acre_val_text(a->layer_plan_id);
+            row[3] = acre_val_text(a->layer_label);
+            row[4] = acre_val_int(a->layers[k].origin);
+            row[5] = acre_val_text(amount);
+            rc = acre_store_run(x->s, st, row, NULL, NULL, "storing carryover", err);
+            free(amount);
+            if (rc)
+                goto out;
         }
     }
 
-    PREP("INSERT INTO close_excluded(period, customer_id) VALUES(?1, ?2)");
+    PREP(&q_excluded);
     for (int i = 0; i < c->ncusts; i++) {
         acre_cust *cu = &c->custs[i];
         const acre_plan *p = c->affs[cu->aff].plan;
         if (p && p->has_rs && !cu->counts) {
-            sqlite3_bind_int(st, 1, c->period);
-            sqlite3_bind_text(st, 2, cu->id, -1, SQLITE_STATIC);
-            STEP("storing excluded customers");
+            acre_value row[2] = {acre_val_int(c->period), acre_val_text(cu->id)};
+            STEP(row, "storing excluded customers");
         }
     }
 
-    PREP("INSERT INTO settled(customer_id, period, affiliate_id, plan, outcome, amount, "
-         "qualified_at, qsec, clawback_days) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    PREP(&q_settled);
     for (int i = 0; i < c->ncusts; i++) {
         acre_cust *cu = &c->custs[i];
         const acre_plan *p = c->affs[cu->aff].plan;
+        acre_value row[10];
         if (!cu->qualifies)
             continue;
-        sqlite3_bind_text(st, 1, cu->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, c->period);
-        sqlite3_bind_text(st, 3, c->affs[cu->aff].id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, p->label, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5,
-                          cu->outcome == 1   ? "paid"
-                          : cu->outcome == 2 ? "over_cap"
-                                             : "qualified",
-                          -1, SQLITE_STATIC);
-        if (cu->outcome == 1)
-            sqlite3_bind_text(st, 6, cu->paid_now, -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, 6);
-        sqlite3_bind_text(st, 7, cu->qualified_at, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 8, cu->qsec);
-        sqlite3_bind_int64(st, 9, p->has_cpa ? p->cpa.clawback_days : 0);
-        STEP("storing settled customers");
+        row[0] = acre_val_text(cu->id);
+        row[1] = acre_val_int(c->period);
+        row[2] = acre_val_text(c->affs[cu->aff].id);
+        row[3] = acre_val_text(p->label);
+        row[4] = acre_val_text(cu->outcome == 1   ? "paid"
+                               : cu->outcome == 2 ? "over_cap"
+                                                  : "qualified");
+        row[5] = acre_val_text(cu->outcome == 1 ? cu->paid_now : NULL);
+        row[6] = acre_val_text(cu->qualified_at);
+        row[7] = acre_val_int(cu->qsec);
+        row[8] = acre_val_int(p->has_cpa ? p->cpa.clawback_days : 0);
+        row[9] = acre_val_null(); /* clawed_period */
+        STEP(row, "storing settled customers");
     }
 
-    PREP("UPDATE settled SET clawed_period = ?2 WHERE customer_id = ?1");
+    PREP(&q_clawed);
     for (int i = 0; i < c->ncusts; i++) {
         acre_cust *cu = &c->custs[i];
+        acre_value row[2];
         if (!cu->settled || !cu->clawed || !cu->paid)
             continue;
-        sqlite3_bind_text(st, 1, cu->id, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 2, c->period);
-        STEP("storing clawbacks");
+        row[0] = acre_val_int(c->period);
+        row[1] = acre_val_text(cu->id);
+        STEP(row, "storing clawbacks");
     }
 
-    PREP("INSERT OR REPLACE INTO counted(tbl, rkey, period, seq, a, b) "
-         "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    PREP(&q_counted);
     if (x->out_counted.oom) {
         rc = acre_close_oom(err);
         goto out;
@@ -129,22 +138,23 @@ int acre_close_write_state(ctx *x, acre_error *err)
         char *p = x->out_counted.p, *end = p + x->out_counted.len;
         while (p && p < end) {
             char *f[5];
+            acre_value row[6];
             for (int i = 0; i < 5; i++) {
                 f[i] = p;
                 p = strchr(p, '\n');
                 *p++ = '\0';
             }
-            sqlite3_bind_text(st, 1, f[0], -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, f[1], -1, SQLITE_STATIC);
-            sqlite3_bind_int(st, 3, c->period);
-            sqlite3_bind_int64(st, 4, atoll(f[2]));
-            sqlite3_bind_text(st, 5, f[3], -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 6, f[4], -1, SQLITE_STATIC);
-            STEP("storing what was counted");
+            row[0] = acre_val_text(f[0]);
+            row[1] = acre_val_text(f[1]);
+            row[2] = acre_val_int(c->period);
+            row[3] = acre_val_int(atoll(f[2]));
+            row[4] = acre_val_text(f[3]);
+            row[5] = acre_val_text(f[4]);
+            STEP(row, "storing what was counted");
         }
     }
 out:
-    sqlite3_finalize(st);
+    acre_store_done(x->s, st);
     return rc;
 #undef PREP
 #undef STEP
@@ -153,22 +163,8 @@ out:
 int acre_close_write_close(ctx *x, const char *ledger, const char *digest, acre_error *err)
 {
     const char *prev = x->ncloses ? x->closes[x->ncloses - 1].digest : NULL;
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(x->s, &st,
-                                "INSERT INTO close(period, period_text, seq, ledger, digest, "
-                                "previous_digest) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-                                err);
-    if (rc)
-        return rc;
-    sqlite3_bind_int(st, 1, x->c.period);
-    sqlite3_bind_text(st, 2, x->c.period_text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, x->seq);
-    sqlite3_bind_text(st, 4, ledger, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, digest, -1, SQLITE_STATIC);
-    if (prev)
-        sqlite3_bind_text(st, 6, prev, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        rc = acre_store_fail(x->s, "storing the ledger", err);
-    sqlite3_finalize(st);
-    return rc;
+    acre_value row[6] = {acre_val_int(x->c.period), acre_val_text(x->c.period_text),
+                         acre_val_int(x->seq),      acre_val_text(ledger),
+                         acre_val_text(digest),     acre_val_text(prev)};
+    return acre_store_query(x->s, &q_close, row, NULL, NULL, "storing the ledger", err);
 }

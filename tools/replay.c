@@ -201,6 +201,8 @@ static void on_reject(void *ctx, const acre_reject *r)
     fprintf(stderr, "acre: replay: rejected: %s\n", r->text);
 }
 
+int (*acre_replay_open)(acre_store **s, const char *path, acre_error *err) = acre_store_open;
+
 int acre_replay(const char *dir, int update, int on_disk, const char *into, int usage_ok)
 {
     char path[4096], file[4096] = "", msg[300];
@@ -248,7 +250,7 @@ int acre_replay(const char *dir, int update, int on_disk, const char *into, int 
         }
         close(fd);
     }
-    if (!json_is_array(steps) || acre_store_open(&s,
+    if (!json_is_array(steps) || acre_replay_open(&s,
                                                  into      ? into
                                                  : on_disk ? file
                                                            : ":memory:",
