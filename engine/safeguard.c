@@ -1,7 +1,8 @@
-/* engine/safeguard.c — refusing a close that skips months and a file sent again (SPEC 10).
+/* engine/safeguard.c — refusing a close that skips months (SPEC 10).
  *
- * Both are checked inside the transaction of the close or the ingest, so another process cannot
- * close a month or store a batch between the check and the write. */
+ * It is checked inside the close's transaction, so another process cannot close a month between
+ * the check and the write. (A file sent again is refused by the ingest, inside its transaction:
+ * acre_istore_resent in engine/ingest_store.c.) */
 #include "safeguard.h"
 
 #include <stdio.h>
@@ -35,37 +36,4 @@ int acre_gap_check(int last, int period, acre_error *err)
                           "%s unclosed (%d month%s), and a month before a closed one can never "
                           "be closed; close %s first, or allow the gap (--allow-gap)",
                           p, l, list, skipped, skipped == 1 ? "" : "s", list[0] ? list : "them");
-}
-
-int acre_resent_check(acre_store *s, const char *kind, const char *sha, long long batch,
-                      const char *source, acre_error *err)
-{
-    sqlite3_stmt *st;
-    int rc = acre_store_prepare(s, &st,
-                                "SELECT batch, source, stored_at FROM ingest_batch WHERE kind = "
-                                "?1 AND sha256 = ?2 AND batch <> ?3 ORDER BY batch LIMIT 1",
-                                err);
-    if (rc)
-        return rc;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, batch);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        rc = 0;
-    } else if (rc != SQLITE_ROW) {
-        rc = acre_store_fail(s, "looking for an earlier batch", err);
-    } else if (!(rc = acre_store_row(s, st, err))) {
-        const char *at = (const char *)sqlite3_column_text(st, 2);
-        rc = acre_error_set(err, ACRE_EREJECTED, NULL, "resent",
-                            "%s: the same bytes (sha256 %.12s) were already ingested as %s "
-                            "batch %lld (%.200s) %s%.40s; sending a file again would roll later "
-                            "updates back, so nothing of it is stored (--again ingests it "
-                            "anyway)",
-                            source, sha, kind, (long long)sqlite3_column_int64(st, 0),
-                            (const char *)sqlite3_column_text(st, 1),
-                            at ? "at " : "at an unknown time", at ? at : "");
-    }
-    sqlite3_finalize(st);
-    return rc;
 }
