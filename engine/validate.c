@@ -353,6 +353,7 @@ static void check_field(acre_rec *r, int col, const acre_field *f, const json_t 
             acre_buf tmp = {0};
             acre_buf_json(&tmp, v, t, 1);
             set_arena(r, col, tmp.p ? tmp.p : "{}", tmp.p ? tmp.len : 2);
+            r->arena.oom |= tmp.oom; /* a cut-short value is out of memory, never stored */
             acre_buf_free(&tmp);
             return;
         }
@@ -370,7 +371,8 @@ static void check_field(acre_rec *r, int col, const acre_field *f, const json_t 
         {
             acre_buf tmp = {0};
             acre_buf_json_str(&tmp, json_string_value(v), json_string_length(v));
-            set_arena(r, col, tmp.p, tmp.len);
+            set_arena(r, col, tmp.p ? tmp.p : "", tmp.len);
+            r->arena.oom |= tmp.oom;
             acre_buf_free(&tmp);
         }
         return;
