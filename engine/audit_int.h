@@ -11,7 +11,7 @@
  * Writes one "PERIOD\tFAIL\t…" line per problem and adds them to *nbad. Returns 0 or an error. */
 int acre_audit_state(acre_store *s, FILE *out, int *nbad, acre_error *err);
 
-/* Every closed period closed again, in order, in a private copy of the store, at its own close's
+/* Every closed period closed again, in order, in a write transaction rolled back, at its own close's
  * watermark: the ledger bytes and then every state row compared (engine/audit_recompute.c). */
 int acre_audit_recompute(acre_store *s, FILE *out, int *nbad, acre_error *err);
 

@@ -1,4 +1,4 @@
-/* engine/reader.c — an input file read in chunks, hashed as it is read (internal). */
+/* engine/reader.c — an input file (or buffer) read in chunks, hashed as it is read (internal). */
 #include "reader.h"
 
 #include <string.h>
@@ -27,13 +27,20 @@ int acre_reader_fill(reader *r, size_t limit)
         r->buf = g;
         r->cap = cap;
     }
-    got = fread(r->buf + r->end, 1, r->cap - r->end, r->in);
+    if (r->in) {
+        got = fread(r->buf + r->end, 1, r->cap - r->end, r->in);
+    } else {
+        got = r->memlen - r->mempos < r->cap - r->end ? r->memlen - r->mempos : r->cap - r->end;
+        if (got > 0)
+            memcpy(r->buf + r->end, r->mem + r->mempos, got);
+        r->mempos += got;
+    }
     if (got > 0)
         EVP_DigestUpdate(r->sha, r->buf + r->end, got);
     r->end += got;
     if (got == 0) {
         r->eof = 1;
-        r->ioerr = ferror(r->in);
+        r->ioerr = r->in && ferror(r->in);
     }
     return 0;
 }
@@ -79,4 +86,12 @@ int acre_reader_all(reader *r)
             return rc < 0 ? rc : 2;
     }
     return 0;
+}
+
+int acre_blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+            return 0;
+    return 1;
 }

@@ -46,30 +46,13 @@ typedef struct acre_field {
     const char *dflt;          /* stored when absent (text), or NULL */
 } acre_field;
 
-typedef enum acre_ref {
-    REF_NONE,
-    REF_AFFILIATE, /* customers: affiliate_id names a stored affiliate */
-    REF_CUSTOMER,  /* the record's customer_id (user_id) names a stored customer */
-    REF_PARENT,    /* affiliates: parent exists, no cycles */
-    REF_ASSIGNMENT /* assignments: affiliate exists, no overlap */
-} acre_ref;
-
-typedef struct acre_kind {
-    const char *name;      /* as on the command line: "igaming/customers" */
-    const char *table;     /* SQL table */
-    const char *vertical;  /* "igaming", "prop-trading", or NULL */
-    const acre_field *cols; /* the table's columns, key first; kinds sharing a table list the
-                               same names in the same order */
-    int ncols, nkey;
-    acre_ref ref;
-    int ref_col;           /* the column the reference check reads */
-} acre_kind;
-
-/* All kinds, in the order docs/records.md lists them; NULL-terminated. */
-extern const acre_kind *const acre_kinds[];
-const acre_kind *acre_kind_find(const char *name);
-
-typedef enum { CELL_NULL = 0, CELL_TEXT, CELL_INT } acre_celltype;
+typedef enum {
+    CELL_NULL = 0,
+    CELL_TEXT,
+    CELL_INT,
+    CELL_OTHER /* read from the store only: a value of another SQL type (a store edited by hand),
+                * its text in s, equal to no record's value */
+} acre_celltype;
 
 typedef struct acre_cell {
     acre_celltype t;
@@ -83,6 +66,59 @@ typedef struct acre_fielderr {
     char rule[40];
     char message[300];
 } acre_fielderr;
+
+struct acre_kind;
+struct acre_rec;
+/* One kind's versions as stored so far in the open ingest transaction (engine/ingest_store.h):
+ * what a kind's hooks may read. */
+typedef struct acre_istore acre_istore;
+
+/* A field that must name a stored record of another kind (SPEC 3 "References"): its value is
+ * looked up as the key of `kind` (whose key is one column). A missing one is the record's error
+ * "unknown_<table>", "FIELD: no <table> \"ID\" is stored", with the referenced kind's table. */
+typedef struct acre_kind_ref {
+    const char *field;
+    const struct acre_kind *kind;
+} acre_kind_ref;
+
+#define ACRE_MAX_REFS 4
+
+/* The batch's records, for a hook that reads them all: validates record i (0 <= i < n) again
+ * and sets *cells to its cells (valid until the next call). Returns 1, 0 when the record has
+ * field errors, or a negative code (err set). */
+typedef int (*acre_batch_rec_fn)(void *ctx, long i, const acre_cell **cells, acre_error *err);
+
+/* A record kind: its table row (fields, key, table) and the rules beyond its fields' own, as
+ * hooks that engine/ingest.c calls. Each hook is optional: NULL when the kind has none. A new
+ * kind is a row here; engine/store.c makes its table from the row. */
+typedef struct acre_kind {
+    const char *name;      /* as on the command line: "igaming/customers" */
+    const char *table;     /* SQL table */
+    const char *vertical;  /* "igaming", "prop-trading", or NULL */
+    const acre_field *cols; /* the table's columns, key first; kinds sharing a table list the
+                               same names in the same order */
+    int ncols, nkey;
+    const acre_kind_ref *refs; /* checked in order, for a record without field errors */
+    int nrefs;                 /* at most ACRE_MAX_REFS */
+    /* A rule that reads the store, for a record whose fields and references hold: adds errors
+     * to r (assignments: no overlap). Returns 0, or a negative code (err set). */
+    int (*check)(const struct acre_kind *k, struct acre_rec *r, acre_istore *is, acre_error *err);
+    /* Whether the new version `neu` of a key replaces the stored `old` when they differ: 0
+     * keeps the stored one and counts the record unchanged (customers: an older
+     * last_modified_date). NULL: it always does. */
+    int (*supersedes)(const struct acre_kind *k, const acre_cell *old, const acre_cell *neu);
+    /* Rules across the whole batch, which later records of the same batch may satisfy
+     * (affiliates: parents). When set, the batch's records are held until it is committed;
+     * then this is called once, before any of them is stored, with its n records through
+     * rec(ctx, i, ...), and sets verdict[i] (all NULL on entry) to the error of record i, or
+     * leaves it NULL. Returns 0, or a negative code (err set). */
+    int (*across)(const struct acre_kind *k, long n, acre_batch_rec_fn rec, void *ctx,
+                  acre_istore *is, const acre_fielderr **verdict, acre_error *err);
+} acre_kind;
+
+/* All kinds, in the order docs/records.md lists them; NULL-terminated. */
+extern const acre_kind *const acre_kinds[];
+const acre_kind *acre_kind_find(const char *name);
 
 typedef struct acre_rec {
     const acre_kind *kind;

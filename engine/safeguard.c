@@ -1,7 +1,8 @@
-/* engine/safeguard.c — refusing a close that skips months and a file sent again (SPEC 10).
+/* engine/safeguard.c — refusing a close that skips months (SPEC 10).
  *
- * Both are checked inside the transaction of the close or the ingest, so another process cannot
- * close a month or store a batch between the check and the write. */
+ * It is checked inside the close's transaction, so another process cannot close a month between
+ * the check and the write. (A file sent again is refused by the ingest, inside its transaction:
+ * acre_istore_resent in engine/ingest_store.c.) */
 #include "safeguard.h"
 
 #include <stdio.h>
@@ -35,38 +36,4 @@ int acre_gap_check(int last, int period, acre_error *err)
                           "%s unclosed (%d month%s), and a month before a closed one can never "
                           "be closed; close %s first, or allow the gap (--allow-gap)",
                           p, l, list, skipped, skipped == 1 ? "" : "s", list[0] ? list : "them");
-}
-
-static const acre_query q_earlier = {ACRE_Q_SELECT,
-                                     "ingest_batch",
-                                     {"batch", "source", "stored_at", NULL},
-                                     {{"kind", ACRE_EQ}, {"sha256", ACRE_EQ}, {"batch", ACRE_NE}},
-                                     {"batch", NULL},
-                                     0,
-                                     1};
-
-typedef struct earlier {
-    const char *kind, *sha, *source;
-} earlier;
-
-static int refuse_resent(void *ctx, const acre_value *row, int n, acre_error *err)
-{
-    const earlier *e = ctx;
-    const char *at = row[2].type == ACRE_VAL_TEXT ? row[2].s : NULL;
-    (void)n;
-    return acre_error_set(err, ACRE_EREJECTED, NULL, "resent",
-                          "%s: the same bytes (sha256 %.12s) were already ingested as %s batch "
-                          "%lld (%.200s) %s%.40s; sending a file again would roll later updates "
-                          "back, so nothing of it is stored (--again ingests it anyway)",
-                          e->source, e->sha, e->kind, row[0].i, row[1].s ? row[1].s : "",
-                          at ? "at " : "at an unknown time", at ? at : "");
-}
-
-int acre_resent_check(acre_store *s, const char *kind, const char *sha, long long batch,
-                      const char *source, acre_error *err)
-{
-    earlier e = {kind, sha, source};
-    acre_value p[3] = {acre_val_text(kind), acre_val_text(sha), acre_val_int(batch)};
-    return acre_store_query(s, &q_earlier, p, refuse_resent, &e, "looking for an earlier batch",
-                            err);
 }

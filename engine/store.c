@@ -37,7 +37,6 @@ int acre_store_open_backend(acre_store **out, acre_store_backend *b, acre_error 
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     }
     s->b = b;
-    s->db = acre_sqlite_db(b);
     *out = s;
     return 0;
 }
@@ -408,19 +407,37 @@ static int keep(void *ctx, const acre_value *row, int n, acre_error *err)
     return 0;
 }
 
+/* Points the kept texts at `text` once it no longer moves. */
+static void settle(acre_rows *r)
+{
+    for (long i = 0; i < r->n * r->ncol; i++)
+        if (r->v[i].type == ACRE_VAL_TEXT)
+            r->v[i].s = r->text.p + (uintptr_t)r->v[i].s;
+}
+
 int acre_store_rows(acre_store *s, const acre_query *q, const acre_value *params, acre_rows *r,
                     const char *what, acre_error *err)
 {
     int rc;
     memset(r, 0, sizeof *r);
-    rc = acre_store_query(s, q, params, keep, r, what, err);
-    if (rc) {
+    if ((rc = acre_store_query(s, q, params, keep, r, what, err))) {
         acre_rows_free(r);
         return rc;
     }
-    for (long i = 0; i < r->n * r->ncol; i++)
-        if (r->v[i].type == ACRE_VAL_TEXT)
-            r->v[i].s = r->text.p + (uintptr_t)r->v[i].s;
+    settle(r);
+    return 0;
+}
+
+int acre_store_rows_stmt(acre_store *s, acre_stmt *st, const acre_value *params, acre_rows *r,
+                         const char *what, acre_error *err)
+{
+    int rc;
+    memset(r, 0, sizeof *r);
+    if ((rc = acre_store_run(s, st, params, keep, r, what, err))) {
+        acre_rows_free(r);
+        return rc;
+    }
+    settle(r);
     return 0;
 }
 

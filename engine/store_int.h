@@ -8,8 +8,6 @@
 #include "acre/sys/store.h"
 #include "jsonval.h"
 
-struct sqlite3;
-
 struct acre_store {
     acre_store_backend *b;
     int depth;   /* nested acre_store_begin calls open */
@@ -19,7 +17,6 @@ struct acre_store {
      * is its SHA-256 (RFC 2104), so 64 bytes hold any key. ledger_key_len 0: no key. */
     unsigned char ledger_key[64];
     size_t ledger_key_len;
-    struct sqlite3 *db; /* transitional (engine/store_legacy.h): the SQLite backend's handle */
 };
 
 /* A write transaction (waiting for other writers), or a read transaction (one snapshot).
@@ -54,6 +51,9 @@ typedef struct acre_rows {
 
 int acre_store_rows(acre_store *s, const acre_query *q, const acre_value *params, acre_rows *r,
                     const char *what, acre_error *err);
+/* The same with a prepared shape. */
+int acre_store_rows_stmt(acre_store *s, acre_stmt *st, const acre_value *params, acre_rows *r,
+                         const char *what, acre_error *err);
 static inline const acre_value *acre_row(const acre_rows *r, long i)
 {
     return r->v + i * r->ncol;
@@ -75,8 +75,5 @@ int acre_store_check(acre_store *s, void (*fn)(void *ctx, const char *problem), 
 
 /* Column index by name in t, or -1 (engine/store_schema.c). */
 int acre_table_col(const acre_table *t, const char *name);
-
-/* The SQLite backend's connection when b is one, else NULL (engine/store_legacy.c). */
-struct sqlite3 *acre_sqlite_db(acre_store_backend *b);
 
 #endif

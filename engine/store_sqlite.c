@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "store_int.h"
 #include "store_sqlite.h"
 
 #define BUSY_TIMEOUT_MS 30000
@@ -296,6 +297,11 @@ int acre_sqlite_backend(acre_store_backend **out, const char *path, acre_error *
 fail:
     backend_free(&sb->parent);
     return rc;
+}
+
+sqlite3 *acre_sqlite_db(acre_store *s)
+{
+    return s && s->b && strcmp(s->b->name, "sqlite") == 0 ? ((sqlite_backend *)s->b)->db : NULL;
 }
 
 /* ---- the failing allocator's hook (engine/alloc.c) ---- */

@@ -33,4 +33,9 @@ void acre_sqlite_finalize(acre_store_backend *b, acre_stmt *st);
  * since. */
 int acre_sqlite_schema(sqlite3 *db, const char *path, acre_error *err);
 
+/* The connection of s when its backend is SQLite's, else NULL: for the tests that look at the
+ * SQLite tables themselves (tests/test_ingest.c). */
+struct acre_store;
+sqlite3 *acre_sqlite_db(struct acre_store *s);
+
 #endif

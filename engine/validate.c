@@ -5,6 +5,7 @@
 
 #include "datetime.h"
 #include "iso.h"
+#include "kind_rules.h"
 #include "jsonval.h"
 #include "number.h"
 #include "record.h"
@@ -129,25 +130,41 @@ static const acre_field fx_cols[] = {
     {"usd_rate", T_MONEY_POS, F_REQ, NULL, NULL},
 };
 
-#define KIND(var, name, table, vert, cols, nkey, ref, refcol)                                      \
-    static const acre_kind var = {name, table, vert, cols, N(cols), nkey, ref, refcol}
+/* The kinds other kinds refer to (defined below). */
+static const acre_kind k_affiliates, k_ig_customers;
 
-KIND(k_affiliates, "affiliates", "affiliate", NULL, affiliate_cols, 1, REF_PARENT, 2);
-KIND(k_assignments, "assignments", "assignment", NULL, assignment_cols, 3, REF_ASSIGNMENT, 0);
+static const acre_kind_ref refs_affiliate[] = {{"affiliate_id", &k_affiliates}};
+static const acre_kind_ref refs_customer[] = {{"customer_id", &k_ig_customers}};
+static const acre_kind_ref refs_user[] = {{"user_id", &k_ig_customers}};
+
+/* A kind: its name, table, vertical, columns and key; its references; its hooks, which are in
+ * engine/kind_rules.c (check, supersedes, across: see engine/record.h). */
+#define KIND(var, name, table, vert, cols, nkey, refs, check, supersedes, across)                  \
+    static const acre_kind var = {name, table, vert,  cols,       N(cols), nkey,                  \
+                                  refs, N(refs), check, supersedes, across}
+#define KIND_NOREFS(var, name, table, vert, cols, nkey, check, supersedes, across)                 \
+    static const acre_kind var = {name, table, vert,  cols,       N(cols), nkey,                  \
+                                  NULL, 0,       check, supersedes, across}
+
+KIND_NOREFS(k_affiliates, "affiliates", "affiliate", NULL, affiliate_cols, 1, NULL, NULL,
+            acre_affiliate_parents);
+KIND(k_assignments, "assignments", "assignment", NULL, assignment_cols, 3, refs_affiliate,
+     acre_assignment_overlap, NULL, NULL);
 KIND(k_ig_customers, "igaming/customers", "customer", "igaming", igaming_customer_cols, 1,
-     REF_AFFILIATE, 3);
+     refs_affiliate, NULL, acre_customer_supersedes, NULL);
 KIND(k_pt_customers, "prop-trading/customers", "customer", "prop-trading", prop_customer_cols, 1,
-     REF_AFFILIATE, 3);
-KIND(k_ig_txns, "igaming/transactions", "txn", "igaming", igaming_txn_cols, 1, REF_CUSTOMER, 2);
+     refs_affiliate, NULL, acre_customer_supersedes, NULL);
+KIND(k_ig_txns, "igaming/transactions", "txn", "igaming", igaming_txn_cols, 1, refs_customer, NULL,
+     NULL, NULL);
 KIND(k_pt_txns, "prop-trading/transactions", "txn", "prop-trading", prop_txn_cols, 1,
-     REF_CUSTOMER, 2);
-KIND(k_gaming, "igaming/gaming-activity", "gaming_activity", NULL, gaming_cols, 4, REF_CUSTOMER,
-     1);
+     refs_customer, NULL, NULL, NULL);
+KIND(k_gaming, "igaming/gaming-activity", "gaming_activity", NULL, gaming_cols, 4, refs_customer,
+     NULL, NULL, NULL);
 KIND(k_trading, "prop-trading/trading-activity", "trading_activity", NULL, trading_cols, 4,
-     REF_CUSTOMER, 1);
-KIND(k_bonus, "bonus-events", "bonus_event", NULL, bonus_cols, 2, REF_CUSTOMER, 10);
-KIND(k_flags, "flags", "flag", NULL, flag_cols, 3, REF_CUSTOMER, 0);
-KIND(k_fx, "fx-rates", "fx_rate", NULL, fx_cols, 2, REF_NONE, -1);
+     refs_customer, NULL, NULL, NULL);
+KIND(k_bonus, "bonus-events", "bonus_event", NULL, bonus_cols, 2, refs_user, NULL, NULL, NULL);
+KIND(k_flags, "flags", "flag", NULL, flag_cols, 3, refs_customer, NULL, NULL, NULL);
+KIND_NOREFS(k_fx, "fx-rates", "fx_rate", NULL, fx_cols, 2, NULL, NULL, NULL);
 
 const acre_kind *const acre_kinds[] = {&k_affiliates, &k_assignments, &k_ig_customers,
                                        &k_pt_customers, &k_ig_txns, &k_pt_txns, &k_gaming,
@@ -336,6 +353,7 @@ static void check_field(acre_rec *r, int col, const acre_field *f, const json_t 
             acre_buf tmp = {0};
             acre_buf_json(&tmp, v, t, 1);
             set_arena(r, col, tmp.p ? tmp.p : "{}", tmp.p ? tmp.len : 2);
+            r->arena.oom |= tmp.oom; /* a cut-short value is out of memory, never stored */
             acre_buf_free(&tmp);
             return;
         }
@@ -353,7 +371,8 @@ static void check_field(acre_rec *r, int col, const acre_field *f, const json_t 
         {
             acre_buf tmp = {0};
             acre_buf_json_str(&tmp, json_string_value(v), json_string_length(v));
-            set_arena(r, col, tmp.p, tmp.len);
+            set_arena(r, col, tmp.p ? tmp.p : "", tmp.len);
+            r->arena.oom |= tmp.oom;
             acre_buf_free(&tmp);
         }
         return;

@@ -1,5 +1,6 @@
 /* tests/test_ingest.c — acre_ingest against a real (in-memory) store: formats, upserts,
- * references, --atomic, malformed files, and the prop-trading guide's sample payloads. */
+ * references, --atomic, malformed files, and the prop-trading guide's sample payloads; the record
+ * sink on its own (acre_ingest_begin ... commit or abort) and the buffer entry point. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +13,8 @@
 
 #include "acre.h"
 #include "jsonval.h"
-#include "store_legacy.h"
+#include "store_int.h"
+#include "store_sqlite.h" /* these tests look at the SQLite tables themselves */
 
 typedef struct run {
     acre_ingest_summary sum;
@@ -74,7 +76,7 @@ static long long sql_int(acre_store *s, const char *sql)
 {
     sqlite3_stmt *st;
     long long v;
-    assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(acre_sqlite_db(s), sql, -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     v = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
@@ -85,7 +87,7 @@ static char *sql_text(acre_store *s, const char *sql)
 {
     sqlite3_stmt *st;
     char *v;
-    assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(acre_sqlite_db(s), sql, -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     v = strdup(sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "(null)");
     sqlite3_finalize(st);
@@ -104,7 +106,7 @@ static char *snapshot(acre_store *s)
 {
     acre_buf b = {0};
     sqlite3_stmt *tables;
-    assert_int_equal(sqlite3_prepare_v2(s->db,
+    assert_int_equal(sqlite3_prepare_v2(acre_sqlite_db(s),
                                         "SELECT name FROM sqlite_master WHERE type = 'table' "
                                         "ORDER BY name",
                                         -1, &tables, NULL),
@@ -113,7 +115,7 @@ static char *snapshot(acre_store *s)
         char sql[200];
         sqlite3_stmt *st;
         snprintf(sql, sizeof sql, "SELECT * FROM \"%s\"", sqlite3_column_text(tables, 0));
-        assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_prepare_v2(acre_sqlite_db(s), sql, -1, &st, NULL), SQLITE_OK);
         acre_buf_printf(&b, "[%s]\n", sqlite3_column_text(tables, 0));
         while (sqlite3_step(st) == SQLITE_ROW) {
             for (int i = 0; i < sqlite3_column_count(st); i++)
@@ -533,6 +535,219 @@ static void test_long_file(void **state)
     acre_store_free(s);
 }
 
+/* ---- the record sink on its own ------------------------------------------------------- */
+
+typedef struct texts {
+    acre_buf json, text; /* the reject lines, and the same for a person */
+} texts;
+
+static void on_reject_both(void *ctx, const acre_reject *r)
+{
+    texts *x = ctx;
+    acre_buf_adds(&x->json, r->json);
+    acre_buf_adds(&x->json, "\n");
+    acre_buf_adds(&x->text, r->text);
+    acre_buf_adds(&x->text, "\n");
+}
+
+static int record(acre_ingest_sink *g, const char *json)
+{
+    acre_error err;
+    acre_error_clear(&err);
+    return acre_ingest_record(g, json, strlen(json), &err);
+}
+
+/* A request's records one by one: one stored, one invalid, one naming a missing customer, one
+ * re-sent unchanged, one not JSON. The reject lines number the records from 0 within the batch
+ * and carry no line (a record given alone has none). */
+static void test_sink(void **state)
+{
+    acre_store *s = base();
+    acre_ingest_sink *g;
+    acre_ingest_summary sum = {0};
+    acre_error err;
+    texts x = {{0}, {0}};
+    acre_ingest_opts o = {0, "req-1", on_reject_both, NULL, 0, "2026-03-01T10:00:00Z"};
+    (void)state;
+    o.ctx = &x;
+    acre_error_clear(&err);
+    expect(s, "igaming/transactions", T2 "\n", 1, 1, 0, 0, 0);
+    assert_int_equal(acre_ingest_begin(&g, s, "igaming/transactions", &o, &err), 0);
+    assert_int_equal(record(g, T1("approved", "20")), 0);
+    assert_int_equal(record(g, T1("approved", "1.0000000000000001")), 0);
+    assert_int_equal(record(g, "{\"transaction_id\":\"t3\",\"customer_id\":\"ghost\","
+                               "\"transaction_type\":\"deposit\",\"amount_currency\":1,"
+                               "\"currency\":\"EUR\",\"transaction_date\":\"2026-01-06T12:00:00Z\","
+                               "\"status\":\"approved\"}"),
+                     0);
+    assert_int_equal(record(g, T2), 0);
+    assert_int_equal(record(g, "{oops}"), 0);
+    assert_int_equal(acre_ingest_commit(g, &sum, &err), 0);
+    assert_int_equal(sum.received, 5);
+    assert_int_equal(sum.inserted, 1);
+    assert_int_equal(sum.updated, 0);
+    assert_int_equal(sum.unchanged, 1);
+    assert_int_equal(sum.rejected, 3);
+    assert_string_equal(
+        x.json.p,
+        "{\"file\":\"req-1\",\"index\":1,\"record\":" T1("approved", "1.0000000000000001") ","
+        "\"errors\":[{\"field\":\"amount_currency\",\"rule\":\"max_significant_digits\","
+        "\"message\":\"amount_currency: 17 significant digits (max 15): 1.0000000000000001\"}]}\n"
+        "{\"file\":\"req-1\",\"index\":2,\"record\":{\"transaction_id\":\"t3\",\"customer_id\":"
+        "\"ghost\",\"transaction_type\":\"deposit\",\"amount_currency\":1,\"currency\":\"EUR\","
+        "\"transaction_date\":\"2026-01-06T12:00:00Z\",\"status\":\"approved\"},\"errors\":"
+        "[{\"field\":\"customer_id\",\"rule\":\"unknown_customer\",\"message\":\"customer_id: no "
+        "customer \\\"ghost\\\" is stored\"}]}\n"
+        "{\"file\":\"req-1\",\"index\":4,\"errors\":[{\"field\":\"\",\"rule\":\"json\",\"message\":"
+        "\"line 1, column 5: invalid JSON: string or '}' expected near 'oops'\"}]}\n");
+    assert_string_equal(x.text.p,
+                        "req-1 record 1: amount_currency: 17 significant digits (max 15): "
+                        "1.0000000000000001\n"
+                        "req-1 record 2: customer_id: no customer \"ghost\" is stored\n"
+                        "req-1 record 4: line 1, column 5: invalid JSON: string or '}' expected "
+                        "near 'oops'\n");
+    assert_sql(s, "SELECT group_concat(transaction_id || '=' || amount_currency) FROM txn",
+               "t1=20,t2=5");
+    /* the batch row: no SHA-256 was given, so none is recorded */
+    assert_sql(s,
+               "SELECT source||' '||sha256||'|'||received||' '||inserted||' '||unchanged||' '||"
+               "rejected||' '||stored_at FROM ingest_batch ORDER BY batch DESC LIMIT 1",
+               "req-1 |5 1 1 3 2026-03-01T10:00:00Z");
+    acre_buf_free(&x.json);
+    acre_buf_free(&x.text);
+    acre_store_free(s);
+}
+
+/* An aborted batch leaves the store as it was; so does a commit refused by --atomic. */
+static void test_sink_abort(void **state)
+{
+    acre_store *s = base();
+    acre_ingest_sink *g;
+    acre_ingest_summary sum = {0};
+    acre_error err;
+    acre_ingest_opts atomic = {1, "req-2", NULL, NULL, 0, NULL};
+    char *before = snapshot(s), *after;
+    long long txns = sql_int(s, "SELECT count(*) FROM txn"),
+              batches = sql_int(s, "SELECT count(*) FROM ingest_batch");
+    (void)state;
+    acre_error_clear(&err);
+    assert_int_equal(acre_ingest_begin(&g, s, "igaming/transactions", NULL, &err), 0);
+    assert_int_equal(record(g, T1("approved", "20")), 0);
+    assert_int_equal(record(g, T2), 0);
+    acre_ingest_abort(g);
+    acre_ingest_abort(NULL);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM txn"), txns);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM ingest_batch"), batches);
+    after = snapshot(s);
+    assert_string_equal(before, after);
+    free(after);
+
+    assert_int_equal(acre_ingest_begin(&g, s, "igaming/transactions", &atomic, &err), 0);
+    assert_int_equal(record(g, T1("approved", "20")), 0);
+    assert_int_equal(record(g, "[1]"), 0); /* not an object: invalid */
+    assert_int_equal(acre_ingest_commit(g, &sum, &err), ACRE_EREJECTED);
+    assert_string_equal(err.rule, "atomic");
+    assert_string_equal(err.message, "req-2: 1 of 2 records are invalid; with --atomic the file "
+                                     "is refused and nothing of it is stored");
+    assert_int_equal(sum.received, 2);
+    assert_int_equal(sum.rejected, 2);
+    assert_int_equal(sum.inserted + sum.updated + sum.unchanged, 0);
+    after = snapshot(s);
+    assert_string_equal(before, after);
+    free(after);
+
+    assert_int_equal(acre_ingest_begin(&g, s, "nonsense", NULL, &err), ACRE_EUSAGE);
+    assert_null(g);
+    free(before);
+    acre_store_free(s);
+}
+
+/* Affiliates are held until commit: a parent may come after its child, a cycle is rejected
+ * when the batch commits. With a SHA-256 given, the same bytes again are refused as re-sent. */
+static void test_sink_held(void **state)
+{
+    acre_store *s = base();
+    acre_ingest_sink *g;
+    acre_ingest_summary sum = {0};
+    acre_error err;
+    texts x = {{0}, {0}};
+    acre_ingest_opts o = {0, "req-3", on_reject_both, NULL, 0, NULL};
+    static const char sha[] = "f795b779a208c4efa061936ab5b512cb09f8799d6260d4cf1ac962d0dd67b189";
+    (void)state;
+    o.ctx = &x;
+    acre_error_clear(&err);
+    assert_int_equal(acre_ingest_begin(&g, s, "affiliates", &o, &err), 0);
+    assert_int_equal(acre_ingest_set_sha256(g, "F795", &err), ACRE_EUSAGE);
+    assert_int_equal(acre_ingest_set_sha256(g, sha, &err), 0);
+    assert_int_equal(record(g, "{\"affiliate_id\":\"kid\",\"parent_affiliate_id\":\"mum\"}"), 0);
+    assert_int_equal(record(g, "{\"affiliate_id\":\"x\",\"parent_affiliate_id\":\"y\"}"), 0);
+    assert_int_equal(record(g, "{\"affiliate_id\":\"y\",\"parent_affiliate_id\":\"x\"}"), 0);
+    assert_int_equal(record(g, "{\"affiliate_id\":\"mum\",\"parent_affiliate_id\":\"a1\"}"), 0);
+    assert_null(x.json.p); /* nothing is decided before commit */
+    assert_int_equal(acre_ingest_commit(g, &sum, &err), 0);
+    assert_int_equal(sum.received, 4);
+    assert_int_equal(sum.inserted, 2);
+    assert_int_equal(sum.rejected, 2);
+    assert_string_equal(x.text.p,
+                        "req-3 record 1: parent_affiliate_id: parents would form a cycle\n"
+                        "req-3 record 2: parent_affiliate_id: parents would form a cycle\n");
+    assert_sql(s, "SELECT sha256 FROM ingest_batch ORDER BY batch DESC LIMIT 1", sha);
+
+    assert_int_equal(acre_ingest_begin(&g, s, "affiliates", &o, &err), 0);
+    assert_int_equal(acre_ingest_set_sha256(g, sha, &err), 0);
+    assert_int_equal(record(g, "{\"affiliate_id\":\"z\"}"), 0);
+    assert_int_equal(acre_ingest_commit(g, NULL, &err), ACRE_EREJECTED);
+    assert_string_equal(err.rule, "resent");
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM affiliate WHERE affiliate_id = 'z'"), 0);
+    acre_buf_free(&x.json);
+    acre_buf_free(&x.text);
+    acre_store_free(s);
+}
+
+/* The buffer entry point gives what the FILE* path gives, for NDJSON, an array and an envelope:
+ * the same summary, rejects, error and store. */
+static void test_buffer(void **state)
+{
+    static const char *const inputs[] = {
+        T1("approved", "20") "\n" T1("approved", "1.0000000000000001") "\n" T2 "\n"
+        "{\"transaction_id\":\"t3\",\"customer_id\":\"ghost\",\"transaction_type\":\"deposit\","
+        "\"amount_currency\":1,\"currency\":\"EUR\",\"transaction_date\":"
+        "\"2026-01-06T12:00:00Z\",\"status\":\"approved\"}\n",
+        "[" T1("approved", "20") ",\n" T1("approved", "1.0000000000000001") ",\n" T2 "]",
+        "{\"data\":[" T1("approved", "20") "," T2 "," T1("reversed", "20") "],\"meta\":{}}",
+        T1("approved", "20") "\n{oops}\n",        /* refused: invalid JSON */
+        "[" T1("approved", "20") ",\n {\"x\":}]", /* refused: invalid JSON in an array */
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++) {
+        acre_store *a = base(), *b = base();
+        const char *text = inputs[i];
+        run file = ingest_text(a, "igaming/transactions", text, 0), buf;
+        acre_ingest_opts o = {0, "test.ndjson", on_reject, NULL, 0, NULL};
+        char *sa, *sb;
+        memset(&buf, 0, sizeof buf);
+        o.ctx = &buf;
+        acre_error_clear(&buf.err);
+        buf.rc = acre_ingest_buffer(b, "igaming/transactions", text, strlen(text), &o, &buf.sum,
+                                    &buf.err);
+        assert_int_equal(buf.rc, file.rc);
+        assert_string_equal(buf.err.message, file.err.message);
+        assert_memory_equal(&buf.sum, &file.sum, sizeof buf.sum);
+        assert_true(buf.sum.received > 0);
+        assert_string_equal(buf.rejects.p ? buf.rejects.p : "",
+                            file.rejects.p ? file.rejects.p : "");
+        sa = snapshot(a);
+        sb = snapshot(b);
+        assert_string_equal(sa, sb);
+        free(sa);
+        free(sb);
+        acre_buf_free(&file.rejects);
+        acre_buf_free(&buf.rejects);
+        acre_store_free(a);
+        acre_store_free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +755,8 @@ int main(void)
         cmocka_unit_test(test_references),    cmocka_unit_test(test_refused_files),
         cmocka_unit_test(test_mixed_file),    cmocka_unit_test(test_prop_samples),
         cmocka_unit_test(test_batch),         cmocka_unit_test(test_long_file),
+        cmocka_unit_test(test_sink),          cmocka_unit_test(test_sink_abort),
+        cmocka_unit_test(test_sink_held),     cmocka_unit_test(test_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

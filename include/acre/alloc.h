@@ -27,7 +27,8 @@ enum {
  * While the switch is set, the close does on one thread what it otherwise shares with a second
  * (reading records, the rules, writing the document), so that the nth allocation is the same one
  * in every run and a failure can be replayed; ACRE_ALLOC_THREADS keeps the threads, and which
- * allocation is the nth then changes from run to run. Ingest always parses on a second thread.
+ * allocation is the nth then changes from run to run. acre_ingest always parses a file's NDJSON
+ * on a second thread (acre_ingest_buffer and the record sink use none).
  *
  * jansson 2.14's lexer ignores a failed growth of its token buffer and then reads and writes past
  * the buffer (akheron/jansson issue #362, unfixed in 2.14): a real out-of-memory there can crash

@@ -32,8 +32,9 @@ typedef struct acre_sim_options {
 
 typedef struct acre_sim acre_sim;
 
-/* Recomputes the periods from..to as closes would, in a private in-memory copy of the store: the
- * closes from `from` on are undone in the copy, the plans and assignments replaced, and each
+/* Recomputes the periods from..to as closes would, inside a write transaction it rolls back (so
+ * it holds the store's write lock while it runs, and writes nothing): the closes from `from` on
+ * are undone, the plans and assignments replaced, and each
  * period closed in order, a closed period seeing only the record versions its own close saw, an
  * open one everything stored. The baseline is the stored ledger of a closed period, and the close
  * of an open one computed the same way with the stored plans. The store itself is only read.

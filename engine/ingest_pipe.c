@@ -1,0 +1,269 @@
+/* engine/ingest_pipe.c — an NDJSON input's lines parsed on a second thread (internal).
+ *
+ * Parsing JSON costs more than storing it, so a reader thread reads, parses and validates lines
+ * into batches while the calling thread hands them to the record sink (engine/ingest.c), which
+ * checks references and stores them, in file order. Only the calling thread touches the sink,
+ * the store or the reject callback, so the output is the same as one thread would give. A record
+ * crosses over as its raw line and its canonical cells, copied into the batch; a reject's echo
+ * is parsed again from the raw line. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "ingest_int.h"
+
+#define BATCH_RECS 2048
+#define NBATCH 6
+
+typedef struct frozen {
+    long line;
+    size_t raw, rawlen; /* the line, in the batch arena */
+    size_t err0;        /* first of its errors in the batch's errs */
+    int nerr;
+    acre_cell cells[ACRE_MAX_COLS];
+    size_t off[ACRE_MAX_COLS]; /* text cells: offsets in the arena */
+} frozen;
+enum { FAIL_NONE, FAIL_JSON, FAIL_LONG, FAIL_NOMEM, FAIL_IO, FAIL_NUMBERS };
+
+typedef struct fbatch {
+    frozen *recs;
+    size_t n;
+    acre_buf arena;
+    acre_fielderr *errs;
+    size_t nerr, caperr;
+    int end, fail;
+    json_error_t je;
+    long fail_line, fail_index;
+} fbatch;
+
+typedef struct fpipe {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    fbatch batches[NBATCH];
+    fbatch *full[NBATCH], *spare[NBATCH];
+    int nfull, headfull, nspare;
+    int stop;
+    reader *rd;
+    const acre_kind *k;
+    long index;
+} fpipe;
+
+static fbatch *take_spare(fpipe *p)
+{
+    fbatch *b = NULL;
+    pthread_mutex_lock(&p->mu);
+    while (p->nspare == 0 && !p->stop)
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (!p->stop)
+        b = p->spare[--p->nspare];
+    pthread_mutex_unlock(&p->mu);
+    if (b) {
+        b->n = 0;
+        b->nerr = 0;
+        b->end = 0;
+        b->fail = FAIL_NONE;
+        acre_buf_reset(&b->arena);
+        b->arena.oom = 0;
+    }
+    return b;
+}
+
+static void give_full(fpipe *p, fbatch *b)
+{
+    pthread_mutex_lock(&p->mu);
+    p->full[(p->headfull + p->nfull) % NBATCH] = b;
+    p->nfull++;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static int freeze(fbatch *b, const acre_rec *r, const char *line, size_t len, long ln)
+{
+    frozen *f = &b->recs[b->n];
+    f->line = ln;
+    f->raw = b->arena.len;
+    f->rawlen = len;
+    acre_buf_add(&b->arena, line, len);
+    acre_buf_add(&b->arena, "", 1);
+    f->nerr = r->nerrors;
+    f->err0 = b->nerr;
+    if (r->nerrors) {
+        if (b->nerr + (size_t)r->nerrors > b->caperr) {
+            size_t cap = (b->caperr ? b->caperr * 2 : 64) + (size_t)r->nerrors;
+            acre_fielderr *e = acre_realloc(b->errs, cap * sizeof *e);
+            if (!e)
+                return ACRE_ENOMEM;
+            b->errs = e;
+            b->caperr = cap;
+        }
+        memcpy(b->errs + b->nerr, r->errors, (size_t)r->nerrors * sizeof *r->errors);
+        b->nerr += (size_t)r->nerrors;
+    } else {
+        for (int c = 0; c < r->kind->ncols; c++) {
+            f->cells[c] = r->cells[c];
+            if (r->cells[c].t == CELL_TEXT) {
+                f->off[c] = b->arena.len;
+                acre_buf_add(&b->arena, r->cells[c].s, r->cells[c].len);
+                acre_buf_add(&b->arena, "", 1);
+            }
+        }
+    }
+    if (b->arena.oom)
+        return ACRE_ENOMEM;
+    b->n++;
+    return 0;
+}
+
+static void *parse_thread(void *arg)
+{
+    fpipe *p = arg;
+    acre_rec rec;
+    fbatch *b = take_spare(p);
+
+    acre_rec_init(&rec);
+    while (b) {
+        char *line;
+        size_t len;
+        json_t *doc;
+        acre_numtab t = {0};
+        int rc = acre_reader_line(p->rd, &line, &len);
+        if (rc == 1) {
+            b->end = 1;
+            if (p->rd->ioerr)
+                b->fail = FAIL_IO;
+        } else if (rc == 2) {
+            b->end = 1;
+            b->fail = FAIL_LONG;
+            b->fail_line = p->rd->line + 1;
+        } else if (rc < 0) {
+            b->end = 1;
+            b->fail = FAIL_NOMEM;
+        } else if (acre_blank(line, len)) {
+            continue;
+        } else if (!(doc = acre_json_loadb(line, len, ACRE_INGEST_JSON_FLAGS, &b->je))) {
+            b->end = 1;
+            b->fail = FAIL_JSON;
+            b->fail_line = p->rd->line;
+            b->fail_index = p->index;
+        } else {
+            rc = acre_numtab_build(&t, doc, line, len);
+            if (rc == 0 && acre_rec_validate(&rec, p->k, doc, &t) == ACRE_ENOMEM)
+                rc = ACRE_ENOMEM;
+            if (rc == 0)
+                rc = freeze(b, &rec, line, len, p->rd->line);
+            acre_numtab_free(&t);
+            json_decref(doc);
+            p->index++;
+            if (rc) {
+                b->end = 1;
+                b->fail = rc == ACRE_ENOMEM ? FAIL_NOMEM : FAIL_NUMBERS;
+            }
+        }
+        if (b->end || b->n == BATCH_RECS) {
+            int end = b->end;
+            give_full(p, b);
+            b = end ? NULL : take_spare(p);
+        }
+    }
+    acre_rec_free(&rec);
+    return NULL;
+}
+
+/* Hands a batch's records to the sink, in order. */
+static int consume(acre_ingest_sink *g, const fbatch *b, acre_error *err)
+{
+    const acre_kind *k = acre_ingest_kind(g);
+    acre_cell cells[ACRE_MAX_COLS];
+    int rc;
+
+    for (size_t i = 0; i < b->n; i++) {
+        const frozen *f = &b->recs[i];
+        for (int c = 0; c < k->ncols && f->nerr == 0; c++) {
+            cells[c] = f->cells[c];
+            if (f->cells[c].t == CELL_TEXT)
+                cells[c].s = b->arena.p + f->off[c];
+        }
+        if ((rc = acre_ingest_validated(g, cells, b->errs + f->err0, f->nerr, b->arena.p + f->raw,
+                                        f->rawlen, f->line, err)))
+            return rc;
+    }
+    return 0;
+}
+
+int acre_ingest_pipeline(acre_ingest_sink *g, reader *rd, long index, acre_error *err)
+{
+    fpipe p;
+    pthread_t th;
+    int rc = 0, done = 0;
+
+    memset(&p, 0, sizeof p);
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    p.rd = rd;
+    p.k = acre_ingest_kind(g);
+    p.index = index;
+    for (int i = 0; i < NBATCH; i++) {
+        p.batches[i].recs = acre_malloc(BATCH_RECS * sizeof *p.batches[i].recs);
+        if (!p.batches[i].recs)
+            rc = ACRE_ENOMEM;
+        p.spare[p.nspare++] = &p.batches[i];
+    }
+    if (rc || pthread_create(&th, NULL, parse_thread, &p) != 0) {
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        goto out;
+    }
+    while (!done) {
+        fbatch *b;
+        pthread_mutex_lock(&p.mu);
+        while (p.nfull == 0)
+            pthread_cond_wait(&p.cv, &p.mu);
+        b = p.full[p.headfull];
+        p.headfull = (p.headfull + 1) % NBATCH;
+        p.nfull--;
+        pthread_mutex_unlock(&p.mu);
+
+        rc = consume(g, b, err);
+        done = b->end || rc;
+        if (rc == 0 && b->end) {
+            char why[120];
+            switch (b->fail) {
+            case FAIL_JSON:
+                rc = acre_ingest_refuse_jerr(g, b->fail_index, &b->je, b->fail_line, err);
+                break;
+            case FAIL_LONG:
+                snprintf(why, sizeof why, "line %ld is longer than %ld MiB", b->fail_line,
+                         MAX_LINE >> 20);
+                rc = acre_ingest_refuse(g, "too_large", why, err);
+                break;
+            case FAIL_NOMEM:
+                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+                break;
+            case FAIL_IO:
+                rc = acre_error_set(err, ACRE_EIO, NULL, NULL, "%s: read error",
+                                    acre_ingest_source(g));
+                break;
+            case FAIL_NUMBERS:
+                rc = acre_ingest_refuse(g, "json", "numbers could not be read exactly", err);
+                break;
+            }
+        }
+        pthread_mutex_lock(&p.mu);
+        if (done)
+            p.stop = 1; /* the reader thread ends at its next batch */
+        p.spare[p.nspare++] = b;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+    }
+    pthread_join(th, NULL);
+out:
+    for (int i = 0; i < NBATCH; i++) {
+        free(p.batches[i].recs);
+        free(p.batches[i].errs);
+        acre_buf_free(&p.batches[i].arena);
+    }
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.cv);
+    return rc;
+}

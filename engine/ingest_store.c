@@ -1,0 +1,353 @@
+/* engine/ingest_store.c — what an ingest reads and writes: a kind's versions, references, the
+ * batch row, as query shapes (include/acre/sys/store.h).
+ *
+ * Shapes are built from the kind's row (table and column names from acre's own table, never
+ * from input) and every value is a parameter. A kind's versions are rows keyed by its key and
+ * `seq`; the current version of a key is its row with the highest seq (engine/store.c). */
+#include "ingest_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "jsonval.h"
+#include "store_int.h"
+
+struct acre_istore {
+    acre_store *s;
+    const acre_kind *k;
+    acre_query qcurrent, qinsert, qexists[ACRE_MAX_REFS], qprefix;
+    acre_stmt *current, *insert, *prefix; /* prefix: prepared on first use, for prefix_n */
+    int prefix_n;
+    acre_stmt *exists[ACRE_MAX_REFS];
+    acre_buf text; /* the texts of the row acre_istore_current returned */
+};
+
+static acre_value value_of(const acre_cell *c)
+{
+    acre_value v = {ACRE_VAL_NULL, 0, NULL, 0};
+    if (c->t == CELL_TEXT) {
+        v.type = ACRE_VAL_TEXT;
+        v.s = c->s;
+        v.n = c->len;
+    } else if (c->t == CELL_INT) {
+        v.type = ACRE_VAL_INT;
+        v.i = c->i;
+    }
+    return v;
+}
+
+static void cell_of(acre_cell *c, const acre_value *v)
+{
+    memset(c, 0, sizeof *c);
+    if (v->type == ACRE_VAL_INT) {
+        c->t = CELL_INT;
+        c->i = v->i;
+    } else if (v->type == ACRE_VAL_TEXT) {
+        c->t = CELL_TEXT;
+        c->s = v->s;
+        c->len = v->n;
+    }
+}
+
+/* q: SELECT every column of the kind (then seq) from its table. */
+static void select_cols(acre_query *q, const acre_kind *k)
+{
+    memset(q, 0, sizeof *q);
+    q->kind = ACRE_Q_SELECT;
+    q->table = k->table;
+    for (int i = 0; i < k->ncols; i++)
+        q->cols[i] = k->cols[i].name;
+    q->cols[k->ncols] = "seq";
+}
+
+int acre_istore_open(acre_istore **out, acre_store *s, const acre_kind *k, acre_error *err)
+{
+    acre_istore *is = acre_calloc(1, sizeof *is);
+    int rc;
+
+    *out = NULL;
+    if (!is)
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    is->s = s;
+    is->k = k;
+    if ((rc = acre_store_begin(s, err))) {
+        free(is);
+        return rc;
+    }
+    /* the newest version of a key */
+    select_cols(&is->qcurrent, k);
+    for (int i = 0; i < k->nkey; i++)
+        is->qcurrent.where[i] = (acre_cond){k->cols[i].name, ACRE_EQ};
+    is->qcurrent.order[0] = "seq";
+    is->qcurrent.desc = 1;
+    is->qcurrent.limit = 1;
+    if ((rc = acre_store_stmt(s, &is->qcurrent, &is->current, err)))
+        goto out;
+    is->qinsert.kind = ACRE_Q_INSERT;
+    is->qinsert.table = k->table;
+    if ((rc = acre_store_stmt(s, &is->qinsert, &is->insert, err)))
+        goto out;
+    for (int i = 0; i < k->nrefs && i < ACRE_MAX_REFS; i++) {
+        const acre_kind *to = k->refs[i].kind;
+        acre_query *q = &is->qexists[i];
+        q->kind = ACRE_Q_SELECT;
+        q->table = to->table;
+        q->cols[0] = to->cols[0].name;
+        q->where[0] = (acre_cond){to->cols[0].name, ACRE_EQ};
+        q->limit = 1;
+        if ((rc = acre_store_stmt(s, q, &is->exists[i], err)))
+            goto out;
+    }
+out:
+    if (rc)
+        acre_istore_abort(is);
+    else
+        *out = is;
+    return rc;
+}
+
+static void finalize(acre_istore *is)
+{
+    acre_store_done(is->s, is->current);
+    acre_store_done(is->s, is->insert);
+    acre_store_done(is->s, is->prefix);
+    for (int i = 0; i < ACRE_MAX_REFS; i++)
+        acre_store_done(is->s, is->exists[i]);
+    acre_buf_free(&is->text);
+}
+
+int acre_istore_commit(acre_istore *is, acre_error *err)
+{
+    int rc;
+    finalize(is); /* no statement open across the commit */
+    if ((rc = acre_store_commit(is->s, err)))
+        acre_store_rollback(is->s);
+    free(is);
+    return rc;
+}
+
+void acre_istore_abort(acre_istore *is)
+{
+    if (!is)
+        return;
+    finalize(is);
+    acre_store_rollback(is->s);
+    free(is);
+}
+
+typedef struct current {
+    acre_istore *is;
+    acre_cell *row;
+    int found;
+} current;
+
+/* Keeps the row: its texts copied into is->text, so they outlive the read. */
+static int keep_current(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    current *c = ctx;
+    acre_buf *t = &c->is->text;
+    size_t off[ACRE_MAX_COLS];
+    int ncols = c->is->k->ncols;
+    (void)n;
+    acre_buf_reset(t);
+    for (int i = 0; i < ncols; i++) {
+        off[i] = t->len;
+        if (row[i].type == ACRE_VAL_TEXT)
+            acre_buf_add(t, row[i].s, row[i].n + 1);
+    }
+    if (t->oom)
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    for (int i = 0; i < ncols; i++) {
+        cell_of(&c->row[i], &row[i]);
+        if (row[i].type == ACRE_VAL_TEXT)
+            c->row[i].s = t->p + off[i];
+    }
+    c->found = 1;
+    return 1;
+}
+
+int acre_istore_current(acre_istore *is, const acre_cell *key, acre_cell *row, const char *what,
+                        acre_error *err)
+{
+    acre_value p[ACRE_MAX_COLS];
+    current c = {is, row, 0};
+    int rc;
+    is->text.oom = 0;
+    for (int i = 0; i < is->k->nkey; i++)
+        p[i] = value_of(&key[i]);
+    rc = acre_store_run(is->s, is->current, p, keep_current, &c, what, err);
+    return rc ? rc : c.found;
+}
+
+static int same_key(const acre_value *a, const acre_value *b, int nkey)
+{
+    for (int i = 0; i < nkey; i++) {
+        if (a[i].type != b[i].type)
+            return 0;
+        if (a[i].type == ACRE_VAL_INT && a[i].i != b[i].i)
+            return 0;
+        if (a[i].type == ACRE_VAL_TEXT && (a[i].n != b[i].n || memcmp(a[i].s, b[i].s, a[i].n) != 0))
+            return 0;
+    }
+    return 1;
+}
+
+int acre_istore_each_current(acre_istore *is, int n, const acre_cell *key, acre_istore_row_fn fn,
+                             void *ctx, const char *what, acre_error *err)
+{
+    const acre_kind *k = is->k;
+    acre_value p[ACRE_MAX_COLS];
+    acre_cell row[ACRE_MAX_COLS];
+    acre_rows rows;
+    int rc;
+
+    if (is->prefix && is->prefix_n != n) {
+        acre_store_done(is->s, is->prefix);
+        is->prefix = NULL;
+    }
+    if (!is->prefix) {
+        /* every version under the prefix, each key's together and oldest first: the last of
+         * each key is its current version */
+        select_cols(&is->qprefix, k);
+        for (int i = 0; i < n; i++)
+            is->qprefix.where[i] = (acre_cond){k->cols[i].name, ACRE_EQ};
+        for (int i = 0; i < k->nkey; i++)
+            is->qprefix.order[i] = k->cols[i].name;
+        is->qprefix.order[k->nkey] = "seq";
+        if ((rc = acre_store_stmt(is->s, &is->qprefix, &is->prefix, err)))
+            return rc;
+        is->prefix_n = n;
+    }
+    for (int i = 0; i < n; i++)
+        p[i] = value_of(&key[i]);
+    memset(&rows, 0, sizeof rows);
+    /* kept whole: the current version of a key is known only at the next key */
+    if ((rc = acre_store_rows_stmt(is->s, is->prefix, p, &rows, what, err)))
+        return rc;
+    for (long r = 0; r < rows.n && !rc; r++) {
+        const acre_value *v = acre_row(&rows, r);
+        if (r + 1 < rows.n && same_key(v, acre_row(&rows, r + 1), k->nkey))
+            continue;
+        for (int i = 0; i < k->ncols; i++)
+            cell_of(&row[i], &v[i]);
+        rc = fn(ctx, row);
+    }
+    acre_rows_free(&rows);
+    return rc;
+}
+
+int acre_istore_insert(acre_istore *is, const acre_cell *cells, long long seq, long long batch,
+                       acre_error *err)
+{
+    acre_value p[ACRE_MAX_COLS + 2];
+    int n = is->k->ncols;
+    for (int i = 0; i < n; i++)
+        p[i] = value_of(&cells[i]);
+    p[n] = acre_val_int(seq);
+    p[n + 1] = acre_val_int(batch);
+    return acre_store_run(is->s, is->insert, p, NULL, NULL, "storing a record", err);
+}
+
+static int found(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    (void)row;
+    (void)n;
+    (void)err;
+    *(int *)ctx = 1;
+    return 1;
+}
+
+int acre_istore_exists(acre_istore *is, int ref, const acre_cell *id, acre_error *err)
+{
+    acre_value p = value_of(id);
+    int yes = 0;
+    int rc = acre_store_run(is->s, is->exists[ref], &p, found, &yes, "looking up a reference", err);
+    return rc ? rc : yes;
+}
+
+static const acre_query q_last_batch = {
+    ACRE_Q_SELECT, "ingest_batch", {"batch", NULL}, {{NULL, 0}}, {"batch", NULL}, 1, 1};
+static const acre_query q_add_batch = {
+    ACRE_Q_INSERT, "ingest_batch", {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+static const acre_query q_end_batch = {ACRE_Q_UPDATE,
+                                       "ingest_batch",
+                                       {"sha256", "received", "inserted", "updated", "unchanged",
+                                        "rejected", "first_seq", "last_seq", NULL},
+                                       {{"batch", ACRE_EQ}},
+                                       {NULL},
+                                       0,
+                                       0};
+
+int acre_istore_batch_start(acre_istore *is, const char *source, const char *stored_at,
+                            long long *seq, long long *batch, acre_error *err)
+{
+    long long last = 0;
+    acre_value row[12];
+    int rc;
+    if ((rc = acre_store_seq(is->s, seq, err)) ||
+        (rc = acre_store_int(is->s, &q_last_batch, NULL, &last, "recording the batch", err)))
+        return rc;
+    *batch = last + 1; /* the next of the batch numbers, as an SQLite rowid is given */
+    row[0] = acre_val_int(*batch);
+    row[1] = acre_val_text(is->k->name);
+    row[2] = acre_val_text(source);
+    row[3] = acre_val_text("");
+    for (int i = 4; i < 9; i++)
+        row[i] = acre_val_int(0);
+    row[9] = row[10] = acre_val_null();
+    row[11] = acre_val_text(stored_at);
+    return acre_store_query(is->s, &q_add_batch, row, NULL, NULL, "recording the batch", err);
+}
+
+int acre_istore_batch_finish(acre_istore *is, long long batch, const char *sha,
+                             const acre_ingest_summary *sum, long long first_seq,
+                             long long last_seq, acre_error *err)
+{
+    int some = last_seq >= first_seq;
+    acre_value p[9] = {acre_val_text(sha),
+                       acre_val_int(sum->received),
+                       acre_val_int(sum->inserted),
+                       acre_val_int(sum->updated),
+                       acre_val_int(sum->unchanged),
+                       acre_val_int(sum->rejected),
+                       some ? acre_val_int(first_seq) : acre_val_null(),
+                       some ? acre_val_int(last_seq) : acre_val_null(),
+                       acre_val_int(batch)};
+    int rc = acre_store_query(is->s, &q_end_batch, p, NULL, NULL, "recording the batch", err);
+    return rc ? rc : acre_store_set_seq(is->s, last_seq, err);
+}
+
+static const acre_query q_earlier = {ACRE_Q_SELECT,
+                                     "ingest_batch",
+                                     {"batch", "source", "stored_at", NULL},
+                                     {{"kind", ACRE_EQ}, {"sha256", ACRE_EQ}, {"batch", ACRE_NE}},
+                                     {"batch", NULL},
+                                     0,
+                                     1};
+
+typedef struct earlier {
+    const char *kind, *sha, *source;
+} earlier;
+
+static int refuse_resent(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    const earlier *e = ctx;
+    const char *at = row[2].type == ACRE_VAL_TEXT ? row[2].s : NULL;
+    (void)n;
+    return acre_error_set(err, ACRE_EREJECTED, NULL, "resent",
+                          "%s: the same bytes (sha256 %.12s) were already ingested as %s batch "
+                          "%lld (%.200s) %s%.40s; sending a file again would roll later updates "
+                          "back, so nothing of it is stored (--again ingests it anyway)",
+                          e->source, e->sha, e->kind, row[0].i, row[1].s ? row[1].s : "",
+                          at ? "at " : "at an unknown time", at ? at : "");
+}
+
+int acre_istore_resent(acre_istore *is, const char *sha, long long batch, const char *source,
+                       acre_error *err)
+{
+    earlier e = {is->k->name, sha, source};
+    acre_value p[3] = {acre_val_text(is->k->name), acre_val_text(sha), acre_val_int(batch)};
+    return acre_store_query(is->s, &q_earlier, p, refuse_resent, &e, "looking for an earlier batch",
+                            err);
+}
