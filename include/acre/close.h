@@ -11,11 +11,7 @@
 extern "C" {
 #endif
 
-/* The close was refused and nothing was written: the period is not after the last closed one,
- * it would leave a month between the last closed one and it unclosed (rule "gap"),
- * an FX rate is missing (the message lists currency/date pairs), a plan is missing or its
- * currency is not its affiliate's, or a reported NGR is missing. */
-#define ACRE_EREFUSED (-8)
+/* A refused close returns ACRE_EREFUSED (acre/error.h). */
 
 /* Computes `period` ("YYYY-MM") for every affiliate exactly as SPEC 5 says. With `store`, the
  * ledger and the state the next close starts from are written in one transaction; without, it is
