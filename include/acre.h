@@ -2,7 +2,6 @@
 #ifndef ACRE_H
 #define ACRE_H
 
-#include "acre/alloc.h"
 #include "acre/audit.h"
 #include "acre/close.h"
 #include "acre/decimal.h"

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "acre.h"
+#include "acre/sys/alloc.h"
 #include "cli.h"
 #include "replay.h"
 
@@ -742,7 +743,7 @@ static int cmd_backup(const args *a)
     return EXIT_OK;
 }
 
-/* ACRE_FAIL_ALLOC=N[,repeat][,gmp]: the failing-allocator switch (acre/alloc.h), for tests. */
+/* ACRE_FAIL_ALLOC=N[,repeat][,gmp]: the failing-allocator switch (acre/sys/alloc.h), for tests. */
 static int alloc_switch(const char *sw)
 {
     char *end;
