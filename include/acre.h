@@ -7,6 +7,7 @@
 #include "acre/decimal.h"
 #include "acre/error.h"
 #include "acre/ingest.h"
+#include "acre/ledger.h"
 #include "acre/plan.h"
 #include "acre/store.h"
 #include "acre/simulate.h"

@@ -1,8 +1,6 @@
-/* acre/close.h — closing a period, previewing it, and reading closed ledgers. */
+/* acre/close.h — closing a period and previewing it (a closed ledger: acre/ledger.h). */
 #ifndef ACRE_CLOSE_H
 #define ACRE_CLOSE_H
-
-#include <stdio.h>
 
 #include "error.h"
 #include "store.h"
@@ -30,14 +28,6 @@ typedef struct acre_close_opts {
 /* acre_close_period with options. */
 int acre_close_period_opts(acre_store *s, const char *period, const acre_close_opts *o,
                            char **ledger, acre_error *err);
-
-/* The stored ledger of a closed period (new string), or ACRE_ENOTFOUND. */
-int acre_ledger_get(acre_store *s, const char *period, char **ledger, acre_error *err);
-
-/* Writes a ledger document as `format` ("json", "csv", "hledger" or "beancount"), keeping only
- * affiliate `only` when it is not NULL. */
-int acre_ledger_write(FILE *out, const char *ledger, const char *format, const char *only,
-                      acre_error *err);
 
 #ifdef __cplusplus
 }
