@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "acre/alloc.h"
+#include "acre/sys/alloc.h"
 #include "acre/error.h"
 #include "alloc.h"
 
@@ -62,7 +62,7 @@ char *acre_strndup(const char *s, size_t n)
 static json_malloc_t json_orig_malloc;
 static __thread long json_failed; /* jansson's failed allocations on this thread */
 
-/* The sizes of jansson's lexer buffer as it grows: 32, 64, 128, ... (acre/alloc.h) */
+/* The sizes of jansson's lexer buffer as it grows: 32, 64, 128, ... (acre/sys/alloc.h) */
 static int lexer_sized(size_t n)
 {
     return n >= 32 && (n & (n - 1)) == 0;

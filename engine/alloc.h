@@ -12,7 +12,7 @@ char *acre_strdup(const char *s);
 char *acre_strndup(const char *s, size_t n);
 
 /* Whether the close may use a second thread: yes, unless the failing-allocator switch is set
- * without ACRE_ALLOC_THREADS (acre/alloc.h). */
+ * without ACRE_ALLOC_THREADS (acre/sys/alloc.h). */
 int acre_alloc_threads(void);
 
 /* How many of jansson's allocations have failed on this thread so far. The first call wraps

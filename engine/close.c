@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "acre/close.h"
+#include "acre/ledger.h"
 #include "acre/sys/rule.h"
 #include "alloc.h"
 #include "close_int.h"

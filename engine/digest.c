@@ -23,7 +23,7 @@ void acre_sha256_hex(char out[65], const void *p, size_t n)
     acre_hex32(out, md);
 }
 
-int acre_ledger_digest(char out[72], const char *doc, size_t len)
+int acre_ledger_digest(char out[ACRE_LEDGER_DIGEST_SIZE], const char *doc, size_t len)
 {
     static const char key[] = ",\n\"digest\":\"";
     const size_t klen = sizeof key - 1;
@@ -37,14 +37,14 @@ int acre_ledger_digest(char out[72], const char *doc, size_t len)
         if (doc[i] == ',' && memcmp(doc + i, key, klen) == 0)
             d = doc + i;
     if (!d || !(ctx = EVP_MD_CTX_new()))
-        return -1;
+        return ACRE_ERROR;
     ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) &&
          EVP_DigestUpdate(ctx, doc, (size_t)(d - doc)) && EVP_DigestUpdate(ctx, "}", 1) &&
          EVP_DigestFinal_ex(ctx, md, &mdlen);
     EVP_MD_CTX_free(ctx);
     if (!ok)
-        return -1;
+        return ACRE_ERROR;
     acre_hex32(hex, md);
-    snprintf(out, 72, "sha256:%s", hex);
+    snprintf(out, ACRE_LEDGER_DIGEST_SIZE, "sha256:%s", hex);
     return 0;
 }

@@ -10,20 +10,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* A growable byte buffer, always NUL-terminated once anything is written. */
-typedef struct acre_buf {
-    char *p;
-    size_t len, cap;
-    int oom; /* set when a growth failed; later appends do nothing */
-} acre_buf;
-
-void acre_buf_free(acre_buf *b);
-void acre_buf_reset(acre_buf *b);
-void acre_buf_add(acre_buf *b, const char *s, size_t n);
-void acre_buf_adds(acre_buf *b, const char *s);
-void acre_buf_printf(acre_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends s as a JSON string literal, quotes included. */
-void acre_buf_json_str(acre_buf *b, const char *s, size_t n);
+#include "buf.h" /* acre_buf_json appends to one; many includers use acre_buf through here */
 
 /* The length of s's longest prefix of at most max bytes that does not split a UTF-8 character
  * (for messages that quote part of a value: "%.*s", acre_utf8_prefix(s, 40), s). */

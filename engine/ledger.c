@@ -6,7 +6,7 @@
 
 #include "acre/decimal.h"
 
-#include "acre/close.h"
+#include "acre/ledger.h"
 #include "alloc.h"
 #include "journal.h"
 #include "jsonval.h"

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "acre/close.h"
+#include "acre/ledger.h"
 #include "acre/plan.h"
 #include "acre/simulate.h"
 #include "alloc.h"

@@ -2,12 +2,12 @@
 #ifndef ACRE_H
 #define ACRE_H
 
-#include "acre/alloc.h"
 #include "acre/audit.h"
 #include "acre/close.h"
 #include "acre/decimal.h"
 #include "acre/error.h"
 #include "acre/ingest.h"
+#include "acre/ledger.h"
 #include "acre/plan.h"
 #include "acre/store.h"
 #include "acre/simulate.h"

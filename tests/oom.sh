@@ -16,10 +16,10 @@
 # COMMANDS names the sweeps to run (default "ledger"; "all" for every one): ingest close plan
 # preview ledger hledger (ledger --format hledger) audit verify simulate status.
 # jansson 2.14's lexer crashes when the growth of its token buffer fails (akheron/jansson#362;
-# acre/alloc.h), so those growths are spared (",spare-lexer"); SPARE= (empty) fails them too.
+# acre/sys/alloc.h), so those growths are spared (",spare-lexer"); SPARE= (empty) fails them too.
 # With KEEP=DIR set, the stores (base.db) and the last run's files are left in DIR, to replay a
 # failure by hand: cp DIR/base.db x.db; ACRE_FAIL_ALLOC=N,spare-lexer acre --db x.db ...
-# GMP's allocations are not failed here: GMP aborts on a failed allocation (acre/alloc.h); the
+# GMP's allocations are not failed here: GMP aborts on a failed allocation (acre/sys/alloc.h); the
 # last part fails a few of them (",gmp") and checks only that the store is left whole.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)

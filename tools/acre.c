@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "acre.h"
+#include "acre/sys/alloc.h"
 #include "cli.h"
 #include "replay.h"
 
@@ -25,6 +26,7 @@ typedef struct args {
     int npos;
     const char *plans[64], *assigns[256]; /* simulate's --plan and --assign, in order */
     int nplans, nassigns;
+    const cli_command *cmd; /* the command's row of cli_commands */
 } args;
 
 /* Options may come before or after positional arguments (SPEC 9). */
@@ -130,12 +132,15 @@ static void on_reject(void *ctx, const acre_reject *r)
     fputc('\n', k->out);
 }
 
-/* 0, or the exit status after saying why the store cannot be opened: 2 for a database that is
- * not an acre store (SPEC 13: a missing store), 4 when opening it failed. */
+/* 0, or the exit status after saying why the store cannot be opened: 2 for a missing store when
+ * the command's row says CLI_STORE, or for a database that is not an acre store (SPEC 13: a
+ * missing store), 4 when opening it failed. */
 static int open_store(acre_store **s, const args *a)
 {
     acre_error err;
     int rc;
+    if (a->cmd->store == CLI_STORE && store_missing(a->db))
+        return EXIT_USAGE;
     acre_error_clear(&err);
     if ((rc = acre_store_open(s, a->db, &err))) {
         fprintf(stderr, "acre: %s\n", err.message);
@@ -264,8 +269,6 @@ static int cmd_status(const args *a)
     acre_error err;
     int n, rc;
 
-    if (store_missing(a->db))
-        return EXIT_USAGE;
     if ((rc = open_store(&s, a)))
         return rc;
     acre_error_clear(&err);
@@ -311,6 +314,7 @@ static int cmd_plan(const args *a)
     if ((strcmp(sub, "add") == 0 && a->npos < 3) || (strcmp(sub, "show") == 0 && a->npos != 3))
         return usage(strcmp(sub, "add") == 0 ? "plan add: name a FILE"
                                              : "plan show: name ID[@VERSION]");
+    /* plan add makes the store (CLI_NEW_STORE); list and show only read it */
     if (strcmp(sub, "add") != 0 && store_missing(a->db))
         return EXIT_USAGE;
     if ((rc = open_store(&s, a)))
@@ -393,7 +397,7 @@ static void warn_unassigned(const char *cmd, const char *period, const char *led
     json_decref(list);
 }
 
-static int cmd_close(const args *a, int store)
+static int close_or_preview(const args *a, int store)
 {
     acre_store *s = NULL;
     acre_error err;
@@ -420,6 +424,7 @@ static int cmd_close(const args *a, int store)
             return EXIT_REFUSED;
         }
     }
+    /* before the anchor file is made (open_store checks it too) */
     if (store_missing(a->db))
         return EXIT_USAGE;
     if (!store && a->anchor)
@@ -485,6 +490,16 @@ static int cmd_close(const args *a, int store)
     return EXIT_OK;
 }
 
+static int cmd_preview(const args *a)
+{
+    return close_or_preview(a, 0);
+}
+
+static int cmd_close(const args *a)
+{
+    return close_or_preview(a, 1);
+}
+
 /* EXIT_OK when the ledger file passes acre verify; else its report on stderr and EXIT_REFUSED:
  * a file whose lines do not add up (edited, cut, forged) is not exported. */
 static int verified(const char *doc, size_t len, const char *name)
@@ -545,8 +560,6 @@ static int cmd_ledger(const args *a)
     }
     if (a->npos != 2)
         return usage("ledger: name one PERIOD (YYYY-MM)");
-    if (store_missing(a->db))
-        return EXIT_USAGE;
     if ((rc = open_store(&s, a)))
         return rc;
     if (!(rc = acre_ledger_get(s, a->pos[1], &ledger, &err)))
@@ -569,8 +582,6 @@ static int cmd_audit(const args *a)
 
     if (a->npos != 1)
         return usage("audit takes no arguments");
-    if (store_missing(a->db))
-        return EXIT_USAGE;
     if ((rc = open_store(&s, a)))
         return rc;
     if (set_key(s, a)) {
@@ -672,10 +683,6 @@ static int cmd_simulate(const args *a)
         o.progress_ctx = &pr;
     }
     acre_error_clear(&err);
-    if (store_missing(a->db)) {
-        rc = EXIT_USAGE;
-        goto out;
-    }
     if ((rc = open_store(&s, a)))
         goto out;
     rc = acre_simulate(&r, s, &o, &err);
@@ -728,8 +735,6 @@ static int cmd_backup(const args *a)
 
     if (a->npos != 2)
         return usage("backup: name one DEST file (a new file)");
-    if (store_missing(a->db))
-        return EXIT_USAGE;
     if ((rc = open_store(&s, a)))
         return rc;
     acre_error_clear(&err);
@@ -742,7 +747,7 @@ static int cmd_backup(const args *a)
     return EXIT_OK;
 }
 
-/* ACRE_FAIL_ALLOC=N[,repeat][,gmp]: the failing-allocator switch (acre/alloc.h), for tests. */
+/* ACRE_FAIL_ALLOC=N[,repeat][,gmp]: the failing-allocator switch (acre/sys/alloc.h), for tests. */
 static int alloc_switch(const char *sw)
 {
     char *end;
@@ -772,44 +777,100 @@ static int alloc_switch(const char *sw)
     return acre_alloc_fail(n, flags);
 }
 
+static int cmd_replay(const args *a)
+{
+    return acre_replay(a->pos[1], a->update, a->on_disk, a->into, a->npos == 2);
+}
+
+static int cmd_kinds(const args *a)
+{
+    (void)a;
+    for (int i = 0; acre_kind_name(i); i++)
+        puts(acre_kind_name(i));
+    return EXIT_OK;
+}
+
+/* Every command: `acre NAME` runs its row's function. The usage text is these rows' help between
+ * its head and tail (tools/cli.c), so a command and its help are one row. */
+const cli_command cli_commands[] = {
+    {"ingest", cmd_ingest, CLI_NEW_STORE,
+     "  ingest KIND [FILE...] [--rejects FILE] [--atomic] [--explain] [--again]\n"
+     "                     validate and store records (NDJSON, a JSON array, or a\n"
+     "                     {\"data\":[...]} envelope; no FILE or - reads stdin); a file\n"
+     "                     whose bytes a stored batch of KIND has is refused (exit 3)\n"
+     "                     unless --again\n"},
+    /* plan add makes the store; plan list and show refuse a missing one (cmd_plan) */
+    {"plan", cmd_plan, CLI_NEW_STORE,
+     "  plan add FILE...   validate and store plan versions (a file holds a plan or an array)\n"
+     "  plan list          stored plans\n"
+     "  plan show ID[@V]   a stored plan's JSON (the newest version without @V)\n"},
+    {"preview", cmd_preview, CLI_STORE,
+     "  preview PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
+     "         [--allow-gap]\n"
+     "                     compute PERIOD (YYYY-MM) exactly as close would; store nothing\n"},
+    {"close", cmd_close, CLI_STORE,
+     "  close PERIOD [--allow-gap] [--early] [--anchor FILE] [--key-file FILE]\n"
+     "                     compute and store PERIOD's ledger; closed periods never change.\n"
+     "                     Refused (exit 4) when months between the last closed period and\n"
+     "                     PERIOD are not closed (unless --allow-gap), or PERIOD has not\n"
+     "                     ended by the UTC clock (unless --early). Prints\n"
+     "                     {\"period\":...,\"digest\":...}, the new head, and appends that\n"
+     "                     line to the anchor FILE\n"},
+    /* ledger --file reads no store */
+    {"ledger", cmd_ledger, CLI_STORE,
+     "  ledger PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
+     "                     print a closed period's ledger; hledger and beancount write the\n"
+     "                     accruals, payouts and a balance assertion per affiliate; summary\n"
+     "                     each affiliate's totals and what to pay per currency\n"
+     "  ledger --file FILE [--format ...] [--affiliate ID]\n"
+     "                     the same for a ledger document kept as a file, once it verifies\n"},
+    {"audit", cmd_audit, CLI_STORE,
+     "  audit [--recompute] [--head DIGEST] [--anchor FILE] [--key-file FILE]\n"
+     "                     check the store (SQLite's quick_check), every closed ledger against\n"
+     "                     its digest, the chain linking each to the one before, its mac (with\n"
+     "                     the key) and the state the next close reads; --recompute closes\n"
+     "                     every period again and compares the bytes; --head and --anchor\n"
+     "                     check the last digests kept elsewhere; exit 1 naming what does not\n"
+     "                     match\n"},
+    {"simulate", cmd_simulate, CLI_STORE,
+     "  simulate FROM[..TO] --plan FILE... [--assign AFF=PLAN[@V]...] [--affiliate ID]\n"
+     "           [--format table|json|csv]\n"
+     "                     recompute closed and open periods with other plans or assignments;\n"
+     "                     show each affiliate's baseline and simulated earned; writes nothing\n"},
+    {"verify", cmd_verify, CLI_NO_STORE,
+     "  verify FILE        re-derive every line of a ledger file from its own detail, the\n"
+     "                     totals and the digest; exit 1 naming each line that does not add up\n"},
+    /* replay makes its own store: in memory, a temporary file, or --into's new file */
+    {"replay", cmd_replay, CLI_NO_STORE,
+     "  replay DIR [--update] [--on-disk | --into STORE]\n"
+     "                     run a fixture in a fresh in-memory store (--on-disk: a temporary\n"
+     "                     file; --into: a new store file, kept) and compare its ledgers with\n"
+     "                     DIR/expected/ (--update writes them)\n"},
+    {"status", cmd_status, CLI_STORE,
+     "  status             what the store holds: records and versions per kind, ingested files\n"},
+    {"backup", cmd_backup, CLI_STORE,
+     "  backup DEST        write a consistent copy of the store, even while it is written, to\n"
+     "                     the new file DEST (mode 0600); never copy a live store with cp\n"},
+    {"kinds", cmd_kinds, CLI_NO_STORE, "  kinds              list the record kinds\n"},
+    {NULL, NULL, CLI_NO_STORE, NULL},
+};
+
 static int run(int argc, char **argv)
 {
     args a;
-    const char *cmd;
 
     if (parse_args(&a, argc, argv))
         return usage(NULL);
     if (a.help || a.npos == 0) {
-        fputs(usage_text, a.help ? stdout : stderr);
+        usage_write(a.help ? stdout : stderr);
         return a.help ? EXIT_OK : EXIT_USAGE;
     }
-    cmd = a.pos[0];
-    if (strcmp(cmd, "ingest") == 0)
-        return cmd_ingest(&a);
-    if (strcmp(cmd, "status") == 0)
-        return cmd_status(&a);
-    if (strcmp(cmd, "plan") == 0)
-        return cmd_plan(&a);
-    if (strcmp(cmd, "close") == 0 || strcmp(cmd, "preview") == 0)
-        return cmd_close(&a, cmd[0] == 'c');
-    if (strcmp(cmd, "ledger") == 0)
-        return cmd_ledger(&a);
-    if (strcmp(cmd, "audit") == 0)
-        return cmd_audit(&a);
-    if (strcmp(cmd, "verify") == 0)
-        return cmd_verify(&a);
-    if (strcmp(cmd, "simulate") == 0)
-        return cmd_simulate(&a);
-    if (strcmp(cmd, "backup") == 0)
-        return cmd_backup(&a);
-    if (strcmp(cmd, "replay") == 0)
-        return acre_replay(a.pos[1], a.update, a.on_disk, a.into, a.npos == 2);
-    if (strcmp(cmd, "kinds") == 0) {
-        for (int i = 0; acre_kind_name(i); i++)
-            puts(acre_kind_name(i));
-        return EXIT_OK;
-    }
-    fprintf(stderr, "acre: unknown command \"%s\"\n", cmd);
+    for (const cli_command *c = cli_commands; c->name; c++)
+        if (strcmp(c->name, a.pos[0]) == 0) {
+            a.cmd = c;
+            return c->run(&a);
+        }
+    fprintf(stderr, "acre: unknown command \"%s\"\n", a.pos[0]);
     return usage(NULL);
 }
 

@@ -1,5 +1,6 @@
-/* tools/cli.c — the program's small pieces: the usage text, exit codes from library errors, and
- * the files and clock that only the program touches. */
+/* tools/cli.c — the program's small pieces: the usage text (around the commands' own lines, which
+ * their table in tools/acre.c holds), exit codes from library errors, and the files and clock that
+ * only the program touches. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,55 +13,12 @@
 #include "acre.h"
 #include "cli.h"
 
-const char usage_text[] =
+static const char usage_head[] =
     "usage: acre [--db PATH] COMMAND [ARGS]\n"
     "\n"
-    "commands:\n"
-    "  ingest KIND [FILE...] [--rejects FILE] [--atomic] [--explain] [--again]\n"
-    "                     validate and store records (NDJSON, a JSON array, or a\n"
-    "                     {\"data\":[...]} envelope; no FILE or - reads stdin); a file\n"
-    "                     whose bytes a stored batch of KIND has is refused (exit 3)\n"
-    "                     unless --again\n"
-    "  plan add FILE...   validate and store plan versions (a file holds a plan or an array)\n"
-    "  plan list          stored plans\n"
-    "  plan show ID[@V]   a stored plan's JSON (the newest version without @V)\n"
-    "  preview PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
-    "         [--allow-gap]\n"
-    "                     compute PERIOD (YYYY-MM) exactly as close would; store nothing\n"
-    "  close PERIOD [--allow-gap] [--early] [--anchor FILE] [--key-file FILE]\n"
-    "                     compute and store PERIOD's ledger; closed periods never change.\n"
-    "                     Refused (exit 4) when months between the last closed period and\n"
-    "                     PERIOD are not closed (unless --allow-gap), or PERIOD has not\n"
-    "                     ended by the UTC clock (unless --early). Prints\n"
-    "                     {\"period\":...,\"digest\":...}, the new head, and appends that\n"
-    "                     line to the anchor FILE\n"
-    "  ledger PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
-    "                     print a closed period's ledger; hledger and beancount write the\n"
-    "                     accruals, payouts and a balance assertion per affiliate; summary\n"
-    "                     each affiliate's totals and what to pay per currency\n"
-    "  ledger --file FILE [--format ...] [--affiliate ID]\n"
-    "                     the same for a ledger document kept as a file, once it verifies\n"
-    "  audit [--recompute] [--head DIGEST] [--anchor FILE] [--key-file FILE]\n"
-    "                     check the store (SQLite's quick_check), every closed ledger against\n"
-    "                     its digest, the chain linking each to the one before, its mac (with\n"
-    "                     the key) and the state the next close reads; --recompute closes\n"
-    "                     every period again and compares the bytes; --head and --anchor\n"
-    "                     check the last digests kept elsewhere; exit 1 naming what does not\n"
-    "                     match\n"
-    "  simulate FROM[..TO] --plan FILE... [--assign AFF=PLAN[@V]...] [--affiliate ID]\n"
-    "           [--format table|json|csv]\n"
-    "                     recompute closed and open periods with other plans or assignments;\n"
-    "                     show each affiliate's baseline and simulated earned; writes nothing\n"
-    "  verify FILE        re-derive every line of a ledger file from its own detail, the\n"
-    "                     totals and the digest; exit 1 naming each line that does not add up\n"
-    "  replay DIR [--update] [--on-disk | --into STORE]\n"
-    "                     run a fixture in a fresh in-memory store (--on-disk: a temporary\n"
-    "                     file; --into: a new store file, kept) and compare its ledgers with\n"
-    "                     DIR/expected/ (--update writes them)\n"
-    "  status             what the store holds: records and versions per kind, ingested files\n"
-    "  backup DEST        write a consistent copy of the store, even while it is written, to\n"
-    "                     the new file DEST (mode 0600); never copy a live store with cp\n"
-    "  kinds              list the record kinds\n"
+    "commands:\n";
+
+static const char usage_tail[] =
     "\n"
     "--key-file FILE (else $ACRE_LEDGER_KEY_FILE): its bytes, at least 32, are the key of the\n"
     "ledgers' hmac-sha256 mac (close, preview, audit).\n"
@@ -70,11 +28,19 @@ const char usage_text[] =
     "found a difference, 2 bad usage, 3 some input records (or a plan) were rejected, 4 refused\n"
     "and nothing written, or the output could not be written whole.\n";
 
+void usage_write(FILE *f)
+{
+    fputs(usage_head, f);
+    for (const cli_command *c = cli_commands; c->name; c++)
+        fputs(c->help, f);
+    fputs(usage_tail, f);
+}
+
 int usage(const char *msg)
 {
     if (msg)
         fprintf(stderr, "acre: %s\n", msg);
-    fputs(usage_text, stderr);
+    usage_write(stderr);
     return EXIT_USAGE;
 }
 

@@ -1,5 +1,6 @@
-/* tools/cli.h — the acre program's shared pieces (tools/cli.c): exit codes, usage, the files and
- * clock only the program touches. The library never prints, exits or reads the clock. */
+/* tools/cli.h — the acre program's shared pieces (tools/cli.c): exit codes, the command table's
+ * row, usage, the files and clock only the program touches. The library never prints, exits or
+ * reads the clock. */
 #ifndef ACRE_TOOLS_CLI_H
 #define ACRE_TOOLS_CLI_H
 
@@ -8,7 +9,29 @@
 
 enum { EXIT_OK = 0, EXIT_DIFF = 1, EXIT_USAGE = 2, EXIT_REJECTED = 3, EXIT_REFUSED = 4 };
 
-extern const char usage_text[];
+struct args; /* the parsed command line (tools/acre.c) */
+
+/* What a command does with the store named by --db. */
+enum {
+    CLI_NO_STORE, /* never opens it */
+    CLI_STORE,    /* opens it, and refuses one that does not exist (store_missing) */
+    CLI_NEW_STORE /* opens it, and makes it when it does not exist */
+};
+
+/* One command of the program: `acre NAME ...` runs run(). */
+typedef struct cli_command {
+    const char *name;
+    int (*run)(const struct args *a); /* returns the exit status */
+    int store;                        /* CLI_NO_STORE, CLI_STORE or CLI_NEW_STORE */
+    const char *help;                 /* its lines of the usage text: synopsis and summary */
+} cli_command;
+
+/* Every command, in the order the usage text lists them; a row with a NULL name ends it
+ * (tools/acre.c). */
+extern const cli_command cli_commands[];
+
+/* Writes the usage text to f: its head, each command's help in table order, its tail. */
+void usage_write(FILE *f);
 
 /* Prints msg (if any) and the usage text on stderr; returns EXIT_USAGE. */
 int usage(const char *msg);

@@ -1,8 +1,6 @@
-/* acre/close.h — closing a period, previewing it, and reading closed ledgers. */
+/* acre/close.h — closing a period and previewing it (a closed ledger: acre/ledger.h). */
 #ifndef ACRE_CLOSE_H
 #define ACRE_CLOSE_H
-
-#include <stdio.h>
 
 #include "error.h"
 #include "store.h"
@@ -11,11 +9,7 @@
 extern "C" {
 #endif
 
-/* The close was refused and nothing was written: the period is not after the last closed one,
- * it would leave a month between the last closed one and it unclosed (rule "gap"),
- * an FX rate is missing (the message lists currency/date pairs), a plan is missing or its
- * currency is not its affiliate's, or a reported NGR is missing. */
-#define ACRE_EREFUSED (-8)
+/* A refused close returns ACRE_EREFUSED (acre/error.h). */
 
 /* Computes `period` ("YYYY-MM") for every affiliate exactly as SPEC 5 says. With `store`, the
  * ledger and the state the next close starts from are written in one transaction; without, it is
@@ -34,14 +28,6 @@ typedef struct acre_close_opts {
 /* acre_close_period with options. */
 int acre_close_period_opts(acre_store *s, const char *period, const acre_close_opts *o,
                            char **ledger, acre_error *err);
-
-/* The stored ledger of a closed period (new string), or ACRE_ENOTFOUND. */
-int acre_ledger_get(acre_store *s, const char *period, char **ledger, acre_error *err);
-
-/* Writes a ledger document as `format` ("json", "csv", "hledger" or "beancount"), keeping only
- * affiliate `only` when it is not NULL. */
-int acre_ledger_write(FILE *out, const char *ledger, const char *format, const char *only,
-                      acre_error *err);
 
 #ifdef __cplusplus
 }

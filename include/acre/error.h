@@ -8,7 +8,7 @@
 extern "C" {
 #endif
 
-/* Return codes. 0 is success; these are the failures a caller acts on. */
+/* Return codes, every one acre has. 0 is success; these are the failures a caller acts on. */
 enum {
     ACRE_OK = 0,
     ACRE_ERROR = -1,      /* anything else: the message says what */
@@ -17,7 +17,12 @@ enum {
     ACRE_EREJECTED = -4,  /* a file was refused whole; nothing of it was stored */
     ACRE_ENOTFOUND = -5,  /* a named thing does not exist */
     ACRE_EIO = -6,        /* reading a file or the store failed */
-    ACRE_EUSAGE = -7      /* the call's arguments are wrong */
+    ACRE_EUSAGE = -7,     /* the call's arguments are wrong */
+    /* A close was refused and nothing was written: the period is not after the last closed
+     * one, it would leave a month between the last closed one and it unclosed (rule "gap"),
+     * an FX rate is missing (the message lists currency/date pairs), a plan is missing or its
+     * currency is not its affiliate's, or a reported NGR is missing. */
+    ACRE_EREFUSED = -8
 };
 
 /* Filled in by a failing call. `index` is the 0-based record position in the file, or -1;

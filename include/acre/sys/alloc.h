@@ -1,6 +1,7 @@
-/* acre/alloc.h — the failing-allocator switch, for tests. */
-#ifndef ACRE_ALLOC_H
-#define ACRE_ALLOC_H
+/* acre/sys/alloc.h — the failing-allocator switch, for tests (not part of the umbrella header:
+ * a program includes it by name). */
+#ifndef ACRE_SYS_ALLOC_H
+#define ACRE_SYS_ALLOC_H
 
 #ifdef __cplusplus
 extern "C" {
