@@ -356,21 +356,40 @@ void acre_plan_free(acre_plan *p)
         acre_dec_clear(&p->levels[i]);
         free(p->level_text[i]);
     }
+    for (int i = 0; acre_rule_kinds[i]; i++)
+        if (p->config[i] && acre_rule_kinds[i]->free)
+            acre_rule_kinds[i]->free(p->config[i]);
     free(p);
+}
+
+void *acre_plan_config(const acre_plan *p, const acre_rule_kind *k)
+{
+    int i = acre_rule_kind_slot(k);
+    return i < 0 ? NULL : p->config[i];
 }
 
 int acre_plan_parse(acre_plan **out, const json_t *obj, const acre_numtab *t, acre_error *err)
 {
-    static const char *const keys[] = {"plan_id", "version", "name", "currency", "rounding",
-                                       "counted_statuses", "qualification", "cpa", "revshare",
-                                       "sub_affiliate", NULL};
+    static const char *const own[] = {"plan_id", "version", "name", "currency", "rounding",
+                                      "counted_statuses"};
     static const char *const rounding_keys[] = {"scale", "mode", NULL};
-    acre_plan *p = acre_calloc(1, sizeof *p);
+    /* the top level: these, and the section of each rule kind that has one */
+    const char *keys[sizeof own / sizeof own[0] + ACRE_MAX_RULE_KINDS + 1];
+    size_t nkeys = 0;
+    acre_plan *p;
     json_t *v;
     int rc;
 
     *out = NULL;
-    if (!p)
+    if ((rc = acre_rule_kinds_ready(err)))
+        return rc;
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        keys[nkeys++] = own[i];
+    for (int i = 0; acre_rule_kinds[i]; i++)
+        if (acre_rule_kinds[i]->section)
+            keys[nkeys++] = acre_rule_kinds[i]->section;
+    keys[nkeys] = NULL;
+    if (!(p = acre_calloc(1, sizeof *p)))
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     plan_init(p);
     if ((rc = acre_plan_keys(obj, "", keys, err)))
@@ -440,12 +459,14 @@ int acre_plan_parse(acre_plan **out, const json_t *obj, const acre_numtab *t, ac
         }
         p->counted_statuses.n = 1;
     }
+    /* SPEC 4: whatever else it has, a plan pays a CPA, a revenue share or both */
     if (!json_object_get(obj, "cpa") && !json_object_get(obj, "revshare")) {
         rc = bad(err, "cpa", "required", "a plan needs cpa, revshare or both");
         goto fail;
     }
     for (int i = 0; acre_rule_kinds[i]; i++)
-        if (acre_rule_kinds[i]->parse && (rc = acre_rule_kinds[i]->parse(p, obj, t, err)))
+        if (acre_rule_kinds[i]->parse &&
+            (rc = acre_rule_kinds[i]->parse(&p->config[i], p, obj, t, err)))
             goto fail;
     *out = p;
     return 0;

@@ -10,6 +10,7 @@
 
 #include "acre/decimal.h"
 #include "acre/error.h"
+#include "acre/sys/rule.h"
 #include "jsonval.h"
 
 /* Transaction types of both verticals, as bits; BTR is deduct's bonus_turned_real. */
@@ -98,6 +99,9 @@ typedef struct acre_plan {
     int nlevels;
     acre_dec levels[ACRE_MAX_LEVELS];
     char *level_text[ACRE_MAX_LEVELS];
+
+    /* each rule kind's private config, by its row in acre_rule_kinds[] (acre_plan_config) */
+    void *config[ACRE_MAX_RULE_KINDS];
 } acre_plan;
 
 /* Flag names, in the bit order of exclude_flags. */

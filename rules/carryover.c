@@ -1,5 +1,10 @@
 /* rules/carryover.c — negative carryover: deficits kept in layers by the period they arose in
- * (SPEC 5.3, 9 "Basis and carryover"). */
+ * (SPEC 5.3, 9 "Basis and carryover").
+ *
+ * Layers that can no longer be used expire before anything else is computed. The kind's row
+ * comes after revshare's, so that carryover_expired lines follow the revshare line in the
+ * ledger (SPEC 6); revshare's run therefore expires them first for an affiliate whose plan has
+ * revshare (acre_carry_expire), and this kind's run does it for every other affiliate. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +13,12 @@
 #include "alloc.h"
 #include "close.h"
 
-static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
+extern const acre_rule_kind acre_rule_carryover;
+
+static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numtab *t,
+                 acre_error *err)
 {
+    (void)config;
     static const char *const keys[] = {"mode", "max_periods", NULL};
     const json_t *rs = json_object_get(doc, "revshare"), *nc, *v;
     int rc;
@@ -63,7 +72,7 @@ static int expire(acre_close *c, acre_aff *a, int n, const char *label, const ch
     if (!lp)
         return acre_error_set(err, ACRE_ENOTFOUND, "plan", "unknown_plan",
                               "the plan %s that holds %s's deficit is not stored", label, a->id);
-    l = acre_close_line(a, LINE_EXPIRED, lp->label, NULL);
+    l = acre_close_line(a, acre_line_kind_index(&acre_rule_carryover, 0), lp->label, NULL);
     acre_dec zero, sum;
     acre_buf lb = {0};
     if (!l)
@@ -87,8 +96,7 @@ static int expire(acre_close *c, acre_aff *a, int n, const char *label, const ch
     return 0;
 }
 
-/* Before revenue is computed: layers that can no longer be used expire. */
-static int run(acre_close *c, acre_aff *a, acre_error *err)
+int acre_carry_expire(acre_close *c, acre_aff *a, acre_error *err)
 {
     const acre_plan *p = a->plan;
     int n = 0;
@@ -108,6 +116,15 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
             return expire(c, a, n, p->label, "max_periods", err);
     }
     return 0;
+}
+
+/* An affiliate without a revshare plan can no longer use its deficit; revshare's run expires
+ * the others' before it values them. */
+static int run(acre_close *c, acre_aff *a, acre_error *err)
+{
+    if (a->plan && a->plan->has_rs)
+        return 0;
+    return acre_carry_expire(c, a, err);
 }
 
 int acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec *carried_in,
@@ -162,4 +179,17 @@ int acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec
     return 0;
 }
 
-const acre_rule_kind acre_rule_carryover = {"carryover", 1, parse, run};
+static const acre_line_kind lines[] = {
+    {"carryover_expired", "carryover_expired", "Carryover-Expired", 0, NULL},
+};
+
+const acre_rule_kind acre_rule_carryover = {
+    .version = ACRE_RULE_KIND_VERSION,
+    .name = "carryover",
+    .phase = 1,
+    .section = NULL, /* it reads revshare.negative_carryover */
+    .lines = lines,
+    .nlines = 1,
+    .parse = parse,
+    .run = run,
+};

@@ -9,8 +9,13 @@
 #include "datetime.h"
 #include "iso.h"
 
-static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
+extern const acre_rule_kind acre_rule_cpa;
+enum { PAID, OVER_CAP, CLAWBACK }; /* its line kinds, in the order of lines[] */
+
+static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numtab *t,
+                 acre_error *err)
 {
+    (void)config;
     static const char *const keys[] = {"amount", "by_country", "tiers", "percent_of_first",
                                        "cap", "clawback_days", NULL};
     const json_t *s = json_object_get(doc, "cpa"), *v;
@@ -149,7 +154,8 @@ static int clawbacks(acre_close *c, acre_aff *a, acre_error *err)
                                       cu->id, cu->paid_amount ? cu->paid_amount : "NULL");
             }
             acre_dec_neg(&paid, &paid);
-            if (!(l = acre_close_line(a, LINE_CLAWBACK, cu->paid_label, cu->id))) {
+            if (!(l = acre_close_line(a, acre_line_kind_index(&acre_rule_cpa, CLAWBACK),
+                                      cu->paid_label, cu->id))) {
                 acre_dec_clear(&paid);
                 acre_dec_clear(&amt);
                 return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
@@ -198,7 +204,8 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     for (int k = 0; k < nq; k++) {
         acre_cust *cu = &c->custs[q[k]];
         char rule[64];
-        acre_line *l = acre_close_line(a, k < npay ? LINE_CPA : LINE_OVER_CAP, p->label, cu->id);
+        acre_line *l = acre_close_line(
+            a, acre_line_kind_index(&acre_rule_cpa, k < npay ? PAID : OVER_CAP), p->label, cu->id);
         if (!l) {
             rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
             break;
@@ -250,4 +257,20 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     return rc;
 }
 
-const acre_rule_kind acre_rule_cpa = {"cpa", 1, parse, run};
+static const acre_line_kind lines[] = {
+    [PAID] = {"cpa", "cpa", "Cpa", ACRE_LINE_CUSTOMER | ACRE_LINE_OWN, NULL},
+    [OVER_CAP] = {"cpa_over_cap", "cpa_over_cap", "Cpa-Over-Cap", ACRE_LINE_CUSTOMER, NULL},
+    [CLAWBACK] = {"cpa_clawback", "cpa_clawback", "Cpa-Clawback",
+                  ACRE_LINE_CUSTOMER | ACRE_LINE_OWN, NULL},
+};
+
+const acre_rule_kind acre_rule_cpa = {
+    .version = ACRE_RULE_KIND_VERSION,
+    .name = "cpa",
+    .phase = 1,
+    .section = "cpa",
+    .lines = lines,
+    .nlines = 3,
+    .parse = parse,
+    .run = run,
+};

@@ -27,8 +27,10 @@ static int nonempty(const char *s, size_t n)
     return n > 0;
 }
 
-static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
+static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numtab *t,
+                 acre_error *err)
 {
+    (void)config;
     static const char *const keys[] = {"event_types", "min_first_amount", "min_total_amount",
                                        "min_wagered", "min_bets_count", "min_lots",
                                        "window_days", "kyc_status", "countries",
@@ -243,4 +245,11 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     return 0;
 }
 
-const acre_rule_kind acre_rule_qualification = {"qualification", 1, parse, run};
+const acre_rule_kind acre_rule_qualification = {
+    .version = ACRE_RULE_KIND_VERSION,
+    .name = "qualification",
+    .phase = 1,
+    .section = "qualification",
+    .parse = parse,
+    .run = run,
+};

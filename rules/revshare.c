@@ -10,14 +10,18 @@
 #include "acre/sys/rule.h"
 #include "close.h"
 
+extern const acre_rule_kind acre_rule_revshare;
+
 static int nonempty(const char *s, size_t n)
 {
     (void)s;
     return n > 0;
 }
 
-static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
+static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numtab *t,
+                 acre_error *err)
 {
+    (void)config;
     static const char *const keys[] = {
         "basis", "ngr", "net_revenue", "rate", "tiers", "customer_months", "negative_carryover",
         NULL};
@@ -187,11 +191,15 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     acre_dec ggr, ded, x, fees, B, C, A, out, metric, com;
     acre_buf custs = {0}, bands = {0};
     acre_line *l;
-    int first = 1;
+    int first = 1, rc;
     const char *basis_kind;
 
     if (!p || !p->has_rs)
         return 0;
+    /* deficits that can no longer be used expire before anything else (carryover's own run
+     * does this for affiliates without revshare) */
+    if ((rc = acre_carry_expire(c, a, err)))
+        return rc;
     acre_dec_init(&ggr);
     acre_dec_init(&ded);
     acre_dec_init(&x);
@@ -255,7 +263,7 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     else
         acre_dec_set(&metric, &A);
     commission(&com, &bands, p, &A, &metric);
-    if (!(l = acre_close_line(a, LINE_REVSHARE, p->label, NULL))) {
+    if (!(l = acre_close_line(a, acre_line_kind_index(&acre_rule_revshare, 0), p->label, NULL))) {
         acre_buf_free(&custs);
         acre_buf_free(&bands);
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
@@ -298,4 +306,17 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     return 0;
 }
 
-const acre_rule_kind acre_rule_revshare = {"revshare", 1, parse, run};
+static const acre_line_kind lines[] = {
+    {"revshare", "revshare", "Revshare", ACRE_LINE_OWN, NULL},
+};
+
+const acre_rule_kind acre_rule_revshare = {
+    .version = ACRE_RULE_KIND_VERSION,
+    .name = "revshare",
+    .phase = 1,
+    .section = "revshare",
+    .lines = lines,
+    .nlines = 1,
+    .parse = parse,
+    .run = run,
+};

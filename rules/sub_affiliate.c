@@ -8,8 +8,12 @@
 #include "alloc.h"
 #include "close.h"
 
-static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
+extern const acre_rule_kind acre_rule_sub_affiliate;
+
+static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numtab *t,
+                 acre_error *err)
 {
+    (void)config;
     static const char *const keys[] = {"levels", NULL};
     const json_t *s = json_object_get(doc, "sub_affiliate"), *v, *x;
     size_t i;
@@ -48,10 +52,14 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     const acre_plan *p = a->plan;
     desc *d = NULL;
     int n = 0, cap = 0, head = 0, rc = 0;
+    unsigned own = 0; /* the line kinds that are an affiliate's own commission, as bits */
     acre_dec e, conv, x;
 
     if (!p || !p->nlevels)
         return 0;
+    for (int k = 0; k < acre_line_kind_count(); k++)
+        if (acre_line_kind_at(k)->flags & ACRE_LINE_OWN)
+            own |= 1u << k;
     /* breadth first over current parent links, down to the deepest level paid */
     for (int i = 0; i < a->nchildren; i++) {
         if (n == cap && !(d = acre_realloc(d, (size_t)(cap = cap ? cap * 2 : 16) * sizeof *d)))
@@ -86,8 +94,7 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         acre_line *l;
         acre_dec_set_si(&e, 0);
         for (int k = 0; k < ch->nlines; k++) {
-            int kind = ch->lines[k].kind;
-            if (kind == LINE_CPA || kind == LINE_CLAWBACK || kind == LINE_REVSHARE) {
+            if (own & (1u << ch->lines[k].kind)) {
                 acre_dec_add(&e, &e, &ch->lines[k].amount);
                 any = 1;
             }
@@ -100,7 +107,8 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         else
             acre_dec_set_si(&conv, 0);
         acre_dec_mul(&x, &conv, &p->levels[d[i].depth - 1]);
-        if (!(l = acre_close_line(a, LINE_SUB, p->label, NULL))) {
+        if (!(l = acre_close_line(a, acre_line_kind_index(&acre_rule_sub_affiliate, 0), p->label,
+                                  NULL))) {
             rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
             break;
         }
@@ -119,4 +127,17 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     return rc;
 }
 
-const acre_rule_kind acre_rule_sub_affiliate = {"sub_affiliate", 2, parse, run};
+static const acre_line_kind lines[] = {
+    {"sub_affiliate", "sub_affiliate", "Sub-Affiliate", ACRE_LINE_DESCENDANT, NULL},
+};
+
+const acre_rule_kind acre_rule_sub_affiliate = {
+    .version = ACRE_RULE_KIND_VERSION,
+    .name = "sub_affiliate",
+    .phase = 2,
+    .section = "sub_affiliate",
+    .lines = lines,
+    .nlines = 1,
+    .parse = parse,
+    .run = run,
+};
