@@ -25,7 +25,8 @@ int acre_rule_table_check(const acre_rule_kind *const *kinds, acre_error *err)
             k->nlines < 0 || (k->nlines > 0 && !k->lines))
             return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
                                   "rule kind %s needs a name, a run, phase 1 or 2 and its line "
-                                  "kinds", name);
+                                  "kinds",
+                                  name);
         for (int j = 0; j < i; j++)
             if (strcmp(kinds[j]->name, k->name) == 0)
                 return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
@@ -36,7 +37,8 @@ int acre_rule_table_check(const acre_rule_kind *const *kinds, acre_error *err)
                 !(l->beancount[0] >= 'A' && l->beancount[0] <= 'Z'))
                 return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
                                       "rule kind %s: line kind %d needs a name and its journal "
-                                      "accounts", name, j);
+                                      "accounts",
+                                      name, j);
             if (++nlines > ACRE_MAX_LINE_KINDS)
                 return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
                                       "more than %d line kinds", ACRE_MAX_LINE_KINDS);

@@ -370,8 +370,8 @@ void *acre_plan_config(const acre_plan *p, const acre_rule_kind *k)
 
 int acre_plan_parse(acre_plan **out, const json_t *obj, const acre_numtab *t, acre_error *err)
 {
-    static const char *const own[] = {"plan_id", "version", "name", "currency", "rounding",
-                                      "counted_statuses"};
+    static const char *const own[] = {"plan_id",  "version",  "name",
+                                      "currency", "rounding", "counted_statuses"};
     static const char *const rounding_keys[] = {"scale", "mode", NULL};
     /* the top level: these, and the section of each rule kind that has one */
     const char *keys[sizeof own / sizeof own[0] + ACRE_MAX_RULE_KINDS + 1];

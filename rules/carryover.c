@@ -12,6 +12,7 @@
 #include "acre/sys/rule.h"
 #include "alloc.h"
 #include "close.h"
+#include "verify_util.h"
 
 extern const acre_rule_kind acre_rule_carryover;
 
@@ -179,8 +180,44 @@ int acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec
     return 0;
 }
 
+/* ---- verify (engine/verify.c calls it through the table) ---- */
+
+/* A carryover_expired line: it pays nothing; `expired` is the sum of its layers. */
+static void verify(acre_vc *v, const json_t *line, const json_t *d, const char *currency,
+                   const acre_dec *exact)
+{
+    static const char *const reasons[] = {"max_periods", "plan_changed", "mode_none",
+                                          "no_revshare_plan", NULL};
+    const json_t *layers = json_object_get(d, "layers"), *l;
+    acre_dec x, sum, zero;
+    size_t i;
+    int ok = 1;
+    (void)line;
+    (void)currency;
+    acre_dec_init(&x);
+    acre_dec_init(&sum);
+    acre_dec_init(&zero);
+    if (!acre_vc_one_of(acre_vc_str(d, "reason"), reasons))
+        acre_vc_bad(v, "detail.reason is missing or unknown");
+    acre_vc_same(v, "exact", exact, &zero, "an expired deficit (it pays nothing)");
+    if (!json_is_array(layers))
+        acre_vc_bad(v, "detail.layers must be an array");
+    json_array_foreach(layers, i, l)
+    {
+        if (acre_vc_num(v, l, "amount", &x))
+            ok = 0;
+        else
+            acre_dec_add(&sum, &sum, &x);
+    }
+    if (ok && !acre_vc_num(v, d, "expired", &x))
+        acre_vc_same(v, "detail.expired", &x, &sum, "the sum of detail.layers[].amount");
+    acre_dec_clear(&x);
+    acre_dec_clear(&sum);
+    acre_dec_clear(&zero);
+}
+
 static const acre_line_kind lines[] = {
-    {"carryover_expired", "carryover_expired", "Carryover-Expired", 0, NULL},
+    {"carryover_expired", "carryover_expired", "Carryover-Expired", 0, verify},
 };
 
 const acre_rule_kind acre_rule_carryover = {

@@ -8,6 +8,7 @@
 #include "close.h"
 #include "datetime.h"
 #include "iso.h"
+#include "verify_util.h"
 
 extern const acre_rule_kind acre_rule_cpa;
 enum { PAID, OVER_CAP, CLAWBACK }; /* its line kinds, in the order of lines[] */
@@ -257,20 +258,174 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     return rc;
 }
 
-static const acre_line_kind lines[] = {
-    [PAID] = {"cpa", "cpa", "Cpa", ACRE_LINE_CUSTOMER | ACRE_LINE_OWN, NULL},
-    [OVER_CAP] = {"cpa_over_cap", "cpa_over_cap", "Cpa-Over-Cap", ACRE_LINE_CUSTOMER, NULL},
+/* ---- verify (engine/verify.c calls these through the table) ---- */
+
+/* A CPA-family line's own checks (kind: PAID, OVER_CAP or CLAWBACK); the cross-line ones are
+ * in family(). */
+static void verify_line(acre_vc *v, int kind, const json_t *d, const acre_dec *exact)
+{
+    const char *rule = acre_vc_str(d, "rule");
+    acre_dec x, y;
+    acre_dec_init(&x);
+    acre_dec_init(&y);
+    if (kind == CLAWBACK) {
+        static const char *const reasons[] = {"no_longer_qualifies", "conditions", NULL};
+        if (!acre_vc_one_of(acre_vc_str(d, "reason"), reasons))
+            acre_vc_bad(v, "detail.reason is missing or unknown");
+        if (!acre_vc_num(v, d, "paid_amount", &x)) {
+            acre_dec_neg(&x, &x);
+            acre_vc_same(v, "exact", exact, &x, "minus detail.paid_amount");
+        }
+    } else if (!rule) {
+        acre_vc_bad(v, "detail.rule is missing");
+    } else if (kind == OVER_CAP) {
+        if (strncmp(rule, "cap:", 4) != 0)
+            acre_vc_bad(v, "detail.rule is \"%s\", not cap:N", rule);
+        acre_vc_same(v, "exact", exact, &y, "a customer over the cap");
+    } else if (strncmp(rule, "percent_of_first:", 17) == 0) {
+        if (!acre_vc_num(v, d, "ftd_amount", &x) &&
+            !acre_vc_rate_text(v, "detail.rule", rule + 17, &y)) {
+            acre_dec_mul(&x, &x, &y);
+            acre_vc_same(v, "exact", exact, &x, "the rule's percentage × detail.ftd_amount");
+        }
+    } else if (strncmp(rule, "tier:", 5) == 0) {
+        const json_t *pp = json_object_get(d, "paid_in_period"),
+                     *pos = json_object_get(d, "position");
+        int flat = strncmp(rule, "tier:flat:", 10) == 0;
+        int progressive = strncmp(rule, "tier:progressive:", 17) == 0;
+        /* the number after the prefix, read only once the prefix is there ("tier:" alone is
+         * 5 bytes: found by fuzz_verify) */
+        long n = flat ? strtol(rule + 10, NULL, 10) : progressive ? strtol(rule + 17, NULL, 10) : 0;
+        if (!flat && !progressive)
+            acre_vc_bad(v, "detail.rule \"%s\" is not tier:flat:N or tier:progressive:K", rule);
+        else if (!json_is_integer(pp) || !json_is_integer(pos) || json_integer_value(pos) < 1 ||
+                 json_integer_value(pos) > json_integer_value(pp))
+            acre_vc_bad(v,
+                        "detail.paid_in_period and position must be integers with 1 <= position <= "
+                        "paid_in_period");
+        else if (n != json_integer_value(flat ? pp : pos))
+            acre_vc_bad(v, "detail.rule \"%s\" names %s %lld", rule,
+                        flat ? "paid_in_period" : "position",
+                        (long long)json_integer_value(flat ? pp : pos));
+    } else if (strcmp(rule, "amount") != 0 && strncmp(rule, "by_country:", 11) != 0) {
+        acre_vc_bad(v, "detail.rule \"%s\" is not a CPA rule", rule);
+    }
+    acre_dec_clear(&x);
+    acre_dec_clear(&y);
+}
+
+static void verify_paid(acre_vc *v, const json_t *l, const json_t *d, const char *currency,
+                        const acre_dec *exact)
+{
+    (void)l;
+    (void)currency;
+    verify_line(v, PAID, d, exact);
+}
+
+static void verify_over_cap(acre_vc *v, const json_t *l, const json_t *d, const char *currency,
+                            const acre_dec *exact)
+{
+    (void)l;
+    (void)currency;
+    verify_line(v, OVER_CAP, d, exact);
+}
+
+static void verify_clawback(acre_vc *v, const json_t *l, const json_t *d, const char *currency,
+                            const acre_dec *exact)
+{
+    (void)l;
+    (void)currency;
+    verify_line(v, CLAWBACK, d, exact);
+}
+
+static const acre_line_kind lines_of[] = {
+    [PAID] = {"cpa", "cpa", "Cpa", ACRE_LINE_CUSTOMER | ACRE_LINE_OWN, verify_paid},
+    [OVER_CAP] = {"cpa_over_cap", "cpa_over_cap", "Cpa-Over-Cap", ACRE_LINE_CUSTOMER,
+                  verify_over_cap},
     [CLAWBACK] = {"cpa_clawback", "cpa_clawback", "Cpa-Clawback",
-                  ACRE_LINE_CUSTOMER | ACRE_LINE_OWN, NULL},
+                  ACRE_LINE_CUSTOMER | ACRE_LINE_OWN, verify_clawback},
 };
+
+typedef struct cpa_row {
+    const char *plan, *rule, *exact;
+    long paid_in_period; /* -1 when not a tier */
+    int kind, line;      /* kind: PAID or OVER_CAP */
+} cpa_row;
+
+static int row_order(const void *x, const void *y)
+{
+    const cpa_row *a = x, *b = y;
+    int k;
+    if ((k = strcmp(a->plan, b->plan)))
+        return k;
+    if (a->kind != b->kind)
+        return a->kind - b->kind;
+    if ((k = strcmp(a->rule, b->rule)))
+        return k;
+    return a->line - b->line;
+}
+
+/* Per plan: the CPA lines of one rule pay the same (but percent_of_first's: each its own FTD's
+ * share); a tier's paid_in_period is the plan's number of cpa lines; a cap is that number.
+ * Over the cpa and cpa_over_cap lines that name a rule. */
+static void family(acre_vc *v, const char *aff, acre_vline *lines, size_t nlines)
+{
+    size_t i = 0, n = 0;
+    int first = acre_line_kind_index(&acre_rule_cpa, 0);
+    cpa_row *r = acre_calloc(nlines + 1, sizeof *r);
+    if (!r) {
+        v->oom = 1;
+        return;
+    }
+    for (size_t k = 0; k < nlines; k++) {
+        const json_t *l = lines[k].line, *d = json_object_get(l, "detail"),
+                     *pp = json_object_get(d, "paid_in_period");
+        int kind = lines[k].kind - first;
+        if ((kind == PAID || kind == OVER_CAP) && acre_vc_str(d, "rule"))
+            r[n++] = (cpa_row){acre_vc_str(l, "plan"),
+                               acre_vc_str(d, "rule"),
+                               acre_vc_str(l, "exact"),
+                               json_is_integer(pp) ? (long)json_integer_value(pp) : -1,
+                               kind,
+                               lines[k].number};
+    }
+    qsort(r, n, sizeof *r, row_order);
+    while (i < n) {
+        size_t j = i, npaid = 0;
+        while (j < n && strcmp(r[j].plan, r[i].plan) == 0)
+            npaid += r[j++].kind == PAID;
+        for (size_t k = i; k < j; k++) {
+            acre_vc_where(v, "affiliate %s, line %d (%s %s)", aff, r[k].line,
+                          lines_of[r[k].kind].name, r[k].plan);
+            /* percent_of_first pays each customer a share of its own FTD: checked per line */
+            if (r[k].kind == PAID && k > i && r[k - 1].kind == PAID &&
+                strcmp(r[k - 1].rule, r[k].rule) == 0 &&
+                strncmp(r[k].rule, "percent_of_first:", 17) != 0 &&
+                strcmp(r[k - 1].exact, r[k].exact) != 0)
+                acre_vc_bad(v, "exact %s differs from line %d's %s under the same rule %s",
+                            r[k].exact, r[k - 1].line, r[k - 1].exact, r[k].rule);
+            if (r[k].kind == PAID && r[k].paid_in_period >= 0 &&
+                (size_t)r[k].paid_in_period != npaid)
+                acre_vc_bad(v, "detail.paid_in_period is %ld, but the plan has %zu cpa lines",
+                            r[k].paid_in_period, npaid);
+            if (r[k].kind == OVER_CAP && strncmp(r[k].rule, "cap:", 4) == 0 &&
+                strtoul(r[k].rule + 4, NULL, 10) != npaid)
+                acre_vc_bad(v, "detail.rule is %s, but the plan has %zu cpa lines", r[k].rule,
+                            npaid);
+        }
+        i = j;
+    }
+    free(r);
+}
 
 const acre_rule_kind acre_rule_cpa = {
     .version = ACRE_RULE_KIND_VERSION,
     .name = "cpa",
     .phase = 1,
     .section = "cpa",
-    .lines = lines,
+    .lines = lines_of,
     .nlines = 3,
     .parse = parse,
     .run = run,
+    .verify_lines = family,
 };

@@ -9,6 +9,7 @@
 
 #include "acre/sys/rule.h"
 #include "close.h"
+#include "verify_util.h"
 
 extern const acre_rule_kind acre_rule_revshare;
 
@@ -306,8 +307,161 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     return 0;
 }
 
+/* ---- verify (engine/verify.c calls it through the table) ---- */
+
+/* A revshare line: basis, fees, carryover, bands, as run() and acre_carry_apply made them. */
+static void verify(acre_vc *v, const json_t *l, const json_t *d, const char *currency,
+                   const acre_dec *exact)
+{
+    static const char *const basis_kinds[] = {"ngr_computed", "ngr_reported", "net_revenue", NULL};
+    static const char *const methods[] = {"rate", "tiers_flat", "tiers_progressive", NULL};
+    static const char *const modes[] = {"carry", "none", NULL};
+    const char *bk = acre_vc_str(d, "basis_kind"), *method = acre_vc_str(d, "method"),
+               *cm = acre_vc_str(d, "carryover");
+    const json_t *custs = json_object_get(d, "customers"), *bands = json_object_get(d, "bands");
+    acre_dec ggr, ded, af, tax, fees, B, C, A, out, metric, x, y, sum, sum2, zero;
+    acre_dec *all[] = {&ggr, &ded,    &af, &tax, &fees, &B,    &C,   &A,
+                       &out, &metric, &x,  &y,   &sum,  &sum2, &zero};
+    size_t i, nall = sizeof all / sizeof all[0];
+    const json_t *c, *b;
+    int computed, ok = 1;
+
+    (void)l;
+    (void)currency;
+    for (i = 0; i < nall; i++)
+        acre_dec_init(all[i]);
+    if (!acre_vc_one_of(bk, basis_kinds) || !acre_vc_one_of(method, methods) ||
+        !acre_vc_one_of(cm, modes)) {
+        acre_vc_bad(v, "detail.basis_kind, method or carryover is missing or unknown");
+        goto out;
+    }
+    if (!json_is_array(custs) || !json_is_array(bands)) {
+        acre_vc_bad(v, "detail.customers and detail.bands must be arrays");
+        goto out;
+    }
+    computed = strcmp(bk, "ngr_computed") == 0;
+    if (acre_vc_num(v, d, "basis", &B) | acre_vc_num(v, d, "carried_in", &C) |
+        acre_vc_num(v, d, "adjusted", &A) | acre_vc_num(v, d, "carried_out", &out) |
+        acre_vc_num(v, d, "metric", &metric))
+        goto out;
+
+    /* the basis: the customers' sums, then fees on the affiliate's total GGR */
+    json_array_foreach(custs, i, c)
+    {
+        const char *f1 = computed ? "ggr" : strcmp(bk, "ngr_reported") == 0 ? "ngr" : "net_revenue";
+        size_t at = strlen(v->where);
+        snprintf(v->where + at, sizeof v->where - at, ", detail.customers[%zu]", i);
+        if (acre_vc_num(v, c, f1, &x) || (computed && acre_vc_num(v, c, "deductions", &y))) {
+            ok = 0;
+        } else {
+            acre_dec_add(&sum, &sum, &x);
+            if (computed)
+                acre_dec_add(&sum2, &sum2, &y);
+        }
+        v->where[at] = '\0';
+    }
+    if (computed) {
+        if (acre_vc_num(v, d, "ggr", &ggr) | acre_vc_num(v, d, "deductions", &ded) |
+            acre_vc_rate(v, d, "admin_fee", &af) | acre_vc_rate(v, d, "tax", &tax) |
+            acre_vc_num(v, d, "fees", &fees))
+            goto out;
+        if (ok) {
+            acre_vc_same(v, "detail.ggr", &ggr, &sum, "the sum of customers[].ggr");
+            acre_vc_same(v, "detail.deductions", &ded, &sum2, "the sum of customers[].deductions");
+        }
+        acre_dec_set_si(&x, 0);
+        if (acre_dec_sgn(&ggr) > 0) {
+            acre_dec_add(&x, &af, &tax);
+            acre_dec_mul(&x, &x, &ggr);
+        }
+        acre_vc_same(v, "detail.fees", &fees, &x, "(admin_fee + tax) × max(ggr, 0)");
+        acre_dec_sub(&x, &ggr, &ded);
+        acre_dec_sub(&x, &x, &fees);
+        acre_vc_same(v, "detail.basis", &B, &x, "ggr − deductions − fees");
+    } else if (ok) {
+        acre_vc_same(v, "detail.basis", &B, &sum,
+                     strcmp(bk, "ngr_reported") == 0 ? "the sum of customers[].ngr"
+                                                     : "the sum of customers[].net_revenue");
+    }
+
+    /* carryover (SPEC 5.3): A = B + C; a deficit is carried only in mode carry */
+    if (acre_dec_sgn(&C) > 0 || (strcmp(cm, "none") == 0 && acre_dec_sgn(&C) != 0))
+        acre_vc_bad(v, "detail.carried_in must be 0 or below, and 0 in mode none");
+    acre_dec_add(&x, &B, &C);
+    acre_vc_same(v, "detail.adjusted", &A, &x, "basis + carried_in");
+    acre_dec_set_si(&x, 0);
+    if (acre_dec_sgn(&A) <= 0 && strcmp(cm, "carry") == 0)
+        acre_dec_set(&x, &A);
+    acre_vc_same(v, "detail.carried_out", &out, &x, "min(adjusted, 0) in mode carry, else 0,");
+    if (strcmp(method, "tiers_flat") != 0)
+        acre_vc_same(v, "detail.metric", &metric, &A, "the adjusted basis");
+
+    /* the bands: nothing on A <= 0; a rate or a flat band on the whole of A; progressive
+     * slices between consecutive froms */
+    acre_dec_set_si(&sum, 0);
+    if (acre_dec_sgn(&A) <= 0) {
+        if (json_array_size(bands) != 0)
+            acre_vc_bad(v, "detail.bands must be empty when the adjusted basis is not above 0");
+    } else if (strcmp(method, "tiers_progressive") != 0 && json_array_size(bands) != 1) {
+        acre_vc_bad(v, "detail.bands must hold one band for method %s", method);
+    } else if (json_array_size(bands) == 0) {
+        acre_vc_bad(v, "detail.bands is empty");
+    }
+    json_array_foreach(bands, i, b)
+    {
+        acre_dec from, r, base, com;
+        char what[64];
+        acre_dec_init(&from);
+        acre_dec_init(&r);
+        acre_dec_init(&base);
+        acre_dec_init(&com);
+        snprintf(what, sizeof what, "detail.bands[%zu]", i);
+        if (acre_vc_num(v, b, "from", &from) | acre_vc_rate(v, b, "rate", &r) |
+            acre_vc_num(v, b, "base", &base) | acre_vc_num(v, b, "commission", &com)) {
+            ok = 0;
+        } else {
+            if (strcmp(method, "tiers_progressive") == 0) {
+                /* the slice of A between this band's from and the next one's */
+                const json_t *next = json_array_get(bands, i + 1);
+                if (next &&
+                    acre_vc_parse_q(&y, acre_vc_str(next, "from") ? acre_vc_str(next, "from")
+                                                                  : "") == 0 &&
+                    acre_dec_cmp(&A, &y) >= 0)
+                    acre_dec_set(&x, &y);
+                else
+                    acre_dec_set(&x, &A);
+                if (next &&
+                    acre_vc_parse_q(&y, acre_vc_str(next, "from") ? acre_vc_str(next, "from")
+                                                                  : "") == 0 &&
+                    acre_dec_cmp(&y, &from) <= 0)
+                    acre_vc_bad(v, "%s: the next band's from must be above this one's", what);
+                acre_dec_sub(&x, &x, &from);
+                if (acre_dec_sgn(&x) < 0)
+                    acre_dec_set_si(&x, 0);
+                acre_vc_same(v, "base", &base, &x, "the slice of the adjusted basis in this band");
+            } else {
+                if (strcmp(method, "rate") == 0)
+                    acre_vc_same(v, "from", &from, &zero, "a plain rate");
+                acre_vc_same(v, "base", &base, &A, "the adjusted basis");
+            }
+            acre_dec_mul(&x, &r, &base);
+            acre_vc_same(v, "commission", &com, &x, "rate × base");
+            acre_dec_add(&sum, &sum, &com);
+        }
+        acre_dec_clear(&from);
+        acre_dec_clear(&r);
+        acre_dec_clear(&base);
+        acre_dec_clear(&com);
+    }
+    if (ok)
+        acre_vc_same(v, "exact", exact, &sum, "the sum of the bands' commissions");
+out:
+    for (i = 0; i < nall; i++)
+        acre_dec_clear(all[i]);
+}
+
 static const acre_line_kind lines[] = {
-    {"revshare", "revshare", "Revshare", ACRE_LINE_OWN, NULL},
+    {"revshare", "revshare", "Revshare", ACRE_LINE_OWN, verify},
 };
 
 const acre_rule_kind acre_rule_revshare = {

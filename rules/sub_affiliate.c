@@ -7,6 +7,7 @@
 #include "acre/sys/rule.h"
 #include "alloc.h"
 #include "close.h"
+#include "verify_util.h"
 
 extern const acre_rule_kind acre_rule_sub_affiliate;
 
@@ -127,8 +128,49 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     return rc;
 }
 
+/* ---- verify (engine/verify.c calls it through the table) ---- */
+
+/* A sub_affiliate line: level × max(0, converted), and converted as far as one document can
+ * tell (the rate itself is not in it). */
+static void verify(acre_vc *v, const json_t *l, const json_t *d, const char *currency,
+                   const acre_dec *exact)
+{
+    const json_t *depth = json_object_get(l, "depth");
+    const char *dc = acre_vc_str(d, "descendant_currency");
+    acre_dec e, conv, level, x;
+    int failed;
+    acre_dec_init(&e);
+    acre_dec_init(&conv);
+    acre_dec_init(&level);
+    acre_dec_init(&x);
+    if (!acre_vc_str(l, "descendant_id") || !json_is_integer(depth) ||
+        json_integer_value(depth) < 1)
+        acre_vc_bad(v, "a sub_affiliate line needs descendant_id and a depth of 1 or more");
+    /* all three are read (each reports its own problem) before any is used */
+    failed = acre_vc_num(v, d, "descendant_earned", &e) != 0;
+    failed |= acre_vc_num(v, d, "converted", &conv) != 0;
+    failed |= acre_vc_rate(v, d, "level", &level) != 0;
+    if (!failed) {
+        if (acre_dec_sgn(&e) <= 0)
+            acre_vc_same(v, "detail.converted", &conv, &x,
+                         "a descendant_earned of 0 or less (it pays nothing and is not converted)");
+        else if (dc && currency && strcmp(dc, currency) == 0)
+            acre_vc_same(v, "detail.converted", &conv, &e,
+                         "detail.descendant_earned in the same currency");
+        else if (acre_dec_sgn(&conv) <= 0)
+            acre_vc_bad(v, "detail.converted must be above 0 when descendant_earned is");
+        if (acre_dec_sgn(&conv) > 0)
+            acre_dec_mul(&x, &level, &conv);
+        acre_vc_same(v, "exact", exact, &x, "level × max(0, converted)");
+    }
+    acre_dec_clear(&e);
+    acre_dec_clear(&conv);
+    acre_dec_clear(&level);
+    acre_dec_clear(&x);
+}
+
 static const acre_line_kind lines[] = {
-    {"sub_affiliate", "sub_affiliate", "Sub-Affiliate", ACRE_LINE_DESCENDANT, NULL},
+    {"sub_affiliate", "sub_affiliate", "Sub-Affiliate", ACRE_LINE_DESCENDANT, verify},
 };
 
 const acre_rule_kind acre_rule_sub_affiliate = {

@@ -423,7 +423,8 @@ static void test_carry_no_revshare(void **state)
     plan(c, -1,
          "{\"plan_id\":\"r\",\"version\":1,\"currency\":\"EUR\",\"revshare\":{\"rate\":\"30%\","
          "\"negative_carryover\":{\"mode\":\"carry\"}}}");
-    plan(c, 0, "{\"plan_id\":\"c\",\"version\":1,\"currency\":\"EUR\",\"cpa\":{\"amount\":\"10\"}}");
+    plan(c, 0,
+         "{\"plan_id\":\"c\",\"version\":1,\"currency\":\"EUR\",\"cpa\":{\"amount\":\"10\"}}");
     a->layers = calloc(1, sizeof *a->layers);
     a->nlayers = 1;
     a->layers[0].origin = JAN2026 - 1;
@@ -486,11 +487,15 @@ static int no_run(acre_close *c, acre_aff *a, acre_error *err)
 static void test_rule_table_check(void **state)
 {
     static const acre_line_kind twice[] = {{"cpa", "cpa", "Cpa", 0, NULL}};
-    acre_rule_kind old = {.version = ACRE_RULE_KIND_VERSION + 1, .name = "old", .phase = 1,
-                          .run = no_run};
+    acre_rule_kind old = {
+        .version = ACRE_RULE_KIND_VERSION + 1, .name = "old", .phase = 1, .run = no_run};
     acre_rule_kind norun = {.version = ACRE_RULE_KIND_VERSION, .name = "norun", .phase = 1};
-    acre_rule_kind dup = {.version = ACRE_RULE_KIND_VERSION, .name = "dup", .phase = 1,
-                          .lines = twice, .nlines = 1, .run = no_run};
+    acre_rule_kind dup = {.version = ACRE_RULE_KIND_VERSION,
+                          .name = "dup",
+                          .phase = 1,
+                          .lines = twice,
+                          .nlines = 1,
+                          .run = no_run};
     const acre_rule_kind *t1[] = {kind("qualification"), &old, NULL};
     const acre_rule_kind *t2[] = {&norun, NULL};
     const acre_rule_kind *t3[] = {kind("cpa"), &dup, NULL};

@@ -76,7 +76,7 @@ typedef struct acre_line_kind {
     /* Optional. Re-derives one line of this kind from the line alone, after the checks every
      * line gets (kind, plan, detail object, rounding, amount = exact rounded): `line` is the
      * line object, `detail` its detail, `currency` the affiliate's (or NULL), `exact` the
-     * line's exact value. Reports each problem with acre_verify_bad; returns nothing. */
+     * line's exact value. Reports each problem with acre_vc_bad; returns nothing. */
     void (*verify)(struct acre_vc *v, const json_t *line, const json_t *detail,
                    const char *currency, const acre_dec *exact);
 } acre_line_kind;
@@ -102,8 +102,8 @@ typedef struct acre_rule_kind {
      * and fills the fields of p that the close reads directly (engine/plan.h says which).
      * Returns 0, or ACRE_EINVALID with err naming the key ("volume_bonus.bands[1].from") and
      * the rule, or ACRE_ENOMEM. After a failure *config may be set and half filled. */
-    int (*parse)(void **config, struct acre_plan *p, const json_t *doc,
-                 const struct acre_numtab *t, acre_error *err);
+    int (*parse)(void **config, struct acre_plan *p, const json_t *doc, const struct acre_numtab *t,
+                 acre_error *err);
     /* Required when parse sets a config, else NULL. Frees a config (also a half-filled one). */
     void (*free)(void *config);
     /* Required. Adds this kind's lines for affiliate a at a close (the contract above).
@@ -111,9 +111,8 @@ typedef struct acre_rule_kind {
     int (*run)(struct acre_close *c, struct acre_aff *a, acre_error *err);
     /* Optional. Checks across one affiliate's lines of this kind's line kinds, after each line's
      * own checks: `lines` holds those that passed the common checks, in document order (the
-     * hook may reorder them). Reports with acre_verify_bad, after acre_verify_where. */
-    void (*verify_lines)(struct acre_vc *v, const char *affiliate_id, acre_vline *lines,
-                         size_t n);
+     * hook may reorder them). Reports with acre_vc_bad, after acre_vc_where. */
+    void (*verify_lines)(struct acre_vc *v, const char *affiliate_id, acre_vline *lines, size_t n);
 } acre_rule_kind;
 
 /* Every kind, in table order; NULL-terminated. */
