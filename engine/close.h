@@ -209,6 +209,8 @@ void acre_detail_acc(acre_buf *b, const char *key, const acre_acc *a);
  * (SPEC 5.3), one carryover_expired line for them. Revshare's run calls it before valuing.
  * Returns 0, or an error code with err set. */
 int acre_carry_expire(acre_close *c, acre_aff *a, acre_error *err);
+/* 1 when plan p carries deficits (revshare.negative_carryover.mode carry). */
+int acre_carry_on(const acre_plan *p);
 /* Carryover (rules/carryover.c): applies basis B to the affiliate's layers; sets *adjusted to A
  * and *carried_in to C; *carried_out to the deficit after. Returns 0, or ACRE_ENOMEM. */
 int acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec *carried_in,

@@ -16,31 +16,45 @@
 
 extern const acre_rule_kind acre_rule_carryover;
 
+/* revshare.negative_carryover; a plan without one has no config: mode none, no limit. */
+typedef struct carrycfg {
+    int carry;        /* mode carry */
+    long max_periods; /* 0: no limit */
+} carrycfg;
+
+static void cfg_free(void *config)
+{
+    free(config);
+}
+
 static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numtab *t,
                  acre_error *err)
 {
-    (void)config;
     static const char *const keys[] = {"mode", "max_periods", NULL};
     const json_t *rs = json_object_get(doc, "revshare"), *nc, *v;
+    carrycfg *c;
     int rc;
+    (void)p;
     (void)t;
     if (!rs || !(nc = json_object_get(rs, "negative_carryover")))
         return 0;
     if ((rc = acre_plan_keys(nc, "revshare.negative_carryover", keys, err)))
         return rc;
+    if (!(c = acre_calloc(1, sizeof *c)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    *config = c;
     if ((v = json_object_get(nc, "mode"))) {
         const char *m = json_is_string(v) ? json_string_value(v) : "";
         if (strcmp(m, "carry") == 0)
-            p->rs.carry = CARRY_CARRY;
+            c->carry = 1;
         else if (strcmp(m, "none") == 0)
-            p->rs.carry = CARRY_NONE;
+            c->carry = 0;
         else
             return acre_error_set(err, ACRE_EINVALID, "revshare.negative_carryover.mode", "enum",
                                   "revshare.negative_carryover.mode: must be none or carry");
     }
     if ((v = json_object_get(nc, "max_periods")) &&
-        (rc = acre_plan_int(&p->rs.max_periods, v, 1, "revshare.negative_carryover.max_periods",
-                            err)))
+        (rc = acre_plan_int(&c->max_periods, v, 1, "revshare.negative_carryover.max_periods", err)))
         return rc;
     return 0;
 }
@@ -100,6 +114,7 @@ static int expire(acre_close *c, acre_aff *a, int n, const char *label, const ch
 int acre_carry_expire(acre_close *c, acre_aff *a, acre_error *err)
 {
     const acre_plan *p = a->plan;
+    const carrycfg *cfg = p ? acre_plan_config(p, &acre_rule_carryover) : NULL;
     int n = 0;
     if (!a->nlayers)
         return 0;
@@ -107,16 +122,22 @@ int acre_carry_expire(acre_close *c, acre_aff *a, acre_error *err)
         return expire(c, a, a->nlayers, a->layer_label, "no_revshare_plan", err);
     if (strcmp(p->plan_id, a->layer_plan_id) != 0)
         return expire(c, a, a->nlayers, a->layer_label, "plan_changed", err);
-    if (p->rs.carry != CARRY_CARRY)
+    if (!cfg || !cfg->carry)
         return expire(c, a, a->nlayers, a->layer_label, "mode_none", err);
-    if (p->rs.max_periods > 0) {
+    if (cfg->max_periods > 0) {
         /* layers are kept oldest first */
-        while (n < a->nlayers && c->period > a->layers[n].origin + p->rs.max_periods)
+        while (n < a->nlayers && c->period > a->layers[n].origin + cfg->max_periods)
             n++;
         if (n)
             return expire(c, a, n, p->label, "max_periods", err);
     }
     return 0;
+}
+
+int acre_carry_on(const acre_plan *p)
+{
+    const carrycfg *cfg = acre_plan_config(p, &acre_rule_carryover);
+    return cfg && cfg->carry;
 }
 
 /* An affiliate without a revshare plan can no longer use its deficit; revshare's run expires
@@ -135,7 +156,7 @@ int acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec
     acre_dec_set_si(carried_in, 0);
     for (int i = 0; i < a->nlayers; i++)
         acre_dec_add(carried_in, carried_in, &a->layers[i].amount);
-    if (a->plan->rs.carry != CARRY_CARRY) {
+    if (!acre_carry_on(a->plan)) {
         acre_dec_set(adjusted, basis);
         acre_dec_set_si(carried_out, 0);
         return 0;
@@ -228,5 +249,6 @@ const acre_rule_kind acre_rule_carryover = {
     .lines = lines,
     .nlines = 1,
     .parse = parse,
+    .free = cfg_free,
     .run = run,
 };

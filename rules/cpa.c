@@ -13,18 +13,50 @@
 extern const acre_rule_kind acre_rule_cpa;
 enum { PAID, OVER_CAP, CLAWBACK }; /* its line kinds, in the order of lines[] */
 
+/* The cpa section but clawback_days, which the close reads too (acre_plan.cpa). */
+typedef struct cpacfg {
+    int has_amount, has_pof;
+    acre_dec amount, percent_of_first;
+    char *pof_text;
+    int nbc;
+    char (*bc_country)[3];
+    acre_dec *bc_amount;
+    acre_tiers tiers;
+    long cap; /* -1: none */
+} cpacfg;
+
+static void cfg_free(void *config)
+{
+    cpacfg *c = config;
+    acre_dec_clear(&c->amount);
+    acre_dec_clear(&c->percent_of_first);
+    free(c->pof_text);
+    for (int i = 0; i < c->nbc; i++)
+        acre_dec_clear(&c->bc_amount[i]);
+    free(c->bc_country);
+    free(c->bc_amount);
+    acre_plan_tiers_free(&c->tiers);
+    free(c);
+}
+
 static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numtab *t,
                  acre_error *err)
 {
-    (void)config;
     static const char *const keys[] = {"amount", "by_country", "tiers", "percent_of_first",
                                        "cap", "clawback_days", NULL};
     const json_t *s = json_object_get(doc, "cpa"), *v;
+    cpacfg *c;
     int rc, n;
 
     if (!s)
         return 0;
     p->has_cpa = 1;
+    if (!(c = acre_calloc(1, sizeof *c)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    acre_dec_init(&c->amount);
+    acre_dec_init(&c->percent_of_first);
+    c->cap = -1;
+    *config = c;
     if ((rc = acre_plan_keys(s, "cpa", keys, err)))
         return rc;
     n = !!json_object_get(s, "amount") + !!json_object_get(s, "tiers") +
@@ -33,22 +65,22 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
         return acre_error_set(err, ACRE_EINVALID, "cpa", "one_of",
                               "cpa: needs exactly one of amount, tiers and percent_of_first");
     if ((v = json_object_get(s, "amount"))) {
-        p->cpa.has_amount = 1;
-        if ((rc = acre_plan_money(&p->cpa.amount, v, t, "cpa.amount", err)))
+        c->has_amount = 1;
+        if ((rc = acre_plan_money(&c->amount, v, t, "cpa.amount", err)))
             return rc;
     }
     if ((v = json_object_get(s, "by_country"))) {
         const char *k;
         json_t *x;
-        if (!p->cpa.has_amount)
+        if (!c->has_amount)
             return acre_error_set(err, ACRE_EINVALID, "cpa.by_country", "needs_amount",
                                   "cpa.by_country: only valid with cpa.amount");
         if (!json_is_object(v))
             return acre_error_set(err, ACRE_EINVALID, "cpa.by_country", "type",
                                   "cpa.by_country: must be an object of country: amount");
-        p->cpa.bc_country = acre_calloc(json_object_size(v) + 1, sizeof *p->cpa.bc_country);
-        p->cpa.bc_amount = acre_calloc(json_object_size(v) + 1, sizeof *p->cpa.bc_amount);
-        if (!p->cpa.bc_country || !p->cpa.bc_amount)
+        c->bc_country = acre_calloc(json_object_size(v) + 1, sizeof *c->bc_country);
+        c->bc_amount = acre_calloc(json_object_size(v) + 1, sizeof *c->bc_amount);
+        if (!c->bc_country || !c->bc_amount)
             return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         json_object_foreach((json_t *)v, k, x) {
             char key[64];
@@ -56,23 +88,24 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
             if (strlen(k) != 2 || !acre_iso_country(k))
                 return acre_error_set(err, ACRE_EINVALID, key, "country",
                                       "%s: not an ISO 3166-1 alpha-2 code", key);
-            acre_dec_init(&p->cpa.bc_amount[p->cpa.nbc]);
-            memcpy(p->cpa.bc_country[p->cpa.nbc], k, 3);
-            p->cpa.nbc++;
-            if ((rc = acre_plan_money(&p->cpa.bc_amount[p->cpa.nbc - 1], x, t, key, err)))
+            acre_dec_init(&c->bc_amount[c->nbc]);
+            memcpy(c->bc_country[c->nbc], k, 3);
+            c->nbc++;
+            if ((rc = acre_plan_money(&c->bc_amount[c->nbc - 1], x, t, key, err)))
                 return rc;
         }
     }
     if ((v = json_object_get(s, "tiers")) &&
-        (rc = acre_plan_tiers(&p->cpa.tiers, v, t, 1, "cpa.tiers", err)))
+        (rc = acre_plan_tiers(&c->tiers, v, t, 1, "cpa.tiers", err)))
         return rc;
     if ((v = json_object_get(s, "percent_of_first"))) {
-        p->cpa.has_pof = 1;
-        if ((rc = acre_plan_rate(&p->cpa.percent_of_first, &p->cpa.pof_text, v, t,
-                                 "cpa.percent_of_first", err)))
+        c->has_pof = 1;
+        p->needs_ftd_amount = 1; /* qualification converts the FTD for it */
+        if ((rc = acre_plan_rate(&c->percent_of_first, &c->pof_text, v, t, "cpa.percent_of_first",
+                                 err)))
             return rc;
     }
-    if ((v = json_object_get(s, "cap")) && (rc = acre_plan_int(&p->cpa.cap, v, 0, "cpa.cap", err)))
+    if ((v = json_object_get(s, "cap")) && (rc = acre_plan_int(&c->cap, v, 0, "cpa.cap", err)))
         return rc;
     if ((v = json_object_get(s, "clawback_days")) &&
         (rc = acre_plan_int(&p->cpa.clawback_days, v, 0, "cpa.clawback_days", err)))
@@ -178,6 +211,7 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
 {
     int *q = NULL, nq = 0, npay, rc;
     const acre_plan *p = a->plan;
+    const cpacfg *cfg;
     acre_dec x;
 
     if ((rc = clawbacks(c, a, err)))
@@ -200,7 +234,8 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         free(q);
         return 0;
     }
-    npay = p->cpa.cap >= 0 && nq > p->cpa.cap ? (int)p->cpa.cap : nq;
+    cfg = acre_plan_config(p, &acre_rule_cpa);
+    npay = cfg->cap >= 0 && nq > cfg->cap ? (int)cfg->cap : nq;
     acre_dec_init(&x);
     for (int k = 0; k < nq; k++) {
         acre_cust *cu = &c->custs[q[k]];
@@ -213,26 +248,26 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         }
         if (k >= npay) {
             acre_dec_set_si(&x, 0);
-            snprintf(rule, sizeof rule, "cap:%ld", p->cpa.cap);
-        } else if (p->cpa.has_pof) {
-            acre_dec_mul(&x, &p->cpa.percent_of_first, &cu->ftd_amount);
-            snprintf(rule, sizeof rule, "percent_of_first:%s", p->cpa.pof_text);
+            snprintf(rule, sizeof rule, "cap:%ld", cfg->cap);
+        } else if (cfg->has_pof) {
+            acre_dec_mul(&x, &cfg->percent_of_first, &cu->ftd_amount);
+            snprintf(rule, sizeof rule, "percent_of_first:%s", cfg->pof_text);
         } else {
             int found = 0;
-            for (int b = 0; b < p->cpa.nbc && !found; b++)
-                if (strcmp(p->cpa.bc_country[b], cu->country) == 0) {
-                    acre_dec_set(&x, &p->cpa.bc_amount[b]);
+            for (int b = 0; b < cfg->nbc && !found; b++)
+                if (strcmp(cfg->bc_country[b], cu->country) == 0) {
+                    acre_dec_set(&x, &cfg->bc_amount[b]);
                     snprintf(rule, sizeof rule, "by_country:%s", cu->country);
                     found = 1;
                 }
-            if (!found && p->cpa.tiers.present) {
-                long at = p->cpa.tiers.mode == TIERS_FLAT ? npay : k + 1;
-                const acre_band *b = band_for(&p->cpa.tiers, at);
+            if (!found && cfg->tiers.present) {
+                long at = cfg->tiers.mode == TIERS_FLAT ? npay : k + 1;
+                const acre_band *b = band_for(&cfg->tiers, at);
                 acre_dec_set(&x, &b->value);
                 snprintf(rule, sizeof rule, "tier:%s:%ld",
-                         p->cpa.tiers.mode == TIERS_FLAT ? "flat" : "progressive", at);
+                         cfg->tiers.mode == TIERS_FLAT ? "flat" : "progressive", at);
             } else if (!found) {
-                acre_dec_set(&x, &p->cpa.amount);
+                acre_dec_set(&x, &cfg->amount);
                 snprintf(rule, sizeof rule, "amount");
             }
         }
@@ -242,10 +277,10 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
             l->detail.oom = 1; /* the close then fails as out of memory */
         acre_detail_str(&l->detail, "qualified_at", cu->qualified_at);
         acre_detail_str(&l->detail, "ftd_transaction_id", cu->ftd_id);
-        if (p->cpa.has_pof)
+        if (cfg->has_pof)
             acre_detail_dec(&l->detail, "ftd_amount", &cu->ftd_amount);
         acre_detail_str(&l->detail, "rule", rule);
-        if (p->cpa.tiers.present && k < npay) {
+        if (cfg->tiers.present && k < npay) {
             char n[32];
             snprintf(n, sizeof n, "%d", npay);
             acre_detail_raw(&l->detail, "paid_in_period", n);
@@ -426,6 +461,7 @@ const acre_rule_kind acre_rule_cpa = {
     .lines = lines_of,
     .nlines = 3,
     .parse = parse,
+    .free = cfg_free,
     .run = run,
     .verify_lines = family,
 };

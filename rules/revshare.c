@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "acre/sys/rule.h"
+#include "alloc.h"
 #include "close.h"
 #include "verify_util.h"
 
@@ -19,10 +20,34 @@ static int nonempty(const char *s, size_t n)
     return n > 0;
 }
 
+/* The section's valuation of a basis; what decides which records make the basis (basis, ngr
+ * source, deduct, game types, net_revenue types, customer_months) is in acre_plan.rs, which the
+ * close reads; negative_carryover is carryover's. */
+typedef struct rscfg {
+    acre_dec admin_fee, tax;
+    char *admin_fee_text, *tax_text;
+    int has_rate;
+    acre_dec rate;
+    char *rate_text;
+    acre_tiers tiers;
+} rscfg;
+
+static void cfg_free(void *config)
+{
+    rscfg *c = config;
+    acre_dec_clear(&c->admin_fee);
+    acre_dec_clear(&c->tax);
+    free(c->admin_fee_text);
+    free(c->tax_text);
+    acre_dec_clear(&c->rate);
+    free(c->rate_text);
+    acre_plan_tiers_free(&c->tiers);
+    free(c);
+}
+
 static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numtab *t,
                  acre_error *err)
 {
-    (void)config;
     static const char *const keys[] = {
         "basis", "ngr", "net_revenue", "rate", "tiers", "customer_months", "negative_carryover",
         NULL};
@@ -30,11 +55,18 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
                                            "tax",    "game_types", NULL};
     static const char *const nr_keys[] = {"add", "subtract", NULL};
     const json_t *s = json_object_get(doc, "revshare"), *v, *x;
+    rscfg *c;
     int rc;
 
     if (!s)
         return 0;
     p->has_rs = 1;
+    if (!(c = acre_calloc(1, sizeof *c)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    acre_dec_init(&c->admin_fee);
+    acre_dec_init(&c->tax);
+    acre_dec_init(&c->rate);
+    *config = c;
     if ((rc = acre_plan_keys(s, "revshare", keys, err)))
         return rc;
     if ((v = json_object_get(s, "basis"))) {
@@ -64,11 +96,11 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
             (rc = acre_plan_types(&p->rs.deduct, x, 1, "revshare.ngr.deduct", err)))
             return rc;
         if ((x = json_object_get(v, "admin_fee")) &&
-            (rc = acre_plan_rate(&p->rs.admin_fee, &p->rs.admin_fee_text, x, t,
-                                 "revshare.ngr.admin_fee", err)))
+            (rc = acre_plan_rate(&c->admin_fee, &c->admin_fee_text, x, t, "revshare.ngr.admin_fee",
+                                 err)))
             return rc;
         if ((x = json_object_get(v, "tax")) &&
-            (rc = acre_plan_rate(&p->rs.tax, &p->rs.tax_text, x, t, "revshare.ngr.tax", err)))
+            (rc = acre_plan_rate(&c->tax, &c->tax_text, x, t, "revshare.ngr.tax", err)))
             return rc;
         if ((x = json_object_get(v, "game_types")) &&
             (rc =
@@ -89,12 +121,12 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
         return acre_error_set(err, ACRE_EINVALID, "revshare", "one_of",
                               "revshare: needs exactly one of rate and tiers");
     if ((v = json_object_get(s, "rate"))) {
-        p->rs.has_rate = 1;
-        if ((rc = acre_plan_rate(&p->rs.rate, &p->rs.rate_text, v, t, "revshare.rate", err)))
+        c->has_rate = 1;
+        if ((rc = acre_plan_rate(&c->rate, &c->rate_text, v, t, "revshare.rate", err)))
             return rc;
     }
     if ((v = json_object_get(s, "tiers")) &&
-        (rc = acre_plan_tiers(&p->rs.tiers, v, t, 0, "revshare.tiers", err)))
+        (rc = acre_plan_tiers(&c->tiers, v, t, 0, "revshare.tiers", err)))
         return rc;
     if ((v = json_object_get(s, "customer_months")) &&
         (rc = acre_plan_int(&p->rs.customer_months, v, 1, "revshare.customer_months", err)))
@@ -117,10 +149,10 @@ static void band_json(acre_buf *b, int first, const acre_dec *from, const char *
 }
 
 /* Commission on adjusted basis A > 0; writes the bands. */
-static void commission(acre_dec *out, acre_buf *bands, const acre_plan *p, const acre_dec *A,
+static void commission(acre_dec *out, acre_buf *bands, const rscfg *p, const acre_dec *A,
                        const acre_dec *metric)
 {
-    const acre_tiers *t = &p->rs.tiers;
+    const acre_tiers *t = &p->tiers;
     acre_dec x, zero;
     acre_dec_init(&x);
     acre_dec_init(&zero);
@@ -128,9 +160,9 @@ static void commission(acre_dec *out, acre_buf *bands, const acre_plan *p, const
     acre_buf_adds(bands, "[");
     if (acre_dec_sgn(A) <= 0) {
         /* nothing to pay */
-    } else if (p->rs.has_rate) {
-        acre_dec_mul(out, A, &p->rs.rate);
-        band_json(bands, 1, &zero, p->rs.rate_text, A, out);
+    } else if (p->has_rate) {
+        acre_dec_mul(out, A, &p->rate);
+        band_json(bands, 1, &zero, p->rate_text, A, out);
     } else if (t->mode == TIERS_FLAT) {
         const acre_band *b = &t->bands[0];
         for (int i = 1; i < t->n; i++)
@@ -189,6 +221,7 @@ static void late_json(acre_buf *b, const acre_cust *cu, int basis)
 static int run(acre_close *c, acre_aff *a, acre_error *err)
 {
     const acre_plan *p = a->plan;
+    const rscfg *cfg = p ? acre_plan_config(p, &acre_rule_revshare) : NULL;
     acre_dec ggr, ded, x, fees, B, C, A, out, metric, com;
     acre_buf custs = {0}, bands = {0};
     acre_line *l;
@@ -246,7 +279,7 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     if (p->rs.basis == BASIS_NGR && !p->rs.reported) {
         /* fees on the affiliate's total GGR, late differences included */
         if (acre_dec_sgn(&ggr) > 0) {
-            acre_dec_add(&x, &p->rs.admin_fee, &p->rs.tax);
+            acre_dec_add(&x, &cfg->admin_fee, &cfg->tax);
             acre_dec_mul(&fees, &x, &ggr);
         }
         acre_dec_sub(&B, &ggr, &ded);
@@ -257,13 +290,13 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         acre_buf_free(&bands);
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     }
-    if (p->rs.tiers.present && p->rs.tiers.metric == METRIC_QUALIFIED)
+    if (cfg->tiers.present && cfg->tiers.metric == METRIC_QUALIFIED)
         acre_dec_set_si(&metric, a->qualified_count);
-    else if (p->rs.tiers.present && p->rs.tiers.metric == METRIC_ACTIVE)
+    else if (cfg->tiers.present && cfg->tiers.metric == METRIC_ACTIVE)
         acre_dec_set_si(&metric, a->active_customers);
     else
         acre_dec_set(&metric, &A);
-    commission(&com, &bands, p, &A, &metric);
+    commission(&com, &bands, cfg, &A, &metric);
     if (!(l = acre_close_line(a, acre_line_kind_index(&acre_rule_revshare, 0), p->label, NULL))) {
         acre_buf_free(&custs);
         acre_buf_free(&bands);
@@ -273,16 +306,15 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     acre_detail_str(&l->detail, "basis_kind", basis_kind);
     /* how the numbers below were made, so `acre verify` can redo them from the line alone */
     acre_detail_str(&l->detail, "method",
-                    p->rs.has_rate                   ? "rate"
-                    : p->rs.tiers.mode == TIERS_FLAT ? "tiers_flat"
-                                                     : "tiers_progressive");
-    acre_detail_str(&l->detail, "carryover", p->rs.carry ? "carry" : "none");
+                    cfg->has_rate                   ? "rate"
+                    : cfg->tiers.mode == TIERS_FLAT ? "tiers_flat"
+                                                    : "tiers_progressive");
+    acre_detail_str(&l->detail, "carryover", acre_carry_on(p) ? "carry" : "none");
     if (p->rs.basis == BASIS_NGR && !p->rs.reported) {
         acre_detail_dec(&l->detail, "ggr", &ggr);
         acre_detail_dec(&l->detail, "deductions", &ded);
-        acre_detail_str(&l->detail, "admin_fee",
-                        p->rs.admin_fee_text ? p->rs.admin_fee_text : "0%");
-        acre_detail_str(&l->detail, "tax", p->rs.tax_text ? p->rs.tax_text : "0%");
+        acre_detail_str(&l->detail, "admin_fee", cfg->admin_fee_text ? cfg->admin_fee_text : "0%");
+        acre_detail_str(&l->detail, "tax", cfg->tax_text ? cfg->tax_text : "0%");
         acre_detail_dec(&l->detail, "fees", &fees);
     }
     acre_detail_dec(&l->detail, "basis", &B);
@@ -472,5 +504,6 @@ const acre_rule_kind acre_rule_revshare = {
     .lines = lines,
     .nlines = 1,
     .parse = parse,
+    .free = cfg_free,
     .run = run,
 };
