@@ -473,6 +473,140 @@ static void test_sub_affiliate_level(void **state)
     destroy(c);
 }
 
+/* The message a plan is refused with (fails when it is accepted). */
+static void refused(const char *text, const char *message, const char *rule)
+{
+    json_error_t je;
+    json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    acre_numtab t = {0};
+    acre_plan *p = NULL;
+    acre_error err;
+    acre_error_clear(&err);
+    assert_non_null(doc);
+    assert_int_equal(acre_numtab_build(&t, doc, text, strlen(text)), 0);
+    if (acre_plan_parse(&p, doc, &t, &err) == 0)
+        fail_msg("plan accepted: %s", text);
+    assert_null(p);
+    assert_int_equal(err.code, ACRE_EINVALID);
+    assert_string_equal(err.message, message);
+    assert_string_equal(err.rule, rule);
+    json_decref(doc);
+    acre_numtab_free(&t);
+}
+
+#define VB_PLAN(vb)                                                                                \
+    "{\"plan_id\":\"v\",\"version\":1,\"currency\":\"EUR\",\"cpa\":{\"amount\":\"10\"},"           \
+    "\"volume_bonus\":" vb "}"
+
+/* volume_bonus is parsed strictly: its keys, bands from 1 and strictly increasing, amounts of
+ * money at least 0; each error names the key. It is no payment on its own: a plan still needs
+ * cpa or revshare. */
+static void test_volume_bonus_plan_errors(void **state)
+{
+    (void)state;
+    refused(VB_PLAN("{\"bands\":[{\"from\":1,\"amount\":\"5\"}],\"cap\":1}"),
+            "volume_bonus.cap: unknown key", "unknown_key");
+    refused(VB_PLAN("[]"), "volume_bonus: must be an object", "type");
+    refused(VB_PLAN("{}"), "volume_bonus.bands: must be a non-empty array of bands", "required");
+    refused(VB_PLAN("{\"bands\":[]}"), "volume_bonus.bands: must be a non-empty array of bands",
+            "required");
+    refused(VB_PLAN("{\"bands\":[{\"from\":1,\"amount\":\"5\",\"rate\":\"5%\"}]}"),
+            "volume_bonus.bands[0].rate: unknown key", "unknown_key");
+    refused(VB_PLAN("{\"bands\":[{\"amount\":\"5\"}]}"), "volume_bonus.bands[0].from: is required",
+            "required");
+    refused(VB_PLAN("{\"bands\":[{\"from\":0,\"amount\":\"5\"}]}"),
+            "volume_bonus.bands[0].from: must be an integer from 1", "range");
+    refused(VB_PLAN("{\"bands\":[{\"from\":2.0,\"amount\":\"5\"}]}"),
+            "volume_bonus.bands[0].from: must be a JSON integer", "integer");
+    refused(VB_PLAN("{\"bands\":[{\"from\":10,\"amount\":\"5\"},{\"from\":10,\"amount\":\"6\"}]}"),
+            "volume_bonus.bands[1].from: from values must strictly increase", "increasing");
+    refused(VB_PLAN("{\"bands\":[{\"from\":10,\"amount\":\"5\"},{\"from\":4,\"amount\":\"6\"}]}"),
+            "volume_bonus.bands[1].from: from values must strictly increase", "increasing");
+    refused(VB_PLAN("{\"bands\":[{\"from\":1}]}"), "volume_bonus.bands[0].amount: is required",
+            "required");
+    refused(VB_PLAN("{\"bands\":[{\"from\":1,\"amount\":\"-5\"}]}"),
+            "volume_bonus.bands[0].amount: must not be negative", "range");
+    refused(VB_PLAN("{\"bands\":[{\"from\":1,\"amount\":\"5%\"}]}"),
+            "volume_bonus.bands[0].amount: value: not a decimal number in the JSON number "
+            "grammar: \"5%\"",
+            "number");
+    refused("{\"plan_id\":\"v\",\"version\":1,\"currency\":\"EUR\",\"volume_bonus\":{\"bands\":"
+            "[{\"from\":1,\"amount\":\"5\"}]}}",
+            "cpa: a plan needs cpa, revshare or both", "required");
+}
+
+/* volume_bonus: bands from 10: 500 and from 25: 1500.125 (scale 2, half_even). 12 qualified pay
+ * the first band, 500.00; 30 the second, 1500.125 rounded once: 1500.12 (the tie goes to the
+ * even 2); 9 reach no band and get no line. The count is qualification's (SPEC 5.2), read
+ * after it ran for the affiliate. */
+static void volume_bonus_for(int qualified, const char *want)
+{
+    acre_close *c = fake(JAN2026, 1);
+    acre_aff *a = &c->affs[0];
+    acre_error err;
+    acre_error_clear(&err);
+    plan(c, 0,
+         VB_PLAN("{\"bands\":[{\"from\":10,\"amount\":\"500\"},{\"from\":25,\"amount\":"
+                 "\"1500.125\"}]}"));
+    a->qualified_count = qualified;
+    assert_int_equal(kind("volume_bonus")->run(c, a, &err), 0);
+    if (!want) {
+        assert_int_equal(a->nlines, 0);
+    } else {
+        char detail[128];
+        assert_int_equal(a->nlines, 1);
+        assert_line(&a->lines[0], line_kind("volume_bonus"), want);
+        assert_null(a->lines[0].customer_id);
+        snprintf(detail, sizeof detail, "\"qualified_count\":%d,\"from\":%s,\"amount\":\"%s\"",
+                 qualified, qualified >= 25 ? "25" : "10", qualified >= 25 ? "1500.125" : "500");
+        assert_string_equal(a->lines[0].detail.p, detail);
+    }
+    destroy(c);
+}
+
+static void test_volume_bonus_bands(void **state)
+{
+    (void)state;
+    volume_bonus_for(9, NULL);
+    volume_bonus_for(10, "500.00");
+    volume_bonus_for(12, "500.00");
+    volume_bonus_for(25, "1500.12");
+    volume_bonus_for(30, "1500.12");
+}
+
+/* sub_affiliate counts a descendant's volume_bonus line as its own commission, like cpa and
+ * revshare lines: the child earns 1 CPA of 10.00 and a volume bonus of 500.00 (from 1), the
+ * parent 5% x 510 = 25.50. */
+static void test_sub_affiliate_counts_volume_bonus(void **state)
+{
+    acre_close *c = fake(JAN2026, 2);
+    acre_aff *parent = &c->affs[0], *child = &c->affs[1];
+    acre_error err;
+    acre_cust *cu;
+    (void)state;
+    acre_error_clear(&err);
+    plan(c, 0,
+         "{\"plan_id\":\"p\",\"version\":1,\"currency\":\"EUR\",\"cpa\":{\"amount\":\"10\"},"
+         "\"sub_affiliate\":{\"levels\":[\"5%\"]}}");
+    plan(c, 1, VB_PLAN("{\"bands\":[{\"from\":1,\"amount\":\"500\"}]}"));
+    child->parent_idx = 0;
+    parent->children = malloc(sizeof *parent->children);
+    parent->children[0] = 1;
+    parent->nchildren = 1;
+    cu = customer(c, 1, "c_1", "2026-01-01T00:00:00.000000000Z");
+    deposit(c, cu, "t_1", "2026-01-05T10:00:00.000000000Z", "20");
+    for (int k = 0; acre_rule_kinds[k]; k++)
+        if (acre_rule_kinds[k]->phase == 1)
+            assert_int_equal(acre_rule_kinds[k]->run(c, child, &err), 0);
+    assert_int_equal(child->nlines, 2);
+    assert_line(&child->lines[0], line_kind("cpa"), "10.00");
+    assert_line(&child->lines[1], line_kind("volume_bonus"), "500.00");
+    assert_int_equal(kind("sub_affiliate")->run(c, parent, &err), 0);
+    assert_int_equal(parent->nlines, 1);
+    assert_line(&parent->lines[0], line_kind("sub_affiliate"), "25.50");
+    destroy(c);
+}
+
 /* The table is checked before it is used: acre's own passes; a row written for another
  * interface version, one without run, and two line kinds of one name are refused, naming the
  * row. */
@@ -515,6 +649,7 @@ static void test_rule_table_check(void **state)
     assert_int_equal(line_kind("cpa_clawback"), 2);
     assert_int_equal(line_kind("revshare"), 3);
     assert_int_equal(line_kind("carryover_expired"), 4);
+    assert_int_equal(line_kind("volume_bonus"), 5);
     assert_int_equal(line_kind("sub_affiliate"), acre_line_kind_count() - 1);
     assert_int_equal(acre_line_kind_index(kind("cpa"), 2), 2);
     assert_int_equal(acre_line_kind_index(kind("cpa"), 3), -1);
@@ -535,6 +670,9 @@ int main(void)
         cmocka_unit_test(test_carry_max_periods),
         cmocka_unit_test(test_carry_no_revshare),
         cmocka_unit_test(test_sub_affiliate_level),
+        cmocka_unit_test(test_volume_bonus_plan_errors),
+        cmocka_unit_test(test_volume_bonus_bands),
+        cmocka_unit_test(test_sub_affiliate_counts_volume_bonus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
