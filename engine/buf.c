@@ -42,6 +42,11 @@ static int grow(acre_buf *b, size_t extra)
     return 0;
 }
 
+int acre_buf_reserve(acre_buf *b, size_t n)
+{
+    return (b->oom || b->len + n + 1 > b->cap) && grow(b, n) ? -1 : 0;
+}
+
 void acre_buf_add(acre_buf *b, const char *s, size_t n)
 {
     if ((b->oom || b->len + n + 1 > b->cap) && grow(b, n))
@@ -83,11 +88,21 @@ void acre_buf_json_str(acre_buf *b, const char *s, size_t n)
         acre_buf_add(b, s + run, i - run);
         run = i + 1;
         switch (c) {
-        case '"': acre_buf_add(b, "\\\"", 2); break;
-        case '\\': acre_buf_add(b, "\\\\", 2); break;
-        case '\n': acre_buf_add(b, "\\n", 2); break;
-        case '\r': acre_buf_add(b, "\\r", 2); break;
-        case '\t': acre_buf_add(b, "\\t", 2); break;
+        case '"':
+            acre_buf_add(b, "\\\"", 2);
+            break;
+        case '\\':
+            acre_buf_add(b, "\\\\", 2);
+            break;
+        case '\n':
+            acre_buf_add(b, "\\n", 2);
+            break;
+        case '\r':
+            acre_buf_add(b, "\\r", 2);
+            break;
+        case '\t':
+            acre_buf_add(b, "\\t", 2);
+            break;
         default: {
             char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
             acre_buf_add(b, u, 6);

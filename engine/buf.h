@@ -18,6 +18,9 @@ void acre_buf_free(acre_buf *b);
 /* Empties b, keeping its memory (and its oom flag). */
 void acre_buf_reset(acre_buf *b);
 void acre_buf_add(acre_buf *b, const char *s, size_t n);
+/* Makes room for n more bytes (and a NUL) so that they can be written at p + len without a
+ * check; returns 0, or -1 (and b is out of memory). */
+int acre_buf_reserve(acre_buf *b, size_t n);
 void acre_buf_adds(acre_buf *b, const char *s);
 void acre_buf_printf(acre_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. */

@@ -23,11 +23,14 @@ typedef struct acre_acc {
     mpq_t *big;
 } acre_acc;
 
-enum { LINE_CPA, LINE_OVER_CAP, LINE_CLAWBACK, LINE_REVSHARE, LINE_EXPIRED, LINE_SUB, LINE_KINDS };
-extern const char *const acre_line_kind_names[LINE_KINDS];
+/* Each line kind's ledger name by its number (acre_line_kind_index, include/acre/sys/rule.h),
+ * for engine/close.c, which writes acre_line_kind_names[kind]; the rest of the library reads
+ * acre_line_kind_at(kind)->name. Made once from the kinds' table (engine/kinds.c). */
+const char *const *acre_line_kind_name_list(void);
+#define acre_line_kind_names (acre_line_kind_name_list())
 
 typedef struct acre_line {
-    int kind;
+    int kind; /* its line kind: the ledger's order (acre_line_kind_index) */
     /* borrowed from the close (plans, customers, affiliates), which outlives its lines */
     const char *plan;
     const char *customer_id;   /* or NULL */
@@ -202,6 +205,12 @@ void acre_detail_buf(acre_buf *b, const char *key, const acre_buf *json);
 /* The sum in a, exactly, as acre_dec_format writes it. */
 void acre_detail_acc(acre_buf *b, const char *key, const acre_acc *a);
 
+/* Carryover (rules/carryover.c): expires the affiliate's layers that can no longer be used
+ * (SPEC 5.3), one carryover_expired line for them. Revshare's run calls it before valuing.
+ * Returns 0, or an error code with err set. */
+int acre_carry_expire(acre_close *c, acre_aff *a, acre_error *err);
+/* 1 when plan p carries deficits (revshare.negative_carryover.mode carry). */
+int acre_carry_on(const acre_plan *p);
 /* Carryover (rules/carryover.c): applies basis B to the affiliate's layers; sets *adjusted to A
  * and *carried_in to C; *carried_out to the deficit after. Returns 0, or ACRE_ENOMEM. */
 int acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec *carried_in,

@@ -8,9 +8,6 @@
 #include "close.h"
 #include "number.h"
 
-const char *const acre_line_kind_names[LINE_KINDS] = {
-    "cpa", "cpa_over_cap", "cpa_clawback", "revshare", "carryover_expired", "sub_affiliate"};
-
 static __int128 pow10_128(int e)
 {
     __int128 v = 1;

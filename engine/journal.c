@@ -1,9 +1,10 @@
 /* engine/journal.c — a ledger as an hledger or beancount journal (SPEC 6).
  *
  * Per affiliate: the balance brought forward (from equity, so one period's journal stands on its
- * own), the accrual (one posting per line with money to expenses:affiliates:KIND, the total
- * earned to liabilities:affiliates:ID), the payout of payable, and an assertion that the
- * liability equals carried_forward. A liability is negative when acre owes it, as both tools
+ * own), the accrual (one posting per line with money to the expense account of its line kind,
+ * from the rule kinds' table: expenses:affiliates:cpa; the total earned to
+ * liabilities:affiliates:ID), the payout of payable, and an assertion that the liability equals
+ * carried_forward. A liability is negative when acre owes it, as both tools
  * count. Amounts are the ledger's own, written with at least three decimals: beancount
  * tolerates an error of one unit in the last written digit of a balance assertion, so with two
  * decimals a one-cent change would pass. */
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "acre/close.h"
+#include "acre/sys/rule.h"
 #include "datetime.h"
 #include "journal.h"
 #include "strset.h"
@@ -95,23 +97,6 @@ static void bc_id(char *out, size_t cap, const char *id)
     out[n] = '\0';
 }
 
-static const char *const kinds[][2] = {
-    {"cpa", "Cpa"},
-    {"cpa_over_cap", "Cpa-Over-Cap"},
-    {"cpa_clawback", "Cpa-Clawback"},
-    {"revshare", "Revshare"},
-    {"carryover_expired", "Carryover-Expired"},
-    {"sub_affiliate", "Sub-Affiliate"},
-};
-
-static int kind_index(const char *k)
-{
-    for (int i = 0; i < (int)(sizeof kinds / sizeof kinds[0]); i++)
-        if (strcmp(kinds[i][0], k) == 0)
-            return i;
-    return -1;
-}
-
 typedef struct jw {
     FILE *out;
     int bean;
@@ -148,9 +133,10 @@ static void posting(const jw *w, const json_t *a, int kind, const char *amt, int
               w->out);
     else if (kind == -3)
         fputs(w->bean ? "Assets:Affiliate-Payouts" : "assets:affiliate-payouts", w->out);
+    else if (w->bean)
+        fprintf(w->out, "Expenses:Affiliates:%s", acre_line_kind_at(kind)->beancount);
     else
-        fprintf(w->out, w->bean ? "Expenses:Affiliates:%s" : "expenses:affiliates:%s",
-                kinds[kind][w->bean]);
+        fprintf(w->out, "expenses:affiliates:%s", acre_line_kind_at(kind)->hledger);
     fputs("  ", w->out);
     amount(w->out, amt, neg);
     fprintf(w->out, " %s", cur);
@@ -168,7 +154,7 @@ static void head(const jw *w, const char *what, const json_t *a, const char *per
  * check -s, beancount's open). Returns nonzero on a beancount name collision. */
 static int declare(jw *w, acre_error *err)
 {
-    int used[sizeof kinds / sizeof kinds[0]] = {0};
+    int used[ACRE_MAX_LINE_KINDS] = {0};
     acre_strset curs = {0}, names = {0};
     const json_t *a;
     size_t i;
@@ -184,7 +170,7 @@ static int declare(jw *w, acre_error *err)
             return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         }
         json_array_foreach(json_object_get(a, "lines"), k, l) {
-            int ki = kind_index(str(l, "kind"));
+            int ki = acre_line_kind_find(str(l, "kind"));
             if (ki >= 0 && !is_zero(str(l, "amount")))
                 used[ki] = 1;
         }
@@ -209,15 +195,17 @@ static int declare(jw *w, acre_error *err)
             fputs(n ? c[0] : "EUR", w->out);
             fputs("\"\n", w->out);
         }
-        for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        for (int k = 0; k < acre_line_kind_count(); k++)
             if (used[k]) {
                 if (w->bean) {
-                    fprintf(w->out, "1970-01-01 open Expenses:Affiliates:%s", kinds[k][1]);
+                    fprintf(w->out, "1970-01-01 open Expenses:Affiliates:%s",
+                            acre_line_kind_at(k)->beancount);
                     for (size_t x = 0; x < n; x++)
                         fprintf(w->out, "%s%s", x ? "," : " ", c[x]);
                     fputc('\n', w->out);
                 } else {
-                    fprintf(w->out, "account expenses:affiliates:%s\n", kinds[k][0]);
+                    fprintf(w->out, "account expenses:affiliates:%s\n",
+                            acre_line_kind_at(k)->hledger);
                 }
             }
         if (w->bean) {
@@ -278,6 +266,8 @@ int acre_journal_write(FILE *out, const json_t *doc, int beancount, const char *
     size_t i;
     int p, rc;
 
+    if ((rc = acre_rule_kinds_ready(err)))
+        return rc;
     if (acre_month_parse(period, strlen(period), &p))
         return acre_error_set(err, ACRE_ERROR, "period", "ledger",
                               "the ledger's period \"%s\" is not a month", period);
@@ -301,7 +291,7 @@ int acre_journal_write(FILE *out, const json_t *doc, int beancount, const char *
             fputc('\n', out);
         }
         json_array_foreach(json_object_get(a, "lines"), k, l) {
-            int ki = kind_index(str(l, "kind"));
+            int ki = acre_line_kind_find(str(l, "kind"));
             if (ki < 0 || is_zero(str(l, "amount")))
                 continue;
             if (!any++)

@@ -285,7 +285,7 @@ static int check_status(const char *s, size_t n)
     return n > 0;
 }
 
-static void tiers_free(acre_tiers *t)
+void acre_plan_tiers_free(acre_tiers *t)
 {
     for (int i = 0; i < t->n; i++) {
         acre_dec_clear(&t->bands[i].from);
@@ -295,31 +295,20 @@ static void tiers_free(acre_tiers *t)
     t->n = 0;
 }
 
+/* The defaults of SPEC 4 for the fields here; each kind sets its config's own. */
 static void plan_init(acre_plan *p)
 {
     memset(p, 0, sizeof *p);
-    acre_dec_init(&p->q.min_first);
-    acre_dec_init(&p->q.min_total);
     acre_dec_init(&p->q.min_wagered);
     acre_dec_init(&p->q.min_lots);
-    acre_dec_init(&p->cpa.amount);
-    acre_dec_init(&p->cpa.percent_of_first);
-    acre_dec_init(&p->rs.admin_fee);
-    acre_dec_init(&p->rs.tax);
-    acre_dec_init(&p->rs.rate);
-    for (int i = 0; i < ACRE_MAX_LEVELS; i++)
-        acre_dec_init(&p->levels[i]);
     p->scale = 2;
     p->mode = ACRE_ROUND_HALF_EVEN;
     p->q.event_types = 1u << TT_DEPOSIT;
-    p->q.window_days = -1;
     p->q.exclude_flags = 1u; /* fraud */
-    p->cpa.cap = -1;
     p->rs.basis = BASIS_NGR;
     p->rs.deduct = 1u << TT_BONUS;
     p->rs.nr_add = (1u << TT_CHALLENGE_FEE) | (1u << TT_RESET_FEE);
     p->rs.nr_sub = 1u << TT_REFUND;
-    p->rs.carry = CARRY_NONE;
 }
 
 void acre_plan_free(acre_plan *p)
@@ -329,48 +318,43 @@ void acre_plan_free(acre_plan *p)
     free(p->plan_id);
     free(p->name);
     acre_strlist_free(&p->counted_statuses);
-    acre_dec_clear(&p->q.min_first);
-    acre_dec_clear(&p->q.min_total);
     acre_dec_clear(&p->q.min_wagered);
     acre_dec_clear(&p->q.min_lots);
-    acre_strlist_free(&p->q.kyc);
-    acre_strlist_free(&p->q.countries);
-    acre_strlist_free(&p->q.exclude_countries);
-    acre_dec_clear(&p->cpa.amount);
-    acre_dec_clear(&p->cpa.percent_of_first);
-    free(p->cpa.pof_text);
-    for (int i = 0; i < p->cpa.nbc; i++)
-        acre_dec_clear(&p->cpa.bc_amount[i]);
-    free(p->cpa.bc_country);
-    free(p->cpa.bc_amount);
-    tiers_free(&p->cpa.tiers);
-    acre_dec_clear(&p->rs.admin_fee);
-    acre_dec_clear(&p->rs.tax);
-    free(p->rs.admin_fee_text);
-    free(p->rs.tax_text);
     acre_strlist_free(&p->rs.game_types);
-    acre_dec_clear(&p->rs.rate);
-    free(p->rs.rate_text);
-    tiers_free(&p->rs.tiers);
-    for (int i = 0; i < ACRE_MAX_LEVELS; i++) {
-        acre_dec_clear(&p->levels[i]);
-        free(p->level_text[i]);
-    }
+    for (int i = 0; acre_rule_kinds[i]; i++)
+        if (p->config[i] && acre_rule_kinds[i]->free)
+            acre_rule_kinds[i]->free(p->config[i]);
     free(p);
+}
+
+void *acre_plan_config(const acre_plan *p, const acre_rule_kind *k)
+{
+    int i = acre_rule_kind_slot(k);
+    return i < 0 ? NULL : p->config[i];
 }
 
 int acre_plan_parse(acre_plan **out, const json_t *obj, const acre_numtab *t, acre_error *err)
 {
-    static const char *const keys[] = {"plan_id", "version", "name", "currency", "rounding",
-                                       "counted_statuses", "qualification", "cpa", "revshare",
-                                       "sub_affiliate", NULL};
+    static const char *const own[] = {"plan_id",  "version",  "name",
+                                      "currency", "rounding", "counted_statuses"};
     static const char *const rounding_keys[] = {"scale", "mode", NULL};
-    acre_plan *p = acre_calloc(1, sizeof *p);
+    /* the top level: these, and the section of each rule kind that has one */
+    const char *keys[sizeof own / sizeof own[0] + ACRE_MAX_RULE_KINDS + 1];
+    size_t nkeys = 0;
+    acre_plan *p;
     json_t *v;
     int rc;
 
     *out = NULL;
-    if (!p)
+    if ((rc = acre_rule_kinds_ready(err)))
+        return rc;
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        keys[nkeys++] = own[i];
+    for (int i = 0; acre_rule_kinds[i]; i++)
+        if (acre_rule_kinds[i]->section)
+            keys[nkeys++] = acre_rule_kinds[i]->section;
+    keys[nkeys] = NULL;
+    if (!(p = acre_calloc(1, sizeof *p)))
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     plan_init(p);
     if ((rc = acre_plan_keys(obj, "", keys, err)))
@@ -440,12 +424,14 @@ int acre_plan_parse(acre_plan **out, const json_t *obj, const acre_numtab *t, ac
         }
         p->counted_statuses.n = 1;
     }
+    /* SPEC 4: whatever else it has, a plan pays a CPA, a revenue share or both */
     if (!json_object_get(obj, "cpa") && !json_object_get(obj, "revshare")) {
         rc = bad(err, "cpa", "required", "a plan needs cpa, revshare or both");
         goto fail;
     }
     for (int i = 0; acre_rule_kinds[i]; i++)
-        if (acre_rule_kinds[i]->parse && (rc = acre_rule_kinds[i]->parse(p, obj, t, err)))
+        if (acre_rule_kinds[i]->parse &&
+            (rc = acre_rule_kinds[i]->parse(&p->config[i], p, obj, t, err)))
             goto fail;
     *out = p;
     return 0;

@@ -1,8 +1,10 @@
 /* engine/plan.h — a parsed plan (internal). SPEC 4 is the language; docs/plans.md the reference.
  *
- * A plan is parsed once into this struct; every rule kind (rules/) parses its own section into
- * it and reads it back at the close. Money and rates are exact (acre_dec); a rate "25%" is held
- * as 1/4. */
+ * A plan is parsed once into this struct. The top level is plan.c's; every rule kind (rules/)
+ * parses its own section into a private config kept in the plan's slot for it
+ * (acre_plan_config), and fills here only what engine/close.c reads directly while it streams
+ * records (which records count, and how). Money and rates are exact (acre_dec); a rate "25%"
+ * is held as 1/4. */
 #ifndef ACRE_ENGINE_PLAN_H
 #define ACRE_ENGINE_PLAN_H
 
@@ -10,6 +12,7 @@
 
 #include "acre/decimal.h"
 #include "acre/error.h"
+#include "acre/sys/rule.h"
 #include "jsonval.h"
 
 /* Transaction types of both verticals, as bits; BTR is deduct's bonus_turned_real. */
@@ -22,11 +25,9 @@ extern const char *const acre_txn_type_names[TT_COUNT];
 int acre_txn_type(const char *name, size_t len);
 
 #define ACRE_MAX_BANDS 32
-#define ACRE_MAX_LEVELS 8
 
 enum { METRIC_NET_REVENUE, METRIC_QUALIFIED, METRIC_ACTIVE };
 enum { TIERS_FLAT, TIERS_PROGRESSIVE };
-enum { CARRY_NONE, CARRY_CARRY };
 enum { BASIS_NGR, BASIS_NET_REVENUE };
 
 typedef struct acre_band {
@@ -55,49 +56,37 @@ typedef struct acre_plan {
     acre_round mode;
     acre_strlist counted_statuses;
 
+    /* What the close reads directly; each kind's other fields are in its config. A later step
+     * moves the revshare valuation out of close.c, and rs with it. */
+
+    /* qualification (rules/qualification.c): the events the close keeps for it, and whose
+     * revenue counts */
     struct {
         unsigned event_types;
-        acre_dec min_first, min_total, min_wagered, min_lots;
+        acre_dec min_wagered, min_lots; /* above 0: activity is a qualification event */
         long min_bets;
-        long window_days; /* -1: no window */
-        acre_strlist kyc, countries, exclude_countries;
         unsigned exclude_flags; /* bits of acre_flag_names */
     } q;
+    int needs_ftd_amount; /* a kind reads acre_cust.ftd_amount (cpa's percent_of_first), so
+                           * qualification converts the FTD even without min_first_amount */
 
-    int has_cpa;
+    int has_cpa; /* rules/cpa.c */
     struct {
-        int has_amount, has_pof;
-        acre_dec amount, percent_of_first;
-        char *pof_text;
-        int nbc;
-        char (*bc_country)[3];
-        acre_dec *bc_amount;
-        acre_tiers tiers;
-        long cap; /* -1: none */
-        long clawback_days;
+        long clawback_days; /* stored with each settled customer */
     } cpa;
 
-    int has_rs;
+    int has_rs; /* rules/revshare.c: which records make the basis, and how */
     struct {
         int basis;
-        int reported; /* ngr.source == reported */
-        unsigned deduct; /* bits, TT_BTR included */
-        acre_dec admin_fee, tax;
-        char *admin_fee_text, *tax_text;
+        int reported;            /* ngr.source == reported */
+        unsigned deduct;         /* bits, TT_BTR included */
         acre_strlist game_types; /* n == 0: all */
         unsigned nr_add, nr_sub;
-        int has_rate;
-        acre_dec rate;
-        char *rate_text;
-        acre_tiers tiers;
         long customer_months; /* 0: no limit */
-        int carry;
-        long max_periods; /* 0: no limit */
     } rs;
 
-    int nlevels;
-    acre_dec levels[ACRE_MAX_LEVELS];
-    char *level_text[ACRE_MAX_LEVELS];
+    /* each rule kind's private config, by its row in acre_rule_kinds[] (acre_plan_config) */
+    void *config[ACRE_MAX_RULE_KINDS];
 } acre_plan;
 
 /* Flag names, in the bit order of exclude_flags. */
@@ -123,6 +112,8 @@ int acre_plan_types(unsigned *bits, const json_t *v, int allow_btr, const char *
                     acre_error *err);
 int acre_plan_tiers(acre_tiers *tr, const json_t *v, const acre_numtab *t, int cpa,
                     const char *key, acre_error *err);
+/* Frees what acre_plan_tiers filled (also after a failure). */
+void acre_plan_tiers_free(acre_tiers *t);
 int acre_strlist_has(const acre_strlist *l, const char *s);
 void acre_strlist_free(acre_strlist *l);
 

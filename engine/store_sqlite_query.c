@@ -8,11 +8,16 @@
 #include "jsonval.h"
 #include "store_sqlite.h"
 
+/* How a returned column is read: its declared type decides, so that a text column costs one
+ * call (a stored integer column is never text: column affinity). */
+enum { READ_TEXT, READ_INT, READ_INT_OR_NULL };
+
 struct acre_stmt {
     sqlite3_stmt *st;
     const acre_query *q;
     int nparams;
     int ncols; /* SELECT: columns returned */
+    unsigned char read[ACRE_Q_MAX];
 };
 
 int acre_table_col(const acre_table *t, const char *name);
@@ -132,6 +137,10 @@ int acre_sqlite_prepare(acre_store_backend *b, const acre_query *q, acre_stmt **
     }
     acre_buf_free(&sql);
     s->q = q;
+    for (int i = 0; i < s->ncols; i++) {
+        const acre_column *c = &t->cols[acre_table_col(t, q->cols[i])];
+        s->read[i] = c->type != ACRE_COL_INT ? READ_TEXT : c->notnull ? READ_INT : READ_INT_OR_NULL;
+    }
     *out = s;
     return 0;
 }
@@ -162,21 +171,26 @@ int acre_sqlite_run(acre_store_backend *b, acre_stmt *s, const acre_value *param
         if (s->q->kind != ACRE_Q_SELECT)
             continue;
         for (int i = 0; i < s->ncols; i++) {
-            int type = sqlite3_column_type(st, i);
-            row[i].type = type == SQLITE_NULL      ? ACRE_VAL_NULL
-                          : type == SQLITE_INTEGER ? ACRE_VAL_INT
-                                                   : ACRE_VAL_TEXT;
-            row[i].i = type == SQLITE_INTEGER ? sqlite3_column_int64(st, i) : 0;
-            row[i].s = NULL;
-            row[i].n = 0;
-            if (row[i].type == ACRE_VAL_TEXT) {
+            acre_value *v = &row[i];
+            v->s = NULL;
+            v->n = 0;
+            v->i = 0;
+            if (s->read[i] == READ_INT ||
+                (s->read[i] == READ_INT_OR_NULL && sqlite3_column_type(st, i) != SQLITE_NULL)) {
+                v->type = ACRE_VAL_INT;
+                v->i = sqlite3_column_int64(st, i);
+            } else if (s->read[i] == READ_INT_OR_NULL) {
+                v->type = ACRE_VAL_NULL;
+            } else if ((v->s = (const char *)sqlite3_column_text(st, i))) {
+                v->type = ACRE_VAL_TEXT;
+                v->n = strlen(v->s); /* one call per column: costs less than column_bytes */
+            } else if (sqlite3_column_type(st, i) != SQLITE_NULL) {
                 /* sqlite3_column_text copies a value not yet terminated: NULL when that fails */
-                if (!(row[i].s = (const char *)sqlite3_column_text(st, i))) {
-                    rc = acre_sqlite_fail(sb->db, NULL, err);
-                    sqlite3_reset(st);
-                    return rc;
-                }
-                row[i].n = (size_t)sqlite3_column_bytes(st, i);
+                rc = acre_sqlite_fail(sb->db, NULL, err);
+                sqlite3_reset(st);
+                return rc;
+            } else {
+                v->type = ACRE_VAL_NULL;
             }
         }
         if ((stop = fn(ctx, row, s->ncols, err))) {

@@ -1,5 +1,10 @@
 /* rules/carryover.c — negative carryover: deficits kept in layers by the period they arose in
- * (SPEC 5.3, 9 "Basis and carryover"). */
+ * (SPEC 5.3, 9 "Basis and carryover").
+ *
+ * Layers that can no longer be used expire before anything else is computed. The kind's row
+ * comes after revshare's, so that carryover_expired lines follow the revshare line in the
+ * ledger (SPEC 6); revshare's run therefore expires them first for an affiliate whose plan has
+ * revshare (acre_carry_expire), and this kind's run does it for every other affiliate. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,30 +12,49 @@
 #include "acre/sys/rule.h"
 #include "alloc.h"
 #include "close.h"
+#include "verify_util.h"
 
-static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
+extern const acre_rule_kind acre_rule_carryover;
+
+/* revshare.negative_carryover; a plan without one has no config: mode none, no limit. */
+typedef struct carrycfg {
+    int carry;        /* mode carry */
+    long max_periods; /* 0: no limit */
+} carrycfg;
+
+static void cfg_free(void *config)
+{
+    free(config);
+}
+
+static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numtab *t,
+                 acre_error *err)
 {
     static const char *const keys[] = {"mode", "max_periods", NULL};
     const json_t *rs = json_object_get(doc, "revshare"), *nc, *v;
+    carrycfg *c;
     int rc;
+    (void)p;
     (void)t;
     if (!rs || !(nc = json_object_get(rs, "negative_carryover")))
         return 0;
     if ((rc = acre_plan_keys(nc, "revshare.negative_carryover", keys, err)))
         return rc;
+    if (!(c = acre_calloc(1, sizeof *c)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    *config = c;
     if ((v = json_object_get(nc, "mode"))) {
         const char *m = json_is_string(v) ? json_string_value(v) : "";
         if (strcmp(m, "carry") == 0)
-            p->rs.carry = CARRY_CARRY;
+            c->carry = 1;
         else if (strcmp(m, "none") == 0)
-            p->rs.carry = CARRY_NONE;
+            c->carry = 0;
         else
             return acre_error_set(err, ACRE_EINVALID, "revshare.negative_carryover.mode", "enum",
                                   "revshare.negative_carryover.mode: must be none or carry");
     }
     if ((v = json_object_get(nc, "max_periods")) &&
-        (rc = acre_plan_int(&p->rs.max_periods, v, 1, "revshare.negative_carryover.max_periods",
-                            err)))
+        (rc = acre_plan_int(&c->max_periods, v, 1, "revshare.negative_carryover.max_periods", err)))
         return rc;
     return 0;
 }
@@ -63,7 +87,7 @@ static int expire(acre_close *c, acre_aff *a, int n, const char *label, const ch
     if (!lp)
         return acre_error_set(err, ACRE_ENOTFOUND, "plan", "unknown_plan",
                               "the plan %s that holds %s's deficit is not stored", label, a->id);
-    l = acre_close_line(a, LINE_EXPIRED, lp->label, NULL);
+    l = acre_close_line(a, acre_line_kind_index(&acre_rule_carryover, 0), lp->label, NULL);
     acre_dec zero, sum;
     acre_buf lb = {0};
     if (!l)
@@ -87,10 +111,10 @@ static int expire(acre_close *c, acre_aff *a, int n, const char *label, const ch
     return 0;
 }
 
-/* Before revenue is computed: layers that can no longer be used expire. */
-static int run(acre_close *c, acre_aff *a, acre_error *err)
+int acre_carry_expire(acre_close *c, acre_aff *a, acre_error *err)
 {
     const acre_plan *p = a->plan;
+    const carrycfg *cfg = p ? acre_plan_config(p, &acre_rule_carryover) : NULL;
     int n = 0;
     if (!a->nlayers)
         return 0;
@@ -98,16 +122,31 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         return expire(c, a, a->nlayers, a->layer_label, "no_revshare_plan", err);
     if (strcmp(p->plan_id, a->layer_plan_id) != 0)
         return expire(c, a, a->nlayers, a->layer_label, "plan_changed", err);
-    if (p->rs.carry != CARRY_CARRY)
+    if (!cfg || !cfg->carry)
         return expire(c, a, a->nlayers, a->layer_label, "mode_none", err);
-    if (p->rs.max_periods > 0) {
+    if (cfg->max_periods > 0) {
         /* layers are kept oldest first */
-        while (n < a->nlayers && c->period > a->layers[n].origin + p->rs.max_periods)
+        while (n < a->nlayers && c->period > a->layers[n].origin + cfg->max_periods)
             n++;
         if (n)
             return expire(c, a, n, p->label, "max_periods", err);
     }
     return 0;
+}
+
+int acre_carry_on(const acre_plan *p)
+{
+    const carrycfg *cfg = acre_plan_config(p, &acre_rule_carryover);
+    return cfg && cfg->carry;
+}
+
+/* An affiliate without a revshare plan can no longer use its deficit; revshare's run expires
+ * the others' before it values them. */
+static int run(acre_close *c, acre_aff *a, acre_error *err)
+{
+    if (a->plan && a->plan->has_rs)
+        return 0;
+    return acre_carry_expire(c, a, err);
 }
 
 int acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec *carried_in,
@@ -117,7 +156,7 @@ int acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec
     acre_dec_set_si(carried_in, 0);
     for (int i = 0; i < a->nlayers; i++)
         acre_dec_add(carried_in, carried_in, &a->layers[i].amount);
-    if (a->plan->rs.carry != CARRY_CARRY) {
+    if (!acre_carry_on(a->plan)) {
         acre_dec_set(adjusted, basis);
         acre_dec_set_si(carried_out, 0);
         return 0;
@@ -162,4 +201,54 @@ int acre_carry_apply(acre_close *c, acre_aff *a, const acre_dec *basis, acre_dec
     return 0;
 }
 
-const acre_rule_kind acre_rule_carryover = {"carryover", 1, parse, run};
+/* ---- verify (engine/verify.c calls it through the table) ---- */
+
+/* A carryover_expired line: it pays nothing; `expired` is the sum of its layers. */
+static void verify(acre_vc *v, const json_t *line, const json_t *d, const char *currency,
+                   const acre_dec *exact)
+{
+    static const char *const reasons[] = {"max_periods", "plan_changed", "mode_none",
+                                          "no_revshare_plan", NULL};
+    const json_t *layers = json_object_get(d, "layers"), *l;
+    acre_dec x, sum, zero;
+    size_t i;
+    int ok = 1;
+    (void)line;
+    (void)currency;
+    acre_dec_init(&x);
+    acre_dec_init(&sum);
+    acre_dec_init(&zero);
+    if (!acre_vc_one_of(acre_vc_str(d, "reason"), reasons))
+        acre_vc_bad(v, "detail.reason is missing or unknown");
+    acre_vc_same(v, "exact", exact, &zero, "an expired deficit (it pays nothing)");
+    if (!json_is_array(layers))
+        acre_vc_bad(v, "detail.layers must be an array");
+    json_array_foreach(layers, i, l)
+    {
+        if (acre_vc_num(v, l, "amount", &x))
+            ok = 0;
+        else
+            acre_dec_add(&sum, &sum, &x);
+    }
+    if (ok && !acre_vc_num(v, d, "expired", &x))
+        acre_vc_same(v, "detail.expired", &x, &sum, "the sum of detail.layers[].amount");
+    acre_dec_clear(&x);
+    acre_dec_clear(&sum);
+    acre_dec_clear(&zero);
+}
+
+static const acre_line_kind lines[] = {
+    {"carryover_expired", "carryover_expired", "Carryover-Expired", 0, verify},
+};
+
+const acre_rule_kind acre_rule_carryover = {
+    .version = ACRE_RULE_KIND_VERSION,
+    .name = "carryover",
+    .phase = 1,
+    .section = NULL, /* it reads revshare.negative_carryover */
+    .lines = lines,
+    .nlines = 1,
+    .parse = parse,
+    .free = cfg_free,
+    .run = run,
+};

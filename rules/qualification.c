@@ -11,10 +11,21 @@
 #include <string.h>
 
 #include "acre/sys/rule.h"
+#include "alloc.h"
 #include "close.h"
 #include "datetime.h"
 #include "iso.h"
 #include "number.h"
+
+extern const acre_rule_kind acre_rule_qualification;
+
+/* The part of the qualification section only this file reads; event_types, the activity
+ * thresholds and exclude_flags are in acre_plan.q, which the close reads too. */
+typedef struct qcfg {
+    acre_dec min_first, min_total;
+    long window_days; /* -1: no window */
+    acre_strlist kyc, countries, exclude_countries;
+} qcfg;
 
 static int is_country(const char *s, size_t n)
 {
@@ -27,16 +38,36 @@ static int nonempty(const char *s, size_t n)
     return n > 0;
 }
 
-static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
+static void cfg_free(void *config)
+{
+    qcfg *q = config;
+    acre_dec_clear(&q->min_first);
+    acre_dec_clear(&q->min_total);
+    acre_strlist_free(&q->kyc);
+    acre_strlist_free(&q->countries);
+    acre_strlist_free(&q->exclude_countries);
+    free(q);
+}
+
+/* Every plan gets a config, with the defaults when it has no qualification section. */
+static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numtab *t,
+                 acre_error *err)
 {
     static const char *const keys[] = {"event_types", "min_first_amount", "min_total_amount",
                                        "min_wagered", "min_bets_count", "min_lots",
                                        "window_days", "kyc_status", "countries",
                                        "exclude_countries", "exclude_flags", NULL};
     const json_t *q = json_object_get(doc, "qualification"), *v;
+    qcfg *c = acre_calloc(1, sizeof *c);
     int rc;
     size_t i;
 
+    if (!c)
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    acre_dec_init(&c->min_first);
+    acre_dec_init(&c->min_total);
+    c->window_days = -1;
+    *config = c;
     if (!q)
         return 0;
     if ((rc = acre_plan_keys(q, "qualification", keys, err)))
@@ -45,10 +76,10 @@ static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_err
         (rc = acre_plan_types(&p->q.event_types, v, 0, "qualification.event_types", err)))
         return rc;
     if ((v = json_object_get(q, "min_first_amount")) &&
-        (rc = acre_plan_money(&p->q.min_first, v, t, "qualification.min_first_amount", err)))
+        (rc = acre_plan_money(&c->min_first, v, t, "qualification.min_first_amount", err)))
         return rc;
     if ((v = json_object_get(q, "min_total_amount")) &&
-        (rc = acre_plan_money(&p->q.min_total, v, t, "qualification.min_total_amount", err)))
+        (rc = acre_plan_money(&c->min_total, v, t, "qualification.min_total_amount", err)))
         return rc;
     if ((v = json_object_get(q, "min_wagered")) &&
         (rc = acre_plan_money(&p->q.min_wagered, v, t, "qualification.min_wagered", err)))
@@ -60,20 +91,20 @@ static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_err
         (rc = acre_plan_int(&p->q.min_bets, v, 0, "qualification.min_bets_count", err)))
         return rc;
     if ((v = json_object_get(q, "window_days")) &&
-        (rc = acre_plan_int(&p->q.window_days, v, 0, "qualification.window_days", err)))
+        (rc = acre_plan_int(&c->window_days, v, 0, "qualification.window_days", err)))
         return rc;
-    if (acre_dec_sgn(&p->q.min_first) < 0 || acre_dec_sgn(&p->q.min_total) < 0 ||
+    if (acre_dec_sgn(&c->min_first) < 0 || acre_dec_sgn(&c->min_total) < 0 ||
         acre_dec_sgn(&p->q.min_wagered) < 0 || acre_dec_sgn(&p->q.min_lots) < 0)
         return acre_error_set(err, ACRE_EINVALID, "qualification", "range",
                               "qualification: thresholds must not be negative");
     if ((v = json_object_get(q, "kyc_status")) &&
-        (rc = acre_plan_strlist(&p->q.kyc, v, nonempty, "qualification.kyc_status", err)))
+        (rc = acre_plan_strlist(&c->kyc, v, nonempty, "qualification.kyc_status", err)))
         return rc;
     if ((v = json_object_get(q, "countries")) &&
-        (rc = acre_plan_strlist(&p->q.countries, v, is_country, "qualification.countries", err)))
+        (rc = acre_plan_strlist(&c->countries, v, is_country, "qualification.countries", err)))
         return rc;
     if ((v = json_object_get(q, "exclude_countries")) &&
-        (rc = acre_plan_strlist(&p->q.exclude_countries, v, is_country,
+        (rc = acre_plan_strlist(&c->exclude_countries, v, is_country,
                                 "qualification.exclude_countries", err)))
         return rc;
     if ((v = json_object_get(q, "exclude_flags"))) {
@@ -123,10 +154,11 @@ static int in_order(const acre_qev *ev, int n)
 int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31], int64_t *qsec,
                  int32_t *qnsec, const char **ftd_id, acre_dec *ftd_amount)
 {
-    int need_first = acre_dec_sgn(&p->q.min_first) > 0 || (p->has_cpa && p->cpa.has_pof);
-    int need_total = acre_dec_sgn(&p->q.min_total) > 0;
+    const qcfg *q = acre_plan_config(p, &acre_rule_qualification);
+    int need_first = acre_dec_sgn(&q->min_first) > 0 || p->needs_ftd_amount;
+    int need_total = acre_dec_sgn(&q->min_total) > 0;
     int need_wager = acre_dec_sgn(&p->q.min_wagered) > 0;
-    int64_t wend = cu->signup_sec + (int64_t)p->q.window_days * 86400;
+    int64_t wend = cu->signup_sec + (int64_t)q->window_days * 86400;
     acre_dec total, wagered, lots, x;
     long bets = 0;
     int found = 0, have_ftd = 0, first_ok = 0;
@@ -144,7 +176,7 @@ int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31],
         /* events at the same instant apply together */
         while (j < cu->nev && cu->ev[j].sec == cu->ev[i].sec && cu->ev[j].nsec == cu->ev[i].nsec)
             j++;
-        if (p->q.window_days >= 0 &&
+        if (q->window_days >= 0 &&
             (cu->ev[i].sec > wend || (cu->ev[i].sec == wend && cu->ev[i].nsec > cu->signup_nsec)))
             break;
         for (int k = i; k < j; k++) {
@@ -172,8 +204,8 @@ int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31],
                                        e->has_usd ? &e->other : NULL, date, p->currency);
                     /* a 0 threshold is no condition (SPEC 4): a negative first event,
                      * read only for percent_of_first, still qualifies */
-                    first_ok = acre_dec_sgn(&p->q.min_first) == 0 ||
-                               acre_dec_cmp(ftd_amount, &p->q.min_first) >= 0;
+                    first_ok = acre_dec_sgn(&q->min_first) == 0 ||
+                               acre_dec_cmp(ftd_amount, &q->min_first) >= 0;
                 } else {
                     acre_dec_set_si(ftd_amount, 0);
                     first_ok = 1;
@@ -185,7 +217,7 @@ int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31],
                 acre_dec_add(&total, &total, &x);
             }
         }
-        if (have_ftd && first_ok && acre_dec_cmp(&total, &p->q.min_total) >= 0 &&
+        if (have_ftd && first_ok && acre_dec_cmp(&total, &q->min_total) >= 0 &&
             acre_dec_cmp(&wagered, &p->q.min_wagered) >= 0 && bets >= p->q.min_bets &&
             acre_dec_cmp(&lots, &p->q.min_lots) >= 0) {
             found = 1;
@@ -204,12 +236,13 @@ int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31],
 
 int acre_conditions(const acre_close *c, const acre_cust *cu, const acre_plan *p)
 {
+    const qcfg *q = acre_plan_config(p, &acre_rule_qualification);
     (void)c;
-    if (p->q.kyc.n && !(cu->kyc && acre_strlist_has(&p->q.kyc, cu->kyc)))
+    if (q->kyc.n && !(cu->kyc && acre_strlist_has(&q->kyc, cu->kyc)))
         return 0;
-    if (p->q.countries.n && !(cu->country[0] && acre_strlist_has(&p->q.countries, cu->country)))
+    if (q->countries.n && !(cu->country[0] && acre_strlist_has(&q->countries, cu->country)))
         return 0;
-    if (cu->country[0] && acre_strlist_has(&p->q.exclude_countries, cu->country))
+    if (cu->country[0] && acre_strlist_has(&q->exclude_countries, cu->country))
         return 0;
     return (cu->flags & p->q.exclude_flags) == 0;
 }
@@ -243,4 +276,12 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     return 0;
 }
 
-const acre_rule_kind acre_rule_qualification = {"qualification", 1, parse, run};
+const acre_rule_kind acre_rule_qualification = {
+    .version = ACRE_RULE_KIND_VERSION,
+    .name = "qualification",
+    .phase = 1,
+    .section = "qualification",
+    .parse = parse,
+    .free = cfg_free,
+    .run = run,
+};

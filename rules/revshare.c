@@ -8,7 +8,11 @@
 #include <string.h>
 
 #include "acre/sys/rule.h"
+#include "alloc.h"
 #include "close.h"
+#include "verify_util.h"
+
+extern const acre_rule_kind acre_rule_revshare;
 
 static int nonempty(const char *s, size_t n)
 {
@@ -16,7 +20,33 @@ static int nonempty(const char *s, size_t n)
     return n > 0;
 }
 
-static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_error *err)
+/* The section's valuation of a basis; what decides which records make the basis (basis, ngr
+ * source, deduct, game types, net_revenue types, customer_months) is in acre_plan.rs, which the
+ * close reads; negative_carryover is carryover's. */
+typedef struct rscfg {
+    acre_dec admin_fee, tax;
+    char *admin_fee_text, *tax_text;
+    int has_rate;
+    acre_dec rate;
+    char *rate_text;
+    acre_tiers tiers;
+} rscfg;
+
+static void cfg_free(void *config)
+{
+    rscfg *c = config;
+    acre_dec_clear(&c->admin_fee);
+    acre_dec_clear(&c->tax);
+    free(c->admin_fee_text);
+    free(c->tax_text);
+    acre_dec_clear(&c->rate);
+    free(c->rate_text);
+    acre_plan_tiers_free(&c->tiers);
+    free(c);
+}
+
+static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numtab *t,
+                 acre_error *err)
 {
     static const char *const keys[] = {
         "basis", "ngr", "net_revenue", "rate", "tiers", "customer_months", "negative_carryover",
@@ -25,11 +55,18 @@ static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_err
                                            "tax",    "game_types", NULL};
     static const char *const nr_keys[] = {"add", "subtract", NULL};
     const json_t *s = json_object_get(doc, "revshare"), *v, *x;
+    rscfg *c;
     int rc;
 
     if (!s)
         return 0;
     p->has_rs = 1;
+    if (!(c = acre_calloc(1, sizeof *c)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    acre_dec_init(&c->admin_fee);
+    acre_dec_init(&c->tax);
+    acre_dec_init(&c->rate);
+    *config = c;
     if ((rc = acre_plan_keys(s, "revshare", keys, err)))
         return rc;
     if ((v = json_object_get(s, "basis"))) {
@@ -59,11 +96,11 @@ static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_err
             (rc = acre_plan_types(&p->rs.deduct, x, 1, "revshare.ngr.deduct", err)))
             return rc;
         if ((x = json_object_get(v, "admin_fee")) &&
-            (rc = acre_plan_rate(&p->rs.admin_fee, &p->rs.admin_fee_text, x, t,
-                                 "revshare.ngr.admin_fee", err)))
+            (rc = acre_plan_rate(&c->admin_fee, &c->admin_fee_text, x, t, "revshare.ngr.admin_fee",
+                                 err)))
             return rc;
         if ((x = json_object_get(v, "tax")) &&
-            (rc = acre_plan_rate(&p->rs.tax, &p->rs.tax_text, x, t, "revshare.ngr.tax", err)))
+            (rc = acre_plan_rate(&c->tax, &c->tax_text, x, t, "revshare.ngr.tax", err)))
             return rc;
         if ((x = json_object_get(v, "game_types")) &&
             (rc =
@@ -84,12 +121,12 @@ static int parse(acre_plan *p, const json_t *doc, const acre_numtab *t, acre_err
         return acre_error_set(err, ACRE_EINVALID, "revshare", "one_of",
                               "revshare: needs exactly one of rate and tiers");
     if ((v = json_object_get(s, "rate"))) {
-        p->rs.has_rate = 1;
-        if ((rc = acre_plan_rate(&p->rs.rate, &p->rs.rate_text, v, t, "revshare.rate", err)))
+        c->has_rate = 1;
+        if ((rc = acre_plan_rate(&c->rate, &c->rate_text, v, t, "revshare.rate", err)))
             return rc;
     }
     if ((v = json_object_get(s, "tiers")) &&
-        (rc = acre_plan_tiers(&p->rs.tiers, v, t, 0, "revshare.tiers", err)))
+        (rc = acre_plan_tiers(&c->tiers, v, t, 0, "revshare.tiers", err)))
         return rc;
     if ((v = json_object_get(s, "customer_months")) &&
         (rc = acre_plan_int(&p->rs.customer_months, v, 1, "revshare.customer_months", err)))
@@ -112,10 +149,10 @@ static void band_json(acre_buf *b, int first, const acre_dec *from, const char *
 }
 
 /* Commission on adjusted basis A > 0; writes the bands. */
-static void commission(acre_dec *out, acre_buf *bands, const acre_plan *p, const acre_dec *A,
+static void commission(acre_dec *out, acre_buf *bands, const rscfg *p, const acre_dec *A,
                        const acre_dec *metric)
 {
-    const acre_tiers *t = &p->rs.tiers;
+    const acre_tiers *t = &p->tiers;
     acre_dec x, zero;
     acre_dec_init(&x);
     acre_dec_init(&zero);
@@ -123,9 +160,9 @@ static void commission(acre_dec *out, acre_buf *bands, const acre_plan *p, const
     acre_buf_adds(bands, "[");
     if (acre_dec_sgn(A) <= 0) {
         /* nothing to pay */
-    } else if (p->rs.has_rate) {
-        acre_dec_mul(out, A, &p->rs.rate);
-        band_json(bands, 1, &zero, p->rs.rate_text, A, out);
+    } else if (p->has_rate) {
+        acre_dec_mul(out, A, &p->rate);
+        band_json(bands, 1, &zero, p->rate_text, A, out);
     } else if (t->mode == TIERS_FLAT) {
         const acre_band *b = &t->bands[0];
         for (int i = 1; i < t->n; i++)
@@ -184,14 +221,19 @@ static void late_json(acre_buf *b, const acre_cust *cu, int basis)
 static int run(acre_close *c, acre_aff *a, acre_error *err)
 {
     const acre_plan *p = a->plan;
+    const rscfg *cfg = p ? acre_plan_config(p, &acre_rule_revshare) : NULL;
     acre_dec ggr, ded, x, fees, B, C, A, out, metric, com;
     acre_buf custs = {0}, bands = {0};
     acre_line *l;
-    int first = 1;
+    int first = 1, rc;
     const char *basis_kind;
 
     if (!p || !p->has_rs)
         return 0;
+    /* deficits that can no longer be used expire before anything else (carryover's own run
+     * does this for affiliates without revshare) */
+    if ((rc = acre_carry_expire(c, a, err)))
+        return rc;
     acre_dec_init(&ggr);
     acre_dec_init(&ded);
     acre_dec_init(&x);
@@ -237,7 +279,7 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     if (p->rs.basis == BASIS_NGR && !p->rs.reported) {
         /* fees on the affiliate's total GGR, late differences included */
         if (acre_dec_sgn(&ggr) > 0) {
-            acre_dec_add(&x, &p->rs.admin_fee, &p->rs.tax);
+            acre_dec_add(&x, &cfg->admin_fee, &cfg->tax);
             acre_dec_mul(&fees, &x, &ggr);
         }
         acre_dec_sub(&B, &ggr, &ded);
@@ -248,14 +290,14 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         acre_buf_free(&bands);
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     }
-    if (p->rs.tiers.present && p->rs.tiers.metric == METRIC_QUALIFIED)
+    if (cfg->tiers.present && cfg->tiers.metric == METRIC_QUALIFIED)
         acre_dec_set_si(&metric, a->qualified_count);
-    else if (p->rs.tiers.present && p->rs.tiers.metric == METRIC_ACTIVE)
+    else if (cfg->tiers.present && cfg->tiers.metric == METRIC_ACTIVE)
         acre_dec_set_si(&metric, a->active_customers);
     else
         acre_dec_set(&metric, &A);
-    commission(&com, &bands, p, &A, &metric);
-    if (!(l = acre_close_line(a, LINE_REVSHARE, p->label, NULL))) {
+    commission(&com, &bands, cfg, &A, &metric);
+    if (!(l = acre_close_line(a, acre_line_kind_index(&acre_rule_revshare, 0), p->label, NULL))) {
         acre_buf_free(&custs);
         acre_buf_free(&bands);
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
@@ -264,16 +306,15 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     acre_detail_str(&l->detail, "basis_kind", basis_kind);
     /* how the numbers below were made, so `acre verify` can redo them from the line alone */
     acre_detail_str(&l->detail, "method",
-                    p->rs.has_rate                   ? "rate"
-                    : p->rs.tiers.mode == TIERS_FLAT ? "tiers_flat"
-                                                     : "tiers_progressive");
-    acre_detail_str(&l->detail, "carryover", p->rs.carry ? "carry" : "none");
+                    cfg->has_rate                   ? "rate"
+                    : cfg->tiers.mode == TIERS_FLAT ? "tiers_flat"
+                                                    : "tiers_progressive");
+    acre_detail_str(&l->detail, "carryover", acre_carry_on(p) ? "carry" : "none");
     if (p->rs.basis == BASIS_NGR && !p->rs.reported) {
         acre_detail_dec(&l->detail, "ggr", &ggr);
         acre_detail_dec(&l->detail, "deductions", &ded);
-        acre_detail_str(&l->detail, "admin_fee",
-                        p->rs.admin_fee_text ? p->rs.admin_fee_text : "0%");
-        acre_detail_str(&l->detail, "tax", p->rs.tax_text ? p->rs.tax_text : "0%");
+        acre_detail_str(&l->detail, "admin_fee", cfg->admin_fee_text ? cfg->admin_fee_text : "0%");
+        acre_detail_str(&l->detail, "tax", cfg->tax_text ? cfg->tax_text : "0%");
         acre_detail_dec(&l->detail, "fees", &fees);
     }
     acre_detail_dec(&l->detail, "basis", &B);
@@ -298,4 +339,171 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     return 0;
 }
 
-const acre_rule_kind acre_rule_revshare = {"revshare", 1, parse, run};
+/* ---- verify (engine/verify.c calls it through the table) ---- */
+
+/* A revshare line: basis, fees, carryover, bands, as run() and acre_carry_apply made them. */
+static void verify(acre_vc *v, const json_t *l, const json_t *d, const char *currency,
+                   const acre_dec *exact)
+{
+    static const char *const basis_kinds[] = {"ngr_computed", "ngr_reported", "net_revenue", NULL};
+    static const char *const methods[] = {"rate", "tiers_flat", "tiers_progressive", NULL};
+    static const char *const modes[] = {"carry", "none", NULL};
+    const char *bk = acre_vc_str(d, "basis_kind"), *method = acre_vc_str(d, "method"),
+               *cm = acre_vc_str(d, "carryover");
+    const json_t *custs = json_object_get(d, "customers"), *bands = json_object_get(d, "bands");
+    acre_dec ggr, ded, af, tax, fees, B, C, A, out, metric, x, y, sum, sum2, zero;
+    acre_dec *all[] = {&ggr, &ded,    &af, &tax, &fees, &B,    &C,   &A,
+                       &out, &metric, &x,  &y,   &sum,  &sum2, &zero};
+    size_t i, nall = sizeof all / sizeof all[0];
+    const json_t *c, *b;
+    int computed, ok = 1;
+
+    (void)l;
+    (void)currency;
+    for (i = 0; i < nall; i++)
+        acre_dec_init(all[i]);
+    if (!acre_vc_one_of(bk, basis_kinds) || !acre_vc_one_of(method, methods) ||
+        !acre_vc_one_of(cm, modes)) {
+        acre_vc_bad(v, "detail.basis_kind, method or carryover is missing or unknown");
+        goto out;
+    }
+    if (!json_is_array(custs) || !json_is_array(bands)) {
+        acre_vc_bad(v, "detail.customers and detail.bands must be arrays");
+        goto out;
+    }
+    computed = strcmp(bk, "ngr_computed") == 0;
+    if (acre_vc_num(v, d, "basis", &B) | acre_vc_num(v, d, "carried_in", &C) |
+        acre_vc_num(v, d, "adjusted", &A) | acre_vc_num(v, d, "carried_out", &out) |
+        acre_vc_num(v, d, "metric", &metric))
+        goto out;
+
+    /* the basis: the customers' sums, then fees on the affiliate's total GGR */
+    json_array_foreach(custs, i, c)
+    {
+        const char *f1 = computed ? "ggr" : strcmp(bk, "ngr_reported") == 0 ? "ngr" : "net_revenue";
+        size_t at = strlen(v->where);
+        snprintf(v->where + at, sizeof v->where - at, ", detail.customers[%zu]", i);
+        if (acre_vc_num(v, c, f1, &x) || (computed && acre_vc_num(v, c, "deductions", &y))) {
+            ok = 0;
+        } else {
+            acre_dec_add(&sum, &sum, &x);
+            if (computed)
+                acre_dec_add(&sum2, &sum2, &y);
+        }
+        v->where[at] = '\0';
+    }
+    if (computed) {
+        if (acre_vc_num(v, d, "ggr", &ggr) | acre_vc_num(v, d, "deductions", &ded) |
+            acre_vc_rate(v, d, "admin_fee", &af) | acre_vc_rate(v, d, "tax", &tax) |
+            acre_vc_num(v, d, "fees", &fees))
+            goto out;
+        if (ok) {
+            acre_vc_same(v, "detail.ggr", &ggr, &sum, "the sum of customers[].ggr");
+            acre_vc_same(v, "detail.deductions", &ded, &sum2, "the sum of customers[].deductions");
+        }
+        acre_dec_set_si(&x, 0);
+        if (acre_dec_sgn(&ggr) > 0) {
+            acre_dec_add(&x, &af, &tax);
+            acre_dec_mul(&x, &x, &ggr);
+        }
+        acre_vc_same(v, "detail.fees", &fees, &x, "(admin_fee + tax) × max(ggr, 0)");
+        acre_dec_sub(&x, &ggr, &ded);
+        acre_dec_sub(&x, &x, &fees);
+        acre_vc_same(v, "detail.basis", &B, &x, "ggr − deductions − fees");
+    } else if (ok) {
+        acre_vc_same(v, "detail.basis", &B, &sum,
+                     strcmp(bk, "ngr_reported") == 0 ? "the sum of customers[].ngr"
+                                                     : "the sum of customers[].net_revenue");
+    }
+
+    /* carryover (SPEC 5.3): A = B + C; a deficit is carried only in mode carry */
+    if (acre_dec_sgn(&C) > 0 || (strcmp(cm, "none") == 0 && acre_dec_sgn(&C) != 0))
+        acre_vc_bad(v, "detail.carried_in must be 0 or below, and 0 in mode none");
+    acre_dec_add(&x, &B, &C);
+    acre_vc_same(v, "detail.adjusted", &A, &x, "basis + carried_in");
+    acre_dec_set_si(&x, 0);
+    if (acre_dec_sgn(&A) <= 0 && strcmp(cm, "carry") == 0)
+        acre_dec_set(&x, &A);
+    acre_vc_same(v, "detail.carried_out", &out, &x, "min(adjusted, 0) in mode carry, else 0,");
+    if (strcmp(method, "tiers_flat") != 0)
+        acre_vc_same(v, "detail.metric", &metric, &A, "the adjusted basis");
+
+    /* the bands: nothing on A <= 0; a rate or a flat band on the whole of A; progressive
+     * slices between consecutive froms */
+    acre_dec_set_si(&sum, 0);
+    if (acre_dec_sgn(&A) <= 0) {
+        if (json_array_size(bands) != 0)
+            acre_vc_bad(v, "detail.bands must be empty when the adjusted basis is not above 0");
+    } else if (strcmp(method, "tiers_progressive") != 0 && json_array_size(bands) != 1) {
+        acre_vc_bad(v, "detail.bands must hold one band for method %s", method);
+    } else if (json_array_size(bands) == 0) {
+        acre_vc_bad(v, "detail.bands is empty");
+    }
+    json_array_foreach(bands, i, b)
+    {
+        acre_dec from, r, base, com;
+        char what[64];
+        acre_dec_init(&from);
+        acre_dec_init(&r);
+        acre_dec_init(&base);
+        acre_dec_init(&com);
+        snprintf(what, sizeof what, "detail.bands[%zu]", i);
+        if (acre_vc_num(v, b, "from", &from) | acre_vc_rate(v, b, "rate", &r) |
+            acre_vc_num(v, b, "base", &base) | acre_vc_num(v, b, "commission", &com)) {
+            ok = 0;
+        } else {
+            if (strcmp(method, "tiers_progressive") == 0) {
+                /* the slice of A between this band's from and the next one's */
+                const json_t *next = json_array_get(bands, i + 1);
+                if (next &&
+                    acre_vc_parse_q(&y, acre_vc_str(next, "from") ? acre_vc_str(next, "from")
+                                                                  : "") == 0 &&
+                    acre_dec_cmp(&A, &y) >= 0)
+                    acre_dec_set(&x, &y);
+                else
+                    acre_dec_set(&x, &A);
+                if (next &&
+                    acre_vc_parse_q(&y, acre_vc_str(next, "from") ? acre_vc_str(next, "from")
+                                                                  : "") == 0 &&
+                    acre_dec_cmp(&y, &from) <= 0)
+                    acre_vc_bad(v, "%s: the next band's from must be above this one's", what);
+                acre_dec_sub(&x, &x, &from);
+                if (acre_dec_sgn(&x) < 0)
+                    acre_dec_set_si(&x, 0);
+                acre_vc_same(v, "base", &base, &x, "the slice of the adjusted basis in this band");
+            } else {
+                if (strcmp(method, "rate") == 0)
+                    acre_vc_same(v, "from", &from, &zero, "a plain rate");
+                acre_vc_same(v, "base", &base, &A, "the adjusted basis");
+            }
+            acre_dec_mul(&x, &r, &base);
+            acre_vc_same(v, "commission", &com, &x, "rate × base");
+            acre_dec_add(&sum, &sum, &com);
+        }
+        acre_dec_clear(&from);
+        acre_dec_clear(&r);
+        acre_dec_clear(&base);
+        acre_dec_clear(&com);
+    }
+    if (ok)
+        acre_vc_same(v, "exact", exact, &sum, "the sum of the bands' commissions");
+out:
+    for (i = 0; i < nall; i++)
+        acre_dec_clear(all[i]);
+}
+
+static const acre_line_kind lines[] = {
+    {"revshare", "revshare", "Revshare", ACRE_LINE_OWN, verify},
+};
+
+const acre_rule_kind acre_rule_revshare = {
+    .version = ACRE_RULE_KIND_VERSION,
+    .name = "revshare",
+    .phase = 1,
+    .section = "revshare",
+    .lines = lines,
+    .nlines = 1,
+    .parse = parse,
+    .free = cfg_free,
+    .run = run,
+};

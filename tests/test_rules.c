@@ -28,6 +28,15 @@ static const acre_rule_kind *kind(const char *name)
     return NULL;
 }
 
+/* The number of the line kind `name` (its place in the ledger's order). */
+static int line_kind(const char *name)
+{
+    int k = acre_line_kind_find(name);
+    if (k < 0)
+        fail_msg("no line kind %s", name);
+    return k;
+}
+
 /* A fake close for `period` with `naffs` affiliates and room for 8 customers. */
 static acre_close *fake(int period, int naffs)
 {
@@ -290,13 +299,13 @@ static void test_cpa_progressive_cap(void **state)
     assert_int_equal(c->affs[0].nlines, 4);
     /* in order of qualified_at: c_1 (01-05), c_3 (01-06), c_2 (01-07), c_0 (01-08) */
     assert_string_equal(c->affs[0].lines[0].customer_id, "c_1");
-    assert_line(&c->affs[0].lines[0], LINE_CPA, "100.00");
+    assert_line(&c->affs[0].lines[0], line_kind("cpa"), "100.00");
     assert_string_equal(c->affs[0].lines[1].customer_id, "c_3");
-    assert_line(&c->affs[0].lines[1], LINE_CPA, "100.00");
+    assert_line(&c->affs[0].lines[1], line_kind("cpa"), "100.00");
     assert_string_equal(c->affs[0].lines[2].customer_id, "c_2");
-    assert_line(&c->affs[0].lines[2], LINE_CPA, "150.00");
+    assert_line(&c->affs[0].lines[2], line_kind("cpa"), "150.00");
     assert_string_equal(c->affs[0].lines[3].customer_id, "c_0");
-    assert_line(&c->affs[0].lines[3], LINE_OVER_CAP, "0.00");
+    assert_line(&c->affs[0].lines[3], line_kind("cpa_over_cap"), "0.00");
     destroy(c);
 }
 
@@ -320,7 +329,7 @@ static void revshare_tiers(const char *mode, const char *want)
     ggr(customer(c, 0, "c_2", "2026-01-01T00:00:00.000000000Z"), "5000");
     assert_int_equal(kind("revshare")->run(c, &c->affs[0], &err), 0);
     assert_int_equal(c->affs[0].nlines, 1);
-    assert_line(&c->affs[0].lines[0], LINE_REVSHARE, want);
+    assert_line(&c->affs[0].lines[0], line_kind("revshare"), want);
     destroy(c);
 }
 
@@ -360,14 +369,15 @@ static void test_carry_absorbs_deficit(void **state)
     assert_int_equal(kind("carryover")->run(c, a, &err), 0);
     assert_int_equal(a->nlines, 0); /* same plan_id, carry: nothing expires */
     assert_int_equal(kind("revshare")->run(c, a, &err), 0);
-    assert_line(&a->lines[0], LINE_REVSHARE, "4200.00");
+    assert_line(&a->lines[0], line_kind("revshare"), "4200.00");
     assert_int_equal(a->nlayers, 0);
     destroy(c);
 }
 
 /* carryover: with max_periods 2, a layer from 2025-11 can offset revenue at the closes of
  * 2025-12 and 2026-01 and expires at 2026-02's: one carryover_expired line of 0.00 under the
- * current plan, and the 2026-01 layer stays. */
+ * current plan, and the 2026-01 layer stays. The plan has revshare, so carryover's own run
+ * leaves the layers to revshare's, which expires them first (acre_carry_expire). */
 static void test_carry_max_periods(void **state)
 {
     acre_close *c = fake(JAN2026 + 1, 1);
@@ -389,12 +399,47 @@ static void test_carry_max_periods(void **state)
     snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "r");
     snprintf(a->layer_label, sizeof a->layer_label, "r@1");
     assert_int_equal(kind("carryover")->run(c, a, &err), 0);
+    assert_int_equal(a->nlines, 0);
+    assert_int_equal(acre_carry_expire(c, a, &err), 0);
     assert_int_equal(a->nlines, 1);
-    assert_line(&a->lines[0], LINE_EXPIRED, "0.00");
+    assert_line(&a->lines[0], line_kind("carryover_expired"), "0.00");
     assert_string_equal(a->lines[0].plan, "r@1");
     assert_non_null(strstr(a->lines[0].detail.p, "\"expired\":\"-700\""));
     assert_int_equal(a->nlayers, 1);
     assert_int_equal(a->layers[0].origin, JAN2026);
+    destroy(c);
+}
+
+/* carryover: an affiliate whose plan has no revshare can no longer use its deficit: carryover's
+ * own run expires all of it (reason no_revshare_plan) under the label of the plan that held it,
+ * and revshare's run adds nothing. */
+static void test_carry_no_revshare(void **state)
+{
+    acre_close *c = fake(JAN2026, 1);
+    acre_aff *a = &c->affs[0];
+    acre_error err;
+    (void)state;
+    acre_error_clear(&err);
+    plan(c, -1,
+         "{\"plan_id\":\"r\",\"version\":1,\"currency\":\"EUR\",\"revshare\":{\"rate\":\"30%\","
+         "\"negative_carryover\":{\"mode\":\"carry\"}}}");
+    plan(c, 0,
+         "{\"plan_id\":\"c\",\"version\":1,\"currency\":\"EUR\",\"cpa\":{\"amount\":\"10\"}}");
+    a->layers = calloc(1, sizeof *a->layers);
+    a->nlayers = 1;
+    a->layers[0].origin = JAN2026 - 1;
+    acre_dec_init(&a->layers[0].amount);
+    acre_dec_set_si(&a->layers[0].amount, -250);
+    snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "r");
+    snprintf(a->layer_label, sizeof a->layer_label, "r@1");
+    assert_int_equal(kind("revshare")->run(c, a, &err), 0);
+    assert_int_equal(a->nlines, 0);
+    assert_int_equal(kind("carryover")->run(c, a, &err), 0);
+    assert_int_equal(a->nlines, 1);
+    assert_line(&a->lines[0], line_kind("carryover_expired"), "0.00");
+    assert_string_equal(a->lines[0].plan, "r@1");
+    assert_non_null(strstr(a->lines[0].detail.p, "\"reason\":\"no_revshare_plan\""));
+    assert_int_equal(a->nlayers, 0);
     destroy(c);
 }
 
@@ -419,18 +464,202 @@ static void test_sub_affiliate_level(void **state)
     parent->nchildren = 1;
     ggr(customer(c, 1, "c_1", "2026-01-01T00:00:00.000000000Z"), "10000");
     assert_int_equal(kind("revshare")->run(c, child, &err), 0);
-    assert_line(&child->lines[0], LINE_REVSHARE, "2000.00");
+    assert_line(&child->lines[0], line_kind("revshare"), "2000.00");
     assert_int_equal(kind("sub_affiliate")->run(c, parent, &err), 0);
     assert_int_equal(parent->nlines, 1);
-    assert_line(&parent->lines[0], LINE_SUB, "100.00");
+    assert_line(&parent->lines[0], line_kind("sub_affiliate"), "100.00");
     assert_string_equal(parent->lines[0].descendant_id, "aff_2");
     assert_int_equal(parent->lines[0].depth, 1);
     destroy(c);
 }
 
+/* The message a plan is refused with (fails when it is accepted). */
+static void refused(const char *text, const char *message, const char *rule)
+{
+    json_error_t je;
+    json_t *doc = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    acre_numtab t = {0};
+    acre_plan *p = NULL;
+    acre_error err;
+    acre_error_clear(&err);
+    assert_non_null(doc);
+    assert_int_equal(acre_numtab_build(&t, doc, text, strlen(text)), 0);
+    if (acre_plan_parse(&p, doc, &t, &err) == 0)
+        fail_msg("plan accepted: %s", text);
+    assert_null(p);
+    assert_int_equal(err.code, ACRE_EINVALID);
+    assert_string_equal(err.message, message);
+    assert_string_equal(err.rule, rule);
+    json_decref(doc);
+    acre_numtab_free(&t);
+}
+
+#define VB_PLAN(vb)                                                                                \
+    "{\"plan_id\":\"v\",\"version\":1,\"currency\":\"EUR\",\"cpa\":{\"amount\":\"10\"},"           \
+    "\"volume_bonus\":" vb "}"
+
+/* volume_bonus is parsed strictly: its keys, bands from 1 and strictly increasing, amounts of
+ * money at least 0; each error names the key. It is no payment on its own: a plan still needs
+ * cpa or revshare. */
+static void test_volume_bonus_plan_errors(void **state)
+{
+    (void)state;
+    refused(VB_PLAN("{\"bands\":[{\"from\":1,\"amount\":\"5\"}],\"cap\":1}"),
+            "volume_bonus.cap: unknown key", "unknown_key");
+    refused(VB_PLAN("[]"), "volume_bonus: must be an object", "type");
+    refused(VB_PLAN("{}"), "volume_bonus.bands: must be a non-empty array of bands", "required");
+    refused(VB_PLAN("{\"bands\":[]}"), "volume_bonus.bands: must be a non-empty array of bands",
+            "required");
+    refused(VB_PLAN("{\"bands\":[{\"from\":1,\"amount\":\"5\",\"rate\":\"5%\"}]}"),
+            "volume_bonus.bands[0].rate: unknown key", "unknown_key");
+    refused(VB_PLAN("{\"bands\":[{\"amount\":\"5\"}]}"), "volume_bonus.bands[0].from: is required",
+            "required");
+    refused(VB_PLAN("{\"bands\":[{\"from\":0,\"amount\":\"5\"}]}"),
+            "volume_bonus.bands[0].from: must be an integer from 1", "range");
+    refused(VB_PLAN("{\"bands\":[{\"from\":2.0,\"amount\":\"5\"}]}"),
+            "volume_bonus.bands[0].from: must be a JSON integer", "integer");
+    refused(VB_PLAN("{\"bands\":[{\"from\":10,\"amount\":\"5\"},{\"from\":10,\"amount\":\"6\"}]}"),
+            "volume_bonus.bands[1].from: from values must strictly increase", "increasing");
+    refused(VB_PLAN("{\"bands\":[{\"from\":10,\"amount\":\"5\"},{\"from\":4,\"amount\":\"6\"}]}"),
+            "volume_bonus.bands[1].from: from values must strictly increase", "increasing");
+    refused(VB_PLAN("{\"bands\":[{\"from\":1}]}"), "volume_bonus.bands[0].amount: is required",
+            "required");
+    refused(VB_PLAN("{\"bands\":[{\"from\":1,\"amount\":\"-5\"}]}"),
+            "volume_bonus.bands[0].amount: must not be negative", "range");
+    refused(VB_PLAN("{\"bands\":[{\"from\":1,\"amount\":\"5%\"}]}"),
+            "volume_bonus.bands[0].amount: value: not a decimal number in the JSON number "
+            "grammar: \"5%\"",
+            "number");
+    refused("{\"plan_id\":\"v\",\"version\":1,\"currency\":\"EUR\",\"volume_bonus\":{\"bands\":"
+            "[{\"from\":1,\"amount\":\"5\"}]}}",
+            "cpa: a plan needs cpa, revshare or both", "required");
+}
+
+/* volume_bonus: bands from 10: 500 and from 25: 1500.125 (scale 2, half_even). 12 qualified pay
+ * the first band, 500.00; 30 the second, 1500.125 rounded once: 1500.12 (the tie goes to the
+ * even 2); 9 reach no band and get no line. The count is qualification's (SPEC 5.2), read
+ * after it ran for the affiliate. */
+static void volume_bonus_for(int qualified, const char *want)
+{
+    acre_close *c = fake(JAN2026, 1);
+    acre_aff *a = &c->affs[0];
+    acre_error err;
+    acre_error_clear(&err);
+    plan(c, 0,
+         VB_PLAN("{\"bands\":[{\"from\":10,\"amount\":\"500\"},{\"from\":25,\"amount\":"
+                 "\"1500.125\"}]}"));
+    a->qualified_count = qualified;
+    assert_int_equal(kind("volume_bonus")->run(c, a, &err), 0);
+    if (!want) {
+        assert_int_equal(a->nlines, 0);
+    } else {
+        char detail[128];
+        assert_int_equal(a->nlines, 1);
+        assert_line(&a->lines[0], line_kind("volume_bonus"), want);
+        assert_null(a->lines[0].customer_id);
+        snprintf(detail, sizeof detail, "\"qualified_count\":%d,\"from\":%s,\"amount\":\"%s\"",
+                 qualified, qualified >= 25 ? "25" : "10", qualified >= 25 ? "1500.125" : "500");
+        assert_string_equal(a->lines[0].detail.p, detail);
+    }
+    destroy(c);
+}
+
+static void test_volume_bonus_bands(void **state)
+{
+    (void)state;
+    volume_bonus_for(9, NULL);
+    volume_bonus_for(10, "500.00");
+    volume_bonus_for(12, "500.00");
+    volume_bonus_for(25, "1500.12");
+    volume_bonus_for(30, "1500.12");
+}
+
+/* sub_affiliate counts a descendant's volume_bonus line as its own commission, like cpa and
+ * revshare lines: the child earns 1 CPA of 10.00 and a volume bonus of 500.00 (from 1), the
+ * parent 5% x 510 = 25.50. */
+static void test_sub_affiliate_counts_volume_bonus(void **state)
+{
+    acre_close *c = fake(JAN2026, 2);
+    acre_aff *parent = &c->affs[0], *child = &c->affs[1];
+    acre_error err;
+    acre_cust *cu;
+    (void)state;
+    acre_error_clear(&err);
+    plan(c, 0,
+         "{\"plan_id\":\"p\",\"version\":1,\"currency\":\"EUR\",\"cpa\":{\"amount\":\"10\"},"
+         "\"sub_affiliate\":{\"levels\":[\"5%\"]}}");
+    plan(c, 1, VB_PLAN("{\"bands\":[{\"from\":1,\"amount\":\"500\"}]}"));
+    child->parent_idx = 0;
+    parent->children = malloc(sizeof *parent->children);
+    parent->children[0] = 1;
+    parent->nchildren = 1;
+    cu = customer(c, 1, "c_1", "2026-01-01T00:00:00.000000000Z");
+    deposit(c, cu, "t_1", "2026-01-05T10:00:00.000000000Z", "20");
+    for (int k = 0; acre_rule_kinds[k]; k++)
+        if (acre_rule_kinds[k]->phase == 1)
+            assert_int_equal(acre_rule_kinds[k]->run(c, child, &err), 0);
+    assert_int_equal(child->nlines, 2);
+    assert_line(&child->lines[0], line_kind("cpa"), "10.00");
+    assert_line(&child->lines[1], line_kind("volume_bonus"), "500.00");
+    assert_int_equal(kind("sub_affiliate")->run(c, parent, &err), 0);
+    assert_int_equal(parent->nlines, 1);
+    assert_line(&parent->lines[0], line_kind("sub_affiliate"), "25.50");
+    destroy(c);
+}
+
+/* The table is checked before it is used: acre's own passes; a row written for another
+ * interface version, one without run, and two line kinds of one name are refused, naming the
+ * row. */
+static int no_run(acre_close *c, acre_aff *a, acre_error *err)
+{
+    (void)c;
+    (void)a;
+    (void)err;
+    return 0;
+}
+
+static void test_rule_table_check(void **state)
+{
+    static const acre_line_kind twice[] = {{"cpa", "cpa", "Cpa", 0, NULL}};
+    acre_rule_kind old = {
+        .version = ACRE_RULE_KIND_VERSION + 1, .name = "old", .phase = 1, .run = no_run};
+    acre_rule_kind norun = {.version = ACRE_RULE_KIND_VERSION, .name = "norun", .phase = 1};
+    acre_rule_kind dup = {.version = ACRE_RULE_KIND_VERSION,
+                          .name = "dup",
+                          .phase = 1,
+                          .lines = twice,
+                          .nlines = 1,
+                          .run = no_run};
+    const acre_rule_kind *t1[] = {kind("qualification"), &old, NULL};
+    const acre_rule_kind *t2[] = {&norun, NULL};
+    const acre_rule_kind *t3[] = {kind("cpa"), &dup, NULL};
+    acre_error err;
+    (void)state;
+    assert_int_equal(acre_rule_kinds_ready(&err), 0);
+    assert_int_equal(acre_rule_table_check(acre_rule_kinds, &err), 0);
+    assert_int_equal(acre_rule_table_check(t1, &err), ACRE_ERROR);
+    assert_non_null(strstr(err.message, "rule kind old implements interface version"));
+    assert_int_equal(acre_rule_table_check(t2, &err), ACRE_ERROR);
+    assert_non_null(strstr(err.message, "rule kind norun needs a name, a run"));
+    assert_int_equal(acre_rule_table_check(t3, &err), ACRE_ERROR);
+    assert_string_equal(err.message, "two line kinds are called cpa");
+    /* the line kinds in ledger order (SPEC 6), each kind's after those of the rows before */
+    assert_int_equal(line_kind("cpa"), 0);
+    assert_int_equal(line_kind("cpa_over_cap"), 1);
+    assert_int_equal(line_kind("cpa_clawback"), 2);
+    assert_int_equal(line_kind("revshare"), 3);
+    assert_int_equal(line_kind("carryover_expired"), 4);
+    assert_int_equal(line_kind("volume_bonus"), 5);
+    assert_int_equal(line_kind("sub_affiliate"), acre_line_kind_count() - 1);
+    assert_int_equal(acre_line_kind_index(kind("cpa"), 2), 2);
+    assert_int_equal(acre_line_kind_index(kind("cpa"), 3), -1);
+    assert_null(acre_line_kind_at(acre_line_kind_count()));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rule_table_check),
         cmocka_unit_test(test_datetime_format),
         cmocka_unit_test(test_qualification_thresholds),
         cmocka_unit_test(test_qualification_conditions),
@@ -439,7 +668,11 @@ int main(void)
         cmocka_unit_test(test_revshare_progressive_tiers),
         cmocka_unit_test(test_carry_absorbs_deficit),
         cmocka_unit_test(test_carry_max_periods),
+        cmocka_unit_test(test_carry_no_revshare),
         cmocka_unit_test(test_sub_affiliate_level),
+        cmocka_unit_test(test_volume_bonus_plan_errors),
+        cmocka_unit_test(test_volume_bonus_bands),
+        cmocka_unit_test(test_sub_affiliate_counts_volume_bonus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

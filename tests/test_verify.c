@@ -258,6 +258,64 @@ static void a_band_slice_is_named(void **state)
     free(doc);
 }
 
+/* volume-bonus-bands, January: aff_big's volume_bonus line (line 7) pays the band from 5,
+ * 250.125, rounded to 250.12. A cent more on its amount is caught by the rounding; a bonus raised
+ * to 300 with its amount to match is caught against the band's amount in its detail; a second
+ * bonus line is caught too. */
+static void a_volume_bonus_amount_is_named(void **state)
+{
+    char path[4096], *doc, *sealed, *report;
+    size_t len;
+    json_t *root, *line;
+    (void)state;
+    snprintf(path, sizeof path, "%s/volume-bonus-bands/expected/2026-01.json", fixtures);
+    doc = test_slurp(path, &len);
+    root = json_loadb(doc, len, 0, NULL);
+    line = json_array_get(
+        json_object_get(json_array_get(json_object_get(root, "affiliates"), 0), "lines"), 6);
+    assert_string_equal(json_string_value(json_object_get(line, "kind")), "volume_bonus");
+    assert_string_equal(json_string_value(json_object_get(line, "amount")), "250.12");
+    json_object_set_new(line, "amount", json_string("250.13"));
+    sealed = seal(root);
+    assert_int_equal(verify(sealed, strlen(sealed), &report), 1);
+    assert_non_null(strstr(report,
+                           "L: affiliate aff_big, line 7 (volume_bonus volume@1): amount is "
+                           "\"250.13\"; exact rounded half_even to 2 decimals gives "
+                           "250.12\n"));
+    free(report);
+    free(sealed);
+    json_object_set_new(line, "amount", json_string("300.00"));
+    json_object_set_new(line, "exact", json_string("300"));
+    json_object_set_new(json_array_get(json_object_get(root, "affiliates"), 0), "earned",
+                        json_string("550.00"));
+    json_object_set_new(json_array_get(json_object_get(root, "affiliates"), 0), "payable",
+                        json_string("550.00"));
+    sealed = seal(root);
+    assert_int_equal(verify(sealed, strlen(sealed), &report), 1);
+    assert_non_null(strstr(report, "L: affiliate aff_big, line 7 (volume_bonus volume@1): exact is "
+                                   "300; detail.amount (the band's) gives 250.125\n"));
+    free(report);
+    free(sealed);
+    /* and one bonus a period: the line twice is named */
+    json_object_set_new(line, "amount", json_string("250.12"));
+    json_object_set_new(line, "exact", json_string("250.125"));
+    json_array_append(
+        json_object_get(json_array_get(json_object_get(root, "affiliates"), 0), "lines"), line);
+    json_object_set_new(json_array_get(json_object_get(root, "affiliates"), 0), "earned",
+                        json_string("750.24"));
+    json_object_set_new(json_array_get(json_object_get(root, "affiliates"), 0), "payable",
+                        json_string("750.24"));
+    sealed = seal(root);
+    assert_int_equal(verify(sealed, strlen(sealed), &report), 1);
+    assert_non_null(strstr(report, "L: affiliate aff_big, line 8 (volume_bonus volume@1): a second "
+                                   "volume_bonus line (the first is line 7): an affiliate has at "
+                                   "most one a period\n"));
+    free(report);
+    free(sealed);
+    json_decref(root);
+    free(doc);
+}
+
 static void not_a_ledger(void **state)
 {
     char *report;
@@ -278,6 +336,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(every_fixture_ledger_verifies),
         cmocka_unit_test(one_cent_anywhere_is_caught),
         cmocka_unit_test(a_band_slice_is_named),
+        cmocka_unit_test(a_volume_bonus_amount_is_named),
         cmocka_unit_test(not_a_ledger),
     };
     if (argc != 2) {

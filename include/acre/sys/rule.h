@@ -1,40 +1,147 @@
 /* acre/sys/rule.h — the interface a rule kind implements (for acre's own rules/; not part of
  * the umbrella header).
  *
- * A rule kind parses its section of a plan and computes its lines at a close. The close
- * (engine/close.c) drives the kinds in the order of acre_rule_kinds[]: phase 1 runs every kind
- * for each affiliate in affiliate_id order; phase 2 runs after all affiliates' own lines exist
- * (sub-affiliate commission reads its descendants' lines). Adding a kind is a file in rules/
- * and a row in the table (rules/rules.c). */
+ * A rule kind owns everything about itself: its section of a plan (parse, its private config,
+ * free), the lines it adds at a close (run), and its line kinds: the name the ledger writes,
+ * the journal account, and how `acre verify` re-derives one line from its detail. The core
+ * knows the kinds only through the table acre_rule_kinds[] (rules/rules.c): adding a kind is a
+ * file in rules/ and a row in the table. docs/ARCHITECTURE.md "The seams" says what an
+ * implementer writes.
+ *
+ * Order. Plans are parsed and the kinds run in table order. The ledger lists an affiliate's
+ * lines by line kind in table order (each kind's `lines` in their order), then plan, customer,
+ * descendant: the line kinds are numbered so, from 0 (acre_line_kind_index). A new kind's line
+ * kinds therefore come after those of every kind before its row.
+ *
+ * Threads. A close runs phase 1 for every affiliate in affiliate_id order, all phase-1 kinds
+ * for one affiliate (in table order) before the next, on two threads: each thread takes the
+ * next affiliate, so the runs of two affiliates may overlap, never two runs for one affiliate.
+ * A phase-1 run for affiliate a
+ *   - may read what the close loaded before the rules: the period, the plans and their configs,
+ *     the FX rates and IDs, every affiliate's identity, plan, parent, children, customer and
+ *     paid lists, every customer's loaded data; and everything of a, including what earlier
+ *     kinds wrote for a at this close (its lines, qualified_count);
+ *   - may write only a (its lines through acre_close_line, its own fields and layers) and the
+ *     customers a decides: its own unsettled customers and the paid ones on a->paid that it may
+ *     claw back (a customer is one or the other, so no two affiliates share one);
+ *   - converts amounts with acre_close_convert*, which records a missing rate under the
+ *     close's lock, allocates only through engine/alloc.h, and keeps no mutable static state;
+ *   - must not read another affiliate's lines or results (they may be being written).
+ * Phase 2 runs after every phase-1 run has returned, on one thread, for each affiliate in
+ * order: it may read every affiliate's lines and results (sub_affiliate reads its
+ * descendants') and writes only a's lines. parse and free run on the thread that parses the
+ * plan; a config is read-only once parse returns (both threads read it). The verify hooks run
+ * on the caller's thread and read only the document. */
 #ifndef ACRE_SYS_RULE_H
 #define ACRE_SYS_RULE_H
 
+#include <stddef.h>
+
 #include <jansson.h>
 
+#include "acre/decimal.h"
 #include "acre/error.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* The interface's version: a row whose `version` differs is refused when the table is first
+ * used (acre_rule_kinds_ready), so a kind written for another interface cannot run. */
+#define ACRE_RULE_KIND_VERSION 1
+#define ACRE_MAX_RULE_KINDS 16 /* rows of the table; a plan has one config slot per row */
+#define ACRE_MAX_LINE_KINDS 32 /* line kinds of all rows together */
+
 struct acre_plan;
 struct acre_numtab;
 struct acre_close;
 struct acre_aff;
+struct acre_vc; /* a verify run (engine/verify_util.h: what a verify hook may call) */
+
+/* acre_line_kind.flags */
+enum {
+    ACRE_LINE_CUSTOMER = 1u,   /* its lines carry customer_id, and only such lines do */
+    ACRE_LINE_DESCENDANT = 2u, /* its lines carry descendant_id and depth, only such lines do */
+    ACRE_LINE_OWN = 4u         /* the affiliate's own commission: the E of a parent's
+                                * sub_affiliate share counts it (SPEC 5.4) */
+};
+
+/* One kind of ledger line. Every member is required but verify. */
+typedef struct acre_line_kind {
+    const char *name;      /* as the ledger writes it: "cpa_clawback" */
+    const char *hledger;   /* the journal accounts it accrues to: expenses:affiliates:HLEDGER */
+    const char *beancount; /* and Expenses:Affiliates:BEANCOUNT (a capital, then letters,
+                            * digits and '-') */
+    unsigned flags;        /* ACRE_LINE_* */
+    /* Optional. Re-derives one line of this kind from the line alone, after the checks every
+     * line gets (kind, plan, detail object, rounding, amount = exact rounded): `line` is the
+     * line object, `detail` its detail, `currency` the affiliate's (or NULL), `exact` the
+     * line's exact value. Reports each problem with acre_vc_bad; returns nothing. */
+    void (*verify)(struct acre_vc *v, const json_t *line, const json_t *detail,
+                   const char *currency, const acre_dec *exact);
+} acre_line_kind;
+
+/* A line handed to acre_rule_kind.verify_lines. */
+typedef struct acre_vline {
+    const json_t *line;
+    int kind;   /* its line kind (acre_line_kind_index) */
+    int number; /* its position among the affiliate's lines, from 1 */
+} acre_vline;
 
 typedef struct acre_rule_kind {
-    const char *name;
-    int phase; /* 1 or 2 */
-    /* Reads this kind's part of the plan document into p; NULL when it has none. Returns 0 or
-     * ACRE_EINVALID with err naming the key. */
-    int (*parse)(struct acre_plan *p, const json_t *doc, const struct acre_numtab *t,
+    unsigned version; /* ACRE_RULE_KIND_VERSION */
+    const char *name; /* required */
+    int phase;        /* 1 or 2 */
+    /* The top-level plan key this kind reads ("cpa"), or NULL when it reads none of its own
+     * (carryover reads revshare.negative_carryover): the plan parser allows these keys. */
+    const char *section;
+    const acre_line_kind *lines; /* its line kinds, in ledger order; NULL when nlines is 0 */
+    int nlines;
+    /* Optional. Reads this kind's part of the plan document `doc`. It may set *config to a
+     * config of its own (acre_plan_config gives it back; acre_plan_free frees it with `free`),
+     * and fills the fields of p that the close reads directly (engine/plan.h says which).
+     * Returns 0, or ACRE_EINVALID with err naming the key ("volume_bonus.bands[1].from") and
+     * the rule, or ACRE_ENOMEM. After a failure *config may be set and half filled. */
+    int (*parse)(void **config, struct acre_plan *p, const json_t *doc, const struct acre_numtab *t,
                  acre_error *err);
-    /* Adds this kind's lines for one affiliate to the close. Returns 0 or an error code. */
+    /* Required when parse sets a config, else NULL. Frees a config (also a half-filled one). */
+    void (*free)(void *config);
+    /* Required. Adds this kind's lines for affiliate a at a close (the contract above).
+     * Returns 0 or an error code with err set. */
     int (*run)(struct acre_close *c, struct acre_aff *a, acre_error *err);
+    /* Optional. Checks across one affiliate's lines of this kind's line kinds, after each line's
+     * own checks: `lines` holds those that passed the common checks, in document order (the
+     * hook may reorder them). Reports with acre_vc_bad, after acre_vc_where. */
+    void (*verify_lines)(struct acre_vc *v, const char *affiliate_id, acre_vline *lines, size_t n);
 } acre_rule_kind;
 
-/* Every kind, in the order they run; NULL-terminated. */
+/* Every kind, in table order; NULL-terminated. */
 extern const acre_rule_kind *const acre_rule_kinds[];
+
+/* Checks a NULL-terminated table of kinds: each row's version, name, phase, run, line kinds
+ * (name and accounts set, names unique across the table) and the limits above. Returns 0, or
+ * ACRE_ERROR with err naming the row. */
+int acre_rule_table_check(const acre_rule_kind *const *kinds, acre_error *err);
+/* Checks acre_rule_kinds[] with acre_rule_table_check the first time it is called (any thread)
+ * and gives the same answer after. Plan parsing, verify and the journal call it before they
+ * read the table. Returns 0 or ACRE_ERROR with err set (err may be NULL). */
+int acre_rule_kinds_ready(acre_error *err);
+
+/* The row of k in acre_rule_kinds[] (its config slot in a plan), or -1. */
+int acre_rule_kind_slot(const acre_rule_kind *k);
+/* The config k's parse set for plan p, or NULL when it set none. Borrowed: it lives as long as
+ * p. */
+void *acre_plan_config(const struct acre_plan *p, const acre_rule_kind *k);
+
+/* The number of kind k's line kind j in ledger order, or -1 when k is not in the table or j is
+ * not one of its line kinds. */
+int acre_line_kind_index(const acre_rule_kind *k, int j);
+/* How many line kinds the table has. */
+int acre_line_kind_count(void);
+/* Line kind number i (borrowed from the table), or NULL. */
+const acre_line_kind *acre_line_kind_at(int i);
+/* The number of the line kind the ledger calls `name`, or -1. */
+int acre_line_kind_find(const char *name);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,128 @@
+/* engine/kinds.c — the table of rule kinds as the core reads it: checked once (versions,
+ * required members, limits), each kind's config slot, and the line kinds numbered in ledger
+ * order with their names and accounts (include/acre/sys/rule.h). */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "acre/sys/rule.h"
+#include "close.h"
+
+int acre_rule_table_check(const acre_rule_kind *const *kinds, acre_error *err)
+{
+    int nlines = 0, i;
+    for (i = 0; kinds[i]; i++) {
+        const acre_rule_kind *k = kinds[i];
+        const char *name = k->name ? k->name : "?";
+        if (i >= ACRE_MAX_RULE_KINDS)
+            return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                                  "more than %d rule kinds", ACRE_MAX_RULE_KINDS);
+        if (k->version != ACRE_RULE_KIND_VERSION)
+            return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                                  "rule kind %s implements interface version %u, not %u", name,
+                                  k->version, ACRE_RULE_KIND_VERSION);
+        if (!k->name || !k->name[0] || !k->run || (k->phase != 1 && k->phase != 2) ||
+            k->nlines < 0 || (k->nlines > 0 && !k->lines))
+            return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                                  "rule kind %s needs a name, a run, phase 1 or 2 and its line "
+                                  "kinds",
+                                  name);
+        for (int j = 0; j < i; j++)
+            if (strcmp(kinds[j]->name, k->name) == 0)
+                return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                                      "two rule kinds are called %s", name);
+        for (int j = 0; j < k->nlines; j++) {
+            const acre_line_kind *l = &k->lines[j];
+            if (!l->name || !l->name[0] || !l->hledger || !l->hledger[0] || !l->beancount ||
+                !(l->beancount[0] >= 'A' && l->beancount[0] <= 'Z'))
+                return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                                      "rule kind %s: line kind %d needs a name and its journal "
+                                      "accounts",
+                                      name, j);
+            if (++nlines > ACRE_MAX_LINE_KINDS)
+                return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                                      "more than %d line kinds", ACRE_MAX_LINE_KINDS);
+            for (int a = 0; a <= i; a++)
+                for (int b = 0; b < (a < i ? kinds[a]->nlines : j); b++)
+                    if (strcmp(kinds[a]->lines[b].name, l->name) == 0)
+                        return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                                              "two line kinds are called %s", l->name);
+        }
+    }
+    return 0;
+}
+
+/* The answer for acre_rule_kinds[], made once; constant after. */
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static acre_error checked;
+static const char *names[ACRE_MAX_LINE_KINDS];
+
+static void check_once(void)
+{
+    acre_error_clear(&checked);
+    if (acre_rule_table_check(acre_rule_kinds, &checked))
+        return;
+    for (int i = 0; i < acre_line_kind_count(); i++)
+        names[i] = acre_line_kind_at(i)->name;
+}
+
+int acre_rule_kinds_ready(acre_error *err)
+{
+    pthread_once(&once, check_once);
+    if (checked.code && err)
+        *err = checked;
+    return checked.code;
+}
+
+const char *const *acre_line_kind_name_list(void)
+{
+    acre_rule_kinds_ready(NULL);
+    return names;
+}
+
+int acre_rule_kind_slot(const acre_rule_kind *k)
+{
+    for (int i = 0; acre_rule_kinds[i]; i++)
+        if (acre_rule_kinds[i] == k)
+            return i;
+    return -1;
+}
+
+int acre_line_kind_index(const acre_rule_kind *k, int j)
+{
+    int n = 0;
+    for (int i = 0; acre_rule_kinds[i]; i++) {
+        if (acre_rule_kinds[i] == k)
+            return j >= 0 && j < k->nlines ? n + j : -1;
+        n += acre_rule_kinds[i]->nlines;
+    }
+    return -1;
+}
+
+int acre_line_kind_count(void)
+{
+    int n = 0;
+    for (int i = 0; acre_rule_kinds[i]; i++)
+        n += acre_rule_kinds[i]->nlines;
+    return n;
+}
+
+const acre_line_kind *acre_line_kind_at(int index)
+{
+    for (int i = 0; acre_rule_kinds[i] && index >= 0; i++) {
+        if (index < acre_rule_kinds[i]->nlines)
+            return &acre_rule_kinds[i]->lines[index];
+        index -= acre_rule_kinds[i]->nlines;
+    }
+    return NULL;
+}
+
+int acre_line_kind_find(const char *name)
+{
+    int n = 0;
+    for (int i = 0; name && acre_rule_kinds[i]; i++)
+        for (int j = 0; j < acre_rule_kinds[i]->nlines; j++, n++)
+            if (strcmp(acre_rule_kinds[i]->lines[j].name, name) == 0)
+                return n;
+    return -1;
+}
