@@ -395,13 +395,6 @@ static const acre_query q_balances = {ACRE_Q_SELECT,
                                       {"affiliate_id", NULL},
                                       0,
                                       0};
-static const acre_query q_layers = {ACRE_Q_SELECT,
-                                    "close_layer",
-                                    {"affiliate_id", "plan_id", "plan", "origin", "amount", NULL},
-                                    {{"period", ACRE_EQ}},
-                                    {"affiliate_id", "origin", NULL},
-                                    0,
-                                    0};
 static const acre_query q_settled = {ACRE_Q_SELECT,
                                      "settled",
                                      {"customer_id", "period", "affiliate_id", "plan", "outcome",
@@ -448,7 +441,7 @@ static int compare_rows(as *x, acre_store *s, const char *per, int period, acre_
             prob(x, per, "close_affiliate has no row for affiliate %s, which the ledger lists",
                  x->a[i].id);
 
-    if ((rc = acre_store_rows(s, &q_layers, &p, &rows, "reading close_layer", err)))
+    if ((rc = acre_store_rows(s, &acre_q_period_layers, &p, &rows, "reading close_layer", err)))
         return rc;
     for (long r = 0; r < rows.n; r++) {
         const acre_value *row = acre_row(&rows, r);

@@ -594,13 +594,6 @@ static const acre_query q_balances = {ACRE_Q_SELECT,
                                       {NULL},
                                       0,
                                       0};
-static const acre_query q_layers = {ACRE_Q_SELECT,
-                                    "close_layer",
-                                    {"affiliate_id", "plan_id", "plan", "origin", "amount", NULL},
-                                    {{"period", ACRE_EQ}},
-                                    {"affiliate_id", "origin", NULL},
-                                    0,
-                                    0};
 static const acre_query q_close_plans = {ACRE_Q_SELECT,
                                          "close_affiliate",
                                          {"period", "affiliate_id", "plan", NULL},
@@ -673,7 +666,7 @@ int acre_close_load(ctx *x, acre_error *err)
     if ((rc = each_current(x, &q_assignments, 3, add_assign, err)))
         return rc;
     if (c->last_closed >= 0 && ((rc = each_row(x, &q_balances, &last, add_balance, err)) ||
-                                (rc = each_row(x, &q_layers, &last, add_layer, err))))
+                                (rc = each_row(x, &acre_q_period_layers, &last, add_layer, err))))
         return rc;
     if ((rc = each_row(x, &q_close_plans, NULL, add_close_plan, err)) ||
         (rc = each_row(x, &q_excluded, NULL, add_excluded, err)) ||

@@ -9,6 +9,7 @@
 
 #include "acre/sys/store.h"
 #include "record.h"
+#include "store_int.h"
 
 #define T ACRE_COL_TEXT
 #define I ACRE_COL_INT
@@ -111,6 +112,16 @@ const acre_table *acre_store_table(const char *name)
             return *t;
     return NULL;
 }
+
+/* Read by the close (the deficits it brings forward) and by the audit (what it derives). */
+const acre_query acre_q_period_layers = {
+    ACRE_Q_SELECT,
+    "close_layer",
+    {"affiliate_id", "plan_id", "plan", "origin", "amount", NULL},
+    {{"period", ACRE_EQ}},
+    {"affiliate_id", "origin", NULL},
+    0,
+    0};
 
 int acre_table_col(const acre_table *t, const char *name)
 {
