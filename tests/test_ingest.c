@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -119,9 +120,9 @@ static char *snapshot(acre_store *s)
         acre_buf_printf(&b, "[%s]\n", sqlite3_column_text(tables, 0));
         while (sqlite3_step(st) == SQLITE_ROW) {
             for (int i = 0; i < sqlite3_column_count(st); i++)
-                acre_buf_printf(&b, "%s|", sqlite3_column_text(st, i)
-                                               ? (const char *)sqlite3_column_text(st, i)
-                                               : "NULL");
+                acre_buf_printf(
+                    &b, "%s|",
+                    sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "NULL");
             acre_buf_adds(&b, "\n");
         }
         sqlite3_finalize(st);
@@ -154,24 +155,24 @@ static acre_store *base(void)
 }
 
 #define T1(status, amount)                                                                         \
-    "{\"transaction_id\":\"t1\",\"customer_id\":\"c1\",\"transaction_type\":\"deposit\","        \
-    "\"amount_currency\":" amount ",\"currency\":\"EUR\",\"transaction_date\":"                   \
+    "{\"transaction_id\":\"t1\",\"customer_id\":\"c1\",\"transaction_type\":\"deposit\","          \
+    "\"amount_currency\":" amount ",\"currency\":\"EUR\",\"transaction_date\":"                    \
     "\"2026-01-06T12:00:00Z\",\"status\":\"" status "\"}"
 #define T2                                                                                         \
-    "{\"transaction_id\":\"t2\",\"customer_id\":\"c2\",\"transaction_type\":\"bonus\","          \
-    "\"amount_currency\":5,\"currency\":\"EUR\",\"transaction_date\":\"2026-01-07T12:00:00Z\","   \
+    "{\"transaction_id\":\"t2\",\"customer_id\":\"c2\",\"transaction_type\":\"bonus\","            \
+    "\"amount_currency\":5,\"currency\":\"EUR\",\"transaction_date\":\"2026-01-07T12:00:00Z\","    \
     "\"status\":\"approved\"}"
 
 /* One file, four formats: each stores the same two records. */
 static void test_formats(void **state)
 {
     static const char *const texts[] = {
-        T1("approved", "20") "\n" T2 "\n",                        /* NDJSON */
-        "\n\n" T1("approved", "20") "\n\n" T2,                    /* NDJSON, blank lines, no final newline */
-        "[" T1("approved", "20") ",\n" T2 "]",                    /* array */
-        "{\"data\":[" T1("approved", "20") "," T2 "],\"meta\":{\"total\":2}}", /* envelope */
+        T1("approved", "20") "\n" T2 "\n",     /* NDJSON */
+        "\n\n" T1("approved", "20") "\n\n" T2, /* NDJSON, blank lines, no final newline */
+        "[" T1("approved", "20") ",\n" T2 "]", /* array */
+        "{\"data\":[" T1("approved", "20") "," T2 "],\"meta\":{\"total\":2}}",   /* envelope */
         "{\n  \"data\": [\n    " T1("approved", "20") ",\n    " T2 "\n  ]\n}\n", /* pretty */
-        "\xEF\xBB\xBF" T1("approved", "20") "\n" T2 "\n",         /* with a byte order mark */
+        "\xEF\xBB\xBF" T1("approved", "20") "\n" T2 "\n", /* with a byte order mark */
     };
     (void)state;
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
@@ -371,8 +372,7 @@ static void test_refused_files(void **state)
                    T1("approved", "20") "\n{\"transaction_id\":\"t2\",\"customer_id\":\"c", 0,
                    "json");
     /* a malformed line in the middle */
-    expect_refused(s, "igaming/transactions", T1("approved", "20") "\n{oops}\n" T2 "\n", 0,
-                   "json");
+    expect_refused(s, "igaming/transactions", T1("approved", "20") "\n{oops}\n" T2 "\n", 0, "json");
     /* binary */
     expect_refused(s, "igaming/transactions", "\x01\x02\x03\xff garbage", 0, "json");
     /* NUL byte inside a record line */
@@ -493,6 +493,35 @@ static void test_batch(void **state)
     acre_store_free(s);
 }
 
+/* A record kind's table follows from its row: a store that lacks one (made before the kind
+ * existed; here the table is dropped by hand) gets it when it is next opened, empty, and takes
+ * the kind's records. */
+static void test_new_kind_table(void **state)
+{
+    char db[] = "/tmp/acre-kind-test-XXXXXX";
+    int fd = mkstemp(db);
+    acre_store *s;
+    acre_error err;
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    remove(db);
+    assert_int_equal(acre_store_open(&s, db, &err), 0);
+    /* the commit guard lets only the store's own commit through */
+    assert_int_equal(acre_store_begin(s, &err), 0);
+    assert_int_equal(sqlite3_exec(acre_sqlite_db(s), "DROP TABLE fx_rate", NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(acre_store_commit(s, &err), 0);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM sqlite_master WHERE name = 'fx_rate'"), 0);
+    acre_store_free(s);
+    assert_int_equal(acre_store_open(&s, db, &err), 0);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM sqlite_master WHERE name = 'fx_rate'"), 1);
+    expect(s, "fx-rates", "{\"date\":\"2026-01-01\",\"currency\":\"EUR\",\"usd_rate\":\"1.1\"}\n",
+           1, 1, 0, 0, 0);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM fx_rate"), 1);
+    acre_store_free(s);
+    remove(db);
+}
 
 /* A file longer than one pipeline batch (2,048 records): 5,000 records of which two are bad,
  * at 2,047 (the last of the first batch) and 4,500. The summary and the rejects' indexes and
@@ -506,7 +535,7 @@ static void test_long_file(void **state)
     acre_ingest_opts o = {0, "long.ndjson", on_reject, NULL, 0, NULL};
     (void)state;
     for (int i = 0; i < 5000; i++) {
-        const char *customer = i == 4500 ? "ghost" : "c1";      /* unknown customer */
+        const char *customer = i == 4500 ? "ghost" : "c1";            /* unknown customer */
         const char *amount = i == 2047 ? "1.0000000000000001" : "10"; /* 17 digits */
         acre_buf_printf(&text,
                         "{\"transaction_id\":\"t%d\",\"customer_id\":\"%s\",\"transaction_type\":"
@@ -590,16 +619,25 @@ static void test_sink(void **state)
     assert_int_equal(sum.rejected, 3);
     assert_string_equal(
         x.json.p,
-        "{\"file\":\"req-1\",\"index\":1,\"record\":" T1("approved", "1.0000000000000001") ","
-        "\"errors\":[{\"field\":\"amount_currency\",\"rule\":\"max_significant_digits\","
-        "\"message\":\"amount_currency: 17 significant digits (max 15): 1.0000000000000001\"}]}\n"
-        "{\"file\":\"req-1\",\"index\":2,\"record\":{\"transaction_id\":\"t3\",\"customer_id\":"
-        "\"ghost\",\"transaction_type\":\"deposit\",\"amount_currency\":1,\"currency\":\"EUR\","
-        "\"transaction_date\":\"2026-01-06T12:00:00Z\",\"status\":\"approved\"},\"errors\":"
-        "[{\"field\":\"customer_id\",\"rule\":\"unknown_customer\",\"message\":\"customer_id: no "
-        "customer \\\"ghost\\\" is stored\"}]}\n"
-        "{\"file\":\"req-1\",\"index\":4,\"errors\":[{\"field\":\"\",\"rule\":\"json\",\"message\":"
-        "\"line 1, column 5: invalid JSON: string or '}' expected near 'oops'\"}]}\n");
+        "{\"file\":\"req-1\",\"index\":1,\"record\":" T1(
+            "approved", "1.0000000000000001") ","
+                                              "\"errors\":[{\"field\":\"amount_currency\",\"rule\":"
+                                              "\"max_significant_digits\","
+                                              "\"message\":\"amount_currency: 17 significant "
+                                              "digits (max 15): 1.0000000000000001\"}]}\n"
+                                              "{\"file\":\"req-1\",\"index\":2,\"record\":{"
+                                              "\"transaction_id\":\"t3\",\"customer_id\":"
+                                              "\"ghost\",\"transaction_type\":\"deposit\",\"amount_"
+                                              "currency\":1,\"currency\":\"EUR\","
+                                              "\"transaction_date\":\"2026-01-06T12:00:00Z\","
+                                              "\"status\":\"approved\"},\"errors\":"
+                                              "[{\"field\":\"customer_id\",\"rule\":\"unknown_"
+                                              "customer\",\"message\":\"customer_id: no "
+                                              "customer \\\"ghost\\\" is stored\"}]}\n"
+                                              "{\"file\":\"req-1\",\"index\":4,\"errors\":[{"
+                                              "\"field\":\"\",\"rule\":\"json\",\"message\":"
+                                              "\"line 1, column 5: invalid JSON: string or '}' "
+                                              "expected near 'oops'\"}]}\n");
     assert_string_equal(x.text.p,
                         "req-1 record 1: amount_currency: 17 significant digits (max 15): "
                         "1.0000000000000001\n"
@@ -709,10 +747,13 @@ static void test_sink_held(void **state)
 static void test_buffer(void **state)
 {
     static const char *const inputs[] = {
-        T1("approved", "20") "\n" T1("approved", "1.0000000000000001") "\n" T2 "\n"
-        "{\"transaction_id\":\"t3\",\"customer_id\":\"ghost\",\"transaction_type\":\"deposit\","
-        "\"amount_currency\":1,\"currency\":\"EUR\",\"transaction_date\":"
-        "\"2026-01-06T12:00:00Z\",\"status\":\"approved\"}\n",
+        T1("approved", "20") "\n" T1(
+            "approved",
+            "1.0000000000000001") "\n" T2 "\n"
+                                  "{\"transaction_id\":\"t3\",\"customer_id\":\"ghost\","
+                                  "\"transaction_type\":\"deposit\","
+                                  "\"amount_currency\":1,\"currency\":\"EUR\",\"transaction_date\":"
+                                  "\"2026-01-06T12:00:00Z\",\"status\":\"approved\"}\n",
         "[" T1("approved", "20") ",\n" T1("approved", "1.0000000000000001") ",\n" T2 "]",
         "{\"data\":[" T1("approved", "20") "," T2 "," T1("reversed", "20") "],\"meta\":{}}",
         T1("approved", "20") "\n{oops}\n",        /* refused: invalid JSON */
@@ -751,12 +792,13 @@ static void test_buffer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_formats),       cmocka_unit_test(test_upserts),
-        cmocka_unit_test(test_references),    cmocka_unit_test(test_refused_files),
-        cmocka_unit_test(test_mixed_file),    cmocka_unit_test(test_prop_samples),
-        cmocka_unit_test(test_batch),         cmocka_unit_test(test_long_file),
-        cmocka_unit_test(test_sink),          cmocka_unit_test(test_sink_abort),
-        cmocka_unit_test(test_sink_held),     cmocka_unit_test(test_buffer),
+        cmocka_unit_test(test_formats),        cmocka_unit_test(test_upserts),
+        cmocka_unit_test(test_references),     cmocka_unit_test(test_refused_files),
+        cmocka_unit_test(test_mixed_file),     cmocka_unit_test(test_prop_samples),
+        cmocka_unit_test(test_batch),          cmocka_unit_test(test_long_file),
+        cmocka_unit_test(test_sink),           cmocka_unit_test(test_sink_abort),
+        cmocka_unit_test(test_sink_held),      cmocka_unit_test(test_buffer),
+        cmocka_unit_test(test_new_kind_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
