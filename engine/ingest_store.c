@@ -121,8 +121,7 @@ int acre_istore_commit(acre_istore *is, acre_error *err)
 {
     int rc;
     finalize(is); /* no statement open across the commit */
-    if ((rc = acre_store_commit(is->s, err)))
-        acre_store_rollback(is->s);
+    rc = acre_store_commit(is->s, err); /* a failed commit has rolled its level back */
     free(is);
     return rc;
 }

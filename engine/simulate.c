@@ -316,6 +316,7 @@ int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre
 {
     acre_sim *r = acre_calloc(1, sizeof *r);
     int from, to, rc, open = 0;
+    size_t key_len = s->ledger_key_len;
 
     *out = NULL;
     if (!r)
@@ -332,6 +333,9 @@ int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre
     if ((rc = plan_periods(r, s, from, to, err)))
         goto out;
 
+    /* computed without the ledger key: nothing of a simulation is a ledger anyone keeps */
+    key_len = s->ledger_key_len;
+    s->ledger_key_len = 0;
     /* the simulation, inside a write transaction rolled back at the end: closes from FROM
      * undone, plans and assignments replaced, the periods closed again in order */
     if ((rc = acre_store_begin(s, err)))
@@ -378,6 +382,7 @@ int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre
 roll:
     acre_store_rollback(s);
 out:
+    s->ledger_key_len = key_len;
     acre_sim_free(r);
     return rc;
 }

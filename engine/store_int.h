@@ -21,7 +21,10 @@ struct acre_store {
 
 /* A write transaction (waiting for other writers), or a read transaction (one snapshot).
  * Transactions nest: only the outermost commits, and a rollback inside makes the outermost
- * commit fail (its caller then rolls back). simulate and audit --recompute compute inside a
+ * commit fail (its caller then rolls back). A failed commit ends its own level (the outermost's
+ * rolls everything back), so its caller does not roll back after it. An inner rollback does not
+ * undo the inner level's writes until the outermost rolls back: after one, the outer caller
+ * may only roll back. simulate and audit --recompute compute inside a
  * write transaction they roll back, so nothing of theirs is ever written. */
 int acre_store_begin(acre_store *s, acre_error *err);
 int acre_store_begin_read(acre_store *s, acre_error *err);

@@ -65,14 +65,22 @@ static int build(acre_buf *b, const acre_table *t, const acre_query *q, int *np,
         acre_buf_printf(b, " FROM \"%s\"", t->name);
         cond_sql(b, q, np);
         acre_buf_adds(b, " ORDER BY ");
-        if (q->order[0])
+        {
+            /* the sort columns, then the key's others: ties come in key order (in the same
+             * direction), so every backend gives the same rows in the same order */
+            int n = 0;
             for (int i = 0; q->order[i]; i++)
-                acre_buf_printf(b, "%s\"%s\"%s", i ? ", " : "", q->order[i],
+                acre_buf_printf(b, "%s\"%s\"%s", n++ ? ", " : "", q->order[i],
                                 q->desc ? " DESC" : "");
-        else
-            for (int i = 0; i < t->nkey; i++)
-                acre_buf_printf(b, "%s\"%s\"%s", i ? ", " : "", t->cols[t->key[i]].name,
-                                q->desc ? " DESC" : "");
+            for (int i = 0; i < t->nkey; i++) {
+                const char *k = t->cols[t->key[i]].name;
+                int listed = 0;
+                for (int j = 0; q->order[j]; j++)
+                    listed |= strcmp(q->order[j], k) == 0;
+                if (!listed)
+                    acre_buf_printf(b, "%s\"%s\"%s", n++ ? ", " : "", k, q->desc ? " DESC" : "");
+            }
+        }
         if (q->limit > 0)
             acre_buf_printf(b, " LIMIT %ld", q->limit);
         return 0;

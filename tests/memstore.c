@@ -314,8 +314,8 @@ static int order_cmp(const void *x, const void *y)
         if (d)
             return sorting->q->desc ? -d : d;
     }
-    /* ties in key order, which the rows are already in: qsort is not stable */
-    return key_cmp(sorting->tab->t, a, b);
+    /* ties in key order, in the same direction (qsort is not stable) */
+    return sorting->q->desc ? -key_cmp(sorting->tab->t, a, b) : key_cmp(sorting->tab->t, a, b);
 }
 
 /* The rows matching st, in its order (a new array of borrowed rows). */
@@ -352,8 +352,8 @@ static int insert(mtable *m, const acre_value *params, int replace, acre_error *
     int found;
     for (int i = 0; i < t->ncols; i++)
         if (t->cols[i].notnull && params[i].type == ACRE_VAL_NULL)
-            return acre_error_set(err, ACRE_EIO, NULL, "store",
-                                  "NOT NULL constraint failed: %s.%s", t->name, t->cols[i].name);
+            return acre_error_set(err, ACRE_EIO, NULL, "store", "NOT NULL constraint failed: %s.%s",
+                                  t->name, t->cols[i].name);
     if (!(r = row_copy(&src, t)))
         return oom(err);
     at = position(m, r, &found);
@@ -434,17 +434,27 @@ static int run(acre_store_backend *b, acre_stmt *st, const acre_value *params, a
         sorting = NULL;
         return 0;
     case ACRE_Q_DELETE: {
+        /* which rows go is decided first, so that a failure leaves the table whole */
+        char *gone = calloc((size_t)st->tab->n + 1, 1);
         long kept = 0;
+        if (!gone)
+            return oom(err);
         for (long i = 0; i < st->tab->n; i++) {
             int ok = matches(st, st->tab->rows[i], params);
-            if (ok < 0)
+            if (ok < 0) {
+                free(gone);
                 return oom(err);
-            if (ok)
+            }
+            gone[i] = (char)ok;
+        }
+        for (long i = 0; i < st->tab->n; i++) {
+            if (gone[i])
                 row_free(st->tab->rows[i], st->tab->t->ncols);
             else
                 st->tab->rows[kept++] = st->tab->rows[i];
         }
         st->tab->n = kept;
+        free(gone);
         return 0;
     }
     }
