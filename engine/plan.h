@@ -2,8 +2,9 @@
  *
  * A plan is parsed once into this struct. The top level is plan.c's; every rule kind (rules/)
  * parses its own section into a private config kept in the plan's slot for it
- * (acre_plan_config), and fills here only what engine/close.c reads directly while it streams
- * records (which records count, and how). Money and rates are exact (acre_dec); a rate "25%"
+ * (acre_plan_config), and fills here only what the close reads itself (engine/close*.c: the
+ * qualification events it keeps, whose revenue counts, who is active); what a record is worth
+ * is the valuer's (acre_plan.valuer). Money and rates are exact (acre_dec); a rate "25%"
  * is held as 1/4. */
 #ifndef ACRE_ENGINE_PLAN_H
 #define ACRE_ENGINE_PLAN_H

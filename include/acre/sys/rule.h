@@ -2,7 +2,8 @@
  * the umbrella header).
  *
  * A rule kind owns everything about itself: its section of a plan (parse, its private config,
- * free), the lines it adds at a close (run), and its line kinds: the name the ledger writes,
+ * free), what a streamed record is worth to it (value, for the kind that makes a revenue basis),
+ * the lines it adds at a close (run), and its line kinds: the name the ledger writes,
  * the journal account, and how `acre verify` re-derives one line from its detail. The core
  * knows the kinds only through the table acre_rule_kinds[] (rules/rules.c): adding a kind is a
  * file in rules/ and a row in the table. docs/ARCHITECTURE.md "The seams" says what an
