@@ -42,6 +42,27 @@ typedef struct acre_line {
     acre_buf detail;        /* a JSON object */
 } acre_line;
 
+/* The tables a close streams, in the order of their queries. */
+enum { ACRE_REC_TRANSACTION, ACRE_REC_GAMING, ACRE_REC_TRADING, ACRE_REC_BONUS };
+
+/* One streamed record version as a value hook sees it (acre_rule_kind.value,
+ * include/acre/sys/rule.h): its table, date, customer, and the text of the columns a valuation
+ * reads, as stored (NULL when the column is NULL, and for the columns of other tables). The
+ * strings are borrowed from the streaming: valid during the call only. */
+typedef struct acre_rec_view {
+    int table;          /* ACRE_REC_* */
+    char date[11];      /* YYYY-MM-DD: transaction_date, activity_date or event timestamp */
+    const char *customer_id;
+    int64_t signup_sec; /* the customer's signup as the judging close sees it */
+    const char *currency; /* transaction, gaming and trading activity, bonus event */
+    /* transaction */
+    const char *type, *status, *amount, *amount_usd;
+    /* gaming activity (and activity_date as written) */
+    const char *activity_date, *game_type, *total_bets, *total_wins, *ggr, *ngr;
+    /* bonus event: status (above) and bonus_turned_real */
+    const char *btr;
+} acre_rec_view;
+
 /* A qualification event: a transaction of one of the plan's event types in a counted status,
  * or an activity row (at 23:59:59Z of its day). Only the events the customer's plan can use are
  * kept (acre_cust.evplan), so a close holds a few dozen bytes per deposit, not per record. */

@@ -20,7 +20,13 @@ typedef struct closeinfo {
 } closeinfo;
 
 /* The tables a close streams, in the order of their queries (acre_close_start_reading). */
-enum { TB_TXN, TB_GAMING, TB_TRADING, TB_BONUS, TB_N };
+enum {
+    TB_TXN = ACRE_REC_TRANSACTION,
+    TB_GAMING = ACRE_REC_GAMING,
+    TB_TRADING = ACRE_REC_TRADING,
+    TB_BONUS = ACRE_REC_BONUS,
+    TB_N
+};
 
 /* Column layouts of the streamed queries (engine/close_load.c), the key columns first. */
 enum { TX_ID, TX_CUST, TX_TYPE, TX_AMOUNT, TX_CUR, TX_DATE, TX_STATUS, TX_USD, TX_N };
@@ -162,9 +168,10 @@ const char *acre_close_record_customer(int tb, const grp *g, const ver *v);
 
 /* The revenue a record version contributes under plan p for a customer who signed up at
  * signup_sec, added to a (GGR or deduction) and b (reported NGR or net revenue), in p's
- * currency; nothing without p or a revshare section in it. An allocation that fails sets
- * c->oom (acre_close_ran_out). Returns 0, or ACRE_EREFUSED (x->err set) when a reported NGR is
- * missing on a record that would count. */
+ * currency: what the value hook of p's valuer says (include/acre/sys/rule.h); nothing without p
+ * or a valuer. An allocation that fails sets c->oom (acre_close_ran_out). Returns 0, or the
+ * hook's error (x->err set: ACRE_EREFUSED when a reported NGR is missing on a record that would
+ * count). */
 int acre_close_value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
                      int64_t signup_sec, acre_acc *a, acre_acc *b);
 

@@ -151,7 +151,7 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
                 acre_strset_get(&x->c.aff_index, aff, strlen(aff), &ai)
                     ? acre_close_plan_for(x, (int)ai, p, NULL, NULL, 0)
                     : NULL;
-            if (!own || !own->has_rs)
+            if (!own || !own->valuer)
                 op = NULL;
         }
         if (acre_close_value(x, tb, g, v, op, signup, &A, &B))
@@ -222,7 +222,7 @@ int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
      * 9 "Late data") the plan its assignments give it for that month */
     own = was_closed(x, p) ? acre_close_closed_plan(x, p, af->id)
                            : acre_close_plan_for(x, cu->aff, p, NULL, NULL, 0);
-    if (own && own->has_rs) {
+    if (own && own->valuer) {
         if ((rc = acre_close_value(x, tb, g, v, af->plan, cu->signup_sec, &A, &B)))
             goto out;
         acre_acc_get(&na, &A);

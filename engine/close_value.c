@@ -1,9 +1,8 @@
 /* engine/close_value.c — what one streamed record version is worth to a close.
  *
- * The revenue a record adds under a plan (acre_close_value: revshare's valuation, GGR, reported
- * NGR or deductions, net revenue, converted into the plan currency at the record's date), the
- * qualification events kept for its customer, and the date and customer of a record in each
- * table's column layout. */
+ * The revenue a record adds under a plan (acre_close_value: the record's view handed to the
+ * value hook of the plan's valuer, rules/revshare.c), the qualification events kept for its
+ * customer, and the date and customer of a record in each table's column layout. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,129 +39,55 @@ const char *acre_close_record_customer(int tb, const grp *g, const ver *v)
     return col(g, v, tb == TB_TXN ? TX_CUST : tb == TB_BONUS ? BE_CUST : 1);
 }
 
-/* Adds amount n (in `cur`, dated `date`; usd its amount_usd or NULL) to acc in currency `to`:
- * as written when the currencies match, else converted (SPEC 5.1). A zero needs no rate. */
-static void add_amount(acre_close *c, acre_acc *acc, const acre_number *n, const char *cur,
-                       const acre_number *usd, const char *date, const char *to)
+/* The view a value hook reads of version v (engine/close.h): the columns of its table. */
+static void view(acre_rec_view *r, int tb, const grp *g, const ver *v, int64_t signup_sec)
 {
-    acre_dec d;
-    if (strcmp(cur, to) == 0) {
-        if (acre_acc_add_number(acc, n))
-            acre_close_ran_out(c);
-        return;
+    *r = (acre_rec_view){.table = tb, .signup_sec = signup_sec};
+    acre_close_record_date(tb, g, v, r->date);
+    r->customer_id = acre_close_record_customer(tb, g, v);
+    switch (tb) {
+    case TB_TXN:
+        r->type = col(g, v, TX_TYPE);
+        r->status = col(g, v, TX_STATUS);
+        r->amount = col(g, v, TX_AMOUNT);
+        r->currency = col(g, v, TX_CUR);
+        r->amount_usd = col(g, v, TX_USD);
+        break;
+    case TB_GAMING:
+        r->activity_date = col(g, v, GA_DATE);
+        r->game_type = col(g, v, GA_GAME);
+        r->currency = col(g, v, GA_CUR);
+        r->total_bets = col(g, v, GA_TOTAL);
+        r->total_wins = col(g, v, GA_WINS);
+        r->ggr = col(g, v, GA_GGR);
+        r->ngr = col(g, v, GA_NGR);
+        break;
+    case TB_TRADING:
+        r->currency = col(g, v, TA_CUR);
+        break;
+    case TB_BONUS:
+        r->status = col(g, v, BE_STATUS);
+        r->currency = col(g, v, BE_CUR);
+        r->btr = col(g, v, BE_BTR);
+        break;
     }
-    if (!n->mant)
-        return;
-    acre_dec_init(&d);
-    acre_close_convert(c, &d, n, cur, usd, date, to);
-    if (acre_acc_add_dec(acc, &d))
-        acre_close_ran_out(c);
-    acre_dec_clear(&d);
 }
 
 int acre_close_value(ctx *x, int tb, const grp *g, const ver *v, const acre_plan *p,
                      int64_t signup_sec, acre_acc *a, acre_acc *b)
 {
-    acre_close *c = &x->c;
-    char date[11];
-    acre_number n;
-    const char *cur;
-    if (!p || !p->has_rs)
+    acre_rec_view r;
+    int rc;
+    if (!p || !p->valuer)
         return 0;
-    acre_close_record_date(tb, g, v, date);
-    if (p->rs.customer_months > 0) {
-        char cut[11];
-        if (acre_add_months_date(cut, signup_sec, p->rs.customer_months) == 0 &&
-            strcmp(date, cut) >= 0)
-            return 0;
-    }
-    switch (tb) {
-    case TB_GAMING: {
-        int reported = p->rs.basis == BASIS_NGR && p->rs.reported;
-        if (p->rs.basis != BASIS_NGR)
-            return 0;
-        if (p->rs.game_types.n && !acre_strlist_has(&p->rs.game_types, col(g, v, GA_GAME)))
-            return 0;
-        cur = col(g, v, GA_CUR);
-        if (reported) {
-            if (!col(g, v, GA_NGR)) {
-                /* x->err is the error of the query being read (engine/close_read.h) */
-                return acre_error_set(x->err, ACRE_EREFUSED, "ngr", "reported_ngr_missing",
-                                      "plan %s reads reported NGR, but gaming activity "
-                                      "%s/%s/%s/%s has no ngr",
-                                      p->label, col(g, v, GA_DATE), col(g, v, GA_CUST),
-                                      col(g, v, GA_GAME), cur);
-            }
-            parse_num(&n, col(g, v, GA_NGR));
-            add_amount(c, b, &n, cur, NULL, date, p->currency);
-            return 0;
-        }
-        if (col(g, v, GA_GGR)) {
-            parse_num(&n, col(g, v, GA_GGR));
-            add_amount(c, a, &n, cur, NULL, date, p->currency);
-        } else {
-            acre_number w;
-            parse_num(&n, col(g, v, GA_TOTAL));
-            parse_num(&w, col(g, v, GA_WINS));
-            w.neg = w.mant ? !w.neg : 0;
-            if (strcmp(cur, p->currency) == 0) {
-                if (acre_acc_add_number(a, &n) || acre_acc_add_number(a, &w))
-                    acre_close_ran_out(c);
-            } else if (n.mant || w.mant) {
-                acre_dec d, e;
-                acre_dec_init(&d);
-                acre_dec_init(&e);
-                acre_number_to_dec(&d, &n);
-                acre_number_to_dec(&e, &w);
-                acre_dec_add(&d, &d, &e);
-                if (acre_dec_sgn(&d)) {
-                    acre_close_convert_dec(c, &e, &d, cur, date, p->currency);
-                    if (acre_acc_add_dec(a, &e))
-                        acre_close_ran_out(c);
-                }
-                acre_dec_clear(&d);
-                acre_dec_clear(&e);
-            }
-        }
+    view(&r, tb, g, v, signup_sec);
+    /* x->err is the error of the query being read (engine/close_read.h) */
+    rc = p->valuer->value(&x->c, p->valuer_config, p, &r, a, b, x->err);
+    if (rc == ACRE_ENOMEM) {
+        acre_close_ran_out(&x->c); /* reported when the close is stored */
         return 0;
     }
-    case TB_TXN: {
-        int type = acre_txn_type(col(g, v, TX_TYPE), strlen(col(g, v, TX_TYPE)));
-        acre_acc *to = NULL;
-        acre_number usd;
-        int neg = 0;
-        if (type < 0 || !acre_strlist_has(&p->counted_statuses, col(g, v, TX_STATUS)))
-            return 0;
-        if (p->rs.basis == BASIS_NGR && !p->rs.reported && (p->rs.deduct & (1u << type)))
-            to = a;
-        else if (p->rs.basis == BASIS_NET_REVENUE && (p->rs.nr_add & (1u << type)))
-            to = b;
-        else if (p->rs.basis == BASIS_NET_REVENUE && (p->rs.nr_sub & (1u << type)))
-            to = b, neg = 1;
-        if (!to)
-            return 0;
-        parse_num(&n, col(g, v, TX_AMOUNT));
-        if (neg)
-            n.neg = n.mant ? !n.neg : 0;
-        if (col(g, v, TX_USD)) {
-            parse_num(&usd, col(g, v, TX_USD));
-            if (neg)
-                usd.neg = usd.mant ? !usd.neg : 0;
-        }
-        add_amount(c, to, &n, col(g, v, TX_CUR), col(g, v, TX_USD) ? &usd : NULL, date,
-                   p->currency);
-        return 0;
-    }
-    case TB_BONUS:
-        if (p->rs.basis != BASIS_NGR || p->rs.reported || !(p->rs.deduct & (1u << TT_BTR)) ||
-            strcmp(col(g, v, BE_STATUS), "Completed") != 0 || !col(g, v, BE_BTR))
-            return 0;
-        parse_num(&n, col(g, v, BE_BTR));
-        add_amount(c, a, &n, col(g, v, BE_CUR), NULL, date, p->currency);
-        return 0;
-    default:
-        return 0; /* trading activity carries no revenue */
-    }
+    return rc;
 }
 
 void acre_close_add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v)

@@ -31,6 +31,11 @@ int acre_rule_table_check(const acre_rule_kind *const *kinds, acre_error *err)
             if (strcmp(kinds[j]->name, k->name) == 0)
                 return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
                                       "two rule kinds are called %s", name);
+        for (int j = 0; j < i; j++)
+            if (k->value && kinds[j]->value)
+                return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                                      "rule kinds %s and %s both value records", kinds[j]->name,
+                                      name);
         for (int j = 0; j < k->nlines; j++) {
             const acre_line_kind *l = &k->lines[j];
             if (!l->name || !l->name[0] || !l->hledger || !l->hledger[0] || !l->beancount ||

@@ -305,10 +305,6 @@ static void plan_init(acre_plan *p)
     p->mode = ACRE_ROUND_HALF_EVEN;
     p->q.event_types = 1u << TT_DEPOSIT;
     p->q.exclude_flags = 1u; /* fraud */
-    p->rs.basis = BASIS_NGR;
-    p->rs.deduct = 1u << TT_BONUS;
-    p->rs.nr_add = (1u << TT_CHALLENGE_FEE) | (1u << TT_RESET_FEE);
-    p->rs.nr_sub = 1u << TT_REFUND;
 }
 
 void acre_plan_free(acre_plan *p)
@@ -320,7 +316,6 @@ void acre_plan_free(acre_plan *p)
     acre_strlist_free(&p->counted_statuses);
     acre_dec_clear(&p->q.min_wagered);
     acre_dec_clear(&p->q.min_lots);
-    acre_strlist_free(&p->rs.game_types);
     for (int i = 0; acre_rule_kinds[i]; i++)
         if (p->config[i] && acre_rule_kinds[i]->free)
             acre_rule_kinds[i]->free(p->config[i]);
@@ -433,6 +428,12 @@ int acre_plan_parse(acre_plan **out, const json_t *obj, const acre_numtab *t, ac
         if (acre_rule_kinds[i]->parse &&
             (rc = acre_rule_kinds[i]->parse(&p->config[i], p, obj, t, err)))
             goto fail;
+    /* at most one kind has a value hook (acre_rule_table_check) */
+    for (int i = 0; acre_rule_kinds[i]; i++)
+        if (acre_rule_kinds[i]->value && p->config[i]) {
+            p->valuer = acre_rule_kinds[i];
+            p->valuer_config = p->config[i];
+        }
     *out = p;
     return 0;
 fail:

@@ -2,8 +2,9 @@
  *
  * A plan is parsed once into this struct. The top level is plan.c's; every rule kind (rules/)
  * parses its own section into a private config kept in the plan's slot for it
- * (acre_plan_config), and fills here only what engine/close.c reads directly while it streams
- * records (which records count, and how). Money and rates are exact (acre_dec); a rate "25%"
+ * (acre_plan_config), and fills here only what the close reads itself (engine/close*.c: the
+ * qualification events it keeps, whose revenue counts, who is active); what a record is worth
+ * is the valuer's (acre_plan.valuer). Money and rates are exact (acre_dec); a rate "25%"
  * is held as 1/4. */
 #ifndef ACRE_ENGINE_PLAN_H
 #define ACRE_ENGINE_PLAN_H
@@ -56,8 +57,7 @@ typedef struct acre_plan {
     acre_round mode;
     acre_strlist counted_statuses;
 
-    /* What the close reads directly; each kind's other fields are in its config. A later step
-     * moves the revshare valuation out of close.c, and rs with it. */
+    /* What the close reads directly; each kind's other fields are in its config. */
 
     /* qualification (rules/qualification.c): the events the close keeps for it, and whose
      * revenue counts */
@@ -75,15 +75,22 @@ typedef struct acre_plan {
         long clawback_days; /* stored with each settled customer */
     } cpa;
 
-    int has_rs; /* rules/revshare.c: which records make the basis, and how */
+    /* rules/revshare.c: the plan has a revshare section, so its customers count toward a basis
+     * (acre_cust.counts, and the excluded customers a close stores); which records make the
+     * basis, and how, is revshare's config, read by its value hook */
+    int has_rs;
     struct {
-        int basis;
-        int reported;            /* ngr.source == reported */
-        unsigned deduct;         /* bits, TT_BTR included */
-        acre_strlist game_types; /* n == 0: all */
-        unsigned nr_add, nr_sub;
-        long customer_months; /* 0: no limit */
+        /* 0: no limit; else revenue counts for this many months from signup. The close reads
+         * it too: only activity inside the window makes a customer active (the tiers' metric
+         * active_customers) */
+        long customer_months;
     } rs;
+
+    /* The kind that values this plan's records (acre_rule_kind.value), and its config: set by
+     * acre_plan_parse when a kind with a value hook set a config for the plan, else NULL. The
+     * close calls it for each record version it values (engine/close_value.c). */
+    const acre_rule_kind *valuer;
+    const void *valuer_config;
 
     /* each rule kind's private config, by its row in acre_rule_kinds[] (acre_plan_config) */
     void *config[ACRE_MAX_RULE_KINDS];

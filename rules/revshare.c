@@ -1,8 +1,9 @@
 /* rules/revshare.c — the revenue basis and the share of it paid (SPEC 5.3).
  *
- * close.c has already summed each counted customer's contributions in the plan currency (on-time
- * and late differences); this adds them up per affiliate, applies fees and carryover, and the
- * rate or tier bands. */
+ * While the close streams the records, value() says what each record version adds to its
+ * customer's GGR, deductions, reported NGR or net revenue in the plan currency; the close sums
+ * them per counted customer (on-time and late differences). run() adds them up per affiliate,
+ * applies fees and carryover, and the rate or tier bands. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "acre/sys/rule.h"
 #include "alloc.h"
 #include "close.h"
+#include "datetime.h"
 #include "verify_util.h"
 
 extern const acre_rule_kind acre_rule_revshare;
@@ -20,10 +22,16 @@ static int nonempty(const char *s, size_t n)
     return n > 0;
 }
 
-/* The section's valuation of a basis; what decides which records make the basis (basis, ngr
- * source, deduct, game types, net_revenue types, customer_months) is in acre_plan.rs, which the
- * close reads; negative_carryover is carryover's. */
+/* The section: which records make the basis and how (basis, ngr source, deduct, game types,
+ * net_revenue types, read by value() while the close streams), and the valuation of the basis.
+ * customer_months is in acre_plan.rs (the close reads it to count active customers);
+ * negative_carryover is carryover's. */
 typedef struct rscfg {
+    int basis;
+    int reported;            /* ngr.source == reported */
+    unsigned deduct;         /* bits, TT_BTR included */
+    acre_strlist game_types; /* n == 0: all */
+    unsigned nr_add, nr_sub;
     acre_dec admin_fee, tax;
     char *admin_fee_text, *tax_text;
     int has_rate;
@@ -42,6 +50,7 @@ static void cfg_free(void *config)
     acre_dec_clear(&c->rate);
     free(c->rate_text);
     acre_plan_tiers_free(&c->tiers);
+    acre_strlist_free(&c->game_types);
     free(c);
 }
 
@@ -66,15 +75,20 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
     acre_dec_init(&c->admin_fee);
     acre_dec_init(&c->tax);
     acre_dec_init(&c->rate);
+    /* the defaults of SPEC 4 */
+    c->basis = BASIS_NGR;
+    c->deduct = 1u << TT_BONUS;
+    c->nr_add = (1u << TT_CHALLENGE_FEE) | (1u << TT_RESET_FEE);
+    c->nr_sub = 1u << TT_REFUND;
     *config = c;
     if ((rc = acre_plan_keys(s, "revshare", keys, err)))
         return rc;
     if ((v = json_object_get(s, "basis"))) {
         const char *b = json_is_string(v) ? json_string_value(v) : "";
         if (strcmp(b, "ngr") == 0)
-            p->rs.basis = BASIS_NGR;
+            c->basis = BASIS_NGR;
         else if (strcmp(b, "net_revenue") == 0)
-            p->rs.basis = BASIS_NET_REVENUE;
+            c->basis = BASIS_NET_REVENUE;
         else
             return acre_error_set(err, ACRE_EINVALID, "revshare.basis", "enum",
                                   "revshare.basis: must be ngr or net_revenue");
@@ -85,15 +99,15 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
         if ((x = json_object_get(v, "source"))) {
             const char *b = json_is_string(x) ? json_string_value(x) : "";
             if (strcmp(b, "computed") == 0)
-                p->rs.reported = 0;
+                c->reported = 0;
             else if (strcmp(b, "reported") == 0)
-                p->rs.reported = 1;
+                c->reported = 1;
             else
                 return acre_error_set(err, ACRE_EINVALID, "revshare.ngr.source", "enum",
                                       "revshare.ngr.source: must be computed or reported");
         }
         if ((x = json_object_get(v, "deduct")) &&
-            (rc = acre_plan_types(&p->rs.deduct, x, 1, "revshare.ngr.deduct", err)))
+            (rc = acre_plan_types(&c->deduct, x, 1, "revshare.ngr.deduct", err)))
             return rc;
         if ((x = json_object_get(v, "admin_fee")) &&
             (rc = acre_plan_rate(&c->admin_fee, &c->admin_fee_text, x, t, "revshare.ngr.admin_fee",
@@ -104,17 +118,17 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
             return rc;
         if ((x = json_object_get(v, "game_types")) &&
             (rc =
-                 acre_plan_strlist(&p->rs.game_types, x, nonempty, "revshare.ngr.game_types", err)))
+                 acre_plan_strlist(&c->game_types, x, nonempty, "revshare.ngr.game_types", err)))
             return rc;
     }
     if ((v = json_object_get(s, "net_revenue"))) {
         if ((rc = acre_plan_keys(v, "revshare.net_revenue", nr_keys, err)))
             return rc;
         if ((x = json_object_get(v, "add")) &&
-            (rc = acre_plan_types(&p->rs.nr_add, x, 0, "revshare.net_revenue.add", err)))
+            (rc = acre_plan_types(&c->nr_add, x, 0, "revshare.net_revenue.add", err)))
             return rc;
         if ((x = json_object_get(v, "subtract")) &&
-            (rc = acre_plan_types(&p->rs.nr_sub, x, 0, "revshare.net_revenue.subtract", err)))
+            (rc = acre_plan_types(&c->nr_sub, x, 0, "revshare.net_revenue.subtract", err)))
             return rc;
     }
     if (!!json_object_get(s, "rate") + !!json_object_get(s, "tiers") != 1)
@@ -133,6 +147,138 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
         return rc;
     return 0;
 }
+
+/* ---- value: what one streamed record adds to its customer's basis (the close calls it) ---- */
+
+static int parse_num(acre_number *n, const char *s)
+{
+    if (!s) {
+        n->neg = 0;
+        n->mant = 0;
+        n->exp = 0;
+        return 0;
+    }
+    return acre_number_parse(n, s, strlen(s), "value", NULL);
+}
+
+/* Adds amount n (in `cur`, dated `date`; usd its amount_usd or NULL) to acc in currency `to`:
+ * as written when the currencies match, else converted (SPEC 5.1). A zero needs no rate.
+ * Returns 0, or -1 when the sum could not grow. */
+static int add_amount(acre_close *c, acre_acc *acc, const acre_number *n, const char *cur,
+                      const acre_number *usd, const char *date, const char *to)
+{
+    acre_dec d;
+    int rc;
+    if (strcmp(cur, to) == 0)
+        return acre_acc_add_number(acc, n);
+    if (!n->mant)
+        return 0;
+    acre_dec_init(&d);
+    acre_close_convert(c, &d, n, cur, usd, date, to);
+    rc = acre_acc_add_dec(acc, &d);
+    acre_dec_clear(&d);
+    return rc;
+}
+
+/* The record's GGR: its ggr when reported, else total_bets - total_wins. */
+static int add_ggr(acre_close *c, acre_acc *a, const acre_rec_view *r, const char *to)
+{
+    acre_number n, w;
+    int rc = 0;
+    if (r->ggr) {
+        parse_num(&n, r->ggr);
+        return add_amount(c, a, &n, r->currency, NULL, r->date, to);
+    }
+    parse_num(&n, r->total_bets);
+    parse_num(&w, r->total_wins);
+    w.neg = w.mant ? !w.neg : 0;
+    if (strcmp(r->currency, to) == 0)
+        return acre_acc_add_number(a, &n) || acre_acc_add_number(a, &w) ? -1 : 0;
+    if (n.mant || w.mant) {
+        acre_dec d, e;
+        acre_dec_init(&d);
+        acre_dec_init(&e);
+        acre_number_to_dec(&d, &n);
+        acre_number_to_dec(&e, &w);
+        acre_dec_add(&d, &d, &e);
+        if (acre_dec_sgn(&d)) {
+            acre_close_convert_dec(c, &e, &d, r->currency, r->date, to);
+            rc = acre_acc_add_dec(a, &e);
+        }
+        acre_dec_clear(&d);
+        acre_dec_clear(&e);
+    }
+    return rc;
+}
+
+/* SPEC 5.3: GGR and deductions (computed NGR), reported NGR, or net revenue (its add and
+ * subtract types), within customer_months of signup, in the plan currency at the record's
+ * date. Reads only r, p and the config (rule.h "Values"). */
+static int value(acre_close *c, const void *config, const acre_plan *p, const acre_rec_view *r,
+                 acre_acc *a, acre_acc *b, acre_error *err)
+{
+    const rscfg *cfg = config;
+    acre_number n, usd;
+    if (p->rs.customer_months > 0) {
+        char cut[11];
+        if (acre_add_months_date(cut, r->signup_sec, p->rs.customer_months) == 0 &&
+            strcmp(r->date, cut) >= 0)
+            return 0;
+    }
+    switch (r->table) {
+    case ACRE_REC_GAMING:
+        if (cfg->basis != BASIS_NGR)
+            return 0;
+        if (cfg->game_types.n && !acre_strlist_has(&cfg->game_types, r->game_type))
+            return 0;
+        if (!cfg->reported)
+            return add_ggr(c, a, r, p->currency) ? ACRE_ENOMEM : 0;
+        if (!r->ngr)
+            return acre_error_set(err, ACRE_EREFUSED, "ngr", "reported_ngr_missing",
+                                  "plan %s reads reported NGR, but gaming activity "
+                                  "%s/%s/%s/%s has no ngr",
+                                  p->label, r->activity_date, r->customer_id, r->game_type,
+                                  r->currency);
+        parse_num(&n, r->ngr);
+        return add_amount(c, b, &n, r->currency, NULL, r->date, p->currency) ? ACRE_ENOMEM : 0;
+    case ACRE_REC_TRANSACTION: {
+        int type = acre_txn_type(r->type, strlen(r->type)), neg = 0;
+        acre_acc *to = NULL;
+        if (type < 0 || !acre_strlist_has(&p->counted_statuses, r->status))
+            return 0;
+        if (cfg->basis == BASIS_NGR && !cfg->reported && (cfg->deduct & (1u << type)))
+            to = a;
+        else if (cfg->basis == BASIS_NET_REVENUE && (cfg->nr_add & (1u << type)))
+            to = b;
+        else if (cfg->basis == BASIS_NET_REVENUE && (cfg->nr_sub & (1u << type)))
+            to = b, neg = 1;
+        if (!to)
+            return 0;
+        parse_num(&n, r->amount);
+        if (neg)
+            n.neg = n.mant ? !n.neg : 0;
+        if (r->amount_usd) {
+            parse_num(&usd, r->amount_usd);
+            if (neg)
+                usd.neg = usd.mant ? !usd.neg : 0;
+        }
+        return add_amount(c, to, &n, r->currency, r->amount_usd ? &usd : NULL, r->date,
+                          p->currency)
+                   ? ACRE_ENOMEM
+                   : 0;
+    }
+    case ACRE_REC_BONUS:
+        if (cfg->basis != BASIS_NGR || cfg->reported || !(cfg->deduct & (1u << TT_BTR)) ||
+            strcmp(r->status, "Completed") != 0 || !r->btr)
+            return 0;
+        parse_num(&n, r->btr);
+        return add_amount(c, a, &n, r->currency, NULL, r->date, p->currency) ? ACRE_ENOMEM : 0;
+    default:
+        return 0; /* trading activity carries no revenue */
+    }
+}
+
+/* ---- run: the line ---- */
 
 static void band_json(acre_buf *b, int first, const acre_dec *from, const char *rate,
                       const acre_dec *base, const acre_dec *commission)
@@ -244,8 +390,8 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     acre_dec_init(&out);
     acre_dec_init(&metric);
     acre_dec_init(&com);
-    basis_kind = p->rs.basis == BASIS_NET_REVENUE ? "net_revenue"
-                 : p->rs.reported                 ? "ngr_reported"
+    basis_kind = cfg->basis == BASIS_NET_REVENUE ? "net_revenue"
+                 : cfg->reported                 ? "ngr_reported"
                                                   : "ngr_computed";
     acre_buf_adds(&custs, "[");
     for (int i = 0; i < a->ncusts; i++) {
@@ -255,11 +401,11 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         acre_buf_adds(&custs, first ? "{" : ",{");
         first = 0;
         acre_detail_str(&custs, "customer_id", cu->id);
-        if (p->rs.basis == BASIS_NET_REVENUE) {
+        if (cfg->basis == BASIS_NET_REVENUE) {
             acre_acc_get(&x, &cu->nr);
             acre_dec_add(&B, &B, &x);
             acre_detail_acc(&custs, "net_revenue", &cu->nr);
-        } else if (p->rs.reported) {
+        } else if (cfg->reported) {
             acre_acc_get(&x, &cu->ngr);
             acre_dec_add(&B, &B, &x);
             acre_detail_acc(&custs, "ngr", &cu->ngr);
@@ -272,11 +418,11 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
             acre_detail_acc(&custs, "deductions", &cu->ded);
         }
         acre_buf_adds(&custs, ",\"late\":");
-        late_json(&custs, cu, p->rs.basis == BASIS_NET_REVENUE ? 2 : p->rs.reported ? 1 : 0);
+        late_json(&custs, cu, cfg->basis == BASIS_NET_REVENUE ? 2 : cfg->reported ? 1 : 0);
         acre_buf_adds(&custs, "}");
     }
     acre_buf_adds(&custs, "]");
-    if (p->rs.basis == BASIS_NGR && !p->rs.reported) {
+    if (cfg->basis == BASIS_NGR && !cfg->reported) {
         /* fees on the affiliate's total GGR, late differences included */
         if (acre_dec_sgn(&ggr) > 0) {
             acre_dec_add(&x, &cfg->admin_fee, &cfg->tax);
@@ -310,7 +456,7 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
                     : cfg->tiers.mode == TIERS_FLAT ? "tiers_flat"
                                                     : "tiers_progressive");
     acre_detail_str(&l->detail, "carryover", acre_carry_on(p) ? "carry" : "none");
-    if (p->rs.basis == BASIS_NGR && !p->rs.reported) {
+    if (cfg->basis == BASIS_NGR && !cfg->reported) {
         acre_detail_dec(&l->detail, "ggr", &ggr);
         acre_detail_dec(&l->detail, "deductions", &ded);
         acre_detail_str(&l->detail, "admin_fee", cfg->admin_fee_text ? cfg->admin_fee_text : "0%");
@@ -506,4 +652,5 @@ const acre_rule_kind acre_rule_revshare = {
     .parse = parse,
     .free = cfg_free,
     .run = run,
+    .value = value,
 };

@@ -607,6 +607,113 @@ static void test_sub_affiliate_counts_volume_bonus(void **state)
     destroy(c);
 }
 
+/* revshare's value hook on record views, no stream: computed NGR takes GGR (or bets - wins)
+ * and the deducted bonuses; net revenue adds challenge fees and subtracts refunds; a game type
+ * outside game_types, a status not counted and a record after customer_months add nothing; a
+ * missing reported NGR is refused. Everything is in EUR, the plan's currency (no rates). */
+static acre_rec_view rec(int table, const char *date)
+{
+    acre_rec_view r = {.table = table, .customer_id = "c_1", .currency = "EUR"};
+    acre_datetime_split("2026-01-01T00:00:00.000000000Z", &r.signup_sec, &(int32_t){0});
+    memcpy(r.date, date, 10);
+    r.activity_date = date;
+    return r;
+}
+
+static void test_revshare_value(void **state)
+{
+    acre_close *c = fake(JAN2026, 1);
+    const acre_plan *p;
+    acre_acc a = {0}, b = {0};
+    acre_rec_view r;
+    acre_error err;
+    acre_dec d;
+    char *s;
+    (void)state;
+    acre_error_clear(&err);
+    acre_dec_init(&d);
+    p = plan(c, -1,
+             "{\"plan_id\":\"v\",\"version\":1,\"currency\":\"EUR\",\"revshare\":{\"rate\":\"30%\","
+             "\"customer_months\":1,\"ngr\":{\"game_types\":[\"slots\"],\"deduct\":[\"bonus\","
+             "\"bonus_turned_real\"]}}}");
+    assert_ptr_equal(p->valuer, kind("revshare"));
+    r = rec(ACRE_REC_GAMING, "2026-01-05");
+    r.game_type = "slots";
+    r.total_bets = "100.50";
+    r.total_wins = "40";
+    assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0); /* 60.50 */
+    r.ggr = "7";
+    assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0); /* 67.50 */
+    r.game_type = "poker";
+    assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0);
+    r = rec(ACRE_REC_GAMING, "2026-02-01"); /* a month after signup: outside customer_months */
+    r.game_type = "slots";
+    r.ggr = "1000";
+    assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0);
+    r = rec(ACRE_REC_TRANSACTION, "2026-01-06");
+    r.type = "bonus";
+    r.status = "approved";
+    r.amount = "5";
+    assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0); /* 72.50 */
+    r.status = "Pending";
+    assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0);
+    r = rec(ACRE_REC_BONUS, "2026-01-07");
+    r.status = "Completed";
+    r.btr = "2.5";
+    assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0); /* 75 */
+    acre_acc_get(&d, &a);
+    assert_string_equal(s = acre_dec_format(&d), "75");
+    free(s);
+    acre_acc_get(&d, &b);
+    assert_int_equal(acre_dec_sgn(&d), 0);
+    acre_acc_free(&a);
+    acre_acc_free(&b);
+
+    p = plan(c, -1,
+             "{\"plan_id\":\"n\",\"version\":1,\"currency\":\"EUR\",\"revshare\":{\"rate\":\"30%\","
+             "\"basis\":\"net_revenue\"}}");
+    r = rec(ACRE_REC_TRANSACTION, "2026-01-06");
+    r.type = "challenge_fee";
+    r.status = "approved";
+    r.amount = "99";
+    assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0);
+    r.type = "refund";
+    r.amount = "30";
+    assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0);
+    r = rec(ACRE_REC_GAMING, "2026-01-05");
+    r.ggr = "1000"; /* activity is not net revenue */
+    assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0);
+    acre_acc_get(&d, &b);
+    assert_string_equal(s = acre_dec_format(&d), "69");
+    free(s);
+    acre_acc_get(&d, &a);
+    assert_int_equal(acre_dec_sgn(&d), 0);
+    acre_acc_free(&a);
+    acre_acc_free(&b);
+
+    p = plan(c, -1,
+             "{\"plan_id\":\"r\",\"version\":1,\"currency\":\"EUR\",\"revshare\":{\"rate\":\"30%\","
+             "\"ngr\":{\"source\":\"reported\"}}}");
+    r = rec(ACRE_REC_GAMING, "2026-01-05");
+    r.game_type = "slots";
+    r.ngr = "12.25";
+    assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0);
+    acre_acc_get(&d, &b);
+    assert_string_equal(s = acre_dec_format(&d), "12.25");
+    free(s);
+    r.ngr = NULL;
+    assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), ACRE_EREFUSED);
+    assert_string_equal(err.message, "plan r@1 reads reported NGR, but gaming activity "
+                                     "2026-01-05/c_1/slots/EUR has no ngr");
+    acre_acc_free(&a);
+    acre_acc_free(&b);
+
+    p = plan(c, -1, "{\"plan_id\":\"q\",\"version\":1,\"currency\":\"EUR\",\"cpa\":{\"amount\":\"10\"}}");
+    assert_null(p->valuer); /* no revshare: the close values nothing */
+    acre_dec_clear(&d);
+    destroy(c);
+}
+
 /* The table is checked before it is used: acre's own passes; a row written for another
  * interface version, one without run, and two line kinds of one name are refused, naming the
  * row. */
@@ -615,6 +722,13 @@ static int no_run(acre_close *c, acre_aff *a, acre_error *err)
     (void)c;
     (void)a;
     (void)err;
+    return 0;
+}
+
+static int no_value(acre_close *c, const void *config, const acre_plan *p,
+                    const acre_rec_view *r, acre_acc *a, acre_acc *b, acre_error *err)
+{
+    (void)c, (void)config, (void)p, (void)r, (void)a, (void)b, (void)err;
     return 0;
 }
 
@@ -632,7 +746,11 @@ static void test_rule_table_check(void **state)
                           .run = no_run};
     const acre_rule_kind *t1[] = {kind("qualification"), &old, NULL};
     const acre_rule_kind *t2[] = {&norun, NULL};
+    acre_rule_kind valuer = {
+        .version = ACRE_RULE_KIND_VERSION, .name = "valuer", .phase = 1, .run = no_run,
+        .value = no_value};
     const acre_rule_kind *t3[] = {kind("cpa"), &dup, NULL};
+    const acre_rule_kind *t4[] = {kind("revshare"), &valuer, NULL};
     acre_error err;
     (void)state;
     assert_int_equal(acre_rule_kinds_ready(&err), 0);
@@ -643,6 +761,8 @@ static void test_rule_table_check(void **state)
     assert_non_null(strstr(err.message, "rule kind norun needs a name, a run"));
     assert_int_equal(acre_rule_table_check(t3, &err), ACRE_ERROR);
     assert_string_equal(err.message, "two line kinds are called cpa");
+    assert_int_equal(acre_rule_table_check(t4, &err), ACRE_ERROR);
+    assert_string_equal(err.message, "rule kinds revshare and valuer both value records");
     /* the line kinds in ledger order (SPEC 6), each kind's after those of the rows before */
     assert_int_equal(line_kind("cpa"), 0);
     assert_int_equal(line_kind("cpa_over_cap"), 1);
@@ -672,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_sub_affiliate_level),
         cmocka_unit_test(test_volume_bonus_plan_errors),
         cmocka_unit_test(test_volume_bonus_bands),
+        cmocka_unit_test(test_revshare_value),
         cmocka_unit_test(test_sub_affiliate_counts_volume_bonus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

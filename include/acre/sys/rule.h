@@ -2,7 +2,8 @@
  * the umbrella header).
  *
  * A rule kind owns everything about itself: its section of a plan (parse, its private config,
- * free), the lines it adds at a close (run), and its line kinds: the name the ledger writes,
+ * free), what a streamed record is worth to it (value, for the kind that makes a revenue basis),
+ * the lines it adds at a close (run), and its line kinds: the name the ledger writes,
  * the journal account, and how `acre verify` re-derives one line from its detail. The core
  * knows the kinds only through the table acre_rule_kinds[] (rules/rules.c): adding a kind is a
  * file in rules/ and a row in the table. docs/ARCHITECTURE.md "The seams" says what an
@@ -31,7 +32,20 @@
  * order: it may read every affiliate's lines and results (sub_affiliate reads its
  * descendants') and writes only a's lines. parse and free run on the thread that parses the
  * plan; a config is read-only once parse returns (both threads read it). The verify hooks run
- * on the caller's thread and read only the document. */
+ * on the caller's thread and read only the document.
+ *
+ * Values. Before the rules run, the close streams the records (engine/close_read.h) and asks
+ * the plan's kind with a value hook (acre_plan.valuer: the one row with `value` whose parse set
+ * a config for the plan) what each record version is worth: for a record of the period of a
+ * customer who counts, under its affiliate's plan, and for late data under the plan that
+ * judges it (the old value under the plan of the record's own period, the new under this
+ * period's; engine/close_late.c). The hook runs on the streaming thread, one record at a time,
+ * with the records of different queries interleaved, so its result may depend only on the
+ * record, the plan and its config, never on the order or on records seen before. It may read
+ * the record view (borrowed for the call), the plan, its config and what the close loaded
+ * before streaming (the period, the FX rates); it writes only its outputs *a and *b, converts
+ * with acre_close_convert* (which records a missing rate under the close's lock), allocates only
+ * through engine/alloc.h, and keeps no state of its own. */
 #ifndef ACRE_SYS_RULE_H
 #define ACRE_SYS_RULE_H
 
@@ -48,7 +62,7 @@ extern "C" {
 
 /* The interface's version: a row whose `version` differs is refused when the table is first
  * used (acre_rule_kinds_ready), so a kind written for another interface cannot run. */
-#define ACRE_RULE_KIND_VERSION 1
+#define ACRE_RULE_KIND_VERSION 2 /* 2: the value hook */
 #define ACRE_MAX_RULE_KINDS 16 /* rows of the table; a plan has one config slot per row */
 #define ACRE_MAX_LINE_KINDS 32 /* line kinds of all rows together */
 
@@ -57,6 +71,8 @@ struct acre_numtab;
 struct acre_close;
 struct acre_aff;
 struct acre_vc; /* a verify run (engine/verify_util.h: what a verify hook may call) */
+struct acre_rec_view; /* a streamed record version (engine/close.h) */
+struct acre_acc;      /* an exact sum (engine/close.h) */
 
 /* acre_line_kind.flags */
 enum {
@@ -109,6 +125,16 @@ typedef struct acre_rule_kind {
     /* Required. Adds this kind's lines for affiliate a at a close (the contract above).
      * Returns 0 or an error code with err set. */
     int (*run)(struct acre_close *c, struct acre_aff *a, acre_error *err);
+    /* Optional, and at most one row of the table has it (the customer's two sums are one
+     * pair). What one streamed record version adds to its customer's revenue under plan p,
+     * whose parse set `config` for this kind (the contract "Values" above): adds to *a (GGR or a
+     * deduction) and *b (reported NGR or net revenue), in p's currency. Returns 0, ACRE_ENOMEM
+     * when an add failed (the close then fails when it is stored; what was added stays), or
+     * another error code with err set (the close stops with it: revshare refuses a missing
+     * reported NGR with ACRE_EREFUSED). */
+    int (*value)(struct acre_close *c, const void *config, const struct acre_plan *p,
+                 const struct acre_rec_view *r, struct acre_acc *a, struct acre_acc *b,
+                 acre_error *err);
     /* Optional. Checks across one affiliate's lines of this kind's line kinds, after each line's
      * own checks: `lines` holds those that passed the common checks, in document order (the
      * hook may reorder them). Reports with acre_vc_bad, after acre_vc_where. */
