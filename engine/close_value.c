@@ -16,17 +16,6 @@ static const char *col(const grp *g, const ver *v, int i)
     return acre_grp_col(g, v, i);
 }
 
-static int parse_num(acre_number *n, const char *s)
-{
-    if (!s) {
-        n->neg = 0;
-        n->mant = 0;
-        n->exp = 0;
-        return 0;
-    }
-    return acre_number_parse(n, s, strlen(s), "value", NULL);
-}
-
 void acre_close_record_date(int tb, const grp *g, const ver *v, char date[11])
 {
     const char *d = col(g, v, tb == TB_TXN ? TX_DATE : tb == TB_BONUS ? BE_TS : 0);
@@ -127,10 +116,10 @@ void acre_close_add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver
         memcpy(e->currency, cur, 3);
         e->txn_id = (uint32_t)c->ids.len;
         acre_buf_add(&c->ids, id, strlen(id) + 1);
-        parse_num(&e->amount, col(g, v, TX_AMOUNT));
+        acre_number_stored(&e->amount, col(g, v, TX_AMOUNT));
         if (col(g, v, TX_USD)) {
             e->has_usd = 1;
-            parse_num(&e->other, col(g, v, TX_USD));
+            acre_number_stored(&e->other, col(g, v, TX_USD));
         }
     } else {
         e->activity = 1;
@@ -139,9 +128,9 @@ void acre_close_add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver
         memcpy(e->currency, col(g, v, tb == TB_GAMING ? GA_CUR : TA_CUR), 3);
         if (tb == TB_GAMING) {
             e->bets = col(g, v, GA_BETS) ? atol(col(g, v, GA_BETS)) : 0;
-            parse_num(&e->amount, col(g, v, GA_TOTAL));
+            acre_number_stored(&e->amount, col(g, v, GA_TOTAL));
         } else {
-            parse_num(&e->other, col(g, v, TA_LOTS));
+            acre_number_stored(&e->other, col(g, v, TA_LOTS));
         }
     }
 }

@@ -33,8 +33,7 @@ static void take_digit(digits *g, int d)
     g->seen_nonzero = 1;
 }
 
-int acre_number_parse(acre_number *n, const char *s, size_t len, const char *field,
-                      acre_error *err)
+int acre_number_parse(acre_number *n, const char *s, size_t len, const char *field, acre_error *err)
 {
     size_t i = 0;
     int neg = 0;
@@ -100,8 +99,8 @@ int acre_number_parse(acre_number *n, const char *s, size_t len, const char *fie
             return acre_error_set(err, ACRE_EINVALID, field, "range",
                                   "%s: %.*s is out of range (magnitude below 1e%d, at most %d "
                                   "decimal places)",
-                                  field, (int)(len > 60 ? 60 : len), s,
-                                  ACRE_NUMBER_MAX_INT_DIGITS, ACRE_NUMBER_MAX_DECIMALS);
+                                  field, (int)(len > 60 ? 60 : len), s, ACRE_NUMBER_MAX_INT_DIGITS,
+                                  ACRE_NUMBER_MAX_DECIMALS);
         n->neg = neg;
         n->mant = g.mant;
         n->exp = (int)exp;
@@ -157,4 +156,15 @@ size_t acre_number_format(const acre_number *n, char buf[ACRE_NUMBER_TEXT_MAX])
     }
     buf[o] = '\0';
     return o;
+}
+
+int acre_number_stored(acre_number *n, const char *s)
+{
+    if (!s) {
+        n->neg = 0;
+        n->mant = 0;
+        n->exp = 0;
+        return 0;
+    }
+    return acre_number_parse(n, s, strlen(s), "value", NULL);
 }

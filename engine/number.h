@@ -43,4 +43,8 @@ static inline int acre_number_sgn(const acre_number *n)
     return n->mant == 0 ? 0 : (n->neg ? -1 : 1);
 }
 
+/* A stored column's number (as ingest wrote it, so it parses) into n; NULL gives 0. The close
+ * and the rule kinds read streamed columns with it. */
+int acre_number_stored(acre_number *n, const char *s);
+
 #endif

@@ -150,17 +150,6 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
 
 /* ---- value: what one streamed record adds to its customer's basis (the close calls it) ---- */
 
-static int parse_num(acre_number *n, const char *s)
-{
-    if (!s) {
-        n->neg = 0;
-        n->mant = 0;
-        n->exp = 0;
-        return 0;
-    }
-    return acre_number_parse(n, s, strlen(s), "value", NULL);
-}
-
 /* Adds amount n (in `cur`, dated `date`; usd its amount_usd or NULL) to acc in currency `to`:
  * as written when the currencies match, else converted (SPEC 5.1). A zero needs no rate.
  * Returns 0, or -1 when the sum could not grow. */
@@ -186,11 +175,11 @@ static int add_ggr(acre_close *c, acre_acc *a, const acre_rec_view *r, const cha
     acre_number n, w;
     int rc = 0;
     if (r->ggr) {
-        parse_num(&n, r->ggr);
+        acre_number_stored(&n, r->ggr);
         return add_amount(c, a, &n, r->currency, NULL, r->date, to);
     }
-    parse_num(&n, r->total_bets);
-    parse_num(&w, r->total_wins);
+    acre_number_stored(&n, r->total_bets);
+    acre_number_stored(&w, r->total_wins);
     w.neg = w.mant ? !w.neg : 0;
     if (strcmp(r->currency, to) == 0)
         return acre_acc_add_number(a, &n) || acre_acc_add_number(a, &w) ? -1 : 0;
@@ -239,7 +228,7 @@ static int value(acre_close *c, const void *config, const acre_plan *p, const ac
                                   "%s/%s/%s/%s has no ngr",
                                   p->label, r->activity_date, r->customer_id, r->game_type,
                                   r->currency);
-        parse_num(&n, r->ngr);
+        acre_number_stored(&n, r->ngr);
         return add_amount(c, b, &n, r->currency, NULL, r->date, p->currency) ? ACRE_ENOMEM : 0;
     case ACRE_REC_TRANSACTION: {
         int type = acre_txn_type(r->type, strlen(r->type)), neg = 0;
@@ -254,11 +243,11 @@ static int value(acre_close *c, const void *config, const acre_plan *p, const ac
             to = b, neg = 1;
         if (!to)
             return 0;
-        parse_num(&n, r->amount);
+        acre_number_stored(&n, r->amount);
         if (neg)
             n.neg = n.mant ? !n.neg : 0;
         if (r->amount_usd) {
-            parse_num(&usd, r->amount_usd);
+            acre_number_stored(&usd, r->amount_usd);
             if (neg)
                 usd.neg = usd.mant ? !usd.neg : 0;
         }
@@ -271,7 +260,7 @@ static int value(acre_close *c, const void *config, const acre_plan *p, const ac
         if (cfg->basis != BASIS_NGR || cfg->reported || !(cfg->deduct & (1u << TT_BTR)) ||
             strcmp(r->status, "Completed") != 0 || !r->btr)
             return 0;
-        parse_num(&n, r->btr);
+        acre_number_stored(&n, r->btr);
         return add_amount(c, a, &n, r->currency, NULL, r->date, p->currency) ? ACRE_ENOMEM : 0;
     default:
         return 0; /* trading activity carries no revenue */

@@ -607,6 +607,28 @@ static void test_sub_affiliate_counts_volume_bonus(void **state)
     destroy(c);
 }
 
+/* The exact sum in acc, as acre_dec_format writes it. */
+static void assert_sum(const acre_acc *acc, const char *want)
+{
+    acre_dec d;
+    char *s;
+    acre_dec_init(&d);
+    acre_acc_get(&d, acc);
+    assert_string_equal(s = acre_dec_format(&d), want);
+    free(s);
+    acre_dec_clear(&d);
+}
+
+/* Nothing was added to acc. */
+static void assert_no_sum(const acre_acc *acc)
+{
+    acre_dec d;
+    acre_dec_init(&d);
+    acre_acc_get(&d, acc);
+    assert_int_equal(acre_dec_sgn(&d), 0);
+    acre_dec_clear(&d);
+}
+
 /* revshare's value hook on record views, no stream: computed NGR takes GGR (or bets - wins)
  * and the deducted bonuses; net revenue adds challenge fees and subtracts refunds; a game type
  * outside game_types, a status not counted and a record after customer_months add nothing; a
@@ -627,11 +649,8 @@ static void test_revshare_value(void **state)
     acre_acc a = {0}, b = {0};
     acre_rec_view r;
     acre_error err;
-    acre_dec d;
-    char *s;
     (void)state;
     acre_error_clear(&err);
-    acre_dec_init(&d);
     p = plan(c, -1,
              "{\"plan_id\":\"v\",\"version\":1,\"currency\":\"EUR\",\"revshare\":{\"rate\":\"30%\","
              "\"customer_months\":1,\"ngr\":{\"game_types\":[\"slots\"],\"deduct\":[\"bonus\","
@@ -661,11 +680,8 @@ static void test_revshare_value(void **state)
     r.status = "Completed";
     r.btr = "2.5";
     assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0); /* 75 */
-    acre_acc_get(&d, &a);
-    assert_string_equal(s = acre_dec_format(&d), "75");
-    free(s);
-    acre_acc_get(&d, &b);
-    assert_int_equal(acre_dec_sgn(&d), 0);
+    assert_sum(&a, "75");
+    assert_no_sum(&b);
     acre_acc_free(&a);
     acre_acc_free(&b);
 
@@ -683,11 +699,8 @@ static void test_revshare_value(void **state)
     r = rec(ACRE_REC_GAMING, "2026-01-05");
     r.ggr = "1000"; /* activity is not net revenue */
     assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0);
-    acre_acc_get(&d, &b);
-    assert_string_equal(s = acre_dec_format(&d), "69");
-    free(s);
-    acre_acc_get(&d, &a);
-    assert_int_equal(acre_dec_sgn(&d), 0);
+    assert_sum(&b, "69");
+    assert_no_sum(&a);
     acre_acc_free(&a);
     acre_acc_free(&b);
 
@@ -698,9 +711,7 @@ static void test_revshare_value(void **state)
     r.game_type = "slots";
     r.ngr = "12.25";
     assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), 0);
-    acre_acc_get(&d, &b);
-    assert_string_equal(s = acre_dec_format(&d), "12.25");
-    free(s);
+    assert_sum(&b, "12.25");
     r.ngr = NULL;
     assert_int_equal(p->valuer->value(c, p->valuer_config, p, &r, &a, &b, &err), ACRE_EREFUSED);
     assert_string_equal(err.message, "plan r@1 reads reported NGR, but gaming activity "
@@ -708,9 +719,9 @@ static void test_revshare_value(void **state)
     acre_acc_free(&a);
     acre_acc_free(&b);
 
-    p = plan(c, -1, "{\"plan_id\":\"q\",\"version\":1,\"currency\":\"EUR\",\"cpa\":{\"amount\":\"10\"}}");
+    p = plan(c, -1,
+             "{\"plan_id\":\"q\",\"version\":1,\"currency\":\"EUR\",\"cpa\":{\"amount\":\"10\"}}");
     assert_null(p->valuer); /* no revshare: the close values nothing */
-    acre_dec_clear(&d);
     destroy(c);
 }
 
@@ -725,8 +736,8 @@ static int no_run(acre_close *c, acre_aff *a, acre_error *err)
     return 0;
 }
 
-static int no_value(acre_close *c, const void *config, const acre_plan *p,
-                    const acre_rec_view *r, acre_acc *a, acre_acc *b, acre_error *err)
+static int no_value(acre_close *c, const void *config, const acre_plan *p, const acre_rec_view *r,
+                    acre_acc *a, acre_acc *b, acre_error *err)
 {
     (void)c, (void)config, (void)p, (void)r, (void)a, (void)b, (void)err;
     return 0;
@@ -746,9 +757,11 @@ static void test_rule_table_check(void **state)
                           .run = no_run};
     const acre_rule_kind *t1[] = {kind("qualification"), &old, NULL};
     const acre_rule_kind *t2[] = {&norun, NULL};
-    acre_rule_kind valuer = {
-        .version = ACRE_RULE_KIND_VERSION, .name = "valuer", .phase = 1, .run = no_run,
-        .value = no_value};
+    acre_rule_kind valuer = {.version = ACRE_RULE_KIND_VERSION,
+                             .name = "valuer",
+                             .phase = 1,
+                             .run = no_run,
+                             .value = no_value};
     const acre_rule_kind *t3[] = {kind("cpa"), &dup, NULL};
     const acre_rule_kind *t4[] = {kind("revshare"), &valuer, NULL};
     acre_error err;
