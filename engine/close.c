@@ -92,9 +92,17 @@ static int find_customer(ctx *x, const char *id)
 {
     acre_close *c = &x->c;
     int *cursor = &x->cursor[x->query];
+    unsigned __int128 key = acre_close_id_key(id);
     long i;
-    for (int k = *cursor, n = 0; k < c->ncusts && n < 8; k++, n++) {
-        int d = strcmp(c->custs[k].id, id);
+    /* a query reads its records in customer order for a date: look a little ahead first */
+    for (int k = *cursor, n = 0; k < c->ncusts && n < 32; k++, n++) {
+        int d;
+        if (x->cust_key[k] != key) {
+            if (x->cust_key[k] > key)
+                break;
+            continue;
+        }
+        d = key & 0xff ? strcmp(c->custs[k].id + 16, id + 16) : 0;
         if (d == 0)
             return *cursor = k;
         if (d > 0)
@@ -457,6 +465,7 @@ static void ctx_free(ctx *x)
     free(x->rq);
     free(x->bounds);
     free(x->cursor);
+    free(x->cust_key);
     for (int i = 0; i < c->naffs; i++) {
         acre_aff *a = &c->affs[i];
         free(a->id);

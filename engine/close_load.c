@@ -497,8 +497,11 @@ static int index_customers(ctx *x, acre_error *err)
         c->custs[i] = c->custs[j];
         c->custs[j] = t;
     }
-    if (acre_strset_reserve(&c->cust_index, (size_t)c->ncusts))
+    if (acre_strset_reserve(&c->cust_index, (size_t)c->ncusts) ||
+        !(x->cust_key = acre_malloc(((size_t)c->ncusts + 1) * sizeof *x->cust_key)))
         return acre_close_oom(err);
+    for (int i = 0; i < c->ncusts; i++)
+        x->cust_key[i] = acre_close_id_key(c->custs[i].id);
     for (int i = 0; i < c->ncusts; i++)
         if (acre_strset_put(&c->cust_index, c->custs[i].id, strlen(c->custs[i].id), i))
             return acre_close_oom(err);

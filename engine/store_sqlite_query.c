@@ -183,17 +183,20 @@ int acre_sqlite_run(acre_store_backend *b, acre_stmt *s, const acre_value *param
             v->s = NULL;
             v->n = 0;
             v->i = 0;
-            if (s->read[i] == READ_INT ||
-                (s->read[i] == READ_INT_OR_NULL && sqlite3_column_type(st, i) != SQLITE_NULL)) {
+            if (s->read[i] != READ_TEXT) {
+                /* a NULL reads as 0: only a 0 needs the type (one call less per row) */
                 v->type = ACRE_VAL_INT;
                 v->i = sqlite3_column_int64(st, i);
-            } else if (s->read[i] == READ_INT_OR_NULL) {
-                v->type = ACRE_VAL_NULL;
+                if (!v->i && s->read[i] == READ_INT_OR_NULL &&
+                    sqlite3_column_type(st, i) == SQLITE_NULL)
+                    v->type = ACRE_VAL_NULL;
             } else if ((v->s = (const char *)sqlite3_column_text(st, i))) {
                 v->type = ACRE_VAL_TEXT;
                 v->n = strlen(v->s); /* one call per column: costs less than column_bytes */
-            } else if (sqlite3_column_type(st, i) != SQLITE_NULL) {
-                /* sqlite3_column_text copies a value not yet terminated: NULL when that fails */
+            } else if (sqlite3_errcode(sb->db) == SQLITE_NOMEM) {
+                /* sqlite3_column_text copies a value not yet terminated: NULL when that fails,
+                 * and then sqlite3_errcode says so (SQLite's "Result Values From A Query");
+                 * asking the errcode costs less than asking every NULL column's type */
                 rc = acre_sqlite_fail(sb->db, NULL, err);
                 sqlite3_reset(st);
                 return rc;
