@@ -466,6 +466,8 @@ static void ctx_free(ctx *x)
     free(x->bounds);
     free(x->cursor);
     free(x->cust_key);
+    free(x->held);
+    acre_buf_free(&x->key);
     for (int i = 0; i < c->naffs; i++) {
         acre_aff *a = &c->affs[i];
         free(a->id);

@@ -89,6 +89,7 @@ typedef struct acre_late {
 
 typedef struct acre_cust {
     char *id;
+    long long seq;    /* its newest version's (at the close's watermark) */
     int aff;          /* current affiliate (index into acre_close.affs) */
     int64_t signup_sec;
     int32_t signup_nsec;

@@ -49,7 +49,6 @@ typedef struct judged {
 typedef acre_ver ver;
 typedef acre_grp grp;
 
-
 typedef struct ctx {
     acre_close c;
     acre_store *s;
@@ -59,26 +58,30 @@ typedef struct ctx {
     acre_strset plan_newest; /* plan_id -> newest version */
     assign **as;             /* per affiliate */
     int *nas;
-    acre_strset close_plan;  /* "period SEP affiliate" -> index into labels */
+    acre_strset close_plan; /* "period SEP affiliate" -> index into labels */
     char **labels;
     int nlabels, clab;
-    acre_strset excluded;    /* "period SEP customer" */
+    acre_strset excluded;     /* "period SEP customer" */
     acre_strset judged_index; /* "table SEP key" -> index into judged */
     judged *judged;
     int njudged, cjudged;
-    acre_buf out_counted;    /* rows to write: table, key, seq, a, b (SEP-separated, \n) */
+    acre_buf out_counted;       /* rows to write: table, key, seq, a, b (SEP-separated, \n) */
     struct acre_stmt *old_cust; /* acre_close_old_customer's (engine/close_load.c) */
-    acre_reader *rd; /* started before the load, run by stream_all */
+    acre_reader *rd;            /* started before the load, run by stream_all */
     int cust_cap;
     const char *last_cust; /* while loading customers: the last ID read */
     char *dropped_cust;    /* the last ID read when it was not kept */
-    acre_read_query *rq;     /* the streamed queries (acre_close_start_reading) */
+    acre_read_query *rq;   /* the streamed queries (acre_close_start_reading) */
     int nrq;
-    char (*bounds)[11];      /* the dates that split activity into queries */
-    int query;               /* the query of the record being processed */
-    int *cursor;             /* per query, the customer found last (find_customer) */
+    char (*bounds)[11];          /* the dates that split activity into queries */
+    int query;                   /* the query of the record being processed */
+    int *cursor;                 /* per query, the customer found last (find_customer) */
     unsigned __int128 *cust_key; /* per customer, acre_close_id_key of its ID (the scan) */
     int need_activity_events;
+    /* close_late.c: the plan each affiliate held at each close, by close * naffs + affiliate,
+     * looked up when first needed (acre_close_closed_plan); the key of the record judged */
+    const acre_plan **held;
+    acre_buf key;
     acre_error *err;
 } ctx;
 
@@ -92,7 +95,8 @@ static inline int acre_close_oom(acre_error *err)
 static inline int acre_close_period_of(const char *date)
 {
     return ((date[0] - '0') * 1000 + (date[1] - '0') * 100 + (date[2] - '0') * 10 +
-            (date[3] - '0')) * 12 +
+            (date[3] - '0')) *
+               12 +
            (date[5] - '0') * 10 + (date[6] - '0') - 1;
 }
 

@@ -72,41 +72,88 @@ static void key_json(acre_buf *k, int tb, const grp *g, const ver *v)
     acre_buf_adds(k, "]");
 }
 
+/* A pointer no plan has: what x->held holds for "not looked up yet". */
+static const acre_plan unknown_plan;
+
+/* The plan affiliate number ai held at close cc (acre_close_closed_plan), looked up once. */
+static const acre_plan *held_at(ctx *x, int cc, int ai)
+{
+    const acre_close *c = &x->c;
+    size_t i = (size_t)cc * (size_t)c->naffs + (size_t)ai;
+    if (!x->held) {
+        size_t n = (size_t)x->ncloses * (size_t)c->naffs;
+        if (!(x->held = acre_malloc((n ? n : 1) * sizeof *x->held)))
+            return acre_close_closed_plan(x, x->closes[cc].period, c->affs[ai].id);
+        for (size_t k = 0; k < n; k++)
+            x->held[k] = &unknown_plan;
+    }
+    if (x->held[i] == &unknown_plan)
+        x->held[i] = acre_close_closed_plan(x, x->closes[cc].period, c->affs[ai].id);
+    return x->held[i];
+}
+
+/* Sets *ai (index into acre_close.affs, or -1 when it is not an affiliate of this close), *op
+ * and *signup to customer cu's affiliate, the plan it held and cu's signup as they were at close
+ * cc. A customer stored no later than that close is as it is now, and needs no read. Returns 0
+ * or an error (x->err set). */
+static int old_customer(ctx *x, const acre_cust *cu, int cc, long *ai, const acre_plan **op,
+                        int64_t *signup)
+{
+    char aff[512];
+    int rc;
+    *signup = cu->signup_sec;
+    if (cu->seq <= x->closes[cc].seq) {
+        *ai = cu->aff;
+        *op = held_at(x, cc, cu->aff);
+        return 0;
+    }
+    rc = acre_close_old_customer(x, cu->id, x->closes[cc].seq, aff, sizeof aff, signup, x->err);
+    if (rc < 0)
+        return rc;
+    if (!rc) { /* no version then: as it is now */
+        *ai = cu->aff;
+        *op = held_at(x, cc, cu->aff);
+        return 0;
+    }
+    if (!acre_strset_get(&x->c.aff_index, aff, strlen(aff), ai))
+        *ai = -1;
+    *op =
+        *ai >= 0 ? held_at(x, cc, (int)*ai) : acre_close_closed_plan(x, x->closes[cc].period, aff);
+    return 0;
+}
+
 /* The value a record was counted at before this close, or 0 when it never was; *seq is the
  * version judged (0: none). */
-static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec *b,
-                     long long *seq, const acre_cust *cu)
+static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec *b, long long *seq,
+                     const acre_cust *cu)
 {
-    acre_buf k = {0};
+    acre_buf *k = &x->key;
     long ji;
     int cc;
     const ver *v = NULL;
     acre_dec_set_si(a, 0);
     acre_dec_set_si(b, 0);
     *seq = 0;
-    acre_buf_printf(&k, "%s" SEP, table_names[tb]);
-    record_key(&k, tb, g, &g->v[g->nv - 1]);
-    if (k.oom) {
+    k->len = 0;
+    acre_buf_adds(k, table_names[tb]);
+    acre_buf_adds(k, SEP);
+    record_key(k, tb, g, &g->v[g->nv - 1]);
+    if (k->oom) {
         x->c.oom = 1; /* reported when the records have been read */
-        acre_buf_free(&k);
         return 0;
     }
-    if (acre_strset_get(&x->judged_index, k.p, k.len, &ji)) {
+    if (acre_strset_get(&x->judged_index, k->p, k->len, &ji)) {
         const judged *j = &x->judged[ji];
         int rc;
         *seq = j->seq;
-        for (size_t i = 0; i < k.len; i++) /* the key's parts, printable, for the message */
-            if (k.p[i] == SEP[0])
-                k.p[i] = '/';
-        if ((rc = acre_close_stored(a, j->a, x->err, "counted.a of %s", k.p)) ||
-            (rc = acre_close_stored(b, j->b, x->err, "counted.b of %s", k.p))) {
-            acre_buf_free(&k);
+        for (size_t i = 0; i < k->len; i++) /* the key's parts, printable, for the message */
+            if (k->p[i] == SEP[0])
+                k->p[i] = '/';
+        if ((rc = acre_close_stored(a, j->a, x->err, "counted.a of %s", k->p)) ||
+            (rc = acre_close_stored(b, j->b, x->err, "counted.b of %s", k->p)))
             return rc;
-        }
-        acre_buf_free(&k);
         return 0;
     }
-    acre_buf_free(&k);
     if ((cc = covering(x, p)) < 0)
         return 0;
     for (int i = 0; i < g->nv; i++)
@@ -120,7 +167,7 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
         if (covering(x, acre_close_period_of(date)) != cc)
             return 0;
     }
-    {
+    if (x->excluded.n) {
         /* judged at close cc, unless the customer did not count then */
         char ek[600];
         int n = snprintf(ek, sizeof ek, "%d" SEP "%s", x->closes[cc].period, cu->id);
@@ -130,27 +177,19 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
     *seq = v->seq;
     {
         /* the customer's affiliate and signup as they were at that close */
-        const char *aff = x->c.affs[cu->aff].id;
-        int64_t signup = cu->signup_sec;
         const acre_plan *op;
         acre_acc A = {0}, B = {0};
-        char affbuf[512];
-        int rc = acre_close_old_customer(x, cu->id, x->closes[cc].seq, affbuf, sizeof affbuf,
-                                         &signup, x->err);
-        if (rc < 0)
-            return rc;
+        int64_t signup;
+        long ai;
+        int rc = old_customer(x, cu, cc, &ai, &op, &signup);
         if (rc)
-            aff = affbuf;
-        op = acre_close_closed_plan(x, x->closes[cc].period, aff);
+            return rc;
         if (!was_closed(x, p)) {
             /* a skipped month's record was judged at close cc by the plan its affiliate's
              * assignments give that month (acre_close_judge_late): without revshare it
              * counted 0 */
-            long ai;
             const acre_plan *own =
-                acre_strset_get(&x->c.aff_index, aff, strlen(aff), &ai)
-                    ? acre_close_plan_for(x, (int)ai, p, NULL, NULL, 0)
-                    : NULL;
+                ai >= 0 ? acre_close_plan_for(x, (int)ai, p, NULL, NULL, 0) : NULL;
             if (!own || !own->valuer)
                 op = NULL;
         }

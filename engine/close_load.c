@@ -474,6 +474,7 @@ static int add_customer(ctx *x, const acre_value *row, acre_error *err)
     memcpy(cu->id, id, len + 1);
     x->last_cust = cu->id;
     cu->aff = (int)ai;
+    cu->seq = row[5].i;
     acre_datetime_split(TXT(2), &cu->signup_sec, &cu->signup_nsec);
     acre_date_of(cu->signup_date, cu->signup_sec);
     if (TXT(3)) {
@@ -617,7 +618,7 @@ static const acre_query q_judged = {ACRE_Q_SELECT,
 static const acre_query q_customers = {
     ACRE_Q_SELECT,
     "customer",
-    {"customer_id", "affiliate_id", "signup_date", "country_code", "kyc_status_id", NULL},
+    {"customer_id", "affiliate_id", "signup_date", "country_code", "kyc_status_id", "seq", NULL},
     {{"seq", ACRE_LE}},
     {"customer_id", "seq", NULL},
     1,

@@ -60,7 +60,7 @@ void acre_acc_get(acre_dec *out, const acre_acc *a)
     unsigned __int128 u = a->v < 0 ? -(unsigned __int128)a->v : (unsigned __int128)a->v;
     uint64_t w[2] = {(uint64_t)u, (uint64_t)(u >> 64)};
     mpz_import(mpq_numref(out->q), 2, -1, sizeof w[0], 0, 0, w);
-    mpz_ui_pow_ui(mpq_denref(out->q), 10, 18);
+    mpz_set_ui(mpq_denref(out->q), 1000000000000000000UL); /* 10^18 */
     mpq_canonicalize(out->q);
     if (a->v < 0)
         mpq_neg(out->q, out->q);

@@ -2,6 +2,7 @@
  *
  *   acre-gen activity ROWS DIR
  *   acre-gen close DIR [DIVISOR]
+ *   acre-gen month DIR DIVISOR YYYY-MM
  *
  * writes DIR/affiliates.ndjson (1,000 affiliates), DIR/customers.ndjson (ROWS/5 customers, at
  * least 1) and DIR/activity.ndjson (ROWS gaming-activity records in one month, amounts with two
@@ -12,7 +13,14 @@
  * the child of another), four hybrid plans (one per currency: CPA 50 + 30% of NGR with carry,
  * sub-affiliate levels 5%), 200,000 customers, 2,000,000 transactions and 3,000,000 gaming
  * activity rows in 2026-03, every count divided by DIVISOR (default 1). Same arguments, same
- * bytes. */
+ * bytes.
+ *
+ * `month` writes one more month of the same operator for tools/bench/history.sh:
+ * DIR/transactions-YYYY-MM.ndjson and DIR/activity-YYYY-MM.ndjson, the counts of `close` dated
+ * in that month (transaction IDs carry the month, so no two months share one), and in the
+ * activity file, after the month's rows, late data: a new version (other amounts) of one in a
+ * hundred of the previous month's activity rows. The sequence restarts for each month, so a
+ * month's files do not depend on which months were written before. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -127,6 +135,91 @@ static int gen_close(const char *dir, long div)
     return 0;
 }
 
+/* Activity rows of month `ym` (YYYY-MM), `rows` of them over `customers`, amounts from the
+ * generator's sequence, as gen_close writes them. */
+static void activity_rows(FILE *f, const char *ym, long rows, long customers, long affiliates)
+{
+    static const char *const currencies[] = {"EUR", "GBP", "USD", "SEK"};
+    static const char *const games[] = {"slots", "live_casino", "table_games", "sportsbook"};
+    for (long i = 0; i < rows; i++) {
+        long c = i % customers, k = i / customers;
+        uint64_t bets = next() % 500000, wins = bets ? next() % (bets + bets / 10 + 1) : 0;
+        char tb[32], w[32];
+        money(tb, sizeof tb, bets);
+        money(w, sizeof w, wins);
+        fprintf(f,
+                "{\"date\":\"%s-%02ld\",\"customer_id\":\"c_%07ld\",\"game_type\":\"%s\","
+                "\"currency\":\"%s\",\"bets_count\":%u,\"total_bets\":%s,\"wins\":%s}\n",
+                ym, 1 + k % 28, c, games[(k / 28) % 4], currencies[(c % affiliates) % 4],
+                (unsigned)(next() % 400), tb, w);
+    }
+}
+
+static int gen_month(const char *dir, long div, const char *ym)
+{
+    static const char *const currencies[] = {"EUR", "GBP", "USD", "SEK"};
+    static const char *const types[] = {"deposit", "deposit", "deposit", "withdrawal", "bonus"};
+    long affiliates = 1000, customers = 200000 / div, txns = 2000000 / div, rows = 3000000 / div;
+    int y, m;
+    char name[64], prev[8], tag[8];
+    FILE *f;
+    if (strlen(ym) != 7 || sscanf(ym, "%4d-%2d", &y, &m) != 2 || m < 1 || m > 12) {
+        fprintf(stderr, "acre-gen month: %s is not YYYY-MM\n", ym);
+        return 2;
+    }
+    snprintf(prev, sizeof prev, "%04d-%02d", m == 1 ? y - 1 : y, m == 1 ? 12 : m - 1);
+    snprintf(tag, sizeof tag, "%04d%02d", y % 10000, m);
+    state = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(y * 12 + m);
+    snprintf(name, sizeof name, "transactions-%s.ndjson", ym);
+    f = open_out(dir, name);
+    for (long i = 0; i < txns; i++) {
+        long c = i % customers, k = i / customers;
+        char amount[32];
+        money(amount, sizeof amount, 1000 + next() % 50000);
+        fprintf(f,
+                "{\"transaction_id\":\"t_%s_%08ld\",\"customer_id\":\"c_%07ld\","
+                "\"transaction_type\":\"%s\",\"amount_currency\":%s,\"currency\":\"%s\","
+                "\"transaction_date\":\"%s-%02ldT%02ld:%02ld:00Z\",\"status\":\"%s\"}\n",
+                tag, i, c, types[k % 5], amount, currencies[(c % affiliates) % 4], ym, 1 + k % 28,
+                (i / 7) % 24, i % 60, next() % 10 ? "approved" : "declined");
+    }
+    fclose(f);
+    snprintf(name, sizeof name, "activity-%s.ndjson", ym);
+    f = open_out(dir, name);
+    activity_rows(f, ym, rows, customers, affiliates);
+    {
+        /* late data: new versions of rows 0, 100, 200, ... of the previous month's keys */
+        uint64_t saved = state;
+        FILE *late = tmpfile();
+        char line[512];
+        long n = 0;
+        if (!late) {
+            perror("tmpfile");
+            return 1;
+        }
+        activity_rows(late, prev, rows, customers, affiliates);
+        rewind(late);
+        state = saved;
+        while (fgets(line, sizeof line, late)) {
+            char *tbp = strstr(line, "\"total_bets\":");
+            if (n++ % 100 || !tbp)
+                continue;
+            /* the same key, other amounts */
+            *tbp = '\0';
+            {
+                uint64_t bets = next() % 500000, wins = bets ? next() % (bets + 1) : 0;
+                char tb[32], w[32];
+                money(tb, sizeof tb, bets);
+                money(w, sizeof w, wins);
+                fprintf(f, "%s\"total_bets\":%s,\"wins\":%s}\n", line, tb, w);
+            }
+        }
+        fclose(late);
+    }
+    fclose(f);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const char *const games[] = {"slots", "live_casino", "table_games", "sportsbook"};
@@ -134,10 +227,13 @@ int main(int argc, char **argv)
     long rows, customers, affiliates = 1000;
     FILE *f, *csv;
 
+    if (argc == 5 && strcmp(argv[1], "month") == 0)
+        return gen_month(argv[2], atol(argv[3]) > 0 ? atol(argv[3]) : 1, argv[4]);
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "close") == 0)
         return gen_close(argv[2], argc == 4 && atol(argv[3]) > 0 ? atol(argv[3]) : 1);
     if (argc != 4 || strcmp(argv[1], "activity") != 0 || (rows = atol(argv[2])) <= 0) {
-        fprintf(stderr, "usage: acre-gen activity ROWS DIR\n       acre-gen close DIR [DIVISOR]\n");
+        fprintf(stderr, "usage: acre-gen activity ROWS DIR\n       acre-gen close DIR [DIVISOR]\n"
+                        "       acre-gen month DIR DIVISOR YYYY-MM\n");
         return 2;
     }
     customers = rows / 5 > 0 ? rows / 5 : 1;
