@@ -123,7 +123,9 @@ static int old_customer(ctx *x, const acre_cust *cu, int cc, long *ai, const acr
 }
 
 /* The value a record was counted at before this close, or 0 when it never was; *seq is the
- * version judged (0: none). */
+ * version judged (0: none). When that is the record's newest version, nothing changed since:
+ * the value is left 0 and not computed (acre_close_judge_late goes no further), so an unchanged
+ * record costs a lookup, not a valuation. */
 static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec *b, long long *seq,
                      const acre_cust *cu)
 {
@@ -146,6 +148,8 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
         const judged *j = &x->judged[ji];
         int rc;
         *seq = j->seq;
+        if (j->seq == g->v[g->nv - 1].seq)
+            return 0; /* judged in its newest version: acre_close_judge_late needs no value */
         for (size_t i = 0; i < k->len; i++) /* the key's parts, printable, for the message */
             if (k->p[i] == SEP[0])
                 k->p[i] = '/';
@@ -175,6 +179,8 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
             return 0;
     }
     *seq = v->seq;
+    if (v == &g->v[g->nv - 1])
+        return 0; /* counted in its newest version: acre_close_judge_late needs no value */
     {
         /* the customer's affiliate and signup as they were at that close */
         const acre_plan *op;
