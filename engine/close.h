@@ -149,6 +149,9 @@ typedef struct acre_aff {
     char layer_plan_id[256], layer_label[300];
     acre_layer *layers;
     int nlayers;
+    /* each rule kind's state between closes, by its row in acre_rule_kinds[]
+     * (acre_aff_state) */
+    void *state[ACRE_MAX_RULE_KINDS];
     acre_dec brought_forward;
     int had_balance;
     acre_line *lines;
@@ -189,6 +192,14 @@ typedef struct acre_close {
     pthread_mutex_t *lock;  /* guards missing_set while rule kinds run on two threads, or NULL */
     int oom;                /* an allocation failed while streaming */
 } acre_close;
+
+/* The state slot of rule kind k (a row of acre_rule_kinds[]) for affiliate a: NULL until the
+ * kind sets it; the kind's state_free frees it with the close (include/acre/sys/rule.h
+ * "State"). */
+static inline void **acre_aff_state(acre_aff *a, const acre_rule_kind *k)
+{
+    return &a->state[acre_rule_kind_slot(k)];
+}
 
 /* Accumulators. */
 /* acre_close_period, seeing only record versions at or below `watermark` (a close's seq; below

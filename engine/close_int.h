@@ -205,9 +205,10 @@ int acre_close_write_ledger(ctx *x, acre_buf *b, char digest[72]);
 
 /* ---- what the close stores (engine/close_state.c) ---- */
 
-/* Inserts everything a later close needs except the ledger itself: balances, carryover layers,
- * excluded and settled customers, clawbacks, what was counted. Reads the close only, but cuts
- * x->out_counted into its fields in place. Returns 0 or an error (err set). */
+/* Inserts everything a later close needs except the ledger itself: balances, each rule kind's
+ * state (its save hook, in table order), carryover layers, excluded and settled customers,
+ * clawbacks, what was counted. Reads the close only, but cuts x->out_counted into its fields in
+ * place. Returns 0 or an error (err set). */
 int acre_close_write_state(ctx *x, acre_error *err);
 
 /* Inserts the close row: the period, the watermark, the ledger, its digest and the previous one.

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acre/sys/rule.h"
 #include "close_int.h"
 #include "store_int.h"
 
@@ -62,6 +63,14 @@ int acre_close_write_state(ctx *x, acre_error *err)
                 goto out;
         }
     }
+
+    /* each rule kind's own state, in table order; this runs beside the ledger's writer
+     * (engine/close.c store_close), so a save hook reads no line */
+    acre_store_done(x->s, st);
+    st = NULL;
+    for (int k = 0; acre_rule_kinds[k]; k++)
+        if (acre_rule_kinds[k]->save && (rc = acre_rule_kinds[k]->save(c, x->s, err)))
+            goto out;
 
     PREP(&q_layer);
     for (int i = 0; i < c->naffs; i++) {

@@ -743,6 +743,12 @@ static int no_value(acre_close *c, const void *config, const acre_plan *p, const
     return 0;
 }
 
+static int no_save(acre_close *c, acre_store *s, acre_error *err)
+{
+    (void)c, (void)s, (void)err;
+    return 0;
+}
+
 static void test_rule_table_check(void **state)
 {
     static const acre_line_kind twice[] = {{"cpa", "cpa", "Cpa", 0, NULL}};
@@ -764,6 +770,30 @@ static void test_rule_table_check(void **state)
                              .value = no_value};
     const acre_rule_kind *t3[] = {kind("cpa"), &dup, NULL};
     const acre_rule_kind *t4[] = {kind("revshare"), &valuer, NULL};
+    /* state without its free; a second line kind documenting paid settlements; one that
+     * documents a settlement without a customer */
+    static const acre_line_kind paid2[] = {
+        {"paid2", "paid2", "Paid2", ACRE_LINE_CUSTOMER | ACRE_LINE_SETTLES_PAID, NULL}};
+    static const acre_line_kind nocust[] = {
+        {"nocust", "nocust", "Nocust", ACRE_LINE_SETTLES_OVER_CAP, NULL}};
+    acre_rule_kind keeper = {.version = ACRE_RULE_KIND_VERSION,
+                             .name = "keeper",
+                             .phase = 1,
+                             .run = no_run,
+                             .save = no_save};
+    acre_rule_kind payer = {.version = ACRE_RULE_KIND_VERSION,
+                            .name = "payer",
+                            .phase = 1,
+                            .run = no_run,
+                            .lines = paid2,
+                            .nlines = 1};
+    acre_rule_kind lonely = {.version = ACRE_RULE_KIND_VERSION,
+                             .name = "lonely",
+                             .phase = 1,
+                             .run = no_run,
+                             .lines = nocust,
+                             .nlines = 1};
+    const acre_rule_kind *t5[] = {&keeper, NULL}, *t7[] = {&lonely, NULL}, *t8[] = {&payer, NULL};
     acre_error err;
     (void)state;
     assert_int_equal(acre_rule_kinds_ready(&err), 0);
@@ -776,6 +806,11 @@ static void test_rule_table_check(void **state)
     assert_string_equal(err.message, "two line kinds are called cpa");
     assert_int_equal(acre_rule_table_check(t4, &err), ACRE_ERROR);
     assert_string_equal(err.message, "rule kinds revshare and valuer both value records");
+    assert_int_equal(acre_rule_table_check(t5, &err), ACRE_ERROR);
+    assert_non_null(strstr(err.message, "rule kind keeper keeps state: it needs state_free"));
+    assert_int_equal(acre_rule_table_check(t7, &err), ACRE_ERROR);
+    assert_non_null(strstr(err.message, "line kind nocust documents one settlement at most"));
+    assert_int_equal(acre_rule_table_check(t8, &err), 0);
     /* the line kinds in ledger order (SPEC 6), each kind's after those of the rows before */
     assert_int_equal(line_kind("cpa"), 0);
     assert_int_equal(line_kind("cpa_over_cap"), 1);
