@@ -2,15 +2,16 @@
  * previewed: the driver of the close's steps.
  *
  * The close reads the store once (engine/close_load.c): affiliates and their plans for the
- * period, customers, flags, rates, the state the previous close left (balances, carryover
- * layers, settled customers, late judgments); meanwhile reader threads (engine/close_read.c)
- * start on transactions, activity and bonus events, which it then streams in key order, each
- * record's versions together. Each record feeds its customer's qualification events and, when
- * it counts, its revenue in the plan currency (engine/close_value.c; a record dated in an
- * earlier period: engine/close_late.c). The rule kinds (rules/) then add the lines, on two
- * threads; then come the totals and the ledger (engine/close_ledger.c) and what the next close
- * starts from (engine/close_state.c). This file holds that order, the plans an affiliate holds,
- * the customers' and affiliates' part in the close, and freeing it. */
+ * period, customers, flags, rates, the state the previous close left (balances, settled
+ * customers, late judgments; each rule kind then loads its own through its load hook, carryover
+ * its layers); meanwhile reader threads (engine/close_read.c) start on transactions, activity
+ * and bonus events, which it then streams in key order, each record's versions together. Each
+ * record feeds its customer's qualification events and, when it counts, its revenue in the plan
+ * currency (engine/close_value.c; a record dated in an earlier period: engine/close_late.c). The
+ * rule kinds (rules/) then add the lines, on two threads; then come the totals and the ledger
+ * (engine/close_ledger.c) and what the next close starts from (engine/close_state.c, with the
+ * kinds' save hooks). This file holds that order, the plans an affiliate holds, the customers'
+ * and affiliates' part in the close, and freeing it. */
 #include <pthread.h>
 
 #include <stdio.h>
@@ -482,9 +483,6 @@ static void ctx_free(ctx *x)
         free(a->custs);
         free(a->children);
         free(a->paid);
-        for (int k = 0; k < a->nlayers; k++)
-            acre_dec_clear(&a->layers[k].amount);
-        free(a->layers);
         for (int k = 0; acre_rule_kinds[k]; k++)
             if (a->state[k] && acre_rule_kinds[k]->state_free)
                 acre_rule_kinds[k]->state_free(a->state[k]);

@@ -113,7 +113,7 @@ const acre_table *acre_store_table(const char *name)
     return NULL;
 }
 
-/* Read by the close (the deficits it brings forward) and by the audit (what it derives). */
+/* Read by the audit (the layers it derives); the close reads them in rules/carryover.c. */
 const acre_query acre_q_period_layers = {
     ACRE_Q_SELECT,
     "close_layer",
