@@ -7,20 +7,21 @@
  * revshare (acre_carry_expire), and this kind's run does it for every other affiliate.
  *
  * The layers are this kind's state between closes (include/acre/sys/rule.h "State"): table
- * close_layer, read into each affiliate's slot by load and written back by save. Revshare
- * reaches them only through acre_carry_expire, acre_carry_apply and acre_carry_on
- * (engine/close.h). */
+ * close_layer, read into each affiliate's slot by load, written back by save, and replayed from
+ * the ledgers by the audit hooks at the end of this file. Revshare reaches them only through
+ * acre_carry_expire, acre_carry_apply and acre_carry_on (engine/close.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acre/sys/rule.h"
 #include "alloc.h"
+#include "audit_util.h"
 #include "close.h"
 #include "store_int.h"
 #include "verify_util.h"
 
-extern const acre_rule_kind acre_rule_carryover;
+extern const acre_rule_kind acre_rule_carryover, acre_rule_revshare;
 
 /* revshare.negative_carryover; a plan without one has no config: mode none, no limit. */
 typedef struct carrycfg {
@@ -366,6 +367,246 @@ static void verify(acre_vc *v, const json_t *line, const json_t *d, const char *
     acre_dec_clear(&zero);
 }
 
+/* ---- the audit's replay (engine/audit_state.c calls it through the table) ---- */
+
+/* One affiliate as the ledgers so far leave its layers. */
+typedef struct replayed {
+    char *id; /* NULL: no ledger gave it a layer or an expiry yet */
+    layer *l; /* oldest first */
+    int n;
+    char *label; /* the plan the layers are held under, or NULL */
+    int pos;     /* layers matched with this period's rows */
+} replayed;
+
+/* The audit's state: by the audit's number of the affiliate. */
+typedef struct replay {
+    replayed *a;
+    int n;
+} replay;
+
+/* Affiliate number aff's entry, made when it has none; NULL when out of memory (marked). */
+static replayed *entry(acre_audit *au, void **state, int aff, const char *id)
+{
+    replay *r = *state;
+    if (!r && !(r = *state = acre_calloc(1, sizeof *r))) {
+        acre_audit_ran_out(au);
+        return NULL;
+    }
+    if (aff >= r->n) {
+        replayed *n = acre_realloc(r->a, (size_t)(aff + 1) * sizeof *n);
+        if (!n) {
+            acre_audit_ran_out(au);
+            return NULL;
+        }
+        memset(n + r->n, 0, (size_t)(aff + 1 - r->n) * sizeof *n);
+        r->a = n;
+        r->n = aff + 1;
+    }
+    if (!r->a[aff].id && !(r->a[aff].id = acre_strdup(id))) {
+        acre_audit_ran_out(au);
+        return NULL;
+    }
+    return &r->a[aff];
+}
+
+static void drop_layers(replayed *e, int n)
+{
+    if (n <= 0)
+        return; /* no layers: e->l may be NULL, which memmove may not take */
+    for (int i = 0; i < n; i++)
+        acre_dec_clear(&e->l[i].amount);
+    memmove(e->l, e->l + n, (size_t)(e->n - n) * sizeof *e->l);
+    e->n -= n;
+}
+
+/* A carryover_expired line: its layers are the oldest the previous close left. */
+static void expired(acre_audit *au, const char *per, replayed *e, const json_t *line)
+{
+    const json_t *ls = json_object_get(json_object_get(line, "detail"), "layers"), *x;
+    size_t i, n = json_array_size(ls);
+    acre_dec v;
+    acre_dec_init(&v);
+    if (n > (size_t)e->n) {
+        acre_audit_bad(au, per,
+                       "affiliate %s: carryover_expired expires %zu layers; the ledgers before it "
+                       "leave %d",
+                       e->id, n, e->n);
+        n = (size_t)e->n;
+    }
+    json_array_foreach(ls, i, x)
+    {
+        char lp[8];
+        const char *xp = acre_vc_str(x, "period"), *xa = acre_vc_str(x, "amount");
+        if (i >= n)
+            break;
+        acre_period_text(lp, e->l[i].origin);
+        if (!xp || strcmp(xp, lp) != 0 || acre_audit_num(au, &v, xa) ||
+            acre_dec_cmp(&v, &e->l[i].amount) != 0) {
+            char *want = acre_audit_canon(au, &e->l[i].amount);
+            acre_audit_bad(au, per,
+                           "affiliate %s: carryover_expired layer %zu is %s %s; the ledgers "
+                           "before it leave %s %s",
+                           e->id, i + 1, xp ? xp : "?", xa ? xa : "?", lp, want ? want : "?");
+            free(want);
+        }
+    }
+    drop_layers(e, (int)n);
+    acre_dec_clear(&v);
+}
+
+/* A revshare line in mode carry: its basis adds a layer or absorbs the oldest ones. */
+static void carry(acre_audit *au, const char *per, int period, replayed *e, const json_t *line)
+{
+    const json_t *d = json_object_get(line, "detail");
+    const char *in = acre_vc_str(d, "carried_in"), *plan = acre_vc_str(line, "plan");
+    acre_dec basis, sum, out;
+    acre_dec_init(&basis);
+    acre_dec_init(&sum);
+    acre_dec_init(&out);
+    for (int i = 0; i < e->n; i++)
+        acre_dec_add(&sum, &sum, &e->l[i].amount);
+    if (acre_audit_num(au, &basis, acre_vc_str(d, "basis")) || acre_audit_num(au, &out, in) ||
+        acre_dec_cmp(&out, &sum) != 0) {
+        char *want = acre_audit_canon(au, &sum);
+        acre_audit_bad(au, per,
+                       "affiliate %s: revshare carried_in is %s; the layers the ledgers before "
+                       "it leave sum to %s",
+                       e->id, in ? in : "?", want ? want : "?");
+        free(want);
+    }
+    if (acre_dec_sgn(&basis) < 0) {
+        layer *n = acre_realloc(e->l, (size_t)(e->n + 1) * sizeof *n);
+        if (!n) {
+            acre_audit_ran_out(au);
+        } else {
+            e->l = n;
+            n[e->n].origin = period;
+            acre_dec_init(&n[e->n].amount);
+            acre_dec_set(&n[e->n].amount, &basis);
+            e->n++;
+        }
+    } else if (acre_dec_sgn(&basis) > 0) {
+        int used = 0;
+        while (used < e->n && acre_dec_sgn(&basis) > 0) {
+            acre_dec_add(&e->l[used].amount, &e->l[used].amount, &basis);
+            if (acre_dec_sgn(&e->l[used].amount) >= 0) {
+                acre_dec_set(&basis, &e->l[used].amount);
+                used++;
+            } else {
+                acre_dec_set_si(&basis, 0);
+            }
+        }
+        drop_layers(e, used);
+    }
+    free(e->label);
+    if (!(e->label = plan ? acre_strdup(plan) : NULL) && plan)
+        acre_audit_ran_out(au);
+    acre_dec_clear(&basis);
+    acre_dec_clear(&sum);
+    acre_dec_clear(&out);
+}
+
+/* One listed affiliate: its expiries (the oldest layers go), then its revshare line in mode
+ * carry (the revshare rule runs after the expiry). */
+static void audit_lines(acre_audit *au, void **state, const char *per, int p, int aff,
+                        const char *id, const acre_vline *lines, size_t n)
+{
+    int exp = acre_line_kind_index(&acre_rule_carryover, 0),
+        rs = acre_line_kind_index(&acre_rule_revshare, 0);
+    replayed *e;
+    acre_dec v;
+    acre_dec_init(&v);
+    for (size_t i = 0; i < n; i++) /* a line whose amount does not read is verify's to name */
+        if (lines[i].kind == exp && !acre_audit_num(au, &v, acre_vc_str(lines[i].line, "amount")) &&
+            (e = entry(au, state, aff, id)))
+            expired(au, per, e, lines[i].line);
+    for (size_t i = 0; i < n; i++) {
+        const char *mode = acre_vc_str(json_object_get(lines[i].line, "detail"), "carryover");
+        if (lines[i].kind == rs && mode && strcmp(mode, "carry") == 0 &&
+            (e = entry(au, state, aff, id)))
+            carry(au, per, p, e, lines[i].line);
+    }
+    acre_dec_clear(&v);
+}
+
+#define COL(k) col_text(row, (k))
+#define INT(k) (row[(k)].i)
+
+/* The close_layer rows of period p against the layers the ledgers leave. */
+static int audit_rows(acre_audit *au, void **state, acre_store *s, const char *per, int p,
+                      acre_error *err)
+{
+    replay *r = *state;
+    acre_value pv = acre_val_int(p);
+    acre_rows rows;
+    int rc, na = r ? r->n : 0;
+    for (int i = 0; i < na; i++)
+        r->a[i].pos = 0;
+    if ((rc = acre_store_rows(s, &q_layers, &pv, &rows, "reading close_layer", err)))
+        return rc;
+    for (long k = 0; k < rows.n; k++) {
+        const acre_value *row = acre_row(&rows, k);
+        int i = COL(0) ? acre_audit_affiliate(au, COL(0)) : -1;
+        replayed *e = i >= 0 && i < na ? &r->a[i] : NULL;
+        layer *l;
+        char lp[8];
+        acre_period_text(lp, (int)INT(3));
+        if (!e || e->pos >= e->n) {
+            acre_audit_bad(au, per,
+                           "close_layer has a layer of %s for affiliate %s (amount %s) that the "
+                           "ledgers do not leave",
+                           lp, COL(0) ? COL(0) : "null", COL(4) ? COL(4) : "null");
+            continue;
+        }
+        l = &e->l[e->pos++];
+        if (l->origin != INT(3) || !acre_audit_same(au, COL(4), &l->amount)) {
+            char want[8], *amount = acre_audit_canon(au, &l->amount);
+            acre_period_text(want, l->origin);
+            acre_audit_bad(au, per,
+                           "close_layer %s: layer %d is %s amount %s; the ledgers give %s "
+                           "amount %s",
+                           e->id, e->pos, lp, COL(4) ? COL(4) : "null", want,
+                           amount ? amount : "?");
+            free(amount);
+        }
+        if (e->label) {
+            const char *at = strrchr(e->label, '@');
+            size_t idlen = at ? (size_t)(at - e->label) : strlen(e->label);
+            if (!COL(2) || strcmp(COL(2), e->label) != 0 || !COL(1) || strlen(COL(1)) != idlen ||
+                strncmp(COL(1), e->label, idlen) != 0)
+                acre_audit_bad(au, per, "close_layer %s: plan is %s (%s); the ledgers give %s",
+                               e->id, COL(2) ? COL(2) : "null", COL(1) ? COL(1) : "null", e->label);
+        }
+    }
+    acre_rows_free(&rows);
+    for (int i = 0; i < na; i++) {
+        replayed *e = &r->a[i];
+        if (e->pos < e->n) {
+            char *amount = acre_audit_canon(au, &e->l[e->pos].amount);
+            acre_audit_bad(au, per,
+                           "close_layer has %d layer%s of affiliate %s fewer than the ledgers "
+                           "leave (the first missing: amount %s)",
+                           e->n - e->pos, e->n - e->pos == 1 ? "" : "s", e->id,
+                           amount ? amount : "?");
+            free(amount);
+        }
+    }
+    return 0;
+}
+
+static void audit_free(void *state)
+{
+    replay *r = state;
+    for (int i = 0; i < r->n; i++) {
+        drop_layers(&r->a[i], r->a[i].n);
+        free(r->a[i].l);
+        free(r->a[i].id);
+        free(r->a[i].label);
+    }
+    free(r->a);
+    free(r);
+}
+
 static const acre_line_kind lines[] = {
     {"carryover_expired", "carryover_expired", "Carryover-Expired", 0, verify},
 };
@@ -383,4 +624,7 @@ const acre_rule_kind acre_rule_carryover = {
     .load = load,
     .save = save,
     .state_free = state_free,
+    .audit_lines = audit_lines,
+    .audit_rows = audit_rows,
+    .audit_free = audit_free,
 };

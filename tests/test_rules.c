@@ -840,7 +840,8 @@ static void test_rule_table_check(void **state)
                              .run = no_run,
                              .lines = nocust,
                              .nlines = 1};
-    const acre_rule_kind *t5[] = {&keeper, NULL}, *t7[] = {&lonely, NULL}, *t8[] = {&payer, NULL};
+    const acre_rule_kind *t5[] = {&keeper, NULL}, *t6[] = {kind("cpa"), &payer, NULL},
+                         *t7[] = {&lonely, NULL}, *t8[] = {&payer, NULL};
     acre_error err;
     (void)state;
     assert_int_equal(acre_rule_kinds_ready(&err), 0);
@@ -855,6 +856,9 @@ static void test_rule_table_check(void **state)
     assert_string_equal(err.message, "rule kinds revshare and valuer both value records");
     assert_int_equal(acre_rule_table_check(t5, &err), ACRE_ERROR);
     assert_non_null(strstr(err.message, "rule kind keeper keeps state: it needs state_free"));
+    assert_int_equal(acre_rule_table_check(t6, &err), ACRE_ERROR);
+    assert_string_equal(err.message,
+                        "two line kinds document the same settlement (the second: paid2)");
     assert_int_equal(acre_rule_table_check(t7, &err), ACRE_ERROR);
     assert_non_null(strstr(err.message, "line kind nocust documents one settlement at most"));
     assert_int_equal(acre_rule_table_check(t8, &err), 0);
