@@ -3,10 +3,10 @@
  *
  * The close reads the store once (engine/close_load.c): affiliates and their plans for the
  * period, customers, flags, rates, the state the previous close left (balances, settled
- * customers, late judgments; each rule kind then loads its own through its load hook, carryover
- * its layers); meanwhile reader threads (engine/close_read.c) start on transactions, activity
- * and bonus events, which it then streams in key order, each record's versions together. Each
- * record feeds its customer's qualification events and, when it counts, its revenue in the plan
+ * customers, late judgments; each rule kind then loads its own through its load hook);
+ * meanwhile reader threads (engine/close_read.c) start on transactions, activity and bonus
+ * events, which it then streams in key order, each record's versions together. Each record
+ * feeds its customer's qualification events and, when it counts, its revenue in the plan
  * currency (engine/close_value.c; a record dated in an earlier period: engine/close_late.c). The
  * rule kinds (rules/) then add the lines, on two threads; then come the totals and the ledger
  * (engine/close_ledger.c) and what the next close starts from (engine/close_state.c, with the

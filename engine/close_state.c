@@ -1,10 +1,9 @@
 /* engine/close_state.c — the rows a close stores beside its ledger.
  *
  * What the next close starts from: balances and the plan each affiliate held (close_affiliate),
- * each rule kind's own state (its save hook: carryover's layers), the customers that did not
- * count, settled customers and clawbacks, the judgments of late records (counted); then the
- * close row with the ledger itself. All in the close's one transaction, which close.c began and
- * commits. */
+ * each rule kind's own state (its save hook), the customers that did not count, settled
+ * customers and clawbacks, the judgments of late records (counted); then the close row with the
+ * ledger itself. All in the close's one transaction, which close.c began and commits. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,8 +63,8 @@ int acre_close_write_state(ctx *x, acre_error *err)
         }
     }
 
-    /* each rule kind's own state (carryover's layers), in table order; this runs beside the
-     * ledger's writer (engine/close.c store_close), so a save hook reads no line */
+    /* each rule kind's own state, in table order; this runs beside the ledger's writer
+     * (engine/close.c store_close), so a save hook reads no line */
     acre_store_done(x->s, st);
     st = NULL;
     for (int k = 0; acre_rule_kinds[k]; k++)
