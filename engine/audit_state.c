@@ -7,55 +7,56 @@
  *     exactly (the ledger shows it rounded): 0 when the ledger paid, else Σ line amounts + the
  *     previous close's exact carried_forward. Each ledger's brought_forward must be that
  *     previous value rounded to the affiliate's scale.
- *   - close_layer: the carryover layers, replayed from each ledger's carryover_expired lines
- *     (the oldest layers go) and revshare lines in mode carry (a negative basis adds a layer, a
- *     positive one absorbs the oldest first); each layer's origin, amount and plan.
- *   - settled: every paid CPA is a cpa line of its period with the same affiliate, plan, amount
- *     and qualified_at (qsec its seconds), over_cap a cpa_over_cap line, and clawed_period is
- *     set exactly for the customers with a cpa_clawback line; and every such line has its row.
+ *   - each rule kind's own state (carryover's close_layer): the kind's audit hooks replay it
+ *     from every listed affiliate's lines and compare it with its rows of each period
+ *     (include/acre/sys/rule.h "State"; what they may call: engine/audit_util.h).
+ *   - settled: the line kinds that document a settlement say so (ACRE_LINE_SETTLES_*: cpa's):
+ *     every paid row is such a line of its period with the same affiliate, plan, amount and
+ *     qualified_at (qsec its seconds), over_cap its over-cap line, and clawed_period is set
+ *     exactly for the customers with a clawback line; and every such line has its row.
  *   - no state row of a period that is not closed, and close.seq never goes back.
  * What the ledgers do not determine (close_excluded, counted, settled.clawback_days, close.seq's
- * value) only `audit --recompute` checks (engine/audit_recompute.c, docs/RELIABILITY.md). */
+ * value) only `audit --recompute` checks (engine/audit_recompute.c, docs/RELIABILITY.md). The
+ * reporter and number readers the kinds' hooks call (engine/audit_util.h) are this file's. */
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "acre/decimal.h"
+#include "acre/sys/rule.h"
 #include "alloc.h"
 #include "audit_int.h"
+#include "audit_util.h"
 #include "close.h"
 #include "datetime.h"
 #include "jsonval.h"
 #include "store_int.h"
 #include "strset.h"
 
-typedef struct layer {
-    int origin;
-    acre_dec amount;
-} layer;
-
 /* One affiliate as the ledgers so far leave it. */
 typedef struct affst {
     char *id;
-    int has_cf;  /* a close_affiliate row is expected at the last period */
-    acre_dec cf; /* its exact carried_forward */
-    layer *l;    /* carryover layers, oldest first */
-    int nl;
-    char *label;         /* the plan the layers are held under */
-    int seen, row, lpos; /* in this ledger; its close_affiliate row found; layers matched */
-    char *plan;          /* this ledger's plan, or NULL */
+    int has_cf;    /* a close_affiliate row is expected at the last period */
+    acre_dec cf;   /* its exact carried_forward */
+    int seen, row; /* in this ledger; its close_affiliate row found */
+    char *plan;    /* this ledger's plan, or NULL */
 } affst;
 
-/* A cpa, cpa_over_cap or cpa_clawback line. */
+/* What a settled row can say, and the flag of the line kind that documents it. */
+enum { R_PAID, R_OVER_CAP, R_CLAWBACK, R_N };
+static const unsigned role_flag[R_N] = {ACRE_LINE_SETTLES_PAID, ACRE_LINE_SETTLES_OVER_CAP,
+                                        ACRE_LINE_SETTLES_CLAWBACK};
+
+/* A line of a line kind that documents a settlement. */
 typedef struct cline {
-    const char *kind; /* static */
+    int role; /* R_* */
     int period;
     char *aff, *cust, *plan, *amount, *qat;
     int matched;
 } cline;
 
-typedef struct as {
+struct acre_audit {
     FILE *out;
     int *nbad;
     int oom;
@@ -67,12 +68,14 @@ typedef struct as {
     acre_strset clidx; /* "KIND\x1fCUSTOMER" -> cl */
     int *closed;       /* closed periods, in order */
     int nclosed;
-} as;
+    const char *role[R_N];             /* the line kind documenting each, or NULL (the table's) */
+    void *kstate[ACRE_MAX_RULE_KINDS]; /* each rule kind's audit state, by its row */
+    acre_vline *vl;                    /* one affiliate's lines, for the kinds' audit_lines */
+    size_t cvl;
+};
+typedef struct acre_audit as;
 
-static void prob(as *x, const char *period, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void prob(as *x, const char *period, const char *fmt, ...)
+void acre_audit_bad(as *x, const char *period, const char *fmt, ...)
 {
     va_list ap;
     fprintf(x->out, "%s\tFAIL\t", period);
@@ -83,6 +86,17 @@ static void prob(as *x, const char *period, const char *fmt, ...)
     (*x->nbad)++;
 }
 
+void acre_audit_ran_out(as *x)
+{
+    x->oom = 1;
+}
+
+int acre_audit_affiliate(const as *x, const char *id)
+{
+    long i;
+    return id && acre_strset_get(&x->idx, id, strlen(id), &i) ? (int)i : -1;
+}
+
 static const char *str(const json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
@@ -90,7 +104,7 @@ static const char *str(const json_t *o, const char *k)
 
 /* s as an exact rational: -?D+(.D+)? or p/q. Returns 0, or -1 (x->oom set when memory ran
  * out, so that a failed allocation is never reported as a forged number). */
-static int q_parse(as *x, acre_dec *d, const char *s)
+int acre_audit_num(as *x, acre_dec *d, const char *s)
 {
     const char *p = s && *s == '-' ? s + 1 : s;
     size_t n, frac = 0;
@@ -132,7 +146,7 @@ static int q_parse(as *x, acre_dec *d, const char *s)
 }
 
 /* The canonical text of d (a new string), or NULL with x->oom set. */
-static char *canon(as *x, const acre_dec *d)
+char *acre_audit_canon(as *x, const acre_dec *d)
 {
     char *s = acre_dec_format(d);
     if (!s)
@@ -141,9 +155,9 @@ static char *canon(as *x, const acre_dec *d)
 }
 
 /* Whether stored text s is exactly the canonical text of d. */
-static int same_text(as *x, const char *s, const acre_dec *d)
+int acre_audit_same(as *x, const char *s, const acre_dec *d)
 {
-    char *c = canon(x, d);
+    char *c = acre_audit_canon(x, d);
     int ok = c && s && strcmp(c, s) == 0;
     free(c);
     return ok;
@@ -172,16 +186,6 @@ static affst *aff_get(as *x, const char *id)
     return &x->a[x->na++];
 }
 
-static void drop_layers(affst *a, int n)
-{
-    if (n <= 0)
-        return; /* no layers: a->l may be NULL, which memmove may not take */
-    for (int i = 0; i < n; i++)
-        acre_dec_clear(&a->l[i].amount);
-    memmove(a->l, a->l + n, (size_t)(a->nl - n) * sizeof *a->l);
-    a->nl -= n;
-}
-
 static int set_str(as *x, char **dst, const char *s)
 {
     free(*dst);
@@ -191,93 +195,8 @@ static int set_str(as *x, char **dst, const char *s)
     return x->oom;
 }
 
-/* A carryover_expired line: its layers are the oldest the previous close left. */
-static void expired(as *x, const char *per, affst *a, const json_t *line)
-{
-    const json_t *ls = json_object_get(json_object_get(line, "detail"), "layers"), *e;
-    size_t i, n = json_array_size(ls);
-    acre_dec v;
-    acre_dec_init(&v);
-    if (n > (size_t)a->nl) {
-        prob(x, per,
-             "affiliate %s: carryover_expired expires %zu layers; the ledgers before it "
-             "leave %d",
-             a->id, n, a->nl);
-        n = (size_t)a->nl;
-    }
-    json_array_foreach(ls, i, e)
-    {
-        char lp[8];
-        if (i >= n)
-            break;
-        acre_period_text(lp, a->l[i].origin);
-        if (!str(e, "period") || strcmp(str(e, "period"), lp) != 0 ||
-            q_parse(x, &v, str(e, "amount")) || acre_dec_cmp(&v, &a->l[i].amount) != 0) {
-            char *want = canon(x, &a->l[i].amount);
-            prob(x, per,
-                 "affiliate %s: carryover_expired layer %zu is %s %s; the ledgers before it "
-                 "leave %s %s",
-                 a->id, i + 1, str(e, "period") ? str(e, "period") : "?",
-                 str(e, "amount") ? str(e, "amount") : "?", lp, want ? want : "?");
-            free(want);
-        }
-    }
-    drop_layers(a, (int)n);
-    acre_dec_clear(&v);
-}
-
-/* A revshare line in mode carry: its basis adds a layer or absorbs the oldest ones. */
-static void carry(as *x, const char *per, int period, affst *a, const json_t *line)
-{
-    const json_t *d = json_object_get(line, "detail");
-    acre_dec basis, sum, out;
-    if (!str(d, "carryover") || strcmp(str(d, "carryover"), "carry") != 0)
-        return;
-    acre_dec_init(&basis);
-    acre_dec_init(&sum);
-    acre_dec_init(&out);
-    for (int i = 0; i < a->nl; i++)
-        acre_dec_add(&sum, &sum, &a->l[i].amount);
-    if (q_parse(x, &basis, str(d, "basis")) || q_parse(x, &out, str(d, "carried_in")) ||
-        acre_dec_cmp(&out, &sum) != 0) {
-        char *want = canon(x, &sum);
-        prob(x, per,
-             "affiliate %s: revshare carried_in is %s; the layers the ledgers before it leave "
-             "sum to %s",
-             a->id, str(d, "carried_in") ? str(d, "carried_in") : "?", want ? want : "?");
-        free(want);
-    }
-    if (acre_dec_sgn(&basis) < 0) {
-        layer *n = acre_realloc(a->l, (size_t)(a->nl + 1) * sizeof *n);
-        if (!n) {
-            x->oom = 1;
-        } else {
-            a->l = n;
-            n[a->nl].origin = period;
-            acre_dec_init(&n[a->nl].amount);
-            acre_dec_set(&n[a->nl].amount, &basis);
-            a->nl++;
-        }
-    } else if (acre_dec_sgn(&basis) > 0) {
-        int used = 0;
-        while (used < a->nl && acre_dec_sgn(&basis) > 0) {
-            acre_dec_add(&a->l[used].amount, &a->l[used].amount, &basis);
-            if (acre_dec_sgn(&a->l[used].amount) >= 0) {
-                acre_dec_set(&basis, &a->l[used].amount);
-                used++;
-            } else {
-                acre_dec_set_si(&basis, 0);
-            }
-        }
-        drop_layers(a, used);
-    }
-    set_str(x, &a->label, str(line, "plan"));
-    acre_dec_clear(&basis);
-    acre_dec_clear(&sum);
-    acre_dec_clear(&out);
-}
-
-static void note_line(as *x, int period, const char *kind, const char *aff, const json_t *line)
+/* A line of the line kind that documents settlements of `role`. */
+static void note_line(as *x, int period, int role, const char *aff, const json_t *line)
 {
     char key[600];
     const char *cust = str(line, "customer_id");
@@ -285,7 +204,7 @@ static void note_line(as *x, int period, const char *kind, const char *aff, cons
     int len;
     if (!cust)
         return;
-    len = snprintf(key, sizeof key, "%s\x1f%s", kind, cust);
+    len = snprintf(key, sizeof key, "%s\x1f%s", x->role[role], cust);
     if (len < 0 || (size_t)len >= sizeof key)
         return;
     if (!(n = acre_realloc(x->cl, (size_t)(x->ncl + 1) * sizeof *n))) {
@@ -296,9 +215,7 @@ static void note_line(as *x, int period, const char *kind, const char *aff, cons
     n += x->ncl;
     memset(n, 0, sizeof *n);
     n->period = period;
-    n->kind = !strcmp(kind, "cpa")            ? "cpa"
-              : !strcmp(kind, "cpa_over_cap") ? "cpa_over_cap"
-                                              : "cpa_clawback";
+    n->role = role;
     if (set_str(x, &n->aff, aff) || set_str(x, &n->cust, cust) ||
         set_str(x, &n->plan, str(line, "plan")) || set_str(x, &n->amount, str(line, "amount")) ||
         set_str(x, &n->qat, str(json_object_get(line, "detail"), "qualified_at")) ||
@@ -338,36 +255,49 @@ static void affiliate(as *x, const char *per, int period, const char *prev, cons
         return;
     }
     if (known && (!str(o, "brought_forward") || strcmp(str(o, "brought_forward"), bf) != 0)) {
-        char *exact = canon(x, &a->cf);
-        prob(x, per,
-             "affiliate %s: brought_forward is %s; the carried_forward %s left by %s gives %s", id,
-             str(o, "brought_forward") ? str(o, "brought_forward") : "none", exact ? exact : "?",
-             prev ? prev : "no earlier close", bf);
+        char *exact = acre_audit_canon(x, &a->cf);
+        acre_audit_bad(
+            x, per,
+            "affiliate %s: brought_forward is %s; the carried_forward %s left by %s gives %s", id,
+            str(o, "brought_forward") ? str(o, "brought_forward") : "none", exact ? exact : "?",
+            prev ? prev : "no earlier close", bf);
         free(exact);
     }
     free(bf);
     acre_dec_init(&earned);
     acre_dec_init(&v);
     acre_dec_init(&min);
+    if (json_array_size(lines) > x->cvl) {
+        acre_vline *n = acre_realloc(x->vl, json_array_size(lines) * sizeof *n);
+        if (!n) {
+            x->oom = 1;
+        } else {
+            x->vl = n;
+            x->cvl = json_array_size(lines);
+        }
+    }
     json_array_foreach(lines, i, l)
     {
-        const char *kind = str(l, "kind");
-        if (q_parse(x, &v, str(l, "amount"))) {
+        int k = acre_line_kind_find(str(l, "kind"));
+        if (i < x->cvl)
+            x->vl[i] = (acre_vline){l, k, (int)i + 1};
+        if (acre_audit_num(x, &v, str(l, "amount"))) {
             ok = 0;
             continue;
         }
         acre_dec_add(&earned, &earned, &v);
-        if (kind && strcmp(kind, "carryover_expired") == 0)
-            expired(x, per, a, l);
-        else if (kind && (!strcmp(kind, "cpa") || !strcmp(kind, "cpa_over_cap") ||
-                          !strcmp(kind, "cpa_clawback")))
-            note_line(x, period, kind, id, l);
+        for (int r = 0; k >= 0 && r < R_N; r++)
+            if (acre_line_kind_at(k)->flags & role_flag[r])
+                note_line(x, period, r, id, l);
     }
-    json_array_foreach(lines, i, l) /* the revshare rule runs after carryover's expiry */
-        if (str(l, "kind") && strcmp(str(l, "kind"), "revshare") == 0) carry(x, per, period, a, l);
+    /* each rule kind's replay of its state (carryover's layers) */
+    for (int k = 0; !x->oom && acre_rule_kinds[k]; k++)
+        if (acre_rule_kinds[k]->audit_lines)
+            acre_rule_kinds[k]->audit_lines(x, &x->kstate[k], per, period, (int)(a - x->a), id,
+                                            x->vl, json_array_size(lines));
     /* totals (SPEC 5.5), exactly: what the close stores as carried_forward */
     acre_dec_add(&earned, &earned, &a->cf);
-    if (q_parse(x, &min, str(o, "min_payout")))
+    if (acre_audit_num(x, &min, str(o, "min_payout")))
         ok = 0;
     if (acre_dec_sgn(&earned) > 0 && acre_dec_cmp(&earned, &min) >= 0)
         acre_dec_set_si(&earned, 0);
@@ -404,7 +334,7 @@ static const acre_query q_settled = {ACRE_Q_SELECT,
                                      0,
                                      0};
 
-/* The close_affiliate and close_layer rows of `period` against the derived state. */
+/* The close_affiliate rows of `period` against the derived state. */
 static int compare_rows(as *x, acre_store *s, const char *per, int period, acre_error *err)
 {
     acre_value p = acre_val_int(period);
@@ -417,76 +347,31 @@ static int compare_rows(as *x, acre_store *s, const char *per, int period, acre_
         long i;
         affst *a;
         if (!COL(0) || !acre_strset_get(&x->idx, COL(0), strlen(COL(0)), &i) || !x->a[i].seen) {
-            prob(x, per,
-                 "close_affiliate has a row for affiliate %s, which the ledger does not "
-                 "list",
-                 COL(0) ? COL(0) : "null");
+            acre_audit_bad(x, per,
+                           "close_affiliate has a row for affiliate %s, which the ledger does not "
+                           "list",
+                           COL(0) ? COL(0) : "null");
             continue;
         }
         a = &x->a[i];
         a->row = 1;
         if ((a->plan == NULL) != (COL(1) == NULL) || (a->plan && strcmp(a->plan, COL(1)) != 0))
-            prob(x, per, "close_affiliate %s: plan is %s; the ledger gives %s", a->id,
-                 COL(1) ? COL(1) : "null", a->plan ? a->plan : "null");
-        if (a->has_cf == 1 && !same_text(x, COL(2), &a->cf)) {
-            char *want = canon(x, &a->cf);
-            prob(x, per, "close_affiliate %s: carried_forward is %s; the ledgers give %s", a->id,
-                 COL(2) ? COL(2) : "null", want ? want : "?");
+            acre_audit_bad(x, per, "close_affiliate %s: plan is %s; the ledger gives %s", a->id,
+                           COL(1) ? COL(1) : "null", a->plan ? a->plan : "null");
+        if (a->has_cf == 1 && !acre_audit_same(x, COL(2), &a->cf)) {
+            char *want = acre_audit_canon(x, &a->cf);
+            acre_audit_bad(x, per, "close_affiliate %s: carried_forward is %s; the ledgers give %s",
+                           a->id, COL(2) ? COL(2) : "null", want ? want : "?");
             free(want);
         }
     }
     acre_rows_free(&rows);
     for (int i = 0; i < x->na; i++)
         if (x->a[i].seen && !x->a[i].row)
-            prob(x, per, "close_affiliate has no row for affiliate %s, which the ledger lists",
-                 x->a[i].id);
+            acre_audit_bad(x, per,
+                           "close_affiliate has no row for affiliate %s, which the ledger lists",
+                           x->a[i].id);
 
-    if ((rc = acre_store_rows(s, &acre_q_period_layers, &p, &rows, "reading close_layer", err)))
-        return rc;
-    for (long r = 0; r < rows.n; r++) {
-        const acre_value *row = acre_row(&rows, r);
-        long i;
-        affst *a;
-        layer *l;
-        char lp[8];
-        acre_period_text(lp, (int)INT(3));
-        if (!COL(0) || !acre_strset_get(&x->idx, COL(0), strlen(COL(0)), &i) ||
-            x->a[i].lpos >= x->a[i].nl) {
-            prob(x, per,
-                 "close_layer has a layer of %s for affiliate %s (amount %s) that the "
-                 "ledgers do not leave",
-                 lp, COL(0) ? COL(0) : "null", COL(4) ? COL(4) : "null");
-            continue;
-        }
-        a = &x->a[i];
-        l = &a->l[a->lpos++];
-        if (l->origin != INT(3) || !same_text(x, COL(4), &l->amount)) {
-            char want[8], *amount = canon(x, &l->amount);
-            acre_period_text(want, l->origin);
-            prob(x, per, "close_layer %s: layer %d is %s amount %s; the ledgers give %s amount %s",
-                 a->id, a->lpos, lp, COL(4) ? COL(4) : "null", want, amount ? amount : "?");
-            free(amount);
-        }
-        if (a->label) {
-            const char *at = strrchr(a->label, '@');
-            size_t idlen = at ? (size_t)(at - a->label) : strlen(a->label);
-            if (!COL(2) || strcmp(COL(2), a->label) != 0 || !COL(1) || strlen(COL(1)) != idlen ||
-                strncmp(COL(1), a->label, idlen) != 0)
-                prob(x, per, "close_layer %s: plan is %s (%s); the ledgers give %s", a->id,
-                     COL(2) ? COL(2) : "null", COL(1) ? COL(1) : "null", a->label);
-        }
-    }
-    acre_rows_free(&rows);
-    for (int i = 0; i < x->na; i++)
-        if (x->a[i].lpos < x->a[i].nl) {
-            char *amount = canon(x, &x->a[i].l[x->a[i].lpos].amount);
-            prob(x, per,
-                 "close_layer has %d layer%s of affiliate %s fewer than the ledgers leave "
-                 "(the first missing: amount %s)",
-                 x->a[i].nl - x->a[i].lpos, x->a[i].nl - x->a[i].lpos == 1 ? "" : "s", x->a[i].id,
-                 amount ? amount : "?");
-            free(amount);
-        }
     return 0;
 }
 
@@ -498,19 +383,23 @@ static int closed(const as *x, int p)
     return 0;
 }
 
-static cline *find_line(as *x, const char *kind, const char *cust)
+/* The line documenting `role` for customer cust, or NULL. */
+static cline *find_line(as *x, int role, const char *cust)
 {
     char key[600];
     long i;
-    int n = snprintf(key, sizeof key, "%s\x1f%s", kind, cust);
+    int n = x->role[role] ? snprintf(key, sizeof key, "%s\x1f%s", x->role[role], cust) : -1;
     if (n < 0 || (size_t)n >= sizeof key || !acre_strset_get(&x->clidx, key, (size_t)n, &i))
         return NULL;
     return &x->cl[i];
 }
 
-/* Every settled row against the CPA lines of the ledgers, and every CPA line against its row. */
+/* Every settled row against the lines that document settlements (a paid CPA: cpa's), and every
+ * such line against its row. */
 static int settled(as *x, acre_store *s, acre_error *err)
 {
+    const char *pay = x->role[R_PAID] ? x->role[R_PAID] : "?",
+               *over = x->role[R_OVER_CAP] ? x->role[R_OVER_CAP] : "?";
     acre_rows rows;
     acre_dec v;
     int rc;
@@ -527,12 +416,12 @@ static int settled(as *x, acre_store *s, acre_error *err)
         outcome = COL(4) ? COL(4) : "";
         acre_period_text(per, p);
         if (!closed(x, p)) {
-            prob(x, per, "settled %s: its period %s is not closed", c, per);
+            acre_audit_bad(x, per, "settled %s: its period %s is not closed", c, per);
             continue;
         }
-        cpa = find_line(x, "cpa", c);
-        cap = find_line(x, "cpa_over_cap", c);
-        claw = find_line(x, "cpa_clawback", c);
+        cpa = find_line(x, R_PAID, c);
+        cap = find_line(x, R_OVER_CAP, c);
+        claw = find_line(x, R_CLAWBACK, c);
         paid = strcmp(outcome, "paid") == 0;
         if (cpa && cpa->period != p)
             cpa = NULL;
@@ -544,50 +433,56 @@ static int settled(as *x, acre_store *s, acre_error *err)
             char at[ACRE_DATETIME_LEN + 1];
             const char *why;
             if (!cpa) {
-                prob(x, per, "settled %s: outcome is paid; the ledger has no cpa line for it", c);
+                acre_audit_bad(x, per,
+                               "settled %s: outcome is paid; the ledger has no %s line for it", c,
+                               pay);
             } else {
                 cpa->matched = 1;
                 if (strcmp(cpa->aff, COL(2) ? COL(2) : "") || !cpa->plan ||
                     strcmp(cpa->plan, COL(3) ? COL(3) : ""))
-                    prob(x, per,
-                         "settled %s: affiliate and plan are %s %s; the ledger's cpa line "
-                         "gives %s %s",
-                         c, COL(2) ? COL(2) : "null", COL(3) ? COL(3) : "null", cpa->aff,
-                         cpa->plan ? cpa->plan : "null");
-                if (q_parse(x, &v, cpa->amount) || !same_text(x, COL(5), &v))
-                    prob(x, per, "settled %s: amount is %s; the ledger's cpa line gives %s", c,
-                         COL(5) ? COL(5) : "null", cpa->amount ? cpa->amount : "none");
+                    acre_audit_bad(x, per,
+                                   "settled %s: affiliate and plan are %s %s; the ledger's %s line "
+                                   "gives %s %s",
+                                   c, COL(2) ? COL(2) : "null", COL(3) ? COL(3) : "null", pay,
+                                   cpa->aff, cpa->plan ? cpa->plan : "null");
+                if (acre_audit_num(x, &v, cpa->amount) || !acre_audit_same(x, COL(5), &v))
+                    acre_audit_bad(
+                        x, per, "settled %s: amount is %s; the ledger's %s line gives %s", c,
+                        COL(5) ? COL(5) : "null", pay, cpa->amount ? cpa->amount : "none");
                 if (!cpa->qat || !COL(6) || strcmp(cpa->qat, COL(6)) != 0)
-                    prob(x, per, "settled %s: qualified_at is %s; the ledger's cpa line gives %s",
-                         c, COL(6) ? COL(6) : "null", cpa->qat ? cpa->qat : "none");
+                    acre_audit_bad(x, per,
+                                   "settled %s: qualified_at is %s; the ledger's %s line gives %s",
+                                   c, COL(6) ? COL(6) : "null", pay, cpa->qat ? cpa->qat : "none");
                 else if (acre_datetime_canon(at, COL(6), strlen(COL(6)), &why) ||
                          acre_datetime_split(at, &sec, &ns) || sec != INT(7))
-                    prob(x, per, "settled %s: qsec is %lld; qualified_at %s gives %lld", c,
-                         (long long)INT(7), COL(6), (long long)sec);
+                    acre_audit_bad(x, per, "settled %s: qsec is %lld; qualified_at %s gives %lld",
+                                   c, (long long)INT(7), COL(6), (long long)sec);
             }
             if (cap)
-                prob(x, per,
-                     "settled %s: outcome is paid; the ledger has a cpa_over_cap line "
-                     "for it",
-                     c);
+                acre_audit_bad(x, per,
+                               "settled %s: outcome is paid; the ledger has a %s line "
+                               "for it",
+                               c, over);
         } else if (strcmp(outcome, "over_cap") == 0) {
             if (!cap)
-                prob(x, per,
-                     "settled %s: outcome is over_cap; the ledger has no cpa_over_cap "
-                     "line for it",
-                     c);
+                acre_audit_bad(x, per,
+                               "settled %s: outcome is over_cap; the ledger has no %s "
+                               "line for it",
+                               c, over);
             else
                 cap->matched = 1;
             if (cpa)
-                prob(x, per, "settled %s: outcome is over_cap; the ledger has a cpa line for it",
-                     c);
+                acre_audit_bad(x, per,
+                               "settled %s: outcome is over_cap; the ledger has a %s line for it",
+                               c, pay);
         } else if (strcmp(outcome, "qualified") == 0) {
             if (cpa || cap)
-                prob(x, per, "settled %s: outcome is qualified; the ledger has a %s line for it", c,
-                     cpa ? "cpa" : "cpa_over_cap");
+                acre_audit_bad(x, per,
+                               "settled %s: outcome is qualified; the ledger has a %s line for it",
+                               c, cpa ? pay : over);
         } else {
-            prob(x, per, "settled %s: outcome is \"%s\", not paid, over_cap or qualified", c,
-                 outcome);
+            acre_audit_bad(x, per, "settled %s: outcome is \"%s\", not paid, over_cap or qualified",
+                           c, outcome);
         }
         /* a later close reads only whether clawed_period is set (and each one sets it again) */
         if (claw && claw->period > p && paid) {
@@ -595,11 +490,13 @@ static int settled(as *x, acre_store *s, acre_error *err)
             if (ISNULL(8)) {
                 char cp[8];
                 acre_period_text(cp, claw->period);
-                prob(x, per, "settled %s: clawed_period is null; the ledger of %s claws it back", c,
-                     cp);
+                acre_audit_bad(x, per,
+                               "settled %s: clawed_period is null; the ledger of %s claws it back",
+                               c, cp);
             }
         } else if (!ISNULL(8)) {
-            prob(x, per, "settled %s: clawed_period is set; no ledger claws back its paid CPA", c);
+            acre_audit_bad(
+                x, per, "settled %s: clawed_period is set; no ledger claws back its paid CPA", c);
         }
     }
     acre_dec_clear(&v);
@@ -609,11 +506,11 @@ static int settled(as *x, acre_store *s, acre_error *err)
         if (!l->matched) {
             char per[8];
             acre_period_text(per, l->period);
-            prob(x, per,
-                 "affiliate %s: the %s line of customer %s (plan %s, amount %s) has "
-                 "no matching settled row",
-                 l->aff, l->kind, l->cust, l->plan ? l->plan : "null",
-                 l->amount ? l->amount : "none");
+            acre_audit_bad(x, per,
+                           "affiliate %s: the %s line of customer %s (plan %s, amount %s) has "
+                           "no matching settled row",
+                           l->aff, x->role[l->role], l->cust, l->plan ? l->plan : "null",
+                           l->amount ? l->amount : "none");
         }
     }
     return 0;
@@ -632,8 +529,8 @@ static void report_orphans(as *x, periods *p)
     if (p->last < 0 || closed(x, p->last))
         return;
     acre_period_text(per, p->last);
-    prob(x, per, "%s has %lld row%s for %s, which is not closed", p->table, p->n,
-         p->n == 1 ? "" : "s", per);
+    acre_audit_bad(x, per, "%s has %lld row%s for %s, which is not closed", p->table, p->n,
+                   p->n == 1 ? "" : "s", per);
 }
 
 static int count_period(void *ctx, const acre_value *row, int n, acre_error *err)
@@ -676,9 +573,11 @@ static int orphans(as *x, acre_store *s, acre_error *err)
         const acre_value *row = acre_row(&rows, r);
         long long seq = INT(1);
         if (max >= 0 && seq < max)
-            prob(x, COL(0), "close.seq is %lld, below the %lld of an earlier close", seq, max);
+            acre_audit_bad(x, COL(0), "close.seq is %lld, below the %lld of an earlier close", seq,
+                           max);
         if (seq < 0 || seq > top)
-            prob(x, COL(0), "close.seq is %lld, outside 0..%lld (the store's seq)", seq, top);
+            acre_audit_bad(x, COL(0), "close.seq is %lld, outside 0..%lld (the store's seq)", seq,
+                           top);
         if (seq > max)
             max = seq;
     }
@@ -690,10 +589,7 @@ static void as_free(as *x)
 {
     for (int i = 0; i < x->na; i++) {
         affst *a = &x->a[i];
-        drop_layers(a, a->nl);
-        free(a->l);
         free(a->id);
-        free(a->label);
         free(a->plan);
         acre_dec_clear(&a->cf);
     }
@@ -704,9 +600,13 @@ static void as_free(as *x)
         free(x->cl[i].amount);
         free(x->cl[i].qat);
     }
+    for (int k = 0; acre_rule_kinds[k]; k++)
+        if (x->kstate[k] && acre_rule_kinds[k]->audit_free)
+            acre_rule_kinds[k]->audit_free(x->kstate[k]);
     free(x->a);
     free(x->cl);
     free(x->closed);
+    free(x->vl);
     acre_strset_free(&x->idx);
     acre_strset_free(&x->clidx);
 }
@@ -748,7 +648,7 @@ static int one_ledger(void *ctx, const acre_value *row, int ncol, acre_error *er
         return 0;
     }
     for (int k = 0; k < x->na; k++)
-        x->a[k].seen = x->a[k].row = x->a[k].lpos = 0;
+        x->a[k].seen = x->a[k].row = 0;
     affs = json_object_get(root, "affiliates");
     json_array_foreach(affs, i, o) affiliate(x, per, period, l->prev[0] ? l->prev : NULL, o);
     json_decref(root);
@@ -757,9 +657,10 @@ static int one_ledger(void *ctx, const acre_value *row, int ncol, acre_error *er
         if (a->seen)
             continue;
         if (a->has_cf == 1 && acre_dec_sgn(&a->cf)) {
-            char *cf = canon(x, &a->cf);
-            prob(x, per, "affiliate %s carried forward %s from %s but is not in the ledger", a->id,
-                 cf ? cf : "?", l->prev);
+            char *cf = acre_audit_canon(x, &a->cf);
+            acre_audit_bad(x, per,
+                           "affiliate %s carried forward %s from %s but is not in the ledger",
+                           a->id, cf ? cf : "?", l->prev);
             free(cf);
         }
         a->has_cf = 0;
@@ -769,6 +670,10 @@ static int one_ledger(void *ctx, const acre_value *row, int ncol, acre_error *er
         return 1;
     if ((rc = compare_rows(x, l->s, per, period, err)))
         return rc;
+    for (int k = 0; acre_rule_kinds[k]; k++) /* each kind's rows (carryover's close_layer) */
+        if (acre_rule_kinds[k]->audit_rows &&
+            (rc = acre_rule_kinds[k]->audit_rows(x, &x->kstate[k], l->s, per, period, err)))
+            return rc;
     snprintf(l->prev, sizeof l->prev, "%s", per);
     return 0;
 }
@@ -788,6 +693,10 @@ int acre_audit_state(acre_store *s, FILE *out, int *nbad, acre_error *err)
     memset(&x, 0, sizeof x);
     x.out = out;
     x.nbad = nbad;
+    for (int k = 0; k < acre_line_kind_count(); k++)
+        for (int r = 0; r < R_N; r++)
+            if (acre_line_kind_at(k)->flags & role_flag[r])
+                x.role[r] = acre_line_kind_at(k)->name;
     l.x = &x;
     l.s = s;
     l.prev[0] = '\0';

@@ -2,15 +2,16 @@
  * previewed: the driver of the close's steps.
  *
  * The close reads the store once (engine/close_load.c): affiliates and their plans for the
- * period, customers, flags, rates, the state the previous close left (balances, carryover
- * layers, settled customers, late judgments); meanwhile reader threads (engine/close_read.c)
- * start on transactions, activity and bonus events, which it then streams in key order, each
- * record's versions together. Each record feeds its customer's qualification events and, when
- * it counts, its revenue in the plan currency (engine/close_value.c; a record dated in an
- * earlier period: engine/close_late.c). The rule kinds (rules/) then add the lines, on two
- * threads; then come the totals and the ledger (engine/close_ledger.c) and what the next close
- * starts from (engine/close_state.c). This file holds that order, the plans an affiliate holds,
- * the customers' and affiliates' part in the close, and freeing it. */
+ * period, customers, flags, rates, the state the previous close left (balances, settled
+ * customers, late judgments; each rule kind then loads its own through its load hook);
+ * meanwhile reader threads (engine/close_read.c) start on transactions, activity and bonus
+ * events, which it then streams in key order, each record's versions together. Each record
+ * feeds its customer's qualification events and, when it counts, its revenue in the plan
+ * currency (engine/close_value.c; a record dated in an earlier period: engine/close_late.c). The
+ * rule kinds (rules/) then add the lines, on two threads; then come the totals and the ledger
+ * (engine/close_ledger.c) and what the next close starts from (engine/close_state.c, with the
+ * kinds' save hooks). This file holds that order, the plans an affiliate holds, the customers'
+ * and affiliates' part in the close, and freeing it. */
 #include <pthread.h>
 
 #include <stdio.h>
@@ -308,6 +309,19 @@ static int prepare_affiliates(ctx *x, acre_error *err)
 
 /* ---- the rule kinds ---- */
 
+/* Each kind's state from the previous close, into its slots of the affiliates (its load hook,
+ * include/acre/sys/rule.h "State"), in table order, before anything is streamed. */
+static int load_state(ctx *x, acre_error *err)
+{
+    for (int k = 0; acre_rule_kinds[k]; k++)
+        if (acre_rule_kinds[k]->load) {
+            int rc = acre_rule_kinds[k]->load(&x->c, x->s, x->c.last_closed, x->seq, err);
+            if (rc)
+                return rc;
+        }
+    return 0;
+}
+
 /* Phase 1 on two threads. Each affiliate's phase-1 kinds write only that affiliate's lines and
  * the customers it decides: its unsettled customers, and the paid ones it may claw back (a
  * customer is one or the other). Shared are the plans, rates and IDs, read only, and the set of
@@ -480,9 +494,9 @@ static void ctx_free(ctx *x)
         free(a->custs);
         free(a->children);
         free(a->paid);
-        for (int k = 0; k < a->nlayers; k++)
-            acre_dec_clear(&a->layers[k].amount);
-        free(a->layers);
+        for (int k = 0; acre_rule_kinds[k]; k++)
+            if (a->state[k] && acre_rule_kinds[k]->state_free)
+                acre_rule_kinds[k]->state_free(a->state[k]);
         for (int k = 0; k < a->nlines; k++) {
             acre_line *l = &a->lines[k];
             acre_dec_clear(&l->exact);
@@ -617,7 +631,8 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
         x.seq = watermark;
     if ((rc = acre_close_start_reading(&x, err)))
         goto out;
-    if ((rc = acre_close_load(&x, err)) || (rc = prepare_affiliates(&x, err)))
+    if ((rc = acre_close_load(&x, err)) || (rc = load_state(&x, err)) ||
+        (rc = prepare_affiliates(&x, err)))
         goto out;
     if ((rc = prepare_customers(&x, err)))
         goto out;

@@ -125,11 +125,6 @@ typedef struct acre_cust {
     acre_dec ftd_amount;
 } acre_cust;
 
-typedef struct acre_layer {
-    int origin; /* period index (year*12+month-1) the deficit arose in */
-    acre_dec amount;
-} acre_layer;
-
 typedef struct acre_aff {
     char *id, *parent;
     int parent_idx;
@@ -146,10 +141,9 @@ typedef struct acre_aff {
     int nchildren, chcap;
     int *paid;            /* customers this affiliate was paid a CPA for (clawback candidates) */
     int npaid, pcap;
-    /* carryover layers brought in, and the plan that held them */
-    char layer_plan_id[256], layer_label[300];
-    acre_layer *layers;
-    int nlayers;
+    /* each rule kind's state between closes, by its row in acre_rule_kinds[]
+     * (acre_aff_state): carryover's deficit layers */
+    void *state[ACRE_MAX_RULE_KINDS];
     acre_dec brought_forward;
     int had_balance;
     acre_line *lines;
@@ -191,6 +185,21 @@ typedef struct acre_close {
     int oom;                /* an allocation failed while streaming */
 } acre_close;
 
+/* The state slot of rule kind k (a row of acre_rule_kinds[]) for affiliate a: NULL until the
+ * kind sets it; the kind's state_free frees it with the close (include/acre/sys/rule.h
+ * "State"). */
+static inline void **acre_aff_state(acre_aff *a, const acre_rule_kind *k)
+{
+    return &a->state[acre_rule_kind_slot(k)];
+}
+
+/* d = the exact value the store keeps as `text` (a deficit, a balance, a remembered amount:
+ * decimals of any length and "p/q" included, SPEC 9 "Late data"); a value that does not parse
+ * fails the close, naming where it is (fmt, ...: "close_layer.amount of affiliate A"), and
+ * never becomes 0. Returns 0 or an error (err set). In engine/close_load.c. */
+int acre_close_stored(acre_dec *d, const char *text, acre_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Accumulators. */
 /* acre_close_period, seeing only record versions at or below `watermark` (a close's seq; below
  * 0: everything stored), as the close with that watermark saw them. For simulate. allow_gap:
@@ -227,9 +236,10 @@ void acre_detail_buf(acre_buf *b, const char *key, const acre_buf *json);
 /* The sum in a, exactly, as acre_dec_format writes it. */
 void acre_detail_acc(acre_buf *b, const char *key, const acre_acc *a);
 
-/* Carryover (rules/carryover.c): expires the affiliate's layers that can no longer be used
- * (SPEC 5.3), one carryover_expired line for them. Revshare's run calls it before valuing.
- * Returns 0, or an error code with err set. */
+/* Carryover (rules/carryover.c), whose state slot holds each affiliate's deficit layers:
+ * expires the affiliate's layers that can no longer be used (SPEC 5.3), one carryover_expired
+ * line for them. Revshare's run calls it before valuing. Returns 0, or an error code with err
+ * set. */
 int acre_carry_expire(acre_close *c, acre_aff *a, acre_error *err);
 /* 1 when plan p carries deficits (revshare.negative_carryover.mode carry). */
 int acre_carry_on(const acre_plan *p);

@@ -150,9 +150,10 @@ int acre_close_load_seq(ctx *x, acre_error *err);
 int acre_close_start_reading(ctx *x, acre_error *err);
 
 /* Everything else the close reads before streaming, at the watermark x->seq: plans, affiliates,
- * assignments, the previous close's balances and layers, every close's plans and excluded
- * customers, late judgments, customers (indexed, in ID order), settled customers, flags, rates.
- * Prepares the statement of acre_close_old_customer first. Returns 0 or an error (err set). */
+ * assignments, the previous close's balances, every close's plans and excluded customers, late
+ * judgments, customers (indexed, in ID order), settled customers, flags, rates. Prepares the
+ * statement of acre_close_old_customer first. The rule kinds' own state is their load hooks'
+ * (engine/close.c calls them next). Returns 0 or an error (err set). */
 int acre_close_load(ctx *x, acre_error *err);
 
 /* The affiliate and signup customer `id` had in its newest version at or below seq (the
@@ -163,13 +164,6 @@ int acre_close_old_customer(ctx *x, const char *id, long long seq, char *aff, si
 
 /* Frees what acre_close_load keeps for the streaming; safe to call again, or before a load. */
 void acre_close_load_free(ctx *x);
-
-/* d = the exact value the store keeps as `text` (a deficit, a balance, a remembered amount:
- * decimals of any length and "p/q" included, SPEC 9 "Late data"); a value that does not parse
- * fails the close, naming where it is (fmt, ...: "close_layer.amount of affiliate A"), and
- * never becomes 0. Returns 0 or an error (err set). */
-int acre_close_stored(acre_dec *d, const char *text, acre_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 
 /* *ledger = the stored ledger of period p (new: the caller frees it); ACRE_ENOTFOUND when p is
  * not closed. `period` is p as the caller wrote it, for the message. */
@@ -222,9 +216,10 @@ int acre_close_write_ledger(ctx *x, acre_buf *b, char digest[72]);
 
 /* ---- what the close stores (engine/close_state.c) ---- */
 
-/* Inserts everything a later close needs except the ledger itself: balances, carryover layers,
- * excluded and settled customers, clawbacks, what was counted. Reads the close only, but cuts
- * x->out_counted into its fields in place. Returns 0 or an error (err set). */
+/* Inserts everything a later close needs except the ledger itself: balances, each rule kind's
+ * state (its save hook, in table order), excluded and settled customers, clawbacks, what was
+ * counted. Reads the close only, but cuts x->out_counted into its fields in place. Returns 0 or
+ * an error (err set). */
 int acre_close_write_state(ctx *x, acre_error *err);
 
 /* Inserts the close row: the period, the watermark, the ledger, its digest and the previous one.

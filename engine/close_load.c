@@ -2,10 +2,10 @@
  *
  * In the close's transaction: the closes so far and the sequence watermark, every stored plan,
  * then the current affiliates, assignments, customers, flags and rates at the watermark and the
- * state the previous closes left (balances, carryover layers, the plan each affiliate held,
- * excluded and settled customers, late judgments), into the ctx. Also the queries the reader
- * threads stream (engine/close_read.c), the customer as it was at an earlier close (for late
- * data) and a stored ledger. */
+ * state the previous closes left (balances, the plan each affiliate held, excluded and settled
+ * customers, late judgments), into the ctx; what a rule kind keeps is its own (its load hook).
+ * Also the queries the reader threads stream (engine/close_read.c), the customer as it was at
+ * an earlier close (for late data) and a stored ledger. */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -350,27 +350,6 @@ static int add_balance(ctx *x, const acre_value *row, acre_error *err)
                              "close_affiliate.carried_forward of affiliate %s", TXT(0));
 }
 
-static int add_layer(ctx *x, const acre_value *row, acre_error *err)
-{
-    long i;
-    acre_aff *a;
-    acre_layer *n;
-    if (!acre_strset_get(&x->c.aff_index, TXT(0), strlen(TXT(0)), &i))
-        return 0;
-    a = &x->c.affs[i];
-    if (!(n = acre_realloc(a->layers, (size_t)(a->nlayers + 1) * sizeof *n)))
-        return acre_close_oom(err);
-    a->layers = n;
-    snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "%s", TXT(1));
-    snprintf(a->layer_label, sizeof a->layer_label, "%s", TXT(2));
-    n[a->nlayers].origin = (int)row[3].i;
-    acre_dec_init(&n[a->nlayers].amount);
-    a->nlayers++;
-    return acre_close_stored(&n[a->nlayers - 1].amount, TXT(4), err,
-                             "close_layer.amount of affiliate %s, origin %d", TXT(0),
-                             n[a->nlayers - 1].origin);
-}
-
 static int add_close_plan(ctx *x, const acre_value *row, acre_error *err)
 {
     char k[600];
@@ -669,8 +648,7 @@ int acre_close_load(ctx *x, acre_error *err)
         return acre_close_oom(err);
     if ((rc = each_current(x, &q_assignments, 3, add_assign, err)))
         return rc;
-    if (c->last_closed >= 0 && ((rc = each_row(x, &q_balances, &last, add_balance, err)) ||
-                                (rc = each_row(x, &acre_q_period_layers, &last, add_layer, err))))
+    if (c->last_closed >= 0 && (rc = each_row(x, &q_balances, &last, add_balance, err)))
         return rc;
     if ((rc = each_row(x, &q_close_plans, NULL, add_close_plan, err)) ||
         (rc = each_row(x, &q_excluded, NULL, add_excluded, err)) ||

@@ -1,12 +1,13 @@
 /* engine/close_state.c — the rows a close stores beside its ledger.
  *
  * What the next close starts from: balances and the plan each affiliate held (close_affiliate),
- * carryover layers, the customers that did not count, settled customers and clawbacks, the
- * judgments of late records (counted); then the close row with the ledger itself. All in the
- * close's one transaction, which close.c began and commits. */
+ * each rule kind's own state (its save hook), the customers that did not count, settled
+ * customers and clawbacks, the judgments of late records (counted); then the close row with the
+ * ledger itself. All in the close's one transaction, which close.c began and commits. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "acre/sys/rule.h"
 #include "close_int.h"
 #include "store_int.h"
 
@@ -16,7 +17,6 @@
     }
 
 static const acre_query q_balance = INSERT("close_affiliate");
-static const acre_query q_layer = INSERT("close_layer");
 static const acre_query q_excluded = INSERT("close_excluded");
 static const acre_query q_settled = INSERT("settled");
 static const acre_query q_clawed = {
@@ -63,28 +63,13 @@ int acre_close_write_state(ctx *x, acre_error *err)
         }
     }
 
-    PREP(&q_layer);
-    for (int i = 0; i < c->naffs; i++) {
-        acre_aff *a = &c->affs[i];
-        for (int k = 0; k < a->nlayers; k++) {
-            char *amount = acre_dec_format(&a->layers[k].amount);
-            acre_value row[6];
-            if (!amount) {
-                rc = acre_close_oom(err);
-                goto out;
-            }
-            row[0] = acre_val_int(c->period);
-            row[1] = acre_val_text(a->id);
-            row[2] = acre_val_text(a->layer_plan_id);
-            row[3] = acre_val_text(a->layer_label);
-            row[4] = acre_val_int(a->layers[k].origin);
-            row[5] = acre_val_text(amount);
-            rc = acre_store_run(x->s, st, row, NULL, NULL, "storing carryover", err);
-            free(amount);
-            if (rc)
-                goto out;
-        }
-    }
+    /* each rule kind's own state, in table order; this runs beside the ledger's writer
+     * (engine/close.c store_close), so a save hook reads no line */
+    acre_store_done(x->s, st);
+    st = NULL;
+    for (int k = 0; acre_rule_kinds[k]; k++)
+        if (acre_rule_kinds[k]->save && (rc = acre_rule_kinds[k]->save(c, x->s, err)))
+            goto out;
 
     PREP(&q_excluded);
     for (int i = 0; i < c->ncusts; i++) {

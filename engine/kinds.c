@@ -1,6 +1,6 @@
 /* engine/kinds.c — the table of rule kinds as the core reads it: checked once (versions,
- * required members, limits), each kind's config slot, and the line kinds numbered in ledger
- * order with their names and accounts (include/acre/sys/rule.h). */
+ * required members, the settlement flags, limits), each kind's config slot, and the line kinds
+ * numbered in ledger order with their names and accounts (include/acre/sys/rule.h). */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,8 +8,11 @@
 #include "acre/sys/rule.h"
 #include "close.h"
 
+#define SETTLES (ACRE_LINE_SETTLES_PAID | ACRE_LINE_SETTLES_OVER_CAP | ACRE_LINE_SETTLES_CLAWBACK)
+
 int acre_rule_table_check(const acre_rule_kind *const *kinds, acre_error *err)
 {
+    unsigned settles = 0; /* the ACRE_LINE_SETTLES_* flags given so far */
     int nlines = 0, i;
     for (i = 0; kinds[i]; i++) {
         const acre_rule_kind *k = kinds[i];
@@ -31,6 +34,12 @@ int acre_rule_table_check(const acre_rule_kind *const *kinds, acre_error *err)
             if (strcmp(kinds[j]->name, k->name) == 0)
                 return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
                                       "two rule kinds are called %s", name);
+        if (((k->load || k->save) && !k->state_free) ||
+            ((k->audit_lines || k->audit_rows) && !k->audit_free))
+            return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                                  "rule kind %s keeps state: it needs state_free with load or "
+                                  "save, audit_free with audit_lines or audit_rows",
+                                  name);
         for (int j = 0; j < i; j++)
             if (k->value && kinds[j]->value)
                 return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
@@ -44,6 +53,20 @@ int acre_rule_table_check(const acre_rule_kind *const *kinds, acre_error *err)
                                       "rule kind %s: line kind %d needs a name and its journal "
                                       "accounts",
                                       name, j);
+            if (l->flags & SETTLES) {
+                unsigned f = l->flags & SETTLES;
+                if ((f & (f - 1)) || !(l->flags & ACRE_LINE_CUSTOMER))
+                    return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                                          "line kind %s documents one settlement at most, and "
+                                          "only with ACRE_LINE_CUSTOMER",
+                                          l->name);
+                if (settles & f)
+                    return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                                          "two line kinds document the same settlement (the "
+                                          "second: %s)",
+                                          l->name);
+                settles |= f;
+            }
             if (++nlines > ACRE_MAX_LINE_KINDS)
                 return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
                                       "more than %d line kinds", ACRE_MAX_LINE_KINDS);

@@ -76,10 +76,6 @@ int acre_store_reader(acre_store *s, acre_store **out, acre_error *err);
 int acre_store_check(acre_store *s, void (*fn)(void *ctx, const char *problem), void *ctx,
                      acre_error *err);
 
-/* The carryover layers one close left (its period the parameter), by affiliate and origin:
- * affiliate_id, plan_id, plan, origin, amount. */
-extern const acre_query acre_q_period_layers;
-
 /* Column index by name in t, or -1 (engine/store_schema.c). */
 int acre_table_col(const acre_table *t, const char *name);
 

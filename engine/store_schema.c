@@ -3,7 +3,8 @@
  * A record kind's table follows from its row in engine/validate.c: the kind's columns (integers
  * for counts and versions, text for the rest), then `seq` and `batch`; its key is the record's
  * key then seq. Kinds sharing a table (the two customer kinds, the two transaction kinds) give
- * it once. The close's state tables are listed here; docs/design.md says what each holds. */
+ * it once. The close's state tables are listed here, the rule kinds' among them (each says
+ * which kind owns it); docs/design.md says what each holds. */
 #include <pthread.h>
 #include <string.h>
 
@@ -27,6 +28,8 @@ static const acre_column close_cols[] = {{"period", I, 1}, {"period_text", T, 1}
                                          {"digest", T, 1}, {"previous_digest", T, 0}};
 static const acre_column close_affiliate_cols[] = {
     {"period", I, 1}, {"affiliate_id", T, 1}, {"plan", T, 0}, {"carried_forward", T, 1}};
+/* close_layer is the carryover rule kind's state: rules/carryover.c alone reads and writes it
+ * (its load, save and audit hooks, include/acre/sys/rule.h "State"). */
 static const acre_column close_layer_cols[] = {{"period", I, 1},  {"affiliate_id", T, 1},
                                                {"plan_id", T, 1}, {"plan", T, 1},
                                                {"origin", I, 1},  {"amount", T, 1}};
@@ -112,16 +115,6 @@ const acre_table *acre_store_table(const char *name)
             return *t;
     return NULL;
 }
-
-/* Read by the close (the deficits it brings forward) and by the audit (what it derives). */
-const acre_query acre_q_period_layers = {
-    ACRE_Q_SELECT,
-    "close_layer",
-    {"affiliate_id", "plan_id", "plan", "origin", "amount", NULL},
-    {{"period", ACRE_EQ}},
-    {"affiliate_id", "origin", NULL},
-    0,
-    0};
 
 int acre_table_col(const acre_table *t, const char *name)
 {

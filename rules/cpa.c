@@ -373,12 +373,16 @@ static void verify_clawback(acre_vc *v, const json_t *l, const json_t *d, const 
     verify_line(v, CLAWBACK, d, exact);
 }
 
+/* The close stores each customer's outcome as a settled row (engine/close_state.c); these lines
+ * document them, which the flags tell the audit (engine/audit_state.c). */
 static const acre_line_kind lines_of[] = {
-    [PAID] = {"cpa", "cpa", "Cpa", ACRE_LINE_CUSTOMER | ACRE_LINE_OWN, verify_paid},
-    [OVER_CAP] = {"cpa_over_cap", "cpa_over_cap", "Cpa-Over-Cap", ACRE_LINE_CUSTOMER,
-                  verify_over_cap},
+    [PAID] = {"cpa", "cpa", "Cpa", ACRE_LINE_CUSTOMER | ACRE_LINE_OWN | ACRE_LINE_SETTLES_PAID,
+              verify_paid},
+    [OVER_CAP] = {"cpa_over_cap", "cpa_over_cap", "Cpa-Over-Cap",
+                  ACRE_LINE_CUSTOMER | ACRE_LINE_SETTLES_OVER_CAP, verify_over_cap},
     [CLAWBACK] = {"cpa_clawback", "cpa_clawback", "Cpa-Clawback",
-                  ACRE_LINE_CUSTOMER | ACRE_LINE_OWN, verify_clawback},
+                  ACRE_LINE_CUSTOMER | ACRE_LINE_OWN | ACRE_LINE_SETTLES_CLAWBACK,
+                  verify_clawback},
 };
 
 typedef struct cpa_row {

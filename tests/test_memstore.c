@@ -1,6 +1,7 @@
 /* tests/test_memstore.c FIXTURES — the storage seam is real: a second backend (tests/memstore.c,
  * written only against include/acre/sys/store.h) replays every fixture to its expected ledgers
- * byte for byte, and answers query shapes as the SQLite backend does. */
+ * byte for byte, and answers query shapes as the SQLite backend does; and a rule kind's state
+ * (carryover's layers) goes through it from one close to the next by the kind's own hooks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,10 +153,128 @@ static void shapes_agree(void **state)
     acre_store_free(s[1]);
 }
 
+/* ---- a rule kind's state between closes ---- */
+
+static void ingest(acre_store *s, const char *kind, const char *ndjson)
+{
+    acre_ingest_summary sum = {0}; /* added to */
+    acre_error err;
+    if (acre_ingest_buffer(s, kind, ndjson, strlen(ndjson), NULL, &sum, &err))
+        fail_msg("ingest %s: %s", kind, err.message);
+    assert_int_equal(sum.rejected, 0);
+}
+
+/* Closes (or previews) `period`; returns the ledger (the caller frees it). */
+static char *close_month(acre_store *s, const char *period, int store)
+{
+    char *ledger = NULL;
+    acre_error err;
+    if (acre_close_period(s, period, store, &ledger, &err))
+        fail_msg("close %s: %s", period, err.message);
+    return ledger;
+}
+
+/* The close_layer rows of period p, "AFFILIATE ORIGIN AMOUNT PLAN;" each. */
+static void layers_of(acre_store *s, int p, char out[4096])
+{
+    static const acre_query q = {ACRE_Q_SELECT,
+                                 "close_layer",
+                                 {"affiliate_id", "origin", "amount", "plan", NULL},
+                                 {{"period", ACRE_EQ}},
+                                 {"affiliate_id", "origin", NULL},
+                                 0,
+                                 0};
+    acre_value v = acre_val_int(p);
+    collect c;
+    acre_error err;
+    memset(&c, 0, sizeof c);
+    assert_int_equal(acre_store_query(s, &q, &v, add_row, &c, "test", &err), 0);
+    snprintf(out, 4096, "%s", c.text);
+}
+
+/* One affiliate on 30% of NGR with mode carry, one customer whose GGR (its NGR: no deductions)
+ * is -1,000 in January, +400 in February and +1,000 in March. Carryover's load hook reads the
+ * layers each close left, its save hook stores the next (a preview stores none), on memstore:
+ *   2026-01: basis -1,000: one layer (2026-01, -1000); commission 0.00.
+ *   2026-02: basis 400, carried_in -1,000, adjusted -600: the January layer absorbs the 400 and
+ *            stays, -600 (still of 2026-01, the oldest first); commission 0.00.
+ *   2026-03: basis 1,000, carried_in -600, adjusted 400: 30% = 120.00; no layer left.
+ * And the audit replays the same layers from the three ledgers (its carryover hooks) and finds
+ * the rows agree. Periods are year*12 + month-1: 2026-01 is 24312. */
+static void carryover_state_survives_closes(void **state)
+{
+    acre_store *s;
+    acre_error err;
+    char rows[4096], *ledger;
+    FILE *plan;
+    int added, unchanged, nbad = -1;
+    static const char plan_text[] =
+        "{\"plan_id\": \"rs30-carry\", \"version\": 1, \"currency\": \"EUR\", \"revshare\": "
+        "{\"rate\": \"30%\", \"negative_carryover\": {\"mode\": \"carry\"}}}";
+    (void)state;
+    assert_int_equal(memstore_open(&s, NULL, &err), 0);
+    ingest(s, "affiliates",
+           "{\"affiliate_id\": \"aff_c\", \"name\": \"C\", \"currency\": \"EUR\"}\n");
+    assert_non_null(plan = fmemopen((void *)plan_text, sizeof plan_text - 1, "r"));
+    if (acre_plan_add(s, plan, "carry.json", &added, &unchanged, &err))
+        fail_msg("plan: %s", err.message);
+    fclose(plan);
+    ingest(s, "assignments",
+           "{\"affiliate_id\": \"aff_c\", \"plan_id\": \"rs30-carry\", \"effective_from\": "
+           "\"2026-01\"}\n");
+    ingest(s, "igaming/customers",
+           "{\"customer_id\": \"c_1\", \"signup_date\": \"2025-12-01T10:00:00Z\", "
+           "\"affiliate_id\": \"aff_c\", \"tracking_data\": {}}\n");
+    ingest(s, "igaming/gaming-activity",
+           "{\"date\": \"2026-01-15\", \"customer_id\": \"c_1\", \"game_type\": \"slots\", "
+           "\"currency\": \"EUR\", \"ggr\": \"-1000\"}\n"
+           "{\"date\": \"2026-02-15\", \"customer_id\": \"c_1\", \"game_type\": \"slots\", "
+           "\"currency\": \"EUR\", \"ggr\": \"400\"}\n"
+           "{\"date\": \"2026-03-15\", \"customer_id\": \"c_1\", \"game_type\": \"slots\", "
+           "\"currency\": \"EUR\", \"ggr\": \"1000\"}\n");
+
+    free(close_month(s, "2026-01", 1));
+    layers_of(s, 24312, rows);
+    assert_string_equal(rows, "t:i:t:t: aff_c 24312 -1000 rs30-carry@1;");
+
+    ledger = close_month(s, "2026-02", 0); /* a preview loads the layers and stores nothing */
+    assert_non_null(strstr(ledger, "\"carried_in\":\"-1000\",\"adjusted\":\"-600\""));
+    free(ledger);
+    layers_of(s, 24313, rows);
+    assert_string_equal(rows, "");
+
+    ledger = close_month(s, "2026-02", 1);
+    assert_non_null(strstr(ledger, "\"carried_in\":\"-1000\",\"adjusted\":\"-600\""));
+    free(ledger);
+    layers_of(s, 24313, rows);
+    assert_string_equal(rows, "t:i:t:t: aff_c 24312 -600 rs30-carry@1;");
+
+    ledger = close_month(s, "2026-03", 1);
+    assert_non_null(strstr(ledger, "\"kind\":\"revshare\",\"plan\":\"rs30-carry@1\","
+                                   "\"amount\":\"120.00\""));
+    assert_non_null(strstr(ledger, "\"carried_in\":\"-600\",\"adjusted\":\"400\""));
+    free(ledger);
+    layers_of(s, 24314, rows);
+    assert_string_equal(rows, "");
+
+    {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&text, &len);
+        assert_int_equal(acre_audit(s, out, &nbad, &err), 0);
+        fclose(out);
+        if (nbad != 0)
+            fail_msg("audit: %s", text);
+        free(text);
+    }
+    acre_store_free(s);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shapes_agree),
+        cmocka_unit_test(carryover_state_survives_closes),
         cmocka_unit_test(every_fixture_replays_in_memory),
     };
     if (argc != 2) {

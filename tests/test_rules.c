@@ -16,6 +16,7 @@
 #include "acre/sys/rule.h"
 #include "close.h"
 #include "datetime.h"
+#include "store_int.h"
 
 #define JAN2026 (2026 * 12 + 0)
 
@@ -51,6 +52,7 @@ static acre_close *fake(int period, int naffs)
         acre_aff *a = &c->affs[i];
         a->id = malloc(16);
         snprintf(a->id, 16, "aff_%d", i + 1);
+        assert_int_equal(acre_strset_put(&c->aff_index, a->id, strlen(a->id), i), 0);
         snprintf(a->currency, sizeof a->currency, "EUR");
         a->parent_idx = -1;
         a->assign_from = period;
@@ -153,9 +155,9 @@ static void destroy(acre_close *c)
         acre_dec_clear(&a->earned);
         acre_dec_clear(&a->payable);
         acre_dec_clear(&a->carried_forward);
-        for (int k = 0; k < a->nlayers; k++)
-            acre_dec_clear(&a->layers[k].amount);
-        free(a->layers);
+        for (int k = 0; acre_rule_kinds[k]; k++) /* what the kinds keep (carryover's layers) */
+            if (a->state[k] && acre_rule_kinds[k]->state_free)
+                acre_rule_kinds[k]->state_free(a->state[k]);
         for (int k = 0; k < a->nlines; k++) {
             acre_dec_clear(&a->lines[k].exact);
             acre_dec_clear(&a->lines[k].amount);
@@ -178,6 +180,7 @@ static void destroy(acre_close *c)
         acre_plan_free(c->plans[i]);
     free(c->plans);
     acre_strset_free(&c->plan_index);
+    acre_strset_free(&c->aff_index);
     acre_strset_free(&c->missing_set);
     acre_buf_free(&c->ids);
     free(c->affs);
@@ -345,6 +348,59 @@ static void test_revshare_progressive_tiers(void **state)
     revshare_tiers("progressive", "7500.00");
 }
 
+/* carryover's state lives in its table (close_layer) between closes: a store in memory holds
+ * the layers the previous close left, `n` rows "AFFILIATE PLAN_ID PLAN ORIGIN AMOUNT", and
+ * carryover's load hook reads them into the fake close c. */
+static acre_store *load_layers(acre_close *c, const char *const (*rows)[5], int n)
+{
+    static const acre_query ins = {ACRE_Q_INSERT, "close_layer", {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+    acre_store *s;
+    acre_error err;
+    acre_error_clear(&err);
+    assert_int_equal(acre_store_open(&s, ":memory:", &err), 0);
+    assert_int_equal(acre_store_begin(s, &err), 0);
+    for (int i = 0; i < n; i++) {
+        acre_value v[6] = {acre_val_int(c->period - 1),    acre_val_text(rows[i][0]),
+                           acre_val_text(rows[i][1]),      acre_val_text(rows[i][2]),
+                           acre_val_int(atoi(rows[i][3])), acre_val_text(rows[i][4])};
+        assert_int_equal(acre_store_query(s, &ins, v, NULL, NULL, "test", &err), 0);
+    }
+    assert_int_equal(acre_store_commit(s, &err), 0);
+    assert_int_equal(kind("carryover")->load(c, s, c->period - 1, 0, &err), 0);
+    return s;
+}
+
+static int layer_row(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    char *out = ctx;
+    size_t len = strlen(out);
+    (void)n, (void)err;
+    snprintf(out + len, 512 - len, "%s %lld %s %s;", row[0].s, row[1].i, row[2].s, row[3].s);
+    return 0;
+}
+
+/* What carryover's save hook stores for c (in a transaction rolled back), then frees s:
+ * "AFFILIATE ORIGIN AMOUNT PLAN;" per layer. */
+static void saved_layers(acre_close *c, acre_store *s, char out[512])
+{
+    static const acre_query q = {ACRE_Q_SELECT,
+                                 "close_layer",
+                                 {"affiliate_id", "origin", "amount", "plan", NULL},
+                                 {{"period", ACRE_EQ}},
+                                 {"affiliate_id", "origin", NULL},
+                                 0,
+                                 0};
+    acre_value p = acre_val_int(c->period);
+    acre_error err;
+    acre_error_clear(&err);
+    out[0] = '\0';
+    assert_int_equal(acre_store_begin(s, &err), 0);
+    assert_int_equal(kind("carryover")->save(c, s, &err), 0);
+    assert_int_equal(acre_store_query(s, &q, &p, layer_row, out, "test", &err), 0);
+    acre_store_rollback(s);
+    acre_store_free(s);
+}
+
 /* carryover + revshare: a -1,000 deficit from December carried into January at 30%: NGR 15,000
  * is reduced to 14,000, 30% = 4,200.00, and nothing is left (the textbook 30% case in one
  * close). */
@@ -353,24 +409,22 @@ static void test_carry_absorbs_deficit(void **state)
     acre_close *c = fake(JAN2026, 1);
     acre_aff *a = &c->affs[0];
     acre_error err;
+    static const char *const rows[][5] = {{"aff_1", "r", "r@1", "24311", "-1000"}};
+    acre_store *s;
+    char saved[512];
     (void)state;
     acre_error_clear(&err);
     plan(c, 0,
          "{\"plan_id\":\"r\",\"version\":1,\"currency\":\"EUR\",\"revshare\":{\"rate\":\"30%\","
          "\"negative_carryover\":{\"mode\":\"carry\"}}}");
-    a->layers = calloc(1, sizeof *a->layers);
-    a->nlayers = 1;
-    a->layers[0].origin = JAN2026 - 1;
-    acre_dec_init(&a->layers[0].amount);
-    acre_dec_set_si(&a->layers[0].amount, -1000);
-    snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "r");
-    snprintf(a->layer_label, sizeof a->layer_label, "r@1");
+    s = load_layers(c, rows, 1); /* 24311: 2025-12 */
     ggr(customer(c, 0, "c_1", "2026-01-01T00:00:00.000000000Z"), "15000");
     assert_int_equal(kind("carryover")->run(c, a, &err), 0);
     assert_int_equal(a->nlines, 0); /* same plan_id, carry: nothing expires */
     assert_int_equal(kind("revshare")->run(c, a, &err), 0);
     assert_line(&a->lines[0], line_kind("revshare"), "4200.00");
-    assert_int_equal(a->nlayers, 0);
+    saved_layers(c, s, saved);
+    assert_string_equal(saved, ""); /* nothing is left to carry */
     destroy(c);
 }
 
@@ -383,21 +437,16 @@ static void test_carry_max_periods(void **state)
     acre_close *c = fake(JAN2026 + 1, 1);
     acre_aff *a = &c->affs[0];
     acre_error err;
+    static const char *const rows[][5] = {{"aff_1", "r", "r@1", "24310", "-700"},
+                                          {"aff_1", "r", "r@1", "24312", "-300"}};
+    acre_store *s;
+    char saved[512];
     (void)state;
     acre_error_clear(&err);
     plan(c, 0,
          "{\"plan_id\":\"r\",\"version\":1,\"currency\":\"EUR\",\"revshare\":{\"rate\":\"30%\","
          "\"negative_carryover\":{\"mode\":\"carry\",\"max_periods\":2}}}");
-    a->layers = calloc(2, sizeof *a->layers);
-    a->nlayers = 2;
-    a->layers[0].origin = JAN2026 - 2;
-    a->layers[1].origin = JAN2026;
-    acre_dec_init(&a->layers[0].amount);
-    acre_dec_init(&a->layers[1].amount);
-    acre_dec_set_si(&a->layers[0].amount, -700);
-    acre_dec_set_si(&a->layers[1].amount, -300);
-    snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "r");
-    snprintf(a->layer_label, sizeof a->layer_label, "r@1");
+    s = load_layers(c, rows, 2);
     assert_int_equal(kind("carryover")->run(c, a, &err), 0);
     assert_int_equal(a->nlines, 0);
     assert_int_equal(acre_carry_expire(c, a, &err), 0);
@@ -405,8 +454,8 @@ static void test_carry_max_periods(void **state)
     assert_line(&a->lines[0], line_kind("carryover_expired"), "0.00");
     assert_string_equal(a->lines[0].plan, "r@1");
     assert_non_null(strstr(a->lines[0].detail.p, "\"expired\":\"-700\""));
-    assert_int_equal(a->nlayers, 1);
-    assert_int_equal(a->layers[0].origin, JAN2026);
+    saved_layers(c, s, saved);
+    assert_string_equal(saved, "aff_1 24312 -300 r@1;"); /* 24312: 2026-01 */
     destroy(c);
 }
 
@@ -418,6 +467,9 @@ static void test_carry_no_revshare(void **state)
     acre_close *c = fake(JAN2026, 1);
     acre_aff *a = &c->affs[0];
     acre_error err;
+    static const char *const rows[][5] = {{"aff_1", "r", "r@1", "24311", "-250"}};
+    acre_store *s;
+    char saved[512];
     (void)state;
     acre_error_clear(&err);
     plan(c, -1,
@@ -425,13 +477,7 @@ static void test_carry_no_revshare(void **state)
          "\"negative_carryover\":{\"mode\":\"carry\"}}}");
     plan(c, 0,
          "{\"plan_id\":\"c\",\"version\":1,\"currency\":\"EUR\",\"cpa\":{\"amount\":\"10\"}}");
-    a->layers = calloc(1, sizeof *a->layers);
-    a->nlayers = 1;
-    a->layers[0].origin = JAN2026 - 1;
-    acre_dec_init(&a->layers[0].amount);
-    acre_dec_set_si(&a->layers[0].amount, -250);
-    snprintf(a->layer_plan_id, sizeof a->layer_plan_id, "r");
-    snprintf(a->layer_label, sizeof a->layer_label, "r@1");
+    s = load_layers(c, rows, 1);
     assert_int_equal(kind("revshare")->run(c, a, &err), 0);
     assert_int_equal(a->nlines, 0);
     assert_int_equal(kind("carryover")->run(c, a, &err), 0);
@@ -439,7 +485,8 @@ static void test_carry_no_revshare(void **state)
     assert_line(&a->lines[0], line_kind("carryover_expired"), "0.00");
     assert_string_equal(a->lines[0].plan, "r@1");
     assert_non_null(strstr(a->lines[0].detail.p, "\"reason\":\"no_revshare_plan\""));
-    assert_int_equal(a->nlayers, 0);
+    saved_layers(c, s, saved);
+    assert_string_equal(saved, "");
     destroy(c);
 }
 
@@ -743,6 +790,12 @@ static int no_value(acre_close *c, const void *config, const acre_plan *p, const
     return 0;
 }
 
+static int no_save(acre_close *c, acre_store *s, acre_error *err)
+{
+    (void)c, (void)s, (void)err;
+    return 0;
+}
+
 static void test_rule_table_check(void **state)
 {
     static const acre_line_kind twice[] = {{"cpa", "cpa", "Cpa", 0, NULL}};
@@ -764,6 +817,31 @@ static void test_rule_table_check(void **state)
                              .value = no_value};
     const acre_rule_kind *t3[] = {kind("cpa"), &dup, NULL};
     const acre_rule_kind *t4[] = {kind("revshare"), &valuer, NULL};
+    /* state without its free; a second line kind documenting paid settlements; one that
+     * documents a settlement without a customer */
+    static const acre_line_kind paid2[] = {
+        {"paid2", "paid2", "Paid2", ACRE_LINE_CUSTOMER | ACRE_LINE_SETTLES_PAID, NULL}};
+    static const acre_line_kind nocust[] = {
+        {"nocust", "nocust", "Nocust", ACRE_LINE_SETTLES_OVER_CAP, NULL}};
+    acre_rule_kind keeper = {.version = ACRE_RULE_KIND_VERSION,
+                             .name = "keeper",
+                             .phase = 1,
+                             .run = no_run,
+                             .save = no_save};
+    acre_rule_kind payer = {.version = ACRE_RULE_KIND_VERSION,
+                            .name = "payer",
+                            .phase = 1,
+                            .run = no_run,
+                            .lines = paid2,
+                            .nlines = 1};
+    acre_rule_kind lonely = {.version = ACRE_RULE_KIND_VERSION,
+                             .name = "lonely",
+                             .phase = 1,
+                             .run = no_run,
+                             .lines = nocust,
+                             .nlines = 1};
+    const acre_rule_kind *t5[] = {&keeper, NULL}, *t6[] = {kind("cpa"), &payer, NULL},
+                         *t7[] = {&lonely, NULL}, *t8[] = {&payer, NULL};
     acre_error err;
     (void)state;
     assert_int_equal(acre_rule_kinds_ready(&err), 0);
@@ -776,6 +854,14 @@ static void test_rule_table_check(void **state)
     assert_string_equal(err.message, "two line kinds are called cpa");
     assert_int_equal(acre_rule_table_check(t4, &err), ACRE_ERROR);
     assert_string_equal(err.message, "rule kinds revshare and valuer both value records");
+    assert_int_equal(acre_rule_table_check(t5, &err), ACRE_ERROR);
+    assert_non_null(strstr(err.message, "rule kind keeper keeps state: it needs state_free"));
+    assert_int_equal(acre_rule_table_check(t6, &err), ACRE_ERROR);
+    assert_string_equal(err.message,
+                        "two line kinds document the same settlement (the second: paid2)");
+    assert_int_equal(acre_rule_table_check(t7, &err), ACRE_ERROR);
+    assert_non_null(strstr(err.message, "line kind nocust documents one settlement at most"));
+    assert_int_equal(acre_rule_table_check(t8, &err), 0);
     /* the line kinds in ledger order (SPEC 6), each kind's after those of the rows before */
     assert_int_equal(line_kind("cpa"), 0);
     assert_int_equal(line_kind("cpa_over_cap"), 1);

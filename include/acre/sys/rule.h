@@ -3,11 +3,12 @@
  *
  * A rule kind owns everything about itself: its section of a plan (parse, its private config,
  * free), what a streamed record is worth to it (value, for the kind that makes a revenue basis),
- * the lines it adds at a close (run), and its line kinds: the name the ledger writes,
- * the journal account, and how `acre verify` re-derives one line from its detail. The core
- * knows the kinds only through the table acre_rule_kinds[] (rules/rules.c): adding a kind is a
- * file in rules/ and a row in the table. docs/ARCHITECTURE.md "The seams" says what an
- * implementer writes.
+ * the lines it adds at a close (run), the state it keeps from one close to the next (load,
+ * save, state_free) and the audit's replay of that state from the ledgers (audit_lines,
+ * audit_rows, audit_free), and its line kinds: the name the ledger writes, the journal account,
+ * and how `acre verify` re-derives one line from its detail. The core knows the kinds only
+ * through the table acre_rule_kinds[] (rules/rules.c): adding a kind is a file in rules/ and a
+ * row in the table. docs/ARCHITECTURE.md "The seams" says what an implementer writes.
  *
  * Order. Plans are parsed and the kinds run in table order. The ledger lists an affiliate's
  * lines by line kind in table order (each kind's `lines` in their order), then plan, customer,
@@ -21,13 +22,14 @@
  *   - may read what the close loaded before the rules: the period, the plans and their configs,
  *     the FX rates and IDs, every affiliate's identity, plan, parent, children, customer and
  *     paid lists, every customer's loaded data; and everything of a, including what earlier
- *     kinds wrote for a at this close (its lines, qualified_count);
- *   - may write only a (its lines through acre_close_line, its own fields and layers) and the
- *     customers a decides: its own unsettled customers and the paid ones on a->paid that it may
- *     claw back (a customer is one or the other, so no two affiliates share one);
+ *     kinds wrote for a at this close (its lines, qualified_count, their state slots);
+ *   - may write only a (its lines through acre_close_line, its own fields and its state slot,
+ *     acre_aff_state) and the customers a decides: its own unsettled customers and the paid
+ *     ones on a->paid that it may claw back (a customer is one or the other, so no two
+ *     affiliates share one);
  *   - converts amounts with acre_close_convert*, which records a missing rate under the
  *     close's lock, allocates only through engine/alloc.h, and keeps no mutable static state;
- *   - must not read another affiliate's lines or results (they may be being written).
+ *   - must not read another affiliate's lines, results or state (they may be being written).
  * Phase 2 runs after every phase-1 run has returned, on one thread, for each affiliate in
  * order: it may read every affiliate's lines and results (sub_affiliate reads its
  * descendants') and writes only a's lines. parse and free run on the thread that parses the
@@ -45,7 +47,21 @@
  * the record view (borrowed for the call), the plan, its config and what the close loaded
  * before streaming (the period, the FX rates); it writes only its outputs *a and *b, converts
  * with acre_close_convert* (which records a missing rate under the close's lock), allocates only
- * through engine/alloc.h, and keeps no state of its own. */
+ * through engine/alloc.h, and keeps no state of its own.
+ *
+ * State. What a kind carries from one close to the next (carryover: its deficit layers) is its
+ * own: rows of a table it reads and writes through engine/store_int.h's query shapes (never
+ * SQL; the table is declared in engine/store_schema.c), held during a close in its slot of each
+ * affiliate (acre_aff_state: NULL until the kind sets it). `load` fills the slots from the
+ * previous close's rows, on the close's thread, once the affiliates, the stored plans and the
+ * customers are loaded and before the records are streamed; the runs then read and write the
+ * slot of their affiliate (the contract above); `save` inserts this close's rows from them when
+ * the close is stored (not for a preview), inside its write transaction, on the close's thread
+ * while another thread writes the ledger document; `state_free` frees each slot set, when the
+ * close ends however it ends. `acre audit` replays the same state from the closed ledgers
+ * alone, on the caller's thread: ledger by ledger in period order it hands each kind every
+ * listed affiliate's lines (audit_lines), then lets it compare what it replayed with its rows
+ * of that period (audit_rows), each problem reported through engine/audit_util.h. */
 #ifndef ACRE_SYS_RULE_H
 #define ACRE_SYS_RULE_H
 
@@ -62,7 +78,7 @@ extern "C" {
 
 /* The interface's version: a row whose `version` differs is refused when the table is first
  * used (acre_rule_kinds_ready), so a kind written for another interface cannot run. */
-#define ACRE_RULE_KIND_VERSION 2 /* 2: the value hook */
+#define ACRE_RULE_KIND_VERSION 3 /* 2: the value hook; 3: the state and audit hooks */
 #define ACRE_MAX_RULE_KINDS 16 /* rows of the table; a plan has one config slot per row */
 #define ACRE_MAX_LINE_KINDS 32 /* line kinds of all rows together */
 
@@ -73,13 +89,24 @@ struct acre_aff;
 struct acre_vc; /* a verify run (engine/verify_util.h: what a verify hook may call) */
 struct acre_rec_view; /* a streamed record version (engine/close.h) */
 struct acre_acc;      /* an exact sum (engine/close.h) */
+struct acre_store;    /* the store, through engine/store_int.h's query shapes */
+struct acre_audit;    /* an audit run (engine/audit_util.h: what an audit hook may call) */
 
 /* acre_line_kind.flags */
 enum {
     ACRE_LINE_CUSTOMER = 1u,   /* its lines carry customer_id, and only such lines do */
     ACRE_LINE_DESCENDANT = 2u, /* its lines carry descendant_id and depth, only such lines do */
-    ACRE_LINE_OWN = 4u         /* the affiliate's own commission: the E of a parent's
+    ACRE_LINE_OWN = 4u,        /* the affiliate's own commission: the E of a parent's
                                 * sub_affiliate share counts it (SPEC 5.4) */
+    /* The close stores each customer's settlement itself (table settled, from the outcome the
+     * rules leave: engine/close_state.c); these say which line kind documents which outcome, so
+     * that the audit can check the rows against the ledgers (engine/audit_state.c). At most one
+     * line kind of the table has each; a line kind has one at most, and only with
+     * ACRE_LINE_CUSTOMER. */
+    ACRE_LINE_SETTLES_PAID = 8u,      /* a row of outcome paid: this line of its period, its
+                                       * affiliate, plan, amount and detail.qualified_at */
+    ACRE_LINE_SETTLES_OVER_CAP = 16u, /* a row of outcome over_cap: this line of its period */
+    ACRE_LINE_SETTLES_CLAWBACK = 32u  /* clawed_period set: this line, after the paid period */
 };
 
 /* One kind of ledger line. Every member is required but verify. */
@@ -97,7 +124,7 @@ typedef struct acre_line_kind {
                    const char *currency, const acre_dec *exact);
 } acre_line_kind;
 
-/* A line handed to acre_rule_kind.verify_lines. */
+/* A line handed to acre_rule_kind.verify_lines and audit_lines. */
 typedef struct acre_vline {
     const json_t *line;
     int kind;   /* its line kind (acre_line_kind_index) */
@@ -139,14 +166,57 @@ typedef struct acre_rule_kind {
      * own checks: `lines` holds those that passed the common checks, in document order (the
      * hook may reorder them). Reports with acre_vc_bad, after acre_vc_where. */
     void (*verify_lines)(struct acre_vc *v, const char *affiliate_id, acre_vline *lines, size_t n);
+
+    /* State between closes (the contract "State" above). */
+    /* Optional. Reads the rows this kind stored at the previous close, period `last`
+     * (c->last_closed; -1 when nothing is closed, and then there is nothing to read), into its
+     * slots of the affiliates it names (acre_aff_state; an affiliate the close did not load is
+     * skipped). `watermark` is this close's, the last record version it sees (state rows are
+     * not versioned; a kind that also reads records needs it). Called once per close, a preview
+     * too, after acre_close_load and before each affiliate is given its plan for the period
+     * (a->plan is not set yet). It may read the store, the period, the stored plans, every
+     * affiliate's identity and every customer's loaded data; it writes only its slots. Returns
+     * 0, or an error code with err set: ACRE_ENOMEM, a store failure, or a stored value that
+     * does not parse (acre_close_stored, engine/close.h), which fails the close. */
+    int (*load)(struct acre_close *c, struct acre_store *s, int last, long long watermark,
+                acre_error *err);
+    /* Optional. Inserts this kind's rows of this close (period c->period) from its slots, after
+     * the rules and the totals, for a close that is stored. It may read its slots and what the
+     * close loaded, never the lines (the ledger's writer frees their detail meanwhile). Returns
+     * 0 or an error code with err set (the close then rolls back: nothing of it is stored). */
+    int (*save)(struct acre_close *c, struct acre_store *s, acre_error *err);
+    /* Required when the kind sets a slot (the table check requires it with load or save).
+     * Frees one affiliate's slot, which is not NULL. */
+    void (*state_free)(void *state);
+
+    /* The audit's replay of this kind's state from the ledgers (the contract "State" above).
+     * *state is the kind's own for the whole audit: NULL at first (the hook allocates it) and
+     * given to audit_free at the end. `period` is the ledger's period as the close row writes it
+     * (for the reports), p its number (year*12 + month-1). */
+    /* Optional. One listed affiliate of the ledger of p: `lines` its lines in document order
+     * (each line's kind: acre_line_kind_find of its "kind", -1 when unknown; a line whose
+     * numbers do not read is still there: verify names it). `aff` numbers the affiliate in this
+     * audit, from 0 in the order the ledgers first list them (acre_audit_affiliate finds one by
+     * ID). Reports with acre_audit_bad; a failed allocation is marked with acre_audit_ran_out. */
+    void (*audit_lines)(struct acre_audit *au, void **state, const char *period, int p, int aff,
+                        const char *affiliate_id, const acre_vline *lines, size_t n);
+    /* Optional. After every listed affiliate of the ledger of p and the audit's own check of
+     * that period's close_affiliate rows: compares what was replayed so far with the kind's
+     * rows of period p in store s. Returns 0, or an error code with err set (a store failure:
+     * the audit stops). */
+    int (*audit_rows)(struct acre_audit *au, void **state, struct acre_store *s, const char *period,
+                      int p, acre_error *err);
+    /* Required when audit_lines or audit_rows is set. Frees the state they made (not NULL). */
+    void (*audit_free)(void *state);
 } acre_rule_kind;
 
 /* Every kind, in table order; NULL-terminated. */
 extern const acre_rule_kind *const acre_rule_kinds[];
 
-/* Checks a NULL-terminated table of kinds: each row's version, name, phase, run, line kinds
- * (name and accounts set, names unique across the table) and the limits above. Returns 0, or
- * ACRE_ERROR with err naming the row. */
+/* Checks a NULL-terminated table of kinds: each row's version, name, phase, run, the free
+ * hooks its other hooks need, line kinds (name and accounts set, names unique across the
+ * table, the ACRE_LINE_SETTLES_* flags as their comment says) and the limits above. Returns 0,
+ * or ACRE_ERROR with err naming the row. */
 int acre_rule_table_check(const acre_rule_kind *const *kinds, acre_error *err);
 /* Checks acre_rule_kinds[] with acre_rule_table_check the first time it is called (any thread)
  * and gives the same answer after. Plan parsing, verify and the journal call it before they
