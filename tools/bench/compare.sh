@@ -39,7 +39,7 @@ for r in $(seq 1 "$runs"); do
     for who in old new; do
         rm -f run.db*
         sqlite3 new.db ".backup run.db"
-        /usr/bin/time -f "close $who run $r: %e s, %M KB" "$(bin $who)" --db run.db close 2026-03 >/dev/null
+        /usr/bin/time -f "close $who run $r: %e s, CPU %U+%S s, %M KB" "$(bin $who)" --db run.db close 2026-03 >/dev/null
         "$(bin $who)" --db run.db ledger 2026-03 >"ledger-$who.json"
     done
     /usr/bin/time -f "sqlite3 GROUP BY run $r: %e s" sqlite3 run.db "$q" >/dev/null
