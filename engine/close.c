@@ -148,8 +148,8 @@ static int process(ctx *x, int tb, const grp *g)
     if (tb == TB_GAMING || tb == TB_TRADING) {
         if (p == c->period && cu->counts && !cu->active) {
             char cut[11];
-            if (af->plan->rs.customer_months <= 0 ||
-                acre_add_months_date(cut, cu->signup_sec, af->plan->rs.customer_months) != 0 ||
+            if (af->plan->customer_months <= 0 ||
+                acre_add_months_date(cut, cu->signup_sec, af->plan->customer_months) != 0 ||
                 strcmp(date, cut) < 0) {
                 cu->active = 1;
                 af->active_customers++;
@@ -227,7 +227,7 @@ static int prepare_customers(ctx *x, acre_error *err)
         const acre_plan *p = a->plan;
         if (push_int(&a->custs, &a->ncusts, &a->ccap, 16, i))
             return acre_close_oom(err);
-        cu->counts = p && p->has_rs && (cu->flags & p->q.exclude_flags) == 0;
+        cu->counts = p && p->valuer && (cu->flags & p->q.exclude_flags) == 0;
         if (!cu->settled && p) {
             cu->need_events = 1;
         } else if (cu->paid && !cu->clawed && cu->paid_clawback_days > 0 &&

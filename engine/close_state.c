@@ -75,7 +75,7 @@ int acre_close_write_state(ctx *x, acre_error *err)
     for (int i = 0; i < c->ncusts; i++) {
         acre_cust *cu = &c->custs[i];
         const acre_plan *p = c->affs[cu->aff].plan;
-        if (p && p->has_rs && !cu->counts) {
+        if (p && p->valuer && !cu->counts) {
             acre_value row[2] = {acre_val_int(c->period), acre_val_text(cu->id)};
             STEP(row, "storing excluded customers");
         }
@@ -98,7 +98,7 @@ int acre_close_write_state(ctx *x, acre_error *err)
         row[5] = acre_val_text(cu->outcome == 1 ? cu->paid_now : NULL);
         row[6] = acre_val_text(cu->qualified_at);
         row[7] = acre_val_int(cu->qsec);
-        row[8] = acre_val_int(p->has_cpa ? p->cpa.clawback_days : 0);
+        row[8] = acre_val_int(p->clawback_days);
         row[9] = acre_val_null(); /* clawed_period */
         STEP(row, "storing settled customers");
     }

@@ -70,25 +70,20 @@ typedef struct acre_plan {
     int needs_ftd_amount; /* a kind reads acre_cust.ftd_amount (cpa's percent_of_first), so
                            * qualification converts the FTD even without min_first_amount */
 
-    int has_cpa; /* rules/cpa.c */
-    struct {
-        long clawback_days; /* stored with each settled customer */
-    } cpa;
-
-    /* rules/revshare.c: the plan has a revshare section, so its customers count toward a basis
-     * (acre_cust.counts, and the excluded customers a close stores); which records make the
-     * basis, and how, is revshare's config, read by its value hook */
-    int has_rs;
-    struct {
-        /* 0: no limit; else revenue counts for this many months from signup. The close reads
-         * it too: only activity inside the window makes a customer active (the tiers' metric
-         * active_customers) */
-        long customer_months;
-    } rs;
+    /* rules/cpa.c: a paid customer's CPA may be clawed back for this many days after it
+     * qualified (stored with each settled customer: the close keeps its events that long);
+     * 0 when never, or the plan has no cpa */
+    long clawback_days;
+    /* rules/revshare.c: 0, or revenue counts for this many months from signup. The close reads
+     * it too: only activity inside the window makes a customer active (the tiers' metric
+     * active_customers) */
+    long customer_months;
 
     /* The kind that values this plan's records (acre_rule_kind.value), and its config: set by
      * acre_plan_parse when a kind with a value hook set a config for the plan, else NULL. The
-     * close calls it for each record version it values (engine/close_value.c). */
+     * close calls it for each record version it values (engine/close_value.c), and a plan with
+     * a valuer pays on a revenue basis: its customers count toward it (SPEC 5.3; the ones who
+     * do not are stored as excluded). */
     const acre_rule_kind *valuer;
     const void *valuer_config;
 

@@ -247,7 +247,7 @@ int acre_carry_expire(acre_close *c, acre_aff *a, acre_error *err)
     int n = 0;
     if (!h || !h->n)
         return 0;
-    if (!p || !p->has_rs)
+    if (!p || !p->valuer) /* no revenue basis: no revshare */
         return expire(c, a, h, h->n, h->label, "no_revshare_plan", err);
     if (strcmp(p->plan_id, h->plan_id) != 0)
         return expire(c, a, h, h->n, h->label, "plan_changed", err);
@@ -273,7 +273,7 @@ int acre_carry_on(const acre_plan *p)
  * the others' before it values them. */
 static int run(acre_close *c, acre_aff *a, acre_error *err)
 {
-    if (a->plan && a->plan->has_rs)
+    if (a->plan && a->plan->valuer)
         return 0;
     return acre_carry_expire(c, a, err);
 }

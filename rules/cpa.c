@@ -50,7 +50,6 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
 
     if (!s)
         return 0;
-    p->has_cpa = 1;
     if (!(c = acre_calloc(1, sizeof *c)))
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     acre_dec_init(&c->amount);
@@ -108,7 +107,7 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
     if ((v = json_object_get(s, "cap")) && (rc = acre_plan_int(&c->cap, v, 0, "cpa.cap", err)))
         return rc;
     if ((v = json_object_get(s, "clawback_days")) &&
-        (rc = acre_plan_int(&p->cpa.clawback_days, v, 0, "cpa.clawback_days", err)))
+        (rc = acre_plan_int(&p->clawback_days, v, 0, "cpa.clawback_days", err)))
         return rc;
     return 0;
 }
@@ -230,11 +229,10 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         if (c->custs[a->custs[i]].qualifies)
             q[nq++] = a->custs[i];
     qsort_ctx(q, nq, c);
-    if (!p->has_cpa) {
+    if (!(cfg = acre_plan_config(p, &acre_rule_cpa))) {
         free(q);
         return 0;
     }
-    cfg = acre_plan_config(p, &acre_rule_cpa);
     npay = cfg->cap >= 0 && nq > cfg->cap ? (int)cfg->cap : nq;
     acre_dec_init(&x);
     for (int k = 0; k < nq; k++) {

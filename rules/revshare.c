@@ -69,7 +69,6 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
 
     if (!s)
         return 0;
-    p->has_rs = 1;
     if (!(c = acre_calloc(1, sizeof *c)))
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     acre_dec_init(&c->admin_fee);
@@ -143,7 +142,7 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
         (rc = acre_plan_tiers(&c->tiers, v, t, 0, "revshare.tiers", err)))
         return rc;
     if ((v = json_object_get(s, "customer_months")) &&
-        (rc = acre_plan_int(&p->rs.customer_months, v, 1, "revshare.customer_months", err)))
+        (rc = acre_plan_int(&p->customer_months, v, 1, "revshare.customer_months", err)))
         return rc;
     return 0;
 }
@@ -208,9 +207,9 @@ static int value(acre_close *c, const void *config, const acre_plan *p, const ac
 {
     const rscfg *cfg = config;
     acre_number n, usd;
-    if (p->rs.customer_months > 0) {
+    if (p->customer_months > 0) {
         char cut[11];
-        if (acre_add_months_date(cut, r->signup_sec, p->rs.customer_months) == 0 &&
+        if (acre_add_months_date(cut, r->signup_sec, p->customer_months) == 0 &&
             strcmp(r->date, cut) >= 0)
             return 0;
     }
@@ -363,7 +362,7 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     int first = 1, rc;
     const char *basis_kind;
 
-    if (!p || !p->has_rs)
+    if (!cfg)
         return 0;
     /* deficits that can no longer be used expire before anything else (carryover's own run
      * does this for affiliates without revshare) */

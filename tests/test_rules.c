@@ -106,7 +106,7 @@ static acre_cust *customer(acre_close *c, int aff, const char *id, const char *s
     a->custs[a->ncusts++] = c->ncusts++;
     cu->evplan = a->plan;
     cu->need_events = 1;
-    cu->counts = a->plan && a->plan->has_rs;
+    cu->counts = a->plan && a->plan->valuer;
     return cu;
 }
 
