@@ -390,7 +390,7 @@ out:
 /* ---- the comparison ---- */
 
 typedef struct row {
-    const char *id, *currency;
+    char *id, *currency; /* copied from a ledger */
     int scale;
     acre_dec base, sim, diff;
     acre_dec *pb, *ps; /* per period */
@@ -409,11 +409,6 @@ static int row_find(row *rows, int n, const char *id)
             hi = mid - 1;
     }
     return -1;
-}
-
-static int by_id(const void *a, const void *b)
-{
-    return strcmp(((const row *)a)->id, ((const row *)b)->id);
 }
 
 /* Largest absolute difference first, then affiliate_id. */
@@ -486,63 +481,163 @@ static void table_row(FILE *out, const char *label, const char *cur, const acre_
     free(pc);
 }
 
+/* The index just past the JSON string starting at t[i] (a '"'), or n. */
+static size_t skip_string(const char *t, size_t n, size_t i)
+{
+    for (i++; i < n && t[i] != '"'; i++)
+        if (t[i] == '\\')
+            i++;
+    return i < n ? i + 1 : n;
+}
+
+static size_t skip_space(const char *t, size_t n, size_t i)
+{
+    while (i < n && (t[i] == ' ' || t[i] == '\n' || t[i] == '\t' || t[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Calls fn with each element of the member "affiliates" of the ledger document t, each parsed
+ * alone, so that a ledger of tens of megabytes (the revshare details list every customer) is
+ * never one tree: memory stays that of the largest affiliate. Returns 0, fn's nonzero return,
+ * or ACRE_ENOMEM (err set) when an element cannot be parsed: acre wrote every ledger compared
+ * here (audit checks the stored ones), so what fails is memory. */
+static int each_affiliate(const char *t, int (*fn)(void *ctx, const json_t *a, acre_error *err),
+                          void *ctx, acre_error *err)
+{
+    size_t n = strlen(t), i = 0;
+    int depth = 0;
+    while (i < n) {
+        if (t[i] == '"') {
+            size_t at = i;
+            i = skip_string(t, n, i);
+            if (depth == 1 && i - at == 12 && memcmp(t + at, "\"affiliates\"", 12) == 0 &&
+                (i = skip_space(t, n, i)) < n && t[i] == ':' && (i = skip_space(t, n, i + 1)) < n &&
+                t[i] == '[')
+                break;
+            continue;
+        }
+        depth += t[i] == '{' || t[i] == '[';
+        depth -= t[i] == '}' || t[i] == ']';
+        i++;
+    }
+    if (i >= n)
+        return 0; /* no affiliates */
+    for (i = skip_space(t, n, i + 1); i < n && t[i] != ']'; i = skip_space(t, n, i + 1)) {
+        size_t at = i;
+        int d = 0, rc;
+        json_t *a;
+        do {
+            if (t[i] == '"') {
+                i = skip_string(t, n, i);
+                continue;
+            }
+            d += t[i] == '{' || t[i] == '[';
+            d -= t[i] == '}' || t[i] == ']';
+            i++;
+        } while (i < n && d > 0);
+        if (!(a = acre_json_loadb(t + at, i - at, 0, NULL)))
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
+                                  "out of memory: a ledger cannot be read");
+        rc = fn(ctx, a, err);
+        json_decref(a);
+        if (rc)
+            return rc;
+        if ((i = skip_space(t, n, i)) >= n || t[i] != ',')
+            break;
+    }
+    return 0;
+}
+
+/* Reading the ledgers into rows: one ledger at a time, period p, the simulated one or not. */
+typedef struct reading {
+    const acre_sim *r;
+    const char *only;
+    row *rows;
+    int nrows, cap, p, sim;
+} reading;
+
+static char *dup_or_null(const char *s, int *oom)
+{
+    char *d = s ? acre_strdup(s) : NULL;
+    *oom |= s && !d;
+    return d;
+}
+
+/* An affiliate of one ledger: its row (made the first time it is seen, rows kept in ID order)
+ * and its earned in that period. */
+static int read_affiliate(void *ctx, const json_t *a, acre_error *err)
+{
+    reading *x = ctx;
+    const char *id = json_string_value(json_object_get(a, "affiliate_id"));
+    const char *e = json_string_value(json_object_get(a, "earned"));
+    row *w;
+    acre_dec *d;
+    int j, rc, oom = 0;
+    if (!id || (x->only && strcmp(id, x->only) != 0))
+        return 0;
+    if ((j = row_find(x->rows, x->nrows, id)) < 0) {
+        int at = x->nrows;
+        if (x->nrows == x->cap) {
+            row *nr =
+                acre_realloc(x->rows, (size_t)(x->cap = x->cap ? x->cap * 2 : 64) * sizeof *nr);
+            if (!nr)
+                return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+            x->rows = nr;
+        }
+        while (at > 0 && strcmp(x->rows[at - 1].id, id) > 0)
+            at--;
+        memmove(&x->rows[at + 1], &x->rows[at], (size_t)(x->nrows - at) * sizeof *x->rows);
+        x->nrows++;
+        w = &x->rows[j = at];
+        memset(w, 0, sizeof *w);
+        acre_dec_init(&w->base);
+        acre_dec_init(&w->sim);
+        acre_dec_init(&w->diff);
+        w->id = dup_or_null(id, &oom);
+        w->currency = dup_or_null(json_string_value(json_object_get(a, "currency")), &oom);
+        w->scale =
+            (int)json_integer_value(json_object_get(json_object_get(a, "rounding"), "scale"));
+        w->pb = acre_calloc((size_t)x->r->n, sizeof *w->pb);
+        w->ps = acre_calloc((size_t)x->r->n, sizeof *w->ps);
+        for (int p = 0; w->pb && w->ps && p < x->r->n; p++) {
+            acre_dec_init(&w->pb[p]);
+            acre_dec_init(&w->ps[p]);
+        }
+        if (oom || !w->id || !w->pb || !w->ps)
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    w = &x->rows[j];
+    if (!e)
+        return 0;
+    d = x->sim ? &w->ps[x->p] : &w->pb[x->p];
+    if ((rc = acre_dec_parse_stored(d, e, err)))
+        return rc;
+    acre_dec_add(x->sim ? &w->sim : &w->base, x->sim ? &w->sim : &w->base, d);
+    return 0;
+}
+
 int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char *only, int max_rows,
                    acre_error *err)
 {
-    json_t **docs = acre_calloc((size_t)r->n * 2 + 1, sizeof *docs);
+    reading x = {r, only, NULL, 0, 0, 0, 0};
     row *rows = NULL;
-    int nrows = 0, cap = 0, rc = 0, oom = 0;
+    int nrows = 0, rc = 0, oom = 0;
     int table = strcmp(format, "table") == 0, json = strcmp(format, "json") == 0;
 
-    if (!table && !json && strcmp(format, "csv") != 0) {
-        free(docs);
+    if (!table && !json && strcmp(format, "csv") != 0)
         return acre_error_set(err, ACRE_EUSAGE, "format", "format",
                               "unknown simulate format %s (table, json or csv)", format);
-    }
-    if (!docs)
-        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     /* every affiliate of either ledger of any period, with its earned in each */
-    for (int i = 0; i < r->n * 2; i++) {
-        size_t k;
-        json_t *a;
-        const char *text = i % 2 ? r->p[i / 2].sim : r->p[i / 2].base;
-        if (!(docs[i] = acre_json_loadb(text, strlen(text), 0, NULL))) {
-            /* acre wrote both (the simulated one just now; audit checks the stored one), so
-             * what fails here is memory */
-            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
-                                "out of memory: a ledger cannot be read");
-            goto out;
-        }
-        json_array_foreach(json_object_get(docs[i], "affiliates"), k, a)
-        {
-            const char *id = json_string_value(json_object_get(a, "affiliate_id"));
-            if (!id || (only && strcmp(id, only) != 0) || row_find(rows, nrows, id) >= 0)
-                continue;
-            if (nrows == cap) {
-                row *n = acre_realloc(rows, (size_t)(cap = cap ? cap * 2 : 64) * sizeof *n);
-                if (!n) {
-                    rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-                    goto out;
-                }
-                rows = n;
-            }
-            rows[nrows].id = id;
-            rows[nrows].currency = json_string_value(json_object_get(a, "currency"));
-            rows[nrows].scale =
-                (int)json_integer_value(json_object_get(json_object_get(a, "rounding"), "scale"));
-            acre_dec_init(&rows[nrows].base);
-            acre_dec_init(&rows[nrows].sim);
-            acre_dec_init(&rows[nrows].diff);
-            rows[nrows].pb = acre_calloc((size_t)r->n, sizeof *rows[nrows].pb);
-            rows[nrows].ps = acre_calloc((size_t)r->n, sizeof *rows[nrows].ps);
-            for (int p = 0; rows[nrows].pb && rows[nrows].ps && p < r->n; p++) {
-                acre_dec_init(&rows[nrows].pb[p]);
-                acre_dec_init(&rows[nrows].ps[p]);
-            }
-            nrows++;
-            qsort(rows, (size_t)nrows, sizeof *rows, by_id);
-        }
+    for (int i = 0; i < r->n * 2 && !rc; i++) {
+        x.p = i / 2;
+        x.sim = i % 2;
+        rc = each_affiliate(x.sim ? r->p[x.p].sim : r->p[x.p].base, read_affiliate, &x, err);
     }
+    rows = x.rows;
+    nrows = x.nrows;
+    if (rc)
+        goto out;
     if (only && nrows == 0) {
         /* an id in no ledger of the run is most likely a typo: say so rather than print an
          * empty table */
@@ -550,29 +645,6 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
                             "--affiliate %s: no ledger of %s..%s names affiliate %s", only,
                             r->p[0].text, r->p[r->n - 1].text, only);
         goto out;
-    }
-    for (int i = 0; i < nrows; i++)
-        if (!rows[i].pb || !rows[i].ps) {
-            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-            goto out;
-        }
-    for (int i = 0; i < r->n * 2; i++) {
-        size_t k;
-        json_t *a;
-        json_array_foreach(json_object_get(docs[i], "affiliates"), k, a)
-        {
-            const char *e = json_string_value(json_object_get(a, "earned"));
-            const char *id = json_string_value(json_object_get(a, "affiliate_id"));
-            int j = id ? row_find(rows, nrows, id) : -1;
-            acre_dec *d;
-            if (j < 0 || !e)
-                continue;
-            d = i % 2 ? &rows[j].ps[i / 2] : &rows[j].pb[i / 2];
-            if ((rc = acre_dec_parse_stored(d, e, err)))
-                goto out;
-            acre_dec_add(i % 2 ? &rows[j].sim : &rows[j].base, i % 2 ? &rows[j].sim : &rows[j].base,
-                         d);
-        }
     }
     for (int i = 0; i < nrows; i++)
         acre_dec_sub(&rows[i].diff, &rows[i].sim, &rows[i].base);
@@ -703,10 +775,9 @@ out:
         }
         free(rows[i].pb);
         free(rows[i].ps);
+        free(rows[i].id);
+        free(rows[i].currency);
     }
     free(rows);
-    for (int i = 0; i < r->n * 2; i++)
-        json_decref(docs[i]);
-    free(docs);
     return rc;
 }
