@@ -497,11 +497,69 @@ static size_t skip_space(const char *t, size_t n, size_t i)
     return i;
 }
 
-/* Calls fn with each element of the member "affiliates" of the ledger document t, each parsed
- * alone, so that a ledger of tens of megabytes (the revshare details list every customer) is
- * never one tree: memory stays that of the largest affiliate. Returns 0, fn's nonzero return,
- * or ACRE_ENOMEM (err set) when an element cannot be parsed: acre wrote every ledger compared
- * here (audit checks the stored ones), so what fails is memory. */
+/* The index just past the JSON value starting at t[i]. */
+static size_t skip_value(const char *t, size_t n, size_t i)
+{
+    int d = 0;
+    if (t[i] != '{' && t[i] != '[' && t[i] != '"') {
+        /* a number, true, false or null */
+        while (i < n && !strchr(",}] \n\t\r", t[i]))
+            i++;
+        return i;
+    }
+    do {
+        if (t[i] == '"') {
+            i = skip_string(t, n, i);
+            continue;
+        }
+        d += t[i] == '{' || t[i] == '[';
+        d -= t[i] == '}' || t[i] == ']';
+        i++;
+    } while (i < n && d > 0);
+    return i;
+}
+
+/* The members of the affiliate object at t[i] (a '{') that the comparison reads, parsed into a
+ * new object (NULL when out of memory); *end is set past the object. The rest (its lines, whose
+ * revshare detail lists every customer) is skipped unparsed. */
+static json_t *affiliate_summary(const char *t, size_t n, size_t i, size_t *end)
+{
+    static const char *const want[] = {"affiliate_id", "currency", "rounding", "earned", NULL};
+    json_t *o = json_object();
+    int oom = !o;
+    for (i = skip_space(t, n, i + 1); i < n && t[i] == '"';) {
+        size_t k = i, v;
+        i = skip_string(t, n, i);
+        v = skip_space(t, n, i);
+        if (v >= n || t[v] != ':')
+            break;
+        v = skip_space(t, n, v + 1);
+        i = skip_value(t, n, v);
+        for (int w = 0; !oom && want[w]; w++) {
+            size_t klen = strlen(want[w]);
+            json_t *val;
+            if (skip_string(t, n, k) - k != klen + 2 || memcmp(t + k + 1, want[w], klen) != 0)
+                continue;
+            if (!(val = acre_json_loadb(t + v, i - v, JSON_DECODE_ANY, NULL)) ||
+                json_object_set_new(o, want[w], val))
+                oom = 1;
+        }
+        if ((i = skip_space(t, n, i)) < n && t[i] == ',')
+            i = skip_space(t, n, i + 1);
+    }
+    *end = i < n && t[i] == '}' ? i + 1 : i;
+    if (oom) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Calls fn with each element of the member "affiliates" of the ledger document t, the members
+ * the comparison reads parsed alone (affiliate_summary), so that a ledger of tens of megabytes
+ * is never one tree and its lines are never parsed. Returns 0, fn's nonzero return, or
+ * ACRE_ENOMEM (err set) when a member cannot be parsed: acre wrote every ledger compared here
+ * (audit checks the stored ones), so what fails is memory. */
 static int each_affiliate(const char *t, int (*fn)(void *ctx, const json_t *a, acre_error *err),
                           void *ctx, acre_error *err)
 {
@@ -523,20 +581,10 @@ static int each_affiliate(const char *t, int (*fn)(void *ctx, const json_t *a, a
     }
     if (i >= n)
         return 0; /* no affiliates */
-    for (i = skip_space(t, n, i + 1); i < n && t[i] != ']'; i = skip_space(t, n, i + 1)) {
-        size_t at = i;
-        int d = 0, rc;
-        json_t *a;
-        do {
-            if (t[i] == '"') {
-                i = skip_string(t, n, i);
-                continue;
-            }
-            d += t[i] == '{' || t[i] == '[';
-            d -= t[i] == '}' || t[i] == ']';
-            i++;
-        } while (i < n && d > 0);
-        if (!(a = acre_json_loadb(t + at, i - at, 0, NULL)))
+    for (i = skip_space(t, n, i + 1); i < n && t[i] == '{'; i = skip_space(t, n, i + 1)) {
+        json_t *a = affiliate_summary(t, n, i, &i);
+        int rc;
+        if (!a)
             return acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
                                   "out of memory: a ledger cannot be read");
         rc = fn(ctx, a, err);
