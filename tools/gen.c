@@ -161,7 +161,7 @@ static int gen_month(const char *dir, long div, const char *ym)
     static const char *const types[] = {"deposit", "deposit", "deposit", "withdrawal", "bonus"};
     long affiliates = 1000, customers = 200000 / div, txns = 2000000 / div, rows = 3000000 / div;
     int y, m;
-    char name[64], prev[8], tag[8];
+    char name[64], prev[32], tag[32]; /* room for any int, as the compiler counts */
     FILE *f;
     if (strlen(ym) != 7 || sscanf(ym, "%4d-%2d", &y, &m) != 2 || m < 1 || m > 12) {
         fprintf(stderr, "acre-gen month: %s is not YYYY-MM\n", ym);
