@@ -63,7 +63,7 @@ const acre_plan *acre_close_plan_for(ctx *x, int aff, int p, int *from, char *mi
 
 const acre_plan *acre_close_closed_plan(ctx *x, int p, const char *aff)
 {
-    char k[600];
+    char k[ACRE_CLOSE_KEY];
     long i;
     int n = snprintf(k, sizeof k, "%d" SEP "%s", p, aff);
     if (n < 0 || (size_t)n >= sizeof k || !acre_strset_get(&x->close_plan, k, (size_t)n, &i))

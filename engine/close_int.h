@@ -12,6 +12,9 @@
 
 /* Separates the parts of a key held in an acre_strset. */
 #define SEP "\x1f"
+/* Room for a key "PERIOD SEP ID": a period number and an ID of up to 500 characters (engine/
+ * validate.c), 2,000 bytes of UTF-8 at most. */
+#define ACRE_CLOSE_KEY 2048
 
 typedef struct closeinfo {
     int period;
@@ -157,10 +160,11 @@ int acre_close_start_reading(ctx *x, acre_error *err);
 int acre_close_load(ctx *x, acre_error *err);
 
 /* The affiliate and signup customer `id` had in its newest version at or below seq (the
- * watermark of an earlier close): copies the affiliate into aff (alen bytes), sets *signup and
- * returns 1; returns 0 when it had no version then, or an error (err set). */
-int acre_close_old_customer(ctx *x, const char *id, long long seq, char *aff, size_t alen,
-                            int64_t *signup, acre_error *err);
+ * watermark of an earlier close): sets *aff to that affiliate's index in acre_close.affs (-1
+ * when it is not one of this close's affiliates), *signup, and returns 1; returns 0 when it had
+ * no version then, or an error (err set). */
+int acre_close_old_customer(ctx *x, const char *id, long long seq, long *aff, int64_t *signup,
+                            acre_error *err);
 
 /* Frees what acre_close_load keeps for the streaming; safe to call again, or before a load. */
 void acre_close_load_free(ctx *x);

@@ -94,31 +94,23 @@ static const acre_plan *held_at(ctx *x, int cc, int ai)
 
 /* Sets *ai (index into acre_close.affs, or -1 when it is not an affiliate of this close), *op
  * and *signup to customer cu's affiliate, the plan it held and cu's signup as they were at close
- * cc. A customer stored no later than that close is as it is now, and needs no read. Returns 0
- * or an error (x->err set). */
+ * cc. A customer stored no later than that close (and every close is at or below this one's
+ * watermark) is as it is now, and needs no read. Returns 0 or an error (x->err set). */
 static int old_customer(ctx *x, const acre_cust *cu, int cc, long *ai, const acre_plan **op,
                         int64_t *signup)
 {
-    char aff[512];
     int rc;
     *signup = cu->signup_sec;
-    if (cu->seq <= x->closes[cc].seq) {
-        *ai = cu->aff;
-        *op = held_at(x, cc, cu->aff);
-        return 0;
+    *ai = cu->aff;
+    if (!(cu->seq <= x->closes[cc].seq && x->closes[cc].seq <= x->seq)) {
+        rc = acre_close_old_customer(x, cu->id, x->closes[cc].seq, ai, signup, x->err);
+        if (rc < 0)
+            return rc;
+        if (!rc) /* no version then: as it is now */
+            *ai = cu->aff;
     }
-    rc = acre_close_old_customer(x, cu->id, x->closes[cc].seq, aff, sizeof aff, signup, x->err);
-    if (rc < 0)
-        return rc;
-    if (!rc) { /* no version then: as it is now */
-        *ai = cu->aff;
-        *op = held_at(x, cc, cu->aff);
-        return 0;
-    }
-    if (!acre_strset_get(&x->c.aff_index, aff, strlen(aff), ai))
-        *ai = -1;
-    *op =
-        *ai >= 0 ? held_at(x, cc, (int)*ai) : acre_close_closed_plan(x, x->closes[cc].period, aff);
+    /* an affiliate this close does not know held no plan it knows */
+    *op = *ai >= 0 ? held_at(x, cc, (int)*ai) : NULL;
     return 0;
 }
 
@@ -173,7 +165,7 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
     }
     if (x->excluded.n) {
         /* judged at close cc, unless the customer did not count then */
-        char ek[600];
+        char ek[ACRE_CLOSE_KEY];
         int n = snprintf(ek, sizeof ek, "%d" SEP "%s", x->closes[cc].period, cu->id);
         if (n > 0 && (size_t)n < sizeof ek && acre_strset_get(&x->excluded, ek, (size_t)n, NULL))
             return 0;

@@ -352,7 +352,7 @@ static int add_balance(ctx *x, const acre_value *row, acre_error *err)
 
 static int add_close_plan(ctx *x, const acre_value *row, acre_error *err)
 {
-    char k[600];
+    char k[ACRE_CLOSE_KEY];
     int n = snprintf(k, sizeof k, "%d" SEP "%s", (int)row[0].i, TXT(1));
     if (!TXT(2) || n < 0 || (size_t)n >= sizeof k)
         return 0;
@@ -371,7 +371,7 @@ static int add_close_plan(ctx *x, const acre_value *row, acre_error *err)
 
 static int add_excluded(ctx *x, const acre_value *row, acre_error *err)
 {
-    char k[600];
+    char k[ACRE_CLOSE_KEY];
     int n = snprintf(k, sizeof k, "%d" SEP "%s", (int)row[0].i, TXT(1));
     if (n > 0 && (size_t)n < sizeof k && acre_strset_put(&x->excluded, k, (size_t)n, 1))
         return acre_close_oom(err);
@@ -382,9 +382,31 @@ static int add_judged(ctx *x, const acre_value *row, acre_error *err)
 {
     acre_buf k = {0};
     long i;
+    int rc = 0;
     acre_buf_printf(&k, "%s" SEP "%s", TXT(0), TXT(1));
     if (k.oom)
         return acre_close_oom(err);
+    {
+        /* checked here, once per row, so that a damaged value is found even when the record
+         * never changes again (acre_close_judge_late then does not read it) */
+        acre_dec d;
+        acre_buf w = {0};
+        acre_buf_adds(&w, k.p);
+        for (size_t j = 0; j < w.len; j++) /* the key's parts, printable, for the message */
+            if (w.p[j] == SEP[0])
+                w.p[j] = '/';
+        acre_dec_init(&d);
+        if (w.oom)
+            rc = acre_close_oom(err);
+        else if (!(rc = acre_close_stored(&d, TXT(4), err, "counted.a of %s", w.p)))
+            rc = acre_close_stored(&d, TXT(5), err, "counted.b of %s", w.p);
+        acre_dec_clear(&d);
+        acre_buf_free(&w);
+        if (rc) {
+            acre_buf_free(&k);
+            return rc;
+        }
+    }
     if (x->njudged == x->cjudged) {
         judged *n = acre_realloc(
             x->judged, (size_t)(x->cjudged = x->cjudged ? x->cjudged * 2 : 64) * sizeof *n);
@@ -662,8 +684,8 @@ int acre_close_load(ctx *x, acre_error *err)
 }
 
 typedef struct old_customer {
-    char *aff;
-    size_t alen;
+    acre_close *c;
+    long *aff;
     int64_t *signup;
     int found;
 } old_customer;
@@ -674,16 +696,17 @@ static int old_row(void *arg, const acre_value *row, int ncol, acre_error *err)
     int32_t ns;
     (void)ncol;
     (void)err;
-    snprintf(o->aff, o->alen, "%s", row[0].s ? row[0].s : "");
+    if (!row[0].s || !acre_strset_get(&o->c->aff_index, row[0].s, row[0].n, o->aff))
+        *o->aff = -1;
     acre_datetime_split(row[1].s ? row[1].s : "", o->signup, &ns);
     o->found = 1;
     return 1;
 }
 
-int acre_close_old_customer(ctx *x, const char *id, long long seq, char *aff, size_t alen,
-                            int64_t *signup, acre_error *err)
+int acre_close_old_customer(ctx *x, const char *id, long long seq, long *aff, int64_t *signup,
+                            acre_error *err)
 {
-    old_customer o = {aff, alen, signup, 0};
+    old_customer o = {&x->c, aff, signup, 0};
     acre_value p[2] = {acre_val_text(id), acre_val_int(seq)};
     int rc = acre_store_run(x->s, x->old_cust, p, old_row, &o, "reading a customer", err);
     return rc ? rc : o.found;
