@@ -13,7 +13,8 @@
 typedef struct acre_vc {
     FILE *out;
     const char *prefix; /* each problem's: "FILE: " for verify, "PERIOD\tFAIL\t" for audit */
-    char where[640];    /* "affiliate aff_1, line 3 (revshare rs25@1)", or "" for the document */
+    char where[4200];   /* "affiliate aff_1, line 3 (revshare rs25@1)", or "" for the document: room
+                         * for an affiliate ID and a plan label of 2,000 bytes each */
     int nbad;
     int oom; /* an allocation failed: a check may have been skipped, so nothing is concluded */
 } acre_vc;
