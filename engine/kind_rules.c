@@ -12,6 +12,32 @@
 #include "jsonval.h"
 #include "parents.h"
 
+void acre_gaming_ggr(const acre_kind *k, acre_rec *r)
+{
+    int ggr = acre_kind_col(k, "ggr"), tb = acre_kind_col(k, "total_bets"),
+        w = acre_kind_col(k, "wins");
+    if (r->cells[ggr].t == CELL_NULL && (r->cells[tb].t == CELL_NULL || r->cells[w].t == CELL_NULL))
+        acre_rec_error(r, "ggr", "required",
+                       "ggr: required unless both total_bets and wins are given");
+}
+
+void acre_assignment_dates(const acre_kind *k, acre_rec *r)
+{
+    const acre_cell *from = &r->cells[acre_kind_col(k, "effective_from")],
+                    *to = &r->cells[acre_kind_col(k, "effective_to")];
+    if (from->t == CELL_TEXT && to->t == CELL_TEXT && memcmp(to->s, from->s, 7) < 0)
+        acre_rec_error(r, "effective_to", "before_effective_from",
+                       "effective_to: %.7s is before effective_from %.7s", to->s, from->s);
+}
+
+void acre_fx_not_usd(const acre_kind *k, acre_rec *r)
+{
+    const acre_cell *c = &r->cells[acre_kind_col(k, "currency")];
+    if (c->t == CELL_TEXT && c->len == 3 && memcmp(c->s, "USD", 3) == 0)
+        acre_rec_error(r, "currency", "not_usd",
+                       "currency: USD needs no rate (its usd_rate is always 1)");
+}
+
 /* ---- assignments: no overlap ---------------------------------------------------------- */
 
 #define OPEN_END "9999-12" /* an absent effective_to: the range has no end */

@@ -5,6 +5,15 @@
 
 #include "record.h"
 
+/* gaming activity (fields): ggr, or both total_bets and wins (SPEC 3). */
+void acre_gaming_ggr(const acre_kind *k, acre_rec *r);
+
+/* assignments (fields): effective_to is not before effective_from. */
+void acre_assignment_dates(const acre_kind *k, acre_rec *r);
+
+/* fx-rates (fields): no rate for USD, whose usd_rate is always 1. */
+void acre_fx_not_usd(const acre_kind *k, acre_rec *r);
+
 /* assignments (check): an affiliate holds one plan at a time (SPEC 3, SPEC 9 "Assignments"). */
 int acre_assignment_overlap(const acre_kind *k, acre_rec *r, acre_istore *is, acre_error *err);
 

@@ -100,6 +100,9 @@ typedef struct acre_kind {
     int ncols, nkey;
     const acre_kind_ref *refs; /* checked in order, for a record without field errors */
     int nrefs;                 /* at most ACRE_MAX_REFS */
+    /* Rules across the record's own fields, for a record whose every field passed its own
+     * checks: adds errors to r (gaming activity: ggr, or both total_bets and wins). */
+    void (*fields)(const struct acre_kind *k, struct acre_rec *r);
     /* A rule that reads the store, for a record whose fields and references hold: adds errors
      * to r (assignments: no overlap). Returns 0, or a negative code (err set). */
     int (*check)(const struct acre_kind *k, struct acre_rec *r, acre_istore *is, acre_error *err);

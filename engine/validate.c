@@ -138,33 +138,34 @@ static const acre_kind_ref refs_customer[] = {{"customer_id", &k_ig_customers}};
 static const acre_kind_ref refs_user[] = {{"user_id", &k_ig_customers}};
 
 /* A kind: its name, table, vertical, columns and key; its references; its hooks, which are in
- * engine/kind_rules.c (check, supersedes, across: see engine/record.h). */
-#define KIND(var, name, table, vert, cols, nkey, refs, check, supersedes, across)                  \
-    static const acre_kind var = {name, table, vert,  cols,       N(cols), nkey,                  \
-                                  refs, N(refs), check, supersedes, across}
-#define KIND_NOREFS(var, name, table, vert, cols, nkey, check, supersedes, across)                 \
-    static const acre_kind var = {name, table, vert,  cols,       N(cols), nkey,                  \
-                                  NULL, 0,       check, supersedes, across}
+ * engine/kind_rules.c (fields, check, supersedes, across: see engine/record.h). */
+#define KIND(var, name, table, vert, cols, nkey, refs, fields, check, supersedes, across)          \
+    static const acre_kind var = {name, table, vert,   cols,  N(cols),    nkey,                   \
+                                  refs, N(refs), fields, check, supersedes, across}
+#define KIND_NOREFS(var, name, table, vert, cols, nkey, fields, check, supersedes, across)         \
+    static const acre_kind var = {name, table, vert,   cols,  N(cols),    nkey,                   \
+                                  NULL, 0,     fields, check, supersedes, across}
 
-KIND_NOREFS(k_affiliates, "affiliates", "affiliate", NULL, affiliate_cols, 1, NULL, NULL,
+KIND_NOREFS(k_affiliates, "affiliates", "affiliate", NULL, affiliate_cols, 1, NULL, NULL, NULL,
             acre_affiliate_parents);
 KIND(k_assignments, "assignments", "assignment", NULL, assignment_cols, 3, refs_affiliate,
-     acre_assignment_overlap, NULL, NULL);
+     acre_assignment_dates, acre_assignment_overlap, NULL, NULL);
 KIND(k_ig_customers, "igaming/customers", "customer", "igaming", igaming_customer_cols, 1,
-     refs_affiliate, NULL, acre_customer_supersedes, NULL);
+     refs_affiliate, NULL, NULL, acre_customer_supersedes, NULL);
 KIND(k_pt_customers, "prop-trading/customers", "customer", "prop-trading", prop_customer_cols, 1,
-     refs_affiliate, NULL, acre_customer_supersedes, NULL);
+     refs_affiliate, NULL, NULL, acre_customer_supersedes, NULL);
 KIND(k_ig_txns, "igaming/transactions", "txn", "igaming", igaming_txn_cols, 1, refs_customer, NULL,
-     NULL, NULL);
-KIND(k_pt_txns, "prop-trading/transactions", "txn", "prop-trading", prop_txn_cols, 1,
-     refs_customer, NULL, NULL, NULL);
-KIND(k_gaming, "igaming/gaming-activity", "gaming_activity", NULL, gaming_cols, 4, refs_customer,
      NULL, NULL, NULL);
+KIND(k_pt_txns, "prop-trading/transactions", "txn", "prop-trading", prop_txn_cols, 1,
+     refs_customer, NULL, NULL, NULL, NULL);
+KIND(k_gaming, "igaming/gaming-activity", "gaming_activity", NULL, gaming_cols, 4, refs_customer,
+     acre_gaming_ggr, NULL, NULL, NULL);
 KIND(k_trading, "prop-trading/trading-activity", "trading_activity", NULL, trading_cols, 4,
-     refs_customer, NULL, NULL, NULL);
-KIND(k_bonus, "bonus-events", "bonus_event", NULL, bonus_cols, 2, refs_user, NULL, NULL, NULL);
-KIND(k_flags, "flags", "flag", NULL, flag_cols, 3, refs_customer, NULL, NULL, NULL);
-KIND_NOREFS(k_fx, "fx-rates", "fx_rate", NULL, fx_cols, 2, NULL, NULL, NULL);
+     refs_customer, NULL, NULL, NULL, NULL);
+KIND(k_bonus, "bonus-events", "bonus_event", NULL, bonus_cols, 2, refs_user, NULL, NULL, NULL,
+     NULL);
+KIND(k_flags, "flags", "flag", NULL, flag_cols, 3, refs_customer, NULL, NULL, NULL, NULL);
+KIND_NOREFS(k_fx, "fx-rates", "fx_rate", NULL, fx_cols, 2, acre_fx_not_usd, NULL, NULL, NULL);
 
 const acre_kind *const acre_kinds[] = {&k_affiliates, &k_assignments, &k_ig_customers,
                                        &k_pt_customers, &k_ig_txns, &k_pt_txns, &k_gaming,
@@ -473,29 +474,6 @@ static void check_field(acre_rec *r, int col, const acre_field *f, const json_t 
     set_text(r, col, s, n);
 }
 
-/* Rules that read more than one field. */
-static void check_record(acre_rec *r, const acre_kind *k)
-{
-    if (k->cols == gaming_cols) {
-        int ggr = acre_kind_col(k, "ggr"), tb = acre_kind_col(k, "total_bets"),
-            w = acre_kind_col(k, "wins");
-        if (r->cells[ggr].t == CELL_NULL &&
-            (r->cells[tb].t == CELL_NULL || r->cells[w].t == CELL_NULL))
-            acre_rec_error(r, "ggr", "required",
-                           "ggr: required unless both total_bets and wins are given");
-    } else if (k->cols == assignment_cols) {
-        const acre_cell *from = &r->cells[2], *to = &r->cells[4];
-        if (from->t == CELL_TEXT && to->t == CELL_TEXT && memcmp(to->s, from->s, 7) < 0)
-            acre_rec_error(r, "effective_to", "before_effective_from",
-                           "effective_to: %.7s is before effective_from %.7s", to->s, from->s);
-    } else if (k->cols == fx_cols) {
-        const acre_cell *c = &r->cells[1];
-        if (c->t == CELL_TEXT && c->len == 3 && memcmp(c->s, "USD", 3) == 0)
-            acre_rec_error(r, "currency", "not_usd",
-                           "currency: USD needs no rate (its usd_rate is always 1)");
-    }
-}
-
 int acre_rec_validate(acre_rec *r, const acre_kind *k, const json_t *obj, const acre_numtab *t)
 {
     const char *key;
@@ -535,8 +513,8 @@ int acre_rec_validate(acre_rec *r, const acre_kind *k, const json_t *obj, const 
         }
         check_field(r, col, f, v, t);
     }
-    if (r->nerrors == 0)
-        check_record(r, k);
+    if (r->nerrors == 0 && k->fields)
+        k->fields(k, r);
     if (r->arena.oom) {
         acre_rec_error(r, "", "out_of_memory", "record: out of memory");
         return ACRE_ENOMEM;
