@@ -232,7 +232,8 @@ extern const acre_rule_kind *const acre_rule_kinds[];
 
 /* Checks a NULL-terminated table of kinds: each row's version, name, phase, run, the free
  * hooks its other hooks need, line kinds (name and accounts set, names unique across the
- * table, the ACRE_LINE_SETTLES_* flags as their comment says) and the limits above. Returns 0,
+ * table, the ACRE_LINE_SETTLES_* flags as their comment says), state tables (a name, columns, a
+ * key and an integer close_period column) and the limits above. Returns 0,
  * or ACRE_ERROR with err naming the row. */
 int acre_rule_table_check(const acre_rule_kind *const *kinds, acre_error *err);
 /* Checks acre_rule_kinds[] with acre_rule_table_check the first time it is called (any thread)
