@@ -2,9 +2,11 @@
  * stored record versions as of its close, and every state row with it (SPEC 10).
  *
  * It runs inside a write transaction that is rolled back (the store itself is only read): the
- * stored closes and everything they left (close, close_affiliate, close_layer, close_excluded,
- * settled, counted) are read into memory and removed, and the periods are closed again in order,
- * each at its own close's watermark (close.seq), so each sees the record versions its close saw,
+ * stored closes and everything they left (the close rows and every close's state table of
+ * acre_store_tables(): close_affiliate, the rule kinds' tables such as carryover's close_layer,
+ * close_excluded, settled, counted) are read into memory and removed, and the periods are closed
+ * again in order, each at its own close's watermark (close.seq), so each sees the record
+ * versions its close saw,
  * and the state the close before it left as recomputed, not as stored. Each ledger must come back
  * byte for byte (its mac aside: that is the key's check); the first that does not is named with its
  * first differing line, and the later ones, which follow from it, are not compared. When every
@@ -21,69 +23,90 @@
 #include "store_int.h"
 
 #define MAX_ROWS 20 /* differing rows named per table; all are counted */
+#define MAX_TABLES 32 /* close's state tables: the core's and the rule kinds' (at most 16) */
 
-/* One state table: its key columns and its other columns, as SQL lists. */
+/* One close's state table (acre_store_tables() with close_period): its key columns, then its
+ * other columns in table order. */
 typedef struct table {
     const char *name;
     int nkey, nval;
-    const char *cols[10]; /* keys first */
-    int period_col;       /* the column naming the period, or -1 */
+    const char *cols[ACRE_Q_MAX]; /* keys first */
+    int month[ACRE_Q_MAX];        /* cols[i] holds a month number: messages write YYYY-MM */
+    int period_col;               /* the column naming the close's period (in cols) */
 } table;
 
-static const table tables[] = {
-    {"close_affiliate", 2, 2, {"period", "affiliate_id", "plan", "carried_forward"}, 0},
-    {"close_layer", 3, 3, {"period", "affiliate_id", "origin", "plan_id", "plan", "amount"}, 0},
-    {"close_excluded", 2, 0, {"period", "customer_id"}, 0},
-    {"settled",
-     1,
-     9,
-     {"customer_id", "period", "affiliate_id", "plan", "outcome", "amount", "qualified_at", "qsec",
-      "clawback_days", "clawed_period"},
-     1},
-    {"counted", 3, 3, {"tbl", "rkey", "period", "seq", "a", "b"}, 2},
-};
+/* The close's state tables in acre_store_tables()' order; *n of them. */
+static void state_tables(table *tabs, int *n)
+{
+    *n = 0;
+    for (const acre_table *const *all = acre_store_tables(); *all && *n < MAX_TABLES; all++) {
+        const acre_table *t = *all;
+        table *x = &tabs[*n];
+        int k = 0;
+        if (!t->close_period)
+            continue;
+        memset(x, 0, sizeof *x);
+        x->name = t->name;
+        x->nkey = t->nkey;
+        x->nval = t->ncols - t->nkey;
+        for (int i = 0; i < t->nkey; i++) {
+            x->month[k] = t->cols[t->key[i]].month;
+            x->cols[k++] = t->cols[t->key[i]].name;
+        }
+        for (int c = 0; c < t->ncols; c++) {
+            int key = 0;
+            for (int i = 0; i < t->nkey; i++)
+                key |= t->key[i] == c;
+            if (!key) {
+                x->month[k] = t->cols[c].month;
+                x->cols[k++] = t->cols[c].name;
+            }
+        }
+        for (int i = 0; i < k; i++)
+            if (strcmp(x->cols[i], t->close_period) == 0)
+                x->period_col = i;
+        (*n)++;
+    }
+}
 
-/* One row of a state table, its values copied (texts owned). */
-typedef struct srow {
-    acre_value v[10];
-} srow;
-
+/* The rows of one state table, nc values each (texts owned), row i at v + i*nc. */
 typedef struct rows {
-    srow *r;
-    int n, cap;
-    int oom;
+    acre_value *v;
+    int nc, n, cap;
 } rows;
+
+#define ROW(x, i) ((x)->v + (size_t)(i) * (size_t)(x)->nc)
 
 static void rows_free(rows *x)
 {
     for (int i = 0; i < x->n; i++)
-        for (int k = 0; k < 10; k++)
-            if (x->r[i].v[k].type == ACRE_VAL_TEXT)
-                free((char *)x->r[i].v[k].s);
-    free(x->r);
+        for (int k = 0; k < x->nc; k++)
+            if (ROW(x, i)[k].type == ACRE_VAL_TEXT)
+                free((char *)ROW(x, i)[k].s);
+    free(x->v);
     memset(x, 0, sizeof *x);
 }
 
 static int keep_row(void *ctx, const acre_value *row, int n, acre_error *err)
 {
     rows *x = ctx;
-    srow *r;
+    acre_value *r;
     if (x->n == x->cap) {
         int cap = x->cap ? x->cap * 2 : 64;
-        srow *m = acre_realloc(x->r, (size_t)cap * sizeof *m);
+        acre_value *m = acre_realloc(x->v, (size_t)cap * (size_t)x->nc * sizeof *m);
         if (!m)
             return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-        x->r = m;
+        x->v = m;
         x->cap = cap;
     }
-    r = &x->r[x->n];
-    memset(r, 0, sizeof *r);
-    for (int i = 0; i < n && i < 10; i++) {
-        r->v[i] = row[i];
-        if (row[i].type == ACRE_VAL_TEXT && !(r->v[i].s = acre_strndup(row[i].s, row[i].n))) {
+    r = ROW(x, x->n);
+    memset(r, 0, (size_t)x->nc * sizeof *r);
+    for (int i = 0; i < n && i < x->nc; i++) {
+        r[i] = row[i];
+        if (row[i].type == ACRE_VAL_TEXT && !(r[i].s = acre_strndup(row[i].s, row[i].n))) {
             for (int k = 0; k < i; k++)
-                if (r->v[k].type == ACRE_VAL_TEXT)
-                    free((char *)r->v[k].s);
+                if (r[k].type == ACRE_VAL_TEXT)
+                    free((char *)r[k].s);
             return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         }
     }
@@ -95,6 +118,7 @@ static int keep_row(void *ctx, const acre_value *row, int n, acre_error *err)
 static int read_rows(acre_store *c, const table *t, rows *x, acre_error *err)
 {
     acre_query q = {ACRE_Q_SELECT, t->name, {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+    x->nc = t->nkey + t->nval;
     for (int i = 0; i < t->nkey + t->nval; i++)
         q.cols[i] = t->cols[i];
     for (int i = 0; i < t->nkey; i++)
@@ -116,10 +140,10 @@ static int value_cmp(const acre_value *a, const acre_value *b)
     return 0;
 }
 
-static int key_cmp(const table *t, const srow *a, const srow *b)
+static int key_cmp(const table *t, const acre_value *a, const acre_value *b)
 {
     for (int i = 0; i < t->nkey; i++) {
-        int d = value_cmp(&a->v[i], &b->v[i]);
+        int d = value_cmp(&a[i], &b[i]);
         if (d)
             return d;
     }
@@ -127,13 +151,13 @@ static int key_cmp(const table *t, const srow *a, const srow *b)
 }
 
 /* The row of `x` with the key of r, or NULL (x is in key order). */
-static const srow *find(const table *t, const rows *x, const srow *r)
+static const acre_value *find(const table *t, const rows *x, const acre_value *r)
 {
     int lo = 0, hi = x->n;
     while (lo < hi) {
-        int mid = lo + (hi - lo) / 2, d = key_cmp(t, &x->r[mid], r);
+        int mid = lo + (hi - lo) / 2, d = key_cmp(t, ROW(x, mid), r);
         if (d == 0)
-            return &x->r[mid];
+            return ROW(x, mid);
         if (d < 0)
             lo = mid + 1;
         else
@@ -162,13 +186,13 @@ static const acre_query q_stored_closes = {ACRE_Q_SELECT,
                                            0,
                                            0};
 
-/* Removes every close and the state they left (inside the recompute's transaction). */
-static int remove_closes(acre_store *c, acre_error *err)
+/* Removes every close and the state they left (inside the recompute's transaction): the close
+ * rows and every row of the close's state tables. */
+static int remove_closes(acre_store *c, const table *tabs, int ntabs, acre_error *err)
 {
-    static const char *const names[] = {"close",          "close_affiliate", "close_layer",
-                                        "close_excluded", "settled",         "counted"};
-    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-        acre_query q = {ACRE_Q_DELETE, names[i], {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+    for (int i = -1; i < ntabs; i++) {
+        acre_query q = {
+            ACRE_Q_DELETE, i < 0 ? "close" : tabs[i].name, {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
         int rc = acre_store_query(c, &q, NULL, NULL, NULL, "recomputing", err);
         if (rc)
             return rc;
@@ -296,19 +320,19 @@ static int reclose(acre_store *c, closed *cl, int n, FILE *out, int *nbad, int *
 }
 
 /* Names one differing row: side is the stored row, or the recomputed one when there is none. */
-static void name_row(FILE *out, const table *t, const srow *o, const srow *m)
+static void name_row(FILE *out, const table *t, const acre_value *o, const acre_value *m)
 {
-    const srow *side = o ? o : m;
+    const acre_value *side = o ? o : m;
     char period[8] = "store", buf[24];
     acre_buf key = {0};
-    if (t->period_col >= 0 && side->v[t->period_col].type == ACRE_VAL_INT)
-        acre_period_text(period, (int)side->v[t->period_col].i);
+    if (t->period_col >= 0 && side[t->period_col].type == ACRE_VAL_INT)
+        acre_period_text(period, (int)side[t->period_col].i);
     for (int i = 0; i < t->nkey; i++) {
-        const char *v = text_of(&side->v[i], buf);
+        const char *v = text_of(&side[i], buf);
         acre_buf_printf(&key, "%s%s=", i ? ", " : "", t->cols[i]);
-        if (strcmp(t->cols[i], "period") == 0 || strcmp(t->cols[i], "origin") == 0) {
+        if (t->month[i]) {
             char p[8];
-            acre_period_text(p, (int)side->v[i].i);
+            acre_period_text(p, (int)side[i].i);
             acre_buf_adds(&key, p);
         } else {
             for (; v && *v; v++) /* a counted key's fields are separated by control bytes */
@@ -324,8 +348,8 @@ static void name_row(FILE *out, const table *t, const srow *o, const srow *m)
     else
         for (int i = t->nkey; i < t->nkey + t->nval; i++) {
             char ob[24], mb[24];
-            const char *ov = text_of(&o->v[i], ob), *mv = text_of(&m->v[i], mb);
-            if (value_cmp(&o->v[i], &m->v[i]) == 0)
+            const char *ov = text_of(&o[i], ob), *mv = text_of(&m[i], mb);
+            if (value_cmp(&o[i], &m[i]) == 0)
                 continue;
             fprintf(out, "%s\tFAIL\trecompute: %s (%s): %s is %s; the records give %s\n", period,
                     t->name, key.p ? key.p : "", t->cols[i], ov ? ov : "null", mv ? mv : "null");
@@ -341,10 +365,10 @@ static void compare_table(const table *t, const rows *o, const rows *m, FILE *ou
 {
     int shown = 0;
     for (int i = 0; i < o->n; i++) {
-        const srow *r = &o->r[i], *twin = find(t, m, r);
+        const acre_value *r = ROW(o, i), *twin = find(t, m, r);
         int differs = !twin;
         for (int k = t->nkey; twin && k < t->nkey + t->nval; k++)
-            differs |= value_cmp(&r->v[k], &twin->v[k]) != 0;
+            differs |= value_cmp(&r[k], &twin[k]) != 0;
         if (!differs)
             continue;
         (*nbad)++;
@@ -352,27 +376,27 @@ static void compare_table(const table *t, const rows *o, const rows *m, FILE *ou
             name_row(out, t, r, twin);
     }
     for (int i = 0; i < m->n; i++) {
-        if (find(t, o, &m->r[i]))
+        if (find(t, o, ROW(m, i)))
             continue;
         (*nbad)++;
         if (shown++ < MAX_ROWS)
-            name_row(out, t, NULL, &m->r[i]);
+            name_row(out, t, NULL, ROW(m, i));
     }
     if (shown > MAX_ROWS)
         fprintf(out, "store\tFAIL\trecompute: %s: %d more rows differ\n", t->name,
                 shown - MAX_ROWS);
 }
 
-#define NTABLES (sizeof tables / sizeof *tables)
-
 /* Inside a write transaction rolled back at the end, so the store is only read: the stored
  * closes and state read first, then removed, the periods closed again, and compared. */
 int acre_audit_recompute(acre_store *s, FILE *out, int *nbad, acre_error *err)
 {
-    rows stored[NTABLES], now[NTABLES];
+    table tabs[MAX_TABLES];
+    rows stored[MAX_TABLES], now[MAX_TABLES];
     closed *cl = NULL;
-    int rc, n = 0, same = 0;
+    int rc, n = 0, same = 0, ntabs;
     size_t key_len = s->ledger_key_len;
+    state_tables(tabs, &ntabs);
     memset(stored, 0, sizeof stored);
     memset(now, 0, sizeof now);
     if ((rc = acre_store_begin(s, err)))
@@ -382,20 +406,21 @@ int acre_audit_recompute(acre_store *s, FILE *out, int *nbad, acre_error *err)
     s->ledger_key_len = 0;
     if ((rc = read_closes(s, &cl, &n, err)))
         goto out;
-    for (size_t i = 0; i < NTABLES; i++)
-        if ((rc = read_rows(s, &tables[i], &stored[i], err)))
+    for (int i = 0; i < ntabs; i++)
+        if ((rc = read_rows(s, &tabs[i], &stored[i], err)))
             goto out;
-    if ((rc = remove_closes(s, err)) || (rc = reclose(s, cl, n, out, nbad, &same, err)))
+    if ((rc = remove_closes(s, tabs, ntabs, err)) ||
+        (rc = reclose(s, cl, n, out, nbad, &same, err)))
         goto out;
-    for (size_t i = 0; same && i < NTABLES; i++) {
-        if ((rc = read_rows(s, &tables[i], &now[i], err)))
+    for (int i = 0; same && i < ntabs; i++) {
+        if ((rc = read_rows(s, &tabs[i], &now[i], err)))
             goto out;
-        compare_table(&tables[i], &stored[i], &now[i], out, nbad);
+        compare_table(&tabs[i], &stored[i], &now[i], out, nbad);
     }
 out:
     s->ledger_key_len = key_len;
     acre_store_rollback(s);
-    for (size_t i = 0; i < NTABLES; i++) {
+    for (int i = 0; i < ntabs; i++) {
         rows_free(&stored[i]);
         rows_free(&now[i]);
     }

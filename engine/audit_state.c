@@ -220,6 +220,12 @@ static void note_line(as *x, int period, int role, const char *aff, const json_t
         set_str(x, &n->plan, str(line, "plan")) || set_str(x, &n->amount, str(line, "amount")) ||
         set_str(x, &n->qat, str(json_object_get(line, "detail"), "qualified_at")) ||
         acre_strset_put(&x->clidx, key, (size_t)len, x->ncl)) {
+        /* not counted in ncl, so as_free would not see what was set */
+        free(n->aff);
+        free(n->cust);
+        free(n->plan);
+        free(n->amount);
+        free(n->qat);
         x->oom = 1;
         return;
     }
@@ -547,20 +553,22 @@ static int count_period(void *ctx, const acre_value *row, int n, acre_error *err
     return 0;
 }
 
-/* State rows of periods that are not closed, and close.seq going back. */
+/* State rows of periods that are not closed, in every close's state table of
+ * acre_store_tables() (the rule kinds' too) but settled, whose rows settled() checks one by
+ * one; and close.seq going back. */
 static int orphans(as *x, acre_store *s, acre_error *err)
 {
-    static const char *const tables[] = {"close_affiliate", "close_layer", "close_excluded",
-                                         "counted"};
     static const acre_query q_closes = {
         ACRE_Q_SELECT, "close", {"period_text", "seq", NULL}, {{NULL, 0}}, {"period", NULL}, 0, 0};
     acre_rows rows;
     long long max = -1, top;
     int rc;
-    for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
-        acre_query q = {
-            ACRE_Q_SELECT, tables[t], {"period", NULL}, {{NULL, 0}}, {"period", NULL}, 0, 0};
-        periods p = {x, tables[t], -1, 0};
+    for (const acre_table *const *t = acre_store_tables(); *t; t++) {
+        const char *col = (*t)->close_period;
+        acre_query q = {ACRE_Q_SELECT, (*t)->name, {col, NULL}, {{NULL, 0}}, {col, NULL}, 0, 0};
+        periods p = {x, (*t)->name, -1, 0};
+        if (!col || strcmp((*t)->name, "settled") == 0)
+            continue;
         if ((rc =
                  acre_store_query(s, &q, NULL, count_period, &p, "reading the closes' state", err)))
             return rc;

@@ -187,10 +187,11 @@ typedef struct acre_close {
 
 /* The state slot of rule kind k (a row of acre_rule_kinds[]) for affiliate a: NULL until the
  * kind sets it; the kind's state_free frees it with the close (include/acre/sys/rule.h
- * "State"). */
+ * "State"). Returns NULL, not a slot, when k is not a row of acre_rule_kinds[]. */
 static inline void **acre_aff_state(acre_aff *a, const acre_rule_kind *k)
 {
-    return &a->state[acre_rule_kind_slot(k)];
+    int slot = acre_rule_kind_slot(k);
+    return slot < 0 ? NULL : &a->state[slot];
 }
 
 /* d = the exact value the store keeps as `text` (a deficit, a balance, a remembered amount:

@@ -6,14 +6,45 @@
 #include <string.h>
 
 #include "acre/sys/rule.h"
+#include "acre/sys/store.h"
 #include "close.h"
 
 #define SETTLES (ACRE_LINE_SETTLES_PAID | ACRE_LINE_SETTLES_OVER_CAP | ACRE_LINE_SETTLES_CLAWBACK)
 
+/* k's state tables (acre_rule_kind.tables): each a close's state table whose key and period
+ * column are its own columns; *n counts them over the whole table. */
+static int check_tables(const acre_rule_kind *k, int *n, acre_error *err)
+{
+    if (k->ntables < 0 || (k->ntables > 0 && !k->tables))
+        return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                              "rule kind %s: ntables is %d without its tables", k->name,
+                              k->ntables);
+    for (int j = 0; j < k->ntables; j++) {
+        const acre_table *t = &k->tables[j];
+        int ok = t->name && t->name[0] && t->cols && t->ncols > 0 && t->ncols <= ACRE_Q_MAX &&
+                 t->nkey > 0 && t->nkey <= t->ncols && !t->versioned && t->close_period,
+            period = 0;
+        for (int c = 0; ok && c < t->nkey; c++)
+            ok = t->key[c] >= 0 && t->key[c] < t->ncols;
+        for (int c = 0; ok && c < t->ncols; c++)
+            period |=
+                strcmp(t->cols[c].name, t->close_period) == 0 && t->cols[c].type == ACRE_COL_INT;
+        if (!ok || !period)
+            return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                                  "rule kind %s: table %d needs a name, its columns, a key and "
+                                  "an integer close_period column",
+                                  k->name, j);
+        if (++*n > ACRE_MAX_RULE_TABLES)
+            return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",
+                                  "more than %d rule kinds' tables", ACRE_MAX_RULE_TABLES);
+    }
+    return 0;
+}
+
 int acre_rule_table_check(const acre_rule_kind *const *kinds, acre_error *err)
 {
     unsigned settles = 0; /* the ACRE_LINE_SETTLES_* flags given so far */
-    int nlines = 0, i;
+    int nlines = 0, ntables = 0, i, rc;
     for (i = 0; kinds[i]; i++) {
         const acre_rule_kind *k = kinds[i];
         const char *name = k->name ? k->name : "?";
@@ -40,6 +71,8 @@ int acre_rule_table_check(const acre_rule_kind *const *kinds, acre_error *err)
                                   "rule kind %s keeps state: it needs state_free with load or "
                                   "save, audit_free with audit_lines or audit_rows",
                                   name);
+        if ((rc = check_tables(k, &ntables, err)))
+            return rc;
         for (int j = 0; j < i; j++)
             if (k->value && kinds[j]->value)
                 return acre_error_set(err, ACRE_ERROR, "rule_kinds", "rule_kind",

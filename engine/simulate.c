@@ -81,31 +81,34 @@ static int value(acre_store *s, const acre_query *q, const char *param, char **v
 }
 
 /* Undoes, inside the simulation's transaction, every close from period `from` (a month
- * number) on. */
+ * number) on: its close row, and in every close's state table (acre_store_tables(), the rule
+ * kinds' among them) the rows those closes wrote and the marks they set. */
 static int undo_closes(acre_store *c, int from, acre_error *err)
 {
-    static const acre_query q[] = {
-        {ACRE_Q_DELETE, "close", {NULL}, {{"period", ACRE_GE}}, {NULL}, 0, 0},
-        {ACRE_Q_DELETE, "close_affiliate", {NULL}, {{"period", ACRE_GE}}, {NULL}, 0, 0},
-        {ACRE_Q_DELETE, "close_layer", {NULL}, {{"period", ACRE_GE}}, {NULL}, 0, 0},
-        {ACRE_Q_DELETE, "close_excluded", {NULL}, {{"period", ACRE_GE}}, {NULL}, 0, 0},
-        {ACRE_Q_DELETE, "settled", {NULL}, {{"period", ACRE_GE}}, {NULL}, 0, 0},
-        {ACRE_Q_UPDATE,
-         "settled",
-         {"clawed_period", NULL},
-         {{"clawed_period", ACRE_GE}},
-         {NULL},
-         0,
-         0},
-        {ACRE_Q_DELETE, "counted", {NULL}, {{"period", ACRE_GE}}, {NULL}, 0, 0},
-    };
-    for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
-        acre_value p[2] = {acre_val_int(from), acre_val_int(from)};
-        int rc;
-        if (q[i].kind == ACRE_Q_UPDATE)
-            p[0] = acre_val_null();
-        if ((rc = acre_store_query(c, &q[i], p, NULL, NULL, "undoing closes in the simulation",
-                                   err)))
+    static const acre_query q_close = {ACRE_Q_DELETE, "close", {NULL}, {{"period", ACRE_GE}},
+                                       {NULL},        0,       0};
+    acre_value p[2] = {acre_val_int(from), acre_val_int(from)};
+    int rc;
+    if ((rc =
+             acre_store_query(c, &q_close, p, NULL, NULL, "undoing closes in the simulation", err)))
+        return rc;
+    for (const acre_table *const *t = acre_store_tables(); *t; t++) {
+        acre_query del = {ACRE_Q_DELETE, (*t)->name, {NULL}, {{(*t)->close_period, ACRE_GE}},
+                          {NULL},        0,          0};
+        acre_query mark = {ACRE_Q_UPDATE,
+                           (*t)->name,
+                           {(*t)->close_marks, NULL},
+                           {{(*t)->close_marks, ACRE_GE}},
+                           {NULL},
+                           0,
+                           0};
+        acre_value unmark[2] = {acre_val_null(), acre_val_int(from)};
+        if (!(*t)->close_period)
+            continue;
+        if ((rc = acre_store_query(c, &del, p, NULL, NULL, "undoing closes in the simulation",
+                                   err)) ||
+            ((*t)->close_marks && (rc = acre_store_query(c, &mark, unmark, NULL, NULL,
+                                                         "undoing closes in the simulation", err))))
             return rc;
     }
     return 0;

@@ -3,56 +3,88 @@
  * A record kind's table follows from its row in engine/validate.c: the kind's columns (integers
  * for counts and versions, text for the rest), then `seq` and `batch`; its key is the record's
  * key then seq. Kinds sharing a table (the two customer kinds, the two transaction kinds) give
- * it once. The close's state tables are listed here, the rule kinds' among them (each says
- * which kind owns it); docs/design.md says what each holds. */
+ * it once. Then the store's own tables, and the close's state tables (include/acre/sys/store.h
+ * says what close_period and close_marks mean): the affiliates' balances, every rule kind's own
+ * tables (acre_rule_kind.tables: rules/carryover.c's close_layer), then the customers'.
+ * docs/design.md says what each holds. */
 #include <pthread.h>
 #include <string.h>
 
+#include "acre/sys/rule.h"
 #include "acre/sys/store.h"
 #include "record.h"
 #include "store_int.h"
 
 #define T ACRE_COL_TEXT
 #define I ACRE_COL_INT
+#define M 1 /* acre_column.month */
 
-static const acre_column counter_cols[] = {{"name", T, 1}, {"value", I, 1}};
+static const acre_column counter_cols[] = {{"name", T, 1, 0}, {"value", I, 1, 0}};
 static const acre_column batch_cols[] = {
-    {"batch", I, 1},    {"kind", T, 1},      {"source", T, 1},   {"sha256", T, 1},
-    {"received", I, 1}, {"inserted", I, 1},  {"updated", I, 1},  {"unchanged", I, 1},
-    {"rejected", I, 1}, {"first_seq", I, 0}, {"last_seq", I, 0}, {"stored_at", T, 0}};
-static const acre_column plan_cols[] = {{"plan_id", T, 1},  {"version", I, 1}, {"name", T, 0},
-                                        {"currency", T, 1}, {"body", T, 1},    {"sha256", T, 1},
-                                        {"seq", I, 1}};
-static const acre_column close_cols[] = {{"period", I, 1}, {"period_text", T, 1},
-                                         {"seq", I, 1},    {"ledger", T, 1},
-                                         {"digest", T, 1}, {"previous_digest", T, 0}};
-static const acre_column close_affiliate_cols[] = {
-    {"period", I, 1}, {"affiliate_id", T, 1}, {"plan", T, 0}, {"carried_forward", T, 1}};
-/* close_layer is the carryover rule kind's state: rules/carryover.c alone reads and writes it
- * (its load, save and audit hooks, include/acre/sys/rule.h "State"). */
-static const acre_column close_layer_cols[] = {{"period", I, 1},  {"affiliate_id", T, 1},
-                                               {"plan_id", T, 1}, {"plan", T, 1},
-                                               {"origin", I, 1},  {"amount", T, 1}};
-static const acre_column close_excluded_cols[] = {{"period", I, 1}, {"customer_id", T, 1}};
-static const acre_column settled_cols[] = {
-    {"customer_id", T, 1},   {"period", I, 1},       {"affiliate_id", T, 1}, {"plan", T, 1},
-    {"outcome", T, 1},       {"amount", T, 0},       {"qualified_at", T, 1}, {"qsec", I, 1},
-    {"clawback_days", I, 1}, {"clawed_period", I, 0}};
-static const acre_column counted_cols[] = {{"tbl", T, 1}, {"rkey", T, 1}, {"period", I, 1},
-                                           {"seq", I, 1}, {"a", T, 1},    {"b", T, 1}};
+    {"batch", I, 1, 0},    {"kind", T, 1, 0},      {"source", T, 1, 0},   {"sha256", T, 1, 0},
+    {"received", I, 1, 0}, {"inserted", I, 1, 0},  {"updated", I, 1, 0},  {"unchanged", I, 1, 0},
+    {"rejected", I, 1, 0}, {"first_seq", I, 0, 0}, {"last_seq", I, 0, 0}, {"stored_at", T, 0, 0}};
+static const acre_column plan_cols[] = {
+    {"plan_id", T, 1, 0}, {"version", I, 1, 0}, {"name", T, 0, 0}, {"currency", T, 1, 0},
+    {"body", T, 1, 0},    {"sha256", T, 1, 0},  {"seq", I, 1, 0}};
+static const acre_column close_cols[] = {{"period", I, 1, M}, {"period_text", T, 1, 0},
+                                         {"seq", I, 1, 0},    {"ledger", T, 1, 0},
+                                         {"digest", T, 1, 0}, {"previous_digest", T, 0, 0}};
+static const acre_column close_affiliate_cols[] = {{"period", I, 1, M},
+                                                   {"affiliate_id", T, 1, 0},
+                                                   {"plan", T, 0, 0},
+                                                   {"carried_forward", T, 1, 0}};
+static const acre_column close_excluded_cols[] = {{"period", I, 1, M}, {"customer_id", T, 1, 0}};
+static const acre_column settled_cols[] = {{"customer_id", T, 1, 0},   {"period", I, 1, M},
+                                           {"affiliate_id", T, 1, 0},  {"plan", T, 1, 0},
+                                           {"outcome", T, 1, 0},       {"amount", T, 0, 0},
+                                           {"qualified_at", T, 1, 0},  {"qsec", I, 1, 0},
+                                           {"clawback_days", I, 1, 0}, {"clawed_period", I, 0, M}};
+static const acre_column counted_cols[] = {{"tbl", T, 1, 0}, {"rkey", T, 1, 0}, {"period", I, 1, M},
+                                           {"seq", I, 1, 0}, {"a", T, 1, 0},    {"b", T, 1, 0}};
 
 #define N(a) ((int)(sizeof a / sizeof a[0]))
 
-static const acre_table state[] = {
-    {"counter", counter_cols, N(counter_cols), {0}, 1, 0, {NULL}},
-    {"ingest_batch", batch_cols, N(batch_cols), {0}, 1, 0, {"kind", "sha256", NULL}},
-    {"plan", plan_cols, N(plan_cols), {0, 1}, 2, 0, {NULL}},
-    {"close", close_cols, N(close_cols), {0}, 1, 0, {NULL}},
-    {"close_affiliate", close_affiliate_cols, N(close_affiliate_cols), {0, 1}, 2, 0, {NULL}},
-    {"close_layer", close_layer_cols, N(close_layer_cols), {0, 1, 4}, 3, 0, {NULL}},
-    {"close_excluded", close_excluded_cols, N(close_excluded_cols), {0, 1}, 2, 0, {NULL}},
-    {"settled", settled_cols, N(settled_cols), {0}, 1, 0, {NULL}},
-    {"counted", counted_cols, N(counted_cols), {0, 1, 2}, 3, 0, {NULL}},
+/* The store's own tables and the affiliates' balances: before the rule kinds' tables. */
+static const acre_table before[] = {
+    {.name = "counter", .cols = counter_cols, .ncols = N(counter_cols), .key = {0}, .nkey = 1},
+    {.name = "ingest_batch",
+     .cols = batch_cols,
+     .ncols = N(batch_cols),
+     .key = {0},
+     .nkey = 1,
+     .index = {"kind", "sha256", NULL}},
+    {.name = "plan", .cols = plan_cols, .ncols = N(plan_cols), .key = {0, 1}, .nkey = 2},
+    {.name = "close", .cols = close_cols, .ncols = N(close_cols), .key = {0}, .nkey = 1},
+    {.name = "close_affiliate",
+     .cols = close_affiliate_cols,
+     .ncols = N(close_affiliate_cols),
+     .key = {0, 1},
+     .nkey = 2,
+     .close_period = "period"},
+};
+
+/* The customers' state: after the rule kinds' tables. */
+static const acre_table after[] = {
+    {.name = "close_excluded",
+     .cols = close_excluded_cols,
+     .ncols = N(close_excluded_cols),
+     .key = {0, 1},
+     .nkey = 2,
+     .close_period = "period"},
+    {.name = "settled",
+     .cols = settled_cols,
+     .ncols = N(settled_cols),
+     .key = {0},
+     .nkey = 1,
+     .close_period = "period",
+     .close_marks = "clawed_period"},
+    {.name = "counted",
+     .cols = counted_cols,
+     .ncols = N(counted_cols),
+     .key = {0, 1, 2},
+     .nkey = 3,
+     .close_period = "period"},
 };
 
 /* A record kind's table: its columns, then seq and batch. */
@@ -64,12 +96,12 @@ typedef struct kind_table {
 #define MAX_TABLES 32
 
 static kind_table kinds[MAX_TABLES];
-static const acre_table *all[MAX_TABLES + N(state) + 1];
+static const acre_table *all[MAX_TABLES + N(before) + ACRE_MAX_RULE_TABLES + N(after) + 1];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void build(void)
 {
-    int n = 0, nk = 0;
+    int n = 0, nk = 0, nr = 0;
     for (int i = 0; acre_kinds[i] && nk < MAX_TABLES; i++) {
         const acre_kind *k = acre_kinds[i];
         kind_table *kt = &kinds[nk];
@@ -84,8 +116,8 @@ static void build(void)
             kt->cols[c].type = f->type == T_INT_NN || f->type == T_VERSION ? I : T;
             kt->cols[c].notnull = c < k->nkey;
         }
-        kt->cols[k->ncols] = (acre_column){"seq", I, 1};
-        kt->cols[k->ncols + 1] = (acre_column){"batch", I, 1};
+        kt->cols[k->ncols] = (acre_column){"seq", I, 1, 0};
+        kt->cols[k->ncols + 1] = (acre_column){"batch", I, 1, 0};
         kt->t.name = k->table;
         kt->t.cols = kt->cols;
         kt->t.ncols = k->ncols + 2;
@@ -97,8 +129,14 @@ static void build(void)
         all[n++] = &kt->t;
         nk++;
     }
-    for (int i = 0; i < N(state); i++)
-        all[n++] = &state[i];
+    for (int i = 0; i < N(before); i++)
+        all[n++] = &before[i];
+    /* at most ACRE_MAX_RULE_TABLES together (acre_rule_table_check) */
+    for (int k = 0; acre_rule_kinds[k]; k++)
+        for (int i = 0; i < acre_rule_kinds[k]->ntables && nr < ACRE_MAX_RULE_TABLES; i++, nr++)
+            all[n++] = &acre_rule_kinds[k]->tables[i];
+    for (int i = 0; i < N(after); i++)
+        all[n++] = &after[i];
     all[n] = NULL;
 }
 

@@ -1,13 +1,16 @@
 /* engine/store_sqlite_schema.c — the SQLite backend's schema: a new file gets every table of
  * acre_store_tables(); an older one is migrated a version at a time, each step one transaction;
- * a record kind added since gets its table (from its descriptor) on the next open; a file that
- * is not an acre store is refused before anything is written to it. */
+ * a table of acre_store_tables() the file lacks (a record kind or a rule kind's state table
+ * added since) is made from its descriptor on the next open; a file that is not an acre store
+ * is refused before anything is written to it. */
 #include <string.h>
 
 #include "jsonval.h"
 #include "store_sqlite.h"
 
-/* The DDL of one versioned table, from its descriptor. */
+/* The DDL of one table, from its descriptor: every column with its type and NOT NULL, and the
+ * key as the primary key of a WITHOUT ROWID table (which also makes the key unique and not
+ * null). For a close's state table this is the DDL schema_v2 writes by hand. */
 static void table_ddl(acre_buf *b, const acre_table *t)
 {
     acre_buf_printf(b, "CREATE TABLE %s(", t->name);
@@ -73,7 +76,10 @@ static int user_version(sqlite3 *db, int *v, acre_error *err)
     return 0;
 }
 
-/* Version 2: plans, closes and what each close leaves for the next (engine/close.c). */
+/* Version 2: plans, closes and what each close leaves for the next (engine/close.c). Written
+ * out by hand, close_layer (now rules/carryover.c's own table) among them, and never changed:
+ * a store made by an older acre migrates to the same schema as before. A state table added
+ * since is made by add_missing_tables. */
 static const char schema_v2[] =
     "BEGIN;\n"
     "CREATE TABLE plan(plan_id TEXT NOT NULL, version INTEGER NOT NULL, name TEXT, "
@@ -131,11 +137,16 @@ static int migrate(sqlite3 *db, int from, acre_error *err)
     return 0;
 }
 
-/* The table of a record kind added after the store was made: created from its descriptor. */
-static int add_new_kinds(sqlite3 *db, acre_error *err)
+#define MAX_TABLES 128 /* tables of acre_store_tables() looked for */
+
+/* Each table of acre_store_tables() the file lacks, created from its descriptor (table_ddl),
+ * one transaction each: a record kind's table, or a close's state table such as a rule kind's,
+ * added after the store was made. The store's own tables (counter, ingest_batch, plan, close)
+ * are there in every store that passed foreign_check and the migration. */
+static int add_missing_tables(sqlite3 *db, acre_error *err)
 {
     const acre_table *const *all = acre_store_tables();
-    char have[64] = {0};
+    char have[MAX_TABLES] = {0};
     sqlite3_stmt *st;
     int rc;
     if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table'", -1, &st,
@@ -147,16 +158,16 @@ static int add_new_kinds(sqlite3 *db, acre_error *err)
             sqlite3_finalize(st);
             return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         }
-        for (int i = 0; all[i] && i < 64; i++)
+        for (int i = 0; all[i] && i < MAX_TABLES; i++)
             if (strcmp(all[i]->name, name) == 0)
                 have[i] = 1;
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return acre_sqlite_fail(db, "reading the schema", err);
-    for (int i = 0; all[i] && i < 64; i++) {
+    for (int i = 0; all[i] && i < MAX_TABLES; i++) {
         acre_buf b = {0};
-        if (!all[i]->versioned || have[i])
+        if (have[i] || (!all[i]->versioned && !all[i]->close_period))
             continue;
         acre_buf_adds(&b, "BEGIN;\n");
         table_ddl(&b, all[i]);
@@ -165,7 +176,10 @@ static int add_new_kinds(sqlite3 *db, acre_error *err)
             acre_buf_free(&b);
             return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         }
-        rc = run_script(db, b.p, "adding a record kind's table", err);
+        rc = run_script(db, b.p,
+                        all[i]->versioned ? "adding a record kind's table"
+                                          : "adding a close's state table",
+                        err);
         acre_buf_free(&b);
         if (rc)
             return rc;
@@ -226,5 +240,5 @@ int acre_sqlite_schema(sqlite3 *db, const char *path, acre_error *err)
                               v, ACRE_SCHEMA_VERSION);
     if (v < ACRE_SCHEMA_VERSION && (rc = migrate(db, v, err)))
         return rc;
-    return add_new_kinds(db, err);
+    return add_missing_tables(db, err);
 }

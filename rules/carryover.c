@@ -6,10 +6,11 @@
  * ledger (SPEC 6); revshare's run therefore expires them first for an affiliate whose plan has
  * revshare (acre_carry_expire), and this kind's run does it for every other affiliate.
  *
- * The layers are this kind's state between closes (include/acre/sys/rule.h "State"): table
- * close_layer, read into each affiliate's slot by load, written back by save, and replayed from
- * the ledgers by the audit hooks at the end of this file. Revshare reaches them only through
- * acre_carry_expire, acre_carry_apply and acre_carry_on (engine/close.h). */
+ * The layers are this kind's state between closes (include/acre/sys/rule.h "State"): its table
+ * close_layer (declared here, layer_table), read into each affiliate's slot by load, written
+ * back by save, and replayed from the ledgers by the audit hooks at the end of this file.
+ * Revshare reaches them only through acre_carry_expire, acre_carry_apply and acre_carry_on
+ * (engine/close.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,13 +85,16 @@ typedef struct held {
 /* The affiliate's layers, or NULL when none were loaded or made for it at this close. */
 static held *held_of(acre_aff *a)
 {
-    return *acre_aff_state(a, &acre_rule_carryover);
+    void **slot = acre_aff_state(a, &acre_rule_carryover);
+    return slot ? *slot : NULL;
 }
 
 /* The affiliate's slot, made empty when it has none; NULL when out of memory. */
 static held *hold(acre_aff *a)
 {
     void **slot = acre_aff_state(a, &acre_rule_carryover);
+    if (!slot)
+        return NULL; /* not a row of acre_rule_kinds[]: cannot happen for this kind */
     if (!*slot)
         *slot = acre_calloc(1, sizeof(held));
     return *slot;
@@ -104,6 +108,22 @@ static void state_free(void *state)
     free(h->l);
     free(h);
 }
+
+/* The kind's table: the layers each close leaves, one row per affiliate and origin (the period
+ * a deficit arose in), with the plan it arose under. Listed by this kind's row, so every backend
+ * creates it and the core undoes, audits and compares it with the other state tables. */
+static const acre_column layer_cols[] = {
+    {"period", ACRE_COL_INT, 1, 1},   {"affiliate_id", ACRE_COL_TEXT, 1, 0},
+    {"plan_id", ACRE_COL_TEXT, 1, 0}, {"plan", ACRE_COL_TEXT, 1, 0},
+    {"origin", ACRE_COL_INT, 1, 1},   {"amount", ACRE_COL_TEXT, 1, 0}};
+static const acre_table layer_table[] = {
+    {.name = "close_layer",
+     .cols = layer_cols,
+     .ncols = (int)(sizeof layer_cols / sizeof layer_cols[0]),
+     .key = {0, 1, 4},
+     .nkey = 3,
+     .close_period = "period"},
+};
 
 /* The layers one close left (its period the parameter), by affiliate and origin. */
 static const acre_query q_layers = {ACRE_Q_SELECT,
@@ -627,4 +647,6 @@ const acre_rule_kind acre_rule_carryover = {
     .audit_lines = audit_lines,
     .audit_rows = audit_rows,
     .audit_free = audit_free,
+    .tables = layer_table,
+    .ntables = 1,
 };

@@ -357,6 +357,7 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     const acre_plan *p = a->plan;
     const rscfg *cfg = p ? acre_plan_config(p, &acre_rule_revshare) : NULL;
     acre_dec ggr, ded, x, fees, B, C, A, out, metric, com;
+    acre_dec *all[] = {&ggr, &ded, &x, &fees, &B, &C, &A, &out, &metric, &com};
     acre_buf custs = {0}, bands = {0};
     acre_line *l;
     int first = 1, rc;
@@ -368,16 +369,8 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
      * does this for affiliates without revshare) */
     if ((rc = acre_carry_expire(c, a, err)))
         return rc;
-    acre_dec_init(&ggr);
-    acre_dec_init(&ded);
-    acre_dec_init(&x);
-    acre_dec_init(&fees);
-    acre_dec_init(&B);
-    acre_dec_init(&C);
-    acre_dec_init(&A);
-    acre_dec_init(&out);
-    acre_dec_init(&metric);
-    acre_dec_init(&com);
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        acre_dec_init(all[i]);
     basis_kind = cfg->basis == BASIS_NET_REVENUE ? "net_revenue"
                  : cfg->reported                 ? "ngr_reported"
                                                   : "ngr_computed";
@@ -420,9 +413,8 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         acre_dec_sub(&B, &B, &fees);
     }
     if (acre_carry_apply(c, a, &B, &C, &A, &out)) {
-        acre_buf_free(&custs);
-        acre_buf_free(&bands);
-        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        goto done;
     }
     if (cfg->tiers.present && cfg->tiers.metric == METRIC_QUALIFIED)
         acre_dec_set_si(&metric, a->qualified_count);
@@ -432,9 +424,8 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
         acre_dec_set(&metric, &A);
     commission(&com, &bands, cfg, &A, &metric);
     if (!(l = acre_close_line(a, acre_line_kind_index(&acre_rule_revshare, 0), p->label, NULL))) {
-        acre_buf_free(&custs);
-        acre_buf_free(&bands);
-        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        goto done;
     }
     acre_line_set(l, &com, p->scale, p->mode);
     acre_detail_str(&l->detail, "basis_kind", basis_kind);
@@ -458,19 +449,13 @@ static int run(acre_close *c, acre_aff *a, acre_error *err)
     acre_detail_dec(&l->detail, "metric", &metric);
     acre_detail_buf(&l->detail, "bands", &bands);
     acre_detail_buf(&l->detail, "customers", &custs);
+    rc = 0;
+done: /* every path (the label is not `out`: a decimal has that name) */
     acre_buf_free(&custs);
     acre_buf_free(&bands);
-    acre_dec_clear(&ggr);
-    acre_dec_clear(&ded);
-    acre_dec_clear(&x);
-    acre_dec_clear(&fees);
-    acre_dec_clear(&B);
-    acre_dec_clear(&C);
-    acre_dec_clear(&A);
-    acre_dec_clear(&out);
-    acre_dec_clear(&metric);
-    acre_dec_clear(&com);
-    return 0;
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        acre_dec_clear(all[i]);
+    return rc;
 }
 
 /* ---- verify (engine/verify.c calls it through the table) ---- */

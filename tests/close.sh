@@ -2,7 +2,8 @@
 # tests/close.sh ACRE FIXTURES — the close as a user meets it.
 # 1. Values the store keeps (balances, deficits, remembered amounts) are read back exactly, and one
 #    that does not parse fails the close (exit 4), naming the table, the field and the row, with
-#    the store as it was: it never becomes 0 (SPEC 9 "Late data").
+#    the store as it was: it never becomes 0 (SPEC 9 "Late data"). A rule kind's state table
+#    missing from the store is made again when acre opens it.
 # 2. Revenue of an affiliate without a plan: one warning line per affiliate on stderr from close
 #    and preview, the exit status unchanged (SPEC 10 "Unassigned revenue").
 # 3. Every fixture's closes, made again at their own watermarks (audit --recompute), give the
@@ -40,6 +41,17 @@ damaged "layer" "INSERT INTO close_layer VALUES($feb,'aff_1','rs50-carry','rs50-
 
 # a clean March close: 50% of 10 = 5.00, the February balance 0 read as 0
 out=$("$acre" --db s.db ledger 2026-02 --format csv | grep -c 1000000000.00); check "february paid" 1 "$out"
+# a rule kind's state table (carryover's close_layer) missing from a store is made again from
+# its descriptor when acre opens the store, as schema_v2 wrote it, and the close stores layers
+cp s.db l.db
+layer_ddl=$(sqlite3 l.db ".schema close_layer")
+sqlite3 l.db "DROP TABLE close_layer"
+printf '{"date":"2026-03-15","customer_id":"c_1","game_type":"poker","currency":"EUR","ggr":"-100"}\n' >deficit.ndjson
+"$acre" --db l.db ingest igaming/gaming-activity deficit.ndjson >/dev/null; check "no close_layer: ingest" 0 $?
+check "no close_layer: made again, as before" "$layer_ddl" "$(sqlite3 l.db ".schema close_layer")"
+"$acre" --db l.db close 2026-03 >/dev/null; check "no close_layer: close march" 0 $?
+check "no close_layer: the layer stored" "24314|aff_1|24314|-90" \
+    "$(sqlite3 l.db "SELECT period, affiliate_id, origin, amount FROM close_layer")"
 "$acre" --db s.db close 2026-03 >/dev/null; check "close march" 0 $?
 
 # exact-stored-fraction remembers the 01-10 GBP day at 1270/9 EUR (120 GBP x 127/108) after March

@@ -50,18 +50,26 @@
  * through engine/alloc.h, and keeps no state of its own.
  *
  * State. What a kind carries from one close to the next (carryover: its deficit layers) is its
- * own: rows of a table it reads and writes through engine/store_int.h's query shapes (never
- * SQL; the table is declared in engine/store_schema.c), held during a close in its slot of each
- * affiliate (acre_aff_state: NULL until the kind sets it). `load` fills the slots from the
+ * own: rows of tables it declares itself (`tables`: each a close's state table, its
+ * close_period set, include/acre/sys/store.h) and reads and writes through engine/store_int.h's
+ * query shapes (never SQL), held during a close in its slot of each affiliate (acre_aff_state:
+ * NULL until the kind sets it). The core does the rest for those tables: every backend creates
+ * them (engine/store_schema.c appends them to acre_store_tables()), simulate and audit
+ * --recompute undo them with the closes, and the audit reports their rows of periods that are
+ * not closed and, with --recompute, compares them row by row. `load` fills the slots from the
  * previous close's rows, on the close's thread, once the affiliates, the stored plans and the
  * customers are loaded and before the records are streamed; the runs then read and write the
  * slot of their affiliate (the contract above); `save` inserts this close's rows from them when
  * the close is stored (not for a preview), inside its write transaction, on the close's thread
- * while another thread writes the ledger document; `state_free` frees each slot set, when the
- * close ends however it ends. `acre audit` replays the same state from the closed ledgers
- * alone, on the caller's thread: ledger by ledger in period order it hands each kind every
- * listed affiliate's lines (audit_lines), then lets it compare what it replayed with its rows
- * of that period (audit_rows), each problem reported through engine/audit_util.h. */
+ * while another thread writes the ledger document. save also runs when simulate and audit
+ * --recompute close periods again: their transactions are rolled back, so what it inserts there
+ * is never kept, but it must not do anything outside the store. `state_free` frees each slot
+ * set, when the close ends however it ends; a kind that may set a slot (from load or from run)
+ * must have one: the core frees nothing a kind set. `acre audit` replays the same state from
+ * the closed ledgers alone, on the caller's thread: ledger by ledger in period order it hands
+ * each kind every listed affiliate's lines (audit_lines), then lets it compare what it replayed
+ * with its rows of that period (audit_rows), each problem reported through
+ * engine/audit_util.h. */
 #ifndef ACRE_SYS_RULE_H
 #define ACRE_SYS_RULE_H
 
@@ -81,6 +89,7 @@ extern "C" {
 #define ACRE_RULE_KIND_VERSION 3 /* 2: the value hook; 3: the state and audit hooks */
 #define ACRE_MAX_RULE_KINDS 16 /* rows of the table; a plan has one config slot per row */
 #define ACRE_MAX_LINE_KINDS 32 /* line kinds of all rows together */
+#define ACRE_MAX_RULE_TABLES 16 /* state tables of all rows together */
 
 struct acre_plan;
 struct acre_numtab;
@@ -91,6 +100,7 @@ struct acre_rec_view; /* a streamed record version (engine/close.h) */
 struct acre_acc;      /* an exact sum (engine/close.h) */
 struct acre_store;    /* the store, through engine/store_int.h's query shapes */
 struct acre_audit;    /* an audit run (engine/audit_util.h: what an audit hook may call) */
+struct acre_table;    /* a table of the store (include/acre/sys/store.h) */
 
 /* acre_line_kind.flags */
 enum {
@@ -185,9 +195,16 @@ typedef struct acre_rule_kind {
      * close loaded, never the lines (the ledger's writer frees their detail meanwhile). Returns
      * 0 or an error code with err set (the close then rolls back: nothing of it is stored). */
     int (*save)(struct acre_close *c, struct acre_store *s, acre_error *err);
-    /* Required when the kind sets a slot (the table check requires it with load or save).
-     * Frees one affiliate's slot, which is not NULL. */
+    /* Required when the kind may set a slot, from any hook (the table check requires it with
+     * load or save; without it the core frees nothing). Frees one affiliate's slot, which is
+     * not NULL. */
     void (*state_free)(void *state);
+    /* The tables load and save read and write, `ntables` of them (NULL when 0): each a close's
+     * state table (close_period naming an integer month column; include/acre/sys/store.h), its
+     * name unique in the store. Borrowed for the life of the program. A table added here is
+     * created in an existing store the next time it is opened. */
+    const struct acre_table *tables;
+    int ntables;
 
     /* The audit's replay of this kind's state from the ledgers (the contract "State" above).
      * *state is the kind's own for the whole audit: NULL at first (the hook allocates it) and
@@ -215,7 +232,8 @@ extern const acre_rule_kind *const acre_rule_kinds[];
 
 /* Checks a NULL-terminated table of kinds: each row's version, name, phase, run, the free
  * hooks its other hooks need, line kinds (name and accounts set, names unique across the
- * table, the ACRE_LINE_SETTLES_* flags as their comment says) and the limits above. Returns 0,
+ * table, the ACRE_LINE_SETTLES_* flags as their comment says), state tables (a name, columns, a
+ * key and an integer close_period column) and the limits above. Returns 0,
  * or ACRE_ERROR with err naming the row. */
 int acre_rule_table_check(const acre_rule_kind *const *kinds, acre_error *err);
 /* Checks acre_rule_kinds[] with acre_rule_table_check the first time it is called (any thread)

@@ -47,11 +47,21 @@ typedef struct acre_column {
     const char *name;
     int type;    /* ACRE_COL_TEXT or ACRE_COL_INT */
     int notnull; /* NULL is refused (every key column is not null) */
+    int month;   /* an ACRE_COL_INT holding a month number (year*12 + month-1): the audit's
+                  * messages write it YYYY-MM */
 } acre_column;
 
 #define ACRE_Q_MAX 24
 
-/* A table: rows are unique on its primary key `key` (column indexes). */
+/* A table: rows are unique on its primary key `key` (column indexes).
+ *
+ * A close's state table (close_period set) holds rows that a close writes beside its ledger for
+ * the closes after it: every row names the period of the close that wrote it in the column
+ * close_period, and undoing the closes from period P on (simulate, audit --recompute) deletes
+ * its rows with close_period >= P and sets its column close_marks (when set: a column that a
+ * later close fills in a row an earlier one wrote, settled.clawed_period) back to NULL where it
+ * is >= P. The core's tables and every rule kind's (acre_rule_kind.tables) are such tables; the
+ * audit compares them, key columns and then the others, and finds rows of periods not closed. */
 typedef struct acre_table {
     const char *name;
     const acre_column *cols;
@@ -59,10 +69,16 @@ typedef struct acre_table {
     int key[ACRE_Q_MAX], nkey;
     int versioned;                 /* a record kind's table: its key ends with "seq" */
     const char *index[ACRE_Q_MAX]; /* a hint: columns worth a secondary index (NULL-ended) */
+    const char *close_period;      /* a close's state table: its period column; else NULL */
+    const char *close_marks;       /* a column a later close sets (period >= its own), or NULL */
 } acre_table;
 
-/* Every table the engine uses (record kinds first, in engine/validate.c's order, then the
- * close's state), NULL-terminated. Static after the first call; thread-safe. */
+/* Every table the engine uses, NULL-terminated: record kinds first, in engine/validate.c's
+ * order, then the store's own (counter, ingest_batch, plan, close), then the close's state: the
+ * affiliates' balances (close_affiliate), every rule kind's tables (acre_rule_kind.tables, in
+ * acre_rule_kinds[] order), then the customers' (close_excluded, settled, counted). Code that
+ * visits the state tables visits them in this order. Static after the first call;
+ * thread-safe. */
 const acre_table *const *acre_store_tables(void);
 /* The table named `name`, or NULL. */
 const acre_table *acre_store_table(const char *name);
@@ -171,8 +187,11 @@ struct acre_store_backend {
 };
 
 /* A store over backend b (taken: acre_store_free frees it, also on failure). The backend's
- * tables must already exist: a backend creates acre_store_tables() when it makes a new store and
- * migrates an older one. */
+ * tables must already exist: a backend creates every table of acre_store_tables() when it makes
+ * a new store, migrates an older one, and creates any table the store lacks (a record kind or a
+ * rule kind's state table added since) when it opens it. The SQLite backend writes a missing
+ * table's DDL from its acre_table (engine/store_sqlite_schema.c); the in-memory one of the tests
+ * makes every table at once. */
 int acre_store_open_backend(acre_store **out, acre_store_backend *b, acre_error *err);
 
 /* The SQLite backend over the file `path` (":memory:" for a private in-memory database),
