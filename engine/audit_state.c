@@ -198,7 +198,7 @@ static int set_str(as *x, char **dst, const char *s)
 /* A line of the line kind that documents settlements of `role`. */
 static void note_line(as *x, int period, int role, const char *aff, const json_t *line)
 {
-    char key[600];
+    char key[2100]; /* a line kind's name, a separator and an ID of up to 2,000 bytes */
     const char *cust = str(line, "customer_id");
     cline *n;
     int len;
@@ -392,7 +392,7 @@ static int closed(const as *x, int p)
 /* The line documenting `role` for customer cust, or NULL. */
 static cline *find_line(as *x, int role, const char *cust)
 {
-    char key[600];
+    char key[2100]; /* a line kind's name, a separator and an ID of up to 2,000 bytes */
     long i;
     int n = x->role[role] ? snprintf(key, sizeof key, "%s\x1f%s", x->role[role], cust) : -1;
     if (n < 0 || (size_t)n >= sizeof key || !acre_strset_get(&x->clidx, key, (size_t)n, &i))

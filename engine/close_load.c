@@ -170,7 +170,7 @@ int acre_close_start_reading(ctx *x, acre_error *err)
 
 int acre_close_stored(acre_dec *d, const char *text, acre_error *err, const char *fmt, ...)
 {
-    char where[300];
+    char where[ACRE_CLOSE_KEY + 100];
     va_list ap;
     int rc = acre_dec_parse_stored(d, text, err);
     if (rc != ACRE_ERROR)

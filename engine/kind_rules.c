@@ -1,4 +1,5 @@
-/* engine/kind_rules.c — the record kinds' rules that read the store or the whole batch.
+/* engine/kind_rules.c — the record kinds' rules beyond each field's own: across a record's
+ * fields, reading the store, or over the whole batch.
  *
  * Each is a hook of its kind's row (engine/validate.c) and reads the store only through
  * engine/ingest_store.h, so the ingest that calls it (engine/ingest.c) knows no kind by name. */

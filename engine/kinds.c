@@ -21,11 +21,17 @@ static int check_tables(const acre_rule_kind *k, int *n, acre_error *err)
                               k->ntables);
     for (int j = 0; j < k->ntables; j++) {
         const acre_table *t = &k->tables[j];
-        int ok = t->name && t->name[0] && t->cols && t->ncols > 0 && t->ncols <= ACRE_Q_MAX &&
+        int ok = t->name && t->name[0] && t->cols && t->ncols > 0 && t->ncols < ACRE_Q_MAX &&
                  t->nkey > 0 && t->nkey <= t->ncols && !t->versioned && t->close_period,
             period = 0;
         for (int c = 0; ok && c < t->nkey; c++)
             ok = t->key[c] >= 0 && t->key[c] < t->ncols;
+        /* every column named, once; the queries over the table end its lists with a NULL */
+        for (int c = 0; ok && c < t->ncols; c++) {
+            ok = t->cols[c].name && t->cols[c].name[0];
+            for (int d = 0; ok && d < c; d++)
+                ok = strcmp(t->cols[c].name, t->cols[d].name) != 0;
+        }
         for (int c = 0; ok && c < t->ncols; c++)
             period |=
                 strcmp(t->cols[c].name, t->close_period) == 0 && t->cols[c].type == ACRE_COL_INT;

@@ -562,7 +562,8 @@ static json_t *affiliate_summary(const char *t, size_t n, size_t i, size_t *end)
  * the comparison reads parsed alone (affiliate_summary), so that a ledger of tens of megabytes
  * is never one tree and its lines are never parsed. Returns 0, fn's nonzero return, or
  * ACRE_ENOMEM (err set) when a member cannot be parsed: acre wrote every ledger compared here
- * (audit checks the stored ones), so what fails is memory. */
+ * (audit checks the stored ones), so what fails is memory. A stored ledger damaged so that
+ * its text is not JSON (audit reports it) is compared as far as it reads. */
 static int each_affiliate(const char *t, int (*fn)(void *ctx, const json_t *a, acre_error *err),
                           void *ctx, acre_error *err)
 {

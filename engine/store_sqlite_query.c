@@ -197,13 +197,13 @@ int acre_sqlite_run(acre_store_backend *b, acre_stmt *s, const acre_value *param
             } else if ((v->s = (const char *)sqlite3_column_text(st, i))) {
                 v->type = ACRE_VAL_TEXT;
                 v->n = strlen(v->s); /* one call per column: costs less than column_bytes */
-            } else if (sqlite3_errcode(sb->db) == SQLITE_NOMEM &&
-                       sqlite3_column_type(st, i) != SQLITE_NULL) {
+            } else if (sqlite3_errcode(sb->db) == SQLITE_NOMEM) {
                 /* sqlite3_column_text copies a value not yet terminated: NULL when that fails,
-                 * and then sqlite3_errcode says so (SQLite's "Result Values From A Query").
-                 * The errcode is asked first because it costs less than every NULL column's
-                 * type; the type, only then, because after a successful call the errcode is
-                 * not defined to mean anything */
+                 * and then sqlite3_errcode says so (SQLite's "Result Values From A Query");
+                 * asking the errcode costs less than asking every NULL column's type. A NOMEM
+                 * cannot be left from before: sqlite3_step sets the errcode to SQLITE_ROW on
+                 * every row, and a NOMEM earlier in this row returned at once. (The type would
+                 * not tell: the failed value is set to NULL.) */
                 rc = acre_sqlite_fail(sb->db, NULL, err);
                 sqlite3_reset(st);
                 return rc;

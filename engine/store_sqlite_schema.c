@@ -10,7 +10,9 @@
 
 /* The DDL of one table, from its descriptor: every column with its type and NOT NULL, and the
  * key as the primary key of a WITHOUT ROWID table (which also makes the key unique and not
- * null). For a close's state table this is the DDL schema_v2 writes by hand. */
+ * null). For close_layer this is the DDL schema_v2 writes by hand (tests/close.sh compares
+ * them); for settled, whose schema_v2 DDL says `customer_id TEXT PRIMARY KEY`, it is the same
+ * table in other words. */
 static void table_ddl(acre_buf *b, const acre_table *t)
 {
     acre_buf_printf(b, "CREATE TABLE %s(", t->name);

@@ -86,7 +86,8 @@ extern "C" {
 
 /* The interface's version: a row whose `version` differs is refused when the table is first
  * used (acre_rule_kinds_ready), so a kind written for another interface cannot run. */
-#define ACRE_RULE_KIND_VERSION 3 /* 2: the value hook; 3: the state and audit hooks */
+#define ACRE_RULE_KIND_VERSION 3 /* 2: the value hook; 3: the state and audit hooks and state
+                                  * tables (all members of 3 came in one release) */
 #define ACRE_MAX_RULE_KINDS 16 /* rows of the table; a plan has one config slot per row */
 #define ACRE_MAX_LINE_KINDS 32 /* line kinds of all rows together */
 #define ACRE_MAX_RULE_TABLES 16 /* state tables of all rows together */

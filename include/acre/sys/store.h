@@ -48,7 +48,7 @@ typedef struct acre_column {
     int type;    /* ACRE_COL_TEXT or ACRE_COL_INT */
     int notnull; /* NULL is refused (every key column is not null) */
     int month;   /* an ACRE_COL_INT holding a month number (year*12 + month-1): the audit's
-                  * messages write it YYYY-MM */
+                  * messages write it YYYY-MM where it is a key column */
 } acre_column;
 
 #define ACRE_Q_MAX 24
