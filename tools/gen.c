@@ -69,11 +69,49 @@ static void write_customers(const char *dir, long customers, long affiliates)
     fclose(f);
 }
 
-static int gen_close(const char *dir, long div)
+/* Activity rows of month `ym` (YYYY-MM), `rows` of them over `customers`, amounts from the
+ * generator's sequence, as both generators write them. */
+static void activity_rows(FILE *f, const char *ym, long rows, long customers, long affiliates)
 {
     static const char *const currencies[] = {"EUR", "GBP", "USD", "SEK"};
     static const char *const games[] = {"slots", "live_casino", "table_games", "sportsbook"};
+    for (long i = 0; i < rows; i++) {
+        long c = i % customers, k = i / customers;
+        uint64_t bets = next() % 500000, wins = bets ? next() % (bets + bets / 10 + 1) : 0;
+        char tb[32], w[32];
+        money(tb, sizeof tb, bets);
+        money(w, sizeof w, wins);
+        fprintf(f,
+                "{\"date\":\"%s-%02ld\",\"customer_id\":\"c_%07ld\",\"game_type\":\"%s\","
+                "\"currency\":\"%s\",\"bets_count\":%u,\"total_bets\":%s,\"wins\":%s}\n",
+                ym, 1 + k % 28, c, games[(k / 28) % 4], currencies[(c % affiliates) % 4],
+                (unsigned)(next() % 400), tb, w);
+    }
+}
+
+/* Transactions of month `ym` (YYYY-MM), `txns` of them over `customers`, each ID "t_" then
+ * `tag` (gen_close's is empty, a month's "YYYYMM_") and the row number. */
+static void txn_rows(FILE *f, const char *ym, const char *tag, long txns, long customers,
+                     long affiliates)
+{
+    static const char *const currencies[] = {"EUR", "GBP", "USD", "SEK"};
     static const char *const types[] = {"deposit", "deposit", "deposit", "withdrawal", "bonus"};
+    for (long i = 0; i < txns; i++) {
+        long c = i % customers, k = i / customers;
+        char amount[32];
+        money(amount, sizeof amount, 1000 + next() % 50000);
+        fprintf(f,
+                "{\"transaction_id\":\"t_%s%08ld\",\"customer_id\":\"c_%07ld\","
+                "\"transaction_type\":\"%s\",\"amount_currency\":%s,\"currency\":\"%s\","
+                "\"transaction_date\":\"%s-%02ldT%02ld:%02ld:00Z\",\"status\":\"%s\"}\n",
+                tag, i, c, types[k % 5], amount, currencies[(c % affiliates) % 4], ym, 1 + k % 28,
+                (i / 7) % 24, i % 60, next() % 10 ? "approved" : "declined");
+    }
+}
+
+static int gen_close(const char *dir, long div)
+{
+    static const char *const currencies[] = {"EUR", "GBP", "USD", "SEK"};
     long affiliates = 1000, customers = 200000 / div, txns = 2000000 / div, rows = 3000000 / div;
     FILE *f;
 
@@ -106,59 +144,16 @@ static int gen_close(const char *dir, long div)
     write_customers(dir, customers, affiliates);
     /* each customer's transactions and activity are in its affiliate's currency */
     f = open_out(dir, "transactions.ndjson");
-    for (long i = 0; i < txns; i++) {
-        long c = i % customers, k = i / customers;
-        char amount[32];
-        money(amount, sizeof amount, 1000 + next() % 50000);
-        fprintf(f,
-                "{\"transaction_id\":\"t_%08ld\",\"customer_id\":\"c_%07ld\","
-                "\"transaction_type\":\"%s\",\"amount_currency\":%s,\"currency\":\"%s\","
-                "\"transaction_date\":\"2026-03-%02ldT%02ld:%02ld:00Z\",\"status\":\"%s\"}\n",
-                i, c, types[k % 5], amount, currencies[(c % affiliates) % 4], 1 + k % 28,
-                (i / 7) % 24, i % 60, next() % 10 ? "approved" : "declined");
-    }
+    txn_rows(f, "2026-03", "", txns, customers, affiliates);
     fclose(f);
     f = open_out(dir, "activity.ndjson");
-    for (long i = 0; i < rows; i++) {
-        long c = i % customers, k = i / customers;
-        uint64_t bets = next() % 500000, wins = bets ? next() % (bets + bets / 10 + 1) : 0;
-        char tb[32], w[32];
-        money(tb, sizeof tb, bets);
-        money(w, sizeof w, wins);
-        fprintf(f,
-                "{\"date\":\"2026-03-%02ld\",\"customer_id\":\"c_%07ld\",\"game_type\":\"%s\","
-                "\"currency\":\"%s\",\"bets_count\":%u,\"total_bets\":%s,\"wins\":%s}\n",
-                1 + k % 28, c, games[(k / 28) % 4], currencies[(c % affiliates) % 4],
-                (unsigned)(next() % 400), tb, w);
-    }
+    activity_rows(f, "2026-03", rows, customers, affiliates);
     fclose(f);
     return 0;
 }
 
-/* Activity rows of month `ym` (YYYY-MM), `rows` of them over `customers`, amounts from the
- * generator's sequence, as gen_close writes them. */
-static void activity_rows(FILE *f, const char *ym, long rows, long customers, long affiliates)
-{
-    static const char *const currencies[] = {"EUR", "GBP", "USD", "SEK"};
-    static const char *const games[] = {"slots", "live_casino", "table_games", "sportsbook"};
-    for (long i = 0; i < rows; i++) {
-        long c = i % customers, k = i / customers;
-        uint64_t bets = next() % 500000, wins = bets ? next() % (bets + bets / 10 + 1) : 0;
-        char tb[32], w[32];
-        money(tb, sizeof tb, bets);
-        money(w, sizeof w, wins);
-        fprintf(f,
-                "{\"date\":\"%s-%02ld\",\"customer_id\":\"c_%07ld\",\"game_type\":\"%s\","
-                "\"currency\":\"%s\",\"bets_count\":%u,\"total_bets\":%s,\"wins\":%s}\n",
-                ym, 1 + k % 28, c, games[(k / 28) % 4], currencies[(c % affiliates) % 4],
-                (unsigned)(next() % 400), tb, w);
-    }
-}
-
 static int gen_month(const char *dir, long div, const char *ym)
 {
-    static const char *const currencies[] = {"EUR", "GBP", "USD", "SEK"};
-    static const char *const types[] = {"deposit", "deposit", "deposit", "withdrawal", "bonus"};
     long affiliates = 1000, customers = 200000 / div, txns = 2000000 / div, rows = 3000000 / div;
     int y, m;
     char name[64], prev[32], tag[32]; /* room for any int, as the compiler counts */
@@ -168,21 +163,11 @@ static int gen_month(const char *dir, long div, const char *ym)
         return 2;
     }
     snprintf(prev, sizeof prev, "%04d-%02d", m == 1 ? y - 1 : y, m == 1 ? 12 : m - 1);
-    snprintf(tag, sizeof tag, "%04d%02d", y % 10000, m);
+    snprintf(tag, sizeof tag, "%04d%02d_", y % 10000, m);
     state = 0x9E3779B97F4A7C15ULL ^ (uint64_t)(y * 12 + m);
     snprintf(name, sizeof name, "transactions-%s.ndjson", ym);
     f = open_out(dir, name);
-    for (long i = 0; i < txns; i++) {
-        long c = i % customers, k = i / customers;
-        char amount[32];
-        money(amount, sizeof amount, 1000 + next() % 50000);
-        fprintf(f,
-                "{\"transaction_id\":\"t_%s_%08ld\",\"customer_id\":\"c_%07ld\","
-                "\"transaction_type\":\"%s\",\"amount_currency\":%s,\"currency\":\"%s\","
-                "\"transaction_date\":\"%s-%02ldT%02ld:%02ld:00Z\",\"status\":\"%s\"}\n",
-                tag, i, c, types[k % 5], amount, currencies[(c % affiliates) % 4], ym, 1 + k % 28,
-                (i / 7) % 24, i % 60, next() % 10 ? "approved" : "declined");
-    }
+    txn_rows(f, ym, tag, txns, customers, affiliates);
     fclose(f);
     snprintf(name, sizeof name, "activity-%s.ndjson", ym);
     f = open_out(dir, name);
