@@ -41,7 +41,8 @@ for i in $(seq 0 $((months - 1))); do
     "$acre" --db "$db" ingest igaming/transactions "$W/transactions-$p.ndjson" >/dev/null
     "$acre" --db "$db" ingest igaming/gaming-activity "$W/activity-$p.ndjson" >/dev/null
     rm -f "$W/transactions-$p.ndjson" "$W/activity-$p.ndjson"
-    /usr/bin/time -f '%U %S %e %M' -o "$W/time" "$acre" --db "$db" close "$p" >/dev/null
+    # --early: the later months are in the future of the clock that runs the benchmark
+    /usr/bin/time -f '%U %S %e %M' -o "$W/time" "$acre" --db "$db" close "$p" --early >/dev/null
     set -- $(cat "$W/time")
     cpu=$(echo "$1 + $2" | bc) wall=$3 rss=$(($4 / 1024))
     /usr/bin/time -f '%e' -o "$W/time" sqlite3 "$db" \
