@@ -15,6 +15,7 @@
 
 #include "acre/sys/rule.h"
 #include "close.h"
+#include "close_int.h"
 #include "datetime.h"
 #include "store_int.h"
 
@@ -399,6 +400,33 @@ static void saved_layers(acre_close *c, acre_store *s, char out[512])
     assert_int_equal(acre_store_query(s, &q, &p, layer_row, out, "test", &err), 0);
     acre_store_rollback(s);
     acre_store_free(s);
+}
+
+/* acre_close_id_key (engine/close_int.h): the close's customer scan compares IDs by the number
+ * their first 16 bytes make, so for every pair the sign of the keys' comparison must be
+ * strcmp's whenever the keys differ, and equal keys must mean equal first 16 bytes. The pairs
+ * are the edges by hand: a prefix ("c_1" < "c_10"), the empty ID, 15/16/17 bytes, a difference
+ * only after byte 16 (equal keys), and bytes >= 0x80 (UTF-8 "é", which strcmp orders as
+ * unsigned above ASCII "z"). */
+static void test_id_key_orders_as_strcmp(void **state)
+{
+    static const char *const ids[] = {"", "c_1", "c_10", "c_2", "z", "\xc3\xa9",
+                                      "aaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaaa",
+                                      "aaaaaaaaaaaaaaaab", "aaaaaaaaaaaaaaaaz", "c_0000001"};
+    size_t n = sizeof ids / sizeof *ids;
+    (void)state;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            unsigned __int128 a = acre_close_id_key(ids[i]), b = acre_close_id_key(ids[j]);
+            int d = strcmp(ids[i], ids[j]), k = a < b ? -1 : a > b;
+            if (a != b)
+                assert_int_equal(k, d < 0 ? -1 : d > 0);
+            else
+                assert_int_equal(strncmp(ids[i], ids[j], 16), 0);
+        }
+    /* past 16 bytes only strcmp tells: the keys of these two are equal */
+    assert_true(acre_close_id_key("aaaaaaaaaaaaaaaab") == acre_close_id_key("aaaaaaaaaaaaaaaaz"));
+    assert_true(acre_close_id_key("") == 0);
 }
 
 /* carryover + revshare: a -1,000 deficit from December carried into January at 30%: NGR 15,000
@@ -885,6 +913,7 @@ int main(void)
         cmocka_unit_test(test_cpa_progressive_cap),
         cmocka_unit_test(test_revshare_flat_tiers),
         cmocka_unit_test(test_revshare_progressive_tiers),
+        cmocka_unit_test(test_id_key_orders_as_strcmp),
         cmocka_unit_test(test_carry_absorbs_deficit),
         cmocka_unit_test(test_carry_max_periods),
         cmocka_unit_test(test_carry_no_revshare),
