@@ -287,7 +287,7 @@ static int reclose(acre_store *c, closed *cl, int n, FILE *out, int *nbad, int *
         int crc;
         acre_error_clear(&cerr);
         /* gaps were allowed when these closes were made, or they would not exist */
-        crc = acre_close_period_at(c, cl[i].period, 1, cl[i].seq, 1, &ledger, &cerr);
+        crc = acre_close_period_at(c, cl[i].period, 1, cl[i].seq, 1, 1, &ledger, &cerr);
         if (crc == ACRE_ENOMEM || crc == ACRE_EIO) { /* not the records' answer: an error */
             rc = acre_error_set(err, crc, NULL, NULL, "the recompute stopped at %s: %s",
                                 cl[i].period, cerr.message);

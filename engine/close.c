@@ -132,6 +132,23 @@ static int process(ctx *x, int tb, const grp *g)
     af = &c->affs[cu->aff];
     acre_close_record_date(tb, g, v, date);
     p = acre_close_period_of(date);
+    if (x->incr) {
+        /* each record from the one query its class names (engine/close_incr.c) */
+        int cls = x->qcls[x->query];
+        if (cls == Q_AS) {
+            /* a version dated in the months read: alone, unless read with its others */
+            const char *id = acre_grp_col(g, v, TX_ID);
+            if (x->multi.n && acre_strset_get(&x->multi, id, strlen(id), NULL))
+                return 0;
+            cls = Q_A;
+        }
+        if (p > c->last_closed ? cls != Q_A
+            : cls == Q_A       ? 1
+            : x->full_tb[tb]   ? cls != Q_F
+            : x->cust_b[ci] & 1u << tb ? cls != Q_B || x->set_cust[tb][g->set] != ci
+                                       : cls != Q_C)
+            return 0;
+    }
     if (p > c->period)
         return 0;
     if (cu->need_events)
@@ -161,9 +178,14 @@ static int process(ctx *x, int tb, const grp *g)
     if (p < c->first_closed)
         return 0; /* before the first closed period: never revenue */
     if (p == c->period) {
+        int rc;
         if (!cu->counts)
             return 0;
         cu->has_rev = 1;
+        /* one version, dated in this period: never counted before (engine/close_late.c) */
+        if (c->last_closed >= 0 && (tb == TB_TXN || tb == TB_BONUS) && g->nv > 1 &&
+            (rc = acre_close_judge_moved(x, tb, g, cu)))
+            return rc < 0 ? rc : 0;
         if (tb == TB_GAMING)
             return acre_close_value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ggr, &cu->ngr);
         return acre_close_value(x, tb, g, v, af->plan, cu->signup_sec, &cu->ded, &cu->nr);
@@ -452,6 +474,7 @@ static void free_customers(acre_close *c)
         acre_acc_free(&cu->nr);
         for (int k = 0; k < cu->nlate; k++) {
             free(cu->late[k].key);
+            free(cu->late[k].rkey);
             acre_dec_clear(&cu->late[k].ggr);
             acre_dec_clear(&cu->late[k].ded);
             acre_dec_clear(&cu->late[k].ngr);
@@ -477,6 +500,13 @@ static void ctx_free(ctx *x)
     acre_close *c = &x->c;
     free(x->dropped_cust);
     free(x->rq);
+    free(x->qcls);
+    free(x->cust_b);
+    free(x->sets);
+    acre_buf_free(&x->sets_text);
+    acre_strset_free(&x->multi);
+    for (int i = 0; i < TB_N; i++)
+        free(x->set_cust[i]);
     free(x->bounds);
     free(x->cursor);
     free(x->cust_key);
@@ -572,17 +602,17 @@ static int refuse_missing(ctx *x, acre_error *err)
 int acre_close_period(acre_store *s, const char *period, int store, char **ledger,
                       acre_error *err)
 {
-    return acre_close_period_at(s, period, store, -1, 0, ledger, err);
+    return acre_close_period_at(s, period, store, -1, 0, 0, ledger, err);
 }
 
 int acre_close_period_opts(acre_store *s, const char *period, const acre_close_opts *o,
                            char **ledger, acre_error *err)
 {
-    return acre_close_period_at(s, period, o->store, -1, o->allow_gap, ledger, err);
+    return acre_close_period_at(s, period, o->store, -1, o->allow_gap, o->full_read, ledger, err);
 }
 
 int acre_close_period_at(acre_store *s, const char *period, int store, long long watermark,
-                         int allow_gap, char **ledger, acre_error *err)
+                         int allow_gap, int full, char **ledger, acre_error *err)
 {
     ctx x;
     acre_close *c = &x.c;
@@ -629,12 +659,14 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
         goto out;
     if (watermark >= 0 && watermark < x.seq)
         x.seq = watermark;
-    if ((rc = acre_close_start_reading(&x, err)))
+    /* a full read starts now, so that its readers work while the state loads; an incremental
+     * one once the customers' part is known */
+    if ((rc = acre_close_plan_reading(&x, full, err)))
         goto out;
     if ((rc = acre_close_load(&x, err)) || (rc = load_state(&x, err)) ||
         (rc = prepare_affiliates(&x, err)))
         goto out;
-    if ((rc = prepare_customers(&x, err)))
+    if ((rc = prepare_customers(&x, err)) || (rc = acre_close_start_incremental(&x, err)))
         goto out;
     if ((rc = stream_all(&x, err)))
         goto out;

@@ -72,7 +72,7 @@ typedef struct acre_qev {
     int8_t activity;  /* 0 transaction, 1 activity row */
     int8_t has_usd;
     char currency[4];
-    uint32_t txn_id;  /* offset of the transaction ID in acre_close.ids: increases with the ID */
+    uint32_t txn_id;  /* offset of the transaction ID in acre_close.ids */
     long bets;
     acre_number amount; /* transaction: amount_currency; activity: total_bets */
     acre_number other;  /* transaction: amount_usd (when has_usd); activity: lots_traded */
@@ -80,7 +80,8 @@ typedef struct acre_qev {
 
 /* One late contribution, for the ledger detail. */
 typedef struct acre_late {
-    int query;        /* the query that read it (in table order; engine/close_read.h) */
+    int table;        /* its table (engine/close_int.h TB_*): the ledger lists them in table */
+    char *rkey;       /* order, then in key order: the key's columns, each NUL-terminated */
     const char *kind; /* "gaming_activity", ... */
     char *key;
     char date[11];
@@ -90,6 +91,7 @@ typedef struct acre_late {
 typedef struct acre_cust {
     char *id;
     long long seq;    /* its newest version's (at the close's watermark) */
+    long long first_seq; /* its oldest version's */
     int aff;          /* current affiliate (index into acre_close.affs) */
     int64_t signup_sec;
     int32_t signup_nsec;
@@ -204,9 +206,11 @@ int acre_close_stored(acre_dec *d, const char *text, acre_error *err, const char
 /* Accumulators. */
 /* acre_close_period, seeing only record versions at or below `watermark` (a close's seq; below
  * 0: everything stored), as the close with that watermark saw them. For simulate. allow_gap:
- * PERIOD may leave months after the last closed one unclosed (else refused, SPEC 10). */
+ * PERIOD may leave months after the last closed one unclosed (else refused, SPEC 10). full:
+ * read every record stored, not only what changed since the last close (audit --recompute's
+ * independent reading; acre_close_opts.full_read). */
 int acre_close_period_at(acre_store *s, const char *period, int store, long long watermark,
-                         int allow_gap, char **ledger, acre_error *err);
+                         int allow_gap, int full, char **ledger, acre_error *err);
 
 /* Add to an exact sum. Return 0, or -1 when its rational part could not be allocated (the sum
  * is then unchanged). */

@@ -37,6 +37,39 @@ enum { GA_DATE, GA_CUST, GA_GAME, GA_CUR, GA_BETS, GA_TOTAL, GA_WINS, GA_GGR, GA
 enum { TA_DATE, TA_CUST, TA_INSTR, TA_CUR, TA_LOTS, TA_N };
 enum { BE_ID, BE_STATUS, BE_CUST, BE_CUR, BE_TS, BE_BTR, BE_N };
 
+/* The streamed queries' columns and order (engine/close_load.c, engine/close_incr.c). */
+#define TX_COLS                                                                                    \
+    {                                                                                              \
+        "transaction_id", "customer_id", "transaction_type", "amount_currency", "currency",        \
+            "transaction_date", "status", "amount_usd", "seq", NULL                                \
+    }
+#define BE_COLS                                                                                    \
+    {                                                                                              \
+        "user_bonus_id", "status", "user_id", "currency", "timestamp", "bonus_turned_real", "seq", \
+            NULL                                                                                   \
+    }
+#define GA_COLS                                                                                    \
+    {                                                                                              \
+        "date", "customer_id", "game_type", "currency", "bets_count", "total_bets", "wins", "ggr", \
+            "ngr", "seq", NULL                                                                     \
+    }
+#define GA_ORDER                                                                                   \
+    {                                                                                              \
+        "date", "customer_id", "game_type", "currency", "seq", NULL                                \
+    }
+#define TA_COLS                                                                                    \
+    {                                                                                              \
+        "date", "customer_id", "instrument", "currency", "lots_traded", "seq", NULL                \
+    }
+#define TA_ORDER                                                                                   \
+    {                                                                                              \
+        "date", "customer_id", "instrument", "currency", "seq", NULL                               \
+    }
+/* engine/close_load.c's shapes: every transaction and Completed bonus event; activity before a
+ * date, and between two */
+extern const struct acre_query acre_close_q_txn, acre_close_q_bonus, acre_close_q_ga_to,
+    acre_close_q_ga, acre_close_q_ta_to, acre_close_q_ta;
+
 typedef struct assign {
     char *plan_id;
     long version; /* 0: newest */
@@ -81,6 +114,22 @@ typedef struct ctx {
     int *cursor;                 /* per query, the customer found last (find_customer) */
     unsigned __int128 *cust_key; /* per customer, acre_close_id_key of its ID (the scan) */
     int need_activity_events;
+    /* An incremental close (docs/design.md "An incremental close"): it reads the months since
+     * the last close whole (queries of class Q_A), and of the months before only the versions
+     * logged since that close (Q_C), the records of the customers in need of more (Q_B, by
+     * customer: bits of cust_b per table), and a table whole where it has to (Q_F, full_tb).
+     * process() keeps each record from exactly one query. */
+    int incr;
+    long long last_seq; /* the last close's watermark */
+    unsigned char *qcls; /* per query */
+    unsigned char *cust_b;
+    int *set_cust[TB_N]; /* per parameter set of a table's Q_B query: its customer */
+    char from_date[11], from_dt[31]; /* the day after the last close's period */
+    int full_tb[TB_N];
+    acre_buf sets_text;  /* the texts of the Q_B and Q_C parameter sets */
+    acre_strset multi;   /* transactions with several versions and one in the months read */
+    acre_value *sets;
+    size_t nsets;
     /* close_late.c: the plan each affiliate held at each close, by close * naffs + affiliate,
      * looked up when first needed (acre_close_closed_plan); the key of the record judged */
     const acre_plan **held;
@@ -166,6 +215,18 @@ int acre_close_load(ctx *x, acre_error *err);
 int acre_close_old_customer(ctx *x, const char *id, long long seq, long *aff, int64_t *signup,
                             acre_error *err);
 
+/* Whether this close may read incrementally (x->incr): a close before it, made when the store
+ * already logged late versions (counter log_from), and full not asked. When not, it starts
+ * reading at once (acre_close_start_reading). Returns 0 or an error (err set). */
+int acre_close_plan_reading(ctx *x, int full, acre_error *err);
+
+/* The incremental close's queries, once the customers' part is known (prepare_customers):
+ * started as acre_close_start_reading's are. Falls back to those (x->incr = 0) when more than
+ * an eighth of the customers need their history read. Returns 0 or an error (err set). */
+int acre_close_start_incremental(ctx *x, acre_error *err);
+
+enum { Q_A, Q_B, Q_C, Q_F, Q_AS }; /* x->qcls; Q_AS: Q_A, but for the keys in x->multi */
+
 /* Frees what acre_close_load keeps for the streaming; safe to call again, or before a load. */
 void acre_close_load_free(ctx *x);
 
@@ -203,6 +264,14 @@ void acre_close_add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver
  * last close). Returns 0, or an error with x->err set (a refusal, a damaged stored value, a
  * read that failed); out of memory sets c->oom or marks x->out_counted. */
 int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu);
+
+/* A transaction or bonus event dated in this close's period, of customer cu (who counts), that an
+ * earlier close counted dated in a closed month (its date changed since): its value now joins
+ * the period's revenue and is queued in x->out_counted, and what was counted before is taken
+ * back as late data. Returns 1 when the record was such a one, 0 when it was never counted (the
+ * caller counts it as any record of the period), or an error with x->err set. A record with one
+ * version is never such a one: no close judged it or counted it in another month. */
+int acre_close_judge_moved(ctx *x, int tb, const grp *g, acre_cust *cu);
 
 /* ---- the ledger (engine/close_ledger.c) ---- */
 

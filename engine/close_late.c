@@ -33,13 +33,38 @@ static int was_closed(const ctx *x, int p)
     return 0;
 }
 
-/* The close covering period p: the first closed at or after it; -1 when none (p is after the
- * last close: this close covers it). */
-static int covering(const ctx *x, int p)
+/* The close at which a record was counted without a judgment of its own, and the version it
+ * counted: the first close whose watermark saw a version of it dated in that close's months (after
+ * the close before it, up to its period). Returns that close's index and sets *cv, or -1 when
+ * there is none: no close saw it yet, or the first that saw it dated in a closed month met it as
+ * late data (and judged it, or left it pending while its customer did not count). A record whose
+ * date changed is found where it was first counted, wherever it is dated now. */
+static int counted_at(const ctx *x, int tb, const grp *g, const ver **cv)
 {
-    for (int i = 0; i < x->ncloses; i++)
-        if (x->closes[i].period >= p)
-            return i;
+    int lo = 0, hi = x->ncloses;
+    /* the first close that saw its first version: closes are in period and watermark order */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (x->closes[mid].seq < g->v[0].seq)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (int k = lo; k < x->ncloses; k++) {
+        const ver *v = NULL;
+        char date[11];
+        int d;
+        for (int i = 0; i < g->nv && g->v[i].seq <= x->closes[k].seq; i++)
+            v = &g->v[i];
+        acre_close_record_date(tb, g, v, date);
+        d = acre_close_period_of(date);
+        if (d > x->closes[k].period)
+            continue; /* dated after that close: not due yet */
+        if (k > 0 && d <= x->closes[k - 1].period)
+            return -1; /* late at close k */
+        *cv = v;
+        return k;
+    }
     return -1;
 }
 
@@ -150,18 +175,13 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
             return rc;
         return 0;
     }
-    if ((cc = covering(x, p)) < 0)
-        return 0;
-    for (int i = 0; i < g->nv; i++)
-        if (g->v[i].seq <= x->closes[cc].seq)
-            v = &g->v[i];
-    if (!v) /* the record arrived after the close that covered its period */
+    if ((cc = counted_at(x, tb, g, &v)) < 0)
         return 0;
     {
+        /* the month it was counted for */
         char date[11];
         acre_close_record_date(tb, g, v, date);
-        if (covering(x, acre_close_period_of(date)) != cc)
-            return 0;
+        p = acre_close_period_of(date);
     }
     if (x->excluded.n) {
         /* judged at close cc, unless the customer did not count then */
@@ -201,25 +221,50 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
     return 0;
 }
 
+/* Key order, as the store orders a table's rows: a and b hold nkey NUL-terminated columns each,
+ * compared one after the other as bytes (SQLite's BINARY collation is memcmp). */
+static int rkey_cmp(const char *a, const char *b, int nkey)
+{
+    for (int i = 0; i < nkey; i++) {
+        int d = strcmp(a, b);
+        if (d)
+            return d;
+        a += strlen(a) + 1;
+        b += strlen(b) + 1;
+    }
+    return 0;
+}
+
 static void add_late(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v, const acre_dec *a,
                      const acre_dec *b)
 {
     acre_late *n = acre_realloc(cu->late, (size_t)(cu->nlate + 1) * sizeof *n);
-    acre_buf k = {0};
-    int at;
+    acre_buf k = {0}, r = {0};
+    int at, nkey = tb == TB_TXN ? 1 : tb == TB_BONUS ? 2 : 4;
     if (!n) {
         x->c.oom = 1; /* reported when the records have been read */
         return;
     }
     cu->late = n;
-    /* in query order, which is table order, each query's in the order read, whatever the
-     * interleaving of the queries (engine/close_read.h) */
-    for (at = cu->nlate; at > 0 && cu->late[at - 1].query > x->query; at--)
+    for (int i = 0; i < nkey; i++)
+        acre_buf_add(&r, col(g, v, i), strlen(col(g, v, i)) + 1);
+    if (r.oom) {
+        acre_buf_free(&r);
+        x->c.oom = 1;
+        return;
+    }
+    /* in table order, then key order: the order a full read meets them in, whatever queries
+     * read them and however they interleave (engine/close_read.h, engine/close_incr.c) */
+    for (at = cu->nlate; at > 0 && (cu->late[at - 1].table > tb ||
+                                    (cu->late[at - 1].table == tb &&
+                                     rkey_cmp(cu->late[at - 1].rkey, r.p, nkey) > 0));
+         at--)
         ;
     memmove(&cu->late[at + 1], &cu->late[at], (size_t)(cu->nlate - at) * sizeof *n);
     cu->nlate++;
     n = &cu->late[at];
-    n->query = x->query;
+    n->table = tb;
+    n->rkey = r.p;
     n->kind = table_names[tb];
     key_json(&k, tb, g, v);
     n->key = k.p;
@@ -232,6 +277,69 @@ static void add_late(ctx *x, acre_cust *cu, int tb, const grp *g, const ver *v, 
     acre_dec_init(&n->nr);
     acre_dec_set(tb == TB_GAMING ? &n->ggr : &n->ded, a);
     acre_dec_set(tb == TB_GAMING ? &n->ngr : &n->nr, b);
+}
+
+/* Adds a (GGR or a deduction) and b (NGR or net revenue) to cu's revenue. */
+static void add_to(acre_close *c, acre_cust *cu, int tb, const acre_dec *a, const acre_dec *b)
+{
+    if (acre_acc_add_dec(tb == TB_GAMING ? &cu->ggr : &cu->ded, a) ||
+        acre_acc_add_dec(tb == TB_GAMING ? &cu->ngr : &cu->nr, b))
+        acre_close_ran_out(c);
+}
+
+/* Queues the judgment of version v at the values a, b for table counted (close_state.c). */
+static void queue_counted(ctx *x, int tb, const grp *g, const ver *v, const acre_dec *a,
+                          const acre_dec *b)
+{
+    char *sa = acre_dec_format(a), *sb = acre_dec_format(b);
+    if (!sa || !sb)
+        x->out_counted.oom = 1; /* reported when the close is stored */
+    acre_buf_adds(&x->out_counted, table_names[tb]);
+    acre_buf_adds(&x->out_counted, "\n");
+    record_key(&x->out_counted, tb, g, v);
+    acre_buf_printf(&x->out_counted, "\n%lld\n%s\n%s\n", v->seq, sa, sb);
+    free(sa);
+    free(sb);
+}
+
+int acre_close_judge_moved(ctx *x, int tb, const grp *g, acre_cust *cu)
+{
+    acre_close *c = &x->c;
+    const ver *v = &g->v[g->nv - 1];
+    acre_dec oa, ob, na, nb;
+    long long jseq = 0;
+    acre_acc A = {0}, B = {0};
+    int rc;
+
+    acre_dec_init(&oa);
+    acre_dec_init(&ob);
+    acre_dec_init(&na);
+    acre_dec_init(&nb);
+    if ((rc = old_value(x, tb, g, c->period, &oa, &ob, &jseq, cu)) || !jseq)
+        goto out;
+    /* its value now is the period's, and what the new version counts from later */
+    if ((rc = acre_close_value(x, tb, g, v, c->affs[cu->aff].plan, cu->signup_sec, &A, &B)))
+        goto out;
+    acre_acc_get(&na, &A);
+    acre_acc_get(&nb, &B);
+    queue_counted(x, tb, g, v, &na, &nb);
+    /* what was counted where it was dated before is taken back, as late data of this record */
+    acre_dec_neg(&oa, &oa);
+    acre_dec_neg(&ob, &ob);
+    add_to(c, cu, tb, &na, &nb);
+    if (acre_dec_sgn(&oa) || acre_dec_sgn(&ob)) {
+        add_to(c, cu, tb, &oa, &ob);
+        add_late(x, cu, tb, g, v, &oa, &ob);
+    }
+    rc = 1;
+out:
+    acre_acc_free(&A);
+    acre_acc_free(&B);
+    acre_dec_clear(&oa);
+    acre_dec_clear(&ob);
+    acre_dec_clear(&na);
+    acre_dec_clear(&nb);
+    return rc;
 }
 
 int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
@@ -249,7 +357,10 @@ int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
     acre_dec_init(&ob);
     acre_dec_init(&na);
     acre_dec_init(&nb);
-    if (p <= c->last_closed && (rc = old_value(x, tb, g, p, &oa, &ob, &jseq, cu)))
+    /* a transaction or bonus event dated after the last close may have been counted before,
+     * dated in a closed month then (an activity row's date is in its key) */
+    if ((p <= c->last_closed || (c->last_closed >= 0 && (tb == TB_TXN || tb == TB_BONUS))) &&
+        (rc = old_value(x, tb, g, p, &oa, &ob, &jseq, cu)))
         goto out;
     /* already counted in this version, or pending until its customer counts */
     if (jseq == v->seq || !cu->counts)
@@ -265,24 +376,14 @@ int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
         acre_acc_get(&na, &A);
         acre_acc_get(&nb, &B);
     }
-    if (p <= c->last_closed) {
-        char *sa = acre_dec_format(&na), *sb = acre_dec_format(&nb);
-        if (!sa || !sb)
-            x->out_counted.oom = 1; /* reported when the close is stored */
-        acre_buf_adds(&x->out_counted, table_names[tb]);
-        acre_buf_adds(&x->out_counted, "\n");
-        record_key(&x->out_counted, tb, g, v);
-        acre_buf_printf(&x->out_counted, "\n%lld\n%s\n%s\n", v->seq, sa, sb);
-        free(sa);
-        free(sb);
-    }
+    /* remembered unless the implied rule (counted_at) will name this version */
+    if (p <= c->last_closed || jseq)
+        queue_counted(x, tb, g, v, &na, &nb);
     acre_dec_sub(&na, &na, &oa);
     acre_dec_sub(&nb, &nb, &ob);
     cu->has_rev = 1;
     if (acre_dec_sgn(&na) || acre_dec_sgn(&nb)) {
-        if (acre_acc_add_dec(tb == TB_GAMING ? &cu->ggr : &cu->ded, &na) ||
-            acre_acc_add_dec(tb == TB_GAMING ? &cu->ngr : &cu->nr, &nb))
-            acre_close_ran_out(c);
+        add_to(c, cu, tb, &na, &nb);
         add_late(x, cu, tb, g, v, &na, &nb);
     }
 out:

@@ -53,62 +53,37 @@ int acre_close_load_seq(ctx *x, acre_error *err)
 
 /* The streamed queries, each limited to versions at or below the watermark; activity is split
  * by date into [lo, hi). */
-#define GA_COLS                                                                                    \
-    {                                                                                              \
-        "date", "customer_id", "game_type", "currency", "bets_count", "total_bets", "wins", "ggr", \
-            "ngr", "seq", NULL                                                                     \
-    }
-#define GA_ORDER                                                                                   \
-    {                                                                                              \
-        "date", "customer_id", "game_type", "currency", "seq", NULL                                \
-    }
-#define TA_COLS                                                                                    \
-    {                                                                                              \
-        "date", "customer_id", "instrument", "currency", "lots_traded", "seq", NULL                \
-    }
-#define TA_ORDER                                                                                   \
-    {                                                                                              \
-        "date", "customer_id", "instrument", "currency", "seq", NULL                               \
-    }
-static const acre_query q_txn = {ACRE_Q_SELECT,
-                                 "txn",
-                                 {"transaction_id", "customer_id", "transaction_type",
-                                  "amount_currency", "currency", "transaction_date", "status",
-                                  "amount_usd", "seq", NULL},
-                                 {{"seq", ACRE_LE}},
-                                 {"transaction_id", "seq", NULL},
-                                 0,
-                                 0};
-static const acre_query q_bonus = {ACRE_Q_SELECT,
-                                   "bonus_event",
-                                   {"user_bonus_id", "status", "user_id", "currency", "timestamp",
-                                    "bonus_turned_real", "seq", NULL},
-                                   {{"status", ACRE_EQ}, {"seq", ACRE_LE}},
-                                   {"user_bonus_id", "status", "seq", NULL},
-                                   0,
-                                   0};
-static const acre_query q_ga_to = {ACRE_Q_SELECT,
+const acre_query acre_close_q_txn = {
+    ACRE_Q_SELECT, "txn", TX_COLS, {{"seq", ACRE_LE}}, {"transaction_id", "seq", NULL}, 0, 0};
+const acre_query acre_close_q_bonus = {ACRE_Q_SELECT,
+                                       "bonus_event",
+                                       BE_COLS,
+                                       {{"status", ACRE_EQ}, {"seq", ACRE_LE}},
+                                       {"user_bonus_id", "status", "seq", NULL},
+                                       0,
+                                       0};
+const acre_query acre_close_q_ga_to = {ACRE_Q_SELECT,
                                    "gaming_activity",
                                    GA_COLS,
                                    {{"date", ACRE_LT}, {"seq", ACRE_LE}},
                                    GA_ORDER,
                                    0,
                                    0};
-static const acre_query q_ga = {ACRE_Q_SELECT,
+const acre_query acre_close_q_ga = {ACRE_Q_SELECT,
                                 "gaming_activity",
                                 GA_COLS,
                                 {{"date", ACRE_GE}, {"date", ACRE_LT}, {"seq", ACRE_LE}},
                                 GA_ORDER,
                                 0,
                                 0};
-static const acre_query q_ta_to = {ACRE_Q_SELECT,
+const acre_query acre_close_q_ta_to = {ACRE_Q_SELECT,
                                    "trading_activity",
                                    TA_COLS,
                                    {{"date", ACRE_LT}, {"seq", ACRE_LE}},
                                    TA_ORDER,
                                    0,
                                    0};
-static const acre_query q_ta = {ACRE_Q_SELECT,
+const acre_query acre_close_q_ta = {ACRE_Q_SELECT,
                                 "trading_activity",
                                 TA_COLS,
                                 {{"date", ACRE_GE}, {"date", ACRE_LT}, {"seq", ACRE_LE}},
@@ -129,7 +104,7 @@ static void add_query(ctx *x, const acre_query *query, int ncol, int nkey, int t
     q->ncol = ncol;
     q->nkey = nkey;
     q->tag = tag;
-    if (query == &q_bonus)
+    if (query == &acre_close_q_bonus)
         q->params[n++] = acre_val_text("Completed");
     if (lo)
         q->params[n++] = acre_val_text(lo);
@@ -157,14 +132,14 @@ int acre_close_start_reading(ctx *x, acre_error *err)
             acre_date_of(x->bounds[nb++], d);
     }
     acre_date_of(x->bounds[nb++], acre_month_start(c->period + 1));
-    add_query(x, &q_txn, TX_N, 1, TB_TXN, NULL, NULL);
-    add_query(x, &q_ga_to, GA_N, 4, TB_GAMING, NULL, x->bounds[0]);
+    add_query(x, &acre_close_q_txn, TX_N, 1, TB_TXN, NULL, NULL);
+    add_query(x, &acre_close_q_ga_to, GA_N, 4, TB_GAMING, NULL, x->bounds[0]);
     for (int i = 1; i < nb; i++)
-        add_query(x, &q_ga, GA_N, 4, TB_GAMING, x->bounds[i - 1], x->bounds[i]);
-    add_query(x, &q_ta_to, TA_N, 4, TB_TRADING, NULL, x->bounds[0]);
+        add_query(x, &acre_close_q_ga, GA_N, 4, TB_GAMING, x->bounds[i - 1], x->bounds[i]);
+    add_query(x, &acre_close_q_ta_to, TA_N, 4, TB_TRADING, NULL, x->bounds[0]);
     for (int i = 1; i < nb; i++)
-        add_query(x, &q_ta, TA_N, 4, TB_TRADING, x->bounds[i - 1], x->bounds[i]);
-    add_query(x, &q_bonus, BE_N, 2, TB_BONUS, NULL, NULL);
+        add_query(x, &acre_close_q_ta, TA_N, 4, TB_TRADING, x->bounds[i - 1], x->bounds[i]);
+    add_query(x, &acre_close_q_bonus, BE_N, 2, TB_BONUS, NULL, NULL);
     return acre_read_start(x->s, x->rq, x->nrq, x->seq, &x->rd, err);
 }
 
@@ -446,8 +421,12 @@ static int add_customer(ctx *x, const acre_value *row, acre_error *err)
     size_t len = strlen(id);
     acre_cust *cu;
     long ai;
-    if (x->last_cust && strcmp(x->last_cust, id) == 0)
-        return 0; /* an older version */
+    if (x->last_cust && strcmp(x->last_cust, id) == 0) {
+        /* an older version */
+        if (x->last_cust != x->dropped_cust)
+            c->custs[c->ncusts - 1].first_seq = row[5].i;
+        return 0;
+    }
     if (!acre_strset_get(&c->aff_index, TXT(1), strlen(TXT(1)), &ai)) {
         /* not an affiliate's: left out, its ID kept only to skip its older versions */
         char *d = acre_malloc(len + 1);
@@ -475,7 +454,7 @@ static int add_customer(ctx *x, const acre_value *row, acre_error *err)
     memcpy(cu->id, id, len + 1);
     x->last_cust = cu->id;
     cu->aff = (int)ai;
-    cu->seq = row[5].i;
+    cu->seq = cu->first_seq = row[5].i;
     acre_datetime_split(TXT(2), &cu->signup_sec, &cu->signup_nsec);
     acre_date_of(cu->signup_date, cu->signup_sec);
     if (TXT(3)) {

@@ -35,6 +35,7 @@ typedef struct chunk {
     acre_ver *v;
     int nv, vcap;
     int *start; /* first version of each record */
+    int *set;   /* the parameter set that read each record */
     int ng, gcap;
 } chunk;
 
@@ -130,6 +131,7 @@ static void chunk_free(chunk *c)
     acre_buf_free(&c->text);
     free(c->v);
     free(c->start);
+    free(c->set);
 }
 
 /* Calls the close for each record of c; returns its first nonzero result, with *err. */
@@ -137,7 +139,7 @@ static int consume(reader *r, chunk *c, acre_error *err)
 {
     for (int i = 0; i < c->ng; i++) {
         int end = i + 1 < c->ng ? c->start[i + 1] : c->nv, rc;
-        acre_grp g = {c->text.p, c->v + c->start[i], end - c->start[i]};
+        acre_grp g = {c->text.p, c->v + c->start[i], end - c->start[i], c->set[i]};
         if ((rc = r->fn(r->arg, c->query, &g, err)))
             return rc;
     }
@@ -231,19 +233,23 @@ static size_t digits(char *out, long long v)
 }
 
 /* Adds one version (row's first ncol columns as texts, an integer as its digits) to c. */
-static int add_row(chunk *c, const acre_value *row, int ncol, int new_record)
+static int add_row(chunk *c, const acre_value *row, int ncol, int new_record, int set)
 {
     acre_ver *v;
     size_t need = 0;
     if (new_record) {
         if (c->ng == c->gcap) {
             int cap = c->gcap ? c->gcap * 2 : 256,
-                *n = acre_realloc(c->start, (size_t)cap * sizeof *n);
-            if (!n)
+                *n = acre_realloc(c->start, (size_t)cap * sizeof *n),
+                *m = n ? acre_realloc(c->set, (size_t)cap * sizeof *m) : NULL;
+            if (n)
+                c->start = n;
+            if (!m)
                 return -1;
-            c->start = n;
+            c->set = m;
             c->gcap = cap;
         }
+        c->set[c->ng] = set;
         c->start[c->ng++] = c->nv;
     }
     if (c->nv == c->vcap) {
@@ -282,13 +288,15 @@ typedef struct reading {
     const acre_read_query *q;
     chunk *c;    /* NULL once handed back */
     int stopped; /* the query is no longer wanted, or a chunk could not grow */
+    int set;     /* the parameter set being read */
 } reading;
 
 static int on_row(void *ctx, const acre_value *row, int n, acre_error *err)
 {
     reading *x = ctx;
     const acre_read_query *q = x->q;
-    int same = same_record(x->c, row, q->nkey);
+    /* a new set starts a new record: sets read other records */
+    int same = same_record(x->c, row, q->nkey) && x->c->set[x->c->ng - 1] == x->set;
     (void)n;
     (void)err;
     if (!same && x->c->nv >= CHUNK_ROWS) {
@@ -299,7 +307,7 @@ static int on_row(void *ctx, const acre_value *row, int n, acre_error *err)
             return 1;
         }
     }
-    if (add_row(x->c, row, q->ncol, !same)) {
+    if (add_row(x->c, row, q->ncol, !same, x->set)) {
         /* the chunk may hold half a row: the close does not see it */
         give_spare(x->g, x->c);
         x->c = NULL;
@@ -314,13 +322,23 @@ static int on_row(void *ctx, const acre_value *row, int n, acre_error *err)
 static int read_query(ring *g, int qi)
 {
     reader *r = g->r;
-    reading x = {g, qi, &r->q[qi], NULL, 0};
+    reading x = {g, qi, &r->q[qi], NULL, 0, 0};
     acre_error e;
-    int rc;
+    int rc = 0;
     memset(&e, 0, sizeof e);
     if (!(x.c = take_spare(g, qi)))
         return 1;
-    rc = acre_store_query(g->db, x.q->query, x.q->params, on_row, &x, "reading records", &e);
+    if (!x.q->nsets) {
+        rc = acre_store_query(g->db, x.q->query, x.q->params, on_row, &x, "reading records", &e);
+    } else {
+        /* one statement for every set */
+        acre_stmt *st = NULL;
+        if (!(rc = acre_store_stmt(g->db, x.q->query, &st, &e)))
+            for (; x.set < x.q->nsets && !rc && !x.stopped; x.set++)
+                rc = acre_store_run(g->db, st, x.q->sets + (size_t)x.set * (size_t)x.q->nparams,
+                                    on_row, &x, "reading records", &e);
+        acre_store_done(g->db, st);
+    }
     if (x.stopped)
         return 1;
     if (rc) {

@@ -26,11 +26,13 @@ typedef struct acre_ver {
     long long seq;
 } acre_ver;
 
-/* One record: all its versions, oldest first. */
+/* One record: all its versions, oldest first; the parameter set that read it (0 for a query
+ * without sets). */
 typedef struct acre_grp {
     const char *text;
     const acre_ver *v;
     int nv;
+    int set;
 } acre_grp;
 
 static inline const char *acre_grp_col(const acre_grp *g, const acre_ver *v, int i)
@@ -48,6 +50,10 @@ typedef struct acre_read_query {
     acre_value params[4];
     int ncol, nkey;
     int tag;
+    /* nsets > 0: the query runs once per parameter set instead, sets[k*nparams ..] in order,
+     * its records read as one query's (each set's records must be other sets' records) */
+    const acre_value *sets;
+    int nsets, nparams;
 } acre_read_query;
 
 typedef struct acre_reader acre_reader;

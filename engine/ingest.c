@@ -197,7 +197,7 @@ static int upsert(acre_ingest_sink *g, acre_error *err)
             return 0;
         }
     }
-    if ((rc = acre_istore_insert(g->is, r->cells, ++g->seq, g->batch, err)))
+    if ((rc = acre_istore_insert(g->is, r->cells, exists ? row : NULL, ++g->seq, g->batch, err)))
         return rc;
     if (exists)
         g->sum.updated++;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "datetime.h"
 #include "jsonval.h"
 #include "store_int.h"
 
@@ -21,7 +22,29 @@ struct acre_istore {
     int prefix_n;
     acre_stmt *exists[ACRE_MAX_REFS];
     acre_buf text; /* the texts of the row acre_istore_current returned */
+    /* a table the close streams: the column its period is read from, or -1; the last closed
+     * period (-1: none), and the statement that logs a version dated in a closed period */
+    int date_col, last_closed;
+    acre_stmt *log;
+    acre_stmt *versions; /* txn: a version after the first, under its months */
 };
+
+/* The tables whose records a close streams (engine/close_load.c), each with the column that
+ * dates a record: a version stored dated in a closed period is logged in late_version, which is
+ * what the next close reads of the months it does not close (docs/design.md "An incremental
+ * close"). */
+static const struct {
+    const char *table, *date;
+} dated[] = {{"txn", "transaction_date"},
+             {"gaming_activity", "date"},
+             {"trading_activity", "date"},
+             {"bonus_event", "timestamp"}};
+
+static const acre_query q_last_close = {
+    ACRE_Q_SELECT, "close", {"period", NULL}, {{NULL, 0}}, {"period", NULL}, 1, 1};
+static const acre_query q_log = {ACRE_Q_INSERT, "late_version", {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+static const acre_query q_versions = {
+    ACRE_Q_REPLACE, "txn_versions", {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
 
 static acre_value value_of(const acre_cell *c)
 {
@@ -88,6 +111,23 @@ int acre_istore_open(acre_istore **out, acre_store *s, const acre_kind *k, acre_
     is->qinsert.table = k->table;
     if ((rc = acre_store_stmt(s, &is->qinsert, &is->insert, err)))
         goto out;
+    is->date_col = -1;
+    for (size_t i = 0; i < sizeof dated / sizeof dated[0]; i++)
+        if (strcmp(k->table, dated[i].table) == 0)
+            for (int c = 0; c < k->ncols; c++)
+                if (strcmp(k->cols[c].name, dated[i].date) == 0)
+                    is->date_col = c;
+    if (is->date_col >= 0) {
+        long long last = -1;
+        /* inside the write transaction: no close commits before this batch does */
+        if ((rc = acre_store_int(s, &q_last_close, NULL, &last, "reading the last close", err)) ||
+            (rc = acre_store_stmt(s, &q_log, &is->log, err)))
+            goto out;
+        is->last_closed = (int)last;
+        if (strcmp(k->table, "txn") == 0 &&
+            (rc = acre_store_stmt(s, &q_versions, &is->versions, err)))
+            goto out;
+    }
     for (int i = 0; i < k->nrefs && i < ACRE_MAX_REFS; i++) {
         const acre_kind *to = k->refs[i].kind;
         acre_query *q = &is->qexists[i];
@@ -112,6 +152,8 @@ static void finalize(acre_istore *is)
     acre_store_done(is->s, is->current);
     acre_store_done(is->s, is->insert);
     acre_store_done(is->s, is->prefix);
+    acre_store_done(is->s, is->log);
+    acre_store_done(is->s, is->versions);
     for (int i = 0; i < ACRE_MAX_REFS; i++)
         acre_store_done(is->s, is->exists[i]);
     acre_buf_free(&is->text);
@@ -203,6 +245,8 @@ int acre_istore_each_current(acre_istore *is, int n, const acre_cell *key, acre_
 
     if (is->prefix && is->prefix_n != n) {
         acre_store_done(is->s, is->prefix);
+    acre_store_done(is->s, is->log);
+    acre_store_done(is->s, is->versions);
         is->prefix = NULL;
     }
     if (!is->prefix) {
@@ -236,16 +280,51 @@ int acre_istore_each_current(acre_istore *is, int n, const acre_cell *key, acre_
     return rc;
 }
 
-int acre_istore_insert(acre_istore *is, const acre_cell *cells, long long seq, long long batch,
-                       acre_error *err)
+/* The month a stored date starts with (YYYY-MM: a date, or a UTC date-time), or -1. */
+static int month_of(const acre_cell *d)
+{
+    int period;
+    if (d->t != CELL_TEXT || d->len < 7 || acre_month_parse(d->s, 7, &period))
+        return -1;
+    return period;
+}
+
+int acre_istore_insert(acre_istore *is, const acre_cell *cells, const acre_cell *replaced,
+                       long long seq, long long batch, acre_error *err)
 {
     acre_value p[ACRE_MAX_COLS + 2];
-    int n = is->k->ncols;
+    int n = is->k->ncols, rc, period;
     for (int i = 0; i < n; i++)
         p[i] = value_of(&cells[i]);
     p[n] = acre_val_int(seq);
     p[n + 1] = acre_val_int(batch);
-    return acre_store_run(is->s, is->insert, p, NULL, NULL, "storing a record", err);
+    if ((rc = acre_store_run(is->s, is->insert, p, NULL, NULL, "storing a record", err)))
+        return rc;
+    if (is->date_col < 0)
+        return 0;
+    period = month_of(&cells[is->date_col]);
+    if (is->versions && replaced) {
+        /* under its month and its predecessor's: a close reading a month finds every
+         * transaction with a version in it that has more than one (docs/design.md) */
+        int before = month_of(&replaced[is->date_col]);
+        acre_value v[3] = {acre_val_int(period), value_of(&cells[0]), acre_val_int(seq)};
+        if ((rc = acre_store_run(is->s, is->versions, v, NULL, NULL, "logging a version", err)))
+            return rc;
+        v[0] = acre_val_int(before);
+        if (before != period &&
+            (rc = acre_store_run(is->s, is->versions, v, NULL, NULL, "logging a version", err)))
+            return rc;
+    }
+    if (is->last_closed < 0 || period < 0 || period > is->last_closed)
+        return 0;
+    {
+        acre_value l[6];
+        l[0] = acre_val_int(seq);
+        l[1] = acre_val_text(is->k->table);
+        for (int i = 0; i < 4; i++)
+            l[2 + i] = i < is->k->nkey ? value_of(&cells[i]) : acre_val_null();
+        return acre_store_run(is->s, is->log, l, NULL, NULL, "logging a late version", err);
+    }
 }
 
 static int found(void *ctx, const acre_value *row, int n, acre_error *err)

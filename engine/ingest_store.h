@@ -34,9 +34,12 @@ typedef int (*acre_istore_row_fn)(void *ctx, const acre_cell *row);
 int acre_istore_each_current(acre_istore *is, int n, const acre_cell *key, acre_istore_row_fn fn,
                              void *ctx, const char *what, acre_error *err);
 
-/* Stores cells[0..ncols) as a new version with sequence number seq, brought by batch. */
-int acre_istore_insert(acre_istore *is, const acre_cell *cells, long long seq, long long batch,
-                       acre_error *err);
+/* Stores cells[0..ncols) as a new version with sequence number seq, brought by batch, in place
+ * of the current version `replaced` (NULL: the key's first). What an incremental close needs to
+ * find it is logged with it: in late_version when it is dated in a closed month, and, for a
+ * transaction that has a version before it, in txn_versions. */
+int acre_istore_insert(acre_istore *is, const acre_cell *cells, const acre_cell *replaced,
+                       long long seq, long long batch, acre_error *err);
 
 /* 1 when id is the key of a stored record of the kind k->refs[ref] names, 0 when it is not, or
  * a negative code. */

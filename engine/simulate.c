@@ -353,7 +353,7 @@ int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre
             goto roll;
     for (int i = 0; i < r->n; i++) {
         sim_period *p = &r->p[i];
-        if ((rc = acre_close_period_at(s, p->text, 1, p->seq, 1, &p->sim, err))) {
+        if ((rc = acre_close_period_at(s, p->text, 1, p->seq, 1, 0, &p->sim, err))) {
             prefix(err, "simulated", p->text);
             goto roll;
         }
@@ -372,7 +372,7 @@ int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre
         sim_period *p = &r->p[i];
         if (p->closed)
             rc = acre_ledger_get(s, p->text, &p->base, err);
-        else if ((rc = acre_close_period_at(s, p->text, 1, -1, 1, &p->base, err)))
+        else if ((rc = acre_close_period_at(s, p->text, 1, -1, 1, 0, &p->base, err)))
             prefix(err, "baseline", p->text);
         if (rc)
             goto roll;

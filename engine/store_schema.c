@@ -40,6 +40,11 @@ static const acre_column settled_cols[] = {{"customer_id", T, 1, 0},   {"period"
                                            {"outcome", T, 1, 0},       {"amount", T, 0, 0},
                                            {"qualified_at", T, 1, 0},  {"qsec", I, 1, 0},
                                            {"clawback_days", I, 1, 0}, {"clawed_period", I, 0, M}};
+static const acre_column late_version_cols[] = {{"seq", I, 1, 0}, {"tbl", T, 1, 0},
+                                                {"k1", T, 1, 0},  {"k2", T, 0, 0},
+                                                {"k3", T, 0, 0},  {"k4", T, 0, 0}};
+static const acre_column txn_versions_cols[] = {
+    {"period", I, 1, M}, {"transaction_id", T, 1, 0}, {"seq", I, 1, 0}};
 static const acre_column counted_cols[] = {{"tbl", T, 1, 0}, {"rkey", T, 1, 0}, {"period", I, 1, M},
                                            {"seq", I, 1, 0}, {"a", T, 1, 0},    {"b", T, 1, 0}};
 
@@ -56,6 +61,20 @@ static const acre_table before[] = {
      .index = {"kind", "sha256", NULL}},
     {.name = "plan", .cols = plan_cols, .ncols = N(plan_cols), .key = {0, 1}, .nkey = 2},
     {.name = "close", .cols = close_cols, .ncols = N(close_cols), .key = {0}, .nkey = 1},
+    /* every version ingest stored dated in a period already closed (engine/ingest_store.c):
+     * what the next incremental close reads besides its own months (docs/design.md) */
+    {.name = "late_version",
+     .cols = late_version_cols,
+     .ncols = N(late_version_cols),
+     .key = {0},
+     .nkey = 1},
+    /* the transactions stored in more than one version, under each month a version is dated
+     * in (engine/ingest_store.c): the ones an incremental close reads with every version */
+    {.name = "txn_versions",
+     .cols = txn_versions_cols,
+     .ncols = N(txn_versions_cols),
+     .key = {0, 1, 2},
+     .nkey = 3},
     {.name = "close_affiliate",
      .cols = close_affiliate_cols,
      .ncols = N(close_affiliate_cols),

@@ -57,13 +57,34 @@ static int build(acre_buf *b, const acre_table *t, const acre_query *q, int *np,
             return unknown(err, q, "column", q->order[i]);
     switch (q->kind) {
     case ACRE_Q_SELECT:
+    case ACRE_Q_RECORDS:
         acre_buf_adds(b, "SELECT ");
         for (int i = 0; q->cols[i]; i++, ++*ncols)
             acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", q->cols[i]);
         if (!*ncols)
             return unknown(err, q, "column", NULL);
         acre_buf_printf(b, " FROM \"%s\"", t->name);
-        cond_sql(b, q, np);
+        if (q->kind == ACRE_Q_RECORDS) {
+            /* the records with a matching row, then each one's rows up to the same seq: the
+             * subquery runs on an index of its conditions, the rows are read by key */
+            int n = 0;
+            while (q->where[n].col)
+                n++;
+            if (!t->versioned || !n || strcmp(q->where[n - 1].col, "seq") != 0 ||
+                q->where[n - 1].op != ACRE_LE)
+                return unknown(err, q, "records query ending with", "seq <= ?");
+            acre_buf_adds(b, " WHERE (");
+            for (int i = 0; i < t->nkey - 1; i++)
+                acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
+            acre_buf_adds(b, ") IN (SELECT ");
+            for (int i = 0; i < t->nkey - 1; i++)
+                acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
+            acre_buf_printf(b, " FROM \"%s\"", t->name);
+            cond_sql(b, q, np);
+            acre_buf_printf(b, ") AND \"seq\" <= ?%d", *np);
+        } else {
+            cond_sql(b, q, np);
+        }
         acre_buf_adds(b, " ORDER BY ");
         {
             /* the sort columns, then the key's others: ties come in key order (in the same
@@ -176,7 +197,7 @@ int acre_sqlite_run(acre_store_backend *b, acre_stmt *s, const acre_value *param
         bind(st, i + 1, &params[i]);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int stop;
-        if (s->q->kind != ACRE_Q_SELECT)
+        if (s->q->kind != ACRE_Q_SELECT && s->q->kind != ACRE_Q_RECORDS)
             continue;
         for (int i = 0; i < s->ncols; i++) {
             acre_value *v = &row[i];

@@ -122,6 +122,36 @@ static const char schema_v4[] = "BEGIN;\n"
                                 "PRAGMA user_version = 4;\n"
                                 "COMMIT;\n";
 
+/* Version 5: what an incremental close reads (docs/design.md "An incremental close"). The log of
+ * versions stored dated in a closed period (its layout is table_ddl's of the late_version
+ * descriptor), the sequence number from which it is complete (counter log_from: a store
+ * migrated now has versions from before with no log row, so a close whose previous close is
+ * older reads as before), the transactions stored in more than one version under the months
+ * their versions are dated in (txn_versions, filled here as ingest fills it), and the indexes
+ * that find a period's transactions and bonus events and a customer's. */
+static const char schema_v5[] =
+    "BEGIN;\n"
+    "CREATE TABLE late_version(seq INTEGER NOT NULL, tbl TEXT NOT NULL, k1 TEXT NOT NULL, "
+    "k2 TEXT, k3 TEXT, k4 TEXT, PRIMARY KEY(seq)) WITHOUT ROWID;\n"
+    "INSERT INTO counter SELECT 'log_from', value FROM counter WHERE name = 'seq';\n"
+    "CREATE TABLE txn_versions(period INTEGER NOT NULL, transaction_id TEXT NOT NULL, "
+    "seq INTEGER NOT NULL, PRIMARY KEY(period, transaction_id, seq)) WITHOUT ROWID;\n"
+    /* what ingest writes for each version after a key's first: its month and its
+     * predecessor's, at its seq */
+    "INSERT OR IGNORE INTO txn_versions SELECT CASE w WHEN 0 THEN p ELSE q END, id, s "
+    "FROM (SELECT transaction_id id, seq s, "
+    "substr(transaction_date, 1, 4) * 12 + substr(transaction_date, 6, 2) - 1 p, "
+    "lag(substr(transaction_date, 1, 4) * 12 + substr(transaction_date, 6, 2) - 1) "
+    "OVER (PARTITION BY transaction_id ORDER BY seq) q, "
+    "row_number() OVER (PARTITION BY transaction_id ORDER BY seq) n FROM txn) v, "
+    "(SELECT 0 w UNION ALL SELECT 1) WHERE n > 1 AND (w = 0 OR q <> p);\n"
+    "CREATE INDEX txn_date ON txn(transaction_date);\n"
+    "CREATE INDEX txn_customer ON txn(customer_id);\n"
+    "CREATE INDEX bonus_event_time ON bonus_event(timestamp);\n"
+    "CREATE INDEX bonus_event_user ON bonus_event(user_id);\n"
+    "PRAGMA user_version = 5;\n"
+    "COMMIT;\n";
+
 static int migrate(sqlite3 *db, int from, acre_error *err)
 {
     int rc;
@@ -135,6 +165,9 @@ static int migrate(sqlite3 *db, int from, acre_error *err)
         return rc;
     if (from <= 3 &&
         (rc = run_script(db, schema_v4, "migrating the store to schema version 4", err)))
+        return rc;
+    if (from <= 4 &&
+        (rc = run_script(db, schema_v5, "migrating the store to schema version 5", err)))
         return rc;
     return 0;
 }

@@ -128,6 +128,10 @@ static int parse(void **config, acre_plan *p, const json_t *doc, const acre_numt
     return 0;
 }
 
+/* The close's transaction IDs (acre_close.ids), for by_time: set by acre_qualify around its
+ * sort, per thread (the rules run on two). */
+static _Thread_local const char *sort_ids;
+
 static int by_time(const void *x, const void *y)
 {
     const acre_qev *a = x, *b = y;
@@ -137,8 +141,10 @@ static int by_time(const void *x, const void *y)
         return a->nsec < b->nsec ? -1 : 1;
     if (a->activity != b->activity)
         return a->activity - b->activity;
-    /* transactions at one instant in ID order (their IDs were stored in ID order) */
-    return a->txn_id < b->txn_id ? -1 : a->txn_id > b->txn_id;
+    /* transactions at one instant in ID order; activity rows (no ID) apply together */
+    if (a->activity || a->txn_id == b->txn_id)
+        return 0;
+    return strcmp(sort_ids + a->txn_id, sort_ids + b->txn_id) < 0 ? -1 : 1;
 }
 
 /* Whether the events are in by_time order already: they usually arrive so (transaction IDs
@@ -165,8 +171,10 @@ int acre_qualify(acre_close *c, acre_cust *cu, const acre_plan *p, char qat[31],
 
     if (p != cu->evplan)
         return 0; /* no events were kept for this plan */
+    sort_ids = c->ids.p;
     if (cu->nev > 1 && !in_order(cu->ev, cu->nev))
         qsort(cu->ev, (size_t)cu->nev, sizeof *cu->ev, by_time);
+    sort_ids = NULL;
     acre_dec_init(&total);
     acre_dec_init(&wagered);
     acre_dec_init(&lots);

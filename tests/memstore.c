@@ -318,6 +318,17 @@ static int order_cmp(const void *x, const void *y)
     return sorting->q->desc ? -key_cmp(sorting->tab->t, a, b) : key_cmp(sorting->tab->t, a, b);
 }
 
+/* a and b compared on their table's key but its last column (seq) */
+static int prefix_cmp(const acre_table *t, const mrow *a, const mrow *b)
+{
+    for (int i = 0; i < t->nkey - 1; i++) {
+        int d = cmp(&a->v[t->key[i]], &b->v[t->key[i]]);
+        if (d)
+            return d;
+    }
+    return 0;
+}
+
 /* The rows matching st, in its order (a new array of borrowed rows). */
 static int select_rows(const acre_stmt *st, const acre_value *params, mrow ***out, long *n)
 {
@@ -335,7 +346,35 @@ static int select_rows(const acre_stmt *st, const acre_value *params, mrow ***ou
         if (ok)
             v[(*n)++] = m->rows[r];
     }
-    if (st->q->kind == ACRE_Q_SELECT) {
+    if (st->q->kind == ACRE_Q_RECORDS) {
+        /* a record's rows are together (rows are kept in key order, seq last): each record
+         * with a matching row, all its rows up to the last parameter's seq */
+        const acre_table *t = m->t;
+        int np = 0, seq = t->key[t->nkey - 1];
+        long kept = 0;
+        mrow **w = malloc((size_t)(m->n + 1) * sizeof *w);
+        if (!w) {
+            free(v);
+            return -1;
+        }
+        for (int i = 0; i < st->nwhere; i++)
+            np += st->q->where[i].op != ACRE_ISNULL;
+        for (long r = 0, i = 0; r < m->n;) {
+            long end = r + 1, any = 0;
+            while (end < m->n && prefix_cmp(t, m->rows[r], m->rows[end]) == 0)
+                end++;
+            for (; i < *n && prefix_cmp(t, v[i], m->rows[r]) <= 0; i++)
+                any |= prefix_cmp(t, v[i], m->rows[r]) == 0;
+            for (long k = r; any && k < end; k++)
+                if (m->rows[k]->v[seq].i <= params[np - 1].i)
+                    w[kept++] = m->rows[k];
+            r = end;
+        }
+        free(v);
+        v = w;
+        *n = kept;
+    }
+    if (st->q->kind == ACRE_Q_SELECT || st->q->kind == ACRE_Q_RECORDS) {
         sorting = st;
         qsort(v, (size_t)*n, sizeof *v, order_cmp);
         sorting = NULL;
@@ -398,6 +437,7 @@ static int run(acre_store_backend *b, acre_stmt *st, const acre_value *params, a
     case ACRE_Q_REPLACE:
         return insert(st->tab, params, q->kind == ACRE_Q_REPLACE, err);
     case ACRE_Q_SELECT:
+    case ACRE_Q_RECORDS:
         if (select_rows(st, params, &rows, &n))
             return oom(err);
         for (long i = 0; i < n && (q->limit <= 0 || i < q->limit) && !rc; i++) {
@@ -504,9 +544,10 @@ int memstore_backend(acre_store_backend **out, acre_error *err)
     /* a new store: the sequence counter at 0, as every backend starts it */
     {
         acre_value row[2] = {acre_val_text("seq"), acre_val_int(0)};
+        acre_value from[2] = {acre_val_text("log_from"), acre_val_int(0)};
         for (int i = 0; i < n; i++)
             if (strcmp(m->tables[i].t->name, "counter") == 0 &&
-                insert(&m->tables[i], row, 0, err)) {
+                (insert(&m->tables[i], row, 0, err) || insert(&m->tables[i], from, 0, err))) {
                 backend_free(&m->parent);
                 return ACRE_ENOMEM;
             }

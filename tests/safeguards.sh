@@ -93,14 +93,26 @@ check "several files: the new file stored" '{"kind":"affiliates","received":3,"i
 : >empty.ndjson
 "$acre" --db r.db ingest affiliates empty.ndjson >/dev/null && "$acre" --db r.db ingest affiliates empty.ndjson >/dev/null
 check "an empty file twice" 0 $?
-# a store of schema 2 (before stored_at and plan.seq): migrated on open to schema 4, its batches
-# stored "at an unknown time", its plans at seq 0
+# a store of schema 2 (before stored_at, plan.seq and the late-version log): migrated on open to
+# schema 5, its batches stored "at an unknown time", its plans at seq 0, its log complete only
+# from now on (counter log_from: the sequence number when it was migrated)
 "$acre" --db old.db ingest affiliates aff.ndjson >/dev/null
-sqlite3 old.db 'DROP INDEX ingest_batch_sha; ALTER TABLE ingest_batch DROP COLUMN stored_at; ALTER TABLE plan DROP COLUMN seq; PRAGMA user_version = 2'
+sqlite3 old.db 'DROP INDEX ingest_batch_sha; ALTER TABLE ingest_batch DROP COLUMN stored_at; ALTER TABLE plan DROP COLUMN seq; DROP TABLE late_version; DROP TABLE txn_versions; DROP INDEX txn_date; DROP INDEX txn_customer; DROP INDEX bonus_event_time; DROP INDEX bonus_event_user; DELETE FROM counter WHERE name = '"'log_from'"'; PRAGMA user_version = 2'
 "$acre" --db old.db ingest affiliates aff.ndjson 2>err >/dev/null; check "schema 2: resent refused" 3 $?
-check "schema 2: migrated to 4" 4 "$(sqlite3 old.db 'PRAGMA user_version')"
+check "schema 2: migrated to 5" 5 "$(sqlite3 old.db 'PRAGMA user_version')"
 check "schema 2: plans at seq 0" 0 "$(sqlite3 old.db 'SELECT count(*) FROM plan WHERE seq <> 0')"
+check "schema 2: the log from the migration" 1 "$(sqlite3 old.db "SELECT value = (SELECT value FROM counter WHERE name = 'seq') AND value > 0 FROM counter WHERE name = 'log_from'")"
 check "schema 2: at an unknown time" 1 "$(grep -c 'affiliates batch 1 (aff.ndjson) at an unknown time; sending' err)"
+# a store of schema 4 with transactions in several versions: the migration to 5 writes the
+# txn_versions rows ingest would have written (a late reversal, a date moved to February)
+for f in demo transaction-moved-month; do
+    "$acre" replay "$fixtures/$f" --into v4-$f.db >/dev/null 2>&1
+    want=$(sqlite3 v4-$f.db 'SELECT * FROM txn_versions ORDER BY 1, 2, 3')
+    sqlite3 v4-$f.db 'DROP TABLE late_version; DROP TABLE txn_versions; DROP INDEX txn_date; DROP INDEX txn_customer; DROP INDEX bonus_event_time; DROP INDEX bonus_event_user; DELETE FROM counter WHERE name = '"'log_from'"'; PRAGMA user_version = 4'
+    "$acre" --db v4-$f.db status >/dev/null; check "schema 4, $f: migrated" 0 $?
+    check "schema 4, $f: txn_versions as ingest writes it" "$want" "$(sqlite3 v4-$f.db 'SELECT * FROM txn_versions ORDER BY 1, 2, 3')"
+    check "schema 4, $f: some rows" 1 "$(sqlite3 v4-$f.db 'SELECT count(*) > 0 FROM txn_versions')"
+done
 
 # replay: a file sent again fails the replay (exit 4) unless its step says "again": true
 mkdir resentcase

@@ -40,7 +40,7 @@ static void every_fixture_replays_in_memory(void **state)
         int before = opened;
         snprintf(dir, sizeof dir, "%s", g.gl_pathv[i]);
         *strrchr(dir, '/') = '\0';
-        if (acre_replay(dir, 0, 0, NULL, 1) != 0)
+        if (acre_replay(dir, 0, 0, NULL, 0, 1) != 0)
             fail_msg("%s does not replay on the memory backend", dir);
         assert_int_equal(opened, before + 1); /* it ran on memstore, not SQLite */
     }

@@ -73,7 +73,7 @@ static void every_fixture_simulates_to_itself(void **state)
         remove(db);
         snprintf(dir, sizeof dir, "%s", g.gl_pathv[i]);
         *strrchr(dir, '/') = '\0';
-        assert_int_equal(acre_replay(dir, 0, 0, db, 1), 0);
+        assert_int_equal(acre_replay(dir, 0, 0, db, 0, 1), 0);
         assert_int_equal(acre_store_open(&s, db, &err), 0);
         if (!closed_range(s, first, last)) {
             acre_store_free(s);

@@ -22,6 +22,7 @@ typedef struct args {
     int recompute;
     int atomic, explain, help, update, on_disk, format_given;
     int allow_gap, early, again; /* SPEC 10's safeguards, overridden */
+    int full_read;               /* close, preview, replay: read every record (acre_close_opts) */
     const char *pos[256];
     int npos;
     const char *plans[64], *assigns[256]; /* simulate's --plan and --assign, in order */
@@ -95,6 +96,8 @@ static int parse_args(args *a, int argc, char **argv)
             a->explain = 1;
         } else if (strcmp(s, "--allow-gap") == 0) {
             a->allow_gap = 1;
+        } else if (strcmp(s, "--full-read") == 0) {
+            a->full_read = 1;
         } else if (strcmp(s, "--early") == 0) {
             a->early = 1;
         } else if (strcmp(s, "--again") == 0) {
@@ -447,7 +450,7 @@ static int close_or_preview(const args *a, int store)
     }
     acre_error_clear(&err);
     {
-        acre_close_opts o = {store, a->allow_gap};
+        acre_close_opts o = {.store = store, .allow_gap = a->allow_gap, .full_read = a->full_read};
         rc = acre_close_period_opts(s, a->pos[1], &o, &ledger, &err);
     }
     if (rc) {
@@ -779,7 +782,7 @@ static int alloc_switch(const char *sw)
 
 static int cmd_replay(const args *a)
 {
-    return acre_replay(a->pos[1], a->update, a->on_disk, a->into, a->npos == 2);
+    return acre_replay(a->pos[1], a->update, a->on_disk, a->into, a->full_read, a->npos == 2);
 }
 
 static int cmd_kinds(const args *a)
@@ -806,11 +809,13 @@ const cli_command cli_commands[] = {
      "  plan show ID[@V]   a stored plan's JSON (the newest version without @V)\n"},
     {"preview", cmd_preview, CLI_STORE,
      "  preview PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
-     "         [--allow-gap]\n"
+     "         [--allow-gap] [--full-read]\n"
      "                     compute PERIOD (YYYY-MM) exactly as close would; store nothing\n"},
     {"close", cmd_close, CLI_STORE,
-     "  close PERIOD [--allow-gap] [--early] [--anchor FILE] [--key-file FILE]\n"
+     "  close PERIOD [--allow-gap] [--early] [--anchor FILE] [--key-file FILE] [--full-read]\n"
      "                     compute and store PERIOD's ledger; closed periods never change.\n"
+     "                     It reads the months since the last close and what changed before\n"
+     "                     them (--full-read: every record, the same ledger, slower).\n"
      "                     Refused (exit 4) when months between the last closed period and\n"
      "                     PERIOD are not closed (unless --allow-gap), or PERIOD has not\n"
      "                     ended by the UTC clock (unless --early). Prints\n"
@@ -842,7 +847,7 @@ const cli_command cli_commands[] = {
      "                     totals and the digest; exit 1 naming each line that does not add up\n"},
     /* replay makes its own store: in memory, a temporary file, or --into's new file */
     {"replay", cmd_replay, CLI_NO_STORE,
-     "  replay DIR [--update] [--on-disk | --into STORE]\n"
+     "  replay DIR [--update] [--on-disk | --into STORE] [--full-read]\n"
      "                     run a fixture in a fresh in-memory store (--on-disk: a temporary\n"
      "                     file; --into: a new store file, kept) and compare its ledgers with\n"
      "                     DIR/expected/ (--update writes them)\n"},

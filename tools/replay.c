@@ -203,7 +203,8 @@ static void on_reject(void *ctx, const acre_reject *r)
 
 int (*acre_replay_open)(acre_store **s, const char *path, acre_error *err) = acre_store_open;
 
-int acre_replay(const char *dir, int update, int on_disk, const char *into, int usage_ok)
+int acre_replay(const char *dir, int update, int on_disk, const char *into, int full_read,
+                int usage_ok)
 {
     char path[4096], file[4096] = "", msg[300];
     json_error_t je;
@@ -309,7 +310,9 @@ int acre_replay(const char *dir, int update, int on_disk, const char *into, int 
             int preview = json_object_get(step, "close") == NULL;
             const char *refused = json_string_value(json_object_get(step, "refused"));
             char *ledger = NULL;
-            acre_close_opts co = {!preview, json_is_true(json_object_get(step, "allow_gap"))};
+            acre_close_opts co = {.store = !preview,
+                                  .allow_gap = json_is_true(json_object_get(step, "allow_gap")),
+                                  .full_read = full_read};
             int rc = acre_close_period_opts(s, json_string_value(v), &co, &ledger, &err);
             if (refused) {
                 if (rc != ACRE_EREFUSED || strcmp(err.rule, refused) != 0) {

@@ -23,6 +23,9 @@ typedef struct acre_close_opts {
     int allow_gap; /* PERIOD may leave months after the last closed period unclosed; without it
                     * such a close is refused (ACRE_EREFUSED, rule "gap"), as acre_close_period
                     * refuses it. The first close of a store has no gap. */
+    int full_read; /* read every record stored, as the first close does, instead of the months
+                    * since the last close and what changed before them (the same ledger:
+                    * docs/design.md "An incremental close") */
 } acre_close_opts;
 
 /* acre_close_period with options. */

@@ -118,7 +118,12 @@ enum {
     ACRE_Q_INSERT,  /* one row: params are every column in table order; a duplicate key fails */
     ACRE_Q_REPLACE, /* as INSERT, replacing a row with the same key */
     ACRE_Q_UPDATE,  /* set columns `cols` to the first params, where the rest match `where` */
-    ACRE_Q_DELETE   /* rows matching `where` */
+    ACRE_Q_DELETE,  /* rows matching `where` */
+    /* a versioned table's records, each with its versions: every row, with seq at or below the
+     * last parameter, of each record (the key but seq) that has a row matching `where`, whose
+     * last condition is "seq <= ?"; columns and order as SELECT. A transaction's date is not in
+     * its key, so "the transactions dated in May" is this shape with all their versions. */
+    ACRE_Q_RECORDS
 };
 
 enum { ACRE_EQ, ACRE_LT, ACRE_LE, ACRE_GT, ACRE_GE, ACRE_NE, ACRE_ISNULL };
