@@ -11,7 +11,8 @@
  *     caught even when the digests were recomputed after it).
  *   - with a ledger key, its mac is the HMAC of its digest (engine/ledger_key.c).
  * Before them SQLite's quick_check (a corrupt store stops the audit there); after them the state
- * rows the next close reads (engine/audit_state.c), the head or anchor the caller kept, and with
+ * rows the next close reads (engine/audit_state.c), the logs an incremental close reads
+ * (engine/audit_logs.c), the head or anchor the caller kept, and with
  * --recompute every ledger closed again (engine/audit_recompute.c). It reports every problem, one
  * line each, naming the period (or "store", or the anchor line) and what does not match. */
 #include <jansson.h>
@@ -386,6 +387,8 @@ static int audit_run(acre_store *s, const acre_audit_opts *o, FILE *out, int *nb
     if (o->head)
         check_head(out, nbad, last_period, prev, o->head);
     rc = acre_audit_state(s, out, nbad, err);
+    if (!rc)
+        rc = acre_audit_logs(s, out, nbad, err);
     if (!rc && o->anchor)
         rc = check_anchor(s, out, nbad, o->anchor, prev ? last_period : NULL, err);
     if (!rc && o->recompute)

@@ -35,6 +35,17 @@ edit "a deleted line" "UPDATE close SET ledger = substr(ledger, 1, instr(ledger,
 check "a deleted line: the digest" yes "$(grep -q "^2026-02	FAIL	the ledger's content does not hash" out && echo yes || cat out)"
 check "a deleted line: the total no longer adds up" yes "$(grep -q '^2026-02	FAIL	affiliate aff_bets: earned is "55.35"' out && echo yes || cat out)"
 
+# the logs an incremental close reads (docs/design.md "An incremental close"): the demo's late
+# reversal of t_5004 (stored after January closed, dated in January) is logged in late_version,
+# and, as a second version of t_5004, in txn_versions under January. Without the first row the
+# next close would not read the reversal; without the second it would count both versions.
+edit "a late version's log row deleted" "DELETE FROM late_version WHERE k1 = 't_5004'"
+check "a late version's log row deleted: named" "store	FAIL	late_version has no row for txn t_5004 (seq 42), a version stored dated in a month closed before it: an incremental close would not read it" "$(failed)"
+edit "a version row deleted" "DELETE FROM txn_versions WHERE transaction_id = 't_5004'"
+check "a version row deleted: named" "store	FAIL	txn_versions has no row (2026-01, t_5004, seq 42) for a transaction stored in several versions: an incremental close would count two of them" "$(failed)"
+edit "a log row added" "INSERT INTO late_version VALUES(3, 'txn', 't_5001', NULL, NULL, NULL)"
+check "a log row added: named" "store	FAIL	late_version has a row for txn t_5001 (seq 3), which is not a version stored dated in a closed month" "$(failed)"
+
 # 2026-01 and 2026-02 swap places (period is the month's number, year * 12 + month - 1): each
 # ledger now sits under the other's period, and the chain runs backwards
 edit "two periods swapped" "UPDATE close SET period = period + 1000 WHERE period_text IN ('2026-01', '2026-02');
