@@ -361,13 +361,14 @@ static int add_judged(ctx *x, const acre_value *row, acre_error *err)
     acre_buf_printf(&k, "%s" SEP "%s", TXT(0), TXT(1));
     if (k.oom)
         return acre_close_oom(err);
-    {
+    if (!acre_dec_stored_ok(TXT(4)) || !acre_dec_stored_ok(TXT(5))) {
         /* checked here, once per row, so that a damaged value is found even when the record
-         * never changes again (acre_close_judge_late then does not read it) */
+         * never changes again (acre_close_judge_late then does not read it); the message is
+         * acre_close_stored's, naming the key's parts printably */
         acre_dec d;
         acre_buf w = {0};
         acre_buf_adds(&w, k.p);
-        for (size_t j = 0; j < w.len; j++) /* the key's parts, printable, for the message */
+        for (size_t j = 0; j < w.len; j++)
             if (w.p[j] == SEP[0])
                 w.p[j] = '/';
         acre_dec_init(&d);

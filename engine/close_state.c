@@ -149,7 +149,7 @@ int acre_close_write_close(ctx *x, const char *ledger, const char *digest, acre_
 {
     const char *prev = x->ncloses ? x->closes[x->ncloses - 1].digest : NULL;
     acre_value row[6] = {acre_val_int(x->c.period), acre_val_text(x->c.period_text),
-                         acre_val_int(x->seq),      acre_val_text(ledger),
-                         acre_val_text(digest),     acre_val_text(prev)};
+                         acre_val_int(x->seq),      acre_val_text(digest),
+                         acre_val_text(prev),       acre_val_text(ledger)};
     return acre_store_query(x->s, &q_close, row, NULL, NULL, "storing the ledger", err);
 }

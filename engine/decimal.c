@@ -66,6 +66,41 @@ static int digits_ok(const char *s, size_t n)
     return 1;
 }
 
+int acre_dec_stored_ok(const char *text)
+{
+    size_t len, neg, ip, fp;
+    const char *slash, *dot, *t;
+    if (!text || (len = strlen(text)) > ACRE_DEC_STORED_MAX)
+        return 0;
+    neg = text[0] == '-';
+    t = text + neg;
+    slash = strchr(t, '/');
+    dot = strchr(t, '.');
+    if (slash) {
+        /* p/q, p not 0, q above 1 (digits_ok: no leading zero, so "0" and "1" are the only
+         * denominators below 2) */
+        ip = (size_t)(slash - t);
+        fp = len - neg - ip - 1;
+        return !dot && digits_ok(t, ip) && digits_ok(slash + 1, fp) && !(ip == 1 && t[0] == '0') &&
+               !(fp == 1 && (slash[1] == '0' || slash[1] == '1'));
+    }
+    ip = dot ? (size_t)(dot - t) : len - neg;
+    fp = dot ? len - neg - ip - 1 : 0;
+    if (!digits_ok(t, ip) || (dot && fp == 0))
+        return 0;
+    for (size_t i = 0; i < fp; i++)
+        if (dot[1 + i] < '0' || dot[1 + i] > '9')
+            return 0;
+    if (neg) {
+        /* "-0" is never written: a negative value has a digit other than 0 */
+        for (size_t i = 0; i < len; i++)
+            if (text[i] >= '1' && text[i] <= '9')
+                return 1;
+        return 0;
+    }
+    return 1;
+}
+
 int acre_dec_parse_stored(acre_dec *d, const char *text, acre_error *err)
 {
     size_t len, neg, ip, fp;

@@ -27,9 +27,10 @@ static const acre_column batch_cols[] = {
 static const acre_column plan_cols[] = {
     {"plan_id", T, 1, 0}, {"version", I, 1, 0}, {"name", T, 0, 0}, {"currency", T, 1, 0},
     {"body", T, 1, 0},    {"sha256", T, 1, 0},  {"seq", I, 1, 0}};
-static const acre_column close_cols[] = {{"period", I, 1, M}, {"period_text", T, 1, 0},
-                                         {"seq", I, 1, 0},    {"ledger", T, 1, 0},
-                                         {"digest", T, 1, 0}, {"previous_digest", T, 0, 0}};
+/* the ledger last: a read of a close's digest or watermark does not walk its overflow pages */
+static const acre_column close_cols[] = {{"period", I, 1, M},           {"period_text", T, 1, 0},
+                                         {"seq", I, 1, 0},              {"digest", T, 1, 0},
+                                         {"previous_digest", T, 0, 0}, {"ledger", T, 1, 0}};
 static const acre_column close_affiliate_cols[] = {{"period", I, 1, M},
                                                    {"affiliate_id", T, 1, 0},
                                                    {"plan", T, 0, 0},

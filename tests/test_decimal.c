@@ -243,7 +243,24 @@ static void test_parse_stored(void **state)
     for (size_t i = 0; i < sizeof same / sizeof *same; i++) {
         acre_error_clear(&err);
         assert_int_equal(acre_dec_parse_stored(&d, same[i], &err), 0);
+        assert_int_equal(acre_dec_stored_ok(same[i]), 1);
         assert_fmt(&d, same[i]);
+    }
+    {
+        /* the check without GMP (acre_dec_stored_ok, what a close runs on every stored value it
+         * loads) takes exactly what the parse takes: the lists above, and more edges */
+        static const char *const edges[] = {
+            "-12700/108", "2.50", "-0.0", "-0.01", "-0/2", "0/1", "10/10", "2/1", "1/10",
+            "-1/2", "00/2", "1/02", "0.0", "-00", "7/", "/7", "-", "9", "-9.000", "1/11",
+        };
+        for (size_t i = 0; i < sizeof edges / sizeof *edges; i++) {
+            acre_error_clear(&err);
+            assert_int_equal(acre_dec_stored_ok(edges[i]),
+                             acre_dec_parse_stored(&d, edges[i], &err) == 0);
+        }
+        for (size_t i = 0; i < sizeof refused / sizeof *refused; i++)
+            assert_int_equal(acre_dec_stored_ok(refused[i]), 0);
+        assert_int_equal(acre_dec_stored_ok(NULL), 0);
     }
     /* not in lowest terms, or with trailing zeros: the same value */
     assert_int_equal(acre_dec_parse_stored(&d, "-12700/108", &err), 0);

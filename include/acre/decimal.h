@@ -50,6 +50,10 @@ int acre_dec_parse(acre_dec *d, const char *text, size_t len, acre_error *err);
  * set to 0. It allocates nothing but GMP's own memory. */
 int acre_dec_parse_stored(acre_dec *d, const char *text, acre_error *err);
 
+/* 1 when acre_dec_parse_stored would take text, 0 when it would refuse it; without computing the
+ * value (no GMP: a close checks every stored value it loads, most of which it never uses). */
+int acre_dec_stored_ok(const char *text);
+
 void acre_dec_add(acre_dec *r, const acre_dec *a, const acre_dec *b);
 void acre_dec_sub(acre_dec *r, const acre_dec *a, const acre_dec *b);
 void acre_dec_mul(acre_dec *r, const acre_dec *a, const acre_dec *b);
