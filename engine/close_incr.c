@@ -1,9 +1,10 @@
 /* engine/close_incr.c — what an incremental close reads (docs/design.md "An incremental close").
  *
  * Let L be the last close and W its watermark. A record dated in a month after L is read by the
- * queries of class Q_A: the months since L, whole (a transaction or a bonus event with every
- * version, ACRE_Q_RECORDS, since its date is not in its key). A record dated in L's period or
- * before changes nothing unless
+ * queries of class Q_A: the months since L, whole (a bonus event with every version,
+ * ACRE_Q_RECORDS, since its date is not in its key; a transaction from the date index alone,
+ * Q_AS, unless txn_versions lists it, and then by key with all its versions). A record dated in
+ * L's period or before changes nothing unless
  *   - it has a version newer than W: ingest logged that version in late_version (it was dated
  *     in a closed period when stored); Q_C reads each logged record by its key;
  *   - its customer counts now but may not have counted at L (it changed since W, or its
@@ -18,6 +19,7 @@
  * processes it. What process() does with a record does not depend on the order records come in
  * (acre_late is kept in table and key order, events sorted by time and ID), so the ledger is the
  * full read's byte for byte. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,14 +115,17 @@ int acre_close_plan_reading(ctx *x, int full, acre_error *err)
 {
     x->incr = 0;
     if (!full && x->ncloses) {
-        acre_value name = acre_val_text("log_from");
-        long long from = -1;
+        acre_value name = acre_val_text("log_from"), name2 = acre_val_text("log_after");
+        long long from = -1, after = LLONG_MAX;
         int rc = acre_store_int(x->s, &q_log_from, &name, &from, "reading the store's counters",
                                 err);
-        if (rc)
+        if (rc || (rc = acre_store_int(x->s, &q_log_from, &name2, &after,
+                                       "reading the store's counters", err)))
             return rc;
-        /* every version stored after the last close is logged when it needs to be */
-        if (from >= 0 && x->closes[x->ncloses - 1].seq >= from) {
+        /* every version stored after the last close is logged when it needs to be, and that
+         * close was made by this acre (not before a migration from schema 4) */
+        if (from >= 0 && x->closes[x->ncloses - 1].seq >= from &&
+            x->closes[x->ncloses - 1].period > after) {
             x->incr = 1;
             x->last_seq = x->closes[x->ncloses - 1].seq;
             return 0;
@@ -280,8 +285,10 @@ int acre_close_start_incremental(ctx *x, acre_error *err)
         nev += cu->need_events;
         nb += x->cust_b[i] != 0;
     }
-    if (nb > 64 && nb > c->ncusts / 8) {
-        /* reading so many customers' history costs more than reading it all */
+    if (nb > 64 && (nrev > c->ncusts / 8 || nb > c->ncusts / 2)) {
+        /* reading so many customers' history costs more than reading it all: customers counting
+         * anew bring their activity (whole) too; a customer whose events are kept only its
+         * transactions, by the index, few for one that has not qualified yet */
         x->incr = 0;
         free(x->cust_b);
         x->cust_b = NULL;

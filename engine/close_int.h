@@ -215,14 +215,16 @@ int acre_close_load(ctx *x, acre_error *err);
 int acre_close_old_customer(ctx *x, const char *id, long long seq, long *aff, int64_t *signup,
                             acre_error *err);
 
-/* Whether this close may read incrementally (x->incr): a close before it, made when the store
- * already logged late versions (counter log_from), and full not asked. When not, it starts
- * reading at once (acre_close_start_reading). Returns 0 or an error (err set). */
+/* Whether this close may read incrementally (x->incr): a close before it, made by this acre
+ * (after counter log_after's period) when the store already logged late versions (counter
+ * log_from), and full not asked. When not, it starts reading at once
+ * (acre_close_start_reading). Returns 0 or an error (err set). */
 int acre_close_plan_reading(ctx *x, int full, acre_error *err);
 
 /* The incremental close's queries, once the customers' part is known (prepare_customers):
  * started as acre_close_start_reading's are. Falls back to those (x->incr = 0) when more than
- * an eighth of the customers need their history read. Returns 0 or an error (err set). */
+ * an eighth of the customers count anew, or more than half need their history read. Returns 0
+ * or an error (err set). */
 int acre_close_start_incremental(ctx *x, acre_error *err);
 
 enum { Q_A, Q_B, Q_C, Q_F, Q_AS }; /* x->qcls; Q_AS: Q_A, but for the keys in x->multi */
@@ -265,12 +267,12 @@ void acre_close_add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver
  * read that failed); out of memory sets c->oom or marks x->out_counted. */
 int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu);
 
-/* A transaction or bonus event dated in this close's period, of customer cu (who counts), that an
- * earlier close counted dated in a closed month (its date changed since): its value now joins
- * the period's revenue and is queued in x->out_counted, and what was counted before is taken
- * back as late data. Returns 1 when the record was such a one, 0 when it was never counted (the
- * caller counts it as any record of the period), or an error with x->err set. A record with one
- * version is never such a one: no close judged it or counted it in another month. */
+/* A transaction or bonus event with several versions, dated in this close's period, of customer
+ * cu (who counts): its value now joins the period's revenue and is queued in x->out_counted
+ * (the implied rule would name the first close that saw it in its months, not this one), and
+ * what an earlier close counted where it was dated before, if anything, is taken back as late
+ * data. Returns 1, or an error with x->err set. A record with one version needs none of it: no
+ * close judged it or counted it in another month, and the implied rule names this close. */
 int acre_close_judge_moved(ctx *x, int tb, const grp *g, acre_cust *cu);
 
 /* ---- the ledger (engine/close_ledger.c) ---- */

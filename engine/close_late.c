@@ -60,8 +60,8 @@ static int counted_at(const ctx *x, int tb, const grp *g, const ver **cv)
         d = acre_close_period_of(date);
         if (d > x->closes[k].period)
             continue; /* dated after that close: not due yet */
-        if (k > 0 && d <= x->closes[k - 1].period)
-            return -1; /* late at close k */
+        if (k > 0 ? d <= x->closes[k - 1].period : d < x->closes[0].period)
+            return -1; /* late at close k, or before the first closed period: never counted */
         *cv = v;
         return k;
     }
@@ -315,9 +315,12 @@ int acre_close_judge_moved(ctx *x, int tb, const grp *g, acre_cust *cu)
     acre_dec_init(&ob);
     acre_dec_init(&na);
     acre_dec_init(&nb);
-    if ((rc = old_value(x, tb, g, c->period, &oa, &ob, &jseq, cu)) || !jseq)
+    if ((rc = old_value(x, tb, g, c->period, &oa, &ob, &jseq, cu)))
         goto out;
-    /* its value now is the period's, and what the new version counts from later */
+    /* its value now is the period's, and what the new version counts from later: remembered
+     * even when nothing was counted before (the first close that saw it in its months had its
+     * customer excluded, say), since the implied rule (counted_at) would name that close, not
+     * this one */
     if ((rc = acre_close_value(x, tb, g, v, c->affs[cu->aff].plan, cu->signup_sec, &A, &B)))
         goto out;
     acre_acc_get(&na, &A);
@@ -345,6 +348,7 @@ out:
 int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
 {
     acre_close *c = &x->c;
+    int moves = tb == TB_TXN || tb == TB_BONUS; /* its date is not in its key */
     const ver *v = &g->v[g->nv - 1];
     const acre_aff *af = &c->affs[cu->aff];
     acre_dec oa, ob, na, nb;
@@ -357,13 +361,17 @@ int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
     acre_dec_init(&ob);
     acre_dec_init(&na);
     acre_dec_init(&nb);
+    /* pending until its customer counts: nothing is valued (so nothing can refuse the close,
+     * whichever records the close reads) */
+    if (!cu->counts)
+        goto out;
     /* a transaction or bonus event dated after the last close may have been counted before,
      * dated in a closed month then (an activity row's date is in its key) */
-    if ((p <= c->last_closed || (c->last_closed >= 0 && (tb == TB_TXN || tb == TB_BONUS))) &&
+    if ((p <= c->last_closed || (c->last_closed >= 0 && moves)) &&
         (rc = old_value(x, tb, g, p, &oa, &ob, &jseq, cu)))
         goto out;
-    /* already counted in this version, or pending until its customer counts */
-    if (jseq == v->seq || !cu->counts)
+    /* already counted in this version */
+    if (jseq == v->seq)
         goto out;
     /* counted now by this period's plan, if its own period had a revshare plan: the plan the
      * affiliate held at its period's close, or for a month that was skipped (never closed, SPEC
@@ -376,8 +384,9 @@ int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
         acre_acc_get(&na, &A);
         acre_acc_get(&nb, &B);
     }
-    /* remembered unless the implied rule (counted_at) will name this version */
-    if (p <= c->last_closed || jseq)
+    /* remembered unless the implied rule (counted_at) names this close and version: a record
+     * of a skipped month with one version, or any activity row (its date never changes) */
+    if (p <= c->last_closed || jseq || (moves && g->nv > 1))
         queue_counted(x, tb, g, v, &na, &nb);
     acre_dec_sub(&na, &na, &oa);
     acre_dec_sub(&nb, &nb, &ob);

@@ -245,8 +245,6 @@ int acre_istore_each_current(acre_istore *is, int n, const acre_cell *key, acre_
 
     if (is->prefix && is->prefix_n != n) {
         acre_store_done(is->s, is->prefix);
-    acre_store_done(is->s, is->log);
-    acre_store_done(is->s, is->versions);
         is->prefix = NULL;
     }
     if (!is->prefix) {

@@ -125,8 +125,9 @@ static const char schema_v4[] = "BEGIN;\n"
 /* Version 5: what an incremental close reads (docs/design.md "An incremental close"). The log of
  * versions stored dated in a closed period (its layout is table_ddl's of the late_version
  * descriptor), the sequence number from which it is complete (counter log_from: a store
- * migrated now has versions from before with no log row, so a close whose previous close is
- * older reads as before), the transactions stored in more than one version under the months
+ * migrated now has versions from before with no log row) and the last period closed before
+ * (counter log_after: a close whose previous close is not after it reads as before, since an
+ * older acre judged differently), the transactions stored in more than one version under the months
  * their versions are dated in (txn_versions, filled here as ingest fills it), the indexes
  * that find a period's transactions and bonus events and a customer's, and the close table
  * with its ledger as the last column. */
@@ -135,6 +136,9 @@ static const char schema_v5[] =
     "CREATE TABLE late_version(seq INTEGER NOT NULL, tbl TEXT NOT NULL, k1 TEXT NOT NULL, "
     "k2 TEXT, k3 TEXT, k4 TEXT, PRIMARY KEY(seq)) WITHOUT ROWID;\n"
     "INSERT INTO counter SELECT 'log_from', value FROM counter WHERE name = 'seq';\n"
+    /* the last period closed before the migration: the close after it trusts no state an
+     * older acre left, and reads in full */
+    "INSERT INTO counter SELECT 'log_after', coalesce((SELECT max(period) FROM close), -1);\n"
     "CREATE TABLE txn_versions(period INTEGER NOT NULL, transaction_id TEXT NOT NULL, "
     "seq INTEGER NOT NULL, PRIMARY KEY(period, transaction_id, seq)) WITHOUT ROWID;\n"
     /* what ingest writes for each version after a key's first: its month and its

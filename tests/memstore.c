@@ -545,9 +545,11 @@ int memstore_backend(acre_store_backend **out, acre_error *err)
     {
         acre_value row[2] = {acre_val_text("seq"), acre_val_int(0)};
         acre_value from[2] = {acre_val_text("log_from"), acre_val_int(0)};
+        acre_value after[2] = {acre_val_text("log_after"), acre_val_int(-1)};
         for (int i = 0; i < n; i++)
             if (strcmp(m->tables[i].t->name, "counter") == 0 &&
-                (insert(&m->tables[i], row, 0, err) || insert(&m->tables[i], from, 0, err))) {
+                (insert(&m->tables[i], row, 0, err) || insert(&m->tables[i], from, 0, err) ||
+                 insert(&m->tables[i], after, 0, err))) {
                 backend_free(&m->parent);
                 return ACRE_ENOMEM;
             }
