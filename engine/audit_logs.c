@@ -187,7 +187,7 @@ static int have_versions(void *arg, const acre_value *row, int ncol, acre_error 
 
 static void bad(logs *l, const char *fmt, const lrow *r, const char *table)
 {
-    char when[8] = "";
+    char when[8] = "-1";
     if (table && r->period >= 0)
         acre_period_text(when, (int)r->period);
     fprintf(l->out, "store\tFAIL\t");
@@ -204,8 +204,10 @@ static void compare(logs *l, int (*cmp)(const void *, const void *), const char 
                     const char *missing, const char *extra)
 {
     size_t i = 0, j = 0;
-    qsort(l->want.v, l->want.n, sizeof *l->want.v, cmp);
-    qsort(l->have.v, l->have.n, sizeof *l->have.v, cmp);
+    if (l->want.n > 1)
+        qsort(l->want.v, l->want.n, sizeof *l->want.v, cmp);
+    if (l->have.n > 1)
+        qsort(l->have.v, l->have.n, sizeof *l->have.v, cmp);
     while (i < l->want.n || j < l->have.n) {
         int d = i == l->want.n   ? 1
                 : j == l->have.n ? -1

@@ -182,7 +182,8 @@ static int process(ctx *x, int tb, const grp *g)
         if (!cu->counts)
             return 0;
         cu->has_rev = 1;
-        /* one version, dated in this period: never counted before (engine/close_late.c) */
+        /* several versions: one may have been counted before, dated in another month
+         * (engine/close_late.c); a record with one version, dated in this period, never was */
         if (c->last_closed >= 0 && (tb == TB_TXN || tb == TB_BONUS) && g->nv > 1 &&
             (rc = acre_close_judge_moved(x, tb, g, cu)))
             return rc < 0 ? rc : 0;

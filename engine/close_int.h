@@ -223,8 +223,8 @@ int acre_close_plan_reading(ctx *x, int full, acre_error *err);
 
 /* The incremental close's queries, once the customers' part is known (prepare_customers):
  * started as acre_close_start_reading's are. Falls back to those (x->incr = 0) when more than
- * an eighth of the customers count anew, or more than half need their history read. Returns 0
- * or an error (err set). */
+ * 64 customers need their history read and they are more than an eighth of the customers
+ * counting anew, or more than half of all. Returns 0 or an error (err set). */
 int acre_close_start_incremental(ctx *x, acre_error *err);
 
 enum { Q_A, Q_B, Q_C, Q_F, Q_AS }; /* x->qcls; Q_AS: Q_A, but for the keys in x->multi */
@@ -260,10 +260,11 @@ void acre_close_add_event(ctx *x, acre_cust *cu, int tb, const grp *g, const ver
 
 /* ---- late data (engine/close_late.c) ---- */
 
-/* A record dated in earlier period p, of customer cu: the difference between its value now and
- * the value counted before (0 when never counted) joins its customer's revenue, marked late,
- * and the judgment is queued in x->out_counted for the next close (when p is not after the
- * last close). Returns 0, or an error with x->err set (a refusal, a damaged stored value, a
+/* A record dated in earlier period p, of customer cu: when cu counts, the difference between
+ * its value now and the value counted before (0 when never counted) joins its customer's
+ * revenue, marked late, and the judgment is queued in x->out_counted for the next close unless
+ * the implied rule names it (a record of a skipped month with one version; any activity row of
+ * a skipped month). Returns 0, or an error with x->err set (a refusal, a damaged stored value, a
  * read that failed); out of memory sets c->oom or marks x->out_counted. */
 int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu);
 

@@ -5,12 +5,13 @@
  * before, marked late in its customer's revenue.
  *
  * What each close counted is remembered per record version without a row per record: a record
- * dated in a closed period was counted, at the close that covered its period (the first close at
- * or after it), in its newest version at that close's sequence watermark, unless its customer
- * did not count then (table close_excluded). A later judgment of the record (a new version, a
- * customer counting again, a skipped month) is written to table counted with the values counted,
- * so the next difference starts from them (close_load.c reads them; the new ones are queued in
- * x->out_counted for close_state.c). */
+ * was counted at the first close whose watermark saw a version of it dated in that close's
+ * months (after the close before it, up to its own period: counted_at), in that version, unless
+ * its customer did not count then (table close_excluded). A later judgment of the record (a new
+ * version, a customer counting again, a skipped month), and the counting of a transaction or
+ * bonus event with several versions in its own months (the rule could name an older one), is
+ * written to table counted with the values counted, so the next difference starts from them
+ * (close_load.c reads them; the new ones are queued in x->out_counted for close_state.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,9 +144,10 @@ static int old_customer(ctx *x, const acre_cust *cu, int cc, long *ai, const acr
  * version judged (0: none). When that is the record's newest version, nothing changed since:
  * the value is left 0 and not computed (acre_close_judge_late goes no further), so an unchanged
  * record costs a lookup, not a valuation. */
-static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec *b, long long *seq,
+static int old_value(ctx *x, int tb, const grp *g, acre_dec *a, acre_dec *b, long long *seq,
                      const acre_cust *cu)
 {
+    int p; /* the month it was counted for */
     acre_buf *k = &x->key;
     long ji;
     int cc;
@@ -178,7 +180,6 @@ static int old_value(ctx *x, int tb, const grp *g, int p, acre_dec *a, acre_dec 
     if ((cc = counted_at(x, tb, g, &v)) < 0)
         return 0;
     {
-        /* the month it was counted for */
         char date[11];
         acre_close_record_date(tb, g, v, date);
         p = acre_close_period_of(date);
@@ -315,7 +316,7 @@ int acre_close_judge_moved(ctx *x, int tb, const grp *g, acre_cust *cu)
     acre_dec_init(&ob);
     acre_dec_init(&na);
     acre_dec_init(&nb);
-    if ((rc = old_value(x, tb, g, c->period, &oa, &ob, &jseq, cu)))
+    if ((rc = old_value(x, tb, g, &oa, &ob, &jseq, cu)))
         goto out;
     /* its value now is the period's, and what the new version counts from later: remembered
      * even when nothing was counted before (the first close that saw it in its months had its
@@ -368,7 +369,7 @@ int acre_close_judge_late(ctx *x, int tb, const grp *g, int p, acre_cust *cu)
     /* a transaction or bonus event dated after the last close may have been counted before,
      * dated in a closed month then (an activity row's date is in its key) */
     if ((p <= c->last_closed || (c->last_closed >= 0 && moves)) &&
-        (rc = old_value(x, tb, g, p, &oa, &ob, &jseq, cu)))
+        (rc = old_value(x, tb, g, &oa, &ob, &jseq, cu)))
         goto out;
     /* already counted in this version */
     if (jseq == v->seq)

@@ -99,9 +99,7 @@ static int check(acre_store_backend *b, void (*fn)(void *ctx, const char *proble
     sqlite3 *db = ((sqlite_backend *)b)->db;
     sqlite3_stmt *st;
     int rc;
-    /* its temporary b-trees in memory: no temporary file to fail to open */
-    if ((rc = acre_sqlite_exec(db, "PRAGMA temp_store = MEMORY", err)))
-        return rc;
+    /* its temporary b-trees are in memory (temp_store, set when the store is opened) */
     if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK) {
         if (sqlite3_errcode(db) == SQLITE_NOMEM) /* its message may name a temporary file */
             return acre_error_set(err, ACRE_ENOMEM, NULL, NULL,

@@ -131,6 +131,14 @@ static const char schema_v4[] = "BEGIN;\n"
  * their versions are dated in (txn_versions, filled here as ingest fills it), the indexes
  * that find a period's transactions and bonus events and a customer's, and the close table
  * with its ledger as the last column. */
+/* The month of transaction_date as acre_month_parse reads its first 7 bytes, or -1 (as ingest
+ * and the audit take a date that is not one: engine/ingest_store.c month_of) */
+#define MONTH_SQL                                                                                  \
+    "(CASE WHEN transaction_date GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]*' "                         \
+    "AND substr(transaction_date, 1, 4) <> '0000' "                                                \
+    "AND substr(transaction_date, 6, 2) BETWEEN '01' AND '12' "                                    \
+    "THEN substr(transaction_date, 1, 4) * 12 + substr(transaction_date, 6, 2) - 1 ELSE -1 END)"
+
 static const char schema_v5[] =
     "BEGIN;\n"
     "CREATE TABLE late_version(seq INTEGER NOT NULL, tbl TEXT NOT NULL, k1 TEXT NOT NULL, "
@@ -145,9 +153,7 @@ static const char schema_v5[] =
      * predecessor's, at its seq */
     "INSERT OR IGNORE INTO txn_versions SELECT CASE w WHEN 0 THEN p ELSE q END, id, s "
     "FROM (SELECT transaction_id id, seq s, "
-    "substr(transaction_date, 1, 4) * 12 + substr(transaction_date, 6, 2) - 1 p, "
-    "lag(substr(transaction_date, 1, 4) * 12 + substr(transaction_date, 6, 2) - 1) "
-    "OVER (PARTITION BY transaction_id ORDER BY seq) q, "
+    "" MONTH_SQL " p, lag(" MONTH_SQL ") OVER (PARTITION BY transaction_id ORDER BY seq) q, "
     "row_number() OVER (PARTITION BY transaction_id ORDER BY seq) n FROM txn) v, "
     "(SELECT 0 w UNION ALL SELECT 1) WHERE n > 1 AND (w = 0 OR q <> p);\n"
     /* the ledger last: reading the closes' digests (every close does) walked the overflow
@@ -278,6 +284,11 @@ int acre_sqlite_schema(sqlite3 *db, const char *path, acre_error *err)
     if ((rc = acre_sqlite_exec(db, "PRAGMA journal_mode=WAL", err)) ||
         (rc = acre_sqlite_exec(db, "PRAGMA synchronous=FULL", err)) ||
         (rc = acre_sqlite_exec(db, "PRAGMA cache_size=-65536", err)) ||
+        /* temporary b-trees in memory (quick_check's, sorts): no temporary file to fail to
+         * open. Set here, before the migration: once a statement has opened the temporary
+         * database (schema 5's ALTER TABLE RENAME does), it cannot be set inside a
+         * transaction, where the audit's check runs */
+        (rc = acre_sqlite_exec(db, "PRAGMA temp_store=MEMORY", err)) ||
         (rc = acre_sqlite_exec(db, "PRAGMA foreign_keys=OFF", err)))
         /* say which file: "opening the store x.db: file is not a database" */
         return acre_error_set(err, rc, NULL, "store", "opening the store %s: %s", path,
