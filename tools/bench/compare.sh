@@ -2,7 +2,8 @@
 # tools/bench/compare.sh OLD_ACRE NEW_ACRE [RUNS] — two builds of acre side by side on the
 # benchmark operator of tools/bench/close.sh (tools/gen.c, divisor 1): each ingests the six files
 # into its own store (timed once), then `acre close 2026-03` runs RUNS times for each build,
-# interleaved (old, new, old, new...) on fresh copies of the same store, with SQLite's own
+# interleaved (old, new, old, new...) on fresh copies of each build's store (the same records,
+# each in its build's schema), with SQLite's own
 #   SELECT customer_id, SUM(total_bets - wins) FROM gaming_activity GROUP BY customer_id
 # after each pair as the reference; the two ledgers must be byte-identical. Last, one
 # `acre simulate 2026-03` each (nothing replaced), whose outputs must be identical too.
@@ -38,7 +39,8 @@ q="SELECT customer_id, SUM(total_bets - wins) FROM gaming_activity GROUP BY cust
 for r in $(seq 1 "$runs"); do
     for who in old new; do
         rm -f run.db*
-        sqlite3 new.db ".backup run.db"
+        # each build its own store (the same records; a newer build's schema may be newer)
+        sqlite3 "$who.db" ".backup run.db"
         /usr/bin/time -f "close $who run $r: %e s, CPU %U+%S s, %M KB" "$(bin $who)" --db run.db close 2026-03 >/dev/null
         "$(bin $who)" --db run.db ledger 2026-03 >"ledger-$who.json"
     done
@@ -47,6 +49,9 @@ done
 cmp ledger-old.json ledger-new.json && echo "ledgers identical: $(wc -c <ledger-new.json) bytes"
 [ "${SKIP_SIM:-}" ] && exit 0
 for who in old new; do
+    rm -f run.db*
+    sqlite3 "$who.db" ".backup run.db"
+    "$(bin $who)" --db run.db close 2026-03 >/dev/null
     /usr/bin/time -f "simulate $who: %e s, %M KB" "$(bin $who)" --db run.db simulate 2026-03 --format csv >"sim-$who.csv"
 done
 cmp sim-old.csv sim-new.csv && echo "simulations identical"
