@@ -97,8 +97,7 @@ static int by_period(const void *a, const void *b)
 
 static long month_of(const char *d)
 {
-    int p;
-    return d && strlen(d) >= 7 && !acre_month_parse(d, 7, &p) ? p : -1;
+    return acre_month_of(d, d ? strlen(d) : 0);
 }
 
 /* "table k1/k2/..." of a row whose first n columns are the key. */
@@ -246,8 +245,6 @@ int acre_audit_logs(acre_store *s, FILE *out, int *nbad, acre_error *err)
 {
     static const acre_query q_closes = {
         ACRE_Q_SELECT, "close", {"period", "seq", NULL}, {{NULL, 0}}, {"period", NULL}, 0, 0};
-    static const acre_query q_log_from = {
-        ACRE_Q_SELECT, "counter", {"value", NULL}, {{"name", ACRE_EQ}}, {NULL}, 0, 0};
     static const acre_query q_late = {ACRE_Q_SELECT,
                                       "late_version",
                                       {"seq", "tbl", "k1", "k2", "k3", "k4", NULL},
@@ -301,7 +298,6 @@ int acre_audit_logs(acre_store *s, FILE *out, int *nbad, acre_error *err)
          0}};
     static const int nkey[] = {1, 4, 4, 2};
     logs l;
-    acre_value name = acre_val_text("log_from");
     int rc;
 
     memset(&l, 0, sizeof l);
@@ -309,8 +305,7 @@ int acre_audit_logs(acre_store *s, FILE *out, int *nbad, acre_error *err)
     l.nbad = nbad;
     l.log_from = -1;
     if ((rc = acre_store_query(s, &q_closes, NULL, add_close, &l, "reading closes", err)) ||
-        (rc = acre_store_int(s, &q_log_from, &name, &l.log_from, "reading the store's counters",
-                             err)))
+        (rc = acre_store_counter(s, "log_from", &l.log_from, err)))
         goto out;
     if (l.log_from < 0) {
         fprintf(out, "store\tFAIL\tthe counter log_from is missing: no close can read "

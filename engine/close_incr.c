@@ -29,8 +29,6 @@
 #include "datetime.h"
 #include "store_int.h"
 
-static const acre_query q_log_from = {
-    ACRE_Q_SELECT, "counter", {"value", NULL}, {{"name", ACRE_EQ}}, {NULL}, 0, 0};
 static const acre_query q_log = {ACRE_Q_SELECT,
                                  "late_version",
                                  {"tbl", "k1", "k2", "k3", "k4", NULL},
@@ -115,12 +113,10 @@ int acre_close_plan_reading(ctx *x, int full, acre_error *err)
 {
     x->incr = 0;
     if (!full && x->ncloses) {
-        acre_value name = acre_val_text("log_from"), name2 = acre_val_text("log_after");
         long long from = -1, after = LLONG_MAX;
-        int rc = acre_store_int(x->s, &q_log_from, &name, &from, "reading the store's counters",
-                                err);
-        if (rc || (rc = acre_store_int(x->s, &q_log_from, &name2, &after,
-                                       "reading the store's counters", err)))
+        int rc;
+        if ((rc = acre_store_counter(x->s, "log_from", &from, err)) ||
+            (rc = acre_store_counter(x->s, "log_after", &after, err)))
             return rc;
         /* every version stored after the last close is logged when it needs to be, and that
          * close was made by this acre (not before a migration from schema 4) */

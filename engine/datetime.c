@@ -77,6 +77,12 @@ int acre_month_parse(const char *s, size_t len, int *ym)
     return 0;
 }
 
+int acre_month_of(const char *s, size_t len)
+{
+    int ym;
+    return s && len >= 7 && !acre_month_parse(s, 7, &ym) ? ym : -1;
+}
+
 int acre_datetime_canon(char *out, const char *s, size_t len, const char **why)
 {
     int y, mo, d, hh, mi, ss = 0, oh = 0, om = 0, sign = 0;

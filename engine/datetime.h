@@ -14,6 +14,10 @@ int acre_date_check(const char *s, size_t len);
 
 /* 0 when s is "YYYY-MM" (month 01..12); sets *ym = year * 12 + month - 1. Else -1. */
 int acre_month_parse(const char *s, size_t len, int *ym);
+/* The month a stored date or date-time of len bytes starts with (YYYY-MM...), or -1 when it
+ * does not start with one: how ingest, the migration and the audit file a record under its
+ * month (late_version, txn_versions). */
+int acre_month_of(const char *s, size_t len);
 
 /* Parses YYYY-MM-DDTHH:MM[:SS[.fraction]] then Z or ±HH:MM, and writes the stored UTC form into
  * out (ACRE_DATETIME_LEN + 1 bytes). Returns 0, or -1 with a reason in *why (static text). */

@@ -278,13 +278,10 @@ int acre_istore_each_current(acre_istore *is, int n, const acre_cell *key, acre_
     return rc;
 }
 
-/* The month a stored date starts with (YYYY-MM: a date, or a UTC date-time), or -1. */
+/* The month a stored date starts with (a date, or a UTC date-time), or -1. */
 static int month_of(const acre_cell *d)
 {
-    int period;
-    if (d->t != CELL_TEXT || d->len < 7 || acre_month_parse(d->s, 7, &period))
-        return -1;
-    return period;
+    return d->t == CELL_TEXT ? acre_month_of(d->s, d->len) : -1;
 }
 
 int acre_istore_insert(acre_istore *is, const acre_cell *cells, const acre_cell *replaced,

@@ -212,6 +212,12 @@ int acre_store_seq(acre_store *s, long long *seq, acre_error *err)
     return rc;
 }
 
+int acre_store_counter(acre_store *s, const char *name, long long *v, acre_error *err)
+{
+    acre_value p = acre_val_text(name);
+    return acre_store_int(s, &q_counter, &p, v, "reading the store's counters", err);
+}
+
 int acre_store_set_seq(acre_store *s, long long seq, acre_error *err)
 {
     acre_value p[2] = {acre_val_int(seq), acre_val_text("seq")};

@@ -66,6 +66,9 @@ void acre_rows_free(acre_rows *r);
 /* The sequence counter: the highest seq given so far. */
 int acre_store_seq(acre_store *s, long long *seq, acre_error *err);
 int acre_store_set_seq(acre_store *s, long long seq, acre_error *err);
+/* Counter `name`'s value into *v, which is left as it is when the store has no such counter
+ * (log_from and log_after: docs/design.md "An incremental close"). */
+int acre_store_counter(acre_store *s, const char *name, long long *v, acre_error *err);
 
 /* Whether the store gives reader handles for other threads (acre_store_reader). */
 int acre_store_parallel(const acre_store *s);
