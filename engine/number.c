@@ -168,3 +168,60 @@ int acre_number_stored(acre_number *n, const char *s)
     }
     return acre_number_parse(n, s, strlen(s), "value", NULL);
 }
+
+int acre_cents_parse(const char *s, size_t n, long long *v)
+{
+    const char *e = s + n;
+    uint64_t u = 0;
+    int neg = 0, frac = 0;
+    if (s < e && *s == '-')
+        neg = 1, s++;
+    if (s == e || *s < '0' || *s > '9' || (*s == '0' && s + 1 < e && s[1] != '.'))
+        return 0; /* no digit, or a leading zero */
+    for (; s < e && *s >= '0' && *s <= '9'; s++) {
+        if (u > (uint64_t)INT64_MAX / 1000)
+            return 0; /* u * 100 below could pass INT64_MAX: text (rare) */
+        u = u * 10 + (uint64_t)(*s - '0');
+    }
+    u *= 100;
+    if (s < e) {
+        /* ".d" or ".dd", the last not 0 */
+        if (*s != '.' || e - s < 2 || e - s > 3 || e[-1] == '0')
+            return 0;
+        for (const char *d = s + 1; d < e; d++)
+            if (*d < '0' || *d > '9')
+                return 0;
+        frac = (s[1] - '0') * 10 + (e - s == 3 ? s[2] - '0' : 0);
+    }
+    u += (uint64_t)frac;
+    if (u > (uint64_t)INT64_MAX || (neg && u == 0))
+        return 0;
+    *v = neg ? -(long long)u : (long long)u;
+    return 1;
+}
+
+size_t acre_cents_format(long long v, char buf[24])
+{
+    char digits[24];
+    /* the magnitude without overflow, INT64_MIN (never written, but a store can hold it) too */
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, ip = u / 100;
+    unsigned frac = (unsigned)(u % 100);
+    size_t o = 0;
+    int nd = 0;
+    if (v < 0)
+        buf[o++] = '-';
+    do {
+        digits[nd++] = (char)('0' + ip % 10);
+        ip /= 10;
+    } while (ip);
+    while (nd)
+        buf[o++] = digits[--nd];
+    if (frac) {
+        buf[o++] = '.';
+        buf[o++] = (char)('0' + frac / 10);
+        if (frac % 10)
+            buf[o++] = (char)('0' + frac % 10);
+    }
+    buf[o] = '\0';
+    return o;
+}

@@ -47,4 +47,15 @@ static inline int acre_number_sgn(const acre_number *n)
  * and the rule kinds read streamed columns with it. */
 int acre_number_stored(acre_number *n, const char *s);
 
+/* Money held as an integer of hundredths ("cents", whatever the currency), the way the SQLite
+ * backend stores a record's money column when it fits (docs/design.md "Money as integers").
+ * acre_cents_parse: 1 and *v when the n bytes at s are a canonical amount as ingest stores it
+ * (acre_number_format's text: no leading zero, no trailing zero after the point, no "-0") with
+ * at most two decimals and |value| * 100 <= INT64_MAX; else 0, and the text is stored as it is.
+ * acre_cents_format: the canonical text of v / 100 into buf (at most 23 bytes with the NUL);
+ * returns its length. For every text acre_cents_parse takes, formatting gives it back byte for
+ * byte. */
+int acre_cents_parse(const char *s, size_t n, long long *v);
+size_t acre_cents_format(long long v, char buf[24]);
+
 #endif

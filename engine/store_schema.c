@@ -1,12 +1,12 @@
 /* engine/store_schema.c — the tables every backend holds (include/acre/sys/store.h).
  *
  * A record kind's table follows from its row in engine/validate.c: the kind's columns (integers
- * for counts and versions, text for the rest), then `seq` and `batch`; its key is the record's
- * key then seq. Kinds sharing a table (the two customer kinds, the two transaction kinds) give
- * it once. Then the store's own tables, and the close's state tables (include/acre/sys/store.h
- * says what close_period and close_marks mean): the affiliates' balances, every rule kind's own
- * tables (acre_rule_kind.tables: rules/carryover.c's close_layer), then the customers'.
- * docs/design.md says what each holds. */
+ * for counts and versions, money for amounts, text for the rest), then `seq` and `batch`; its key
+ * is the record's key then seq. Kinds sharing a table (the two customer kinds, the two transaction
+ * kinds) give it once. Then the store's own tables, and the close's state tables
+ * (include/acre/sys/store.h says what close_period and close_marks mean): the affiliates' balances,
+ * every rule kind's own tables (acre_rule_kind.tables: rules/carryover.c's close_layer), then the
+ * customers'. docs/design.md says what each holds. */
 #include <pthread.h>
 #include <string.h>
 
@@ -133,7 +133,11 @@ static void build(void)
         for (int c = 0; c < k->ncols; c++) {
             const acre_field *f = &k->cols[c];
             kt->cols[c].name = f->name;
-            kt->cols[c].type = f->type == T_INT_NN || f->type == T_VERSION ? I : T;
+            kt->cols[c].type =
+                f->type == T_INT_NN || f->type == T_VERSION ? I
+                : f->type == T_MONEY || f->type == T_MONEY_NN || f->type == T_MONEY_POS
+                    ? ACRE_COL_MONEY
+                    : T;
             kt->cols[c].notnull = c < k->nkey;
         }
         kt->cols[k->ncols] = (acre_column){"seq", I, 1, 0};

@@ -6,18 +6,24 @@
 
 #include "alloc.h"
 #include "jsonval.h"
+#include "number.h"
 #include "store_sqlite.h"
 
 /* How a returned column is read: its declared type decides, so that a text column costs one
- * call (a stored integer column is never text: column affinity). */
-enum { READ_TEXT, READ_INT, READ_INT_OR_NULL };
+ * call (a stored integer column is never text: column affinity). A money column has no
+ * affinity (store_sqlite_schema.c): an integer there is hundredths, given back as the canonical
+ * text it was stored from; a text is given as it is. */
+enum { READ_TEXT, READ_INT, READ_INT_OR_NULL, READ_MONEY };
 
 struct acre_stmt {
     sqlite3_stmt *st;
     const acre_query *q;
+    const acre_table *t;
     int nparams;
-    int ncols; /* SELECT: columns returned */
+    int ncols;      /* SELECT: columns returned */
+    uint64_t money; /* bit i: parameter i+1 is a money column's value */
     unsigned char read[ACRE_Q_MAX];
+    char cents[ACRE_Q_MAX][24]; /* READ_MONEY: the text of this row's integer */
 };
 
 int acre_table_col(const acre_table *t, const char *name);
@@ -134,6 +140,31 @@ static int build(acre_buf *b, const acre_table *t, const acre_query *q, int *np,
     return unknown(err, q, "query kind", NULL);
 }
 
+static void money_param(acre_stmt *s, const acre_table *t, const char *col, int param)
+{
+    int c = acre_table_col(t, col);
+    if (c >= 0 && t->cols[c].type == ACRE_COL_MONEY && param < 64)
+        s->money |= (uint64_t)1 << param;
+}
+
+/* s->money: the parameters that are money columns' values, in the order build() numbers them
+ * (an insert's are the table's columns; an update's its columns set, then its conditions') */
+static void money_params(acre_stmt *s, const acre_table *t, const acre_query *q)
+{
+    int n = 0;
+    if (q->kind == ACRE_Q_INSERT || q->kind == ACRE_Q_REPLACE) {
+        for (int i = 0; i < t->ncols; i++)
+            money_param(s, t, t->cols[i].name, n++);
+        return;
+    }
+    if (q->kind == ACRE_Q_UPDATE)
+        for (int i = 0; q->cols[i]; i++)
+            money_param(s, t, q->cols[i], n++);
+    for (int i = 0; q->where[i].col; i++)
+        if (q->where[i].op != ACRE_ISNULL)
+            money_param(s, t, q->where[i].col, n++);
+}
+
 int acre_sqlite_prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out,
                         acre_error *err)
 {
@@ -166,22 +197,52 @@ int acre_sqlite_prepare(acre_store_backend *b, const acre_query *q, acre_stmt **
     }
     acre_buf_free(&sql);
     s->q = q;
+    s->t = t;
     for (int i = 0; i < s->ncols; i++) {
         const acre_column *c = &t->cols[acre_table_col(t, q->cols[i])];
-        s->read[i] = c->type != ACRE_COL_INT ? READ_TEXT : c->notnull ? READ_INT : READ_INT_OR_NULL;
+        s->read[i] = c->type == ACRE_COL_MONEY ? READ_MONEY
+                     : c->type != ACRE_COL_INT ? READ_TEXT
+                     : c->notnull              ? READ_INT
+                                               : READ_INT_OR_NULL;
     }
+    money_params(s, t, q);
     *out = s;
     return 0;
 }
 
-static void bind(sqlite3_stmt *st, int i, const acre_value *v)
+static void bind(sqlite3_stmt *st, int i, const acre_value *v, int money)
 {
+    long long cents;
     if (v->type == ACRE_VAL_INT)
         sqlite3_bind_int64(st, i, v->i);
+    else if (v->type == ACRE_VAL_TEXT && money && acre_cents_parse(v->s, v->n, &cents))
+        sqlite3_bind_int64(st, i, cents);
     else if (v->type == ACRE_VAL_TEXT)
         sqlite3_bind_text(st, i, v->s, (int)v->n, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, i);
+}
+
+/* An error for a value no acre writes in a money column (a real number, a blob): the store was
+ * changed by something else. Names the row by the key columns the query reads. */
+static int bad_money(sqlite3_stmt *st, const acre_stmt *s, int i, acre_error *err)
+{
+    int type = sqlite3_column_type(st, i);
+    acre_buf key = {0};
+    for (int c = 0; c < s->ncols; c++)
+        for (int k = 0; k < s->t->nkey; k++)
+            if (strcmp(s->q->cols[c], s->t->cols[s->t->key[k]].name) == 0) {
+                const char *v = (const char *)sqlite3_column_text(st, c);
+                acre_buf_printf(&key, "%s%s=%s", key.len ? ", " : "", s->q->cols[c],
+                                v ? v : "NULL");
+            }
+    acre_error_set(err, ACRE_EIO, s->q->cols[i], "stored_value",
+                   "the store's %s row (%s) has %s in %s, not an amount acre stores: the store "
+                   "was changed outside acre",
+                   s->t->name, key.len && !key.oom ? key.p : "its key not read",
+                   type == SQLITE_FLOAT ? "a floating-point number" : "a blob", s->q->cols[i]);
+    acre_buf_free(&key);
+    return ACRE_EIO;
 }
 
 int acre_sqlite_run(acre_store_backend *b, acre_stmt *s, const acre_value *params, acre_row_fn fn,
@@ -194,7 +255,7 @@ int acre_sqlite_run(acre_store_backend *b, acre_stmt *s, const acre_value *param
 
     sqlite3_reset(st);
     for (int i = 0; i < s->nparams; i++)
-        bind(st, i + 1, &params[i]);
+        bind(st, i + 1, &params[i], i < 64 && (s->money >> i & 1));
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         int stop;
         if (s->q->kind != ACRE_Q_SELECT && s->q->kind != ACRE_Q_RECORDS)
@@ -204,7 +265,21 @@ int acre_sqlite_run(acre_store_backend *b, acre_stmt *s, const acre_value *param
             v->s = NULL;
             v->n = 0;
             v->i = 0;
-            if (s->read[i] != READ_TEXT) {
+            if (s->read[i] == READ_MONEY) {
+                int type = sqlite3_column_type(st, i);
+                if (type == SQLITE_INTEGER) {
+                    v->type = ACRE_VAL_TEXT;
+                    v->s = s->cents[i];
+                    v->n = acre_cents_format(sqlite3_column_int64(st, i), s->cents[i]);
+                    continue;
+                }
+                if (type != SQLITE_TEXT && type != SQLITE_NULL) {
+                    rc = bad_money(st, s, i, err);
+                    sqlite3_reset(st);
+                    return rc;
+                }
+            }
+            if (s->read[i] == READ_INT || s->read[i] == READ_INT_OR_NULL) {
                 /* a NULL reads as 0: only a 0 needs the type (one call less per row). SQLite's
                  * documentation leaves the type undefined after a conversion; its code reads a
                  * NULL as 0 without converting it, so the type stays NULL. settled.clawed_period

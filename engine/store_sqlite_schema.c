@@ -6,24 +6,32 @@
 #include <string.h>
 
 #include "jsonval.h"
+#include "number.h"
 #include "store_sqlite.h"
 
 /* The DDL of one table, from its descriptor: every column with its type and NOT NULL, and the
  * key as the primary key of a WITHOUT ROWID table (which also makes the key unique and not
  * null). For close_layer this is the DDL schema_v2 writes by hand (tests/close.sh compares
  * them); for settled, whose schema_v2 DDL says `customer_id TEXT PRIMARY KEY`, it is the same
- * table in other words. */
-static void table_ddl(acre_buf *b, const acre_table *t)
+ * table in other words. A money column has no declared type, so no affinity: SQLite keeps an
+ * integer of hundredths as an integer and a text as text (store_sqlite_query.c). `name` is the
+ * table's name in the DDL (schema 6 builds a table beside the one it replaces). */
+static void table_ddl_as(acre_buf *b, const acre_table *t, const char *name)
 {
-    acre_buf_printf(b, "CREATE TABLE %s(", t->name);
+    static const char *const types[] = {" TEXT", " INTEGER", ""};
+    acre_buf_printf(b, "CREATE TABLE %s(", name);
     for (int i = 0; i < t->ncols; i++)
-        acre_buf_printf(b, "%s%s %s%s", i ? ", " : "", t->cols[i].name,
-                        t->cols[i].type == ACRE_COL_INT ? "INTEGER" : "TEXT",
+        acre_buf_printf(b, "%s%s%s%s", i ? ", " : "", t->cols[i].name, types[t->cols[i].type],
                         t->cols[i].notnull ? " NOT NULL" : "");
     acre_buf_adds(b, ", PRIMARY KEY(");
     for (int i = 0; i < t->nkey; i++)
         acre_buf_printf(b, "%s%s", i ? ", " : "", t->cols[t->key[i]].name);
     acre_buf_adds(b, ")) WITHOUT ROWID;\n");
+}
+
+static void table_ddl(acre_buf *b, const acre_table *t)
+{
+    table_ddl_as(b, t, t->name);
 }
 
 static int run_script(sqlite3 *db, const char *sql, const char *what, acre_error *err)
@@ -171,6 +179,86 @@ static const char schema_v5[] =
     "PRAGMA user_version = 5;\n"
     "COMMIT;\n";
 
+/* Version 6: money as integers (docs/design.md "Money as integers"). Each record table with a
+ * money column is rebuilt from its descriptor, whose money columns have no declared type, with
+ * each amount that fits as an integer of hundredths (acre_money, below) and the others as their
+ * text; its indexes are made again from their stored SQL. A table the store does not have yet
+ * is made later by add_missing_tables, in the new form. */
+static void money_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    long long v;
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_TEXT &&
+        acre_cents_parse((const char *)sqlite3_value_text(argv[0]),
+                         (size_t)sqlite3_value_bytes(argv[0]), &v))
+        sqlite3_result_int64(cx, v);
+    else
+        sqlite3_result_value(cx, argv[0]);
+}
+
+/* Appends to b the statements that rebuild table t: see schema 6 above. */
+static int rebuild_money(sqlite3 *db, acre_buf *b, const acre_table *t, acre_error *err)
+{
+    sqlite3_stmt *st;
+    int rc, money = 0, have = 0;
+    for (int i = 0; i < t->ncols; i++)
+        money |= t->cols[i].type == ACRE_COL_MONEY;
+    if (!money)
+        return 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT type, sql FROM sqlite_master WHERE tbl_name = ?1 AND "
+                           "type IN ('table', 'index') AND sql IS NOT NULL ORDER BY type DESC",
+                           -1, &st, NULL) != SQLITE_OK)
+        return acre_sqlite_fail(db, "preparing a statement", err);
+    sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *type = (const char *)sqlite3_column_text(st, 0),
+                   *sql = (const char *)sqlite3_column_text(st, 1);
+        if (!type || !sql) {
+            sqlite3_finalize(st);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
+        if (strcmp(type, "table") == 0) {
+            /* first (ORDER BY type DESC): the new table, filled, in the old one's place */
+            have = 1;
+            table_ddl_as(b, t, "acre_v6");
+            acre_buf_adds(b, "INSERT INTO acre_v6 SELECT ");
+            for (int i = 0; i < t->ncols; i++)
+                acre_buf_printf(
+                    b, t->cols[i].type == ACRE_COL_MONEY ? "%sacre_money(\"%s\")" : "%s\"%s\"",
+                    i ? ", " : "", t->cols[i].name);
+            acre_buf_printf(b,
+                            " FROM \"%s\";\nDROP TABLE \"%s\";\n"
+                            "ALTER TABLE acre_v6 RENAME TO \"%s\";\n",
+                            t->name, t->name, t->name);
+        } else if (have) {
+            acre_buf_printf(b, "%s;\n", sql);
+        }
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : acre_sqlite_fail(db, "reading the schema", err);
+}
+
+static int schema_v6(sqlite3 *db, acre_error *err)
+{
+    acre_buf b = {0};
+    int rc = 0;
+    if (sqlite3_create_function_v2(db, "acre_money", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                                   money_fn, NULL, NULL, NULL) != SQLITE_OK)
+        return acre_sqlite_fail(db, "migrating the store to schema version 6", err);
+    acre_buf_adds(&b, "BEGIN;\n");
+    for (const acre_table *const *t = acre_store_tables(); *t && !rc; t++)
+        if ((*t)->versioned)
+            rc = rebuild_money(db, &b, *t, err);
+    acre_buf_adds(&b, "PRAGMA user_version = 6;\nCOMMIT;\n");
+    if (!rc && b.oom)
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    if (!rc)
+        rc = run_script(db, b.p, "migrating the store to schema version 6", err);
+    acre_buf_free(&b);
+    return rc;
+}
+
 static int migrate(sqlite3 *db, int from, acre_error *err)
 {
     int rc;
@@ -187,6 +275,8 @@ static int migrate(sqlite3 *db, int from, acre_error *err)
         return rc;
     if (from <= 4 &&
         (rc = run_script(db, schema_v5, "migrating the store to schema version 5", err)))
+        return rc;
+    if (from <= 5 && (rc = schema_v6(db, err)))
         return rc;
     return 0;
 }

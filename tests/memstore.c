@@ -79,7 +79,7 @@ static int keep(acre_value *out, const acre_value *v, int type)
             return 0;
         }
     }
-    if (v->type == ACRE_VAL_INT && type == ACRE_COL_TEXT) {
+    if (v->type == ACRE_VAL_INT && type != ACRE_COL_INT) {
         int n = snprintf(digits, sizeof digits, "%lld", v->i);
         out->type = ACRE_VAL_TEXT;
         out->s = digits;

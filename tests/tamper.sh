@@ -125,6 +125,20 @@ sqlite3 t.db "UPDATE gaming_activity SET wins = '40' WHERE customer_id = 'c_2001
 check "a changed record version: the period and line" "2026-03	FAIL	recompute: the stored ledger is not the one its records give; the first difference is on line 3 (stored {\"kind\":\"revshare\",\"plan\":\"sports-hybrid@2\",\"amount\":\"20.00\"" \
     "$(grep FAIL out | sed 's/,"exact".*//')"
 
+# the same change written as the store holds amounts (hundredths, docs/design.md "Money as
+# integers"): 4000 is 40, and the same line differs
+cp base.db t.db
+sqlite3 t.db "UPDATE gaming_activity SET wins = 4000 WHERE customer_id = 'c_2001' AND date = '2026-03-05'"
+"$acre" --db t.db audit --recompute >out; check "a changed amount in hundredths: --recompute fails" 1 $?
+check "a changed amount in hundredths: the period and line" "2026-03	FAIL	recompute: the stored ledger is not the one its records give; the first difference is on line 3 (stored {\"kind\":\"revshare\",\"plan\":\"sports-hybrid@2\",\"amount\":\"20.00\"" \
+    "$(grep FAIL out | sed 's/,"exact".*//')"
+# a floating-point number where an amount belongs is no amount acre wrote: reading it stops the
+# recompute (and any close) with the row and the column named
+cp base.db t.db
+sqlite3 t.db "UPDATE gaming_activity SET wins = 40.0 WHERE customer_id = 'c_2001' AND date = '2026-03-05'"
+"$acre" --db t.db audit --recompute >out 2>err; check "a floating-point amount: --recompute stops" 4 $?
+check "a floating-point amount: the row and column" "acre: audit: the recompute stopped at 2026-03: reading records: the store's gaming_activity row (date=2026-03-05, customer_id=c_2001, game_type=sportsbook, currency=GBP, seq=49) has a floating-point number in wins, not an amount acre stores: the store was changed outside acre" "$(cat err)"
+
 # counted: late-data-after-close counted c_1's re-sent 01-15 GGR of 1,500 at the February close
 # (case.json); a forged 2000 would make the next close count 1,500 - 2,000 = -500 again
 "$acre" replay "$fixtures/late-data-after-close" --into late.db 2>/dev/null

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "acre/decimal.h"
+#include "number.h"
 
 static void parse(acre_dec *d, const char *s)
 {
@@ -291,6 +292,89 @@ static void test_round_parse(void **state)
     assert_int_equal(acre_round_parse(&m, "ceiling"), ACRE_EINVALID);
 }
 
+/* Money held as hundredths (engine/number.h): the canonical texts with at most two decimals
+ * become integers and format back byte for byte; every other text stays text. */
+static void test_cents(void **state)
+{
+    static const struct {
+        const char *text;
+        long long cents;
+    } fits[] = {
+        {"0", 0},
+        {"5", 500},
+        {"0.05", 5},
+        {"0.5", 50},
+        {"-0.05", -5},
+        {"-3.5", -350},
+        {"3107.91", 310791},
+        {"76.1", 7610},
+        {"100", 10000},
+        {"-1", -100},
+        /* the largest: INT64_MAX hundredths */
+        {"92233720368547758.07", INT64_MAX},
+        {"-92233720368547758.07", -INT64_MAX},
+    };
+    /* not canonical (ingest never writes them), finer than hundredths, too large, or not a
+     * plain decimal (a stored fraction): kept as text */
+    static const char *const text[] = {
+        "1.234",
+        "0.001",
+        "1.50",
+        "1.0",
+        "00",
+        "01",
+        "-0",
+        "",
+        "-",
+        ".5",
+        "1.",
+        "+1",
+        "1e2",
+        "1/3",
+        "-1/3",
+        "1 ",
+        "0x10",
+        "92233720368547758.08",
+        "-92233720368547758.08",
+        "100000000000000000000",
+        "12.3a",
+        "1..2",
+    };
+    char buf[24];
+    long long v;
+    (void)state;
+    for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++) {
+        v = 1;
+        if (!acre_cents_parse(fits[i].text, strlen(fits[i].text), &v))
+            fail_msg("%s: refused", fits[i].text);
+        assert_int_equal(v, fits[i].cents);
+        assert_int_equal(acre_cents_format(v, buf), strlen(fits[i].text));
+        assert_string_equal(buf, fits[i].text);
+    }
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+        if (acre_cents_parse(text[i], strlen(text[i]), &v))
+            fail_msg("%s: taken as %lld hundredths", text[i], v);
+    /* only the n bytes given are read */
+    assert_int_equal(acre_cents_parse("12.34xyz", 5, &v), 1);
+    assert_int_equal(v, 1234);
+    /* INT64_MIN is never written (its text does not parse back), but a store can hold it */
+    assert_int_equal(acre_cents_format(INT64_MIN, buf), 21);
+    assert_string_equal(buf, "-92233720368547758.08");
+    /* every value from -100000 to 100000 hundredths: formatting then parsing is the identity,
+     * and the text is acre_number_format's (the form ingest stores) */
+    for (long long c = -100000; c <= 100000; c++) {
+        char canon[ACRE_NUMBER_TEXT_MAX];
+        acre_number n;
+        size_t len = acre_cents_format(c, buf);
+        acre_error err;
+        acre_error_clear(&err);
+        assert_int_equal(acre_number_parse(&n, buf, len, "t", &err), 0);
+        acre_number_format(&n, canon);
+        if (strcmp(canon, buf) != 0 || !acre_cents_parse(buf, len, &v) || v != c)
+            fail_msg("%lld: %s (canonical %s)", c, buf, canon);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_message),      cmocka_unit_test(test_arithmetic),
         cmocka_unit_test(test_rounding),     cmocka_unit_test(test_round_rational),
         cmocka_unit_test(test_round_parse),  cmocka_unit_test(test_parse_stored),
+        cmocka_unit_test(test_cents),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 
 #include "acre.h"
 #include "jsonval.h"
+#include "number.h"
 #include "store_int.h"
 #include "store_sqlite.h" /* these tests look at the SQLite tables themselves */
 
@@ -178,8 +179,10 @@ static void test_formats(void **state)
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         acre_store *s = base();
         expect(s, "igaming/transactions", texts[i], 2, 2, 0, 0, 0);
+        /* amounts are stored as integers of hundredths (docs/design.md "Money as
+         * integers"): 20 is 2000, 5 is 500 */
         assert_sql(s, "SELECT group_concat(transaction_id || '=' || amount_currency) FROM txn",
-                   "t1=20,t2=5");
+                   "t1=2000,t2=500");
         acre_store_free(s);
     }
 }
@@ -217,7 +220,8 @@ static void test_upserts(void **state)
            "\"currency\":\"EUR\",\"total_bets\":100,\"wins\":95}\n",
            1, 0, 1, 0, 0);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM gaming_activity"), 2);
-    assert_sql(s, "SELECT wins FROM gaming_activity ORDER BY seq DESC LIMIT 1", "95");
+    /* wins 95, stored as 9500 hundredths */
+    assert_sql(s, "SELECT wins FROM gaming_activity ORDER BY seq DESC LIMIT 1", "9500");
 
     /* a customer update older than the stored one is ignored */
     expect(s, "igaming/customers",
@@ -465,17 +469,20 @@ static void test_prop_samples(void **state)
                "ifnull(tracking_data,'null') FROM customer",
                "prop_78120|prop-trading|2026-03-08T16:00:00.000000000Z|aff_prop_310|"
                "2026-03-14T09:30:00.000000000Z|cmp_prop_55|clk_prop_442|en|US|approved|active|"
-               "Alex|K|[email protected]|standard|phase_2|100000|null");
+               "Alex|K|[email protected]|standard|phase_2|10000000|null"); /* account_size 100000:
+                                                                 10000000 hundredths */
+    /* the amounts 499 and 499, as hundredths */
     assert_sql(s,
                "SELECT transaction_id||'|'||customer_id||'|'||transaction_type||'|'||"
                "transaction_subtype||'|'||amount_currency||'|'||amount_usd||'|'||currency||'|'||"
                "transaction_date||'|'||status||'|'||note FROM txn",
-               "txn_prop_220015|prop_78120|challenge_fee|phase_1_fee|499|499|USD|"
+               "txn_prop_220015|prop_78120|challenge_fee|phase_1_fee|49900|49900|USD|"
                "2026-03-08T16:05:00.000000000Z|approved|100k standard challenge purchase");
+    /* lots 5, pnl 1240, drawdowns 1.8 and 3.2: hundredths */
     assert_sql(s,
                "SELECT date||'|'||customer_id||'|'||instrument||'|'||lots_traded||'|'||pnl||'|'||"
                "drawdown||'|'||max_drawdown||'|'||currency FROM trading_activity",
-               "2026-03-15|prop_78120|NAS100|5|1240|1.8|3.2|USD");
+               "2026-03-15|prop_78120|NAS100|500|124000|180|320|USD");
     acre_store_free(s);
 }
 
@@ -519,6 +526,158 @@ static void test_new_kind_table(void **state)
     expect(s, "fx-rates", "{\"date\":\"2026-01-01\",\"currency\":\"EUR\",\"usd_rate\":\"1.1\"}\n",
            1, 1, 0, 0, 0);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM fx_rate"), 1);
+    acre_store_free(s);
+    remove(db);
+}
+
+/* The transactions' IDs and amounts as acre reads them (through the backend), one string. */
+static char *amounts(acre_store *s)
+{
+    static const acre_query q = {
+        ACRE_Q_SELECT, "txn", {"transaction_id", "amount_currency", NULL}, {{NULL}}, {NULL}, 0, 0};
+    acre_rows r = {0};
+    acre_buf b = {0};
+    acre_error err;
+    acre_error_clear(&err);
+    assert_int_equal(acre_store_rows(s, &q, NULL, &r, "reading", &err), 0);
+    for (long i = 0; i < r.n; i++)
+        acre_buf_printf(&b, "%s%s=%s", i ? "," : "", acre_row(&r, i)[0].s, acre_row(&r, i)[1].s);
+    acre_rows_free(&r);
+    return b.p;
+}
+
+#define TX(id, amount)                                                                             \
+    "{\"transaction_id\":\"" id "\",\"customer_id\":\"c1\",\"transaction_type\":\"bonus\","        \
+    "\"amount_currency\":" amount ",\"currency\":\"EUR\",\"transaction_date\":"                    \
+    "\"2026-01-06T12:00:00Z\",\"status\":\"approved\"}\n"
+/* amounts that fit as hundredths, and some that do not: finer, and too large (10^17 is
+ * 10^19 hundredths, above INT64_MAX) */
+#define MONEY_FILE                                                                                 \
+    TX("m1", "20")                                                                                 \
+    TX("m2", "0.05") TX("m3", "-3.50") TX("m4", "123456789012345") TX("m5", "1.234")               \
+        TX("m6", "1e17")
+#define MONEY_READ "m1=20,m2=0.05,m3=-3.5,m4=123456789012345,m5=1.234,m6=100000000000000000"
+
+/* Money stored as integers of hundredths where it fits, as text where it does not; read back
+ * as the canonical text ingest wrote either way, so a record sent again is unchanged. */
+static void test_money(void **state)
+{
+    acre_store *s = base();
+    char *got;
+    (void)state;
+    expect(s, "igaming/transactions", MONEY_FILE, 6, 6, 0, 0, 0);
+    assert_sql(s,
+               "SELECT group_concat(transaction_id || ':' || typeof(amount_currency) || ':' || "
+               "amount_currency) FROM txn",
+               "m1:integer:2000,m2:integer:5,m3:integer:-350,m4:integer:12345678901234500,"
+               "m5:text:1.234,m6:text:100000000000000000");
+    got = amounts(s);
+    assert_string_equal(got, MONEY_READ);
+    free(got);
+    /* the same values in other spellings: every record unchanged */
+    expect(s, "igaming/transactions",
+           TX("m1", "20.00") TX("m2", "5e-2") TX("m3", "-3.5") TX("m4", "123456789012345.0")
+               TX("m5", "1.2340") TX("m6", "100000000000000000"),
+           6, 0, 0, 6, 0);
+    acre_store_free(s);
+}
+
+/* In a text column (an older store's) a hundredths' integer would read as hundreds: written as
+ * an exact fraction-free text to the old layout, checked to migrate. */
+static void to_text(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    char buf[24];
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_INTEGER)
+        sqlite3_result_text(cx, buf, (int)acre_cents_format(sqlite3_value_int64(argv[0]), buf),
+                            SQLITE_TRANSIENT);
+    else
+        sqlite3_result_value(cx, argv[0]);
+}
+
+/* A store of schema 5, whose money columns were text: made here from a new one by rebuilding
+ * every record table with TEXT money columns holding the texts, and its indexes; opening it
+ * migrates it to schema 6, where the amounts that fit are integers, the others text, the
+ * indexes are back, and every amount reads as before. */
+static void test_money_migration(void **state)
+{
+    char db[] = "/tmp/acre-money-test-XXXXXX";
+    int fd = mkstemp(db);
+    acre_store *s;
+    acre_error err;
+    acre_buf sql = {0};
+    char *before, *after;
+    (void)state;
+    assert_true(fd >= 0);
+    close(fd);
+    remove(db);
+    assert_int_equal(acre_store_open(&s, db, &err), 0);
+    expect(s, "affiliates", AFFS, 2, 2, 0, 0, 0);
+    expect(s, "igaming/customers", CUST("c1", "a1"), 1, 1, 0, 0, 0);
+    expect(s, "igaming/transactions", MONEY_FILE, 6, 6, 0, 0, 0);
+    expect(s, "igaming/gaming-activity",
+           "{\"date\":\"2026-01-06\",\"customer_id\":\"c1\",\"game_type\":\"slots\","
+           "\"currency\":\"EUR\",\"total_bets\":100.5,\"wins\":0.125}\n",
+           1, 1, 0, 0, 0);
+    before = snapshot(s);
+    assert_int_equal(sqlite3_create_function(acre_sqlite_db(s), "to_text", 1, SQLITE_UTF8, NULL,
+                                             to_text, NULL, NULL),
+                     SQLITE_OK);
+    for (const acre_table *const *t = acre_store_tables(); *t; t++) {
+        if (!(*t)->versioned)
+            continue;
+        acre_buf_printf(&sql, "CREATE TABLE old(");
+        for (int i = 0; i < (*t)->ncols; i++)
+            acre_buf_printf(&sql, "%s%s %s", i ? ", " : "", (*t)->cols[i].name,
+                            (*t)->cols[i].type == ACRE_COL_INT ? "INTEGER" : "TEXT");
+        acre_buf_adds(&sql, ", PRIMARY KEY(");
+        for (int i = 0; i < (*t)->nkey; i++)
+            acre_buf_printf(&sql, "%s%s", i ? ", " : "", (*t)->cols[(*t)->key[i]].name);
+        acre_buf_adds(&sql, ")) WITHOUT ROWID; INSERT INTO old SELECT ");
+        for (int i = 0; i < (*t)->ncols; i++)
+            acre_buf_printf(&sql, (*t)->cols[i].type == ACRE_COL_MONEY ? "%sto_text(%s)" : "%s%s",
+                            i ? ", " : "", (*t)->cols[i].name);
+        acre_buf_printf(&sql,
+                        " FROM \"%s\"; DROP TABLE \"%s\"; ALTER TABLE old RENAME TO \"%s\";\n",
+                        (*t)->name, (*t)->name, (*t)->name);
+    }
+    acre_buf_adds(&sql, "CREATE INDEX txn_date ON txn(transaction_date);"
+                        "CREATE INDEX txn_customer ON txn(customer_id);"
+                        "CREATE INDEX bonus_event_time ON bonus_event(timestamp);"
+                        "CREATE INDEX bonus_event_user ON bonus_event(user_id);"
+                        "PRAGMA user_version = 5;");
+    assert_false(sql.oom);
+    assert_int_equal(acre_store_begin(s, &err), 0);
+    assert_int_equal(sqlite3_exec(acre_sqlite_db(s), sql.p, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(acre_store_commit(s, &err), 0);
+    acre_buf_free(&sql);
+    assert_sql(s, "SELECT group_concat(typeof(amount_currency)) FROM txn",
+               "text,text,text,text,text,text");
+    assert_sql(s, "SELECT total_bets || ' ' || wins FROM gaming_activity", "100.5 0.125");
+    acre_store_free(s);
+
+    assert_int_equal(acre_store_open(&s, db, &err), 0);
+    assert_int_equal(sql_int(s, "PRAGMA user_version"), 6);
+    assert_sql(s,
+               "SELECT group_concat(transaction_id || ':' || typeof(amount_currency) || ':' || "
+               "amount_currency) FROM txn",
+               "m1:integer:2000,m2:integer:5,m3:integer:-350,m4:integer:12345678901234500,"
+               "m5:text:1.234,m6:text:100000000000000000");
+    /* 100.5 fits (10050 hundredths), 0.125 does not */
+    assert_sql(s,
+               "SELECT typeof(total_bets) || ' ' || total_bets || ' ' || typeof(wins) || ' ' || "
+               "wins FROM gaming_activity",
+               "integer 10050 text 0.125");
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name "
+                                "IN ('txn_date', 'txn_customer', 'bonus_event_time', "
+                                "'bonus_event_user')"),
+                     4);
+    after = snapshot(s);
+    assert_string_equal(after, before);
+    before = (free(before), amounts(s));
+    assert_string_equal(before, MONEY_READ);
+    free(before);
+    free(after);
     acre_store_free(s);
     remove(db);
 }
@@ -644,8 +803,9 @@ static void test_sink(void **state)
                         "req-1 record 2: customer_id: no customer \"ghost\" is stored\n"
                         "req-1 record 4: line 1, column 5: invalid JSON: string or '}' expected "
                         "near 'oops'\n");
+    /* hundredths: 20 and 5 */
     assert_sql(s, "SELECT group_concat(transaction_id || '=' || amount_currency) FROM txn",
-               "t1=20,t2=5");
+               "t1=2000,t2=500");
     /* the batch row: no SHA-256 was given, so none is recorded */
     assert_sql(s,
                "SELECT source||' '||sha256||'|'||received||' '||inserted||' '||unchanged||' '||"
@@ -792,13 +952,21 @@ static void test_buffer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_formats),        cmocka_unit_test(test_upserts),
-        cmocka_unit_test(test_references),     cmocka_unit_test(test_refused_files),
-        cmocka_unit_test(test_mixed_file),     cmocka_unit_test(test_prop_samples),
-        cmocka_unit_test(test_batch),          cmocka_unit_test(test_long_file),
-        cmocka_unit_test(test_sink),           cmocka_unit_test(test_sink_abort),
-        cmocka_unit_test(test_sink_held),      cmocka_unit_test(test_buffer),
+        cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_upserts),
+        cmocka_unit_test(test_references),
+        cmocka_unit_test(test_refused_files),
+        cmocka_unit_test(test_mixed_file),
+        cmocka_unit_test(test_prop_samples),
+        cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_long_file),
+        cmocka_unit_test(test_sink),
+        cmocka_unit_test(test_sink_abort),
+        cmocka_unit_test(test_sink_held),
+        cmocka_unit_test(test_buffer),
         cmocka_unit_test(test_new_kind_table),
+        cmocka_unit_test(test_money),
+        cmocka_unit_test(test_money_migration),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,8 @@
 # interleaved (old, new, old, new...) on fresh copies of each build's store (the same records,
 # each in its build's schema), with SQLite's own
 #   SELECT customer_id, SUM(total_bets - wins) FROM gaming_activity GROUP BY customer_id
-# after each pair as the reference; the two ledgers must be byte-identical. Last, one
+# after each pair as the reference; the two ledgers must be byte-identical. Each store's size is
+# printed after the ingest. Last, one
 # `acre simulate 2026-03` each (nothing replaced), whose outputs must be identical too.
 # Interleaving is what makes the comparison fair on a shared machine: both builds meet the same
 # load. BENCH_DIR keeps the generated files and stores between runs (SKIP_INGEST=1 reuses them;
@@ -35,6 +36,11 @@ if [ -z "${SKIP_INGEST:-}" ]; then
         done
     done
 fi
+# each store's size, and its record tables' (SQLite's dbstat: the pages of each table and index)
+for who in old new; do
+    echo "store $who: $(sqlite3 "$who.db" 'SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()') bytes;" \
+        "$(sqlite3 "$who.db" "SELECT group_concat(name || ' ' || n, ', ') FROM (SELECT name, SUM(pgsize) n FROM dbstat WHERE name IN ('txn', 'gaming_activity', 'customer', 'txn_date', 'txn_customer') GROUP BY name ORDER BY name)")"
+done
 q="SELECT customer_id, SUM(total_bets - wins) FROM gaming_activity GROUP BY customer_id"
 for r in $(seq 1 "$runs"); do
     for who in old new; do

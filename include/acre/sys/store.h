@@ -41,11 +41,14 @@ extern "C" {
 
 /* ---- tables ---- */
 
-enum { ACRE_COL_TEXT, ACRE_COL_INT };
+/* ACRE_COL_MONEY: a record's money amount. To the core it is text like ACRE_COL_TEXT (the
+ * canonical decimal ingest wrote, read back byte for byte); a backend may hold it in another
+ * form (SQLite: an integer of hundredths when it fits, docs/design.md "Money as integers"). */
+enum { ACRE_COL_TEXT, ACRE_COL_INT, ACRE_COL_MONEY };
 
 typedef struct acre_column {
     const char *name;
-    int type;    /* ACRE_COL_TEXT or ACRE_COL_INT */
+    int type;    /* ACRE_COL_TEXT, ACRE_COL_INT or ACRE_COL_MONEY */
     int notnull; /* NULL is refused (every key column is not null) */
     int month;   /* an ACRE_COL_INT holding a month number (year*12 + month-1): the audit's
                   * messages write it YYYY-MM where it is a key column */
