@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "jsonval.h"
+#include "number.h"
 #include "store_int.h"
 
 #define CHUNK_ROWS 4096
@@ -232,7 +233,8 @@ static size_t digits(char *out, long long v)
     return len;
 }
 
-/* Adds one version (row's first ncol columns as texts, an integer as its digits) to c. */
+/* Adds one version (row's first ncol columns as texts, an integer as its digits, hundredths as
+ * ACRE_CENTS_MARK and their bytes) to c. */
 static int add_row(chunk *c, const acre_value *row, int ncol, int new_record, int set)
 {
     acre_ver *v;
@@ -261,7 +263,7 @@ static int add_row(chunk *c, const acre_value *row, int ncol, int new_record, in
         c->vcap = cap;
     }
     for (int i = 0; i < ncol; i++)
-        need += row[i].type == ACRE_VAL_TEXT ? row[i].n + 1 : 24;
+        need += row[i].type == ACRE_VAL_TEXT ? row[i].n + 1 : 24; /* 24 >= ACRE_CENTS_BYTES */
     if (acre_buf_reserve(&c->text, need))
         return -1;
     v = &c->v[c->nv++];
@@ -272,9 +274,15 @@ static int add_row(chunk *c, const acre_value *row, int ncol, int new_record, in
         if (row[i].type == ACRE_VAL_TEXT) {
             memcpy(at, row[i].s, row[i].n + 1);
             c->text.len += row[i].n + 1;
-        } else if (row[i].type ==
-                   ACRE_VAL_INT) { /* a count: the close reads every column as text */
+        } else if (row[i].type == ACRE_VAL_INT) {
+            /* a count: the close reads every column as text */
             c->text.len += digits(at, row[i].i) + 1;
+        } else if (row[i].type == ACRE_VAL_CENTS) {
+            /* an amount in hundredths, kept so (engine/number.h): the close sums it as it is */
+            at[0] = ACRE_CENTS_MARK;
+            memcpy(at + 1, &row[i].i, 8);
+            at[9] = '\0';
+            c->text.len += ACRE_CENTS_BYTES;
         }
     }
     v->seq = row[ncol].i;
@@ -478,6 +486,10 @@ int acre_read_start(acre_store *st, const acre_read_query *q, int nq, long long 
         acre_error e;
         if (acre_store_reader(st, &g->db, &e))
             r->threaded = 0;
+        else
+            /* amounts as hundredths where the backend holds them so: no text is made only to
+             * be parsed again (add_row keeps them, acre_number_stored reads them) */
+            g->db->b->money_cents = 1;
     }
     if (!r->threaded) {
         /* no reader handles (in memory, or none could be opened): the queries in order on this

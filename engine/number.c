@@ -166,7 +166,42 @@ int acre_number_stored(acre_number *n, const char *s)
         n->exp = 0;
         return 0;
     }
+    if (s[0] == ACRE_CENTS_MARK) {
+        long long v;
+        memcpy(&v, s + 1, sizeof v);
+        acre_number_cents(n, v);
+        return 0;
+    }
     return acre_number_parse(n, s, strlen(s), "value", NULL);
+}
+
+/* |v| without its trailing zeros into *mant; returns how many were taken off. */
+static int strip(long long v, uint64_t *mant)
+{
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    int z = 0;
+    while (u && u % 10 == 0)
+        u /= 10, z++;
+    *mant = u;
+    return z;
+}
+
+int acre_cents_ok(long long v)
+{
+    uint64_t m;
+    if (v > -1000000000000000LL && v < 1000000000000000LL)
+        return 1; /* below 10^15: at most 15 digits (every amount a close meets) */
+    strip(v, &m);
+    for (int d = 0; d < ACRE_DEC_MAX_DIGITS; d++)
+        m /= 10;
+    return m == 0;
+}
+
+void acre_number_cents(acre_number *n, long long v)
+{
+    int z = strip(v, &n->mant);
+    n->neg = v < 0;
+    n->exp = n->mant ? z - 2 : 0;
 }
 
 int acre_cents_parse(const char *s, size_t n, long long *v)

@@ -43,8 +43,8 @@ static inline int acre_number_sgn(const acre_number *n)
     return n->mant == 0 ? 0 : (n->neg ? -1 : 1);
 }
 
-/* A stored column's number (as ingest wrote it, so it parses) into n; NULL gives 0. The close
- * and the rule kinds read streamed columns with it. */
+/* A stored column's number (as ingest wrote it, so it parses; or a reader's hundredths, below)
+ * into n; NULL gives 0. The close and the rule kinds read streamed columns with it. */
 int acre_number_stored(acre_number *n, const char *s);
 
 /* Money held as an integer of hundredths ("cents", whatever the currency), the way the SQLite
@@ -57,5 +57,18 @@ int acre_number_stored(acre_number *n, const char *s);
  * byte. */
 int acre_cents_parse(const char *s, size_t n, long long *v);
 size_t acre_cents_format(long long v, char buf[24]);
+
+/* 1 when v hundredths has at most ACRE_DEC_MAX_DIGITS significant digits, as every amount
+ * acre_cents_parse takes does (ingest refuses more); a store holding another was changed. */
+int acre_cents_ok(long long v);
+
+/* n = v hundredths. v must pass acre_cents_ok. */
+void acre_number_cents(acre_number *n, long long v);
+
+/* The close's readers keep a money column read as hundredths (ACRE_VAL_CENTS) in their text
+ * chunks as this byte, the 8 bytes of the integer, and a NUL (engine/close_read.c), where a
+ * canonical text never starts with it; acre_number_stored reads either form. */
+#define ACRE_CENTS_MARK '\001'
+#define ACRE_CENTS_BYTES 10
 
 #endif

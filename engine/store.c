@@ -36,6 +36,7 @@ int acre_store_open_backend(acre_store **out, acre_store_backend *b, acre_error 
         b->free(b);
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     }
+    b->money_cents = 0; /* text, until a close's reader asks otherwise */
     s->b = b;
     *out = s;
     return 0;

@@ -223,8 +223,9 @@ static void bind(sqlite3_stmt *st, int i, const acre_value *v, int money)
         sqlite3_bind_null(st, i);
 }
 
-/* An error for a value no acre writes in a money column (a real number, a blob): the store was
- * changed by something else. Names the row by the key columns the query reads. */
+/* An error for a value no acre writes in a money column (a real number, a blob, an integer
+ * of more significant digits than a record's number has): the store was changed by something
+ * else. Names the row by the key columns the query reads. */
 static int bad_money(sqlite3_stmt *st, const acre_stmt *s, int i, acre_error *err)
 {
     int type = sqlite3_column_type(st, i);
@@ -240,7 +241,10 @@ static int bad_money(sqlite3_stmt *st, const acre_stmt *s, int i, acre_error *er
                    "the store's %s row (%s) has %s in %s, not an amount acre stores: the store "
                    "was changed outside acre",
                    s->t->name, key.len && !key.oom ? key.p : "its key not read",
-                   type == SQLITE_FLOAT ? "a floating-point number" : "a blob", s->q->cols[i]);
+                   type == SQLITE_FLOAT     ? "a floating-point number"
+                   : type == SQLITE_INTEGER ? "an integer of more than 15 significant digits"
+                                            : "a blob",
+                   s->q->cols[i]);
     acre_buf_free(&key);
     return ACRE_EIO;
 }
@@ -268,9 +272,19 @@ int acre_sqlite_run(acre_store_backend *b, acre_stmt *s, const acre_value *param
             if (s->read[i] == READ_MONEY) {
                 int type = sqlite3_column_type(st, i);
                 if (type == SQLITE_INTEGER) {
-                    v->type = ACRE_VAL_TEXT;
-                    v->s = s->cents[i];
-                    v->n = acre_cents_format(sqlite3_column_int64(st, i), s->cents[i]);
+                    v->i = sqlite3_column_int64(st, i);
+                    if (!acre_cents_ok(v->i)) {
+                        rc = bad_money(st, s, i, err);
+                        sqlite3_reset(st);
+                        return rc;
+                    }
+                    if (b->money_cents) {
+                        v->type = ACRE_VAL_CENTS;
+                    } else {
+                        v->type = ACRE_VAL_TEXT;
+                        v->s = s->cents[i];
+                        v->n = acre_cents_format(v->i, s->cents[i]);
+                    }
                     continue;
                 }
                 if (type != SQLITE_TEXT && type != SQLITE_NULL) {

@@ -138,6 +138,11 @@ cp base.db t.db
 sqlite3 t.db "UPDATE gaming_activity SET wins = 40.0 WHERE customer_id = 'c_2001' AND date = '2026-03-05'"
 "$acre" --db t.db audit --recompute >out 2>err; check "a floating-point amount: --recompute stops" 4 $?
 check "a floating-point amount: the row and column" "acre: audit: the recompute stopped at 2026-03: reading records: the store's gaming_activity row (date=2026-03-05, customer_id=c_2001, game_type=sportsbook, currency=GBP, seq=49) has a floating-point number in wins, not an amount acre stores: the store was changed outside acre" "$(cat err)"
+# an integer of 16 significant digits is no amount either (ingest takes at most 15)
+cp base.db t.db
+sqlite3 t.db "UPDATE gaming_activity SET wins = 1234567890123456 WHERE customer_id = 'c_2001' AND date = '2026-03-05'"
+"$acre" --db t.db audit --recompute >out 2>err; check "a 16-digit amount: --recompute stops" 4 $?
+check "a 16-digit amount: the row and column" "acre: audit: the recompute stopped at 2026-03: reading records: the store's gaming_activity row (date=2026-03-05, customer_id=c_2001, game_type=sportsbook, currency=GBP, seq=49) has an integer of more than 15 significant digits in wins, not an amount acre stores: the store was changed outside acre" "$(cat err)"
 
 # counted: late-data-after-close counted c_1's re-sent 01-15 GGR of 1,500 at the February close
 # (case.json); a forged 2000 would make the next close count 1,500 - 2,000 = -500 again

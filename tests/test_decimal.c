@@ -372,7 +372,27 @@ static void test_cents(void **state)
         acre_number_format(&n, canon);
         if (strcmp(canon, buf) != 0 || !acre_cents_parse(buf, len, &v) || v != c)
             fail_msg("%lld: %s (canonical %s)", c, buf, canon);
+        /* and the close's reading of the integer is the number the text parses to */
+        {
+            acre_number m;
+            assert_true(acre_cents_ok(c));
+            acre_number_cents(&m, c);
+            if (m.neg != n.neg || m.mant != n.mant || m.exp != n.exp)
+                fail_msg("%lld: read as %d %llu e%d, parsed as %d %llu e%d", c, m.neg,
+                         (unsigned long long)m.mant, m.exp, n.neg, (unsigned long long)n.mant,
+                         n.exp);
+        }
     }
+    /* 15 significant digits at most, as ingest allows: 123456789012345 (15 digits, 17 as
+     * hundredths) is an amount; 1234567890123456 hundredths (16 digits) is not; trailing zeros
+     * do not count */
+    assert_true(acre_cents_ok(12345678901234500LL));
+    assert_true(acre_cents_ok(-999999999999999LL));
+    assert_true(acre_cents_ok(INT64_MAX / 10000000 * 10000000)); /* 922337203685 and 7 zeros */
+    assert_false(acre_cents_ok(1234567890123456LL));
+    assert_false(acre_cents_ok(-1234567890123456LL));
+    assert_false(acre_cents_ok(INT64_MAX));
+    assert_false(acre_cents_ok(INT64_MIN));
 }
 
 int main(void)

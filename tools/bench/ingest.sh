@@ -2,7 +2,9 @@
 # tools/bench/ingest.sh [ROWS] [RUNS] — acre's ingest of ROWS gaming-activity records (default
 # 1,000,000) beside SQLite's own `.import` of the same rows as CSV into the same table of the same
 # schema, in the same run. Prints a Markdown table for docs/PERFORMANCE.md. Needs a built tree in
-# build/ (tools/setup.sh demo) and GNU time (Debian package `time`) for peak memory.
+# build/ (tools/setup.sh demo) and GNU time (Debian package `time`) for peak memory. OLD_ACRE=path
+# adds another build's ingest of the same file to each run, before this one's (interleaved, so
+# both meet the same load).
 set -eu
 rows=${1:-1000000}
 runs=${2:-3}
@@ -27,9 +29,22 @@ measure() {
     cat "$work/time"
 }
 
-echo "| run | acre ingest (s) | acre peak RSS (MiB) | sqlite3 .import (s) | .import peak RSS (MiB) | ratio |"
-echo "|---|---|---|---|---|---|"
+if [ "${OLD_ACRE:-}" ]; then
+    echo "| run | old acre ingest (s) | acre ingest (s) | acre peak RSS (MiB) | sqlite3 .import (s) | .import peak RSS (MiB) | ratio |"
+    echo "|---|---|---|---|---|---|---|"
+else
+    echo "| run | acre ingest (s) | acre peak RSS (MiB) | sqlite3 .import (s) | .import peak RSS (MiB) | ratio |"
+    echo "|---|---|---|---|---|---|"
+fi
 for r in $(seq 1 "$runs"); do
+    old_s=
+    if [ "${OLD_ACRE:-}" ]; then
+        rm -f "$work"/o.db*
+        "$OLD_ACRE" --db "$work/o.db" ingest affiliates "$work/affiliates.ndjson" >/dev/null
+        "$OLD_ACRE" --db "$work/o.db" ingest igaming/customers "$work/customers.ndjson" >/dev/null
+        set -- $(measure "$OLD_ACRE" --db "$work/o.db" ingest igaming/gaming-activity "$work/activity.ndjson")
+        old_s="$1 | "
+    fi
     # acre: a fresh store with the affiliates and customers the rows reference (not timed)
     rm -f "$work"/a.db*
     "$acre" --db "$work/a.db" ingest affiliates "$work/affiliates.ndjson" >/dev/null
@@ -44,7 +59,7 @@ for r in $(seq 1 "$runs"); do
     n=$(sqlite3 "$work/s.db" 'SELECT count(*) FROM gaming_activity')
     m=$(sqlite3 "$work/a.db" 'SELECT count(*) FROM gaming_activity')
     [ "$n" = "$rows" ] && [ "$m" = "$rows" ] || { echo "row counts differ: acre $m, sqlite $n" >&2; exit 1; }
-    echo "| $r | $acre_s | $((acre_kb / 1024)) | $sql_s | $((sql_kb / 1024)) | $(echo "scale=2; $acre_s / $sql_s" | bc) |"
+    echo "| $r | $old_s$acre_s | $((acre_kb / 1024)) | $sql_s | $((sql_kb / 1024)) | $(echo "scale=2; $acre_s / $sql_s" | bc) |"
 done
 echo
 echo "rows: $rows; NDJSON $ndjson_mb MB, CSV $csv_mb MB; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); SQLite $(sqlite3 --version | cut -d' ' -f1)"

@@ -88,11 +88,14 @@ const acre_table *acre_store_table(const char *name);
 
 /* ---- values and rows ---- */
 
-enum { ACRE_VAL_NULL, ACRE_VAL_INT, ACRE_VAL_TEXT };
+/* ACRE_VAL_CENTS: a money column's value as an integer of hundredths in `i`, returned only on a
+ * handle that asks for it (acre_store_backend.money_cents) by a backend that holds money so;
+ * never a parameter. */
+enum { ACRE_VAL_NULL, ACRE_VAL_INT, ACRE_VAL_TEXT, ACRE_VAL_CENTS };
 
 typedef struct acre_value {
     int type;
-    long long i;   /* ACRE_VAL_INT */
+    long long i;   /* ACRE_VAL_INT, ACRE_VAL_CENTS */
     const char *s; /* ACRE_VAL_TEXT: n bytes, NUL-terminated; borrowed */
     size_t n;
 } acre_value;
@@ -192,6 +195,12 @@ struct acre_store_backend {
 
     /* Required. Frees the handle (and rolls back an open transaction). */
     void (*free)(acre_store_backend *b);
+
+    /* Set by the engine, not the backend: 1 on a reader handle whose rows the close's readers
+     * take (engine/close_read.c), 0 on every other. A backend that holds money as integers may
+     * then give a money column's value as ACRE_VAL_CENTS instead of its text; one that does not
+     * ignores it. */
+    int money_cents;
 };
 
 /* A store over backend b (taken: acre_store_free frees it, also on failure). The backend's
