@@ -1,24 +1,31 @@
-/* engine/ingest_pipe.c — an NDJSON input's lines parsed on a second thread (internal).
+/* engine/ingest_pipe.c — an NDJSON input's lines parsed on other threads (internal).
  *
- * Parsing JSON costs more than storing it, so a reader thread reads, parses and validates lines
- * into batches while the calling thread hands them to the record sink (engine/ingest.c), which
- * checks references and stores them, in file order. Only the calling thread touches the sink,
- * the store or the reject callback, so the output is the same as one thread would give. A record
- * crosses over as its raw line and its canonical cells, copied into the batch; a reject's echo
- * is parsed again from the raw line. */
+ * Parsing JSON costs more than storing it (docs/PERFORMANCE.md: about 70% of an activity file's
+ * work), so up to two parser threads read, parse and validate lines into batches while the
+ * calling thread hands them to the record sink (engine/ingest.c), which checks references and
+ * stores them, in file order. A parser takes the next BATCH_RECS lines under the read lock
+ * (copying them into its batch, numbered in file order), then parses them while the other
+ * reads and parses the next ones; the calling thread takes the batches by their numbers. Only
+ * it touches the sink, the store or the reject callback, so the output is the same as one
+ * thread would give. A record crosses over as its raw line and its canonical cells, copied into
+ * the batch; a reject's echo is parsed again from the raw line. The first failure in file order
+ * ends the input: a batch that meets one keeps the records before it and ends there, and the
+ * batches after it are never consumed. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "ingest_int.h"
 
 #define BATCH_RECS 2048
-#define NBATCH 6
+#define NBATCH 8
+#define MAX_PARSERS 2
 
 typedef struct frozen {
-    long line;
+    long line, index;   /* its line number, its record number in the input */
     size_t raw, rawlen; /* the line, in the batch arena */
     size_t err0;        /* first of its errors in the batch's errs */
     int nerr;
@@ -28,8 +35,9 @@ typedef struct frozen {
 enum { FAIL_NONE, FAIL_JSON, FAIL_LONG, FAIL_NOMEM, FAIL_IO, FAIL_NUMBERS };
 
 typedef struct fbatch {
-    frozen *recs;
-    size_t n;
+    long no;      /* its place in the input: 0, 1, ... */
+    frozen *recs; /* nread lines read, the first n of them parsed */
+    size_t n, nread;
     acre_buf arena;
     acre_fielderr *errs;
     size_t nerr, caperr;
@@ -43,11 +51,14 @@ typedef struct fpipe {
     pthread_cond_t cv;
     fbatch batches[NBATCH];
     fbatch *full[NBATCH], *spare[NBATCH];
-    int nfull, headfull, nspare;
+    int nfull, nspare;
     int stop;
+    /* the read lock: the input, its next batch number and record number, and whether it ended */
+    pthread_mutex_t rmu;
     reader *rd;
+    long next_no, index;
+    int read_end;
     const acre_kind *k;
-    long index;
 } fpipe;
 
 static fbatch *take_spare(fpipe *p)
@@ -61,6 +72,7 @@ static fbatch *take_spare(fpipe *p)
     pthread_mutex_unlock(&p->mu);
     if (b) {
         b->n = 0;
+        b->nread = 0;
         b->nerr = 0;
         b->end = 0;
         b->fail = FAIL_NONE;
@@ -70,23 +82,67 @@ static fbatch *take_spare(fpipe *p)
     return b;
 }
 
-static void give_full(fpipe *p, fbatch *b)
+static void give(fpipe *p, fbatch *b, int full)
 {
     pthread_mutex_lock(&p->mu);
-    p->full[(p->headfull + p->nfull) % NBATCH] = b;
-    p->nfull++;
+    if (full)
+        p->full[p->nfull++] = b;
+    else
+        p->spare[p->nspare++] = b;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
 }
 
-static int freeze(fbatch *b, const acre_rec *r, const char *line, size_t len, long ln)
+/* Reads the next lines into b under the read lock, copying them into its arena. Returns 0
+ * when the input had already ended (b is not used), else 1. */
+static int read_lines(fpipe *p, fbatch *b)
 {
-    frozen *f = &b->recs[b->n];
-    f->line = ln;
-    f->raw = b->arena.len;
-    f->rawlen = len;
-    acre_buf_add(&b->arena, line, len);
-    acre_buf_add(&b->arena, "", 1);
+    pthread_mutex_lock(&p->rmu);
+    if (p->read_end) {
+        pthread_mutex_unlock(&p->rmu);
+        return 0;
+    }
+    b->no = p->next_no++;
+    while (b->nread < BATCH_RECS && !b->end) {
+        char *line;
+        size_t len;
+        int rc = acre_reader_line(p->rd, &line, &len);
+        frozen *f = &b->recs[b->nread];
+        if (rc == 1) {
+            b->end = 1;
+            if (p->rd->ioerr)
+                b->fail = FAIL_IO;
+        } else if (rc == 2) {
+            b->end = 1;
+            b->fail = FAIL_LONG;
+            b->fail_line = p->rd->line + 1;
+        } else if (rc < 0) {
+            b->end = 1;
+            b->fail = FAIL_NOMEM;
+        } else if (!acre_blank(line, len)) {
+            f->line = p->rd->line;
+            f->index = p->index++;
+            f->raw = b->arena.len;
+            f->rawlen = len;
+            acre_buf_add(&b->arena, line, len);
+            acre_buf_add(&b->arena, "", 1);
+            if (b->arena.oom) {
+                b->end = 1;
+                b->fail = FAIL_NOMEM;
+            } else {
+                b->nread++;
+            }
+        }
+    }
+    if (b->end)
+        p->read_end = 1;
+    pthread_mutex_unlock(&p->rmu);
+    return 1;
+}
+
+/* Record f's validation: its errors, or its cells copied into the arena. */
+static int freeze(fbatch *b, frozen *f, const acre_rec *r)
+{
     f->nerr = r->nerrors;
     f->err0 = b->nerr;
     if (r->nerrors) {
@@ -110,62 +166,55 @@ static int freeze(fbatch *b, const acre_rec *r, const char *line, size_t len, lo
             }
         }
     }
-    if (b->arena.oom)
-        return ACRE_ENOMEM;
-    b->n++;
-    return 0;
+    return b->arena.oom ? ACRE_ENOMEM : 0;
+}
+
+/* Parses and validates b's lines, stopping at the first that fails (which ends the input). */
+static void parse_lines(fpipe *p, fbatch *b, acre_rec *rec)
+{
+    for (; b->n < b->nread; b->n++) {
+        frozen *f = &b->recs[b->n];
+        acre_numtab t = {0};
+        json_t *doc;
+        int rc;
+        /* the line, where the arena is now (freeze may have moved it) */
+        const char *line = b->arena.p + f->raw;
+        if (!(doc = acre_json_loadb(line, f->rawlen, ACRE_INGEST_JSON_FLAGS, &b->je))) {
+            b->end = 1;
+            b->fail = FAIL_JSON;
+            b->fail_line = f->line;
+            b->fail_index = f->index;
+            return;
+        }
+        rc = acre_numtab_build(&t, doc, line, f->rawlen);
+        if (rc == 0 && acre_rec_validate(rec, p->k, doc, &t) == ACRE_ENOMEM)
+            rc = ACRE_ENOMEM;
+        if (rc == 0)
+            rc = freeze(b, f, rec);
+        acre_numtab_free(&t);
+        json_decref(doc);
+        if (rc) {
+            b->end = 1;
+            b->fail = rc == ACRE_ENOMEM ? FAIL_NOMEM : FAIL_NUMBERS;
+            return;
+        }
+    }
 }
 
 static void *parse_thread(void *arg)
 {
     fpipe *p = arg;
     acre_rec rec;
-    fbatch *b = take_spare(p);
+    fbatch *b;
 
     acre_rec_init(&rec);
-    while (b) {
-        char *line;
-        size_t len;
-        json_t *doc;
-        acre_numtab t = {0};
-        int rc = acre_reader_line(p->rd, &line, &len);
-        if (rc == 1) {
-            b->end = 1;
-            if (p->rd->ioerr)
-                b->fail = FAIL_IO;
-        } else if (rc == 2) {
-            b->end = 1;
-            b->fail = FAIL_LONG;
-            b->fail_line = p->rd->line + 1;
-        } else if (rc < 0) {
-            b->end = 1;
-            b->fail = FAIL_NOMEM;
-        } else if (acre_blank(line, len)) {
-            continue;
-        } else if (!(doc = acre_json_loadb(line, len, ACRE_INGEST_JSON_FLAGS, &b->je))) {
-            b->end = 1;
-            b->fail = FAIL_JSON;
-            b->fail_line = p->rd->line;
-            b->fail_index = p->index;
-        } else {
-            rc = acre_numtab_build(&t, doc, line, len);
-            if (rc == 0 && acre_rec_validate(&rec, p->k, doc, &t) == ACRE_ENOMEM)
-                rc = ACRE_ENOMEM;
-            if (rc == 0)
-                rc = freeze(b, &rec, line, len, p->rd->line);
-            acre_numtab_free(&t);
-            json_decref(doc);
-            p->index++;
-            if (rc) {
-                b->end = 1;
-                b->fail = rc == ACRE_ENOMEM ? FAIL_NOMEM : FAIL_NUMBERS;
-            }
+    while ((b = take_spare(p))) {
+        if (!read_lines(p, b)) {
+            give(p, b, 0);
+            break;
         }
-        if (b->end || b->n == BATCH_RECS) {
-            int end = b->end;
-            give_full(p, b);
-            b = end ? NULL : take_spare(p);
-        }
+        parse_lines(p, b, &rec);
+        give(p, b, 1);
     }
     acre_rec_free(&rec);
     return NULL;
@@ -192,15 +241,24 @@ static int consume(acre_ingest_sink *g, const fbatch *b, acre_error *err)
     return 0;
 }
 
+/* How many parser threads: two where there are two cores or more. */
+static int parsers(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n >= 2 ? MAX_PARSERS : 1;
+}
+
 int acre_ingest_pipeline(acre_ingest_sink *g, reader *rd, long index, acre_error *err)
 {
     fpipe p;
-    pthread_t th;
-    int rc = 0, done = 0;
+    pthread_t th[MAX_PARSERS];
+    int rc = 0, done = 0, nth = 0, want = parsers();
+    long next = 0; /* the batch to consume next */
 
     memset(&p, 0, sizeof p);
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
+    pthread_mutex_init(&p.rmu, NULL);
     p.rd = rd;
     p.k = acre_ingest_kind(g);
     p.index = index;
@@ -210,19 +268,27 @@ int acre_ingest_pipeline(acre_ingest_sink *g, reader *rd, long index, acre_error
             rc = ACRE_ENOMEM;
         p.spare[p.nspare++] = &p.batches[i];
     }
-    if (rc || pthread_create(&th, NULL, parse_thread, &p) != 0) {
+    for (; !rc && nth < want && pthread_create(&th[nth], NULL, parse_thread, &p) == 0; nth++)
+        ;
+    if (rc || nth == 0) {
         rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         goto out;
     }
     while (!done) {
-        fbatch *b;
+        fbatch *b = NULL;
         pthread_mutex_lock(&p.mu);
-        while (p.nfull == 0)
+        for (;;) {
+            for (int i = 0; i < p.nfull && !b; i++)
+                if (p.full[i]->no == next) {
+                    b = p.full[i];
+                    p.full[i] = p.full[--p.nfull];
+                }
+            if (b)
+                break;
             pthread_cond_wait(&p.cv, &p.mu);
-        b = p.full[p.headfull];
-        p.headfull = (p.headfull + 1) % NBATCH;
-        p.nfull--;
+        }
         pthread_mutex_unlock(&p.mu);
+        next++;
 
         rc = consume(g, b, err);
         done = b->end || rc;
@@ -251,13 +317,14 @@ int acre_ingest_pipeline(acre_ingest_sink *g, reader *rd, long index, acre_error
         }
         pthread_mutex_lock(&p.mu);
         if (done)
-            p.stop = 1; /* the reader thread ends at its next batch */
+            p.stop = 1; /* the parsers end at their next batch */
         p.spare[p.nspare++] = b;
         pthread_cond_broadcast(&p.cv);
         pthread_mutex_unlock(&p.mu);
     }
-    pthread_join(th, NULL);
 out:
+    for (int i = 0; i < nth; i++)
+        pthread_join(th[i], NULL);
     for (int i = 0; i < NBATCH; i++) {
         free(p.batches[i].recs);
         free(p.batches[i].errs);
@@ -265,5 +332,6 @@ out:
     }
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.rmu);
     return rc;
 }

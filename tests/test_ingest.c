@@ -723,6 +723,49 @@ static void test_long_file(void **state)
     acre_store_free(s);
 }
 
+/* 20,000 records: about ten batches of 2,048 lines, parsed by two threads
+ * (engine/ingest_pipe.c), stored in file order whichever thread parsed them; a file with two
+ * lines of broken JSON in different batches is refused for the first in file order (line 6001,
+ * record 6000), whichever was parsed first, and nothing of it is stored. */
+static void test_parsers(void **state)
+{
+    acre_store *s = base();
+    acre_buf text = {0};
+    run x;
+    (void)state;
+    for (int i = 0; i < 20000; i++)
+        acre_buf_printf(&text,
+                        "{\"transaction_id\":\"t%05d\",\"customer_id\":\"c%d\","
+                        "\"transaction_type\":\"deposit\",\"amount_currency\":%d.%02d,"
+                        "\"currency\":\"EUR\",\"transaction_date\":\"2026-01-06T12:00:00Z\","
+                        "\"status\":\"approved\"}\n",
+                        i, i % 2 + 1, i, i % 100);
+    expect(s, "igaming/transactions", text.p, 20000, 20000, 0, 0, 0);
+    /* seq follows file order: the IDs sorted by seq are the IDs sorted by name */
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM (SELECT transaction_id, row_number() OVER "
+                                "(ORDER BY seq) a, row_number() OVER (ORDER BY transaction_id) b "
+                                "FROM txn) WHERE a <> b"),
+                     0);
+    /* t12345: 12345.45 (12345 and 12345 % 100 hundredths) */
+    assert_sql(s, "SELECT amount_currency FROM txn WHERE transaction_id = 't12345'", "1234545");
+    acre_store_free(s);
+
+    s = base();
+    acre_buf_reset(&text);
+    for (int i = 0; i < 20000; i++)
+        acre_buf_printf(&text, i == 6000 || i == 15000 ? "{\"transaction_id\": oops}\n"
+                                                        : "{\"transaction_id\":\"t%05d\"}\n",
+                        i);
+    x = ingest_text(s, "igaming/transactions", text.p, 0);
+    assert_int_not_equal(x.rc, 0);
+    if (!strstr(x.err.message, "line 6001"))
+        fail_msg("want line 6001: %s", x.err.message);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM txn"), 0);
+    acre_buf_free(&x.rejects);
+    acre_buf_free(&text);
+    acre_store_free(s);
+}
+
 /* ---- the record sink on its own ------------------------------------------------------- */
 
 typedef struct texts {
@@ -960,6 +1003,7 @@ int main(void)
         cmocka_unit_test(test_prop_samples),
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_long_file),
+        cmocka_unit_test(test_parsers),
         cmocka_unit_test(test_sink),
         cmocka_unit_test(test_sink_abort),
         cmocka_unit_test(test_sink_held),
