@@ -46,9 +46,13 @@ typedef struct acre_line {
 enum { ACRE_REC_TRANSACTION, ACRE_REC_GAMING, ACRE_REC_TRADING, ACRE_REC_BONUS };
 
 /* One streamed record version as a value hook sees it (acre_rule_kind.value,
- * include/acre/sys/rule.h): its table, date, customer, and the text of the columns a valuation
- * reads, as stored (NULL when the column is NULL, and for the columns of other tables). The
- * strings are borrowed from the streaming: valid during the call only. */
+ * include/acre/sys/rule.h): its table, date, customer, and the columns a valuation reads, as
+ * stored (NULL when the column is NULL, and for the columns of other tables). The strings are
+ * borrowed from the streaming: valid during the call only. The amounts (amount, amount_usd,
+ * total_bets, total_wins, ggr, ngr, btr) are not always text: on the close's reader threads an
+ * amount held as hundredths comes as ACRE_CENTS_MARK and its 8 bytes (engine/number.h), which
+ * may hold NUL bytes. Read an amount only with acre_number_stored, and only test it for NULL
+ * otherwise; the other members are text. */
 typedef struct acre_rec_view {
     int table;          /* ACRE_REC_* */
     char date[11];      /* YYYY-MM-DD: transaction_date, activity_date or event timestamp */

@@ -127,6 +127,10 @@ static int read_lines(fpipe *p, fbatch *b)
             acre_buf_add(&b->arena, line, len);
             acre_buf_add(&b->arena, "", 1);
             if (b->arena.oom) {
+                /* the lines before it are whole: parsed, so that an error in one of them is
+                 * the one reported; the arena may grow again for their cells */
+                b->arena.len = f->raw;
+                b->arena.oom = 0;
                 b->end = 1;
                 b->fail = FAIL_NOMEM;
             } else {

@@ -232,7 +232,9 @@ int acre_cents_parse(const char *s, size_t n, long long *v)
     if (u > (uint64_t)INT64_MAX || (neg && u == 0))
         return 0;
     *v = neg ? -(long long)u : (long long)u;
-    return 1;
+    /* more significant digits than a record's number has (ingest refuses them; a text only a
+     * changed store holds): kept as text, since a read refuses such an integer */
+    return acre_cents_ok(*v);
 }
 
 size_t acre_cents_format(long long v, char buf[24])

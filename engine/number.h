@@ -51,7 +51,8 @@ int acre_number_stored(acre_number *n, const char *s);
  * backend stores a record's money column when it fits (docs/design.md "Money as integers").
  * acre_cents_parse: 1 and *v when the n bytes at s are a canonical amount as ingest stores it
  * (acre_number_format's text: no leading zero, no trailing zero after the point, no "-0") with
- * at most two decimals and |value| * 100 <= INT64_MAX; else 0, and the text is stored as it is.
+ * at most two decimals, |value| * 100 <= INT64_MAX and at most ACRE_DEC_MAX_DIGITS significant
+ * digits (acre_cents_ok); else 0, and the text is stored as it is.
  * acre_cents_format: the canonical text of v / 100 into buf (at most 23 bytes with the NUL);
  * returns its length. For every text acre_cents_parse takes, formatting gives it back byte for
  * byte. */
@@ -59,7 +60,7 @@ int acre_cents_parse(const char *s, size_t n, long long *v);
 size_t acre_cents_format(long long v, char buf[24]);
 
 /* 1 when v hundredths has at most ACRE_DEC_MAX_DIGITS significant digits, as every amount
- * acre_cents_parse takes does (ingest refuses more); a store holding another was changed. */
+ * acre_cents_parse takes has (ingest refuses more); a store holding another was changed. */
 int acre_cents_ok(long long v);
 
 /* n = v hundredths. v must pass acre_cents_ok. */

@@ -242,10 +242,14 @@ static int rebuild_money(sqlite3 *db, acre_buf *b, const acre_table *t, acre_err
 static int schema_v6(sqlite3 *db, acre_error *err)
 {
     acre_buf b = {0};
-    int rc = 0;
+    int rc = 0, dqs = 1;
     if (sqlite3_create_function_v2(db, "acre_money", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                    money_fn, NULL, NULL, NULL) != SQLITE_OK)
         return acre_sqlite_fail(db, "migrating the store to schema version 6", err);
+    /* a column the old table lacks is an error, not the string "wins" in every row (SQLite
+     * reads an unknown double-quoted name as a string unless told not to) */
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, -1, &dqs);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
     acre_buf_adds(&b, "BEGIN;\n");
     for (const acre_table *const *t = acre_store_tables(); *t && !rc; t++)
         if ((*t)->versioned)
@@ -255,6 +259,7 @@ static int schema_v6(sqlite3 *db, acre_error *err)
         rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     if (!rc)
         rc = run_script(db, b.p, "migrating the store to schema version 6", err);
+    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, dqs, NULL);
     acre_buf_free(&b);
     return rc;
 }

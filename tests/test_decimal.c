@@ -310,13 +310,20 @@ static void test_cents(void **state)
         {"76.1", 7610},
         {"100", 10000},
         {"-1", -100},
-        /* the largest: INT64_MAX hundredths */
-        {"92233720368547758.07", INT64_MAX},
-        {"-92233720368547758.07", -INT64_MAX},
+        /* 15 significant digits, the most a record's number has: 17 digits of hundredths */
+        {"123456789012345", 12345678901234500LL},
+        {"-1234567890123.45", -123456789012345LL},
+        /* 1 significant digit, 10^16: 10^18 hundredths */
+        {"10000000000000000", 1000000000000000000LL},
     };
-    /* not canonical (ingest never writes them), finer than hundredths, too large, or not a
-     * plain decimal (a stored fraction): kept as text */
+    /* not canonical (ingest never writes them), finer than hundredths, too large, more than 15
+     * significant digits (INT64_MAX hundredths has 19: only a changed store holds such a text,
+     * and a read refuses the integer), or not a plain decimal (a stored fraction): kept as text */
     static const char *const text[] = {
+        "92233720368547758.07",
+        "-92233720368547758.07",
+        "1234567890123456",
+        "12345678901234.567",
         "1.234",
         "0.001",
         "1.50",

@@ -44,7 +44,8 @@
  * period's; engine/close_late.c). The hook runs on the streaming thread, one record at a time,
  * with the records of different queries interleaved, so its result may depend only on the
  * record, the plan and its config, never on the order or on records seen before. It may read
- * the record view (borrowed for the call), the plan, its config and what the close loaded
+ * the record view (borrowed for the call; its amounts only through acre_number_stored, since
+ * they may come as binary hundredths: engine/close.h), the plan, its config and what the close loaded
  * before streaming (the period, the FX rates); it writes only its outputs *a and *b, converts
  * with acre_close_convert* (which records a missing rate under the close's lock), allocates only
  * through engine/alloc.h, and keeps no state of its own.

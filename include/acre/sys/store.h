@@ -37,7 +37,8 @@
 extern "C" {
 #endif
 
-#define ACRE_STORE_BACKEND_VERSION 1
+/* 2: acre_store_backend.money_cents, ACRE_COL_MONEY and ACRE_VAL_CENTS (schema 6) */
+#define ACRE_STORE_BACKEND_VERSION 2
 
 /* ---- tables ---- */
 
