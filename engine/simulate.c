@@ -3,11 +3,12 @@
  *
  * Everything happens inside a write transaction that is rolled back, so nothing is written and
  * nothing is copied: closes from FROM on are undone (every state table is keyed by the close that
- * wrote it), plans and assignments replaced, and the periods closed again in order, each closed
- * period at its own close's watermark, so records that arrived later are seen as that close saw
- * them and the only difference from the stored ledger is the deal. With the stored plans the
- * simulation gives the stored ledgers back byte for byte (tests/simulate.sh checks it on every
- * fixture). */
+ * wrote it; a clawback made before FROM is kept: find_kept), plans and assignments replaced, and
+ * the periods closed again in order, each closed period at its own close's watermark, so records
+ * that arrived later are seen as that close saw them and the only difference from the stored
+ * ledger is the deal. With the stored plans the simulation gives the stored ledgers back byte
+ * for byte, every closed range and every closed period alone (tests/test_simulate.c checks it
+ * on every fixture). */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,18 +81,162 @@ static int value(acre_store *s, const acre_query *q, const char *param, char **v
     return acre_store_query(s, q, &p, copy_text, v, "simulating", err);
 }
 
+static size_t skip_string(const char *t, size_t n, size_t i);
+
+/* A settled customer whose clawed_period is at or after the first simulated period, paid before
+ * it. */
+typedef struct marked {
+    char *raw;    /* the customer ID */
+    char *id;     /* the same JSON-escaped, with its quotes, as a ledger writes it */
+    int paid;     /* the period it was paid in */
+    int64_t last; /* the end of its clawback window: qualified_at + clawback_days */
+    int clawed;   /* the period whose ledger claws it back, before the first simulated; or 0 */
+} marked;
+
+typedef struct marks {
+    marked *m;
+    int n, cap, oom;
+} marks;
+
+static int add_marked(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    marks *k = ctx;
+    acre_buf b = {0};
+    char *raw;
+    (void)n;
+    (void)err;
+    if (k->n == k->cap) {
+        int cap = k->cap ? k->cap * 2 : 16;
+        marked *m = acre_realloc(k->m, (size_t)cap * sizeof *m);
+        if (!m) {
+            k->oom = 1;
+            return 1;
+        }
+        k->m = m;
+        k->cap = cap;
+    }
+    acre_buf_json_str(&b, row[0].s, row[0].n);
+    if (b.oom || !(raw = acre_strdup(row[0].s))) {
+        acre_buf_free(&b);
+        k->oom = 1;
+        return 1;
+    }
+    k->m[k->n++] = (marked){raw, b.p, (int)row[1].i, row[2].i + row[3].i * 86400, 0};
+    return 0;
+}
+
+/* Sets k->m[i].clawed for each customer a cpa_clawback line of ledger `text` (period p) names.
+ * The ledger is acre's own canonical JSON: a line is {"kind":"cpa_clawback","plan":"...",
+ * "customer_id":"...",...} (engine/close_util.c acre_close_line). */
+static void find_clawbacks(marks *k, const char *text, int p)
+{
+    static const char kind[] = "{\"kind\":\"cpa_clawback\",\"plan\":";
+    static const char cust[] = ",\"customer_id\":";
+    size_t n = strlen(text);
+    for (const char *at = strstr(text, kind); at; at = strstr(at + 1, kind)) {
+        size_t i = (size_t)(at - text) + sizeof kind - 1, j;
+        if (i >= n || text[i] != '"')
+            continue;
+        i = skip_string(text, n, i);
+        if (n - i < sizeof cust - 1 || memcmp(text + i, cust, sizeof cust - 1) != 0)
+            continue;
+        i += sizeof cust - 1;
+        if (i >= n || text[i] != '"')
+            continue;
+        j = skip_string(text, n, i);
+        for (int c = 0; c < k->n; c++)
+            if (!k->m[c].clawed && strlen(k->m[c].id) == j - i &&
+                memcmp(k->m[c].id, text + i, j - i) == 0)
+                k->m[c].clawed = p;
+    }
+}
+
+/* The customers clawed back before period `from` whose mark a later close set again: every
+ * close after a clawback sets settled.clawed_period to its own period (engine/close_state.c),
+ * so undoing the closes from `from` on would unmark them, and the simulation would claw them
+ * back a second time. Each is found in the ledgers of the periods before `from` in its clawback
+ * window (a clawback comes after the period that paid, while the window is open); mark_kept
+ * marks them again, with the period that clawed them back, once the closes are undone. */
+static int find_kept(acre_store *c, int from, marks *k, acre_error *err)
+{
+    static const acre_query q_marked = {ACRE_Q_SELECT,
+                                        "settled",
+                                        {"customer_id", "period", "qsec", "clawback_days", NULL},
+                                        {{"clawed_period", ACRE_GE}, {"period", ACRE_LT}},
+                                        {NULL},
+                                        0,
+                                        0};
+    acre_value p[2] = {acre_val_int(from), acre_val_int(from)};
+    int rc, lo = from;
+    if ((rc = acre_store_query(c, &q_marked, p, add_marked, k, "reading clawbacks", err)))
+        return rc;
+    if (k->oom)
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    for (int i = 0; i < k->n; i++)
+        if (k->m[i].paid + 1 < lo)
+            lo = k->m[i].paid + 1;
+    for (int q = lo; q < from && !rc; q++) {
+        char per[8], *text = NULL;
+        int want = 0;
+        for (int i = 0; i < k->n; i++)
+            want |= !k->m[i].clawed && q > k->m[i].paid && acre_month_start(q) <= k->m[i].last;
+        if (!want)
+            continue;
+        acre_period_text(per, q);
+        rc = acre_ledger_get(c, per, &text, err);
+        if (rc == ACRE_ENOTFOUND) {
+            rc = 0; /* not closed (skipped): no ledger, no clawback */
+            continue;
+        }
+        if (!rc)
+            find_clawbacks(k, text, q);
+        free(text);
+    }
+    return rc;
+}
+
+static int mark_kept(acre_store *c, const marks *k, acre_error *err)
+{
+    static const acre_query q_mark = {ACRE_Q_UPDATE,
+                                      "settled",
+                                      {"clawed_period", NULL},
+                                      {{"customer_id", ACRE_EQ}},
+                                      {NULL},
+                                      0,
+                                      0};
+    int rc = 0;
+    for (int i = 0; i < k->n && !rc; i++)
+        if (k->m[i].clawed) {
+            acre_value v[2] = {acre_val_int(k->m[i].clawed), acre_val_text(k->m[i].raw)};
+            rc = acre_store_query(c, &q_mark, v, NULL, NULL, "keeping clawbacks", err);
+        }
+    return rc;
+}
+
+static void marks_free(marks *k)
+{
+    for (int i = 0; i < k->n; i++) {
+        free(k->m[i].raw);
+        free(k->m[i].id);
+    }
+    free(k->m);
+}
+
 /* Undoes, inside the simulation's transaction, every close from period `from` (a month
  * number) on: its close row, and in every close's state table (acre_store_tables(), the rule
- * kinds' among them) the rows those closes wrote and the marks they set. */
+ * kinds' among them) the rows those closes wrote and the marks they set, but the clawbacks
+ * before `from` (keep_clawbacks). */
 static int undo_closes(acre_store *c, int from, acre_error *err)
 {
     static const acre_query q_close = {ACRE_Q_DELETE, "close", {NULL}, {{"period", ACRE_GE}},
                                        {NULL},        0,       0};
     acre_value p[2] = {acre_val_int(from), acre_val_int(from)};
+    marks kept = {0};
     int rc;
-    if ((rc =
+    if ((rc = find_kept(c, from, &kept, err)) ||
+        (rc =
              acre_store_query(c, &q_close, p, NULL, NULL, "undoing closes in the simulation", err)))
-        return rc;
+        goto out;
     for (const acre_table *const *t = acre_store_tables(); *t; t++) {
         acre_query del = {ACRE_Q_DELETE, (*t)->name, {NULL}, {{(*t)->close_period, ACRE_GE}},
                           {NULL},        0,          0};
@@ -109,9 +254,12 @@ static int undo_closes(acre_store *c, int from, acre_error *err)
                                    err)) ||
             ((*t)->close_marks && (rc = acre_store_query(c, &mark, unmark, NULL, NULL,
                                                          "undoing closes in the simulation", err))))
-            return rc;
+            goto out;
     }
-    return 0;
+    rc = mark_kept(c, &kept, err);
+out:
+    marks_free(&kept);
+    return rc;
 }
 
 /* Puts the plans of one file in the copy in place of the stored plan_id@version, and points
