@@ -22,6 +22,7 @@
 #include "datetime.h"
 #include "jsonval.h"
 #include "store_int.h"
+#include "strset.h"
 
 #define MAX_PERIODS 240
 
@@ -96,6 +97,7 @@ typedef struct marked {
 typedef struct marks {
     marked *m;
     int n, cap, oom;
+    acre_strset by_id; /* each escaped id: its index in m */
 } marks;
 
 static int add_marked(void *ctx, const acre_value *row, int n, acre_error *err)
@@ -133,6 +135,7 @@ static void find_clawbacks(marks *k, const char *text, int p)
     static const char kind[] = "{\"kind\":\"cpa_clawback\",\"plan\":";
     static const char cust[] = ",\"customer_id\":";
     size_t n = strlen(text);
+    long c;
     for (const char *at = strstr(text, kind); at; at = strstr(at + 1, kind)) {
         size_t i = (size_t)(at - text) + sizeof kind - 1, j;
         if (i >= n || text[i] != '"')
@@ -144,10 +147,8 @@ static void find_clawbacks(marks *k, const char *text, int p)
         if (i >= n || text[i] != '"')
             continue;
         j = skip_string(text, n, i);
-        for (int c = 0; c < k->n; c++)
-            if (!k->m[c].clawed && strlen(k->m[c].id) == j - i &&
-                memcmp(k->m[c].id, text + i, j - i) == 0)
-                k->m[c].clawed = p;
+        if (acre_strset_get(&k->by_id, text + i, j - i, &c) && !k->m[c].clawed)
+            k->m[c].clawed = p;
     }
 }
 
@@ -172,9 +173,12 @@ static int find_kept(acre_store *c, int from, marks *k, acre_error *err)
         return rc;
     if (k->oom)
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-    for (int i = 0; i < k->n; i++)
+    for (int i = 0; i < k->n; i++) {
+        if (acre_strset_put(&k->by_id, k->m[i].id, strlen(k->m[i].id), i))
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
         if (k->m[i].paid + 1 < lo)
             lo = k->m[i].paid + 1;
+    }
     for (int q = lo; q < from && !rc; q++) {
         char per[8], *text = NULL;
         int want = 0;
@@ -186,6 +190,7 @@ static int find_kept(acre_store *c, int from, marks *k, acre_error *err)
         rc = acre_ledger_get(c, per, &text, err);
         if (rc == ACRE_ENOTFOUND) {
             rc = 0; /* not closed (skipped): no ledger, no clawback */
+            acre_error_clear(err);
             continue;
         }
         if (!rc)
@@ -195,6 +200,9 @@ static int find_kept(acre_store *c, int from, marks *k, acre_error *err)
     return rc;
 }
 
+/* The mark is the period that clawed the customer back, not the later period the stored row
+ * held: a close reads only whether it is set (engine/close_load.c), and the simulated closes
+ * set it again as the stored ones did. */
 static int mark_kept(acre_store *c, const marks *k, acre_error *err)
 {
     static const acre_query q_mark = {ACRE_Q_UPDATE,
@@ -220,6 +228,7 @@ static void marks_free(marks *k)
         free(k->m[i].id);
     }
     free(k->m);
+    acre_strset_free(&k->by_id);
 }
 
 /* Undoes, inside the simulation's transaction, every close from period `from` (a month
