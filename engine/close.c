@@ -88,15 +88,18 @@ static const acre_plan *last_held(ctx *x, const char *aff)
 
 /* The index of customer `id`, or -1. Activity comes in (date, customer) order and the customers
  * are held in ID order, so most lookups are the last customer found or one a few places after
- * it: only a jump back (a new day) or a long gap costs a hash lookup. */
+ * it: only a jump back (a new day) or a long gap costs a hash lookup. A query whose records come
+ * in no customer order (a month's transactions, by date) misses the look ahead every time: after
+ * 8 misses in a row it goes to the hash directly, until a customer it finds there lies within
+ * the look ahead again. Either way the index found is the same. */
 static int find_customer(ctx *x, const char *id)
 {
     acre_close *c = &x->c;
-    int *cursor = &x->cursor[x->query];
+    struct cursor *cur = &x->cursor[x->query];
     unsigned __int128 key = acre_close_id_key(id);
     long i;
     /* a query reads its records in customer order for a date: look a little ahead first */
-    for (int k = *cursor, n = 0; k < c->ncusts && n < 32; k++, n++) {
+    for (int k = cur->at, n = 0; cur->misses < 8 && k < c->ncusts && n < 32; k++, n++) {
         int d;
         if (x->cust_key[k] != key) {
             if (x->cust_key[k] > key)
@@ -104,14 +107,20 @@ static int find_customer(ctx *x, const char *id)
             continue;
         }
         d = key & 0xff ? strcmp(c->custs[k].id + 16, id + 16) : 0;
-        if (d == 0)
-            return *cursor = k;
+        if (d == 0) {
+            cur->misses = 0;
+            return cur->at = k;
+        }
         if (d > 0)
             break;
     }
     if (!acre_strset_get(&c->cust_index, id, strlen(id), &i))
         return -1;
-    return *cursor = (int)i;
+    if (i >= cur->at && i < cur->at + 32)
+        cur->misses = 0;
+    else if (cur->misses < 8)
+        cur->misses++;
+    return cur->at = (int)i;
 }
 
 /* One record, all its versions in g (oldest first). */

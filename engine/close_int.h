@@ -37,7 +37,10 @@ enum { GA_DATE, GA_CUST, GA_GAME, GA_CUR, GA_BETS, GA_TOTAL, GA_WINS, GA_GGR, GA
 enum { TA_DATE, TA_CUST, TA_INSTR, TA_CUR, TA_LOTS, TA_N };
 enum { BE_ID, BE_STATUS, BE_CUST, BE_CUR, BE_TS, BE_BTR, BE_N };
 
-/* The streamed queries' columns and order (engine/close_load.c, engine/close_incr.c). */
+/* The streamed queries' columns and order (engine/close_load.c, engine/close_incr.c). The
+ * SQLite store's txn_date index holds every column of TX_COLS (schema 7,
+ * engine/store_sqlite_schema.c): a column added here belongs there too, or a month's
+ * transactions are looked up in the table one by one again (tests/test_ingest.c checks). */
 #define TX_COLS                                                                                    \
     {                                                                                              \
         "transaction_id", "customer_id", "transaction_type", "amount_currency", "currency",        \
@@ -111,7 +114,10 @@ typedef struct ctx {
     int nrq;
     char (*bounds)[11];          /* the dates that split activity into queries */
     int query;                   /* the query of the record being processed */
-    int *cursor;                 /* per query, the customer found last (find_customer) */
+    struct cursor {
+        int at;     /* the customer found last */
+        int misses; /* lookups in a row the look ahead did not find */
+    } *cursor;      /* per query (find_customer) */
     unsigned __int128 *cust_key; /* per customer, acre_close_id_key of its ID (the scan) */
     int need_activity_events;
     /* An incremental close (docs/design.md "An incremental close"): it reads the months since

@@ -358,7 +358,13 @@ static int add_judged(ctx *x, const acre_value *row, acre_error *err)
     acre_buf k = {0};
     long i;
     int rc = 0;
-    acre_buf_printf(&k, "%s" SEP "%s", TXT(0), TXT(1));
+    if (!TXT(0) || !TXT(1))
+        return acre_error_set(err, ACRE_ERROR, "store", "stored_value",
+                              "the store is damaged: a counted row's %s is not a text",
+                              TXT(0) ? "rkey" : "tbl");
+    acre_buf_adds(&k, TXT(0));
+    acre_buf_adds(&k, SEP);
+    acre_buf_adds(&k, TXT(1));
     if (k.oom)
         return acre_close_oom(err);
     if (!acre_dec_stored_ok(TXT(4)) || !acre_dec_stored_ok(TXT(5))) {
@@ -392,7 +398,7 @@ static int add_judged(ctx *x, const acre_value *row, acre_error *err)
         }
         x->judged = n;
     }
-    /* rows come in period order: a later judgment replaces the earlier */
+    /* a record's rows come in period order (q_judged): a later judgment replaces the earlier */
     if (!acre_strset_get(&x->judged_index, k.p, k.len, &i)) {
         i = x->njudged++;
         x->judged[i].a = x->judged[i].b = NULL;
@@ -588,11 +594,12 @@ static const acre_query q_close_plans = {ACRE_Q_SELECT,
                                          0};
 static const acre_query q_excluded = {
     ACRE_Q_SELECT, "close_excluded", {"period", "customer_id", NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+/* in key order, which ends with the period: each record's rows in period order, unsorted */
 static const acre_query q_judged = {ACRE_Q_SELECT,
                                     "counted",
                                     {"tbl", "rkey", "period", "seq", "a", "b", NULL},
                                     {{NULL, 0}},
-                                    {"period", NULL},
+                                    {NULL},
                                     0,
                                     0};
 /* newest version first, in descending ID order (add_customer) */

@@ -63,6 +63,11 @@ cp f.db g.db
 sqlite3 g.db "UPDATE counted SET a='1270/9x'"
 "$acre" --db g.db close 2026-04 >/dev/null 2>err; check "counted: close exit" 4 $?
 check "counted: message names the record" "acre: close: the store is damaged: counted.a of gaming_activity/2026-01-10/c_2/slots/GBP is 1270/9x, not an exact number" "$(cat err)"
+cp f.db g.db
+# (a key part is NOT NULL in acre's table: a hostile one made without the constraint)
+sqlite3 g.db "CREATE TABLE c2(tbl TEXT, rkey TEXT, period INTEGER, seq INTEGER, a TEXT, b TEXT); INSERT INTO c2 SELECT tbl, NULL, period, seq, a, b FROM counted; DROP TABLE counted; ALTER TABLE c2 RENAME TO counted"
+"$acre" --db g.db close 2026-04 >/dev/null 2>err; check "counted key not a text: close exit" 4 $?
+check "counted key not a text: the message" "acre: close: the store is damaged: a counted row's rkey is not a text" "$(cat err)"
 # undamaged: April counts 130 - 120 = 10 GBP = 635/54 EUR, 50% = 5.88
 "$acre" --db f.db close 2026-04 >/dev/null; check "close april" 0 $?
 check "april revshare" '"5.88"' "$("$acre" --db f.db ledger 2026-04 --affiliate aff_resent | grep -o '"amount":"[^"]*"' | head -n 1 | cut -d: -f2)"

@@ -99,7 +99,7 @@ check "an empty file twice" 0 $?
 "$acre" --db old.db ingest affiliates aff.ndjson >/dev/null
 sqlite3 old.db 'DROP INDEX ingest_batch_sha; ALTER TABLE ingest_batch DROP COLUMN stored_at; ALTER TABLE plan DROP COLUMN seq; DROP TABLE late_version; DROP TABLE txn_versions; DROP INDEX txn_date; DROP INDEX txn_customer; DROP INDEX bonus_event_time; DROP INDEX bonus_event_user; DELETE FROM counter WHERE name IN ('"'log_from', 'log_after'"'); PRAGMA user_version = 2'
 "$acre" --db old.db ingest affiliates aff.ndjson 2>err >/dev/null; check "schema 2: resent refused" 3 $?
-check "schema 2: migrated to 6" 6 "$(sqlite3 old.db 'PRAGMA user_version')"
+check "schema 2: migrated to 7" 7 "$(sqlite3 old.db 'PRAGMA user_version')"
 check "schema 2: plans at seq 0" 0 "$(sqlite3 old.db 'SELECT count(*) FROM plan WHERE seq <> 0')"
 check "schema 2: the log from the migration" 1 "$(sqlite3 old.db "SELECT value = (SELECT value FROM counter WHERE name = 'seq') AND value > 0 FROM counter WHERE name = 'log_from'")"
 check "schema 2: at an unknown time" 1 "$(grep -c 'affiliates batch 1 (aff.ndjson) at an unknown time; sending' err)"

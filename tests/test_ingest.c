@@ -15,6 +15,7 @@
 #include "acre.h"
 #include "jsonval.h"
 #include "number.h"
+#include "close_int.h" /* TX_COLS */
 #include "store_int.h"
 #include "store_sqlite.h" /* these tests look at the SQLite tables themselves */
 
@@ -598,7 +599,8 @@ static void to_text(sqlite3_context *cx, int argc, sqlite3_value **argv)
 /* A store of schema 5, whose money columns were text: made here from a new one by rebuilding
  * every record table with TEXT money columns holding the texts, and its indexes; opening it
  * migrates it to schema 6, where the amounts that fit are integers, the others text, the
- * indexes are back, and every amount reads as before. */
+ * indexes are back, and every amount reads as before; then to schema 7, where the date index of
+ * transactions holds the columns the close reads (test_txn_date_covers). */
 static void test_money_migration(void **state)
 {
     char db[] = "/tmp/acre-money-test-XXXXXX";
@@ -657,7 +659,8 @@ static void test_money_migration(void **state)
     acre_store_free(s);
 
     assert_int_equal(acre_store_open(&s, db, &err), 0);
-    assert_int_equal(sql_int(s, "PRAGMA user_version"), 6);
+    assert_int_equal(sql_int(s, "PRAGMA user_version"), 7);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM pragma_index_info('txn_date')"), 9);
     assert_sql(s,
                "SELECT group_concat(transaction_id || ':' || typeof(amount_currency) || ':' || "
                "amount_currency) FROM txn",
@@ -707,6 +710,47 @@ static void test_money_migration(void **state)
         sqlite3_close(raw);
     }
     remove(db);
+}
+
+/* The txn_date index holds every column the close reads of a transaction (TX_COLS), so a month's
+ * transactions are read from the index alone: each of TX_COLS is one of its columns, and SQLite
+ * plans the close's query of a month on it as a covering index. */
+static void test_txn_date_covers(void **state)
+{
+    static const char *const cols[] = TX_COLS;
+    acre_store *s;
+    acre_error err;
+    acre_buf sql = {0};
+    (void)state;
+    assert_int_equal(acre_store_open(&s, ":memory:", &err), 0);
+    acre_buf_adds(&sql, "EXPLAIN QUERY PLAN SELECT ");
+    for (int i = 0; cols[i]; i++) {
+        char q[160];
+        snprintf(q, sizeof q, "SELECT count(*) FROM pragma_index_info('txn_date') WHERE name = '%s'",
+                 cols[i]);
+        if (sql_int(s, q) != 1)
+            fail_msg("txn_date lacks %s, which the close reads", cols[i]);
+        acre_buf_printf(&sql, "%s%s", i ? ", " : "", cols[i]);
+    }
+    acre_buf_adds(&sql, " FROM txn WHERE transaction_date >= '2026-03' AND transaction_date < "
+                        "'2026-04' AND seq <= 99 ORDER BY transaction_date, transaction_id, seq");
+    assert_false(sql.oom);
+    {
+        sqlite3_stmt *st;
+        int covering = 0;
+        assert_int_equal(sqlite3_prepare_v2(acre_sqlite_db(s), sql.p, -1, &st, NULL), SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(st, 3);
+            if (d && strstr(d, "USING COVERING INDEX txn_date"))
+                covering = 1;
+            if (d && strstr(d, "TEMP B-TREE"))
+                fail_msg("the month's transactions are sorted: %s", d);
+        }
+        sqlite3_finalize(st);
+        assert_true(covering);
+    }
+    acre_buf_free(&sql);
+    acre_store_free(s);
 }
 
 /* A file longer than one pipeline batch (2,048 records): 5,000 records of which two are bad,
@@ -1042,6 +1086,7 @@ int main(void)
         cmocka_unit_test(test_new_kind_table),
         cmocka_unit_test(test_money),
         cmocka_unit_test(test_money_migration),
+        cmocka_unit_test(test_txn_date_covers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
