@@ -463,6 +463,20 @@ static int store_close(ctx *x, acre_buf *doc, char digest[72], acre_error *err)
     return acre_close_write_close(x, doc->p, digest, err);
 }
 
+/* The qualification events, once every rule kind has run: nothing reads them again (the ledger
+ * and the state are made from the results), and with every customer unsettled (a first close)
+ * they were a fifth of the close's memory at the benchmark's size, still held while the ledger
+ * was written (docs/PERFORMANCE.md). */
+static void free_events(acre_close *c)
+{
+    for (int i = 0; i < c->ncusts; i++) {
+        acre_cust *cu = &c->custs[i];
+        free(cu->ev);
+        cu->ev = NULL;
+        cu->nev = cu->cap = 0;
+    }
+}
+
 /* The customers and their index. Once the state is stored nothing reads them, so a close frees
  * them while its commit waits for the disk. */
 static void free_customers(acre_close *c)
@@ -686,6 +700,7 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
     }
     if ((rc = run_rules(c, err)))
         goto out;
+    free_events(c);
     for (int i = 0; i < c->naffs; i++) /* a detail whose buffer ran out of memory is cut short */
         for (int k = 0; k < c->affs[i].nlines; k++)
             if (c->affs[i].lines[k].detail.oom) {
