@@ -60,7 +60,26 @@ char *acre_strndup(const char *s, size_t n)
 /* ---- jansson: malloc and free only, wrapped ---- */
 
 static json_malloc_t json_orig_malloc;
+static json_free_t json_orig_free;
 static __thread long json_failed; /* jansson's failed allocations on this thread */
+
+/* A thread's block for jansson's allocations between acre_json_arena_begin and _end: each one
+ * takes the next bytes of the block, and a free of any of them does nothing (the next begin
+ * reuses the block). An allocation that does not fit goes to jansson's allocator as before.
+ * Under AddressSanitizer there is no block, so that it still sees every use after free. */
+#define ARENA_SIZE 65536
+typedef struct json_arena {
+    char *p;
+    size_t used;
+    int on;
+} json_arena;
+static __thread json_arena arena;
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_USED 0
+#else
+#define ARENA_USED 1
+#endif
 
 /* The sizes of jansson's lexer buffer as it grows: 32, 64, 128, ... (acre/sys/alloc.h) */
 static int lexer_sized(size_t n)
@@ -71,17 +90,34 @@ static int lexer_sized(size_t n)
 static void *json_malloc(size_t n)
 {
     int spare = (flags & ACRE_ALLOC_SPARE_LEXER) && lexer_sized(n);
-    void *p = !spare && fails() ? NULL : json_orig_malloc(n);
-    if (!p)
+    void *p;
+    if (!spare && fails()) {
+        json_failed++;
+        return NULL;
+    }
+    if (arena.on && n <= ARENA_SIZE - arena.used) {
+        p = arena.p + arena.used;
+        arena.used += (n + 15) & ~(size_t)15; /* aligned as malloc's */
+        if (arena.used > ARENA_SIZE)
+            arena.used = ARENA_SIZE;
+        return p;
+    }
+    if (!(p = json_orig_malloc(n)))
         json_failed++;
     return p;
 }
 
+static void json_free(void *p)
+{
+    if (p && arena.p && (char *)p >= arena.p && (char *)p < arena.p + ARENA_SIZE)
+        return;
+    json_orig_free(p);
+}
+
 static void json_wrap(void)
 {
-    json_free_t orig_free;
-    json_get_alloc_funcs(&json_orig_malloc, &orig_free);
-    json_set_alloc_funcs(json_malloc, orig_free);
+    json_get_alloc_funcs(&json_orig_malloc, &json_orig_free);
+    json_set_alloc_funcs(json_malloc, json_free);
 }
 
 long acre_json_failures(void)
@@ -89,6 +125,31 @@ long acre_json_failures(void)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, json_wrap);
     return json_failed;
+}
+
+void acre_json_arena_begin(void)
+{
+    acre_json_failures(); /* the wrapper first: it is the one that frees */
+    if (!ARENA_USED)
+        return;
+    if (!arena.p && !(arena.p = malloc(ARENA_SIZE)))
+        return; /* no block: jansson's allocator, as without one */
+    arena.used = 0;
+    arena.on = 1;
+}
+
+void acre_json_arena_end(void)
+{
+    arena.on = 0;
+    arena.used = 0;
+}
+
+void acre_json_arena_free(void)
+{
+    arena.on = 0;
+    arena.used = 0;
+    free(arena.p);
+    arena.p = NULL;
 }
 
 /* ---- GMP: may not return NULL ---- */

@@ -39,15 +39,14 @@ static const acre_query q_log = {ACRE_Q_SELECT,
 
 /* Q_AS: the transaction versions dated in [lo, hi), in the order of their index; those of
  * transactions with more than one version (txn_versions) are dropped and read by key (Q_A) */
-static const acre_query q_txn_dated = {ACRE_Q_SELECT,
-                                       "txn",
-                                       TX_COLS,
-                                       {{"transaction_date", ACRE_GE},
-                                        {"transaction_date", ACRE_LT},
-                                        {"seq", ACRE_LE}},
-                                       {"transaction_date", "transaction_id", "seq", NULL},
-                                       0,
-                                       0};
+const acre_query acre_close_q_txn_dated = {
+    ACRE_Q_SELECT,
+    "txn",
+    TX_COLS,
+    {{"transaction_date", ACRE_GE}, {"transaction_date", ACRE_LT}, {"seq", ACRE_LE}},
+    {"transaction_date", "transaction_id", "seq", NULL},
+    0,
+    0};
 static const acre_query q_txn_versions = {
     ACRE_Q_SELECT,
     "txn_versions",
@@ -357,7 +356,7 @@ int acre_close_start_incremental(ctx *x, acre_error *err)
                            acre_val_int(x->seq)};
         size_t at = k;
         int nc = 0;
-        add(x, &q_txn_dated, TB_TXN, Q_AS, p, 3, NULL, 0, 0);
+        add(x, &acre_close_q_txn_dated, TB_TXN, Q_AS, p, 3, NULL, 0, 0);
         for (size_t i = 0; i < mr.n; i++) {
             set[k++] = acre_val_text(x->sets_text.p + mr.v[i].off[0]);
             set[k++] = acre_val_int(x->seq);

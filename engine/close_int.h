@@ -72,6 +72,9 @@ enum { BE_ID, BE_STATUS, BE_CUST, BE_CUR, BE_TS, BE_BTR, BE_N };
  * date, and between two */
 extern const struct acre_query acre_close_q_txn, acre_close_q_bonus, acre_close_q_ga_to,
     acre_close_q_ga, acre_close_q_ta_to, acre_close_q_ta;
+/* engine/close_incr.c's: the transaction versions dated in a month, from the date index alone
+ * (tests/test_ingest.c checks that SQLite plans it so) */
+extern const struct acre_query acre_close_q_txn_dated;
 
 typedef struct assign {
     char *plan_id;

@@ -183,7 +183,10 @@ static void parse_lines(fpipe *p, fbatch *b, acre_rec *rec)
         int rc;
         /* the line, where the arena is now (freeze may have moved it) */
         const char *line = b->arena.p + f->raw;
+        /* the document's nodes from this thread's block: freeze copies what it keeps */
+        acre_json_arena_begin();
         if (!(doc = acre_json_loadb(line, f->rawlen, ACRE_INGEST_JSON_FLAGS, &b->je))) {
+            acre_json_arena_end();
             b->end = 1;
             b->fail = FAIL_JSON;
             b->fail_line = f->line;
@@ -197,6 +200,7 @@ static void parse_lines(fpipe *p, fbatch *b, acre_rec *rec)
             rc = freeze(b, f, rec);
         acre_numtab_free(&t);
         json_decref(doc);
+        acre_json_arena_end();
         if (rc) {
             b->end = 1;
             b->fail = rc == ACRE_ENOMEM ? FAIL_NOMEM : FAIL_NUMBERS;
@@ -221,6 +225,7 @@ static void *parse_thread(void *arg)
         give(p, b, 1);
     }
     acre_rec_free(&rec);
+    acre_json_arena_free();
     return NULL;
 }
 

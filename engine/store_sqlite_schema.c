@@ -270,7 +270,7 @@ static int schema_v6(sqlite3 *db, acre_error *err)
  * (docs/design.md "An incremental close"; docs/PERFORMANCE.md has what it costs and saves). */
 static const char schema_v7[] =
     "BEGIN;\n"
-    "DROP INDEX txn_date;\n"
+    "DROP INDEX IF EXISTS txn_date;\n"
     "CREATE INDEX txn_date ON txn(transaction_date, transaction_id, seq, customer_id, "
     "transaction_type, amount_currency, currency, status, amount_usd);\n"
     "PRAGMA user_version = 7;\n"

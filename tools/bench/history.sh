@@ -49,7 +49,7 @@ for i in $(seq 0 $((months - 1))); do
         "SELECT customer_id, SUM(total_bets - wins) FROM gaming_activity WHERE date >= '$p-01' AND date < '$n-01' GROUP BY customer_id" >/dev/null
     sql=$(cat "$W/time")
     [ "$first" ] || first=$cpu
-    echo "| $p | $cpu | $wall | $rss | $sql | $(echo "scale=2; $cpu / $first" | bc) |"
+    echo "| $p | $cpu | $wall | $rss | $sql | $(printf "%.2f" "$(echo "scale=4; $cpu / $first" | bc)") |"
 done
 echo
 echo "store: $(($(stat -c %s "$db") / 1048576)) MiB; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); SQLite $(sqlite3 --version | cut -d' ' -f1)"
