@@ -75,9 +75,14 @@ typedef struct json_arena {
 } json_arena;
 static __thread json_arena arena;
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) /* gcc */
 #define ARENA_USED 0
-#else
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) /* clang */
+#define ARENA_USED 0
+#endif
+#endif
+#ifndef ARENA_USED
 #define ARENA_USED 1
 #endif
 

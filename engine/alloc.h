@@ -22,10 +22,11 @@ long acre_json_failures(void);
 
 /* jansson's allocations on this thread, from acre_json_arena_begin to acre_json_arena_end, come
  * from one reused 64 KiB block (those that do not fit, from jansson's allocator): for a parser
- * that frees each document before it parses the next (engine/ingest_pipe.c), where malloc and
- * free were 7% of ingest's instructions. Every document made between the two calls must be
- * freed before the next begin, and nothing of it kept; acre_json_arena_free frees the block
- * (at the thread's end). The failing-allocator switch counts these allocations as before. */
+ * that frees each document before it parses the next (engine/ingest_pipe.c), where jansson's
+ * mallocs and frees were 7% of ingest's instructions. Every document made between the two
+ * calls must be freed before the next begin, and nothing of it kept; acre_json_arena_free frees
+ * the block (at the thread's end). The failing-allocator switch counts these allocations as
+ * before. No block under AddressSanitizer (gcc's or clang's). */
 void acre_json_arena_begin(void);
 void acre_json_arena_end(void);
 void acre_json_arena_free(void);

@@ -59,7 +59,7 @@ for r in $(seq 1 "$runs"); do
     n=$(sqlite3 "$work/s.db" 'SELECT count(*) FROM gaming_activity')
     m=$(sqlite3 "$work/a.db" 'SELECT count(*) FROM gaming_activity')
     [ "$n" = "$rows" ] && [ "$m" = "$rows" ] || { echo "row counts differ: acre $m, sqlite $n" >&2; exit 1; }
-    echo "| $r | $old_s$acre_s | $((acre_kb / 1024)) | $sql_s | $((sql_kb / 1024)) | $(echo "scale=2; $acre_s / $sql_s" | bc) |"
+    echo "| $r | $old_s$acre_s | $((acre_kb / 1024)) | $sql_s | $((sql_kb / 1024)) | $(printf "%.2f" "$(echo "scale=4; $acre_s / $sql_s" | bc)") |"
 done
 echo
 echo "rows: $rows; NDJSON $ndjson_mb MB, CSV $csv_mb MB; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); SQLite $(sqlite3 --version | cut -d' ' -f1)"
