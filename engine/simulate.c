@@ -472,6 +472,52 @@ static void prefix(acre_error *err, const char *what, const char *period)
     }
 }
 
+static int each_affiliate(const char *t, int (*fn)(void *ctx, const json_t *a, acre_error *err),
+                          void *ctx, acre_error *err);
+
+typedef struct summary {
+    acre_buf b;
+    int n;
+} summary;
+
+static int dump_to(const char *buf, size_t size, void *ctx)
+{
+    acre_buf_add(ctx, buf, size);
+    return ((acre_buf *)ctx)->oom ? -1 : 0;
+}
+
+static int add_summary(void *ctx, const json_t *a, acre_error *err)
+{
+    summary *m = ctx;
+    acre_buf_adds(&m->b, m->n++ ? ",\n" : "\n");
+    if (json_dump_callback(a, dump_to, &m->b, JSON_COMPACT) || m->b.oom)
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    return 0;
+}
+
+/* *text, a ledger, replaced by what the comparison reads of it (acre_sim_options.summaries):
+ * each affiliate's summary (affiliate_summary) in an "affiliates" array, which each_affiliate
+ * reads as it reads a ledger, so the comparison is the same. */
+static int summarize(char **text, acre_error *err)
+{
+    summary m = {{0}, 0};
+    int rc;
+    if (!*text)
+        return 0;
+    acre_buf_adds(&m.b, "{\"affiliates\":[");
+    rc = each_affiliate(*text, add_summary, &m, err);
+    acre_buf_adds(&m.b, "]}");
+    if (!rc && m.b.oom)
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    if (rc) {
+        acre_buf_free(&m.b);
+        return rc;
+    }
+    free(*text);
+    *text = m.b.p;
+    return 0;
+}
+
 int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre_error *err)
 {
     acre_sim *r = acre_calloc(1, sizeof *r);
@@ -518,6 +564,8 @@ int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre
             prefix(err, "simulated", p->text);
             goto roll;
         }
+        if (o->summaries && (rc = summarize(&p->sim, err)))
+            goto roll;
         if (o->progress)
             o->progress(o->progress_ctx, p->text, i + 1, r->n);
     }
@@ -535,6 +583,8 @@ int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre
             rc = acre_ledger_get(s, p->text, &p->base, err);
         else if ((rc = acre_close_period_at(s, p->text, 1, -1, 1, 0, &p->base, err)))
             prefix(err, "baseline", p->text);
+        if (!rc && o->summaries)
+            rc = summarize(&p->base, err);
         if (rc)
             goto roll;
     }

@@ -680,6 +680,7 @@ static int cmd_simulate(const args *a)
     o.nplans = a->nplans;
     o.assigns = as;
     o.nassigns = a->nassigns;
+    o.summaries = 1; /* the comparison is all this command prints */
     if (isatty(2)) {
         clock_gettime(CLOCK_MONOTONIC, &pr.start);
         o.progress = on_progress;
