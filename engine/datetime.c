@@ -220,6 +220,18 @@ void acre_datetime_format(char out[31], int64_t sec, int32_t nsec)
     *p = '\0';
 }
 
+void acre_ym_text(char out[8], unsigned y, unsigned m)
+{
+    out[0] = (char)('0' + y / 1000 % 10);
+    out[1] = (char)('0' + y / 100 % 10);
+    out[2] = (char)('0' + y / 10 % 10);
+    out[3] = (char)('0' + y % 10);
+    out[4] = '-';
+    out[5] = (char)('0' + m / 10 % 10);
+    out[6] = (char)('0' + m % 10);
+    out[7] = '\0';
+}
+
 void acre_date_of(char out[11], int64_t sec)
 {
     long days = (long)(sec >= 0 ? sec / 86400 : (sec - 86399) / 86400);
@@ -227,13 +239,7 @@ void acre_date_of(char out[11], int64_t sec)
     unsigned u;
     civil_from_days(days, &y, &m, &d);
     u = (unsigned)(y < 0 ? 0 : y % 10000); /* stored instants are years 0001-9999 */
-    out[0] = (char)('0' + u / 1000);
-    out[1] = (char)('0' + u / 100 % 10);
-    out[2] = (char)('0' + u / 10 % 10);
-    out[3] = (char)('0' + u % 10);
-    out[4] = '-';
-    out[5] = (char)('0' + m / 10);
-    out[6] = (char)('0' + m % 10);
+    acre_ym_text(out, u, (unsigned)m);
     out[7] = '-';
     out[8] = (char)('0' + d / 10);
     out[9] = (char)('0' + d % 10);

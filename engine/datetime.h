@@ -23,6 +23,9 @@ int acre_month_of(const char *s, size_t len);
  * out (ACRE_DATETIME_LEN + 1 bytes). Returns 0, or -1 with a reason in *why (static text). */
 int acre_datetime_canon(char *out, const char *s, size_t len, const char **why);
 
+/* "YYYY-MM" and a NUL into out, from y (0-9999) and m (0-99), zero-padded. */
+void acre_ym_text(char out[8], unsigned y, unsigned m);
+
 /* Splits a stored date-time into seconds since 1970-01-01T00:00:00Z and nanoseconds. */
 int acre_datetime_split(const char *stored, int64_t *sec, int32_t *nsec);
 /* Seconds of a date's midnight UTC. */

@@ -21,6 +21,7 @@
 #include "close.h"
 #include "datetime.h"
 #include "jsonval.h"
+#include "sim_ledger.h"
 #include "store_int.h"
 #include "strset.h"
 
@@ -82,8 +83,6 @@ static int value(acre_store *s, const acre_query *q, const char *param, char **v
     return acre_store_query(s, q, &p, copy_text, v, "simulating", err);
 }
 
-static size_t skip_string(const char *t, size_t n, size_t i);
-
 /* A settled customer whose clawed_period is at or after the first simulated period, paid before
  * it. */
 typedef struct marked {
@@ -140,13 +139,13 @@ static void find_clawbacks(marks *k, const char *text, int p)
         size_t i = (size_t)(at - text) + sizeof kind - 1, j;
         if (i >= n || text[i] != '"')
             continue;
-        i = skip_string(text, n, i);
+        i = acre_sim_skip_string(text, n, i);
         if (n - i < sizeof cust - 1 || memcmp(text + i, cust, sizeof cust - 1) != 0)
             continue;
         i += sizeof cust - 1;
         if (i >= n || text[i] != '"')
             continue;
-        j = skip_string(text, n, i);
+        j = acre_sim_skip_string(text, n, i);
         if (acre_strset_get(&k->by_id, text + i, j - i, &c) && !k->m[c].clawed)
             k->m[c].clawed = p;
     }
@@ -472,52 +471,6 @@ static void prefix(acre_error *err, const char *what, const char *period)
     }
 }
 
-static int each_affiliate(const char *t, int (*fn)(void *ctx, const json_t *a, acre_error *err),
-                          void *ctx, acre_error *err);
-
-typedef struct summary {
-    acre_buf b;
-    int n;
-} summary;
-
-static int dump_to(const char *buf, size_t size, void *ctx)
-{
-    acre_buf_add(ctx, buf, size);
-    return ((acre_buf *)ctx)->oom ? -1 : 0;
-}
-
-static int add_summary(void *ctx, const json_t *a, acre_error *err)
-{
-    summary *m = ctx;
-    acre_buf_adds(&m->b, m->n++ ? ",\n" : "\n");
-    if (json_dump_callback(a, dump_to, &m->b, JSON_COMPACT) || m->b.oom)
-        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-    return 0;
-}
-
-/* *text, a ledger, replaced by what the comparison reads of it (acre_sim_options.summaries):
- * each affiliate's summary (affiliate_summary) in an "affiliates" array, which each_affiliate
- * reads as it reads a ledger, so the comparison is the same. */
-static int summarize(char **text, acre_error *err)
-{
-    summary m = {{0}, 0};
-    int rc;
-    if (!*text)
-        return 0;
-    acre_buf_adds(&m.b, "{\"affiliates\":[");
-    rc = each_affiliate(*text, add_summary, &m, err);
-    acre_buf_adds(&m.b, "]}");
-    if (!rc && m.b.oom)
-        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-    if (rc) {
-        acre_buf_free(&m.b);
-        return rc;
-    }
-    free(*text);
-    *text = m.b.p;
-    return 0;
-}
-
 int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre_error *err)
 {
     acre_sim *r = acre_calloc(1, sizeof *r);
@@ -564,7 +517,7 @@ int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre
             prefix(err, "simulated", p->text);
             goto roll;
         }
-        if (o->summaries && (rc = summarize(&p->sim, err)))
+        if (o->summaries && (rc = acre_sim_summarize(&p->sim, err)))
             goto roll;
         if (o->progress)
             o->progress(o->progress_ctx, p->text, i + 1, r->n);
@@ -584,7 +537,7 @@ int acre_simulate(acre_sim **out, acre_store *s, const acre_sim_options *o, acre
         else if ((rc = acre_close_period_at(s, p->text, 1, -1, 1, 0, &p->base, err)))
             prefix(err, "baseline", p->text);
         if (!rc && o->summaries)
-            rc = summarize(&p->base, err);
+            rc = acre_sim_summarize(&p->base, err);
         if (rc)
             goto roll;
     }
@@ -695,123 +648,6 @@ static void table_row(FILE *out, const char *label, const char *cur, const acre_
     free(pc);
 }
 
-/* The index just past the JSON string starting at t[i] (a '"'), or n. */
-static size_t skip_string(const char *t, size_t n, size_t i)
-{
-    for (i++; i < n && t[i] != '"'; i++)
-        if (t[i] == '\\')
-            i++;
-    return i < n ? i + 1 : n;
-}
-
-static size_t skip_space(const char *t, size_t n, size_t i)
-{
-    while (i < n && (t[i] == ' ' || t[i] == '\n' || t[i] == '\t' || t[i] == '\r'))
-        i++;
-    return i;
-}
-
-/* The index just past the JSON value starting at t[i]. */
-static size_t skip_value(const char *t, size_t n, size_t i)
-{
-    int d = 0;
-    if (t[i] != '{' && t[i] != '[' && t[i] != '"') {
-        /* a number, true, false or null */
-        while (i < n && !strchr(",}] \n\t\r", t[i]))
-            i++;
-        return i;
-    }
-    do {
-        if (t[i] == '"') {
-            i = skip_string(t, n, i);
-            continue;
-        }
-        d += t[i] == '{' || t[i] == '[';
-        d -= t[i] == '}' || t[i] == ']';
-        i++;
-    } while (i < n && d > 0);
-    return i;
-}
-
-/* The members of the affiliate object at t[i] (a '{') that the comparison reads, parsed into a
- * new object (NULL when out of memory); *end is set past the object. The rest (its lines, whose
- * revshare detail lists every customer) is skipped unparsed. */
-static json_t *affiliate_summary(const char *t, size_t n, size_t i, size_t *end)
-{
-    static const char *const want[] = {"affiliate_id", "currency", "rounding", "earned", NULL};
-    json_t *o = json_object();
-    int oom = !o;
-    for (i = skip_space(t, n, i + 1); i < n && t[i] == '"';) {
-        size_t k = i, v;
-        i = skip_string(t, n, i);
-        v = skip_space(t, n, i);
-        if (v >= n || t[v] != ':')
-            break;
-        v = skip_space(t, n, v + 1);
-        i = skip_value(t, n, v);
-        for (int w = 0; !oom && want[w]; w++) {
-            size_t klen = strlen(want[w]);
-            json_t *val;
-            if (skip_string(t, n, k) - k != klen + 2 || memcmp(t + k + 1, want[w], klen) != 0)
-                continue;
-            if (!(val = acre_json_loadb(t + v, i - v, JSON_DECODE_ANY, NULL)) ||
-                json_object_set_new(o, want[w], val))
-                oom = 1;
-        }
-        if ((i = skip_space(t, n, i)) < n && t[i] == ',')
-            i = skip_space(t, n, i + 1);
-    }
-    *end = i < n && t[i] == '}' ? i + 1 : i;
-    if (oom) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-/* Calls fn with each element of the member "affiliates" of the ledger document t, the members
- * the comparison reads parsed alone (affiliate_summary), so that a ledger of tens of megabytes
- * is never one tree and its lines are never parsed. Returns 0, fn's nonzero return, or
- * ACRE_ENOMEM (err set) when a member cannot be parsed: acre wrote every ledger compared here
- * (audit checks the stored ones), so what fails is memory. A stored ledger damaged so that
- * its text is not JSON (audit reports it) is compared as far as it reads. */
-static int each_affiliate(const char *t, int (*fn)(void *ctx, const json_t *a, acre_error *err),
-                          void *ctx, acre_error *err)
-{
-    size_t n = strlen(t), i = 0;
-    int depth = 0;
-    while (i < n) {
-        if (t[i] == '"') {
-            size_t at = i;
-            i = skip_string(t, n, i);
-            if (depth == 1 && i - at == 12 && memcmp(t + at, "\"affiliates\"", 12) == 0 &&
-                (i = skip_space(t, n, i)) < n && t[i] == ':' && (i = skip_space(t, n, i + 1)) < n &&
-                t[i] == '[')
-                break;
-            continue;
-        }
-        depth += t[i] == '{' || t[i] == '[';
-        depth -= t[i] == '}' || t[i] == ']';
-        i++;
-    }
-    if (i >= n)
-        return 0; /* no affiliates */
-    for (i = skip_space(t, n, i + 1); i < n && t[i] == '{'; i = skip_space(t, n, i + 1)) {
-        json_t *a = affiliate_summary(t, n, i, &i);
-        int rc;
-        if (!a)
-            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL,
-                                  "out of memory: a ledger cannot be read");
-        rc = fn(ctx, a, err);
-        json_decref(a);
-        if (rc)
-            return rc;
-        if ((i = skip_space(t, n, i)) >= n || t[i] != ',')
-            break;
-    }
-    return 0;
-}
-
 /* Reading the ledgers into rows: one ledger at a time, period p, the simulated one or not. */
 typedef struct reading {
     const acre_sim *r;
@@ -895,7 +731,8 @@ int acre_sim_write(FILE *out, const acre_sim *r, const char *format, const char 
     for (int i = 0; i < r->n * 2 && !rc; i++) {
         x.p = i / 2;
         x.sim = i % 2;
-        rc = each_affiliate(x.sim ? r->p[x.p].sim : r->p[x.p].base, read_affiliate, &x, err);
+        rc = acre_sim_each_affiliate(x.sim ? r->p[x.p].sim : r->p[x.p].base, read_affiliate, &x,
+                                     err);
     }
     rows = x.rows;
     nrows = x.nrows;
