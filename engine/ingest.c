@@ -526,6 +526,11 @@ int acre_ingest_commit(acre_ingest_sink *g, acre_ingest_summary *sum, acre_error
     }
     if (rc == 0 && g->npend > 0)
         rc = store_held(g, err);
+    if (rc == 0 && g->o.max_records > 0 && g->sum.received > g->o.max_records)
+        rc = acre_error_set(err, ACRE_EREJECTED, NULL, "max_records",
+                            "%s: %ld records; at most %ld are taken at once, and nothing of "
+                            "these is stored",
+                            g->source, g->sum.received, g->o.max_records);
     if (rc == 0 && g->o.atomic && g->invalid > 0)
         rc = acre_error_set(err, ACRE_EREJECTED, NULL, "atomic",
                             "%s: %ld of %ld records are invalid; with --atomic the file is "
@@ -535,6 +540,8 @@ int acre_ingest_commit(acre_ingest_sink *g, acre_ingest_summary *sum, acre_error
         rc = acre_istore_resent(g->is, g->sha, g->batch, g->source, err);
     if (rc == 0)
         rc = acre_istore_batch_finish(g->is, g->batch, g->sha, &g->sum, g->first_seq, g->seq, err);
+    if (rc == 0 && g->o.before_commit)
+        rc = g->o.before_commit(g->o.commit_ctx, g->s, &g->sum, err);
     if (rc == 0) {
         rc = acre_istore_commit(g->is, err);
         g->is = NULL;

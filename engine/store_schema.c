@@ -46,6 +46,19 @@ static const acre_column late_version_cols[] = {{"seq", I, 1, 0}, {"tbl", T, 1, 
                                                 {"k3", T, 0, 0},  {"k4", T, 0, 0}};
 static const acre_column txn_versions_cols[] = {
     {"period", I, 1, M}, {"transaction_id", T, 1, 0}, {"seq", I, 1, 0}};
+/* the HTTP API's clients (SPEC 11): the secret only as a salted PBKDF2 hash; its access tokens
+ * by their SHA-256; the answers it keeps for an Idempotency-Key (engine/clients.c) */
+static const acre_column api_client_cols[] = {
+    {"client_id", T, 1, 0}, {"name", T, 1, 0},       {"scope", T, 1, 0},
+    {"salt", T, 1, 0},      {"hash", T, 1, 0},       {"iterations", I, 1, 0},
+    {"created_at", T, 1, 0}, {"revoked_at", T, 0, 0}};
+static const acre_column api_token_cols[] = {{"token_hash", T, 1, 0},
+                                             {"client_id", T, 1, 0},
+                                             {"scope", T, 1, 0},
+                                             {"expires_at", I, 1, 0}};
+static const acre_column api_idem_cols[] = {
+    {"client_id", T, 1, 0}, {"idem_key", T, 1, 0}, {"body_sha256", T, 1, 0},
+    {"status", I, 1, 0},    {"answer", T, 1, 0},   {"stored_at", I, 1, 0}};
 static const acre_column counted_cols[] = {{"tbl", T, 1, 0}, {"rkey", T, 1, 0}, {"period", I, 1, M},
                                            {"seq", I, 1, 0}, {"a", T, 1, 0},    {"b", T, 1, 0}};
 
@@ -76,6 +89,13 @@ static const acre_table before[] = {
      .ncols = N(txn_versions_cols),
      .key = {0, 1, 2},
      .nkey = 3},
+    {.name = "api_client", .cols = api_client_cols, .ncols = N(api_client_cols), .key = {0}, .nkey = 1},
+    {.name = "api_token", .cols = api_token_cols, .ncols = N(api_token_cols), .key = {0}, .nkey = 1},
+    {.name = "api_idempotency",
+     .cols = api_idem_cols,
+     .ncols = N(api_idem_cols),
+     .key = {0, 1},
+     .nkey = 2},
     {.name = "close_affiliate",
      .cols = close_affiliate_cols,
      .ncols = N(close_affiliate_cols),

@@ -276,6 +276,21 @@ static const char schema_v7[] =
     "PRAGMA user_version = 7;\n"
     "COMMIT;\n";
 
+/* Version 8: the HTTP API's clients, their access tokens and the answers kept for an
+ * Idempotency-Key (SPEC 11; engine/clients.c). */
+static const char schema_v8[] =
+    "BEGIN;\n"
+    "CREATE TABLE api_client(client_id TEXT NOT NULL, name TEXT NOT NULL, scope TEXT NOT NULL, "
+    "salt TEXT NOT NULL, hash TEXT NOT NULL, iterations INTEGER NOT NULL, "
+    "created_at TEXT NOT NULL, revoked_at TEXT, PRIMARY KEY(client_id)) WITHOUT ROWID;\n"
+    "CREATE TABLE api_token(token_hash TEXT NOT NULL, client_id TEXT NOT NULL, "
+    "scope TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY(token_hash)) WITHOUT ROWID;\n"
+    "CREATE TABLE api_idempotency(client_id TEXT NOT NULL, idem_key TEXT NOT NULL, "
+    "body_sha256 TEXT NOT NULL, status INTEGER NOT NULL, answer TEXT NOT NULL, "
+    "stored_at INTEGER NOT NULL, PRIMARY KEY(client_id, idem_key)) WITHOUT ROWID;\n"
+    "PRAGMA user_version = 8;\n"
+    "COMMIT;\n";
+
 static int migrate(sqlite3 *db, int from, acre_error *err)
 {
     int rc;
@@ -297,6 +312,9 @@ static int migrate(sqlite3 *db, int from, acre_error *err)
         return rc;
     if (from <= 6 &&
         (rc = run_script(db, schema_v7, "migrating the store to schema version 7", err)))
+        return rc;
+    if (from <= 7 &&
+        (rc = run_script(db, schema_v8, "migrating the store to schema version 8", err)))
         return rc;
     return 0;
 }

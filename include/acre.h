@@ -3,6 +3,7 @@
 #define ACRE_H
 
 #include "acre/audit.h"
+#include "acre/clients.h"
 #include "acre/close.h"
 #include "acre/decimal.h"
 #include "acre/error.h"

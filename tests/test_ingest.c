@@ -37,7 +37,12 @@ static run ingest_text(acre_store *s, const char *kind, const char *text, int at
 {
     run x;
     FILE *f = fmemopen((void *)text, strlen(text), "r");
-    acre_ingest_opts o = {atomic, "test.ndjson", on_reject, NULL, 0, NULL};
+    acre_ingest_opts o = {.atomic = atomic,
+                          .source = "test.ndjson",
+                          .on_reject = on_reject,
+                          .ctx = NULL,
+                          .again = 0,
+                          .stored_at = NULL};
     memset(&x, 0, sizeof x);
     o.ctx = &x;
     acre_error_clear(&x.err);
@@ -647,6 +652,7 @@ static void test_money_migration(void **state)
                         "CREATE INDEX txn_customer ON txn(customer_id);"
                         "CREATE INDEX bonus_event_time ON bonus_event(timestamp);"
                         "CREATE INDEX bonus_event_user ON bonus_event(user_id);"
+                        "DROP TABLE api_client; DROP TABLE api_token; DROP TABLE api_idempotency;"
                         "PRAGMA user_version = 5;");
     assert_false(sql.oom);
     assert_int_equal(acre_store_begin(s, &err), 0);
@@ -659,7 +665,12 @@ static void test_money_migration(void **state)
     acre_store_free(s);
 
     assert_int_equal(acre_store_open(&s, db, &err), 0);
-    assert_int_equal(sql_int(s, "PRAGMA user_version"), 7);
+    assert_int_equal(sql_int(s, "PRAGMA user_version"), 8);
+    /* schema 8: the HTTP API's three tables, dropped above */
+    assert_int_equal(
+        sql_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                   "('api_client', 'api_token', 'api_idempotency')"),
+        3);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM pragma_index_info('txn_date')"), 9);
     assert_sql(s,
                "SELECT group_concat(transaction_id || ':' || typeof(amount_currency) || ':' || "
@@ -768,7 +779,12 @@ static void test_long_file(void **state)
     acre_buf text = {0};
     run x;
     FILE *f;
-    acre_ingest_opts o = {0, "long.ndjson", on_reject, NULL, 0, NULL};
+    acre_ingest_opts o = {.atomic = 0,
+                          .source = "long.ndjson",
+                          .on_reject = on_reject,
+                          .ctx = NULL,
+                          .again = 0,
+                          .stored_at = NULL};
     (void)state;
     for (int i = 0; i < 5000; i++) {
         const char *customer = i == 4500 ? "ghost" : "c1";            /* unknown customer */
@@ -879,7 +895,12 @@ static void test_sink(void **state)
     acre_ingest_summary sum = {0};
     acre_error err;
     texts x = {{0}, {0}};
-    acre_ingest_opts o = {0, "req-1", on_reject_both, NULL, 0, "2026-03-01T10:00:00Z"};
+    acre_ingest_opts o = {.atomic = 0,
+                          .source = "req-1",
+                          .on_reject = on_reject_both,
+                          .ctx = NULL,
+                          .again = 0,
+                          .stored_at = "2026-03-01T10:00:00Z"};
     (void)state;
     o.ctx = &x;
     acre_error_clear(&err);
@@ -947,7 +968,12 @@ static void test_sink_abort(void **state)
     acre_ingest_sink *g;
     acre_ingest_summary sum = {0};
     acre_error err;
-    acre_ingest_opts atomic = {1, "req-2", NULL, NULL, 0, NULL};
+    acre_ingest_opts atomic = {.atomic = 1,
+                               .source = "req-2",
+                               .on_reject = NULL,
+                               .ctx = NULL,
+                               .again = 0,
+                               .stored_at = NULL};
     char *before = snapshot(s), *after;
     long long txns = sql_int(s, "SELECT count(*) FROM txn"),
               batches = sql_int(s, "SELECT count(*) FROM ingest_batch");
@@ -993,7 +1019,12 @@ static void test_sink_held(void **state)
     acre_ingest_summary sum = {0};
     acre_error err;
     texts x = {{0}, {0}};
-    acre_ingest_opts o = {0, "req-3", on_reject_both, NULL, 0, NULL};
+    acre_ingest_opts o = {.atomic = 0,
+                          .source = "req-3",
+                          .on_reject = on_reject_both,
+                          .ctx = NULL,
+                          .again = 0,
+                          .stored_at = NULL};
     static const char sha[] = "f795b779a208c4efa061936ab5b512cb09f8799d6260d4cf1ac962d0dd67b189";
     (void)state;
     o.ctx = &x;
@@ -1048,7 +1079,12 @@ static void test_buffer(void **state)
         acre_store *a = base(), *b = base();
         const char *text = inputs[i];
         run file = ingest_text(a, "igaming/transactions", text, 0), buf;
-        acre_ingest_opts o = {0, "test.ndjson", on_reject, NULL, 0, NULL};
+        acre_ingest_opts o = {.atomic = 0,
+                              .source = "test.ndjson",
+                              .on_reject = on_reject,
+                              .ctx = NULL,
+                              .again = 0,
+                              .stored_at = NULL};
         char *sa, *sb;
         memset(&buf, 0, sizeof buf);
         o.ctx = &buf;

@@ -14,6 +14,7 @@
 #include "acre/sys/alloc.h"
 #include "cli.h"
 #include "replay.h"
+#include "serve.h"
 
 typedef struct args {
     const char *db;
@@ -27,6 +28,10 @@ typedef struct args {
     int npos;
     const char *plans[64], *assigns[256]; /* simulate's --plan and --assign, in order */
     int nplans, nassigns;
+    const char *listen, *tls_cert, *tls_key; /* serve */
+    long threads, rate;                       /* serve: 0 when not given */
+    const char *scopes[64];                   /* clients add --scope S... */
+    int nscopes;
     const cli_command *cmd; /* the command's row of cli_commands */
 } args;
 
@@ -76,6 +81,42 @@ static int parse_args(args *a, int argc, char **argv)
                 return -1;
             }
             *(s[2] == 'h' ? &a->head : s[2] == 'a' ? &a->anchor : &a->key_file) = argv[++i];
+        } else if (strcmp(s, "--listen") == 0 || strcmp(s, "--tls-cert") == 0 ||
+                   strcmp(s, "--tls-key") == 0 || strcmp(s, "--threads") == 0 ||
+                   strcmp(s, "--rate") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "acre: %s needs a value\n", s);
+                return -1;
+            }
+            if (strcmp(s, "--listen") == 0) {
+                a->listen = argv[++i];
+            } else if (strcmp(s, "--tls-cert") == 0) {
+                a->tls_cert = argv[++i];
+            } else if (strcmp(s, "--tls-key") == 0) {
+                a->tls_key = argv[++i];
+            } else {
+                char *end;
+                long v = strtol(argv[++i], &end, 10);
+                if (*end || end == argv[i] || v < 1 || v > (s[2] == 't' ? 256 : 1000000000L)) {
+                    fprintf(stderr, "acre: %s takes a positive number%s, not \"%s\"\n", s,
+                            s[2] == 't' ? " up to 256" : "", argv[i]);
+                    return -1;
+                }
+                *(s[2] == 't' ? &a->threads : &a->rate) = v;
+            }
+        } else if (strcmp(s, "--scope") == 0) {
+            /* --scope S... : every word up to the next option */
+            if (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0) {
+                fprintf(stderr, "acre: --scope needs a value\n");
+                return -1;
+            }
+            while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0) {
+                if (a->nscopes >= 64) {
+                    fprintf(stderr, "acre: too many scopes\n");
+                    return -1;
+                }
+                a->scopes[a->nscopes++] = argv[++i];
+            }
         } else if (strcmp(s, "--recompute") == 0) {
             a->recompute = 1;
         } else if (strncmp(s, "--format=", 9) == 0) {
@@ -225,7 +266,12 @@ static int cmd_ingest(const args *a)
     for (int i = 0; i < nfiles; i++) {
         acre_error err;
         char now[32];
-        acre_ingest_opts o = {a->atomic, names[i], on_reject, &sink, a->again, now};
+        acre_ingest_opts o = {.atomic = a->atomic,
+                              .source = names[i],
+                              .on_reject = on_reject,
+                              .ctx = &sink,
+                              .again = a->again,
+                              .stored_at = now};
         int rc;
         utc_now(now);
         acre_error_clear(&err);
@@ -751,6 +797,91 @@ static int cmd_backup(const args *a)
     return EXIT_OK;
 }
 
+static int cmd_serve(const args *a)
+{
+    serve_opts o = {a->db, a->listen, a->tls_cert, a->tls_key, (int)a->threads, a->rate};
+    if (a->npos != 1)
+        return usage("serve takes no arguments but its options");
+    if (store_missing(a->db))
+        return EXIT_USAGE;
+    return serve_run(&o);
+}
+
+static int print_client(void *ctx, const acre_client *c)
+{
+    json_t *v = json_pack("{s:s,s:s,s:s,s:s,s:s?}", "client_id", c->client_id, "name", c->name,
+                          "scope", c->scope, "created_at", c->created_at, "revoked_at",
+                          c->revoked_at[0] ? c->revoked_at : NULL);
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    (void)ctx;
+    json_decref(v);
+    if (!text)
+        return -1;
+    puts(text);
+    free(text);
+    return 0;
+}
+
+/* clients add NAME --scope S..., clients list, clients revoke ID (SPEC 11) */
+static int cmd_clients(const args *a)
+{
+    const char *sub = a->npos > 1 ? a->pos[1] : "";
+    acre_store *s = NULL;
+    acre_error err;
+    char now[32];
+    int rc;
+
+    if (strcmp(sub, "add") == 0 ? a->npos != 3 || a->nscopes == 0
+        : strcmp(sub, "list") == 0 ? a->npos != 2
+        : strcmp(sub, "revoke") == 0 ? a->npos != 3
+                                    : 1)
+        return usage("clients: add NAME --scope S..., list, or revoke ID");
+    if (strcmp(sub, "add") != 0 && store_missing(a->db))
+        return EXIT_USAGE;
+    acre_error_clear(&err);
+    if ((rc = acre_store_open(&s, a->db, &err))) {
+        fprintf(stderr, "acre: %s\n", err.message);
+        return exit_for(rc);
+    }
+    utc_now(now);
+    if (strcmp(sub, "add") == 0) {
+        char scope[1024] = "", secret[65];
+        acre_client c;
+        size_t n = 0;
+        for (int i = 0; i < a->nscopes && n < sizeof scope; i++)
+            n += (size_t)snprintf(scope + n, sizeof scope - n, "%s%s", i ? " " : "", a->scopes[i]);
+        if (n >= sizeof scope) {
+            acre_store_free(s);
+            return usage("clients add: the scope is too long");
+        }
+        rc = acre_client_add(s, a->pos[2], scope, now, &c, secret, &err);
+        if (rc == 0) {
+            json_t *v = json_pack("{s:s,s:s,s:s}", "client_id", c.client_id, "client_secret",
+                                  secret, "scope", c.scope);
+            char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+            json_decref(v);
+            if (text)
+                puts(text);
+            free(text);
+            rc = text ? 0 : ACRE_ENOMEM;
+        }
+    } else if (strcmp(sub, "list") == 0) {
+        rc = acre_clients_each(s, print_client, NULL, &err);
+    } else {
+        rc = acre_client_revoke(s, a->pos[2], now, &err);
+    }
+    acre_store_free(s);
+    if (rc) {
+        fprintf(stderr, "acre: clients %s: %s\n", sub, err.message);
+        /* an unknown affiliate in a scope is a rejected input (exit 3), a malformed scope or an
+         * unknown client bad usage (2) */
+        return rc == ACRE_ENOTFOUND && strcmp(err.rule, "unknown_affiliate") == 0 ? EXIT_REJECTED
+               : rc == ACRE_EINVALID || rc == ACRE_ENOTFOUND                         ? EXIT_USAGE
+                                                                                     : exit_for(rc);
+    }
+    return EXIT_OK;
+}
+
 /* ACRE_FAIL_ALLOC=N[,repeat][,gmp]: the failing-allocator switch (acre/sys/alloc.h), for tests. */
 static int alloc_switch(const char *sw)
 {
@@ -858,6 +989,18 @@ const cli_command cli_commands[] = {
      "  backup DEST        write a consistent copy of the store, even while it is written, to\n"
      "                     the new file DEST (mode 0600); never copy a live store with cp\n"},
     {"kinds", cmd_kinds, CLI_NO_STORE, "  kinds              list the record kinds\n"},
+    /* clients add makes the store; list and revoke refuse a missing one (cmd_clients) */
+    {"clients", cmd_clients, CLI_NEW_STORE,
+     "  clients add NAME --scope S...\n"
+     "                     make an API client (scopes: ingest, read, finance, affiliate:ID);\n"
+     "                     prints its client_id and client_secret, shown only this once\n"
+     "  clients list       the API clients, one JSON object a line\n"
+     "  clients revoke ID  revoke a client: its tokens stop working at once\n"},
+    {"serve", cmd_serve, CLI_STORE,
+     "  serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--threads N] [--rate N]\n"
+     "                     the HTTP API (docs/api.md) on 127.0.0.1:8360 by default; prints\n"
+     "                     {\"listening\":...} once it listens; SIGTERM finishes the requests\n"
+     "                     in flight and exits 0\n"},
     {NULL, NULL, CLI_NO_STORE, NULL},
 };
 

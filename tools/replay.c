@@ -272,8 +272,9 @@ int acre_replay(const char *dir, int update, int on_disk, const char *into, int 
             {
                 FILE *in;
                 acre_ingest_summary sum = {0};
-                acre_ingest_opts o = {0, json_string_value(f), on_reject, NULL,
-                                      json_is_true(json_object_get(step, "again")), NULL};
+                acre_ingest_opts o = {.source = json_string_value(f),
+                                      .on_reject = on_reject,
+                                      .again = json_is_true(json_object_get(step, "again"))};
                 snprintf(path, sizeof path, "%s/%s", dir, json_string_value(f));
                 if (!(in = open_inside(dir, json_string_value(f), i))) {
                     code = 2;

@@ -31,6 +31,16 @@ typedef struct acre_ingest_opts {
     void *ctx;
     int again;             /* store the file even if a batch of its kind had the same bytes */
     const char *stored_at; /* when, as the batch remembers it (ISO 8601 UTC), or NULL: unknown */
+    /* More records than this refuses the batch whole (rule "max_records"); 0: no limit (the
+     * HTTP API's 1,000, SPEC 11). */
+    long max_records;
+    /* Called once the batch is valid and stored, in its transaction, just before the commit,
+     * with its summary and the store: what it writes commits with the records, or nothing does.
+     * Returning nonzero (err set) refuses the batch; NULL: none. (The HTTP API keeps the answer
+     * for an Idempotency-Key so.) */
+    int (*before_commit)(void *ctx, acre_store *s, const acre_ingest_summary *sum,
+                         acre_error *err);
+    void *commit_ctx;
 } acre_ingest_opts;
 
 /* ---- a batch of records, one at a time (the record sink) -------------------------------
