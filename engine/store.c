@@ -383,6 +383,40 @@ int acre_store_batches(acre_store *s, int (*fn)(void *ctx, const acre_batch *b),
     return acre_store_query(s, &q_batches, NULL, batch_row, &x, "reading batches", err);
 }
 
+static const acre_query q_closes = {ACRE_Q_SELECT,
+                                    "close",
+                                    {"period_text", "digest", "previous_digest", "seq", NULL},
+                                    {{NULL, 0}},
+                                    {"period", NULL},
+                                    0,
+                                    0};
+
+typedef struct closes {
+    int (*fn)(void *ctx, const acre_closed *c);
+    void *ctx;
+} closes;
+
+static int close_row(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    closes *x = ctx;
+    acre_closed c;
+    (void)n;
+    (void)err;
+    memset(&c, 0, sizeof c);
+    snprintf(c.period, sizeof c.period, "%s", row[0].s ? row[0].s : "");
+    snprintf(c.digest, sizeof c.digest, "%s", row[1].s ? row[1].s : "");
+    snprintf(c.previous_digest, sizeof c.previous_digest, "%s", row[2].s ? row[2].s : "");
+    c.seq = row[3].i;
+    return x->fn(x->ctx, &c) ? 1 : 0;
+}
+
+int acre_store_closes(acre_store *s, int (*fn)(void *ctx, const acre_closed *c), void *ctx,
+                      acre_error *err)
+{
+    closes x = {fn, ctx};
+    return acre_store_query(s, &q_closes, NULL, close_row, &x, "reading the closes", err);
+}
+
 /* ---- a query's rows, kept ---- */
 
 static int keep(void *ctx, const acre_value *row, int n, acre_error *err)

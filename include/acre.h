@@ -10,6 +10,7 @@
 #include "acre/ingest.h"
 #include "acre/ledger.h"
 #include "acre/plan.h"
+#include "acre/records.h"
 #include "acre/store.h"
 #include "acre/simulate.h"
 #include "acre/verify.h"

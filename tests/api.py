@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""tests/api.py ACRE FIXTURES — `acre serve` (SPEC 11, docs/api.md) on a loopback port, driven
+"""tests/api.py ACRE FIXTURES [NPM_DIR] — `acre serve` (SPEC 11, docs/api.md) on a loopback port, driven
 by real HTTP clients: requests-oauthlib's BackendApplicationClient (an OAuth 2.0 client library
 that is not acre's) and curl.
 
@@ -12,7 +12,15 @@ What it proves, each number below worked out from the records sent:
   errors the same as `acre ingest --atomic` reports; max_records; IDEMPOTENCY_KEY_REUSED), 429;
 - Idempotency-Key replays the same answer without storing again;
 - X-Request-ID is echoed and is the error's trace_id;
-- SIGTERM lets a request in flight finish, then the server exits 0.
+- records read back exactly as stored, filtered, paged by page and by a keyset cursor that a
+  record stored between pages does not disturb;
+- finance: preview and close of 2026-03 (the fixture's ledger bytes and digest), the refusals
+  (not ended, a gap, closed already), periods, ledgers in JSON and CSV, an affiliate:ID token
+  that reads its own lines and nothing else, /metrics' counts;
+- SIGTERM lets a request in flight finish, then the server exits 0;
+- docs/openapi.json is tools/gen-openapi.py's output, served as it is, a valid OpenAPI 3.1
+  document, and every answer received matches it (tests/openapi/check.mjs, from npm, when a
+  third argument names where npm may install).
 Run with Debian's python3 (/usr/bin/python3), which has python3-requests-oauthlib."""
 import hashlib
 import json
@@ -32,7 +40,24 @@ from requests_oauthlib import OAuth2Session
 
 ACRE = os.path.realpath(sys.argv[1])
 FIXTURES = os.path.realpath(sys.argv[2])
+REPO = os.path.dirname(FIXTURES)
+NPM = os.path.realpath(sys.argv[3]) if len(sys.argv) > 3 else None  # where npm installs
 passed = failed = 0
+
+# every answer a requests session receives, for the OpenAPI check at the end
+EXCHANGES = []
+_send = requests.Session.send
+
+
+def _logged_send(self, request, **kw):
+    r = _send(self, request, **kw)
+    path = requests.utils.urlparse(request.url).path
+    EXCHANGES.append({"method": request.method, "path": path, "status": r.status_code,
+                      "type": r.headers.get("Content-Type", ""), "body": r.text})
+    return r
+
+
+requests.Session.send = _logged_send
 
 
 def check(name, want, got):
@@ -55,6 +80,10 @@ def start(*extra):
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     line = json.loads(p.stdout.readline())
     return p, "https://" + line["listening"]
+
+
+def auth_of(token):
+    return {"Authorization": "Bearer " + token["access_token"]}
 
 
 def lock_store(seconds):
@@ -150,12 +179,130 @@ def main():
             check(f"POST {kind}: the ingest summary", {"kind": kind, "received": n, "inserted": n,
                                                        "updated": 0, "unchanged": 0,
                                                        "rejected": 0}, r.json())
-        rc, _, _ = acre("close", "2026-03")
-        check("close 2026-03", 0, rc)
-        rc, ledger, _ = acre("ledger", "2026-03")
+        # --- finance: preview, close, periods, ledgers, by a client with the finance scope ---
         want = open(os.path.join(fx, "expected", "2026-03.json")).read()
-        check("the ledger of the records sent over HTTP is the fixture's", want, ledger)
+        digest = json.loads(want)["digest"]
+        _, out, _ = acre("clients", "add", "finance", "--scope", "finance")
+        fin = json.loads(out)
+        ftok = OAuth2Session(client=BackendApplicationClient(client_id=fin["client_id"])) \
+            .fetch_token(token_url=base + "/oauth/token", client_id=fin["client_id"],
+                         client_secret=fin["client_secret"])
+        fh = {"Authorization": "Bearer " + ftok["access_token"]}
+        r = requests.post(base + "/api/v1/periods/2026-03/preview", headers=fh)
+        check("preview: the fixture's ledger", (200, want), (r.status_code, r.text))
+        r = requests.post(base + "/api/v1/periods/2026-03/preview", headers=auth_of(tok))
+        check("preview needs finance: 403", 403, r.status_code)
+        r = requests.post(base + "/api/v1/periods/2026-03/close", headers=fh)
+        check("close: the period and its digest", (200, {"period": "2026-03", "digest": digest}),
+              (r.status_code, r.json()))
+        r = requests.post(base + "/api/v1/periods/2026-03/close", headers=fh)
+        check("close again: 422, rule closed_in_order", (422, "closed_in_order"),
+              (r.status_code, r.json()["details"][0]["rule"]))
+        r = requests.post(base + "/api/v1/periods/2026-12/close", headers=fh)
+        check("a month not ended: 422, rule early", (422, "early"),
+              (r.status_code, r.json()["details"][0]["rule"]))
+        r = requests.post(base + "/api/v1/periods/2026-12/close?early=true", headers=fh)
+        check("early, but months between: 422, rule gap", (422, "gap"),
+              (r.status_code, r.json()["details"][0]["rule"]))
+        r = requests.get(base + "/api/v1/periods", headers=fh)
+        check("periods", {"data": [{"period": "2026-03", "digest": digest,
+                                    "previous_digest": None}],
+                          "meta": {"total": 1, "page": 1, "per_page": 50, "next_cursor": None}},
+              r.json())
+        r = requests.get(base + "/api/v1/periods?per_page=501", headers=fh)
+        check("per_page 501: 400", 400, r.status_code)
+        rc, ledger, _ = acre("ledger", "2026-03")
+        check("the stored ledger of the records sent over HTTP is the fixture's", want, ledger)
         check("... which pays aff_1 462.50", 1, ledger.count('"earned":"462.50"'))
+        r = requests.get(base + "/api/v1/ledgers/2026-03", headers=fh)
+        check("GET the ledger", (200, "application/json", want),
+              (r.status_code, r.headers["Content-Type"], r.text))
+        r = requests.get(base + "/api/v1/ledgers/2026-03?format=csv", headers=fh)
+        check("GET the ledger as CSV: acre ledger --format csv's bytes",
+              (200, acre("ledger", "2026-03", "--format", "csv")[1]), (r.status_code, r.text))
+        r = requests.get(base + "/api/v1/ledgers/2026-04", headers=fh)
+        check("a period not closed: 404", (404, "NOT_FOUND"), (r.status_code, r.json()["error"]))
+        r = requests.get(base + "/api/v1/ledgers/2026-03?format=xml", headers=fh)
+        check("format xml: 400", 400, r.status_code)
+        # an affiliate's token reads its own lines, and nothing else
+        _, out, _ = acre("clients", "add", "aff1", "--scope", "affiliate:aff_1")
+        aff = json.loads(out)
+        atok = OAuth2Session(client=BackendApplicationClient(client_id=aff["client_id"])) \
+            .fetch_token(token_url=base + "/oauth/token", client_id=aff["client_id"],
+                         client_secret=aff["client_secret"])
+        ah = {"Authorization": "Bearer " + atok["access_token"]}
+        own = acre("ledger", "2026-03", "--affiliate", "aff_1")[1]
+        r = requests.get(base + "/api/v1/ledgers/2026-03", headers=ah)
+        check("affiliate:aff_1 without affiliate=: its own lines",
+              (200, own), (r.status_code, r.text))
+        r = requests.get(base + "/api/v1/ledgers/2026-03?affiliate=aff_1", headers=ah)
+        check("affiliate:aff_1 naming itself", (200, own), (r.status_code, r.text))
+        for what, call in (("another affiliate's ledger",
+                            lambda: requests.get(base + "/api/v1/ledgers/2026-03?affiliate=aff_2",
+                                                 headers=ah)),
+                           ("the periods", lambda: requests.get(base + "/api/v1/periods",
+                                                                headers=ah)),
+                           ("a preview", lambda: requests.post(
+                               base + "/api/v1/periods/2026-03/preview", headers=ah)),
+                           ("a close", lambda: requests.post(
+                               base + "/api/v1/periods/2026-04/close?early=true", headers=ah)),
+                           ("records", lambda: requests.post(
+                               base + "/api/v1/affiliates", json=[], headers=ah)),
+                           ("records back", lambda: requests.get(
+                               base + "/api/v1/igaming/customers", headers=ah)),
+                           ("metrics", lambda: requests.get(base + "/metrics", headers=ah))):
+            r = call()
+            check(f"affiliate:aff_1 cannot read or write {what}: 403", 403, r.status_code)
+
+        # --- read back: the current versions, exactly as stored (UTC date-times, exact
+        # decimals as numbers), filtered and paged ---
+        r = oauth.get(base + "/api/v1/igaming/transactions")
+        check("GET transactions: what was sent, as stored",
+              [{"transaction_id": "t_1", "customer_id": "c_9", "transaction_type": "deposit",
+                "amount_currency": 50, "currency": "EUR",
+                "transaction_date": "2026-03-04T10:00:00.000000000Z", "status": "approved"},
+               {"transaction_id": "t_2", "customer_id": "c_9", "transaction_type": "bonus",
+                "amount_currency": 250, "currency": "EUR",
+                "transaction_date": "2026-03-05T12:00:00.000000000Z", "status": "approved"}],
+              r.json()["data"])
+        check("GET: meta", {"total": 2, "page": 1, "per_page": 50, "next_cursor": None},
+              r.json()["meta"])
+        act = base + "/api/v1/igaming/gaming-activity"
+        first = oauth.get(act + "?per_page=1").json()
+        check("page 1 of 2: the 4th", (["2026-03-04"], 2, True),
+              ([d["date"] for d in first["data"]], first["meta"]["total"],
+               first["meta"]["next_cursor"] is not None))
+        # a record stored between the pages, before the cursor: the next page is unchanged
+        # (after the close above, so its ledger is the fixture's)
+        r = oauth.post(act, headers={"Content-Type": "application/x-ndjson"},
+                       data='{"date":"2026-03-01","customer_id":"c_9","game_type":"live",'
+                            '"currency":"EUR","ggr":"7.5"}\n')
+        check("a row stored between pages", 1, r.json()["inserted"])
+        second = oauth.get(act + "?per_page=1&cursor=" + first["meta"]["next_cursor"]).json()
+        check("the cursor's next page: the 12th, the last", (["2026-03-12"], 3, None),
+              ([d["date"] for d in second["data"]], second["meta"]["total"],
+               second["meta"]["next_cursor"]))
+        check("the new row, exactly", {"date": "2026-03-01", "customer_id": "c_9",
+                                       "game_type": "live", "currency": "EUR", "ggr": 7.5},
+              oauth.get(act + "?to=2026-03-01").json()["data"][0])
+        check("page=2&per_page=1: the 4th", ["2026-03-04"],
+              [d["date"] for d in oauth.get(act + "?page=2&per_page=1").json()["data"]])
+        check("from=2026-03-05", ["2026-03-12"],
+              [d["date"] for d in oauth.get(act + "?from=2026-03-05").json()["data"]])
+        check("customer_id=nobody", 0, oauth.get(act + "?customer_id=nobody").json()["meta"]["total"])
+        check("updated_since in a year", 0,
+              oauth.get(act + "?updated_since=2027-12-01T00:00:00Z").json()["meta"]["total"])
+        check("updated_since 2000", 3,
+              oauth.get(act + "?updated_since=2000-01-01T00:00:00%2B01:00").json()["meta"]["total"])
+        check("customers by affiliate_id", ["c_9"],
+              [d["customer_id"] for d in
+               oauth.get(base + "/api/v1/igaming/customers?affiliate_id=aff_1").json()["data"]])
+        for q, why in (("?from=2026-3-1", "from"), ("?cursor=zz", "cursor"),
+                       ("?per_page=0", "per_page"), ("?page=1&cursor=00", "both")):
+            check(f"GET {q}: 400", 400, oauth.get(act + q).status_code)
+        check("affiliates have no customer_id: 400", 400,
+              oauth.get(base + "/api/v1/affiliates?customer_id=c_9").status_code)
+
 
         # --- the same records again: unchanged upserts, no refusal as re-sent ---
         body = open(os.path.join(fx, "affiliates.ndjson"), "rb").read()
@@ -174,6 +321,9 @@ def main():
         r = oauth.post(base + "/v1/integration/bonus", json=bonus)
         check("bonus: stored", (200, "bonus-events", 1),
               (r.status_code, r.json()["kind"], r.json()["inserted"]))
+        r = oauth.get(base + "/api/v1/bonus-events?customer_id=c_9")
+        check("a bonus event by customer_id (its user_id)", ["ub1"],
+              [d["user_bonus_id"] for d in r.json()["data"]])
         r = oauth.post(base + "/v1/integration/bonus", json=[bonus, dict(bonus, status="Ongoing")])
         check("bonus: one event per request", (422, "max_records"),
               (r.status_code, r.json()["details"][0]["errors"][0]["rule"]))
@@ -219,7 +369,7 @@ def main():
         r = requests.get(base + "/api/v1/nothing", headers=auth)
         check("unknown path: 404", (404, "NOT_FOUND"), (r.status_code, r.json()["error"]))
         r = requests.delete(base + "/api/v1/affiliates", headers=auth)
-        check("wrong method: 405 with Allow", (405, "POST"),
+        check("wrong method: 405 with Allow", (405, "GET, POST"),
               (r.status_code, r.headers.get("Allow")))
 
         # --- 413: 17 MiB, with Content-Length and chunked ---
@@ -249,6 +399,16 @@ def main():
                            capture_output=True)
         check("huge headers: 431", "431", p.stdout.decode())
 
+        # --- the OpenAPI document: the committed one is the generator's, and served ---
+        subprocess.run([sys.executable, os.path.join(REPO, "tools", "gen-openapi.py"),
+                        "gen.json"], check=True)
+        committed = open(os.path.join(REPO, "docs", "openapi.json")).read()
+        check("docs/openapi.json is tools/gen-openapi.py's output", open("gen.json").read(),
+              committed)
+        r = requests.get(base + "/api/v1/openapi.json")
+        check("GET /api/v1/openapi.json: the document, no token", (200, committed),
+              (r.status_code, r.text))
+
         # --- X-Request-ID ---
         r = requests.get(base + "/api/v1/nothing", headers={"X-Request-ID": "req-42"})
         check("X-Request-ID echoed", "req-42", r.headers.get("X-Request-ID"))
@@ -268,6 +428,8 @@ def main():
                           headers={"Authorization": "Bearer " + rtok["access_token"]})
         check("read scope cannot ingest: 403", (403, "FORBIDDEN"),
               (r.status_code, r.json()["error"]))
+        r = requests.get(base + "/api/v1/affiliates", headers=auth_of(rtok))
+        check("read scope reads", (200, 2), (r.status_code, r.json()["meta"]["total"] >= 2 and 2))
 
         # --- /oauth/token errors (RFC 6749 5.2), credentials in the form with curl ---
         def curl_token(*args):
@@ -377,10 +539,10 @@ def main():
                                 reader["client_id"] + ":" + reader["client_secret"])
         check("revoked: no new token", (401, "invalid_client"), (code, body["error"]))
         _, out, _ = acre("clients", "list")
-        check("clients list: two, one revoked", [None, True],
-              [c["revoked_at"] is not None if c["revoked_at"] else None
-               for c in sorted((json.loads(line) for line in out.splitlines()),
-                               key=lambda c: c["name"] != "operator")])
+        check("clients list: the reader revoked, no other",
+              {"operator": False, "reader": True, "finance": False, "aff1": False},
+              {c["name"]: c["revoked_at"] is not None
+               for c in (json.loads(line) for line in out.splitlines())})
 
         # --- 429: the 1,001st request of a minute ---
         # a client of its own: the limit counts a client's requests, whatever its token
@@ -397,15 +559,45 @@ def main():
             codes = [s.post(base + "/api/v1/affiliates", data=b"[]").status_code
                      for _ in range(1000)]
             return codes, s.post(base + "/api/v1/affiliates", data=b"[]")
+        # the limit counts per minute of the clock: start with 20 s or more of it left
+        if time.time() % 60 > 40:
+            time.sleep(60.5 - time.time() % 60)
         start_minute = int(time.time()) // 60
         codes, limited = minute()
-        if int(time.time()) // 60 != start_minute:  # the minute turned: count again
-            codes, limited = minute()
+        check("the burst took less than its minute", start_minute, int(time.time()) // 60)
+        sent415 = 1 + 1000  # the wrong media type above, and these
         check("1,000 requests in a minute answered", {415: 1000},
               {c: codes.count(c) for c in set(codes)})
         check("the 1,001st: 429 with Retry-After", (429, "RATE_LIMITED", True),
               (limited.status_code, limited.json()["error"],
                1 <= int(limited.headers.get("Retry-After", "0")) <= 60))
+
+        # --- /metrics: the activity rows stored, the one 429, every answer counted ---
+        # (a new token: the expiry above aged every token)
+        ftok = OAuth2Session(client=BackendApplicationClient(client_id=fin["client_id"])) \
+            .fetch_token(token_url=base + "/oauth/token", client_id=fin["client_id"],
+                         client_secret=fin["client_secret"])
+        r = requests.get(base + "/metrics", headers=auth_of(ftok))
+        check("metrics: Prometheus text", (200, "text/plain; version=0.0.4; charset=utf-8"),
+              (r.status_code, r.headers["Content-Type"]))
+        m = {}
+        for line in r.text.splitlines():
+            if not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                m[name] = int(value) if "." not in value else value
+        nact = open(os.path.join(fx, "activity.ndjson")).read().count("\n")
+        check("metrics: the activity rows stored (the fixture's, and one between pages)", nact + 1,
+              m.get('acre_records_stored_total{kind="igaming/gaming-activity"}'))
+        check("metrics: one request limited", 1, m.get("acre_http_requests_limited_total"))
+        check("metrics: the requests answered 415", sent415,
+              m.get('acre_http_requests_total{route="records",status="415"}'))
+        check("metrics: one close stored", 1,
+              m.get('acre_http_requests_total{route="close",status="200"}'))
+        check("metrics: the histogram counts every answer",
+              sum(v for k, v in m.items() if k.startswith("acre_http_requests_total")),
+              m.get("acre_http_request_duration_seconds_count"))
+        check("metrics: its +Inf bucket too", m.get("acre_http_request_duration_seconds_count"),
+              m.get('acre_http_request_duration_seconds_bucket{le="+Inf"}'))
 
         # --- SIGTERM: the request in flight finishes, then exit 0 ---
         holder = lock_store(1.5)
@@ -423,6 +615,22 @@ def main():
         check("SIGTERM: its record stored", 1,
               sqlite3.connect("s.db").execute(
                   "SELECT count(*) FROM affiliate WHERE affiliate_id = 'aff_7'").fetchone()[0])
+        # --- every answer above against the OpenAPI document, by an independent validator ---
+        if NPM:
+            json.dump(EXCHANGES, open("exchanges.json", "w"))
+            os.makedirs(NPM, exist_ok=True)
+            for f in ("package.json", "package-lock.json", "check.mjs"):
+                shutil.copy(os.path.join(REPO, "tests", "openapi", f), NPM)
+            if not os.path.isdir(os.path.join(NPM, "node_modules", "ajv")):
+                subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=NPM,
+                               check=True)
+            p = subprocess.run(["node", os.path.join(NPM, "check.mjs"),
+                                os.path.join(REPO, "docs", "openapi.json"), "exchanges.json"],
+                               capture_output=True, text=True)
+            print(p.stdout, end="")
+            check("every answer matches docs/openapi.json (tests/openapi/check.mjs)", 0,
+                  p.returncode)
+            check("... and there were many", True, len(EXCHANGES) > 1000)
     finally:
         if server.poll() is None:
             server.kill()

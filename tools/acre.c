@@ -799,7 +799,9 @@ static int cmd_backup(const args *a)
 
 static int cmd_serve(const args *a)
 {
-    serve_opts o = {a->db, a->listen, a->tls_cert, a->tls_key, (int)a->threads, a->rate};
+    const char *key = a->key_file ? a->key_file : getenv("ACRE_LEDGER_KEY_FILE");
+    serve_opts o = {a->db,          a->listen, a->tls_cert, a->tls_key, (int)a->threads,
+                    a->rate,        key && *key ? key : NULL};
     if (a->npos != 1)
         return usage("serve takes no arguments but its options");
     if (store_missing(a->db))
@@ -998,6 +1000,7 @@ const cli_command cli_commands[] = {
      "  clients revoke ID  revoke a client: its tokens stop working at once\n"},
     {"serve", cmd_serve, CLI_STORE,
      "  serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--threads N] [--rate N]\n"
+     "        [--key-file FILE]\n"
      "                     the HTTP API (docs/api.md) on 127.0.0.1:8360 by default; prints\n"
      "                     {\"listening\":...} once it listens; SIGTERM finishes the requests\n"
      "                     in flight and exits 0\n"},

@@ -55,8 +55,27 @@ typedef struct rate_slot {
     long count;
 } rate_slot;
 
+/* /metrics: requests by route and status, their latency, records stored by kind */
+#define N_ROUTES 9
+static const char *const route_names[N_ROUTES] = {
+    "other", "health", "token", "records", "periods", "preview", "close", "ledgers", "metrics"};
+static const long long latency_us[] = {5000,   10000,   25000,   50000,   100000,  250000,
+                                       500000, 1000000, 2500000, 5000000, 10000000};
+#define N_LATENCY ((int)(sizeof latency_us / sizeof latency_us[0]))
+#define N_KINDS 16
+
+typedef struct metrics {
+    long long requests[N_ROUTES][600]; /* by route and status (100-599) */
+    long long latency[N_LATENCY + 1];  /* cumulative at writing; here per bucket, +Inf last */
+    long long latency_sum_us, latency_count;
+    long long stored[N_KINDS]; /* records inserted or updated, by acre_kind_name index */
+    long long limited;
+} metrics;
+
 typedef struct server {
     serve_opts o;
+    pthread_mutex_t metrics_mu;
+    metrics m;
     acre_store *ws; /* the writer's */
     pthread_t writer;
     pthread_mutex_t mu;
@@ -128,8 +147,15 @@ static int job_done(server *sv, const job *j)
 static acre_store *thread_store(server *sv, acre_error *err)
 {
     acre_store *s = pthread_getspecific(sv->store_key);
-    if (!s && acre_store_open(&s, sv->o.db, err) == 0)
-        pthread_setspecific(sv->store_key, s);
+    if (s)
+        return s;
+    if (acre_store_open(&s, sv->o.db, err))
+        return NULL;
+    if (sv->o.key_file && acre_store_set_ledger_key_file(s, sv->o.key_file, err)) {
+        acre_store_free(s);
+        return NULL;
+    }
+    pthread_setspecific(sv->store_key, s);
     return s;
 }
 
@@ -140,7 +166,7 @@ static void free_thread_store(void *p)
 
 /* ---- a request ------------------------------------------------------------------------- */
 
-enum { R_NONE, R_HEALTH, R_TOKEN, R_RECORDS };
+enum { R_NONE, R_HEALTH, R_TOKEN, R_RECORDS, R_PERIODS, R_PREVIEW, R_CLOSE, R_LEDGER, R_METRICS };
 
 struct ingest_job;
 
@@ -157,7 +183,14 @@ typedef struct request {
     int too_large; /* 1: answered 413 on the first call; 2: a body grown past the limit */
     char id[80];   /* X-Request-ID, the trace_id of its errors */
     job job;
-    struct ingest_job *ij; /* the write handed to the writer */
+    struct ingest_job *ij;      /* the write handed to the writer */
+    struct close_job *cj;       /* a close handed to the writer */
+    char period[8];             /* R_PREVIEW, R_CLOSE, R_LEDGER: YYYY-MM */
+    unsigned status;            /* the status queued, for /metrics */
+    int defer;                  /* answers are kept in `early`, not queued (a body is on its way) */
+    struct MHD_Response *early; /* a refusal made before the body: sent once it is read */
+    size_t dropped;             /* bytes of the body read and dropped meanwhile */
+    struct timespec start;
 } request;
 
 static void random_hex(char *out, size_t bytes)
@@ -195,12 +228,29 @@ static void request_id(struct MHD_Connection *c, char out[80])
         random_hex(out, 16);
 }
 
+/* Queues resp (taken), or keeps it for when the body has been read (r->defer): a client that
+ * is still sending when the connection closes may lose the answer (a reset), so a refusal made
+ * before the body is sent after it, the body read and dropped. */
+static enum MHD_Result queue(struct MHD_Connection *c, request *r, unsigned status,
+                             struct MHD_Response *resp)
+{
+    enum MHD_Result ret = MHD_YES;
+    if (r->defer && !r->early) {
+        r->early = resp;
+    } else {
+        ret = MHD_queue_response(c, status, resp);
+        MHD_destroy_response(resp);
+    }
+    if (ret == MHD_YES)
+        r->status = status;
+    return ret;
+}
+
 /* Queues status with the JSON text `body` (taken: freed here) and headers hdr[0..2n). */
 static enum MHD_Result send_json(struct MHD_Connection *c, request *r, unsigned status, char *body,
                                  const char *const *hdr, int n)
 {
     struct MHD_Response *resp;
-    enum MHD_Result ret;
     if (!body)
         return MHD_NO;
     resp = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
@@ -212,9 +262,24 @@ static enum MHD_Result send_json(struct MHD_Connection *c, request *r, unsigned 
     MHD_add_response_header(resp, "X-Request-ID", r->id);
     for (int i = 0; i < n; i++)
         MHD_add_response_header(resp, hdr[2 * i], hdr[2 * i + 1]);
-    ret = MHD_queue_response(c, status, resp);
-    MHD_destroy_response(resp);
-    return ret;
+    return queue(c, r, status, resp);
+}
+
+/* The same for a body of another media type (a ledger as CSV, /metrics), its text taken. */
+static enum MHD_Result send_text(struct MHD_Connection *c, request *r, unsigned status,
+                                 const char *type, char *body, size_t len)
+{
+    struct MHD_Response *resp;
+    if (!body)
+        return MHD_NO;
+    resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "X-Request-ID", r->id);
+    return queue(c, r, status, resp);
 }
 
 static enum MHD_Result send_value(struct MHD_Connection *c, request *r, unsigned status, json_t *v,
@@ -301,6 +366,9 @@ static long rate_limited(server *sv, const char *key, long long now)
 static enum MHD_Result limited(struct MHD_Connection *c, request *r, long wait, const char *who)
 {
     char secs[24], msg[160];
+    pthread_mutex_lock(&r->sv->metrics_mu);
+    r->sv->m.limited++;
+    pthread_mutex_unlock(&r->sv->metrics_mu);
     const char *hdr[] = {"Retry-After", secs};
     snprintf(secs, sizeof secs, "%ld", wait);
     snprintf(msg, sizeof msg, "more than %ld requests this minute %s; retry in %ld s",
@@ -753,6 +821,12 @@ static enum MHD_Result records_finish(struct MHD_Connection *c, request *r)
                    "this Idempotency-Key was used in the last 24 hours for another request", NULL,
                    NULL, 0);
     } else if (j->rc == 0) {
+        for (int i = 0; i < N_KINDS && acre_kind_name(i); i++)
+            if (strcmp(acre_kind_name(i), j->kind) == 0) {
+                pthread_mutex_lock(&r->sv->metrics_mu);
+                r->sv->m.stored[i] += j->sum.inserted + j->sum.updated;
+                pthread_mutex_unlock(&r->sv->metrics_mu);
+            }
         ret = send_json(c, r, MHD_HTTP_OK, j->answer, NULL, 0);
         j->answer = NULL;
     } else if (j->rc == ACRE_EREJECTED &&
@@ -794,6 +868,501 @@ static enum MHD_Result records_finish(struct MHD_Connection *c, request *r)
     return ret;
 }
 
+/* ---- periods, ledgers, metrics (finance) ---------------------------------------------- */
+
+/* authorize, then one of the scopes `any` (NULL-ended): 0 and *t, or -1 with *ret queued */
+static int allowed(struct MHD_Connection *c, request *r, acre_token *t, const char *const *any,
+                   enum MHD_Result *ret)
+{
+    if (authorize(c, r, t, ret))
+        return -1;
+    for (int i = 0; any[i]; i++)
+        if (acre_scope_has(t->scope, any[i]))
+            return 0;
+    *ret = forbidden(c, r, any[0]);
+    return -1;
+}
+
+/* A query parameter true/false: 0 or 1, or -1 (malformed) */
+static int flag_arg(struct MHD_Connection *c, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+    if (!v || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+        return 0;
+    return strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || !*v ? 1 : -1;
+}
+
+static enum MHD_Result bad_request(struct MHD_Connection *c, request *r, const char *msg)
+{
+    return fail(c, r, MHD_HTTP_BAD_REQUEST, "INVALID_REQUEST", msg, NULL, NULL, 0);
+}
+
+/* a refusal of the engine (a close refused, a ledger missing) as SPEC 11's answer */
+static enum MHD_Result engine_error(struct MHD_Connection *c, request *r, int rc,
+                                    const acre_error *err)
+{
+    if (rc == ACRE_EREFUSED || rc == ACRE_EINVALID || rc == ACRE_EREJECTED) {
+        json_t *d = json_pack("[{s:s,s:s,s:s}]", "field", err->field, "rule", err->rule, "message",
+                              err->message);
+        return fail(c, r, MHD_HTTP_UNPROCESSABLE_CONTENT, "VALIDATION_ERROR", err->message, d, NULL,
+                    0);
+    }
+    if (rc == ACRE_ENOTFOUND)
+        return fail(c, r, MHD_HTTP_NOT_FOUND, "NOT_FOUND", err->message, NULL, NULL, 0);
+    if (rc == ACRE_EUSAGE)
+        return bad_request(c, r, err->message);
+    return fail(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, "INTERNAL", err->message, NULL, NULL, 0);
+}
+
+/* page, per_page and cursor: 0, or -1 with a 400 queued */
+static int paging(struct MHD_Connection *c, request *r, long *page, long *per_page,
+                  const char **cursor, enum MHD_Result *ret)
+{
+    const char *p = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "page");
+    const char *k = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "per_page");
+    char *end;
+    *page = 1;
+    *per_page = 50;
+    *cursor = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "cursor");
+    if (p && ((*page = strtol(p, &end, 10)) < 1 || *end || end == p || *page > 1000000000L)) {
+        *ret = bad_request(c, r, "page is a whole number from 1");
+        return -1;
+    }
+    if (k && ((*per_page = strtol(k, &end, 10)) < 1 || *end || end == k || *per_page > 500)) {
+        *ret = bad_request(c, r, "per_page is a whole number from 1 to 500");
+        return -1;
+    }
+    if (*cursor && p) {
+        *ret = bad_request(c, r, "give page or cursor, not both");
+        return -1;
+    }
+    return 0;
+}
+
+typedef struct period_list {
+    json_t *all;
+} period_list;
+
+static int add_period(void *ctx, const acre_closed *cl)
+{
+    period_list *l = ctx;
+    json_t *v = json_pack("{s:s,s:s,s:s?}", "period", cl->period, "digest", cl->digest,
+                          "previous_digest", cl->previous_digest[0] ? cl->previous_digest : NULL);
+    return v && json_array_append_new(l->all, v) == 0 ? 0 : 1;
+}
+
+/* GET /api/v1/periods: the closed periods with their digests, oldest first; the cursor is the
+ * last period of the page before */
+static enum MHD_Result periods(struct MHD_Connection *c, request *r)
+{
+    static const char *const scopes[] = {"finance", "read", NULL};
+    acre_token t;
+    acre_error err;
+    acre_store *s;
+    enum MHD_Result ret;
+    long page, per_page, from = 0;
+    size_t n;
+    const char *cursor;
+    period_list l;
+    json_t *data, *v;
+    int rc;
+
+    if (allowed(c, r, &t, scopes, &ret) || paging(c, r, &page, &per_page, &cursor, &ret))
+        return ret;
+    acre_error_clear(&err);
+    if (!(s = thread_store(r->sv, &err)))
+        return engine_error(c, r, ACRE_EIO, &err);
+    if (!(l.all = json_array()))
+        return MHD_NO;
+    if ((rc = acre_store_closes(s, add_period, &l, &err))) {
+        json_decref(l.all);
+        return engine_error(c, r, rc, &err);
+    }
+    n = json_array_size(l.all);
+    if (cursor) {
+        from = (long)n;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(json_string_value(json_object_get(json_array_get(l.all, i), "period")),
+                       cursor) > 0) {
+                from = (long)i;
+                break;
+            }
+    } else {
+        from = (page - 1) * per_page;
+    }
+    data = json_array();
+    for (long i = from; data && i < from + per_page && i < (long)n; i++)
+        json_array_append(data, json_array_get(l.all, (size_t)i));
+    v = json_pack(
+        "{s:o,s:{s:I,s:I,s:I,s:o}}", "data", data, "meta", "total", (json_int_t)n, "page",
+        (json_int_t)(cursor ? 0 : page), "per_page", (json_int_t)per_page, "next_cursor",
+        from + per_page < (long)n
+            ? json_object_get(json_array_get(l.all, (size_t)(from + per_page - 1)), "period")
+            : json_null());
+    /* json_pack's "o" stole a reference the array still holds */
+    if (v && from + per_page < (long)n)
+        json_incref(json_object_get(json_object_get(v, "meta"), "next_cursor"));
+    json_decref(l.all);
+    return send_value(c, r, MHD_HTTP_OK, v, NULL, 0);
+}
+
+/* a ledger document in `format` (its whole text for json without an affiliate) */
+static enum MHD_Result send_ledger(struct MHD_Connection *c, request *r, char *ledger,
+                                   const char *format, const char *only)
+{
+    char *text = NULL;
+    size_t len = 0;
+    acre_error err;
+    FILE *out;
+    int rc;
+    if (strcmp(format, "json") == 0 && !only)
+        return send_text(c, r, MHD_HTTP_OK, "application/json", ledger, strlen(ledger));
+    if (!(out = open_memstream(&text, &len))) {
+        free(ledger);
+        return MHD_NO;
+    }
+    acre_error_clear(&err);
+    rc = acre_ledger_write(out, ledger, format, only, &err);
+    fclose(out);
+    free(ledger);
+    if (rc) {
+        free(text);
+        return engine_error(c, r, rc, &err);
+    }
+    return send_text(c, r, MHD_HTTP_OK,
+                     strcmp(format, "json") == 0  ? "application/json"
+                     : strcmp(format, "csv") == 0 ? "text/csv; charset=utf-8"
+                                                  : "text/plain; charset=utf-8",
+                     text, len);
+}
+
+static const char *ledger_format(struct MHD_Connection *c)
+{
+    const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+    static const char *const ok[] = {"json", "csv", "hledger", "beancount", "summary", NULL};
+    if (!f)
+        return "json";
+    for (int i = 0; ok[i]; i++)
+        if (strcmp(f, ok[i]) == 0)
+            return ok[i];
+    return NULL;
+}
+
+/* POST /api/v1/periods/PERIOD/preview, on the request thread (a preview writes nothing) */
+static enum MHD_Result preview(struct MHD_Connection *c, request *r)
+{
+    static const char *const scopes[] = {"finance", NULL};
+    const char *format = ledger_format(c);
+    acre_close_opts o = {.store = 0, .allow_gap = flag_arg(c, "allow_gap")};
+    acre_token t;
+    acre_error err;
+    acre_store *s;
+    enum MHD_Result ret;
+    char *ledger = NULL;
+    int rc;
+
+    if (allowed(c, r, &t, scopes, &ret))
+        return ret;
+    if (!format || o.allow_gap < 0)
+        return bad_request(c, r,
+                           "format is json, csv, hledger, beancount or summary; allow_gap "
+                           "true or false");
+    acre_error_clear(&err);
+    if (!(s = thread_store(r->sv, &err)))
+        return engine_error(c, r, ACRE_EIO, &err);
+    if ((rc = acre_close_period_opts(s, r->period, &o, &ledger, &err)))
+        return engine_error(c, r, rc, &err);
+    return send_ledger(c, r, ledger, format, NULL);
+}
+
+typedef struct close_job {
+    char period[8];
+    acre_close_opts o;
+    int rc;
+    acre_error err;
+    char *ledger;
+} close_job;
+
+static void run_close(acre_store *s, void *arg)
+{
+    close_job *j = arg;
+    acre_error_clear(&j->err);
+    j->rc = acre_close_period_opts(s, j->period, &j->o, &j->ledger, &j->err);
+}
+
+/* POST /api/v1/periods/PERIOD/close: checked, then handed to the writer */
+static enum MHD_Result close_start(struct MHD_Connection *c, request *r)
+{
+    static const char *const scopes[] = {"finance", NULL};
+    int early = flag_arg(c, "early"), gap = flag_arg(c, "allow_gap");
+    acre_token t;
+    enum MHD_Result ret;
+    close_job *j;
+
+    if (allowed(c, r, &t, scopes, &ret))
+        return ret;
+    if (early < 0 || gap < 0)
+        return bad_request(c, r, "early and allow_gap are true or false");
+    if (!early) {
+        /* a period is closed once it has ended by the UTC clock (SPEC 10), as `acre close` */
+        time_t now = time(NULL);
+        struct tm tm;
+        int y = atoi(r->period), m = atoi(r->period + 5);
+        char msg[200];
+        gmtime_r(&now, &tm);
+        if (y * 12 + m - 1 >= (tm.tm_year + 1900) * 12 + tm.tm_mon) {
+            json_t *d;
+            snprintf(msg, sizeof msg,
+                     "%s has not ended by the UTC clock: a period is closed after its last day; "
+                     "early=true closes it now",
+                     r->period);
+            d = json_pack("[{s:s,s:s,s:s}]", "field", "period", "rule", "early", "message", msg);
+            return fail(c, r, MHD_HTTP_UNPROCESSABLE_CONTENT, "VALIDATION_ERROR", msg, d, NULL, 0);
+        }
+    }
+    if (!(j = calloc(1, sizeof *j)))
+        return MHD_NO;
+    memcpy(j->period, r->period, sizeof j->period);
+    j->o.store = 1;
+    j->o.allow_gap = gap;
+    r->cj = j;
+    r->job.fn = run_close;
+    r->job.arg = j;
+    to_writer(r->sv, c, &r->job);
+    return MHD_YES;
+}
+
+static enum MHD_Result close_finish(struct MHD_Connection *c, request *r)
+{
+    close_job *j = r->cj;
+    const char *d;
+    if (j->rc)
+        return engine_error(c, r, j->rc, &j->err);
+    /* the ledger ends with "digest":"sha256:<64 hex>" (then the mac, with a key) */
+    d = strstr(j->ledger, "\n\"digest\":\"");
+    {
+        char head[128];
+        snprintf(head, sizeof head, "{\"period\":\"%s\",\"digest\":\"%.71s\"}", j->period,
+                 d ? d + 11 : "");
+        return send_json(c, r, MHD_HTTP_OK, strdup(head), NULL, 0);
+    }
+}
+
+/* GET /api/v1/ledgers/PERIOD: finance any affiliate's; affiliate:ID its own only */
+static enum MHD_Result ledger(struct MHD_Connection *c, request *r)
+{
+    static const char *const scopes[] = {"finance", NULL};
+    const char *format = ledger_format(c);
+    const char *only = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "affiliate");
+    char own[200] = "";
+    acre_token t;
+    acre_error err;
+    acre_store *s;
+    enum MHD_Result ret;
+    char *doc = NULL;
+    int rc, mine = 0;
+
+    if (authorize(c, r, &t, &ret))
+        return ret;
+    if (!acre_scope_has(t.scope, scopes[0])) {
+        /* an affiliate's token: its own affiliate, named or not */
+        for (const char *p = t.scope; *p;) {
+            size_t w = strcspn(p, " ");
+            if (w > 10 && w - 10 < sizeof own && strncmp(p, "affiliate:", 10) == 0) {
+                char id[200];
+                memcpy(id, p + 10, w - 10);
+                id[w - 10] = 0;
+                mine++;
+                if (!own[0] || (only && strcmp(only, id) == 0))
+                    snprintf(own, sizeof own, "%s", id);
+            }
+            p += w;
+            p += strspn(p, " ");
+        }
+        if (!mine)
+            return forbidden(c, r, "finance");
+        if ((only && strcmp(only, own) != 0) || (!only && mine > 1))
+            return fail(c, r, MHD_HTTP_FORBIDDEN, "FORBIDDEN",
+                        mine > 1 && !only
+                            ? "this token is for several affiliates: name one with affiliate="
+                            : "this token reads its own affiliate's ledger lines only",
+                        NULL, NULL, 0);
+        only = own;
+    }
+    if (!format)
+        return bad_request(c, r, "format is json, csv, hledger, beancount or summary");
+    acre_error_clear(&err);
+    if (!(s = thread_store(r->sv, &err)))
+        return engine_error(c, r, ACRE_EIO, &err);
+    if ((rc = acre_ledger_get(s, r->period, &doc, &err))) {
+        if (rc == ACRE_ENOTFOUND) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "%s is not closed", r->period);
+            return fail(c, r, MHD_HTTP_NOT_FOUND, "NOT_FOUND", msg, NULL, NULL, 0);
+        }
+        return engine_error(c, r, rc, &err);
+    }
+    return send_ledger(c, r, doc, format, only && *only ? only : NULL);
+}
+
+/* GET /metrics: Prometheus' text format */
+static enum MHD_Result metrics_text(struct MHD_Connection *c, request *r)
+{
+    static const char *const scopes[] = {"finance", NULL};
+    acre_token t;
+    enum MHD_Result ret;
+    metrics m;
+    char *text = NULL;
+    size_t len = 0;
+    long long cum = 0;
+    FILE *out;
+
+    if (allowed(c, r, &t, scopes, &ret))
+        return ret;
+    pthread_mutex_lock(&r->sv->metrics_mu);
+    m = r->sv->m;
+    pthread_mutex_unlock(&r->sv->metrics_mu);
+    if (!(out = open_memstream(&text, &len)))
+        return MHD_NO;
+    fputs("# HELP acre_http_requests_total HTTP requests answered, by route and status.\n"
+          "# TYPE acre_http_requests_total counter\n",
+          out);
+    for (int i = 0; i < N_ROUTES; i++)
+        for (int st = 100; st < 600; st++)
+            if (m.requests[i][st])
+                fprintf(out, "acre_http_requests_total{route=\"%s\",status=\"%d\"} %lld\n",
+                        route_names[i], st, m.requests[i][st]);
+    fputs("# HELP acre_http_request_duration_seconds Time from a request's headers to its "
+          "answer.\n"
+          "# TYPE acre_http_request_duration_seconds histogram\n",
+          out);
+    for (int i = 0; i <= N_LATENCY; i++) {
+        cum += m.latency[i];
+        if (i < N_LATENCY)
+            fprintf(out, "acre_http_request_duration_seconds_bucket{le=\"%lld.%06lld\"} %lld\n",
+                    latency_us[i] / 1000000, latency_us[i] % 1000000, cum);
+        else
+            fprintf(out, "acre_http_request_duration_seconds_bucket{le=\"+Inf\"} %lld\n", cum);
+    }
+    fprintf(out,
+            "acre_http_request_duration_seconds_sum %lld.%06lld\n"
+            "acre_http_request_duration_seconds_count %lld\n",
+            m.latency_sum_us / 1000000, m.latency_sum_us % 1000000, m.latency_count);
+    fputs("# HELP acre_records_stored_total Records inserted or updated through the API, by "
+          "kind.\n"
+          "# TYPE acre_records_stored_total counter\n",
+          out);
+    for (int i = 0; i < N_KINDS && acre_kind_name(i); i++)
+        fprintf(out, "acre_records_stored_total{kind=\"%s\"} %lld\n", acre_kind_name(i),
+                m.stored[i]);
+    fprintf(out,
+            "# HELP acre_http_requests_limited_total Requests answered 429.\n"
+            "# TYPE acre_http_requests_limited_total counter\n"
+            "acre_http_requests_limited_total %lld\n",
+            m.limited);
+    fclose(out);
+    return send_text(c, r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
+}
+
+/* YYYY-MM, month 01-12 */
+static int period_text(const char *p, size_t n)
+{
+    return n == 7 && p[4] == '-' && strspn(p, "0123456789") == 4 &&
+           strspn(p + 5, "0123456789") >= 2 &&
+           (p[5] == '0' ? p[6] >= '1' : p[5] == '1' && p[6] <= '2');
+}
+
+/* ---- reading records back ------------------------------------------------------------- */
+
+typedef struct records_page {
+    char *text; /* "rec,rec,..." */
+    size_t len, cap;
+    long n, want;
+    char last[8200]; /* the cursor of the last record given (a key of up to 4 x 500 bytes, hex) */
+    int extra_seen;  /* a record past the page: there is a next page */
+    int oom;
+} records_page;
+
+static int add_record(void *ctx, const char *json, size_t len, const char *cursor)
+{
+    records_page *p = ctx;
+    if (p->n == p->want) {
+        p->extra_seen = 1; /* one more than the page: there is a next page */
+        return 1;
+    }
+    if (p->len + len + 2 > p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 65536;
+        char *t;
+        while (cap < p->len + len + 2)
+            cap *= 2;
+        if (!(t = realloc(p->text, cap))) {
+            p->oom = 1;
+            return 1;
+        }
+        p->text = t;
+        p->cap = cap;
+    }
+    if (p->n)
+        p->text[p->len++] = ',';
+    memcpy(p->text + p->len, json, len);
+    p->len += len;
+    snprintf(p->last, sizeof p->last, "%s", cursor);
+    p->n++;
+    return 0;
+}
+
+/* GET /api/v1/KIND: the current versions, filtered, a page at a time (SPEC 11 "Pages") */
+static enum MHD_Result records_get(struct MHD_Connection *c, request *r)
+{
+    static const char *const scopes[] = {"read", NULL};
+    acre_list_opts o;
+    acre_token t;
+    acre_error err;
+    acre_store *s;
+    enum MHD_Result ret;
+    long page, per_page, total = 0;
+    const char *cursor;
+    records_page p;
+    char *body, *meta;
+    size_t n;
+    int rc;
+
+    if (allowed(c, r, &t, scopes, &ret) || paging(c, r, &page, &per_page, &cursor, &ret))
+        return ret;
+    memset(&o, 0, sizeof o);
+    o.customer_id = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "customer_id");
+    o.affiliate_id = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "affiliate_id");
+    o.from = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from");
+    o.to = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to");
+    o.updated_since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "updated_since");
+    o.after = cursor;
+    o.offset = cursor ? 0 : (page - 1) * per_page;
+    o.limit = per_page + 1; /* one more says whether a next page exists */
+    memset(&p, 0, sizeof p);
+    p.want = per_page;
+    acre_error_clear(&err);
+    if (!(s = thread_store(r->sv, &err)))
+        return engine_error(c, r, ACRE_EIO, &err);
+    rc = acre_records_list(s, r->kind, &o, add_record, &p, &total, &err);
+    if (rc || p.oom) {
+        free(p.text);
+        return p.oom ? MHD_NO : engine_error(c, r, rc, &err);
+    }
+    n = p.len + 256 + strlen(p.last);
+    if (!(body = malloc(n))) {
+        free(p.text);
+        return MHD_NO;
+    }
+    meta = p.extra_seen ? p.last : NULL;
+    snprintf(body, n,
+             "{\"data\":[%.*s],\"meta\":{\"total\":%ld,\"page\":%ld,\"per_page\":%ld,"
+             "\"next_cursor\":%s%s%s}}",
+             (int)p.len, p.text ? p.text : "", total, cursor ? 0L : page, per_page,
+             meta ? "\"" : "", meta ? meta : "null", meta ? "\"" : "");
+    free(p.text);
+    return send_json(c, r, MHD_HTTP_OK, body, NULL, 0);
+}
+
 /* ---- routing --------------------------------------------------------------------------- */
 
 static const char *known_kind(const char *kind)
@@ -812,6 +1381,7 @@ static int route(struct MHD_Connection *c, request *r, const char *url, const ch
 {
     int post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
     if (strcmp(url, "/health") == 0) {
+        r->route = R_HEALTH;
         *ret = !get ? not_allowed(c, r, "GET")
                     : send_value(c, r, MHD_HTTP_OK,
                                  json_pack("{s:s,s:i}", "status", "ok", "schema_version",
@@ -820,12 +1390,52 @@ static int route(struct MHD_Connection *c, request *r, const char *url, const ch
         return 1;
     }
     if (strcmp(url, "/oauth/token") == 0) {
+        r->route = R_TOKEN;
         if (!post) {
             *ret = not_allowed(c, r, "POST");
             return 1;
         }
-        r->route = R_TOKEN;
         return 0;
+    }
+    if (strcmp(url, "/api/v1/openapi.json") == 0) {
+        extern const char acre_openapi_json[];
+        extern const unsigned long acre_openapi_json_len;
+        char *doc;
+        if (!get) {
+            *ret = not_allowed(c, r, "GET");
+            return 1;
+        }
+        if (!(doc = malloc(acre_openapi_json_len + 1)))
+            return *ret = MHD_NO, 1;
+        memcpy(doc, acre_openapi_json, acre_openapi_json_len + 1);
+        *ret = send_text(c, r, MHD_HTTP_OK, "application/json", doc, acre_openapi_json_len);
+        return 1;
+    }
+    if (strcmp(url, "/metrics") == 0) {
+        r->route = R_METRICS;
+        *ret = get ? metrics_text(c, r) : not_allowed(c, r, "GET");
+        return 1;
+    }
+    if (strcmp(url, "/api/v1/periods") == 0) {
+        r->route = R_PERIODS;
+        *ret = get ? periods(c, r) : not_allowed(c, r, "GET");
+        return 1;
+    }
+    if (strncmp(url, "/api/v1/periods/", 16) == 0 && period_text(url + 16, 7) &&
+        (strcmp(url + 23, "/preview") == 0 || strcmp(url + 23, "/close") == 0)) {
+        memcpy(r->period, url + 16, 7);
+        r->route = url[24] == 'p' ? R_PREVIEW : R_CLOSE;
+        if (!post) {
+            *ret = not_allowed(c, r, "POST");
+            return 1;
+        }
+        return 0; /* answered once its (ignored) body is read */
+    }
+    if (strncmp(url, "/api/v1/ledgers/", 16) == 0 && period_text(url + 16, strlen(url + 16))) {
+        memcpy(r->period, url + 16, 7);
+        r->route = R_LEDGER;
+        *ret = get ? ledger(c, r) : not_allowed(c, r, "GET");
+        return 1;
     }
     if (strcmp(url, "/v1/integration/bonus") == 0)
         r->kind = "bonus-events", r->one = 1;
@@ -835,11 +1445,15 @@ static int route(struct MHD_Connection *c, request *r, const char *url, const ch
         *ret = fail(c, r, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such path", NULL, NULL, 0);
         return 1;
     }
-    if (!post) {
-        *ret = not_allowed(c, r, "POST");
+    r->route = R_RECORDS;
+    if (get && !r->one) {
+        *ret = records_get(c, r);
         return 1;
     }
-    r->route = R_RECORDS;
+    if (!post) {
+        *ret = not_allowed(c, r, r->one ? "POST" : "GET, POST");
+        return 1;
+    }
     /* Checked now when the body has not come yet (chunked, large, or Expect: 100-continue), so
      * a request refused costs no body; a small body already sent is read first, and the checks
      * answered after it (answering before would close the connection on unread bytes). */
@@ -874,6 +1488,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         if (!(r = calloc(1, sizeof *r)))
             return MHD_NO;
         r->sv = sv;
+        clock_gettime(CLOCK_MONOTONIC, &r->start);
         request_id(c, r->id);
         *con_cls = r;
         pthread_mutex_lock(&sv->mu);
@@ -881,8 +1496,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         pthread_mutex_unlock(&sv->mu);
         if (n > MAX_BODY)
             return too_large(c, r);
-        if (route(c, r, url, method, body_sent, &ret))
+        /* a body to come, not held back by Expect: 100-continue: a refusal now is kept until
+         * the body has been read (and dropped) */
+        r->defer = ((cl && n > 0) ||
+                    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding")) &&
+                   !(expect && strcasecmp(expect, "100-continue") == 0);
+        if (route(c, r, url, method, body_sent, &ret)) {
+            r->defer = 0;
             return ret;
+        }
+        r->defer = 0;
         return MHD_YES;
     }
     if (*upload_size) {
@@ -890,6 +1513,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *upload_size = 0;
         if (r->too_large == 1)
             return MHD_YES; /* answered on the first call: MHD closes the connection */
+        if (r->early) {     /* refused already: the body is dropped as it comes */
+            r->dropped += n;
+            return r->dropped > 4 * (size_t)MAX_BODY ? MHD_NO : MHD_YES;
+        }
         if (r->too_large || r->len + n > MAX_BODY) {
             /* A chunked body over the limit: libmicrohttpd answers only once the body is read
              * (it takes no answer in the middle of an upload), so the rest is read and
@@ -919,6 +1546,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     }
     if (r->too_large == 1)
         return MHD_YES;
+    if (r->early) {
+        struct MHD_Response *resp = r->early;
+        r->early = NULL;
+        ret = MHD_queue_response(c, r->status, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
     if (r->too_large)
         return too_large(c, r);
     if (r->route == R_TOKEN) {
@@ -938,6 +1572,15 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         if ((wait = rate_limited(sv, ip, (long long)time(NULL))) > 0)
             return limited(c, r, wait, "for tokens from this address");
         return token(c, r);
+    }
+    if (r->route == R_PREVIEW)
+        return preview(c, r);
+    if (r->route == R_CLOSE) {
+        if (!r->cj)
+            return close_start(c, r);
+        if (!job_done(sv, &r->job))
+            return MHD_YES;
+        return close_finish(c, r);
     }
     if (r->route == R_RECORDS) {
         if (!r->checked && records_check(c, r, &ret))
@@ -960,6 +1603,28 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     idem_leave(sv, r->mark);
+    if (r->status >= 100 && r->status < 600) {
+        struct timespec end;
+        long long us;
+        int b = 0;
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        us = (long long)(end.tv_sec - r->start.tv_sec) * 1000000 +
+             (end.tv_nsec - r->start.tv_nsec) / 1000;
+        while (b < N_LATENCY && us > latency_us[b])
+            b++;
+        pthread_mutex_lock(&sv->metrics_mu);
+        sv->m.requests[r->route][r->status]++;
+        sv->m.latency[b]++;
+        sv->m.latency_sum_us += us;
+        sv->m.latency_count++;
+        pthread_mutex_unlock(&sv->metrics_mu);
+    }
+    if (r->early)
+        MHD_destroy_response(r->early);
+    if (r->cj) {
+        free(r->cj->ledger);
+        free(r->cj);
+    }
     if (r->ij) {
         json_decref(r->ij->rejects);
         free(r->ij->answer);
@@ -1045,8 +1710,10 @@ int serve_run(const serve_opts *opts)
     if (v6)
         flags |= MHD_USE_IPv6;
     acre_error_clear(&err);
-    if (acre_store_open(&sv.ws, sv.o.db, &err)) {
+    if (acre_store_open(&sv.ws, sv.o.db, &err) ||
+        (sv.o.key_file && acre_store_set_ledger_key_file(sv.ws, sv.o.key_file, &err))) {
         fprintf(stderr, "acre: %s\n", err.message);
+        acre_store_free(sv.ws);
         free(cert);
         free(key);
         return EXIT_REFUSED;
@@ -1060,6 +1727,7 @@ int serve_run(const serve_opts *opts)
     pthread_mutex_init(&sv.mu, NULL);
     pthread_mutex_init(&sv.rate_mu, NULL);
     pthread_mutex_init(&sv.idem_mu, NULL);
+    pthread_mutex_init(&sv.metrics_mu, NULL);
     pthread_cond_init(&sv.jobs, NULL);
     pthread_key_create(&sv.store_key, free_thread_store);
     /* every thread started from here on leaves SIGTERM and SIGINT to sigwait below */

@@ -7,7 +7,8 @@ typedef struct serve_opts {
     const char *listen;             /* HOST:PORT; NULL: 127.0.0.1:8360 */
     const char *tls_cert, *tls_key; /* PEM files: HTTPS only, TLS 1.2 or later */
     int threads;                    /* request threads; 0: 4 */
-    long rate;                      /* requests per minute per token; 0: 1,000 */
+    long rate;                      /* requests per minute per client; 0: 1,000 */
+    const char *key_file;           /* the ledger key (SPEC 10), or NULL */
 } serve_opts;
 
 /* Serves until SIGTERM or SIGINT, then finishes the requests in flight and returns the exit

@@ -17,6 +17,9 @@ missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# the OpenAPI check runs validators from npm (tests/openapi): Debian's nodejs and npm, unless a
+# node with its own npm is there already (NodeSource's nodejs bundles npm and conflicts with it)
+[ "$mode" = test ] && ! command -v npm >/dev/null 2>&1 && missing="$missing nodejs npm"
 if [ -n "$missing" ]; then
     echo "setup: installing$missing"
     apt-get update -qq

@@ -51,6 +51,18 @@ int acre_store_backup(acre_store *s, const char *dest, acre_error *err);
 int acre_store_batches(acre_store *s, int (*fn)(void *ctx, const acre_batch *b), void *ctx,
                        acre_error *err);
 
+/* One closed period as the store remembers it (its ledger is acre_ledger_get's). */
+typedef struct acre_closed {
+    char period[8];           /* YYYY-MM */
+    char digest[72];          /* "sha256:..." */
+    char previous_digest[72]; /* "" for the first close */
+    long long seq;            /* the close's watermark: the last sequence number it read */
+} acre_closed;
+
+/* Calls fn for each closed period, oldest first; stops early when fn returns non-zero. */
+int acre_store_closes(acre_store *s, int (*fn)(void *ctx, const acre_closed *c), void *ctx,
+                      acre_error *err);
+
 /* The name of the i-th record kind ("affiliates", "igaming/customers", ...), or NULL when i is
  * past the last. Static: never freed. */
 const char *acre_kind_name(int i);
