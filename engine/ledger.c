@@ -125,14 +125,34 @@ int acre_ledger_write(FILE *out, const char *ledger, const char *format, const c
         return rc ? acre_error_set(err, rc, NULL, NULL, "out of memory") : 0;
     }
     if (strcmp(format, "json") == 0) {
-        /* only `only`'s entry: every allocation jansson makes here is checked, as the parse */
+        /* An extract: only `only`'s entries, of the affiliates and of the revenue with no plan,
+         * nothing of any other affiliate (an affiliate's token reads its own extract: SPEC 11).
+         * It is not the stored document, so the whole ledger's digest is kept as "extract_of"
+         * and its "digest" and "mac" go (they would not verify). Every allocation jansson makes
+         * here is checked, as the parse. */
         long failed = acre_json_failures();
-        json_t *keep = json_array();
+        json_t *keep = json_array(), *unassigned = json_object_get(doc, "unassigned");
+        json_t *digest = json_object_get(doc, "digest");
         json_array_foreach(affs, i, a)
         {
             if (keep && strcmp(str(a, "affiliate_id"), only) == 0 && json_array_append(keep, a))
                 break;
         }
+        if (keep && json_is_array(unassigned)) {
+            json_t *u = json_array();
+            json_array_foreach(unassigned, i, a)
+            {
+                if (u && strcmp(str(a, "affiliate_id"), only) == 0 && json_array_append(u, a))
+                    break;
+            }
+            if (!u || json_object_set_new(doc, "unassigned", u))
+                keep = (json_decref(keep), NULL);
+        }
+        if (keep && digest &&
+            (json_object_set(doc, "extract_of", digest) || json_object_del(doc, "digest")))
+            keep = (json_decref(keep), NULL);
+        if (keep)
+            json_object_del(doc, "mac");
         if (!keep || json_object_set_new(doc, "affiliates", keep) ||
             acre_json_failures() != failed) {
             json_decref(doc);

@@ -26,7 +26,7 @@ typedef struct lister {
     long long since;               /* current versions with seq >= since */
     char *after;                   /* the cursor's key, its parts NUL-separated */
     size_t afterlen;
-    long total, skipped, given;
+    long total, skipped, given, before; /* before: matches up to the cursor or offset */
     int stop;
     /* the candidate: the last row read of the current key */
     acre_buf row; /* its texts, NUL-terminated, one after another */
@@ -139,8 +139,10 @@ static int finish(lister *l, acre_error *err)
     if (l->stop)
         return 0;
     key_text(l);
-    if (l->after ? !after_cursor(l) : l->skipped++ < l->o->offset)
+    if (l->after ? !after_cursor(l) : l->skipped++ < l->o->offset) {
+        l->before++;
         return 0;
+    }
     if (l->given >= l->o->limit)
         return 0;
     record_json(l);
@@ -206,10 +208,11 @@ static int on_row(void *ctx, const acre_value *row, int n, acre_error *err)
     return 0;
 }
 
+/* a batch that stored no version (all unchanged, or empty) has no first_seq: skipped */
 static const acre_query q_since = {ACRE_Q_SELECT,
                                    "ingest_batch",
                                    {"first_seq", NULL},
-                                   {{"stored_at", ACRE_GE}},
+                                   {{"stored_at", ACRE_GE}, {"first_seq", ACRE_GT}},
                                    {"batch", NULL},
                                    0,
                                    1};
@@ -235,15 +238,16 @@ static int unhex(lister *l, const char *s, acre_error *err)
 static int date_arg(const char *v, const char *name, acre_error *err)
 {
     int ym;
-    if (v && (strlen(v) != 10 || v[7] != '-' || acre_month_parse(v, 7, &ym) ||
-              strspn(v + 8, "0123456789") != 2 || v[8] > '3'))
+    if (v &&
+        (strlen(v) != 10 || v[7] != '-' || acre_month_parse(v, 7, &ym) ||
+         strspn(v + 8, "0123456789") != 2 || strcmp(v + 8, "01") < 0 || strcmp(v + 8, "31") > 0))
         return acre_error_set(err, ACRE_EUSAGE, name, name, "%s: a date is YYYY-MM-DD", name);
     return 0;
 }
 
 int acre_records_list(acre_store *s, const char *kind, const acre_list_opts *o,
                       int (*fn)(void *ctx, const char *json, size_t len, const char *cursor),
-                      void *ctx, long *total, acre_error *err)
+                      void *ctx, long *total, long *before, acre_error *err)
 {
     static const char *const dates[] = {"date",        "transaction_date", "timestamp",
                                         "signup_date", "flagged_at",       NULL};
@@ -252,6 +256,8 @@ int acre_records_list(acre_store *s, const char *kind, const acre_list_opts *o,
     int rc = 0, nq = 0;
 
     *total = 0;
+    if (before)
+        *before = 0;
     memset(&l, 0, sizeof l);
     if (!(l.k = acre_kind_find(kind)))
         return acre_error_set(err, ACRE_EUSAGE, NULL, "kind", "unknown kind \"%.*s\"",
@@ -281,16 +287,17 @@ int acre_records_list(acre_store *s, const char *kind, const acre_list_opts *o,
     if (o->updated_since) {
         char utc[40];
         const char *why = NULL;
-        acre_value p;
+        acre_value p[2];
         if (acre_datetime_canon(utc, o->updated_since, strlen(o->updated_since), &why)) {
             rc = acre_error_set(err, ACRE_EUSAGE, "updated_since", "updated_since",
                                 "updated_since: %s", why ? why : "not an ISO 8601 date-time");
             goto out;
         }
         /* the first version stored by a batch at or after it; none: nothing matches */
-        p = acre_val_text(utc);
+        p[0] = acre_val_text(utc);
+        p[1] = acre_val_int(-1);
         l.since = -1;
-        if ((rc = acre_store_int(s, &q_since, &p, &l.since, "reading the batches", err)))
+        if ((rc = acre_store_int(s, &q_since, p, &l.since, "reading the batches", err)))
             goto out;
         if (l.since < 0 && (rc = acre_store_seq(s, &l.since, err)) == 0)
             l.since++;
@@ -312,8 +319,11 @@ int acre_records_list(acre_store *s, const char *kind, const acre_list_opts *o,
     if (rc == 0)
         rc = finish(&l, err);
     acre_store_rollback(s);
-    if (rc == 0)
+    if (rc == 0) {
         *total = l.total;
+        if (before)
+            *before = l.before;
+    }
 out:
     free(l.after);
     acre_buf_free(&l.row);

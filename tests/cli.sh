@@ -289,5 +289,19 @@ printf '{"description":"d","steps":[{"close":"2026-13"}]}' >bad-case/case.json
 printf '{"description":"d","steps":[{"close":"2026-01","expect":{"a1":{"payable":1}}}]}' >bad-case/case.json
 "$acre" replay bad-case 2>err; check "case: an expected number not as text" 'acre: replay: bad-case/case.json: step 0: expect.a1.payable must be a string' "$(cat err)"
 
+# --affiliate as JSON is that affiliate's extract: nothing of another affiliate (the revenue of
+# aff_orphan, which has no plan, is listed under "unassigned" in the whole ledger), and the whole
+# ledger's digest as "extract_of" instead of a digest the extract would not have
+fx=${2:-}/unassigned-revenue/expected/2026-01.json
+full_digest=$(grep -o '"digest":"sha256:[0-9a-f]*"' "$fx" | cut -d'"' -f4)
+"$acre" ledger --file "$fx" --affiliate aff_paid >extract.json
+check "extract: no other affiliate's entry" 0 "$(grep -c aff_orphan extract.json)"
+check "extract: its own affiliate" 1 "$(grep -c '"affiliate_id":"aff_paid"' extract.json)"
+check "extract: the whole ledger's digest as extract_of" "$full_digest" \
+    "$(grep -o '"extract_of":"sha256:[0-9a-f]*"' extract.json | cut -d'"' -f4)"
+check "extract: no digest of its own" 0 "$(grep -c '"digest"' extract.json)"
+"$acre" ledger --file "$fx" --affiliate aff_orphan >extract.json
+check "extract: the unassigned revenue of that affiliate only" 1 "$(grep -c '"unassigned":\[{"affiliate_id":"aff_orphan","customers":2,"records":4}\]' extract.json)"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -180,10 +180,14 @@ def main():
                    "properties": {"period": MONTH[0],
                                   "digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
                                   "previous_digest": {"type": ["string", "null"]}}},
-        "Ledger": {"type": "object", "required": ["format", "period", "affiliates", "digest"],
+        "Ledger": {"type": "object", "required": ["format", "period", "affiliates"],
                    "properties": {"format": {"const": "acre-ledger/1"}, "period": MONTH[0],
-                                  "affiliates": {"type": "array"}, "digest": {"type": "string"}},
-                   "description": "docs/close.md: the ledger document"},
+                                  "affiliates": {"type": "array"}, "digest": {"type": "string"},
+                                  "extract_of": {"type": "string"}},
+                   "oneOf": [{"required": ["digest"]}, {"required": ["extract_of"]}],
+                   "description": "docs/close.md: the ledger document; with affiliate= (or an "
+                                  "affiliate:ID token) that affiliate's extract, whose "
+                                  "extract_of is the whole ledger's digest"},
         "Head": {"type": "object", "additionalProperties": False, "required": ["period", "digest"],
                  "properties": {"period": MONTH[0], "digest": {"type": "string"}}},
         "Health": {"type": "object", "additionalProperties": False,
@@ -219,17 +223,19 @@ def main():
         "/metrics": {"get": {"summary": "Prometheus text", "security": security("finance"),
                              "responses": {"200": response("the metrics", {"type": "string"},
                                                            "text/plain"),
-                                           **errors(401, 403, 429)}}},
-        "/api/v1/openapi.json": {"get": {"summary": "this document", "security": [],
+                                           **errors(401, 403, 429, 500)}}},
+        "/api/v1/openapi.json": {"get": {"summary": "this document (any token)",
+                                         "security": security(),
                                          "responses": {"200": response("OpenAPI 3.1",
-                                                                       {"type": "object"})}}},
+                                                                       {"type": "object"}),
+                                                       **errors(401, 429, 500)}}},
         "/api/v1/periods": {"get": {
             "summary": "closed periods with their digests, oldest first",
             "security": security("finance") + security("read"), "parameters": page_params,
             "responses": {"200": response("a page", {
                 "type": "object", "additionalProperties": False, "required": ["data", "meta"],
                 "properties": {"data": {"type": "array", "items": ref("Period")},
-                               "meta": ref("Meta")}}), **errors(400, 401, 403, 429)}}},
+                               "meta": ref("Meta")}}), **errors(400, 401, 403, 429, 500)}}},
     }
     period = {"name": "period", "in": "path", "required": True, "schema": MONTH[0]}
     ledger_formats = {"application/json": {"schema": ref("Ledger")},
@@ -243,19 +249,19 @@ def main():
         "summary": "compute PERIOD as a close would; store nothing",
         "security": security("finance"), "parameters": [period, fmt, flag("allow_gap")],
         "responses": {"200": {"description": "the ledger", "content": ledger_formats},
-                      **errors(400, 401, 403, 422, 429, 500)}}}
+                      **errors(400, 401, 403, 404, 422, 429, 500)}}}
     paths["/api/v1/periods/{period}/close"] = {"post": {
         "summary": "close PERIOD: its ledger stored, the new head",
         "security": security("finance"), "parameters": [period, flag("early"), flag("allow_gap")],
         "responses": {"200": response("closed", ref("Head")),
-                      **errors(400, 401, 403, 422, 429, 500)}}}
+                      **errors(400, 401, 403, 404, 422, 429, 500)}}}
     paths["/api/v1/ledgers/{period}"] = {"get": {
         "summary": "a closed ledger; an affiliate:ID token gets its own affiliate's only",
         "security": security("finance") + security("affiliate:ID"),
         "parameters": [period, fmt, {"name": "affiliate", "in": "query",
                                      "schema": {"type": "string"}}],
         "responses": {"200": {"description": "the ledger", "content": ledger_formats},
-                      **errors(400, 401, 403, 404, 429)}}}
+                      **errors(400, 401, 403, 404, 429, 500)}}}
     post_codes = errors(400, 401, 403, 409, 413, 415, 422, 429, 500)
     for kind in KINDS:
         n = name(kind)
@@ -289,7 +295,8 @@ def main():
                         "type": "object", "additionalProperties": False,
                         "required": ["data", "meta"],
                         "properties": {"data": {"type": "array", "items": ref(n + "Stored")},
-                                       "meta": ref("Meta")}}), **errors(400, 401, 403, 429)}}}
+                                       "meta": ref("Meta")}}),
+                                  **errors(400, 401, 403, 429, 500)}}}
     paths["/v1/integration/bonus"] = {"post": {
         "summary": "Fast Track's bonus event, one a request", "security": security("ingest"),
         "parameters": [idem, rid],

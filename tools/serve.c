@@ -176,6 +176,7 @@ typedef struct request {
     const char *kind; /* R_RECORDS: the record kind (static or the URL's, which outlives us) */
     int checked;      /* R_RECORDS: token, scope, media type and key checked */
     int one;          /* Fast Track's /v1/integration/bonus: one record */
+    int drop;         /* the body is not kept (preview, close) */
     char client_id[40], *mark; /* the token's client; its Idempotency-Key in flight */
     const char *key;           /* Idempotency-Key (the connection's header) or NULL */
     char *body;
@@ -870,6 +871,8 @@ static enum MHD_Result records_finish(struct MHD_Connection *c, request *r)
 
 /* ---- periods, ledgers, metrics (finance) ---------------------------------------------- */
 
+static int period_text(const char *p, size_t n);
+
 /* authorize, then one of the scopes `any` (NULL-ended): 0 and *t, or -1 with *ret queued */
 static int allowed(struct MHD_Connection *c, request *r, acre_token *t, const char *const *any,
                    enum MHD_Result *ret)
@@ -969,6 +972,8 @@ static enum MHD_Result periods(struct MHD_Connection *c, request *r)
 
     if (allowed(c, r, &t, scopes, &ret) || paging(c, r, &page, &per_page, &cursor, &ret))
         return ret;
+    if (cursor && !period_text(cursor, strlen(cursor)))
+        return bad_request(c, r, "cursor: not one this server gave");
     acre_error_clear(&err);
     if (!(s = thread_store(r->sv, &err)))
         return engine_error(c, r, ACRE_EIO, &err);
@@ -995,7 +1000,8 @@ static enum MHD_Result periods(struct MHD_Connection *c, request *r)
         json_array_append(data, json_array_get(l.all, (size_t)i));
     v = json_pack(
         "{s:o,s:{s:I,s:I,s:I,s:o}}", "data", data, "meta", "total", (json_int_t)n, "page",
-        (json_int_t)(cursor ? 0 : page), "per_page", (json_int_t)per_page, "next_cursor",
+        (json_int_t)(cursor ? from / per_page + 1 : page), "per_page", (json_int_t)per_page,
+        "next_cursor",
         from + per_page < (long)n
             ? json_object_get(json_array_get(l.all, (size_t)(from + per_page - 1)), "period")
             : json_null());
@@ -1061,7 +1067,7 @@ static enum MHD_Result preview(struct MHD_Connection *c, request *r)
     char *ledger = NULL;
     int rc;
 
-    if (allowed(c, r, &t, scopes, &ret))
+    if (!r->checked && allowed(c, r, &t, scopes, &ret))
         return ret;
     if (!format || o.allow_gap < 0)
         return bad_request(c, r,
@@ -1099,7 +1105,7 @@ static enum MHD_Result close_start(struct MHD_Connection *c, request *r)
     enum MHD_Result ret;
     close_job *j;
 
-    if (allowed(c, r, &t, scopes, &ret))
+    if (!r->checked && allowed(c, r, &t, scopes, &ret))
         return ret;
     if (early < 0 || gap < 0)
         return bad_request(c, r, "early and allow_gap are true or false");
@@ -1267,7 +1273,8 @@ static enum MHD_Result metrics_text(struct MHD_Connection *c, request *r)
 /* YYYY-MM, month 01-12 */
 static int period_text(const char *p, size_t n)
 {
-    return n == 7 && p[4] == '-' && strspn(p, "0123456789") == 4 &&
+    /* p holds at least n bytes or ends before: strnlen first, so nothing past its end is read */
+    return n == 7 && strnlen(p, 7) == 7 && p[4] == '-' && strspn(p, "0123456789") == 4 &&
            strspn(p + 5, "0123456789") >= 2 &&
            (p[5] == '0' ? p[6] >= '1' : p[5] == '1' && p[6] <= '2');
 }
@@ -1320,7 +1327,7 @@ static enum MHD_Result records_get(struct MHD_Connection *c, request *r)
     acre_error err;
     acre_store *s;
     enum MHD_Result ret;
-    long page, per_page, total = 0;
+    long page, per_page, total = 0, before = 0;
     const char *cursor;
     records_page p;
     char *body, *meta;
@@ -1343,7 +1350,7 @@ static enum MHD_Result records_get(struct MHD_Connection *c, request *r)
     acre_error_clear(&err);
     if (!(s = thread_store(r->sv, &err)))
         return engine_error(c, r, ACRE_EIO, &err);
-    rc = acre_records_list(s, r->kind, &o, add_record, &p, &total, &err);
+    rc = acre_records_list(s, r->kind, &o, add_record, &p, &total, &before, &err);
     if (rc || p.oom) {
         free(p.text);
         return p.oom ? MHD_NO : engine_error(c, r, rc, &err);
@@ -1357,8 +1364,8 @@ static enum MHD_Result records_get(struct MHD_Connection *c, request *r)
     snprintf(body, n,
              "{\"data\":[%.*s],\"meta\":{\"total\":%ld,\"page\":%ld,\"per_page\":%ld,"
              "\"next_cursor\":%s%s%s}}",
-             (int)p.len, p.text ? p.text : "", total, cursor ? 0L : page, per_page,
-             meta ? "\"" : "", meta ? meta : "null", meta ? "\"" : "");
+             (int)p.len, p.text ? p.text : "", total, cursor ? before / per_page + 1 : page,
+             per_page, meta ? "\"" : "", meta ? meta : "null", meta ? "\"" : "");
     free(p.text);
     return send_json(c, r, MHD_HTTP_OK, body, NULL, 0);
 }
@@ -1401,10 +1408,13 @@ static int route(struct MHD_Connection *c, request *r, const char *url, const ch
         extern const char acre_openapi_json[];
         extern const unsigned long acre_openapi_json_len;
         char *doc;
+        acre_token t;
         if (!get) {
             *ret = not_allowed(c, r, "GET");
             return 1;
         }
+        if (authorize(c, r, &t, ret)) /* any token: only /health needs none (SPEC 11) */
+            return 1;
         if (!(doc = malloc(acre_openapi_json_len + 1)))
             return *ret = MHD_NO, 1;
         memcpy(doc, acre_openapi_json, acre_openapi_json_len + 1);
@@ -1423,13 +1433,18 @@ static int route(struct MHD_Connection *c, request *r, const char *url, const ch
     }
     if (strncmp(url, "/api/v1/periods/", 16) == 0 && period_text(url + 16, 7) &&
         (strcmp(url + 23, "/preview") == 0 || strcmp(url + 23, "/close") == 0)) {
+        static const char *const finance[] = {"finance", NULL};
+        acre_token t;
         memcpy(r->period, url + 16, 7);
         r->route = url[24] == 'p' ? R_PREVIEW : R_CLOSE;
         if (!post) {
             *ret = not_allowed(c, r, "POST");
             return 1;
         }
-        return 0; /* answered once its (ignored) body is read */
+        /* the token now; the body, which is ignored, is dropped as it comes */
+        r->drop = 1;
+        r->checked = 1;
+        return allowed(c, r, &t, finance, ret) ? 1 : 0;
     }
     if (strncmp(url, "/api/v1/ledgers/", 16) == 0 && period_text(url + 16, strlen(url + 16))) {
         memcpy(r->period, url + 16, 7);
@@ -1512,8 +1527,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         size_t n = *upload_size;
         *upload_size = 0;
         if (r->too_large == 1)
-            return MHD_YES; /* answered on the first call: MHD closes the connection */
-        if (r->early) {     /* refused already: the body is dropped as it comes */
+            return MHD_YES;        /* answered on the first call: MHD closes the connection */
+        if (r->early || r->drop) { /* refused already, or ignored: dropped as it comes */
             r->dropped += n;
             return r->dropped > 4 * (size_t)MAX_BODY ? MHD_NO : MHD_YES;
         }

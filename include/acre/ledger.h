@@ -15,8 +15,10 @@ extern "C" {
 /* The stored ledger of a closed period (new string), or ACRE_ENOTFOUND. */
 int acre_ledger_get(acre_store *s, const char *period, char **ledger, acre_error *err);
 
-/* Writes a ledger document as `format` ("json", "csv", "hledger" or "beancount"), keeping only
- * affiliate `only` when it is not NULL. */
+/* Writes a ledger document as `format` ("json", "csv", "hledger", "beancount" or "summary"),
+ * keeping only affiliate `only` when it is not NULL: nothing of another affiliate. As JSON that
+ * is an extract, not the stored document: its "affiliates" and "unassigned" hold `only`'s
+ * entries, and the whole ledger's digest is its "extract_of" (no "digest", no "mac"). */
 int acre_ledger_write(FILE *out, const char *ledger, const char *format, const char *only,
                       acre_error *err);
 

@@ -28,13 +28,14 @@ typedef struct acre_list_opts {
 /* Calls fn with the JSON text of the current version of each record of KIND that matches o, in
  * key order, from o->after or o->offset, at most o->limit of them, and `cursor`, the text that
  * as o->after continues after that record (both borrowed for the call). *total is the number of
- * records that match o's filters (not counting the page). Returns 0; ACRE_EUSAGE for an unknown
+ * records that match o's filters (not counting the page), and *before (may be NULL) the number
+ * of those up to o->after (or skipped for o->offset). Returns 0; ACRE_EUSAGE for an unknown
  * kind or a filter the kind does not have (rule "filter", naming it) or a malformed value
  * (rule "from", "to", "updated_since", "cursor"). Reads every version of the kind's records: it
  * costs what the table holds. */
 int acre_records_list(acre_store *s, const char *kind, const acre_list_opts *o,
                       int (*fn)(void *ctx, const char *json, size_t len, const char *cursor),
-                      void *ctx, long *total, acre_error *err);
+                      void *ctx, long *total, long *before, acre_error *err);
 
 #ifdef __cplusplus
 }
