@@ -411,6 +411,28 @@ def main():
         r = requests.get(base + "/api/v1/openapi.json")
         check("... for any token, not none (only /health is open)", 401, r.status_code)
 
+        # --- hostile bodies: cut short, nested deep; the server goes on ---
+        import socket
+        import ssl
+        ctx = ssl.create_default_context(cafile="cert.pem")
+        host, port = base[len("https://"):].split(":")
+        before = sqlite3.connect("s.db").execute("SELECT count(*) FROM ingest_batch").fetchone()[0]
+        with socket.create_connection((host, int(port))) as raw:
+            with ctx.wrap_socket(raw, server_hostname=host) as t:
+                t.sendall(("POST /api/v1/affiliates HTTP/1.1\r\nHost: x\r\n"
+                           "Authorization: Bearer " + tok["access_token"] + "\r\n"
+                           "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                           '[{"affiliate_id":"cut"').encode())
+        deep = b"[" * 100000 + b"]" * 100000
+        r = requests.post(base + "/api/v1/affiliates", data=deep, headers=js)
+        check("100,000 levels of nesting: 400", (400, "INVALID_REQUEST"),
+              (r.status_code, r.json()["error"]))
+        check("a body cut short stored nothing", (before, 0),
+              (sqlite3.connect("s.db").execute("SELECT count(*) FROM ingest_batch").fetchone()[0],
+               sqlite3.connect("s.db").execute(
+                   "SELECT count(*) FROM affiliate WHERE affiliate_id = 'cut'").fetchone()[0]))
+        check("and the server still answers", 200, requests.get(base + "/health").status_code)
+
         # --- X-Request-ID ---
         r = requests.get(base + "/api/v1/nothing", headers={"X-Request-ID": "req-42"})
         check("X-Request-ID echoed", "req-42", r.headers.get("X-Request-ID"))

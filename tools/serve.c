@@ -32,6 +32,7 @@
 
 #include "acre.h"
 #include "cli.h"
+#include "http_parse.h"
 #include "serve.h"
 
 #define MAX_BODY (16u << 20) /* bytes of a request body (SPEC 11: 413 above) */
@@ -314,17 +315,7 @@ static enum MHD_Result not_allowed(struct MHD_Connection *c, request *r, const c
 /* The media type of Content-Type, lower-case, without parameters. */
 static void media_type(struct MHD_Connection *c, char out[64])
 {
-    const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-    size_t n = 0;
-    out[0] = 0;
-    if (!ct)
-        return;
-    ct += strspn(ct, " \t");
-    while (ct[n] && ct[n] != ';' && ct[n] != ' ' && ct[n] != '\t' && n < 63) {
-        out[n] = (char)(ct[n] >= 'A' && ct[n] <= 'Z' ? ct[n] + 32 : ct[n]);
-        n++;
-    }
-    out[n] = 0;
+    http_media_type(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type"), out);
 }
 
 /* ---- limits and tokens ----------------------------------------------------------------- */
@@ -427,29 +418,6 @@ static enum MHD_Result forbidden(struct MHD_Connection *c, request *r, const cha
     return fail(c, r, MHD_HTTP_FORBIDDEN, "FORBIDDEN", msg, NULL, NULL, 0);
 }
 
-/* %XX and + of application/x-www-form-urlencoded, in place; -1 for a bad escape or a NUL. */
-static int form_decode(char *s)
-{
-    static const char hex[] = "0123456789abcdefABCDEF";
-    char *o = s;
-    for (; *s; s++) {
-        if (*s == '+') {
-            *o++ = ' ';
-        } else if (*s == '%') {
-            unsigned v;
-            if (!s[1] || !s[2] || !strchr(hex, s[1]) || !strchr(hex, s[2]) ||
-                sscanf(s + 1, "%2x", &v) != 1 || v == 0)
-                return -1;
-            *o++ = (char)v;
-            s += 2;
-        } else {
-            *o++ = *s;
-        }
-    }
-    *o = 0;
-    return 0;
-}
-
 static enum MHD_Result oauth_error(struct MHD_Connection *c, request *r, unsigned status,
                                    const char *code, const char *why, int basic)
 {
@@ -457,34 +425,6 @@ static enum MHD_Result oauth_error(struct MHD_Connection *c, request *r, unsigne
                          "no-cache",      "WWW-Authenticate", "Basic realm=\"acre\""};
     json_t *v = json_pack("{s:s,s:s}", "error", code, "error_description", why);
     return send_value(c, r, status, v, hdr, basic ? 3 : 2);
-}
-
-/* HTTP Basic's client_id and secret (RFC 6749 2.3.1: each form-encoded, then base64) into
- * buf: 0, or -1 when the header is malformed. */
-static int basic_credentials(const char *auth, char *buf, size_t cap, char **id, char **secret)
-{
-    const char *b64 = auth + 6;
-    size_t len;
-    int n;
-    char *colon;
-    b64 += strspn(b64, " ");
-    len = strlen(b64);
-    if (len == 0 || len > 4 * ((cap - 1) / 3))
-        return -1;
-    if ((n = EVP_DecodeBlock((unsigned char *)buf, (const unsigned char *)b64, (int)len)) < 0)
-        return -1;
-    /* EVP_DecodeBlock counts the padding's zero bytes */
-    while (len > 0 && b64[len - 1] == '=' && n > 0)
-        len--, n--;
-    buf[n] = 0;
-    if ((size_t)n != strlen(buf) || !(colon = strchr(buf, ':')))
-        return -1;
-    *colon = 0;
-    if (form_decode(buf) || form_decode(colon + 1))
-        return -1;
-    *id = buf;
-    *secret = colon + 1;
-    return 0;
 }
 
 /* POST /oauth/token (RFC 6749 4.4, 2.3.1 and 5.2), on the request thread: the secret's
@@ -509,29 +449,16 @@ static enum MHD_Result token(struct MHD_Connection *c, request *r)
         return MHD_NO;
     memcpy(form, r->body ? r->body : "", r->len);
     form[r->len] = 0;
-    for (char *p = form, *next; p; p = next) {
-        char *eq, **slot;
-        next = strchr(p, '&');
-        if (next)
-            *next++ = 0;
-        if (!*p)
-            continue; /* an empty pair ("a=1&&b=2") */
-        if (!(eq = strchr(p, '=')) || (*eq++ = 0, form_decode(p)) || form_decode(eq)) {
-            bad = 1;
-            continue;
-        }
-        slot = strcmp(p, "grant_type") == 0      ? &grant
-               : strcmp(p, "client_id") == 0     ? &id
-               : strcmp(p, "client_secret") == 0 ? &secret
-               : strcmp(p, "scope") == 0         ? &scope
-                                                 : NULL;
-        if (slot && *slot)
-            bad = 1; /* RFC 6749 3.2: no parameter twice */
-        else if (slot)
-            *slot = eq;
+    {
+        http_form f;
+        bad = http_form_fields(form, &f) != 0;
+        grant = f.grant_type;
+        id = f.client_id;
+        secret = f.client_secret;
+        scope = f.scope;
     }
     if (!bad && basic) {
-        if (basic_credentials(auth, basic_buf, sizeof basic_buf, &bid, &bsecret)) {
+        if (http_basic(auth, basic_buf, sizeof basic_buf, &bid, &bsecret)) {
             ret = oauth_error(c, r, MHD_HTTP_UNAUTHORIZED, "invalid_client",
                               "the Authorization header's Basic credentials are malformed", 1);
             goto out;
@@ -871,8 +798,6 @@ static enum MHD_Result records_finish(struct MHD_Connection *c, request *r)
 
 /* ---- periods, ledgers, metrics (finance) ---------------------------------------------- */
 
-static int period_text(const char *p, size_t n);
-
 /* authorize, then one of the scopes `any` (NULL-ended): 0 and *t, or -1 with *ret queued */
 static int allowed(struct MHD_Connection *c, request *r, acre_token *t, const char *const *any,
                    enum MHD_Result *ret)
@@ -972,7 +897,7 @@ static enum MHD_Result periods(struct MHD_Connection *c, request *r)
 
     if (allowed(c, r, &t, scopes, &ret) || paging(c, r, &page, &per_page, &cursor, &ret))
         return ret;
-    if (cursor && !period_text(cursor, strlen(cursor)))
+    if (cursor && !http_period(cursor, strlen(cursor)))
         return bad_request(c, r, "cursor: not one this server gave");
     acre_error_clear(&err);
     if (!(s = thread_store(r->sv, &err)))
@@ -1270,15 +1195,6 @@ static enum MHD_Result metrics_text(struct MHD_Connection *c, request *r)
     return send_text(c, r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
-/* YYYY-MM, month 01-12 */
-static int period_text(const char *p, size_t n)
-{
-    /* p holds at least n bytes or ends before: strnlen first, so nothing past its end is read */
-    return n == 7 && strnlen(p, 7) == 7 && p[4] == '-' && strspn(p, "0123456789") == 4 &&
-           strspn(p + 5, "0123456789") >= 2 &&
-           (p[5] == '0' ? p[6] >= '1' : p[5] == '1' && p[6] <= '2');
-}
-
 /* ---- reading records back ------------------------------------------------------------- */
 
 typedef struct records_page {
@@ -1431,7 +1347,7 @@ static int route(struct MHD_Connection *c, request *r, const char *url, const ch
         *ret = get ? periods(c, r) : not_allowed(c, r, "GET");
         return 1;
     }
-    if (strncmp(url, "/api/v1/periods/", 16) == 0 && period_text(url + 16, 7) &&
+    if (strncmp(url, "/api/v1/periods/", 16) == 0 && http_period(url + 16, 7) &&
         (strcmp(url + 23, "/preview") == 0 || strcmp(url + 23, "/close") == 0)) {
         static const char *const finance[] = {"finance", NULL};
         acre_token t;
@@ -1446,7 +1362,7 @@ static int route(struct MHD_Connection *c, request *r, const char *url, const ch
         r->checked = 1;
         return allowed(c, r, &t, finance, ret) ? 1 : 0;
     }
-    if (strncmp(url, "/api/v1/ledgers/", 16) == 0 && period_text(url + 16, strlen(url + 16))) {
+    if (strncmp(url, "/api/v1/ledgers/", 16) == 0 && http_period(url + 16, strlen(url + 16))) {
         memcpy(r->period, url + 16, 7);
         r->route = R_LEDGER;
         *ret = get ? ledger(c, r) : not_allowed(c, r, "GET");

@@ -82,6 +82,7 @@ def main():
                 latencies.append(dt)
 
     threads = [threading.Thread(target=client) for _ in range(clients)]
+    cpu0 = os.times().user + os.times().system
     t0 = time.monotonic()
     for t in threads:
         t.start()
@@ -89,6 +90,11 @@ def main():
         t.join()
     api_s = time.monotonic() - t0
     hwm = [l for l in open(f"/proc/{server.pid}/status") if l.startswith("VmHWM")][0].split()[1]
+    # CPU seconds of the server and of these clients: both share the machine's cores
+    stat = open(f"/proc/{server.pid}/stat").read().rsplit(")", 1)[1].split()
+    server_cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+    me = os.times()
+    client_cpu = me.user + me.system - cpu0
 
     # paging: the first 20 pages of 500, with the cursor (each page reads the whole table today:
     # engine/records.c)
@@ -114,7 +120,9 @@ def main():
     print("| --- | --- | --- | --- | --- | --- |")
     print(f"| {rows} | {rows / cli_s:,.0f} | {rows / api_s:,.0f} | {cli_s / api_s:.2f} | "
           f"{q(0.5):.0f} / {q(0.99):.0f} / {latencies[-1] * 1000:.0f} | {int(hwm) / 1024:.0f} |")
-    print(f"\nGET paging: {got} records in {pages} pages of 500 in {page_s:.1f} s "
+    print(f"\nCPU during the pushes: server {server_cpu:.1f} s, clients {client_cpu:.1f} s, "
+          f"in {api_s:.1f} s of wall; `acre ingest` {cli_s:.1f} s of wall")
+    print(f"GET paging: {got} records in {pages} pages of 500 in {page_s:.1f} s "
           f"({page_s / pages * 1000:.0f} ms a page); stored {n}")
     shutil.rmtree(work)
 
