@@ -82,6 +82,13 @@ def start(*extra):
     return p, "https://" + line["listening"]
 
 
+def token_of(base, cred):
+    """A token for the client `cred` (clients add's answer), by the OAuth2 client library."""
+    return OAuth2Session(client=BackendApplicationClient(client_id=cred["client_id"])) \
+        .fetch_token(token_url=base + "/oauth/token", client_id=cred["client_id"],
+                     client_secret=cred["client_secret"])
+
+
 def auth_of(token):
     return {"Authorization": "Bearer " + token["access_token"]}
 
@@ -184,9 +191,7 @@ def main():
         digest = json.loads(want)["digest"]
         _, out, _ = acre("clients", "add", "finance", "--scope", "finance")
         fin = json.loads(out)
-        ftok = OAuth2Session(client=BackendApplicationClient(client_id=fin["client_id"])) \
-            .fetch_token(token_url=base + "/oauth/token", client_id=fin["client_id"],
-                         client_secret=fin["client_secret"])
+        ftok = token_of(base, fin)
         fh = {"Authorization": "Bearer " + ftok["access_token"]}
         r = requests.post(base + "/api/v1/periods/2026-03/preview", headers=fh)
         check("preview: the fixture's ledger", (200, want), (r.status_code, r.text))
@@ -227,9 +232,7 @@ def main():
         # an affiliate's token reads its own lines, and nothing else
         _, out, _ = acre("clients", "add", "aff1", "--scope", "affiliate:aff_1")
         aff = json.loads(out)
-        atok = OAuth2Session(client=BackendApplicationClient(client_id=aff["client_id"])) \
-            .fetch_token(token_url=base + "/oauth/token", client_id=aff["client_id"],
-                         client_secret=aff["client_secret"])
+        atok = token_of(base, aff)
         ah = {"Authorization": "Bearer " + atok["access_token"]}
         own = acre("ledger", "2026-03", "--affiliate", "aff_1")[1]
         r = requests.get(base + "/api/v1/ledgers/2026-03", headers=ah)
@@ -445,9 +448,7 @@ def main():
         r = requests.post(base + "/api/v1/affiliates", json=[],
                           headers={"Authorization": "Bearer " + "0" * 64})
         check("unknown token: 401", (401, "unknown token"), (r.status_code, r.json()["message"]))
-        rtok = OAuth2Session(client=BackendApplicationClient(client_id=reader["client_id"])) \
-            .fetch_token(token_url=base + "/oauth/token", client_id=reader["client_id"],
-                         client_secret=reader["client_secret"])
+        rtok = token_of(base, reader)
         r = requests.post(base + "/api/v1/affiliates", json=[],
                           headers={"Authorization": "Bearer " + rtok["access_token"]})
         check("read scope cannot ingest: 403", (403, "FORBIDDEN"),
@@ -550,9 +551,7 @@ def main():
               (answers["first"].status_code, answers["first"].json()["inserted"]))
 
         # --- revocation: its tokens stop at once (a new token: the old one expired above) ---
-        rtok = OAuth2Session(client=BackendApplicationClient(client_id=reader["client_id"])) \
-            .fetch_token(token_url=base + "/oauth/token", client_id=reader["client_id"],
-                         client_secret=reader["client_secret"])
+        rtok = token_of(base, reader)
         rc, _, _ = acre("clients", "revoke", reader["client_id"])
         check("clients revoke", 0, rc)
         r = requests.post(base + "/api/v1/affiliates", json=[],
@@ -572,9 +571,7 @@ def main():
         # a client of its own: the limit counts a client's requests, whatever its token
         _, out, _ = acre("clients", "add", "burst", "--scope", "ingest")
         burst = json.loads(out)
-        t3 = OAuth2Session(client=BackendApplicationClient(client_id=burst["client_id"])) \
-            .fetch_token(token_url=base + "/oauth/token", client_id=burst["client_id"],
-                         client_secret=burst["client_secret"])
+        t3 = token_of(base, burst)
         s = requests.Session()
         s.headers["Authorization"] = "Bearer " + t3["access_token"]
         s.headers["Content-Type"] = "text/plain"  # each answered 415 once counted: no writes
@@ -598,9 +595,7 @@ def main():
 
         # --- /metrics: the activity rows stored, the one 429, every answer counted ---
         # (a new token: the expiry above aged every token)
-        ftok = OAuth2Session(client=BackendApplicationClient(client_id=fin["client_id"])) \
-            .fetch_token(token_url=base + "/oauth/token", client_id=fin["client_id"],
-                         client_secret=fin["client_secret"])
+        ftok = token_of(base, fin)
         r = requests.get(base + "/metrics", headers=auth_of(ftok))
         check("metrics: Prometheus text", (200, "text/plain; version=0.0.4; charset=utf-8"),
               (r.status_code, r.headers["Content-Type"]))
