@@ -34,10 +34,10 @@ int clients_command(const char *db, int npos, const char *const *pos, const char
     char now[32];
     int rc;
 
-    if (strcmp(sub, "add") == 0 ? npos != 3 || nscopes == 0
-        : strcmp(sub, "list") == 0 ? npos != 2
+    if (strcmp(sub, "add") == 0      ? npos != 3 || nscopes == 0
+        : strcmp(sub, "list") == 0   ? npos != 2
         : strcmp(sub, "revoke") == 0 ? npos != 3
-                                    : 1)
+                                     : 1)
         return usage("clients: add NAME --scope S..., list, or revoke ID");
     if (strcmp(sub, "add") != 0 && store_missing(db))
         return EXIT_USAGE;
@@ -79,9 +79,8 @@ int clients_command(const char *db, int npos, const char *const *pos, const char
         /* an unknown affiliate in a scope is a rejected input (exit 3), a malformed scope or an
          * unknown client bad usage (2) */
         return rc == ACRE_ENOTFOUND && strcmp(err.rule, "unknown_affiliate") == 0 ? EXIT_REJECTED
-               : rc == ACRE_EINVALID || rc == ACRE_ENOTFOUND                         ? EXIT_USAGE
-                                                                                     : exit_for(rc);
+               : rc == ACRE_EINVALID || rc == ACRE_ENOTFOUND                      ? EXIT_USAGE
+                                                                                  : exit_for(rc);
     }
     return EXIT_OK;
 }
-
