@@ -16,6 +16,7 @@
 #include "alloc.h"
 #include "ingest_int.h"
 #include "ingest_store.h"
+#include "store_int.h"
 #include "strset.h"
 
 /* A rejected record whose JSON is longer than this is not echoed whole in its reject line: the
@@ -50,6 +51,9 @@ struct acre_ingest_sink {
     char sha[65]; /* "" when unknown */
     int failed;   /* the code the batch failed with, or 0 */
     acre_error fail;
+    /* A detached sink (no store, engine/ingest_prep.c): each record is validated and kept in
+     * `prep`, to be checked and stored later; nothing is reported. */
+    acre_ingest_prep *prep;
 };
 
 /* ---- rejects --------------------------------------------------------------------------- */
@@ -127,7 +131,8 @@ static void emit_raw(acre_ingest_sink *g, const char *raw, size_t len, long inde
 static int known(acre_ingest_sink *g, int ref, const acre_cell *id, acre_error *err)
 {
     int rc;
-    if (acre_strset_get(&g->known[ref], id->s, id->len, NULL))
+    if (acre_strset_get(&g->known[ref], id->s, id->len, NULL) ||
+        acre_store_known(g->s, g->k->refs[ref].kind->table, id->s, id->len))
         return 1;
     if ((rc = acre_istore_exists(g->is, ref, id, err)) == 1 &&
         acre_strset_put(&g->known[ref], id->s, id->len, 1))
@@ -207,13 +212,15 @@ static int upsert(acre_ingest_sink *g, acre_error *err)
 }
 
 static int handle(acre_ingest_sink *g, const json_t *v, const acre_numtab *t, long index, long line,
-                  const acre_fielderr *verdict, acre_error *err)
+                  const acre_fielderr *verdict, const char *raw, size_t rawlen, acre_error *err)
 {
     int rc;
     g->sum.received++;
     rc = acre_rec_validate(&g->rec, g->k, v, t);
     if (rc == ACRE_ENOMEM)
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    if (g->prep)
+        return acre_ingest_prep_keep(g->prep, &g->rec, v, t, raw, rawlen, line, err);
     if (rc == 0 && (rc = check_refs(g, verdict, err)) < 0)
         return rc;
     if (g->rec.nerrors) {
@@ -283,7 +290,7 @@ static int store_held(acre_ingest_sink *g, acre_error *err)
     rc = g->k->across(g->k, g->npend, held_rec, g, g->is, verdict, err);
     for (long i = 0; i < g->npend && rc == 0; i++)
         rc = handle(g, g->pend[i].v, &g->pend[i].t, g->pend[i].index, g->pend[i].line, verdict[i],
-                    err);
+                    NULL, 0, err);
     free(verdict);
     return rc;
 }
@@ -314,9 +321,9 @@ int acre_ingest_holds(const acre_ingest_sink *g)
 }
 
 int acre_ingest_value(acre_ingest_sink *g, const json_t *v, const acre_numtab *t, long line,
-                      acre_error *err)
+                      const char *raw, size_t rawlen, acre_error *err)
 {
-    return handle(g, v, t, g->count++, line, NULL, err);
+    return handle(g, v, t, g->count++, line, NULL, raw, rawlen, err);
 }
 
 int acre_ingest_validated(acre_ingest_sink *g, const acre_cell *cells, const acre_fielderr *errs,
@@ -374,6 +381,21 @@ int acre_ingest_refuse_jerr(acre_ingest_sink *g, long index, const json_error_t 
                                    je->column, je->text, err);
 }
 
+int acre_ingest_too_many(const acre_ingest_sink *g, acre_error *err)
+{
+    if (g->o.max_records <= 0 || g->sum.received <= g->o.max_records)
+        return 0;
+    return acre_error_set(err, ACRE_EREJECTED, NULL, "max_records",
+                          "%s: %ld records; at most %ld are taken at once, and nothing of these is "
+                          "stored",
+                          g->source, g->sum.received, g->o.max_records);
+}
+
+long acre_ingest_received(const acre_ingest_sink *g)
+{
+    return g->sum.received;
+}
+
 void acre_ingest_uncount(acre_ingest_sink *g)
 {
     g->sum.received = 0;
@@ -407,8 +429,9 @@ static void free_sink(acre_ingest_sink *g)
     free(g);
 }
 
-int acre_ingest_begin(acre_ingest_sink **out, acre_store *s, const char *kind,
-                      const acre_ingest_opts *opts, acre_error *err)
+/* acre_ingest_begin, or a detached sink keeping its records in prep when s is NULL */
+static int begin(acre_ingest_sink **out, acre_store *s, acre_ingest_prep *prep, const char *kind,
+                 const acre_ingest_opts *opts, acre_error *err)
 {
     const acre_kind *k;
     acre_ingest_sink *g;
@@ -434,6 +457,13 @@ int acre_ingest_begin(acre_ingest_sink **out, acre_store *s, const char *kind,
     g->o.stored_at = NULL; /* read once, below */
     for (int i = 0; i < k->nrefs; i++)
         g->refcol[i] = acre_kind_col(k, k->refs[i].field);
+    if (prep) {
+        g->prep = prep;
+        g->o.on_reject = NULL; /* reported when stored */
+        g->o.before_commit = NULL;
+        *out = g;
+        return 0;
+    }
     if ((rc = acre_istore_open(&g->is, s, k, err)) ||
         (rc = acre_istore_batch_start(g->is, g->source, opts ? opts->stored_at : NULL, &g->seq,
                                       &g->batch, err)))
@@ -444,6 +474,22 @@ int acre_ingest_begin(acre_ingest_sink **out, acre_store *s, const char *kind,
 fail:
     free_sink(g);
     return rc;
+}
+
+int acre_ingest_begin(acre_ingest_sink **out, acre_store *s, const char *kind,
+                      const acre_ingest_opts *opts, acre_error *err)
+{
+    if (!s) {
+        *out = NULL;
+        return acre_error_set(err, ACRE_EUSAGE, NULL, "store", "no store to ingest into");
+    }
+    return begin(out, s, NULL, kind, opts, err);
+}
+
+int acre_ingest_begin_detached(acre_ingest_sink **out, acre_ingest_prep *prep, const char *kind,
+                               const acre_ingest_opts *opts, acre_error *err)
+{
+    return begin(out, NULL, prep, kind, opts, err);
 }
 
 int acre_ingest_set_sha256(acre_ingest_sink *g, const char *hex, acre_error *err)
@@ -497,7 +543,7 @@ int acre_ingest_record(acre_ingest_sink *g, const char *json, size_t len, acre_e
         if ((rc = acre_ingest_hold(g, v, &t, 0, copy, err)) == 0)
             copy = NULL, t.items = NULL; /* held */
     } else if (rc == 0) {
-        rc = acre_ingest_value(g, v, &t, 0, err);
+        rc = acre_ingest_value(g, v, &t, 0, json, len, err);
     } else {
         rc = acre_error_set(err, rc, NULL, NULL, "out of memory");
     }
@@ -517,8 +563,10 @@ int acre_ingest_commit(acre_ingest_sink *g, acre_ingest_summary *sum, acre_error
         acre_error_clear(&local);
         err = &local;
     }
-    if (!g)
+    if (!g || g->prep) {
+        acre_ingest_abort(g);
         return acre_error_set(err, ACRE_EUSAGE, NULL, NULL, "no batch to commit");
+    }
     if (g->failed) {
         rc = g->failed;
         if (err != &g->fail)
@@ -526,11 +574,8 @@ int acre_ingest_commit(acre_ingest_sink *g, acre_ingest_summary *sum, acre_error
     }
     if (rc == 0 && g->npend > 0)
         rc = store_held(g, err);
-    if (rc == 0 && g->o.max_records > 0 && g->sum.received > g->o.max_records)
-        rc = acre_error_set(err, ACRE_EREJECTED, NULL, "max_records",
-                            "%s: %ld records; at most %ld are taken at once, and nothing of "
-                            "these is stored",
-                            g->source, g->sum.received, g->o.max_records);
+    if (rc == 0)
+        rc = acre_ingest_too_many(g, err);
     if (rc == 0 && g->o.atomic && g->invalid > 0)
         rc = acre_error_set(err, ACRE_EREJECTED, NULL, "atomic",
                             "%s: %ld of %ld records are invalid; with --atomic the file is "
@@ -546,6 +591,10 @@ int acre_ingest_commit(acre_ingest_sink *g, acre_ingest_summary *sum, acre_error
         rc = acre_istore_commit(g->is, err);
         g->is = NULL;
     }
+    /* what it found stored stays stored: the next batch on this store need not ask */
+    for (int i = 0; i < g->k->nrefs && rc == 0; i++)
+        if (acre_store_know(g->s, g->k->refs[i].kind->table, &g->known[i]))
+            acre_store_forget(g->s); /* out of memory: nothing lost but the time saved */
     if (rc) {
         /* nothing of the batch is stored: every record it held counts as rejected */
         g->sum.rejected = g->sum.received;

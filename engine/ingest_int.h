@@ -28,10 +28,11 @@ const char *acre_ingest_source(const acre_ingest_sink *g);
 int acre_ingest_holds(const acre_ingest_sink *g);
 
 /* One parsed record, t its number texts, both borrowed for the call; line is its line in the
- * source's text (0: none, as for an element of an array). Returns 0 (stored or rejected) or a
+ * source's text (0: none, as for an element of an array); raw[0..rawlen) is its text when the
+ * source has it (NULL: not), for a detached sink (below). Returns 0 (stored or rejected) or a
  * negative code (err set). */
 int acre_ingest_value(acre_ingest_sink *g, const json_t *v, const acre_numtab *t, long line,
-                      acre_error *err);
+                      const char *raw, size_t rawlen, acre_error *err);
 
 /* Holds a record of a kind that holds (above) until commit: takes a new reference to v, the
  * table t (records of one document may share one: its items are freed with the last record
@@ -61,6 +62,29 @@ int acre_ingest_refuse_jerr(acre_ingest_sink *g, long index, const json_error_t 
 /* Counts none of the records handed over so far as received: a document refused whole counts
  * as it did when it was parsed whole, before it was split into its records. */
 void acre_ingest_uncount(acre_ingest_sink *g);
+
+/* The refusal of a batch of more than opts->max_records records (rule "max_records"), or 0
+ * when it has no more; and the records handed over so far. */
+int acre_ingest_too_many(const acre_ingest_sink *g, acre_error *err);
+long acre_ingest_received(const acre_ingest_sink *g);
+
+/* ---- a detached sink: a batch prepared without the store (engine/ingest_prep.c) ---------
+ *
+ * A detached sink takes records as a sink does, from the same sources, but only validates each
+ * one's fields (engine/validate.c) and hands the result to acre_ingest_prep_keep; it reports
+ * nothing (no reject lines) and has no store. It is freed with acre_ingest_abort. Replaying the
+ * kept records into a real sink with acre_ingest_validated, in order, gives what handing it the
+ * records themselves would have. */
+int acre_ingest_begin_detached(acre_ingest_sink **out, acre_ingest_prep *prep, const char *kind,
+                               const acre_ingest_opts *opts, acre_error *err);
+/* Keeps record r's validation (its cells, or its field errors), its line, and its text raw (or,
+ * NULL, v's JSON written out), for the replay. Returns 0 or ACRE_ENOMEM (err set). */
+int acre_ingest_prep_keep(acre_ingest_prep *p, const acre_rec *r, const json_t *v,
+                          const acre_numtab *t, const char *raw, size_t rawlen, long line,
+                          acre_error *err);
+/* Reads rd into the detached sink g as acre_ingest_buffer reads a buffer (engine/ingest_source.c).
+ * Returns as the sources do: 0, ACRE_EREJECTED for a batch refused whole, a negative code. */
+int acre_ingest_read(acre_ingest_sink *g, reader *rd, acre_error *err);
 
 /* Marks the batch failed with rc and err's message (the first failure is kept): commit then
  * rolls it back and returns it. Returns rc. */

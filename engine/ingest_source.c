@@ -62,7 +62,7 @@ static int each_record(acre_ingest_sink *g, json_t *doc, const char *text, size_
                 (rc = acre_ingest_hold(g, json_array_get(records, i), &t, 0, NULL, err)) == 0)
                 held++;
             else if (!collect) {
-                rc = acre_ingest_value(g, json_array_get(records, i), &t, 0, err);
+                rc = acre_ingest_value(g, json_array_get(records, i), &t, 0, NULL, 0, err);
                 (*index)++;
             }
         }
@@ -72,7 +72,7 @@ static int each_record(acre_ingest_sink *g, json_t *doc, const char *text, size_
         if ((rc = acre_ingest_hold(g, records, &t, line, NULL, err)) == 0)
             return 0;
     } else {
-        rc = acre_ingest_value(g, records, &t, line, err);
+        rc = acre_ingest_value(g, records, &t, line, text, len, err);
         (*index)++;
     }
     acre_numtab_free(&t);
@@ -86,13 +86,16 @@ static int line_record(acre_ingest_sink *g, const char *line, size_t len, long l
 {
     json_error_t je;
     acre_numtab t = {0};
-    json_t *v = acre_json_loadb(line, len, ACRE_INGEST_JSON_FLAGS, &je);
+    json_t *v;
     int rc;
 
-    if (!v)
+    acre_json_arena_begin(); /* the record is freed below, and nothing of it kept */
+    if (!(v = acre_json_loadb(line, len, ACRE_INGEST_JSON_FLAGS, &je))) {
+        acre_json_arena_end();
         return acre_ingest_refuse_jerr(g, *index, &je, ln, err);
+    }
     if ((rc = acre_numtab_build(&t, v, line, len)) == 0)
-        rc = acre_ingest_value(g, v, &t, ln, err);
+        rc = acre_ingest_value(g, v, &t, ln, line, len, err);
     else if (rc == ACRE_ENOMEM)
         rc = acre_error_set(err, rc, NULL, NULL, "out of memory");
     else
@@ -100,6 +103,7 @@ static int line_record(acre_ingest_sink *g, const char *line, size_t len, long l
     (*index)++;
     acre_numtab_free(&t);
     json_decref(v);
+    acre_json_arena_end();
     return rc;
 }
 
@@ -132,8 +136,12 @@ static int on_element(void *ctx, const char *text, size_t len, long line, long c
         memcpy(copy, text, len);
         text = copy;
     }
+    if (!c->collect)
+        acre_json_arena_begin(); /* the element is freed below, and nothing of it kept */
     v = acre_json_loadb(text, len, ACRE_INGEST_JSON_FLAGS, &je);
     if (!v) {
+        if (!c->collect)
+            acre_json_arena_end();
         free(copy);
         c->refused = 1;
         if (json_error_code(&je) == json_error_out_of_memory)
@@ -150,7 +158,7 @@ static int on_element(void *ctx, const char *text, size_t len, long line, long c
             if ((rc = acre_ingest_hold(c->g, v, &t, 0, copy, c->err)) == 0)
                 copy = NULL; /* held */
         } else {
-            rc = acre_ingest_value(c->g, v, &t, 0, c->err);
+            rc = acre_ingest_value(c->g, v, &t, 0, text, len, c->err);
         }
         (*c->index)++;
     } else if (rc != ACRE_ENOMEM) {
@@ -162,6 +170,8 @@ static int on_element(void *ctx, const char *text, size_t len, long line, long c
         acre_numtab_free(&t); /* a held element keeps its table */
     free(copy);
     json_decref(v);
+    if (!c->collect)
+        acre_json_arena_end();
     if (rc)
         c->refused = 1; /* err is set */
     return rc;
@@ -321,6 +331,11 @@ end:
     if (rc == 0 && rd->ioerr)
         return acre_error_set(err, ACRE_EIO, NULL, NULL, "%s: read error", acre_ingest_source(g));
     return rc;
+}
+
+int acre_ingest_read(acre_ingest_sink *g, reader *rd, acre_error *err)
+{
+    return run(g, rd, 0, err);
 }
 
 /* Reads rd into a batch of KIND and commits it, the batch's SHA-256 the bytes'. */

@@ -16,9 +16,18 @@ int acre_reader_fill(reader *r, size_t limit)
         r->end -= r->start;
         r->start = 0;
     }
-    if (r->cap - r->end < READ_CHUNK) {
-        size_t cap = r->cap ? r->cap * 2 : 2 * READ_CHUNK;
+    /* a buffer's bytes are all there: room for what is left of them (a request body of 250
+     * KiB is not given 2 MiB, which costs a fresh mapping and its page faults every time) */
+    if (!r->in && r->mempos == r->memlen) {
+        r->eof = 1;
+        return 0;
+    }
+    size_t want = r->in || r->memlen - r->mempos > READ_CHUNK ? READ_CHUNK : r->memlen - r->mempos;
+    if (r->cap - r->end < want) {
+        size_t cap = r->cap ? r->cap * 2 : r->in ? 2 * READ_CHUNK : want;
         char *g;
+        if (cap < r->end + want)
+            cap = r->end + want;
         if (r->cap >= limit + READ_CHUNK)
             return 1; /* the caller's limit is passed */
         g = acre_realloc(r->buf, cap + 1);
@@ -50,7 +59,7 @@ int acre_reader_fill(reader *r, size_t limit)
 int acre_reader_line(reader *r, char **line, size_t *len)
 {
     for (;;) {
-        char *nl = memchr(r->buf + r->start, '\n', r->end - r->start);
+        char *nl = r->end > r->start ? memchr(r->buf + r->start, '\n', r->end - r->start) : NULL;
         if (nl) {
             *line = r->buf + r->start;
             *len = (size_t)(nl - *line);

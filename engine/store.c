@@ -59,7 +59,47 @@ void acre_store_free(acre_store *s)
     if (s->depth)
         s->b->rollback(s->b);
     s->b->free(s->b);
+    acre_store_forget(s);
     free(s);
+}
+
+/* ---- ids found stored, across batches ---- */
+
+int acre_store_known(const acre_store *s, const char *table, const char *id, size_t len)
+{
+    for (int i = 0; i < ACRE_KNOWN_TABLES && s->known[i].table; i++)
+        if (strcmp(s->known[i].table, table) == 0)
+            return acre_strset_get(&s->known[i].ids, id, len, NULL);
+    return 0;
+}
+
+int acre_store_know(acre_store *s, const char *table, const acre_strset *ids)
+{
+    acre_known *k = NULL;
+    for (int i = 0; i < ACRE_KNOWN_TABLES && !k; i++)
+        if (!s->known[i].table || strcmp(s->known[i].table, table) == 0)
+            k = &s->known[i];
+    if (!k)
+        return 0; /* more tables than kept: the others are asked each time */
+    k->table = table;
+    if (k->ids.n + ids->n > ACRE_KNOWN_MAX)
+        acre_strset_free(&k->ids);
+    for (size_t i = 0; i < ids->cap; i++) {
+        const char *key = acre_strset_key(ids, i);
+        if (key && acre_strset_put(&k->ids, key, ids->slots[i].len, 1)) {
+            acre_strset_free(&k->ids);
+            return ACRE_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+void acre_store_forget(acre_store *s)
+{
+    for (int i = 0; i < ACRE_KNOWN_TABLES; i++) {
+        acre_strset_free(&s->known[i].ids);
+        s->known[i].table = NULL;
+    }
 }
 
 /* ---- transactions: nested by depth, one backend transaction ---- */
@@ -71,6 +111,12 @@ static int begin(acre_store *s, int write, acre_error *err)
         if (write && !s->writing)
             return acre_error_set(err, ACRE_EUSAGE, NULL, "store",
                                   "a write inside a read transaction");
+        if (s->group && s->depth == 1) {
+            /* a batch of a group: a savepoint, undone alone if it fails */
+            if ((rc = s->b->savepoint(s->b, ACRE_SAVEPOINT, err)))
+                return rc;
+            s->broken = 0;
+        }
         s->depth++;
         return 0;
     }
@@ -92,9 +138,33 @@ int acre_store_begin_read(acre_store *s, acre_error *err)
     return begin(s, 0, err);
 }
 
+/* Ends a batch of a group: its savepoint kept (keep) or undone. */
+static int end_savepoint(acre_store *s, int keep, acre_error *err)
+{
+    int rc = 0;
+    s->depth = 1;
+    if (s->broken) {
+        keep = 0;
+        rc = acre_error_set(err, ACRE_EIO, NULL, "store",
+                            "the transaction was rolled back after an error");
+    }
+    s->broken = 0;
+    if (keep && (rc = s->b->savepoint(s->b, ACRE_SAVEPOINT_RELEASE, err)) == 0)
+        return 0;
+    acre_store_forget(s);
+    if (s->b->savepoint(s->b, ACRE_SAVEPOINT_ROLLBACK, NULL))
+        s->group_broken = 1; /* what it wrote may stay: the group must not commit */
+    return rc;
+}
+
 int acre_store_commit(acre_store *s, acre_error *err)
 {
     int rc;
+    if (s->group && s->depth == 2)
+        return end_savepoint(s, 1, err);
+    if (s->group && s->depth == 1)
+        return acre_error_set(err, ACRE_EUSAGE, NULL, "store",
+                              "a group is committed with acre_store_group_commit");
     if (s->depth > 1) {
         s->depth--;
         if (s->broken)
@@ -106,20 +176,27 @@ int acre_store_commit(acre_store *s, acre_error *err)
         return acre_error_set(err, ACRE_EUSAGE, NULL, "store", "no transaction to commit");
     if (s->broken) {
         s->b->rollback(s->b);
+        acre_store_forget(s);
         s->depth = 0;
         return acre_error_set(err, ACRE_EIO, NULL, "store",
                               "the transaction was rolled back after an error; nothing of it "
                               "was written");
     }
     rc = s->b->commit(s->b, err);
-    if (rc)
+    if (rc) {
         s->b->rollback(s->b);
+        acre_store_forget(s);
+    }
     s->depth = 0;
     return rc;
 }
 
 void acre_store_rollback(acre_store *s)
 {
+    if (s->group && s->depth == 2) {
+        end_savepoint(s, 0, NULL);
+        return;
+    }
     if (s->depth > 1) {
         /* an inner transaction: only the outermost can roll back; until then nothing commits */
         s->depth--;
@@ -127,8 +204,51 @@ void acre_store_rollback(acre_store *s)
         return;
     }
     s->b->rollback(s->b);
+    acre_store_forget(s);
     s->depth = 0;
     s->broken = 0;
+    s->group = s->group_broken = 0;
+}
+
+int acre_store_group_begin(acre_store *s, acre_error *err)
+{
+    int rc;
+    if (!s->b->savepoint)
+        return acre_error_set(err, ACRE_EUSAGE, NULL, "store",
+                              "the %s store has no savepoints: no group commit", s->b->name);
+    if (s->depth)
+        return acre_error_set(err, ACRE_EUSAGE, NULL, "store", "a group inside a transaction");
+    if ((rc = begin(s, 1, err)))
+        return rc;
+    s->group = 1;
+    s->group_broken = 0;
+    return 0;
+}
+
+int acre_store_group_commit(acre_store *s, acre_error *err)
+{
+    if (!s->group || s->depth != 1) {
+        acre_store_group_rollback(s);
+        return acre_error_set(err, ACRE_EUSAGE, NULL, "store", "no group to commit");
+    }
+    if (s->group_broken) {
+        acre_store_group_rollback(s);
+        return acre_error_set(err, ACRE_EIO, NULL, "store",
+                              "a batch of the group could not be undone; nothing of the group "
+                              "was written");
+    }
+    s->group = 0;
+    return acre_store_commit(s, err);
+}
+
+void acre_store_group_rollback(acre_store *s)
+{
+    if (s->depth)
+        s->b->rollback(s->b);
+    acre_store_forget(s);
+    s->depth = 0;
+    s->broken = 0;
+    s->group = s->group_broken = 0;
 }
 
 /* ---- queries ---- */

@@ -7,12 +7,29 @@
 #include "acre/store.h"
 #include "acre/sys/store.h"
 #include "jsonval.h"
+#include "strset.h"
+
+/* Ids of a table found stored by earlier batches (engine/ingest.c's reference checks). */
+#define ACRE_KNOWN_TABLES 4
+#define ACRE_KNOWN_MAX 1000000 /* ids kept per table at most: past it the table's are forgotten */
+typedef struct acre_known {
+    const char *table; /* static (an acre_kind's) */
+    acre_strset ids;
+} acre_known;
 
 struct acre_store {
     acre_store_backend *b;
     int depth;   /* nested acre_store_begin calls open */
     int writing; /* the open transaction is a write transaction */
     int broken;  /* an inner transaction rolled back: the outermost can only roll back */
+    int group;   /* the outermost is a group (acre_store_group_begin): each level 2 a savepoint */
+    int group_broken; /* a savepoint could not be released or rolled back: the group fails */
+    /* Records are never deleted, so an id found stored stays stored: a batch's reference checks
+     * remember the ids they found here when it commits, and the next batch on this handle asks
+     * the store only for the others (the HTTP API writes a thousand records a batch). Forgotten
+     * whenever anything rolls back, since an id found may have been written by what rolled
+     * back. */
+    acre_known known[ACRE_KNOWN_TABLES];
     /* The ledger key (engine/ledger_key.c), as HMAC uses it: a key longer than SHA-256's block
      * is its SHA-256 (RFC 2104), so 64 bytes hold any key. ledger_key_len 0: no key. */
     unsigned char ledger_key[64];
@@ -30,6 +47,14 @@ int acre_store_begin(acre_store *s, acre_error *err);
 int acre_store_begin_read(acre_store *s, acre_error *err);
 int acre_store_commit(acre_store *s, acre_error *err);
 void acre_store_rollback(acre_store *s);
+
+/* 1 when an earlier batch on s found the id stored in table, else 0. */
+int acre_store_known(const acre_store *s, const char *table, const char *id, size_t len);
+/* Remembers the ids a batch found stored in table (its commit has succeeded); 0 or ACRE_ENOMEM
+ * (then nothing more is remembered for table). */
+int acre_store_know(acre_store *s, const char *table, const acre_strset *ids);
+/* Forgets every id remembered (anything rolled back). */
+void acre_store_forget(acre_store *s);
 
 /* Query shapes (acre_query): prepare once, run with parameters, finalize. acre_store_run
  * prefixes a failure of the store itself (not of fn) with `what` ("storing a plan: ..."). */

@@ -65,6 +65,19 @@ static void rollback(acre_store_backend *b)
         sqlite3_exec(sb->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+static int savepoint(acre_store_backend *b, int op, acre_error *err)
+{
+    sqlite3 *db = ((sqlite_backend *)b)->db;
+    int rc;
+    if (op == ACRE_SAVEPOINT)
+        return acre_sqlite_exec(db, "SAVEPOINT acre_batch", err);
+    if (op == ACRE_SAVEPOINT_RELEASE)
+        return acre_sqlite_exec(db, "RELEASE acre_batch", err);
+    if ((rc = acre_sqlite_exec(db, "ROLLBACK TO acre_batch", err)))
+        return rc;
+    return acre_sqlite_exec(db, "RELEASE acre_batch", err);
+}
+
 /* SQLite's commit hook: refuses every commit but commit()'s. If SQLite rolled a transaction
  * back by itself after an error and the caller went on, each later write would commit alone
  * and leave the store half-written; with this guard each fails instead. */
@@ -208,6 +221,7 @@ static sqlite_backend *new_backend(void)
     sb->parent.begin = begin;
     sb->parent.commit = commit;
     sb->parent.rollback = rollback;
+    sb->parent.savepoint = savepoint;
     sb->parent.prepare = acre_sqlite_prepare;
     sb->parent.run = acre_sqlite_run;
     sb->parent.finalize = acre_sqlite_finalize;

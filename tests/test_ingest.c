@@ -1109,6 +1109,212 @@ static void test_buffer(void **state)
     }
 }
 
+/* One input stored both ways: acre_ingest_buffer, and acre_ingest_prepare then
+ * acre_ingest_prepared (the HTTP API's request thread, then its writer). */
+static run stored_prepared(acre_store *s, const char *kind, const char *text,
+                           const acre_ingest_opts *base_o, int twice)
+{
+    run x;
+    acre_ingest_opts o = *base_o;
+    acre_ingest_prep *p = NULL;
+    memset(&x, 0, sizeof x);
+    o.ctx = &x;
+    acre_error_clear(&x.err);
+    x.rc = acre_ingest_prepare(&p, kind, text, strlen(text), &o, &x.sum, &x.err);
+    if (x.rc == 0) {
+        assert_non_null(p);
+        x.rc = acre_ingest_prepared(s, p, &o, &x.sum, &x.err);
+        if (twice) { /* p is left as it was: a second store gets the same */
+            acre_store *t = base();
+            run y;
+            memset(&y, 0, sizeof y);
+            o.ctx = &y;
+            acre_error_clear(&y.err);
+            y.rc = acre_ingest_prepared(t, p, &o, &y.sum, &y.err);
+            assert_int_equal(y.rc, x.rc);
+            assert_memory_equal(&y.sum, &x.sum, sizeof y.sum);
+            assert_string_equal(y.rejects.p ? y.rejects.p : "", x.rejects.p ? x.rejects.p : "");
+            acre_buf_free(&y.rejects);
+            acre_store_free(t);
+        }
+    } else {
+        assert_null(p);
+    }
+    acre_ingest_prep_free(p);
+    return x;
+}
+
+/* A prepared batch is stored as the buffer entry point stores it: the same rc, message, rule,
+ * summary, reject lines (in order: a record's field errors and another's unknown reference
+ * keep their places) and store, for every format, with and without --atomic, under a record
+ * limit, for a kind that holds its batch (affiliates), and for bytes refused whole. The one
+ * difference is documented: past max_records the records' own rejects are not reported. */
+static void test_prepared(void **state)
+{
+    static const struct {
+        const char *kind, *text;
+    } inputs[] = {
+        {"igaming/transactions",
+         T1("approved", "20") "\n" T1("approved", "1.0000000000000001") "\n" T2 "\n"},
+        {"igaming/transactions",
+         "{\"transaction_id\":\"t3\",\"customer_id\":\"ghost\",\"transaction_type\":\"deposit\","
+         "\"amount_currency\":1,\"currency\":\"EUR\",\"transaction_date\":"
+         "\"2026-01-06T12:00:00Z\",\"status\":\"approved\"}\n" T1("approved", "\"abc\"") "\n" T2
+         "\n"},
+        {"igaming/transactions",
+         "[" T1("approved", "20") ",\n" T1("approved", "1.0000000000000001") ",\n" T2 "]"},
+        {"igaming/transactions", "{\"data\":[" T1("approved", "20") "," T2 "," T1(
+                                     "reversed", "2.50") "],\"meta\":{}}"},
+        {"igaming/transactions", "{\"data\":[" T2 "],\"extra\":1}"}, /* refused: envelope */
+        {"igaming/transactions", T1("approved", "\"x\"") "\n{oops}\n"}, /* refused: JSON */
+        {"igaming/transactions", "[" T1("approved", "20") ",\n {\"x\":}]"},
+        {"igaming/transactions", "{\n  \"transaction_id\": \"t9\",\n  \"customer_id\": \"c1\",\n"
+                                 "  \"transaction_type\": \"deposit\", \"amount_currency\": "
+                                 "1e400,\n  \"currency\": \"EUR\", \"note\": \"caf\\u00e9\"\n}\n"},
+        {"igaming/transactions", ""},
+        {"igaming/transactions", "[]"},
+        {"affiliates", "{\"affiliate_id\":\"k\",\"parent_affiliate_id\":\"p\"}\n"
+                       "{\"affiliate_id\":\"p\"}\n{\"affiliate_id\":\"\"}\n"},
+        {"igaming/customers", CUST("c3", "a1") CUST("c4", "nobody") CUST("c5", "a2")},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof inputs / sizeof inputs[0]; i++)
+        for (int atomic = 0; atomic < 2; atomic++)
+            for (long max = 0; max < 3; max += 2) {
+                acre_store *a = base(), *b = base();
+                const char *text = inputs[i].text, *kind = inputs[i].kind;
+                acre_ingest_opts o = {.atomic = atomic,
+                                      .source = "request r1",
+                                      .on_reject = on_reject,
+                                      .again = 1,
+                                      .stored_at = "2026-02-01T00:00:00Z",
+                                      .max_records = max};
+                run buf, prep;
+                char *sa, *sb;
+                memset(&buf, 0, sizeof buf);
+                o.ctx = &buf;
+                acre_error_clear(&buf.err);
+                buf.rc = acre_ingest_buffer(a, kind, text, strlen(text), &o, &buf.sum, &buf.err);
+                prep = stored_prepared(b, kind, text, &o, atomic == 0 && max == 0);
+                assert_int_equal(prep.rc, buf.rc);
+                assert_string_equal(prep.err.message, buf.err.message);
+                assert_string_equal(prep.err.rule, buf.err.rule);
+                assert_memory_equal(&prep.sum, &buf.sum, sizeof buf.sum);
+                if (strcmp(buf.err.rule, "max_records") != 0)
+                    assert_string_equal(prep.rejects.p ? prep.rejects.p : "",
+                                        buf.rejects.p ? buf.rejects.p : "");
+                sa = snapshot(a);
+                sb = snapshot(b);
+                assert_string_equal(sa, sb);
+                free(sa);
+                free(sb);
+                acre_buf_free(&buf.rejects);
+                acre_buf_free(&prep.rejects);
+                acre_store_free(a);
+                acre_store_free(b);
+            }
+}
+
+/* A group commit stores what the same batches one after another store: a batch refused inside
+ * the group (atomic, an invalid amount) undoes only itself, and the two around it are kept with
+ * the batch numbers and sequence numbers they would have had alone. A group rolled back stores
+ * nothing of any of them. */
+static void test_group_commit(void **state)
+{
+    static const char *const bodies[] = {
+        T1("approved", "20") "\n",
+        T1("approved", "\"abc\"") "\n" T2 "\n", /* refused whole: --atomic */
+        T2 "\n" T1("approved", "30") "\n",
+    };
+    acre_store *alone = base(), *grouped = base(), *rolled = base();
+    acre_error err;
+    char *sa, *sg, *before, *after;
+    int want[] = {0, ACRE_EREJECTED, 0};
+    acre_ingest_opts o = {.atomic = 1, .source = "request", .again = 1};
+    (void)state;
+    acre_error_clear(&err);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(acre_ingest_buffer(alone, "igaming/transactions", bodies[i],
+                                            strlen(bodies[i]), &o, NULL, &err),
+                         want[i]);
+    assert_int_equal(acre_store_group_begin(grouped, &err), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(acre_ingest_buffer(grouped, "igaming/transactions", bodies[i],
+                                            strlen(bodies[i]), &o, NULL, &err),
+                         want[i]);
+    assert_int_equal(acre_store_group_commit(grouped, &err), 0);
+    sa = snapshot(alone);
+    sg = snapshot(grouped);
+    assert_string_equal(sg, sa);
+    /* t1 at 20, t2 at 5 (the third batch), t1 at 30: the refused one left nothing (in cents) */
+    assert_sql(grouped, "SELECT count(*) FROM ingest_batch WHERE kind = 'igaming/transactions'",
+               "2");
+    assert_sql(grouped,
+               "SELECT group_concat(transaction_id || '=' || amount_currency, ',') FROM (SELECT * "
+               "FROM txn ORDER BY seq)",
+               "t1=2000,t2=500,t1=3000");
+
+    before = snapshot(rolled);
+    assert_int_equal(acre_store_group_begin(rolled, &err), 0);
+    assert_int_equal(acre_ingest_buffer(rolled, "igaming/transactions", bodies[0],
+                                        strlen(bodies[0]), &o, NULL, &err),
+                     0);
+    acre_store_group_rollback(rolled);
+    after = snapshot(rolled);
+    assert_string_equal(after, before);
+    /* a group is committed only by acre_store_group_commit */
+    assert_int_equal(acre_store_group_begin(rolled, &err), 0);
+    assert_int_equal(acre_store_group_begin(rolled, &err), ACRE_EUSAGE);
+    acre_store_group_rollback(rolled);
+    free(sa);
+    free(sg);
+    free(before);
+    free(after);
+    acre_store_free(alone);
+    acre_store_free(grouped);
+    acre_store_free(rolled);
+}
+
+/* The ids a batch found stored are remembered on the store handle for the next batch, and
+ * forgotten when anything rolls back: a customer written in a group that then rolls back is
+ * unknown again, though a transaction batch in that group found it. */
+static void test_known_forgotten(void **state)
+{
+    static const char cust[] = CUST("c9", "a1");
+    static const char txn[] =
+        "{\"transaction_id\":\"t9\",\"customer_id\":\"c9\",\"transaction_type\":\"deposit\","
+        "\"amount_currency\":1,\"currency\":\"EUR\",\"transaction_date\":"
+        "\"2026-01-06T12:00:00Z\",\"status\":\"approved\"}\n";
+    acre_store *s = base();
+    acre_error err;
+    acre_ingest_summary sum = {0};
+    acre_ingest_opts o = {.atomic = 1, .source = "request", .again = 1};
+    (void)state;
+    acre_error_clear(&err);
+    assert_int_equal(acre_store_group_begin(s, &err), 0);
+    assert_int_equal(acre_ingest_buffer(s, "igaming/customers", cust, strlen(cust), &o, NULL, &err),
+                     0);
+    assert_int_equal(acre_ingest_buffer(s, "igaming/transactions", txn, strlen(txn), &o, &sum,
+                                        &err),
+                     0);
+    assert_int_equal(sum.inserted, 1); /* c9 found, and remembered */
+    assert_int_equal(acre_store_known(s, "customer", "c9", 2), 1);
+    acre_store_group_rollback(s);
+    assert_int_equal(acre_store_known(s, "customer", "c9", 2), 0);
+    memset(&sum, 0, sizeof sum);
+    assert_int_equal(acre_ingest_buffer(s, "igaming/transactions", txn, strlen(txn), &o, &sum,
+                                        &err),
+                     ACRE_EREJECTED);
+    assert_string_equal(err.rule, "atomic"); /* t9's customer c9 is not stored */
+    /* c1 is stored: found once, then known without asking */
+    memset(&sum, 0, sizeof sum);
+    assert_int_equal(acre_ingest_buffer(s, "igaming/transactions", T1("approved", "3") "\n",
+                                        strlen(T1("approved", "3") "\n"), &o, &sum, &err),
+                     0);
+    assert_int_equal(acre_store_known(s, "customer", "c1", 2), 1);
+    acre_store_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1125,6 +1331,9 @@ int main(void)
         cmocka_unit_test(test_sink_abort),
         cmocka_unit_test(test_sink_held),
         cmocka_unit_test(test_buffer),
+        cmocka_unit_test(test_prepared),
+        cmocka_unit_test(test_group_commit),
+        cmocka_unit_test(test_known_forgotten),
         cmocka_unit_test(test_new_kind_table),
         cmocka_unit_test(test_money),
         cmocka_unit_test(test_money_migration),

@@ -112,6 +112,34 @@ int acre_ingest(acre_store *s, const char *kind, FILE *in, const acre_ingest_opt
 int acre_ingest_buffer(acre_store *s, const char *kind, const void *bytes, size_t len,
                        const acre_ingest_opts *opts, acre_ingest_summary *sum, acre_error *err);
 
+/* ---- a batch prepared off the write lock (the HTTP API's request threads) -------------
+ *
+ * Parsing and validating records costs more than storing them (docs/PERFORMANCE.md), and needs
+ * no store: a server parses each request on its own thread and leaves only the store's part to
+ * the one writer. The two calls below give what one acre_ingest_buffer would: the same
+ * summary, reject lines (in the same order), refusal and store. */
+typedef struct acre_ingest_prep acre_ingest_prep;
+
+/* Reads the KIND records of bytes[0..len) (borrowed: they must outlive *out) and validates
+ * their fields, on the calling thread, with no store. opts is as for acre_ingest_buffer; only
+ * its source and max_records are read here, and nothing is reported yet. Returns 0 with *out
+ * set; ACRE_EREJECTED (*out NULL, err and sum as acre_ingest_buffer gives them) when the bytes
+ * hold more than opts->max_records records (rule "max_records"): that refusal comes before any
+ * record is stored, so the records' own reject lines are not reported; ACRE_EUSAGE for an
+ * unknown kind; ACRE_ENOMEM. Bytes that are not JSON, and a kind whose rules span the batch, are
+ * kept as bytes, read again when stored, so that their answer is acre_ingest_buffer's. */
+int acre_ingest_prepare(acre_ingest_prep **out, const char *kind, const void *bytes, size_t len,
+                        const acre_ingest_opts *opts, acre_ingest_summary *sum, acre_error *err);
+
+/* Checks the prepared records' references and stores them into s as one batch, as
+ * acre_ingest_buffer(s, kind, bytes, len, opts, sum, err) would (opts the same as given to
+ * acre_ingest_prepare), and returns as it does. p is left as it was: it may be stored again. */
+int acre_ingest_prepared(acre_store *s, const acre_ingest_prep *p, const acre_ingest_opts *opts,
+                         acre_ingest_summary *sum, acre_error *err);
+
+/* NULL-safe. */
+void acre_ingest_prep_free(acre_ingest_prep *p);
+
 #ifdef __cplusplus
 }
 #endif

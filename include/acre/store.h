@@ -63,6 +63,19 @@ typedef struct acre_closed {
 int acre_store_closes(acre_store *s, int (*fn)(void *ctx, const acre_closed *c), void *ctx,
                       acre_error *err);
 
+/* A group commit: several batches in one write transaction, made durable by one commit (one
+ * fsync) while each stays all-or-nothing. Between acre_store_group_begin and
+ * acre_store_group_commit every batch (acre_ingest_buffer, acre_ingest_prepared, a sink from
+ * acre_ingest_begin to its commit) is a savepoint: its commit keeps it in the group, and a
+ * batch refused or failed undoes only itself, the others going on. acre_store_group_commit
+ * then writes the kept batches at once, or (returning nonzero) none of them: a caller tells
+ * the batches' senders only after it. The HTTP API's writer commits so (docs/api.md). begin
+ * takes the write lock as a batch would; it returns ACRE_EUSAGE when the store has no savepoints
+ * (write each batch alone then). acre_store_group_rollback forgets the whole group. */
+int acre_store_group_begin(acre_store *s, acre_error *err);
+int acre_store_group_commit(acre_store *s, acre_error *err);
+void acre_store_group_rollback(acre_store *s);
+
 /* The name of the i-th record kind ("affiliates", "igaming/customers", ...), or NULL when i is
  * past the last. Static: never freed. */
 const char *acre_kind_name(int i);

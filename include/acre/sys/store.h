@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 /* 2: acre_store_backend.money_cents, ACRE_COL_MONEY and ACRE_VAL_CENTS (schema 6) */
-#define ACRE_STORE_BACKEND_VERSION 2
+#define ACRE_STORE_BACKEND_VERSION 3
 
 /* ---- tables ---- */
 
@@ -161,6 +161,8 @@ typedef struct acre_stmt acre_stmt; /* a backend's prepared query */
 
 typedef struct acre_store_backend acre_store_backend;
 
+enum { ACRE_SAVEPOINT, ACRE_SAVEPOINT_RELEASE, ACRE_SAVEPOINT_ROLLBACK };
+
 struct acre_store_backend {
     unsigned int version; /* ACRE_STORE_BACKEND_VERSION */
     const char *name;     /* "sqlite", "memory", ... */
@@ -193,6 +195,12 @@ struct acre_store_backend {
     /* Optional. A consistent copy of the store in the new file `dest` (0600; an existing one is
      * refused with ACRE_EUSAGE), other writers going on meanwhile; on failure no dest is left. */
     int (*backup)(acre_store_backend *b, const char *dest, acre_error *err);
+
+    /* Optional (NULL: no group commit, acre_store_group_begin refuses). Inside a write
+     * transaction: op ACRE_SAVEPOINT marks a savepoint, ACRE_SAVEPOINT_RELEASE keeps what was
+     * written since it and forgets the mark, ACRE_SAVEPOINT_ROLLBACK undoes what was written
+     * since it and forgets the mark. One is open at a time. */
+    int (*savepoint)(acre_store_backend *b, int op, acre_error *err);
 
     /* Required. Frees the handle (and rolls back an open transaction). */
     void (*free)(acre_store_backend *b);
