@@ -111,6 +111,66 @@ def lock_store(seconds):
     return t
 
 
+def slow_loris(base, tok, ftok):
+    """63 connections that dribble a request a byte every 0.4 s (never idle long enough for the
+    30 s idle timeout) and one that dribbles a body: with --request-timeout 3 the server shuts
+    each down once its request has taken more than 3 s, stores nothing of the slow body, counts
+    them in /metrics, and serves again."""
+    import socket
+    import ssl
+    ctx = ssl.create_default_context(cafile="cert.pem")
+    host, port = base[len("https://"):].split(":")
+    before = sqlite3.connect("s.db").execute("SELECT count(*) FROM ingest_batch").fetchone()[0]
+    conns = []  # [tls socket, bytes still to send, opened at, closed at]
+    for i in range(64):
+        t = ctx.wrap_socket(socket.create_connection((host, int(port))), server_hostname=host)
+        if i < 63:
+            rest = (f"GET /api/v1/affiliates?n={i} HTTP/1.1\r\nHost: x\r\n"
+                    "X-Slow: " + "x" * 200 + "\r\n\r\n").encode()
+        else:
+            t.sendall(("POST /api/v1/affiliates HTTP/1.1\r\nHost: x\r\n"
+                       "Authorization: Bearer " + tok["access_token"] + "\r\n"
+                       "Content-Type: application/json\r\nContent-Length: 400\r\n\r\n").encode())
+            rest = ('[{"affiliate_id":"slow"}]' + " " * 375).encode()
+        t.settimeout(0.01)
+        conns.append([t, rest, time.monotonic(), None])
+    deadline = time.monotonic() + 60
+    while any(c[3] is None for c in conns) and time.monotonic() < deadline:
+        for c in conns:
+            if c[3] is not None:
+                continue
+            try:
+                if c[0].recv(1) == b"":
+                    c[3] = time.monotonic()
+                    continue
+            except (ssl.SSLWantReadError, socket.timeout, TimeoutError):
+                pass
+            except OSError:
+                c[3] = time.monotonic()
+                continue
+            try:
+                c[0].send(c[1][:1])
+                c[1] = c[1][1:]
+            except OSError:
+                c[3] = time.monotonic()
+        time.sleep(0.4)
+    lives = [c[3] - c[2] for c in conns if c[3] is not None]
+    check("slow-loris: all 64 slow connections were shut down", 64, len(lives))
+    check("... none before its 3 s (the request had not arrived: nothing answered)", True,
+          min(lives or [0]) >= 2.0)
+    check("... though none stopped sending", True, all(len(c[1]) > 0 for c in conns))
+    for c in conns:
+        c[0].close()
+    check("slow body: nothing stored", (before, 0),
+          (sqlite3.connect("s.db").execute("SELECT count(*) FROM ingest_batch").fetchone()[0],
+           sqlite3.connect("s.db").execute(
+               "SELECT count(*) FROM affiliate WHERE affiliate_id = 'slow'").fetchone()[0]))
+    check("slow-loris: then the server serves", 200, requests.get(base + "/health").status_code)
+    m = requests.get(base + "/metrics", headers=auth_of(ftok)).text
+    check("slow-loris: counted in /metrics", "acre_http_connections_slow_total 64",
+          [line for line in m.splitlines() if line.startswith("acre_http_connections_slow")][0])
+
+
 def main():
     work = tempfile.mkdtemp(prefix="acre-api-")
     os.chdir(work)
@@ -636,6 +696,14 @@ def main():
         check("SIGTERM: its record stored", 1,
               sqlite3.connect("s.db").execute(
                   "SELECT count(*) FROM affiliate WHERE affiliate_id = 'aff_7'").fetchone()[0])
+
+        # --- slow-loris: a server that gives a request 3 s to arrive ---
+        server, base = start("--request-timeout", "3")
+        t0 = time.monotonic()
+        slow_loris(base, tok, ftok)
+        print(f"slow-loris phase: {time.monotonic() - t0:.1f} s")
+        server.send_signal(signal.SIGTERM)
+        check("slow-loris server: exit 0 on SIGTERM", 0, server.wait(timeout=30))
         # --- every answer above against the OpenAPI document, by an independent validator ---
         if NPM:
             json.dump(EXCHANGES, open("exchanges.json", "w"))

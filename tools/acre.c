@@ -21,8 +21,7 @@ typedef struct args {
     const char *db;
     const char *rejects, *format, *affiliate, *file, *into;
     const char *head, *anchor, *key_file; /* audit and close (SPEC 10 "Audit") */
-    int recompute;
-    int atomic, explain, help, update, on_disk, format_given;
+    int recompute, atomic, explain, help, update, on_disk, format_given;
     int allow_gap, early, again; /* SPEC 10's safeguards, overridden */
     int full_read;               /* close, preview, replay: read every record (acre_close_opts) */
     const char *pos[256];
@@ -30,8 +29,8 @@ typedef struct args {
     const char *plans[64], *assigns[256]; /* simulate's --plan and --assign, in order */
     int nplans, nassigns;
     const char *listen, *tls_cert, *tls_key; /* serve */
-    long threads, rate;                       /* serve: 0 when not given */
-    const char *scopes[64];                   /* clients add --scope S... */
+    long threads, rate, request_timeout;      /* serve: 0 when not given */
+    const char *scopes[64]; /* clients add --scope S... */
     int nscopes;
     const cli_command *cmd; /* the command's row of cli_commands */
 } args;
@@ -84,7 +83,7 @@ static int parse_args(args *a, int argc, char **argv)
             *(s[2] == 'h' ? &a->head : s[2] == 'a' ? &a->anchor : &a->key_file) = argv[++i];
         } else if (strcmp(s, "--listen") == 0 || strcmp(s, "--tls-cert") == 0 ||
                    strcmp(s, "--tls-key") == 0 || strcmp(s, "--threads") == 0 ||
-                   strcmp(s, "--rate") == 0) {
+                   strcmp(s, "--rate") == 0 || strcmp(s, "--request-timeout") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "acre: %s needs a value\n", s);
                 return -1;
@@ -97,13 +96,16 @@ static int parse_args(args *a, int argc, char **argv)
                 a->tls_key = argv[++i];
             } else {
                 char *end;
+                int timeout = strcmp(s, "--request-timeout") == 0;
+                long max = s[2] == 't' ? 256 : timeout ? 3600 : 1000000000L;
                 long v = strtol(argv[++i], &end, 10);
-                if (*end || end == argv[i] || v < 1 || v > (s[2] == 't' ? 256 : 1000000000L)) {
+                if (*end || end == argv[i] || v < 1 || v > max) {
                     fprintf(stderr, "acre: %s takes a positive number%s, not \"%s\"\n", s,
-                            s[2] == 't' ? " up to 256" : "", argv[i]);
+                            s[2] == 't' ? " up to 256" : timeout ? " of seconds up to 3600" : "",
+                            argv[i]);
                     return -1;
                 }
-                *(s[2] == 't' ? &a->threads : &a->rate) = v;
+                *(s[2] == 't' ? &a->threads : timeout ? &a->request_timeout : &a->rate) = v;
             }
         } else if (strcmp(s, "--scope") == 0) {
             /* --scope S... : every word up to the next option */
@@ -801,8 +803,14 @@ static int cmd_backup(const args *a)
 static int cmd_serve(const args *a)
 {
     const char *key = a->key_file ? a->key_file : getenv("ACRE_LEDGER_KEY_FILE");
-    serve_opts o = {a->db,          a->listen, a->tls_cert, a->tls_key, (int)a->threads,
-                    a->rate,        key && *key ? key : NULL};
+    serve_opts o = {.db = a->db,
+                    .listen = a->listen,
+                    .tls_cert = a->tls_cert,
+                    .tls_key = a->tls_key,
+                    .threads = (int)a->threads,
+                    .rate = a->rate,
+                    .key_file = key && *key ? key : NULL,
+                    .request_timeout = a->request_timeout};
     if (a->npos != 1)
         return usage("serve takes no arguments but its options");
     if (store_missing(a->db))
@@ -932,7 +940,7 @@ const cli_command cli_commands[] = {
      "  clients revoke ID  revoke a client: its tokens stop working at once\n"},
     {"serve", cmd_serve, CLI_STORE,
      "  serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--threads N] [--rate N]\n"
-     "        [--key-file FILE]\n"
+     "        [--request-timeout SECONDS] [--key-file FILE]\n"
      "                     the HTTP API (docs/api.md) on 127.0.0.1:8360 by default; prints\n"
      "                     {\"listening\":...} once it listens; SIGTERM finishes the requests\n"
      "                     in flight and exits 0\n"},

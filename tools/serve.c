@@ -1,18 +1,24 @@
 /* tools/serve.c — `acre serve`: the HTTP API of SPEC 11 on libmicrohttpd (docs/api.md).
  *
  * Threads. libmicrohttpd's pool of request threads (--threads) reads requests (a body is at
- * most 16 MiB) and answers them. Every batch of records is a job for one writer thread, which
- * owns the store's write handle and runs the jobs in the order they came; the request's
- * connection is suspended meanwhile (its thread serves its other connections) and resumed by
- * the writer, and the answer is sent then. A request is one transaction, and its answer is sent
- * only after its commit (synchronous=FULL), so an answered request is stored, whenever the
- * server is killed. Token checks read on a store handle per request thread; a token's row is
- * written there too, in a short transaction after the secret's PBKDF2 (which holds no lock). A
- * slow client never holds the write lock: a job is made only once its body has arrived.
+ * most 16 MiB), parses and validates a batch of records there (acre_ingest_prepare: the costly
+ * part), and answers. The store's part of every batch (references, versions, the batch row) is
+ * a job for one writer thread, which owns the store's write handle and runs the jobs in the
+ * order they came; the request's connection is suspended meanwhile (its thread serves its
+ * other connections) and resumed by the writer, and the answer is sent then. The batches
+ * queued together are one group commit (acre_store_group_begin, GROUP_MAX at most): each is a
+ * savepoint, all-or-nothing on its own, and one commit (synchronous=FULL: one fsync) makes them
+ * all durable; only then are they answered, so an answered request is stored, whenever the
+ * server is killed. A close is a job alone. Token checks read on a store handle per request
+ * thread; a token's row is written there too, in a short transaction after the secret's PBKDF2
+ * (which holds no lock). A slow client never holds the write lock: a job is made only once its
+ * body has arrived.
  *
- * Validation is acre_ingest_buffer's, the same code and messages as `acre ingest`, with
- * --atomic (a request is all-or-nothing), at most 1,000 records, and without the re-sent check
- * (an API client may send the same records again: they are unchanged upserts). */
+ * Validation is `acre ingest`'s, the same code and messages (acre_ingest_prepare and
+ * acre_ingest_prepared give what acre_ingest_buffer gives), with --atomic (a request is
+ * all-or-nothing), at most 1,000 records, and without the re-sent check (an API client may send
+ * the same records again: they are unchanged upserts). */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -24,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,26 +47,50 @@ const char *const route_names[N_ROUTES] = {"other",   "health", "token",   "reco
 const long long latency_us[N_LATENCY] = {5000,   10000,   25000,   50000,   100000,  250000,
                                          500000, 1000000, 2500000, 5000000, 10000000};
 
+/* Runs jobs[0..n): alone, or as one group commit (GROUP_MAX at most). */
+static void run_jobs(server *sv, job **jobs, int n)
+{
+    acre_error err;
+    acre_error_clear(&err);
+    if (n == 1 || acre_store_group_begin(sv->ws, &err)) {
+        for (int i = 0; i < n; i++)
+            jobs[i]->fn(sv->ws, jobs[i]->arg);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        jobs[i]->fn(sv->ws, jobs[i]->arg);
+    if (acre_store_group_commit(sv->ws, &err))
+        for (int i = 0; i < n; i++)
+            jobs[i]->lost(jobs[i]->arg, err.code ? err.code : ACRE_EIO, &err);
+}
+
 static void *writer_main(void *arg)
 {
     server *sv = arg;
+    pthread_setname_np(pthread_self(), "acre-writer"); /* for top -H and tools/bench/serve.py */
     pthread_mutex_lock(&sv->mu);
     for (;;) {
-        job *j;
+        job *jobs[GROUP_MAX];
+        int n = 0;
         while (!sv->head && !sv->stop)
             pthread_cond_wait(&sv->jobs, &sv->mu);
         if (!sv->head)
             break;
-        j = sv->head;
-        sv->head = j->next;
+        /* the first job, and the group jobs queued behind it with it */
+        do {
+            jobs[n++] = sv->head;
+            sv->head = sv->head->next;
+        } while (sv->head && jobs[0]->group && sv->head->group && n < GROUP_MAX);
         if (!sv->head)
             sv->tail = NULL;
         pthread_mutex_unlock(&sv->mu);
-        j->fn(sv->ws, j->arg);
+        run_jobs(sv, jobs, n);
         pthread_mutex_lock(&sv->mu);
-        j->done = 1;
-        /* the request thread answers on its next call, once resumed */
-        MHD_resume_connection(j->conn);
+        /* answered only now, after the commit: the request thread answers on its next call */
+        for (int i = 0; i < n; i++) {
+            jobs[i]->done = 1;
+            MHD_resume_connection(jobs[i]->conn);
+        }
     }
     pthread_mutex_unlock(&sv->mu);
     return NULL;
@@ -291,6 +322,99 @@ int sv_paging(struct MHD_Connection *c, request *r, long *page, long *per_page, 
     return 0;
 }
 
+/* ---- slow clients ---------------------------------------------------------------------- */
+
+static conn_watch *watch_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The connection's request has arrived whole (held: 1), or has been answered and the wait for
+ * the next one begins (0). */
+static void watch_mark(server *sv, struct MHD_Connection *c, int held)
+{
+    conn_watch *w = watch_of(c);
+    if (!w)
+        return;
+    pthread_mutex_lock(&sv->watch_mu);
+    w->held = held;
+    if (!held)
+        clock_gettime(CLOCK_MONOTONIC, &w->since);
+    pthread_mutex_unlock(&sv->watch_mu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    server *sv = cls;
+    conn_watch *w = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!ci || !(w = calloc(1, sizeof *w)))
+            return; /* not watched: libmicrohttpd's idle timeout still holds */
+        w->fd = ci->connect_fd;
+        clock_gettime(CLOCK_MONOTONIC, &w->since);
+        pthread_mutex_lock(&sv->watch_mu);
+        w->next = sv->watched;
+        if (sv->watched)
+            sv->watched->prev = w;
+        sv->watched = w;
+        pthread_mutex_unlock(&sv->watch_mu);
+        *socket_context = w;
+    } else if (w) {
+        /* called before libmicrohttpd closes the socket: the sweeper, which takes the same
+         * lock, never shuts down a descriptor that has been closed (and reused) */
+        pthread_mutex_lock(&sv->watch_mu);
+        if (w->prev)
+            w->prev->next = w->next;
+        else
+            sv->watched = w->next;
+        if (w->next)
+            w->next->prev = w->prev;
+        pthread_mutex_unlock(&sv->watch_mu);
+        free(w);
+        *socket_context = NULL;
+    }
+}
+
+/* Shuts down each connection whose request has taken longer than --request-timeout to arrive
+ * (a slow-loris client dribbling its headers or body to dodge the idle timeout); its thread
+ * then reads the end of the stream and closes it. Four times a second. */
+static void *sweeper_main(void *arg)
+{
+    server *sv = arg;
+    pthread_setname_np(pthread_self(), "acre-sweeper");
+    pthread_mutex_lock(&sv->watch_mu);
+    while (!sv->sweeper_stop) {
+        struct timespec now, until;
+        long shut = 0;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        for (conn_watch *w = sv->watched; w; w = w->next)
+            if (!w->held && !w->shut && now.tv_sec - w->since.tv_sec > sv->o.request_timeout) {
+                shutdown(w->fd, SHUT_RDWR);
+                w->shut = 1;
+                shut++;
+            }
+        if (shut) {
+            pthread_mutex_lock(&sv->metrics_mu);
+            sv->m.slow += shut;
+            pthread_mutex_unlock(&sv->metrics_mu);
+        }
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 250000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&sv->sweep, &sv->watch_mu, &until);
+    }
+    pthread_mutex_unlock(&sv->watch_mu);
+    return NULL;
+}
+
 /* ---- routing --------------------------------------------------------------------------- */
 
 static const char *known_kind(const char *kind)
@@ -439,6 +563,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                    !(expect && strcasecmp(expect, "100-continue") == 0);
         if (route(c, r, url, method, body_sent, &ret)) {
             r->defer = 0;
+            if (!r->early)
+                watch_mark(sv, c, 1); /* answered: the request has arrived */
             return ret;
         }
         r->defer = 0;
@@ -480,6 +606,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         r->len += n;
         return MHD_YES;
     }
+    watch_mark(sv, c, 1); /* the request has arrived whole: not timed from here */
     if (r->too_large == 1)
         return MHD_YES;
     if (r->early) {
@@ -535,7 +662,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
     server *sv = cls;
     request *r = *con_cls;
-    (void)c, (void)toe;
+    (void)toe;
+    watch_mark(sv, c, 0); /* the wait for the next request begins */
     if (!r)
         return;
     sv_idem_leave(sv, r->mark);
@@ -619,6 +747,8 @@ int serve_run(const serve_opts *opts)
         sv.o.threads = 4;
     if (sv.o.rate <= 0)
         sv.o.rate = 1000;
+    if (sv.o.request_timeout <= 0)
+        sv.o.request_timeout = 60;
     if (parse_listen(sv.o.listen, &ss, &sslen, &v6)) {
         fprintf(stderr, "acre: serve: --listen must be HOST:PORT, not \"%s\"\n", sv.o.listen);
         return EXIT_USAGE;
@@ -656,6 +786,8 @@ int serve_run(const serve_opts *opts)
     pthread_mutex_init(&sv.mu, NULL);
     pthread_mutex_init(&sv.rate_mu, NULL);
     pthread_mutex_init(&sv.idem_mu, NULL);
+    pthread_mutex_init(&sv.watch_mu, NULL);
+    pthread_cond_init(&sv.sweep, NULL);
     pthread_mutex_init(&sv.metrics_mu, NULL);
     pthread_cond_init(&sv.jobs, NULL);
     pthread_key_create(&sv.store_key, free_thread_store);
@@ -666,6 +798,7 @@ int serve_run(const serve_opts *opts)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     pthread_create(&sv.writer, NULL, writer_main, &sv);
+    pthread_create(&sv.sweeper, NULL, sweeper_main, &sv);
 
     if (cert)
         d = MHD_start_daemon(flags, 0, NULL, NULL, handle, &sv, MHD_OPTION_SOCK_ADDR, &ss,
@@ -673,7 +806,9 @@ int serve_run(const serve_opts *opts)
                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-                             MHD_OPTION_NOTIFY_COMPLETED, completed, &sv, MHD_OPTION_HTTPS_MEM_CERT,
+                             MHD_OPTION_NOTIFY_COMPLETED, completed, &sv,
+                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, &sv,
+                             MHD_OPTION_HTTPS_MEM_CERT,
                              cert, MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_PRIORITIES,
                              "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_END);
     else
@@ -682,7 +817,8 @@ int serve_run(const serve_opts *opts)
                              MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
                              MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                              MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-                             MHD_OPTION_NOTIFY_COMPLETED, completed, &sv, MHD_OPTION_END);
+                             MHD_OPTION_NOTIFY_COMPLETED, completed, &sv,
+                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, &sv, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "acre: serve: cannot listen on %s%s\n", sv.o.listen,
                 cert ? " (or the certificate and key are not a PEM pair)" : "");
@@ -723,6 +859,11 @@ int serve_run(const serve_opts *opts)
     pthread_join(sv.writer, NULL);
     if (d)
         MHD_stop_daemon(d);
+    pthread_mutex_lock(&sv.watch_mu);
+    sv.sweeper_stop = 1;
+    pthread_cond_signal(&sv.sweep);
+    pthread_mutex_unlock(&sv.watch_mu);
+    pthread_join(sv.sweeper, NULL);
     acre_store_free(sv.ws);
     pthread_key_delete(sv.store_key);
     free(sv.slots);

@@ -332,8 +332,12 @@ enum MHD_Result sv_metrics_text(struct MHD_Connection *c, request *r)
     fprintf(out,
             "# HELP acre_http_requests_limited_total Requests answered 429.\n"
             "# TYPE acre_http_requests_limited_total counter\n"
-            "acre_http_requests_limited_total %lld\n",
-            m.limited);
+            "acre_http_requests_limited_total %lld\n"
+            "# HELP acre_http_connections_slow_total Connections shut down for sending a request "
+            "too slowly (--request-timeout).\n"
+            "# TYPE acre_http_connections_slow_total counter\n"
+            "acre_http_connections_slow_total %lld\n",
+            m.limited, m.slow);
     fclose(out);
     return sv_send_text(c, r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }

@@ -21,13 +21,31 @@
 
 /* ---- the writer ------------------------------------------------------------------------ */
 
+#define GROUP_MAX 32 /* batches committed together at most (one fsync) */
+
 typedef struct job {
     void (*fn)(acre_store *s, void *arg);
     void *arg;
+    /* group: fn may run in a group commit with the jobs queued beside it (its writes a
+     * savepoint); lost is then called if the group's commit failed after fn stored its part */
+    int group;
+    void (*lost)(void *arg, int rc, const acre_error *err);
     struct MHD_Connection *conn; /* suspended until the job is done; resumed then */
     int done;
     struct job *next;
 } job;
+
+/* A connection, watched for slow clients: a request must arrive whole (headers and body)
+ * within --request-timeout seconds of the end of the one before it (or of the connection's
+ * start), or the sweeper shuts the socket down. A request that has arrived is not timed (its
+ * writer job, its answer); libmicrohttpd's own idle timeout covers a client that stops. */
+typedef struct conn_watch {
+    int fd;
+    struct timespec since; /* when the wait for its current request began */
+    int held;              /* its request has arrived: not timed */
+    int shut;              /* shut down by the sweeper */
+    struct conn_watch *prev, *next;
+} conn_watch;
 
 typedef struct rate_slot {
     char key[80]; /* "client ID" or "ip ADDRESS" */
@@ -48,6 +66,7 @@ typedef struct metrics {
     long long latency_sum_us, latency_count;
     long long stored[N_KINDS]; /* records inserted or updated, by acre_kind_name index */
     long long limited;
+    long long slow; /* connections shut down for taking too long to send a request */
 } metrics;
 
 typedef struct server {
@@ -64,6 +83,11 @@ typedef struct server {
     pthread_key_t store_key;
     pthread_mutex_t rate_mu;
     rate_slot *slots;
+    pthread_mutex_t watch_mu; /* the watched connections, and the sweeper's stop */
+    pthread_cond_t sweep;
+    conn_watch *watched;
+    pthread_t sweeper;
+    int sweeper_stop;
     pthread_mutex_t idem_mu;
     char **inflight; /* "client_id key" of POSTs with an Idempotency-Key in flight */
     int ninflight, capinflight;

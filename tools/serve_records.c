@@ -18,6 +18,7 @@ typedef struct ingest_job {
     char sha[65], source[200], now_iso[32];
     long long now;
     long max_records;
+    acre_ingest_prep *prep; /* the body, parsed and validated on the request thread */
     int rc;
     acre_error err;
     acre_ingest_summary sum;
@@ -60,9 +61,11 @@ static int keep_answer(void *ctx, acre_store *s, const acre_ingest_summary *sum,
     return acre_idem_put(s, j->client_id, j->key, j->sha, j->status, j->answer, j->now, err);
 }
 
-static void run_ingest(acre_store *s, void *arg)
+/* A request's batch: `acre ingest --atomic`, at most max_records, not refused as re-sent (an
+ * API client may send the same records again: they are unchanged upserts). The request thread
+ * prepares it with these and the writer stores it with the same. */
+static acre_ingest_opts ingest_opts(ingest_job *j)
 {
-    ingest_job *j = arg;
     acre_ingest_opts o = {.atomic = 1,
                           .source = j->source,
                           .on_reject = collect,
@@ -72,28 +75,30 @@ static void run_ingest(acre_store *s, void *arg)
                           .max_records = j->max_records,
                           .before_commit = keep_answer,
                           .commit_ctx = j};
+    return o;
+}
+
+/* The writer's part: references checked and the records stored (in a group's savepoint). */
+static void run_ingest(acre_store *s, void *arg)
+{
+    ingest_job *j = arg;
+    acre_ingest_opts o = ingest_opts(j);
     acre_error_clear(&j->err);
-    if (j->key) {
-        acre_idem kept;
-        int rc = acre_idem_get(s, j->client_id, j->key, j->now, &kept, &j->err);
-        if (rc == 0) {
-            if (strcmp(kept.body_sha256, j->sha) == 0) {
-                j->replayed = 1;
-                j->status = kept.status;
-                j->answer = kept.answer;
-            } else {
-                j->reused = 1;
-                free(kept.answer);
-            }
-            return;
-        }
-        if (rc != ACRE_ENOTFOUND) {
-            j->rc = rc;
-            return;
-        }
-        acre_error_clear(&j->err);
-    }
-    j->rc = acre_ingest_buffer(s, j->kind, j->body, j->len, &o, &j->sum, &j->err);
+    j->rc = acre_ingest_prepared(s, j->prep, &o, &j->sum, &j->err);
+}
+
+/* The group the job was stored in did not commit: nothing of it is stored. */
+static void lost_ingest(void *arg, int rc, const acre_error *err)
+{
+    ingest_job *j = arg;
+    if (j->rc != 0)
+        return; /* refused already: its answer stands */
+    j->rc = rc;
+    j->err = *err;
+    j->sum.rejected = j->sum.received;
+    j->sum.inserted = j->sum.updated = j->sum.unchanged = 0;
+    free(j->answer);
+    j->answer = NULL;
 }
 
 /* Marks "client key" in flight: 0, or -1 when it already is. */
@@ -185,7 +190,42 @@ int sv_records_check(struct MHD_Connection *c, request *r, enum MHD_Result *ret)
     return 0;
 }
 
-/* The body has arrived: hands the write to the writer, suspending the connection. */
+/* The Idempotency-Key's kept answer, read on the request thread: 1 when there is one (a replay,
+ * or the key kept for another body), 0 when not, -1 when the store failed (j->rc). The key is
+ * in flight here (sv_records_check), so no other request can keep it meanwhile. */
+static int kept_answer(server *sv, ingest_job *j)
+{
+    acre_idem kept;
+    acre_store *ts = sv_thread_store(sv, &j->err);
+    int rc;
+    if (!ts) {
+        j->rc = ACRE_EIO;
+        return -1;
+    }
+    rc = acre_idem_get(ts, j->client_id, j->key, j->now, &kept, &j->err);
+    if (rc == ACRE_ENOTFOUND) {
+        acre_error_clear(&j->err);
+        return 0;
+    }
+    if (rc) {
+        j->rc = rc;
+        return -1;
+    }
+    if (strcmp(kept.body_sha256, j->sha) == 0) {
+        j->replayed = 1;
+        j->status = kept.status;
+        j->answer = kept.answer;
+    } else {
+        j->reused = 1;
+        free(kept.answer);
+    }
+    return 1;
+}
+
+/* The body has arrived: its kept answer, else the body parsed and validated here (the costly
+ * part, on this request thread), then the store's part handed to the writer, suspending the
+ * connection. A request answered here (a replay, a reused key, too many records) never
+ * waits for the writer. */
 enum MHD_Result sv_records_start(struct MHD_Connection *c, request *r)
 {
     ingest_job *j = calloc(1, sizeof *j);
@@ -194,6 +234,7 @@ enum MHD_Result sv_records_start(struct MHD_Connection *c, request *r)
     EVP_MD_CTX *x = EVP_MD_CTX_new();
     struct tm tm;
     time_t now = time(NULL);
+    acre_ingest_opts o;
 
     if (!j || !x || !(j->rejects = json_array())) {
         free(j);
@@ -213,15 +254,25 @@ enum MHD_Result sv_records_start(struct MHD_Connection *c, request *r)
     strftime(j->now_iso, sizeof j->now_iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
     snprintf(j->source, sizeof j->source, "request %s of %s", r->id, r->client_id);
     /* the key's fingerprint: the path's kind and the body */
-    EVP_DigestInit_ex(x, EVP_sha256(), NULL);
-    EVP_DigestUpdate(x, j->kind, strlen(j->kind) + 1);
-    EVP_DigestUpdate(x, j->body, j->len);
-    EVP_DigestFinal_ex(x, md, &mdlen);
+    if (j->key) {
+        EVP_DigestInit_ex(x, EVP_sha256(), NULL);
+        EVP_DigestUpdate(x, j->kind, strlen(j->kind) + 1);
+        EVP_DigestUpdate(x, j->body, j->len);
+        EVP_DigestFinal_ex(x, md, &mdlen);
+        for (unsigned i = 0; i < 32; i++)
+            snprintf(j->sha + 2 * i, 3, "%02x", md[i]);
+    }
     EVP_MD_CTX_free(x);
-    for (unsigned i = 0; i < 32; i++)
-        snprintf(j->sha + 2 * i, 3, "%02x", md[i]);
+    acre_error_clear(&j->err);
+    if (j->key && kept_answer(r->sv, j))
+        return sv_records_finish(c, r);
+    o = ingest_opts(j);
+    if ((j->rc = acre_ingest_prepare(&j->prep, j->kind, j->body, j->len, &o, &j->sum, &j->err)))
+        return sv_records_finish(c, r);
     r->job.fn = run_ingest;
     r->job.arg = j;
+    r->job.lost = lost_ingest;
+    r->job.group = 1;
     sv_to_writer(r->sv, c, &r->job);
     return MHD_YES;
 }
@@ -294,6 +345,7 @@ enum MHD_Result sv_records_finish(struct MHD_Connection *c, request *r)
 void sv_records_free(struct ingest_job *j)
 {
     if (j) {
+        acre_ingest_prep_free(j->prep);
         json_decref(j->rejects);
         free(j->answer);
         free(j);
