@@ -320,6 +320,11 @@ int acre_ingest_holds(const acre_ingest_sink *g)
     return g->k->across != NULL;
 }
 
+int acre_ingest_detached(const acre_ingest_sink *g)
+{
+    return g->prep != NULL;
+}
+
 int acre_ingest_value(acre_ingest_sink *g, const json_t *v, const acre_numtab *t, long line,
                       const char *raw, size_t rawlen, acre_error *err)
 {

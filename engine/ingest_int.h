@@ -27,6 +27,11 @@ const char *acre_ingest_source(const acre_ingest_sink *g);
  * record until commit, so a source hands it over with acre_ingest_hold. */
 int acre_ingest_holds(const acre_ingest_sink *g);
 
+/* 1 for a detached sink (below): it calls nothing of the caller's, so a source may parse its
+ * records' JSON in the thread's arena (engine/alloc.h), which a reject callback that makes
+ * jansson values of its own would see reused under it. */
+int acre_ingest_detached(const acre_ingest_sink *g);
+
 /* One parsed record, t its number texts, both borrowed for the call; line is its line in the
  * source's text (0: none, as for an element of an array); raw[0..rawlen) is its text when the
  * source has it (NULL: not), for a detached sink (below). Returns 0 (stored or rejected) or a

@@ -187,8 +187,10 @@ int acre_ingest_prepare(acre_ingest_prep **out, const char *kind, const void *by
     p->max = opts ? opts->max_records : 0;
     if (k->across)
         p->whole = 1; /* a parent may come after its child: the sink reads the batch whole */
-    else if ((rc = read_into(p, opts, sum, err)) == 1)
+    else if ((rc = read_into(p, opts, sum, err)) == 1) {
         p->whole = 1, rc = 0;
+        acre_error_clear(err); /* told when stored */
+    }
     if (rc) {
         acre_ingest_prep_free(p);
         return rc;

@@ -88,10 +88,15 @@ static int line_record(acre_ingest_sink *g, const char *line, size_t len, long l
     acre_numtab t = {0};
     json_t *v;
     int rc;
+    /* a detached sink calls nothing of the caller's: the record, freed below, may be parsed in
+     * the thread's arena */
+    int arena = acre_ingest_detached(g);
 
-    acre_json_arena_begin(); /* the record is freed below, and nothing of it kept */
+    if (arena)
+        acre_json_arena_begin();
     if (!(v = acre_json_loadb(line, len, ACRE_INGEST_JSON_FLAGS, &je))) {
-        acre_json_arena_end();
+        if (arena)
+            acre_json_arena_end();
         return acre_ingest_refuse_jerr(g, *index, &je, ln, err);
     }
     if ((rc = acre_numtab_build(&t, v, line, len)) == 0)
@@ -103,7 +108,8 @@ static int line_record(acre_ingest_sink *g, const char *line, size_t len, long l
     (*index)++;
     acre_numtab_free(&t);
     json_decref(v);
-    acre_json_arena_end();
+    if (arena)
+        acre_json_arena_end();
     return rc;
 }
 
@@ -125,6 +131,8 @@ static int on_element(void *ctx, const char *text, size_t len, long line, long c
     int rc;
     char *copy = NULL;
     json_t *v;
+    /* as in line_record; a detached sink never holds */
+    int arena = acre_ingest_detached(c->g);
 
     /* a held element outlives the reader's buffer, which moves as the file is read: its number
      * texts must point into a copy of its own */
@@ -136,11 +144,11 @@ static int on_element(void *ctx, const char *text, size_t len, long line, long c
         memcpy(copy, text, len);
         text = copy;
     }
-    if (!c->collect)
-        acre_json_arena_begin(); /* the element is freed below, and nothing of it kept */
+    if (arena)
+        acre_json_arena_begin();
     v = acre_json_loadb(text, len, ACRE_INGEST_JSON_FLAGS, &je);
     if (!v) {
-        if (!c->collect)
+        if (arena)
             acre_json_arena_end();
         free(copy);
         c->refused = 1;
@@ -170,7 +178,7 @@ static int on_element(void *ctx, const char *text, size_t len, long line, long c
         acre_numtab_free(&t); /* a held element keeps its table */
     free(copy);
     json_decref(v);
-    if (!c->collect)
+    if (arena)
         acre_json_arena_end();
     if (rc)
         c->refused = 1; /* err is set */

@@ -111,6 +111,10 @@ static int begin(acre_store *s, int write, acre_error *err)
         if (write && !s->writing)
             return acre_error_set(err, ACRE_EUSAGE, NULL, "store",
                                   "a write inside a read transaction");
+        if (s->group && s->depth == 1 && s->group_broken)
+            return acre_error_set(err, ACRE_EIO, NULL, "store",
+                                  "an earlier batch of the group could not be undone; nothing "
+                                  "of the group will be written");
         if (s->group && s->depth == 1) {
             /* a batch of a group: a savepoint, undone alone if it fails */
             if ((rc = s->b->savepoint(s->b, ACRE_SAVEPOINT, err)))

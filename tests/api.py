@@ -495,6 +495,16 @@ def main():
                sqlite3.connect("s.db").execute(
                    "SELECT count(*) FROM affiliate WHERE affiliate_id = 'cut'").fetchone()[0]))
         check("and the server still answers", 200, requests.get(base + "/health").status_code)
+        # 11 customers without a signup_date, then a line that is not JSON: refused whole (400),
+        # with the 11 rejects and the JSON one, each intact, in order (the writer's reject
+        # callback keeps them as jansson values while the records are parsed)
+        body = "".join('{"customer_id":"n%d"}\n' % i for i in range(11)) + "{oops\n"
+        r = requests.post(base + "/api/v1/igaming/customers", data=body,
+                          headers=dict(js, **{"Content-Type": "application/x-ndjson"}))
+        check("invalid records, then bad JSON: 400 with 12 rejects in order",
+              (400, list(range(12)), "n10"),
+              (r.status_code, [d["index"] for d in r.json()["details"]],
+               r.json()["details"][10]["record"]["customer_id"]))
 
         # --- X-Request-ID ---
         r = requests.get(base + "/api/v1/nothing", headers={"X-Request-ID": "req-42"})

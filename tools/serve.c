@@ -97,14 +97,23 @@ static void *writer_main(void *arg)
 }
 
 /* Suspends the connection c (inside its access handler) and queues j for the writer, which
- * resumes c once j has run: a request thread serves its other connections meanwhile. */
-void sv_to_writer(server *sv, struct MHD_Connection *c, job *j)
+ * resumes c once j has run: a request thread serves its other connections meanwhile. Once the
+ * writer has stopped (SIGTERM, after the requests in flight), a request that comes after them
+ * on a kept-alive connection is answered 503 instead: a connection suspended then would never
+ * be resumed. Returns the handler's result. */
+enum MHD_Result sv_to_writer(server *sv, struct MHD_Connection *c, request *r)
 {
+    job *j = &r->job;
     j->conn = c;
     j->done = 0;
     j->next = NULL;
-    MHD_suspend_connection(c);
     pthread_mutex_lock(&sv->mu);
+    if (sv->stop) {
+        pthread_mutex_unlock(&sv->mu);
+        return sv_fail(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, "UNAVAILABLE",
+                       "the server is stopping; nothing of the request is stored", NULL, NULL, 0);
+    }
+    MHD_suspend_connection(c);
     if (sv->tail)
         sv->tail->next = j;
     else
@@ -112,6 +121,7 @@ void sv_to_writer(server *sv, struct MHD_Connection *c, job *j)
     sv->tail = j;
     pthread_cond_signal(&sv->jobs);
     pthread_mutex_unlock(&sv->mu);
+    return MHD_YES;
 }
 
 int sv_job_done(server *sv, const job *j)
@@ -561,6 +571,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         r->defer = ((cl && n > 0) ||
                     MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding")) &&
                    !(expect && strcasecmp(expect, "100-continue") == 0);
+        if (!r->defer && !(cl && n > 0))
+            watch_mark(sv, c, 1); /* no body: the request has arrived (a page is made next) */
         if (route(c, r, url, method, body_sent, &ret)) {
             r->defer = 0;
             if (!r->early)

@@ -202,8 +202,7 @@ enum MHD_Result sv_close_start(struct MHD_Connection *c, request *r)
     r->cj = j;
     r->job.fn = run_close;
     r->job.arg = j;
-    sv_to_writer(r->sv, c, &r->job);
-    return MHD_YES;
+    return sv_to_writer(r->sv, c, r);
 }
 
 enum MHD_Result sv_close_finish(struct MHD_Connection *c, request *r)

@@ -125,7 +125,7 @@ typedef struct request {
 } request;
 
 /* serve.c: the writer, the store handles, the answers, and the helpers every route uses */
-void sv_to_writer(server *sv, struct MHD_Connection *c, job *j);
+enum MHD_Result sv_to_writer(server *sv, struct MHD_Connection *c, request *r);
 int sv_job_done(server *sv, const job *j);
 acre_store *sv_thread_store(server *sv, acre_error *err);
 int sv_plain_text(const char *s, size_t max);

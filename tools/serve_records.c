@@ -273,8 +273,7 @@ enum MHD_Result sv_records_start(struct MHD_Connection *c, request *r)
     r->job.arg = j;
     r->job.lost = lost_ingest;
     r->job.group = 1;
-    sv_to_writer(r->sv, c, &r->job);
-    return MHD_YES;
+    return sv_to_writer(r->sv, c, r);
 }
 
 /* The writer has run the job: the answer. */

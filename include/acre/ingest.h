@@ -126,8 +126,10 @@ typedef struct acre_ingest_prep acre_ingest_prep;
  * set; ACRE_EREJECTED (*out NULL, err and sum as acre_ingest_buffer gives them) when the bytes
  * hold more than opts->max_records records (rule "max_records"): that refusal comes before any
  * record is stored, so the records' own reject lines are not reported; ACRE_EUSAGE for an
- * unknown kind; ACRE_ENOMEM. Bytes that are not JSON, and a kind whose rules span the batch, are
- * kept as bytes, read again when stored, so that their answer is acre_ingest_buffer's. */
+ * unknown kind; ACRE_ENOMEM. Bytes that are not JSON, and a kind whose rules span the batch
+ * (affiliates), are kept as bytes and returned as 0, to be read again when stored, so that their
+ * answer (a max_records refusal too, with its records' reject lines then) is
+ * acre_ingest_buffer's. */
 int acre_ingest_prepare(acre_ingest_prep **out, const char *kind, const void *bytes, size_t len,
                         const acre_ingest_opts *opts, acre_ingest_summary *sum, acre_error *err);
 

@@ -162,14 +162,16 @@ int main(int argc, char **argv)
     }
     fclose(f);
     /* the bodies: K lines each */
-    g.bodies = calloc((size_t)size / 2 + 1, sizeof *g.bodies);
+    g.bodies = calloc((size_t)size + 1, sizeof *g.bodies);
     for (long pos = 0; pos < size && g.bodies;) {
         body *b = &g.bodies[g.nbodies++];
         b->p = text + pos;
         while (pos < size && b->lines < k) {
             char *nl = memchr(text + pos, '\n', (size_t)(size - pos));
-            pos = nl ? nl - text + 1 : size;
-            b->lines++;
+            long end = nl ? nl - text : size;
+            if (end > pos) /* a blank line is no record (the server skips it) */
+                b->lines++;
+            pos = nl ? end + 1 : size;
         }
         b->len = (size_t)(text + pos - b->p);
         records += b->lines;
@@ -177,10 +179,17 @@ int main(int argc, char **argv)
     g.latency = calloc((size_t)g.nbodies + 1, sizeof *g.latency);
     if (!g.bodies || !g.latency)
         return 1;
+    if (g.nbodies == 0) {
+        fprintf(stderr, "acre-push: %s has no records\n", argv[6]);
+        return 1;
+    }
     pthread_mutex_init(&g.mu, NULL);
     t0 = now();
     for (long i = 0; i < clients; i++)
-        pthread_create(&th[i], NULL, client, NULL);
+        if (pthread_create(&th[i], NULL, client, NULL) != 0) {
+            fprintf(stderr, "acre-push: cannot start client %ld\n", i);
+            return 1;
+        }
     for (long i = 0; i < clients; i++)
         pthread_join(th[i], NULL);
     wall = now() - t0;
