@@ -226,19 +226,34 @@ static int kept_answer(server *sv, ingest_job *j)
  * part, on this request thread), then the store's part handed to the writer, suspending the
  * connection. A request answered here (a replay, a reused key, too many records) never
  * waits for the writer. */
-enum MHD_Result sv_records_start(struct MHD_Connection *c, request *r)
+/* The Idempotency-Key's fingerprint of the request: the SHA-256 of the path's kind and the
+ * body, in j->sha. 0, or -1 out of memory. */
+static int fingerprint(ingest_job *j)
 {
-    ingest_job *j = calloc(1, sizeof *j);
     unsigned char md[32];
     unsigned mdlen = 0;
     EVP_MD_CTX *x = EVP_MD_CTX_new();
+    if (!x)
+        return -1;
+    EVP_DigestInit_ex(x, EVP_sha256(), NULL);
+    EVP_DigestUpdate(x, j->kind, strlen(j->kind) + 1);
+    EVP_DigestUpdate(x, j->body, j->len);
+    EVP_DigestFinal_ex(x, md, &mdlen);
+    EVP_MD_CTX_free(x);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(j->sha + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
+enum MHD_Result sv_records_start(struct MHD_Connection *c, request *r)
+{
+    ingest_job *j = calloc(1, sizeof *j);
     struct tm tm;
     time_t now = time(NULL);
     acre_ingest_opts o;
 
-    if (!j || !x || !(j->rejects = json_array())) {
+    if (!j || !(j->rejects = json_array())) {
         free(j);
-        EVP_MD_CTX_free(x);
         return MHD_NO;
     }
     r->ij = j;
@@ -253,16 +268,8 @@ enum MHD_Result sv_records_start(struct MHD_Connection *c, request *r)
     gmtime_r(&now, &tm);
     strftime(j->now_iso, sizeof j->now_iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
     snprintf(j->source, sizeof j->source, "request %s of %s", r->id, r->client_id);
-    /* the key's fingerprint: the path's kind and the body */
-    if (j->key) {
-        EVP_DigestInit_ex(x, EVP_sha256(), NULL);
-        EVP_DigestUpdate(x, j->kind, strlen(j->kind) + 1);
-        EVP_DigestUpdate(x, j->body, j->len);
-        EVP_DigestFinal_ex(x, md, &mdlen);
-        for (unsigned i = 0; i < 32; i++)
-            snprintf(j->sha + 2 * i, 3, "%02x", md[i]);
-    }
-    EVP_MD_CTX_free(x);
+    if (j->key && fingerprint(j))
+        return MHD_NO; /* r->ij is freed with the request */
     acre_error_clear(&j->err);
     if (j->key && kept_answer(r->sv, j))
         return sv_records_finish(c, r);
