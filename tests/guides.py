@@ -1,20 +1,27 @@
 #!/usr/bin/env python3
 """tests/guides.py ACRE_DIR REPO GUIDE.md... [--update]
 
-Runs every command of the guides in docs/guides/, so they cannot drift (STYLE.md: examples in the
-docs are run as tests). In a guide, each ```console block holds commands, each on a line that
-starts with "$ ", and after each command the output it must print (stdout and stderr together),
-exactly. The commands of one guide run in order in one fresh directory, where `acre` is the
-built program and `fixtures` the repository's fixtures. --update rewrites each output from a
-run, for a person to read before committing."""
+Runs every command of the guides (docs/guides/, docs/plans.md, docs/api.md), so they cannot drift
+(STYLE.md: examples in the docs are run as tests). In a guide, each ```console block holds
+commands, each on a line that starts with "$ ", and after each command the output it must print
+(stdout and stderr together), exactly; a "…" in that output stands for any text within its line
+(a token, a port: what differs on each run). The commands of one guide run in order in one shell,
+as a reader would type them, in one fresh directory, where `acre` is the built program and
+`fixtures` the repository's fixtures: a variable set, or a server started in the background
+(`&`), by one command is there for the next. Each command reads no input and has 60 seconds;
+whatever a guide left running is killed after it. --update rewrites each output that differs from
+a run, for a person to read before committing."""
 import os
 import re
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 
 BLOCK = re.compile(r"^```console\n(.*?)^```\n", re.S | re.M)
+SECONDS = 60
 
 
 def parse(block):
@@ -28,12 +35,59 @@ def parse(block):
     return steps
 
 
+def matches(want, got):
+    """Whether got is want, a "…" in want standing for any text within its line."""
+    if "…" not in want:
+        return got == want
+    pattern = "[^\n]*".join(re.escape(part) for part in want.split("…"))
+    return re.fullmatch(pattern, got) is not None
+
+
+class Shell:
+    """One sh for a guide: run(command) gives what it printed, or None if it did not finish."""
+
+    def __init__(self, cwd, env):
+        self.proc = subprocess.Popen(["sh"], cwd=cwd, env=env, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        self.count = 0
+
+    def run(self, cmd):
+        self.count += 1
+        mark = b"\n@@ acre guide step %d done @@\n" % self.count
+        # the command's own input is /dev/null, so it cannot read the commands after it
+        script = "{ %s\n} </dev/null 2>&1\nprintf '\\n@@ acre guide step %d done @@\\n'\n" % (
+            cmd, self.count)
+        try:
+            self.proc.stdin.write(script.encode())
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            return None
+        out = b""
+        fd = self.proc.stdout.fileno()
+        while mark not in out:
+            ready, _, _ = select.select([fd], [], [], SECONDS)
+            chunk = os.read(fd, 65536) if ready else b""
+            if not chunk:
+                return None
+            out += chunk
+        return out[:out.index(mark)].decode()
+
+    def close(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait()
+
+
 def run_guide(acre_dir, repo, path, update):
     text = open(path).read()
     work = tempfile.mkdtemp(prefix="acre-guide-")
     os.symlink(os.path.join(repo, "fixtures"), os.path.join(work, "fixtures"))
     env = dict(os.environ, PATH=acre_dir + os.pathsep + os.environ["PATH"], LC_ALL="C")
     env.pop("ACRE_DB", None)
+    shell = Shell(work, env)
     failures = 0
     ncommands = 0
     out_text = []
@@ -43,17 +97,25 @@ def run_guide(acre_dir, repo, path, update):
         new_block = ""
         for cmd, want in parse(m.group(1)):
             ncommands += 1
-            got = subprocess.run(["sh", "-c", cmd], cwd=work, env=env, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT).stdout.decode()
+            got = shell.run(cmd)
+            if got is None:
+                print(f"FAIL {path}: $ {cmd}\n--- did not finish in {SECONDS} s, or the shell "
+                      "exited; the commands after it were not run")
+                shell.close()
+                shutil.rmtree(work)
+                return ncommands, failures + 1
             got = got.replace(work + "/", "")
-            new_block += "$ " + cmd + "\n" + got
-            if got != want:
+            if matches(want, got):
+                new_block += "$ " + cmd + "\n" + want
+            else:
+                new_block += "$ " + cmd + "\n" + got
                 failures += 1
                 if not update:
                     print(f"FAIL {path}: $ {cmd}\n--- want\n{want}--- got\n{got}---")
         out_text.append(new_block)
         pos = m.end(1)
     out_text.append(text[pos:])
+    shell.close()
     shutil.rmtree(work)
     if update:
         open(path, "w").write("".join(out_text))
