@@ -92,6 +92,7 @@ static void backend_free(acre_store_backend *b)
     sqlite_backend *sb = (sqlite_backend *)b;
     if (!sb)
         return;
+    acre_sqlite_uncache(sb);
     sqlite3_close(sb->db);
     free(sb);
 }

@@ -7,11 +7,17 @@
 
 #include "acre/sys/store.h"
 
+/* Statements done with and kept for the next prepare of the same SQL: SQLite's prepare is most
+ * of what a short query costs (a server's token check, an ingest batch's statements). */
+#define ACRE_SQLITE_CACHED 32
+
 typedef struct sqlite_backend {
     acre_store_backend parent;
     sqlite3 *db;
     int committing; /* commit() is committing: the commit guard lets it through */
     int reader;     /* a read-only handle for a reader thread */
+    acre_stmt *cached[ACRE_SQLITE_CACHED]; /* reset, oldest first */
+    int ncached;
 } sqlite_backend;
 
 /* Sets err from the connection's last error, prefixed with `what`: ACRE_ENOMEM when SQLite ran
@@ -27,6 +33,8 @@ int acre_sqlite_prepare(acre_store_backend *b, const acre_query *q, acre_stmt **
 int acre_sqlite_run(acre_store_backend *b, acre_stmt *st, const acre_value *params, acre_row_fn fn,
                     void *ctx, acre_error *err);
 void acre_sqlite_finalize(acre_store_backend *b, acre_stmt *st);
+/* Finalizes the kept statements: before the connection is closed. */
+void acre_sqlite_uncache(sqlite_backend *sb);
 
 /* The schema (engine/store_sqlite_schema.c): reads the schema version, refuses a foreign file,
  * creates or migrates to ACRE_SCHEMA_VERSION, and creates the table of any record kind added

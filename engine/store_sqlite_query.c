@@ -17,6 +17,8 @@ enum { READ_TEXT, READ_INT, READ_INT_OR_NULL, READ_MONEY };
 
 struct acre_stmt {
     sqlite3_stmt *st;
+    char *sql; /* its text: what a kept statement is found by */
+    size_t sqllen;
     const acre_query *q;
     const acre_table *t;
     int nparams;
@@ -165,6 +167,21 @@ static void money_params(acre_stmt *s, const acre_table *t, const acre_query *q)
             money_param(s, t, q->where[i].col, n++);
 }
 
+/* A kept statement of this SQL, taken from the cache, or NULL. */
+static acre_stmt *cached(sqlite_backend *sb, const acre_buf *sql)
+{
+    for (int i = sb->ncached - 1; i >= 0; i--) {
+        acre_stmt *s = sb->cached[i];
+        if (s->sqllen == sql->len && memcmp(s->sql, sql->p, sql->len) == 0) {
+            memmove(&sb->cached[i], &sb->cached[i + 1],
+                    (size_t)(sb->ncached - i - 1) * sizeof sb->cached[0]);
+            sb->ncached--;
+            return s;
+        }
+    }
+    return NULL;
+}
+
 int acre_sqlite_prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out,
                         acre_error *err)
 {
@@ -172,30 +189,41 @@ int acre_sqlite_prepare(acre_store_backend *b, const acre_query *q, acre_stmt **
     const acre_table *t = acre_store_table(q->table);
     acre_stmt *s;
     acre_buf sql = {0};
-    int rc;
+    int rc, nparams, ncols;
 
     *out = NULL;
     if (!t)
         return unknown(err, q, "table", q->table);
-    if (!(s = acre_calloc(1, sizeof *s)))
-        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-    if ((rc = build(&sql, t, q, &s->nparams, &s->ncols, err))) {
+    if ((rc = build(&sql, t, q, &nparams, &ncols, err))) {
         acre_buf_free(&sql);
-        free(s);
         return rc;
     }
     if (sql.oom) {
         acre_buf_free(&sql);
-        free(s);
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     }
-    if (sqlite3_prepare_v2(sb->db, sql.p, (int)sql.len, &s->st, NULL) != SQLITE_OK) {
+    /* the same text is the same shape of the same table: all but q is as it was */
+    if ((s = cached(sb, &sql))) {
+        acre_buf_free(&sql);
+        s->q = q;
+        *out = s;
+        return 0;
+    }
+    if (!(s = acre_calloc(1, sizeof *s))) {
+        acre_buf_free(&sql);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    if (sqlite3_prepare_v3(sb->db, sql.p, (int)sql.len, SQLITE_PREPARE_PERSISTENT, &s->st, NULL) !=
+        SQLITE_OK) {
         rc = acre_sqlite_fail(sb->db, "preparing a statement", err);
         acre_buf_free(&sql);
         free(s);
         return rc;
     }
-    acre_buf_free(&sql);
+    s->sql = sql.p; /* taken */
+    s->sqllen = sql.len;
+    s->nparams = nparams;
+    s->ncols = ncols;
     s->q = q;
     s->t = t;
     for (int i = 0; i < s->ncols; i++) {
@@ -335,11 +363,33 @@ int acre_sqlite_run(acre_store_backend *b, acre_stmt *s, const acre_value *param
     return 0;
 }
 
+static void finalize(acre_stmt *s)
+{
+    sqlite3_finalize(s->st);
+    free(s->sql);
+    free(s);
+}
+
+/* Done with: kept, reset and its parameters cleared (a text bound is the caller's memory), for
+ * the next prepare of its SQL; the oldest kept is finalized to make room. */
 void acre_sqlite_finalize(acre_store_backend *b, acre_stmt *s)
 {
-    (void)b;
+    sqlite_backend *sb = (sqlite_backend *)b;
     if (!s)
         return;
-    sqlite3_finalize(s->st);
-    free(s);
+    sqlite3_reset(s->st);
+    sqlite3_clear_bindings(s->st);
+    if (sb->ncached == ACRE_SQLITE_CACHED) {
+        finalize(sb->cached[0]);
+        memmove(&sb->cached[0], &sb->cached[1], (ACRE_SQLITE_CACHED - 1) * sizeof sb->cached[0]);
+        sb->ncached--;
+    }
+    sb->cached[sb->ncached++] = s;
+}
+
+void acre_sqlite_uncache(sqlite_backend *sb)
+{
+    for (int i = 0; i < sb->ncached; i++)
+        finalize(sb->cached[i]);
+    sb->ncached = 0;
 }
