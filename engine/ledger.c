@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "journal.h"
 #include "jsonval.h"
+#include "payouts.h"
 
 static void csv_field(FILE *out, const char *s, int last)
 {
@@ -33,26 +34,90 @@ static const char *str(const json_t *o, const char *k)
     return s ? s : "";
 }
 
-/* A table for people: per affiliate its lines' count and totals, then what is paid per currency.
- * The amounts are the ledger's own strings; the per-currency sums are exact. Returns 0, or
- * ACRE_ENOMEM. */
-static int summary(FILE *out, const json_t *doc, const char *only)
+/* Columns of s on a terminal: its UTF-8 characters (a name may have any). */
+static int width_of(const char *s)
 {
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
+/* s, then spaces to `width` columns (left-aligned), or spaces then s (right-aligned). */
+static void cell(FILE *out, const char *s, int width, int right)
+{
+    int pad = width - width_of(s);
+    if (right)
+        for (; pad > 0; pad--)
+            fputc(' ', out);
+    fputs(s, out);
+    if (!right)
+        for (; pad > 0; pad--)
+            fputc(' ', out);
+}
+
+enum { NUM_COLS = 4 };
+
+/* A table for people: per affiliate its name (with names), lines' count, totals and payout
+ * status (SPEC 10, as `acre payouts` gives it), then what is paid per currency. Columns widen
+ * to their longest text: nothing is cut. The amounts are the ledger's own strings; the
+ * per-currency sums are exact. Returns 0, or ACRE_ENOMEM. */
+static int summary(FILE *out, const json_t *doc, const char *only, const json_t *names)
+{
+    static const char *const heads[NUM_COLS] = {"earned", "brought fwd", "payable", "carried fwd"};
+    static const char *const keys[NUM_COLS] = {"earned", "brought_forward", "payable",
+                                               "carried_forward"};
     const json_t *affs = json_object_get(doc, "affiliates"), *a;
     size_t i;
     char curs[64][4];
-    int ncur = 0;
-    fprintf(out, "%s  %-20s %-3s %5s %12s %12s %12s %12s\n", str(doc, "period"), "affiliate", "cur",
-            "lines", "earned", "brought fwd", "payable", "carried fwd");
+    int ncur = 0, wid = width_of("affiliate"), wname = width_of("name"), wnum = 12;
+    json_array_foreach(affs, i, a)
+    {
+        const char *id = str(a, "affiliate_id");
+        if (only && strcmp(id, only) != 0)
+            continue;
+        if (width_of(id) > wid)
+            wid = width_of(id);
+        if (names && width_of(str(names, id)) > wname)
+            wname = width_of(str(names, id));
+        for (int k = 0; k < NUM_COLS; k++)
+            if (width_of(str(a, keys[k])) > wnum)
+                wnum = width_of(str(a, keys[k]));
+    }
+    fprintf(out, "%s  ", str(doc, "period"));
+    cell(out, "affiliate", wid, 0);
+    if (names) {
+        fputc(' ', out);
+        cell(out, "name", wname, 0);
+    }
+    fprintf(out, " %-3s %5s", "cur", "lines");
+    for (int k = 0; k < NUM_COLS; k++) {
+        fputc(' ', out);
+        cell(out, heads[k], wnum, 1);
+    }
+    fputs("  status\n", out);
     json_array_foreach(affs, i, a)
     {
         const char *cur = str(a, "currency");
+        acre_payout_row r;
         int seen = 0;
         if (only && strcmp(str(a, "affiliate_id"), only) != 0)
             continue;
-        fprintf(out, "%7s  %-20.20s %-3s %5zu %12s %12s %12s %12s\n", "", str(a, "affiliate_id"),
-                cur, json_array_size(json_object_get(a, "lines")), str(a, "earned"),
-                str(a, "brought_forward"), str(a, "payable"), str(a, "carried_forward"));
+        if (acre_payout_fill(&r, a, names))
+            return ACRE_ENOMEM;
+        fprintf(out, "%7s  ", "");
+        cell(out, r.affiliate_id, wid, 0);
+        if (names) {
+            fputc(' ', out);
+            cell(out, r.name, wname, 0);
+        }
+        fprintf(out, " %-3s %5zu", cur, json_array_size(json_object_get(a, "lines")));
+        for (int k = 0; k < NUM_COLS; k++) {
+            fputc(' ', out);
+            cell(out, str(a, keys[k]), wnum, 1);
+        }
+        fprintf(out, "  %s\n", r.status);
+        acre_payout_row_free(&r);
         for (int k = 0; k < ncur; k++)
             seen |= strcmp(curs[k], cur) == 0;
         if (!seen && ncur < 64 && strlen(cur) == 3)
@@ -76,9 +141,20 @@ static int summary(FILE *out, const json_t *doc, const char *only)
                 scale = (int)strlen(dot + 1);
         }
         s = acre_dec_format_fixed(&sum, scale, ACRE_ROUND_HALF_EVEN);
-        if (s)
-            fprintf(out, "%7s  %-20s %-3s %5s %12s %12s %12s\n", "", "to pay", curs[k], "", "",
-                    "", s);
+        if (s) {
+            fprintf(out, "%7s  ", "");
+            cell(out, "to pay", wid, 0);
+            if (names) {
+                fputc(' ', out);
+                cell(out, "", wname, 0);
+            }
+            fprintf(out, " %-3s %5s", curs[k], "");
+            for (int c = 0; c <= 2; c++) { /* up to payable: no trailing spaces */
+                fputc(' ', out);
+                cell(out, c == 2 ? s : "", wnum, 1);
+            }
+            fputc('\n', out);
+        }
         free(s);
         acre_dec_clear(&sum);
         acre_dec_clear(&x);
@@ -88,8 +164,8 @@ static int summary(FILE *out, const json_t *doc, const char *only)
     return 0;
 }
 
-int acre_ledger_write(FILE *out, const char *ledger, const char *format, const char *only,
-                      acre_error *err)
+static int write_doc(FILE *out, const char *ledger, const char *format, const char *only,
+                     acre_store *s, acre_error *err)
 {
     json_error_t je;
     json_t *doc, *affs, *a;
@@ -120,7 +196,13 @@ int acre_ledger_write(FILE *out, const char *ledger, const char *format, const c
     }
     affs = json_object_get(doc, "affiliates");
     if (strcmp(format, "summary") == 0) {
-        rc = summary(out, doc, only);
+        json_t *names = NULL;
+        if (s && (rc = acre_payout_names(s, &names, err))) {
+            json_decref(doc);
+            return rc;
+        }
+        rc = summary(out, doc, only, names);
+        json_decref(names);
         json_decref(doc);
         return rc ? acre_error_set(err, rc, NULL, NULL, "out of memory") : 0;
     }
@@ -193,4 +275,16 @@ int acre_ledger_write(FILE *out, const char *ledger, const char *format, const c
     }
     json_decref(doc);
     return rc;
+}
+
+int acre_ledger_write(FILE *out, const char *ledger, const char *format, const char *only,
+                      acre_error *err)
+{
+    return write_doc(out, ledger, format, only, NULL, err);
+}
+
+int acre_ledger_write_named(FILE *out, acre_store *s, const char *ledger, const char *format,
+                            const char *only, acre_error *err)
+{
+    return write_doc(out, ledger, format, only, s, err);
 }

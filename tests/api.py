@@ -289,6 +289,22 @@ def main():
         check("a period not closed: 404", (404, "NOT_FOUND"), (r.status_code, r.json()["error"]))
         r = requests.get(base + "/api/v1/ledgers/2026-03?format=xml", headers=fh)
         check("format xml: 400", 400, r.status_code)
+        # the payouts: acre payouts' bytes; aff_1's 462.50 paid (SPEC 6's example: no min_payout)
+        r = requests.get(base + "/api/v1/payouts/2026-03", headers=fh)
+        check("GET the payouts: acre payouts --format json's bytes",
+              (200, "application/json", acre("payouts", "2026-03", "--format", "json")[1]),
+              (r.status_code, r.headers["Content-Type"], r.text))
+        row = [a for a in r.json()["affiliates"] if a["affiliate_id"] == "aff_1"]
+        check("... aff_1 paid 462.50", [("462.50", "462.50", "paid")],
+              [(a["total"], a["payable"], a["status"]) for a in row])
+        r = requests.get(base + "/api/v1/payouts/2026-03?format=csv", headers=fh)
+        check("GET the payouts as CSV", (200, acre("payouts", "2026-03")[1]), (r.status_code, r.text))
+        r = requests.get(base + "/api/v1/payouts/2026-04", headers=fh)
+        check("payouts of a period not closed: 404", 404, r.status_code)
+        r = requests.get(base + "/api/v1/payouts/2026-03?format=summary", headers=fh)
+        check("payouts format summary: 400", 400, r.status_code)
+        r = requests.post(base + "/api/v1/payouts/2026-03", headers=fh)
+        check("POST payouts: 405", (405, "GET"), (r.status_code, r.headers.get("Allow")))
         # an affiliate's token reads its own lines, and nothing else
         _, out, _ = acre("clients", "add", "aff1", "--scope", "affiliate:aff_1")
         aff = json.loads(out)
@@ -300,9 +316,16 @@ def main():
               (200, own), (r.status_code, r.text))
         r = requests.get(base + "/api/v1/ledgers/2026-03?affiliate=aff_1", headers=ah)
         check("affiliate:aff_1 naming itself", (200, own), (r.status_code, r.text))
+        r = requests.get(base + "/api/v1/payouts/2026-03", headers=ah)
+        check("affiliate:aff_1's payouts: its own row and totals",
+              (200, acre("payouts", "2026-03", "--format", "json", "--affiliate", "aff_1")[1]),
+              (r.status_code, r.text))
+        check("... one row", 1, len(r.json()["affiliates"]))
         for what, call in (("another affiliate's ledger",
                             lambda: requests.get(base + "/api/v1/ledgers/2026-03?affiliate=aff_2",
                                                  headers=ah)),
+                           ("another affiliate's payouts", lambda: requests.get(
+                               base + "/api/v1/payouts/2026-03?affiliate=aff_2", headers=ah)),
                            ("the periods", lambda: requests.get(base + "/api/v1/periods",
                                                                 headers=ah)),
                            ("a preview", lambda: requests.post(

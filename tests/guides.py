@@ -8,9 +8,11 @@ commands, each on a line that starts with "$ ", and after each command the outpu
 (a token, a port: what differs on each run). The commands of one guide run in order in one shell,
 as a reader would type them, in one fresh directory, where `acre` is the built program and
 `fixtures` the repository's fixtures: a variable set, or a server started in the background
-(`&`), by one command is there for the next. Each command reads no input and has 60 seconds;
+(`&`), by one command is there for the next; a background job's output should go to a file (it
+would land in whichever command runs then). Each command reads no input and has 60 seconds;
 whatever a guide left running is killed after it. --update rewrites each output that differs from
-a run, for a person to read before committing."""
+a run (keeping the lines a "…" matches), for a person to read before committing; a command that
+did not finish fails it still."""
 import os
 import re
 import select
@@ -19,9 +21,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 BLOCK = re.compile(r"^```console\n(.*?)^```\n", re.S | re.M)
 SECONDS = 60
+UNFINISHED = False  # a command did not finish: a failure even with --update
 
 
 def parse(block):
@@ -35,12 +39,26 @@ def parse(block):
     return steps
 
 
+def line_matches(want, got):
+    """Whether the line got is the line want, a "…" in want standing for any text."""
+    pattern = ".*".join(re.escape(part) for part in want.split("…"))
+    return re.fullmatch(pattern, got, re.S) is not None
+
+
 def matches(want, got):
-    """Whether got is want, a "…" in want standing for any text within its line."""
-    if "…" not in want:
-        return got == want
-    pattern = "[^\n]*".join(re.escape(part) for part in want.split("…"))
-    return re.fullmatch(pattern, got) is not None
+    """Whether got is want, line by line, a "…" in want standing for any text within its line."""
+    w, g = want.split("\n"), got.split("\n")
+    return len(w) == len(g) and all(line_matches(a, b) for a, b in zip(w, g))
+
+
+def updated(want, got):
+    """What --update writes for a step: got, but each line that matches its line of want keeps
+    want's (its "…" stay), and ending with a newline so the next command stays a command."""
+    w, g = want.split("\n"), got.split("\n")
+    if len(w) == len(g):
+        g = [a if line_matches(a, b) else b for a, b in zip(w, g)]
+    text = "\n".join(g)
+    return text if not text or text.endswith("\n") else text + "\n"
 
 
 class Shell:
@@ -53,25 +71,28 @@ class Shell:
         self.count = 0
 
     def run(self, cmd):
+        """(output, finished): what the command printed, and whether it finished in time."""
         self.count += 1
         mark = b"\n@@ acre guide step %d done @@\n" % self.count
         # the command's own input is /dev/null, so it cannot read the commands after it
         script = "{ %s\n} </dev/null 2>&1\nprintf '\\n@@ acre guide step %d done @@\\n'\n" % (
             cmd, self.count)
+        out = b""
         try:
             self.proc.stdin.write(script.encode())
             self.proc.stdin.flush()
         except BrokenPipeError:
-            return None
-        out = b""
+            return "", False
         fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + SECONDS
         while mark not in out:
-            ready, _, _ = select.select([fd], [], [], SECONDS)
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([fd], [], [], max(left, 0))
             chunk = os.read(fd, 65536) if ready else b""
             if not chunk:
-                return None
+                return out.decode(errors="replace"), False
             out += chunk
-        return out[:out.index(mark)].decode()
+        return out[:out.index(mark)].decode(errors="replace"), True
 
     def close(self):
         try:
@@ -82,6 +103,7 @@ class Shell:
 
 
 def run_guide(acre_dir, repo, path, update):
+    """(commands run, failures) of one guide; with update, rewrites it."""
     text = open(path).read()
     work = tempfile.mkdtemp(prefix="acre-guide-")
     os.symlink(os.path.join(repo, "fixtures"), os.path.join(work, "fixtures"))
@@ -92,31 +114,34 @@ def run_guide(acre_dir, repo, path, update):
     ncommands = 0
     out_text = []
     pos = 0
-    for m in BLOCK.finditer(text):
-        out_text.append(text[pos:m.start(1)])
-        new_block = ""
-        for cmd, want in parse(m.group(1)):
-            ncommands += 1
-            got = shell.run(cmd)
-            if got is None:
-                print(f"FAIL {path}: $ {cmd}\n--- did not finish in {SECONDS} s, or the shell "
-                      "exited; the commands after it were not run")
-                shell.close()
-                shutil.rmtree(work)
-                return ncommands, failures + 1
-            got = got.replace(work + "/", "")
-            if matches(want, got):
-                new_block += "$ " + cmd + "\n" + want
-            else:
-                new_block += "$ " + cmd + "\n" + got
-                failures += 1
-                if not update:
-                    print(f"FAIL {path}: $ {cmd}\n--- want\n{want}--- got\n{got}---")
-        out_text.append(new_block)
-        pos = m.end(1)
-    out_text.append(text[pos:])
-    shell.close()
-    shutil.rmtree(work)
+    try:
+        for m in BLOCK.finditer(text):
+            out_text.append(text[pos:m.start(1)])
+            new_block = ""
+            for cmd, want in parse(m.group(1)):
+                ncommands += 1
+                got, finished = shell.run(cmd)
+                got = got.replace(work + "/", "")
+                if not finished:
+                    print(f"FAIL {path}: $ {cmd}\n--- did not finish in {SECONDS} s, or the "
+                          f"shell exited; it printed\n{got}---\nthe commands after it were not "
+                          "run")
+                    global UNFINISHED
+                    UNFINISHED = True
+                    return ncommands, failures + 1
+                new_block += "$ " + cmd + "\n" + (updated(want, got) if update else want)
+                if not matches(want, got):
+                    failures += 1
+                    if not update:
+                        end = "" if not got or got.endswith("\n") else \
+                            "\n(no newline at the end of the output)\n"
+                        print(f"FAIL {path}: $ {cmd}\n--- want\n{want}--- got\n{got}{end}---")
+            out_text.append(new_block)
+            pos = m.end(1)
+        out_text.append(text[pos:])
+    finally:
+        shell.close()
+        shutil.rmtree(work)
     if update:
         open(path, "w").write("".join(out_text))
     return ncommands, failures
@@ -138,7 +163,7 @@ def main():
         total += n
         bad += f
     print(f"{total} commands in {len(guides)} guides, {bad} differ" + (" (updated)" if update else ""))
-    return 1 if bad and not update else 0
+    return 1 if (bad and not update) or UNFINISHED else 0
 
 
 if __name__ == "__main__":

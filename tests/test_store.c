@@ -54,8 +54,8 @@ static void test_kept_statements(void **state)
     int before;
     (void)state;
     assert_int_equal(acre_store_open(&s, ":memory:", &err), 0);
-    /* two rows to read, in a transaction rolled back at the end (a store commits only acre's
-     * own writes) */
+    /* two rows to read, in a write transaction (the commit guard refuses a write outside one),
+     * rolled back at the end */
     assert_int_equal(acre_store_begin(s, &err), 0);
     assert_int_equal(
         sqlite3_exec(acre_sqlite_db(s),
@@ -95,7 +95,7 @@ static void test_kept_statements(void **state)
     assert_int_equal(value_of(s, a, "t_b"), 22);
     acre_store_done(s, a);
     acre_store_rollback(s);
-    acre_store_free(s); /* closes the connection: fails (leaks, under ASan) if any stayed open */
+    acre_store_free(s); /* finalizes the kept statements: a statement left would leak (ASan) */
 }
 
 int main(void)

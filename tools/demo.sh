@@ -1,9 +1,9 @@
 #!/bin/sh
 # tools/demo.sh [ACRE] — the demo operator (fixtures/demo) over three months, in a fresh store at
 # $DEMO_DB (default ./demo.db, replaced): each month's records ingested (what was stored, what was
-# refused and why), the month closed and its ledger summarised; then the audit, and each ledger
-# compared with fixtures/demo/expected/, whose numbers are worked by hand in
-# fixtures/demo/case.json. Exits non-zero if any ingest summary or ledger differs.
+# refused and why), the month closed and its ledger summarised; March's payout file; then the
+# audit, and each ledger compared with fixtures/demo/expected/, whose numbers are worked by hand
+# in fixtures/demo/case.json. Exits non-zero if any ingest summary or ledger differs.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 acre=${1:-$here/build/acre}
@@ -79,6 +79,11 @@ ingest prop-trading/transactions "1 1 0 0 0" 0 "$d/mar-prop-transactions.json"
 ingest igaming/gaming-activity "2 2 0 0 0" 0 "$d/mar-gaming-activity.ndjson"
 ingest prop-trading/trading-activity "1 1 0 0 0" 0 "$d/mar-trading-activity.ndjson"
 close 2026-03
+
+echo
+echo "== What finance pays for March: the payout file (tests/payouts.sh checks each number)"
+echo '$ acre payouts 2026-03'
+"$acre" --db "$db" payouts 2026-03 || failed=1
 
 echo
 echo '$ acre audit'

@@ -31,6 +31,11 @@ OBJ = ({"type": "object"},) * 2
 OBJ_OR_STR = ({"type": ["object", "string"]},) * 2
 
 
+# the payout row's columns (SPEC 10), and a currency total's
+PAYOUT_COLS = ["affiliate_id", "name", "currency", "earned", "brought_forward", "total",
+               "min_payout", "payable", "carried_forward", "status"]
+PAYOUT_TOTALS = ["currency", "earned", "brought_forward", "total", "payable", "carried_forward"]
+
 def enum(*values):
     return ({"type": "string", "enum": list(values)},) * 2
 
@@ -188,6 +193,25 @@ def main():
                    "description": "docs/close.md: the ledger document; with affiliate= (or an "
                                   "affiliate:ID token) that affiliate's extract, whose "
                                   "extract_of is the whole ledger's digest"},
+        "Payouts": {
+            "type": "object", "additionalProperties": False,
+            "required": ["period", "digest", "affiliates", "totals"],
+            "description": "acre payouts (SPEC 10): each affiliate's row, then a total per "
+                           "currency; amounts are the ledger's decimal texts",
+            "properties": {
+                "period": MONTH[0], "digest": {"type": "string"},
+                "affiliates": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": False,
+                    "required": PAYOUT_COLS,
+                    "properties": {**{c: {"type": "string"} for c in PAYOUT_COLS},
+                                   "status": {"enum": ["paid", "below_min_payout", "negative",
+                                                       "zero"]}}}},
+                "totals": {"type": "array", "items": {
+                    "type": "object", "additionalProperties": False,
+                    "required": PAYOUT_TOTALS + ["affiliates", "paid"],
+                    "properties": {**{c: {"type": "string"} for c in PAYOUT_TOTALS},
+                                   "affiliates": {"type": "integer", "minimum": 1},
+                                   "paid": {"type": "integer", "minimum": 0}}}}}},
         "Head": {"type": "object", "additionalProperties": False, "required": ["period", "digest"],
                  "properties": {"period": MONTH[0], "digest": {"type": "string"}}},
         "Health": {"type": "object", "additionalProperties": False,
@@ -262,6 +286,17 @@ def main():
                                      "schema": {"type": "string"}}],
         "responses": {"200": {"description": "the ledger", "content": ledger_formats},
                       **errors(400, 401, 403, 404, 429, 500)}}}
+    paths["/api/v1/payouts/{period}"] = {"get": {
+        "summary": "what to pay each affiliate of a closed period (acre payouts); an "
+                   "affiliate:ID token gets its own row only",
+        "security": security("finance") + security("affiliate:ID"),
+        "parameters": [period, {"name": "format", "in": "query",
+                                "schema": {"enum": ["json", "csv"]}},
+                       {"name": "affiliate", "in": "query", "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "the payouts",
+                              "content": {"application/json": {"schema": ref("Payouts")},
+                                          "text/csv": {"schema": {"type": "string"}}}},
+                      **errors(400, 401, 403, 404, 429, 500)}}}
     post_codes = errors(400, 401, 403, 409, 413, 415, 422, 429, 500)
     for kind in KINDS:
         n = name(kind)
@@ -316,7 +351,7 @@ def main():
             "securitySchemes": {"oauth2": {"type": "oauth2", "flows": {"clientCredentials": {
                 "tokenUrl": "/oauth/token",
                 "scopes": {"ingest": "POST records", "read": "GET records and periods",
-                           "finance": "preview, close, periods, ledgers, metrics",
+                           "finance": "preview, close, periods, ledgers, payouts, metrics",
                            "affiliate:ID": "that affiliate's own ledger lines"}}}}}},
     }
     text = json.dumps(doc, indent=1, sort_keys=False) + "\n"

@@ -43,7 +43,7 @@
 #include "serve_int.h"
 
 const char *const route_names[N_ROUTES] = {"other",   "health", "token",   "records", "periods",
-                                           "preview", "close",  "ledgers", "metrics"};
+                                           "preview", "close",  "ledgers", "metrics", "payouts"};
 const long long latency_us[N_LATENCY] = {5000,   10000,   25000,   50000,   100000,  250000,
                                          500000, 1000000, 2500000, 5000000, 10000000};
 
@@ -504,6 +504,12 @@ static int route(struct MHD_Connection *c, request *r, const char *url, const ch
     if (strncmp(url, "/api/v1/ledgers/", 16) == 0 && http_period(url + 16, strlen(url + 16))) {
         memcpy(r->period, url + 16, 7);
         r->route = R_LEDGER;
+        *ret = get ? sv_ledger(c, r) : sv_not_allowed(c, r, "GET");
+        return 1;
+    }
+    if (strncmp(url, "/api/v1/payouts/", 16) == 0 && http_period(url + 16, strlen(url + 16))) {
+        memcpy(r->period, url + 16, 7);
+        r->route = R_PAYOUTS;
         *ret = get ? sv_ledger(c, r) : sv_not_allowed(c, r, "GET");
         return 1;
     }

@@ -1,5 +1,5 @@
 /* tools/serve_finance.c — `acre serve` for finance: periods, previews, closes (through the
- * writer), ledgers (an affiliate:ID token's own lines only) and /metrics. */
+ * writer), ledgers and payouts (an affiliate:ID token's own lines only) and /metrics. */
 #include <time.h>
 
 #include "http_parse.h"
@@ -80,8 +80,8 @@ enum MHD_Result sv_periods(struct MHD_Connection *c, request *r)
 }
 
 /* a ledger document in `format` (its whole text for json without an affiliate) */
-static enum MHD_Result send_ledger(struct MHD_Connection *c, request *r, char *ledger,
-                                   const char *format, const char *only)
+static enum MHD_Result send_ledger(struct MHD_Connection *c, request *r, acre_store *s,
+                                   char *ledger, const char *format, const char *only)
 {
     char *text = NULL;
     size_t len = 0;
@@ -95,7 +95,7 @@ static enum MHD_Result send_ledger(struct MHD_Connection *c, request *r, char *l
         return MHD_NO;
     }
     acre_error_clear(&err);
-    rc = acre_ledger_write(out, ledger, format, only, &err);
+    rc = acre_ledger_write_named(out, s, ledger, format, only, &err);
     fclose(out);
     free(ledger);
     if (rc) {
@@ -145,7 +145,7 @@ enum MHD_Result sv_preview(struct MHD_Connection *c, request *r)
         return sv_engine_error(c, r, ACRE_EIO, &err);
     if ((rc = acre_close_period_opts(s, r->period, &o, &ledger, &err)))
         return sv_engine_error(c, r, rc, &err);
-    return send_ledger(c, r, ledger, format, NULL);
+    return send_ledger(c, r, s, ledger, format, NULL);
 }
 
 typedef struct close_job {
@@ -221,11 +221,46 @@ enum MHD_Result sv_close_finish(struct MHD_Connection *c, request *r)
     }
 }
 
-/* GET /api/v1/ledgers/PERIOD: finance any affiliate's; affiliate:ID its own only */
+/* the payouts of a ledger document in `format`, json or csv (SPEC 10) */
+static enum MHD_Result send_payouts(struct MHD_Connection *c, request *r, acre_store *s,
+                                    char *ledger, const char *format, const char *only)
+{
+    char *text = NULL;
+    size_t len = 0;
+    acre_error err;
+    FILE *out;
+    int rc;
+    if (!(out = open_memstream(&text, &len))) {
+        free(ledger);
+        return MHD_NO;
+    }
+    acre_error_clear(&err);
+    rc = acre_payouts_write(out, s, ledger, format, only, &err);
+    fclose(out);
+    free(ledger);
+    if (rc) {
+        free(text);
+        return sv_engine_error(c, r, rc, &err);
+    }
+    return sv_send_text(
+        c, r, MHD_HTTP_OK,
+        strcmp(format, "json") == 0 ? "application/json" : "text/csv; charset=utf-8", text, len);
+}
+
+/* payouts' format= : json (the default) or csv, else NULL */
+static const char *payouts_format(struct MHD_Connection *c)
+{
+    const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+    return !f || strcmp(f, "json") == 0 ? "json" : strcmp(f, "csv") == 0 ? "csv" : NULL;
+}
+
+/* GET /api/v1/ledgers/PERIOD and GET /api/v1/payouts/PERIOD: finance any affiliate's;
+ * affiliate:ID its own only */
 enum MHD_Result sv_ledger(struct MHD_Connection *c, request *r)
 {
     static const char *const scopes[] = {"finance", NULL};
-    const char *format = ledger_format(c);
+    int pay = r->route == R_PAYOUTS;
+    const char *format = pay ? payouts_format(c) : ledger_format(c);
     const char *only = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "affiliate");
     char own[200] = "";
     acre_token t;
@@ -258,12 +293,15 @@ enum MHD_Result sv_ledger(struct MHD_Connection *c, request *r)
             return sv_fail(c, r, MHD_HTTP_FORBIDDEN, "FORBIDDEN",
                            mine > 1 && !only
                                ? "this token is for several affiliates: name one with affiliate="
-                               : "this token reads its own affiliate's ledger lines only",
+                               : "this token reads its own affiliate's ledger lines and payouts "
+                                 "only",
                            NULL, NULL, 0);
         only = own;
     }
     if (!format)
-        return sv_bad_request(c, r, "format is json, csv, hledger, beancount or summary");
+        return sv_bad_request(c, r,
+                              pay ? "format is json or csv"
+                                  : "format is json, csv, hledger, beancount or summary");
     acre_error_clear(&err);
     if (!(s = sv_thread_store(r->sv, &err)))
         return sv_engine_error(c, r, ACRE_EIO, &err);
@@ -275,7 +313,9 @@ enum MHD_Result sv_ledger(struct MHD_Connection *c, request *r)
         }
         return sv_engine_error(c, r, rc, &err);
     }
-    return send_ledger(c, r, doc, format, only && *only ? only : NULL);
+    if (pay)
+        return send_payouts(c, r, s, doc, format, only && *only ? only : NULL);
+    return send_ledger(c, r, s, doc, format, only && *only ? only : NULL);
 }
 
 /* GET /metrics: Prometheus' text format */

@@ -54,7 +54,7 @@ typedef struct rate_slot {
 } rate_slot;
 
 /* /metrics: requests by route and status, their latency, records stored by kind */
-#define N_ROUTES 9
+#define N_ROUTES 10
 extern const char *const route_names[N_ROUTES];
 extern const long long latency_us[]; /* the histogram's bucket bounds, microseconds */
 #define N_LATENCY 11
@@ -95,7 +95,18 @@ typedef struct server {
 
 /* ---- a request ------------------------------------------------------------------------- */
 
-enum { R_NONE, R_HEALTH, R_TOKEN, R_RECORDS, R_PERIODS, R_PREVIEW, R_CLOSE, R_LEDGER, R_METRICS };
+enum {
+    R_NONE,
+    R_HEALTH,
+    R_TOKEN,
+    R_RECORDS,
+    R_PERIODS,
+    R_PREVIEW,
+    R_CLOSE,
+    R_LEDGER,
+    R_METRICS,
+    R_PAYOUTS
+};
 
 struct ingest_job;
 struct close_job;
@@ -166,6 +177,7 @@ enum MHD_Result sv_periods(struct MHD_Connection *c, request *r);
 enum MHD_Result sv_preview(struct MHD_Connection *c, request *r);
 enum MHD_Result sv_close_start(struct MHD_Connection *c, request *r);
 enum MHD_Result sv_close_finish(struct MHD_Connection *c, request *r);
+/* GET /api/v1/ledgers/PERIOD and (r->route R_PAYOUTS) GET /api/v1/payouts/PERIOD */
 enum MHD_Result sv_ledger(struct MHD_Connection *c, request *r);
 enum MHD_Result sv_metrics_text(struct MHD_Connection *c, request *r);
 void sv_close_free(struct close_job *j);    /* NULL-safe */

@@ -22,6 +22,23 @@ int acre_ledger_get(acre_store *s, const char *period, char **ledger, acre_error
 int acre_ledger_write(FILE *out, const char *ledger, const char *format, const char *only,
                       acre_error *err);
 
+/* As acre_ledger_write, and the summary names each affiliate beside its ID, from s's stored
+ * affiliates (their current versions). */
+int acre_ledger_write_named(FILE *out, acre_store *s, const char *ledger, const char *format,
+                            const char *only, acre_error *err);
+
+/* Writes what finance pays of a ledger document (SPEC 10) as `format`, "csv" or "json": per
+ * affiliate, in the ledger's order, affiliate_id, name (from s's stored affiliates; "" with s
+ * NULL), currency, earned, brought_forward, total (earned + brought_forward), min_payout,
+ * payable, carried_forward and status: "paid" (payable > 0), "negative" (total < 0), "zero"
+ * (total = 0) or "below_min_payout"; then one total per currency, in code order (csv: a row
+ * with no affiliate_id, the name "total", no min_payout and no status; json: "totals", with the
+ * count of affiliates and of those paid). With `only`, that affiliate's row alone, and its
+ * totals. Amounts are the ledger's texts, or their exact sums. Returns 0, ACRE_EUSAGE for another
+ * format, ACRE_ERROR for a document that is not JSON. */
+int acre_payouts_write(FILE *out, acre_store *s, const char *ledger, const char *format,
+                       const char *only, acre_error *err);
+
 /* Bytes of a ledger digest's text: "sha256:", 64 hex digits, NUL. */
 #define ACRE_LEDGER_DIGEST_SIZE 72
 
