@@ -305,6 +305,25 @@ def main():
         check("payouts format summary: 400", 400, r.status_code)
         r = requests.post(base + "/api/v1/payouts/2026-03", headers=fh)
         check("POST payouts: 405", (405, "GET"), (r.status_code, r.headers.get("Allow")))
+        # the statements: acre statement's bytes, html by default
+        r = requests.get(base + "/api/v1/affiliates/aff_1/statements/2026-03", headers=fh)
+        check("GET a statement: acre statement's html",
+              (200, "text/html; charset=utf-8",
+               acre("statement", "2026-03", "--affiliate", "aff_1")[1]),
+              (r.status_code, r.headers["Content-Type"], r.text))
+        r = requests.get(base + "/api/v1/affiliates/aff_1/statements/2026-03?format=text",
+                         headers=fh)
+        check("GET a statement as text",
+              (200, acre("statement", "2026-03", "--affiliate", "aff_1", "--format", "text")[1]),
+              (r.status_code, r.text))
+        check("... which pays aff_1 462.50 (SPEC 6's example)", 1,
+              sum(1 for l in r.text.splitlines() if l.split()[:3] == ["payable", "462.50", "EUR"]))
+        for what, path, status in (
+                ("an affiliate not in the ledger", "aff_none/statements/2026-03", 404),
+                ("a period not closed", "aff_1/statements/2026-04", 404),
+                ("format pdf", "aff_1/statements/2026-03?format=pdf", 400)):
+            r = requests.get(base + "/api/v1/affiliates/" + path, headers=fh)
+            check(f"statement, {what}: {status}", status, r.status_code)
         # an affiliate's token reads its own lines, and nothing else
         _, out, _ = acre("clients", "add", "aff1", "--scope", "affiliate:aff_1")
         aff = json.loads(out)
@@ -321,9 +340,16 @@ def main():
               (200, acre("payouts", "2026-03", "--format", "json", "--affiliate", "aff_1")[1]),
               (r.status_code, r.text))
         check("... one row", 1, len(r.json()["affiliates"]))
+        r = requests.get(base + "/api/v1/affiliates/aff_1/statements/2026-03", headers=ah)
+        check("affiliate:aff_1's own statement",
+              (200, acre("statement", "2026-03", "--affiliate", "aff_1")[1]),
+              (r.status_code, r.text))
         for what, call in (("another affiliate's ledger",
                             lambda: requests.get(base + "/api/v1/ledgers/2026-03?affiliate=aff_2",
                                                  headers=ah)),
+                           ("another affiliate's statement", lambda: requests.get(
+                               base + "/api/v1/affiliates/aff_2/statements/2026-03",
+                               headers=ah)),
                            ("another affiliate's payouts", lambda: requests.get(
                                base + "/api/v1/payouts/2026-03?affiliate=aff_2", headers=ah)),
                            ("the periods", lambda: requests.get(base + "/api/v1/periods",

@@ -15,7 +15,7 @@
 #   - when it exits 0, print what the run with nothing failed printed.
 # COMMANDS names the sweeps to run (default "ledger"; "all" for every one): ingest close plan
 # preview ledger hledger (ledger --format hledger) summary (ledger --format summary) payouts
-# (payouts --format json) payouts-csv audit verify simulate status.
+# (payouts --format json) payouts-csv statement audit verify simulate status.
 # jansson 2.14's lexer crashes when the growth of its token buffer fails (akheron/jansson#362;
 # acre/sys/alloc.h), so those growths are spared (",spare-lexer"); SPARE= (empty) fails them too.
 # With KEEP=DIR set, the stores (base.db) and the last run's files are left in DIR, to replay a
@@ -110,6 +110,7 @@ sweep hledger ledger 2026-01 --format hledger
 sweep summary ledger 2026-01 --format summary
 sweep payouts payouts 2026-01 --format json
 sweep payouts-csv payouts 2026-01
+sweep statement statement 2026-01 --affiliate aff_nordic
 sweep audit audit
 sweep verify verify jan.json
 sweep simulate simulate 2026-01 --plan "$demo/plans/casino-revshare.json"

@@ -744,6 +744,11 @@ const cli_command cli_commands[] = {
      "                     brought forward, total, min_payout, payable, carried forward and\n"
      "                     status (paid, below_min_payout, negative, zero), then a total per\n"
      "                     currency (csv by default)\n"},
+    {"statement", cmd_statement, CLI_STORE,
+     "  statement PERIOD --affiliate ID [--format html|text]\n"
+     "                     the statement finance sends an affiliate for a closed period: each\n"
+     "                     line with its detail, the totals and payout status, the last 12\n"
+     "                     closed periods (in html one self-contained file with a chart)\n"},
     {"audit", cmd_audit, CLI_STORE,
      "  audit [--recompute] [--head DIGEST] [--anchor FILE] [--key-file FILE]\n"
      "                     check the store (SQLite's quick_check), every closed ledger against\n"

@@ -1,9 +1,10 @@
 #!/bin/sh
 # tools/demo.sh [ACRE] — the demo operator (fixtures/demo) over three months, in a fresh store at
 # $DEMO_DB (default ./demo.db, replaced): each month's records ingested (what was stored, what was
-# refused and why), the month closed and its ledger summarised; March's payout file; then the
-# audit, and each ledger compared with fixtures/demo/expected/, whose numbers are worked by hand
-# in fixtures/demo/case.json. Exits non-zero if any ingest summary or ledger differs.
+# refused and why), the month closed and its ledger summarised; March's payout file and one
+# statement (its HTML beside the store); then the audit, and each ledger compared with
+# fixtures/demo/expected/, whose numbers are worked by hand in fixtures/demo/case.json. Exits
+# non-zero if any ingest summary or ledger differs.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 acre=${1:-$here/build/acre}
@@ -84,6 +85,13 @@ echo
 echo "== What finance pays for March: the payout file (tests/payouts.sh checks each number)"
 echo '$ acre payouts 2026-03'
 "$acre" --db "$db" payouts 2026-03 || failed=1
+
+echo
+html=${db%.db}-statement.html
+echo "== The statement finance sends Nordic Slots Media for March (as HTML, to print: $html)"
+echo '$ acre statement 2026-03 --affiliate aff_nordic --format text'
+"$acre" --db "$db" statement 2026-03 --affiliate aff_nordic --format text || failed=1
+"$acre" --db "$db" statement 2026-03 --affiliate aff_nordic >"$html" || failed=1
 
 echo
 echo '$ acre audit'

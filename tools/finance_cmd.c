@@ -1,5 +1,5 @@
-/* tools/finance_cmd.c — `acre payouts` (SPEC 10): what finance pays of a closed period, from its
- * stored ledger. */
+/* tools/finance_cmd.c — `acre payouts` and `acre statement` (SPEC 10): what finance pays of a
+ * closed period, and the document it sends an affiliate, from the stored ledgers. */
 #include "finance_cmd.h"
 
 #include <stdio.h>
@@ -27,6 +27,31 @@ int cmd_payouts(const args *a)
     acre_store_free(s);
     if (rc) {
         fprintf(stderr, "acre: payouts: %s\n", err.message);
+        return exit_for(rc);
+    }
+    return EXIT_OK;
+}
+
+int cmd_statement(const args *a)
+{
+    acre_store *s = NULL;
+    acre_error err;
+    const char *format = a->format_given ? a->format : "html";
+    int rc;
+
+    acre_error_clear(&err);
+    if (a->npos != 2)
+        return usage("statement: name one PERIOD (YYYY-MM)");
+    if (!a->affiliate)
+        return usage("statement: --affiliate ID names whose statement");
+    if (strcmp(format, "html") != 0 && strcmp(format, "text") != 0)
+        return usage("statement: --format html or text");
+    if ((rc = open_store(&s, a)))
+        return rc;
+    rc = acre_statement_write(stdout, s, a->pos[1], a->affiliate, format, &err);
+    acre_store_free(s);
+    if (rc) {
+        fprintf(stderr, "acre: statement: %s\n", err.message);
         return exit_for(rc);
     }
     return EXIT_OK;

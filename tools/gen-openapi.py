@@ -297,6 +297,19 @@ def main():
                               "content": {"application/json": {"schema": ref("Payouts")},
                                           "text/csv": {"schema": {"type": "string"}}}},
                       **errors(400, 401, 403, 404, 429, 500)}}}
+    paths["/api/v1/affiliates/{affiliate_id}/statements/{period}"] = {"get": {
+        "summary": "the statement finance sends an affiliate for a closed period (acre "
+                   "statement); an affiliate:ID token gets its own only",
+        "security": security("finance") + security("affiliate:ID"),
+        "parameters": [{"name": "affiliate_id", "in": "path", "required": True,
+                        "schema": {"type": "string"}},
+                       period, {"name": "format", "in": "query",
+                                "schema": {"enum": ["html", "text"]}}],
+        "responses": {"200": {"description": "the statement: one self-contained HTML page "
+                                             "(the default), or text",
+                              "content": {"text/html": {"schema": {"type": "string"}},
+                                          "text/plain": {"schema": {"type": "string"}}}},
+                      **errors(400, 401, 403, 404, 429, 500)}}}
     post_codes = errors(400, 401, 403, 409, 413, 415, 422, 429, 500)
     for kind in KINDS:
         n = name(kind)
@@ -351,8 +364,10 @@ def main():
             "securitySchemes": {"oauth2": {"type": "oauth2", "flows": {"clientCredentials": {
                 "tokenUrl": "/oauth/token",
                 "scopes": {"ingest": "POST records", "read": "GET records and periods",
-                           "finance": "preview, close, periods, ledgers, payouts, metrics",
-                           "affiliate:ID": "that affiliate's own ledger lines"}}}}}},
+                           "finance": "preview, close, periods, ledgers, payouts, statements, "
+                                      "metrics",
+                           "affiliate:ID": "that affiliate's own ledger lines, payouts row "
+                                           "and statements"}}}}}},
     }
     text = json.dumps(doc, indent=1, sort_keys=False) + "\n"
     out = sys.argv[1] if len(sys.argv) > 1 else "docs/openapi.json"

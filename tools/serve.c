@@ -42,8 +42,9 @@
 #include "http_parse.h"
 #include "serve_int.h"
 
-const char *const route_names[N_ROUTES] = {"other",   "health", "token",   "records", "periods",
-                                           "preview", "close",  "ledgers", "metrics", "payouts"};
+const char *const route_names[N_ROUTES] = {"other",   "health",  "token",     "records",
+                                           "periods", "preview", "close",     "ledgers",
+                                           "metrics", "payouts", "statements"};
 const long long latency_us[N_LATENCY] = {5000,   10000,   25000,   50000,   100000,  250000,
                                          500000, 1000000, 2500000, 5000000, 10000000};
 
@@ -511,6 +512,24 @@ static int route(struct MHD_Connection *c, request *r, const char *url, const ch
         memcpy(r->period, url + 16, 7);
         r->route = R_PAYOUTS;
         *ret = get ? sv_ledger(c, r) : sv_not_allowed(c, r, "GET");
+        return 1;
+    }
+    /* /api/v1/affiliates/ID/statements/YYYY-MM: the ID is all between (it may hold a "/") */
+    if (strncmp(url, "/api/v1/affiliates/", 19) == 0 && strlen(url) > 19 + 19 &&
+        strncmp(url + strlen(url) - 19, "/statements/", 12) == 0 &&
+        http_period(url + strlen(url) - 7, 7)) {
+        size_t n = strlen(url) - 19 - 19;
+        char id[2048];
+        r->route = R_STATEMENT;
+        memcpy(r->period, url + strlen(url) - 7, 7);
+        if (n >= sizeof id) {
+            *ret =
+                sv_fail(c, r, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such affiliate", NULL, NULL, 0);
+            return 1;
+        }
+        memcpy(id, url + 19, n);
+        id[n] = 0;
+        *ret = get ? sv_statement(c, r, id) : sv_not_allowed(c, r, "GET");
         return 1;
     }
     if (strcmp(url, "/v1/integration/bonus") == 0)

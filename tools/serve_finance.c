@@ -388,3 +388,45 @@ void sv_close_free(struct close_job *j)
         free(j);
     }
 }
+
+/* GET /api/v1/affiliates/ID/statements/PERIOD[?format=html|text] */
+enum MHD_Result sv_statement(struct MHD_Connection *c, request *r, const char *id)
+{
+    const char *f = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+    const char *format = !f || strcmp(f, "html") == 0 ? "html"
+                         : strcmp(f, "text") == 0     ? "text"
+                                                      : NULL;
+    char *text = NULL, own[2100];
+    size_t len = 0;
+    acre_token t;
+    acre_error err;
+    acre_store *s;
+    enum MHD_Result ret;
+    FILE *out;
+    int rc;
+
+    if (sv_authorize(c, r, &t, &ret))
+        return ret;
+    snprintf(own, sizeof own, "affiliate:%s", id);
+    if (!acre_scope_has(t.scope, "finance") && !acre_scope_has(t.scope, own))
+        return sv_fail(c, r, MHD_HTTP_FORBIDDEN, "FORBIDDEN",
+                       "this token reads its own affiliate's statements only (or needs the scope "
+                       "\"finance\")",
+                       NULL, NULL, 0);
+    if (!format)
+        return sv_bad_request(c, r, "format is html or text");
+    acre_error_clear(&err);
+    if (!(s = sv_thread_store(r->sv, &err)))
+        return sv_engine_error(c, r, ACRE_EIO, &err);
+    if (!(out = open_memstream(&text, &len)))
+        return MHD_NO;
+    rc = acre_statement_write(out, s, r->period, id, format, &err);
+    fclose(out);
+    if (rc) {
+        free(text);
+        return sv_engine_error(c, r, rc, &err);
+    }
+    return sv_send_text(c, r, MHD_HTTP_OK,
+                        format[0] == 'h' ? "text/html; charset=utf-8" : "text/plain; charset=utf-8",
+                        text, len);
+}

@@ -54,7 +54,7 @@ typedef struct rate_slot {
 } rate_slot;
 
 /* /metrics: requests by route and status, their latency, records stored by kind */
-#define N_ROUTES 10
+#define N_ROUTES 11
 extern const char *const route_names[N_ROUTES];
 extern const long long latency_us[]; /* the histogram's bucket bounds, microseconds */
 #define N_LATENCY 11
@@ -105,7 +105,8 @@ enum {
     R_CLOSE,
     R_LEDGER,
     R_METRICS,
-    R_PAYOUTS
+    R_PAYOUTS,
+    R_STATEMENT
 };
 
 struct ingest_job;
@@ -179,6 +180,9 @@ enum MHD_Result sv_close_start(struct MHD_Connection *c, request *r);
 enum MHD_Result sv_close_finish(struct MHD_Connection *c, request *r);
 /* GET /api/v1/ledgers/PERIOD and (r->route R_PAYOUTS) GET /api/v1/payouts/PERIOD */
 enum MHD_Result sv_ledger(struct MHD_Connection *c, request *r);
+/* GET /api/v1/affiliates/ID/statements/PERIOD (r->period set): finance any affiliate's, an
+ * affiliate:ID token its own */
+enum MHD_Result sv_statement(struct MHD_Connection *c, request *r, const char *id);
 enum MHD_Result sv_metrics_text(struct MHD_Connection *c, request *r);
 void sv_close_free(struct close_job *j);    /* NULL-safe */
 void sv_records_free(struct ingest_job *j); /* NULL-safe; serve_records.c */

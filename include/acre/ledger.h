@@ -39,6 +39,16 @@ int acre_ledger_write_named(FILE *out, acre_store *s, const char *ledger, const 
 int acre_payouts_write(FILE *out, acre_store *s, const char *ledger, const char *format,
                        const char *only, acre_error *err);
 
+/* Writes the statement of affiliate `affiliate_id` for the closed `period` (SPEC 10), as
+ * `format`, "html" (one self-contained file: print CSS, an inline SVG chart, no network) or
+ * "text": each ledger line with its detail (per customer, the CPA's first deposit and
+ * qualification, bands, late contributions), the totals and payout status of acre_payouts_write,
+ * and the affiliate's earned, payable and carried forward in the last 12 closed periods up to
+ * `period`, each read from its stored ledger. Returns 0; ACRE_ENOTFOUND when the period is not
+ * closed or the affiliate has no entry in its ledger; ACRE_EUSAGE for another format. */
+int acre_statement_write(FILE *out, acre_store *s, const char *period, const char *affiliate_id,
+                         const char *format, acre_error *err);
+
 /* Bytes of a ledger digest's text: "sha256:", 64 hex digits, NUL. */
 #define ACRE_LEDGER_DIGEST_SIZE 72
 
