@@ -87,6 +87,11 @@ static int commit_guard(void *arg)
     return !sb->committing;
 }
 
+const char *acre_sqlite_version(void)
+{
+    return sqlite3_libversion();
+}
+
 static void backend_free(acre_store_backend *b)
 {
     sqlite_backend *sb = (sqlite_backend *)b;

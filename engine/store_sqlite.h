@@ -33,6 +33,8 @@ int acre_sqlite_prepare(acre_store_backend *b, const acre_query *q, acre_stmt **
 int acre_sqlite_run(acre_store_backend *b, acre_stmt *st, const acre_value *params, acre_row_fn fn,
                     void *ctx, acre_error *err);
 void acre_sqlite_finalize(acre_store_backend *b, acre_stmt *st);
+/* SQLite's version as loaded (sqlite3_libversion), for acre_library_versions. */
+const char *acre_sqlite_version(void);
 /* Finalizes the kept statements: before the connection is closed. */
 void acre_sqlite_uncache(sqlite_backend *sb);
 

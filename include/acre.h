@@ -11,8 +11,9 @@
 #include "acre/ledger.h"
 #include "acre/plan.h"
 #include "acre/records.h"
-#include "acre/store.h"
 #include "acre/simulate.h"
+#include "acre/store.h"
 #include "acre/verify.h"
+#include "acre/version.h"
 
 #endif

@@ -793,23 +793,66 @@ const cli_command cli_commands[] = {
     {NULL, NULL, CLI_NO_STORE, NULL},
 };
 
+static const cli_command *command_named(const char *name)
+{
+    for (const cli_command *c = cli_commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+/* acre --version: acre's, the store schema it writes, and what it runs on */
+static int version(void)
+{
+    printf("acre %s (store schema %d)\n%s, libmicrohttpd %s\n", acre_version(), ACRE_SCHEMA_VERSION,
+           acre_library_versions(), serve_http_version());
+    return EXIT_OK;
+}
+
+/* acre help [COMMAND] */
+static int help(const args *a)
+{
+    const cli_command *c;
+    if (a->npos == 1) {
+        usage_write(stdout);
+        return EXIT_OK;
+    }
+    if (a->npos > 2 || !(c = command_named(a->pos[1]))) {
+        fprintf(stderr, "acre: help: no command \"%s\"; the commands:\n",
+                a->npos > 1 ? a->pos[1] : "");
+        for (c = cli_commands; c->name; c++)
+            fprintf(stderr, "  %s\n", c->name);
+        return EXIT_USAGE;
+    }
+    command_help(stdout, c);
+    return EXIT_OK;
+}
+
 static int run(int argc, char **argv)
 {
     args a;
+    const cli_command *c;
 
     if (parse_args(&a, argc, argv))
         return usage(NULL);
-    if (a.help || a.npos == 0) {
+    if (a.version)
+        return version();
+    if (a.npos == 0) {
         usage_write(a.help ? stdout : stderr);
         return a.help ? EXIT_OK : EXIT_USAGE;
     }
-    for (const cli_command *c = cli_commands; c->name; c++)
-        if (strcmp(c->name, a.pos[0]) == 0) {
-            a.cmd = c;
-            return c->run(&a);
-        }
-    fprintf(stderr, "acre: unknown command \"%s\"\n", a.pos[0]);
-    return usage(NULL);
+    if (strcmp(a.pos[0], "help") == 0)
+        return help(&a);
+    if (!(c = command_named(a.pos[0]))) {
+        fprintf(stderr, "acre: unknown command \"%s\"\n", a.pos[0]);
+        return usage(NULL);
+    }
+    cli_current = a.cmd = c;
+    if (a.help) {
+        command_help(stdout, c);
+        return EXIT_OK;
+    }
+    return c->run(&a);
 }
 
 /* A failed or short write anywhere on stdout (the error flag stdio keeps) or at its final flush

@@ -120,6 +120,8 @@ int parse_args(args *a, int argc, char **argv)
             a->again = 1;
         } else if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
             a->help = 1;
+        } else if (strcmp(s, "--version") == 0) {
+            a->version = 1;
         } else if (s[0] == '-' && s[1] == '-') {
             fprintf(stderr, "acre: unknown option %s\n", s);
             return -1;

@@ -24,9 +24,11 @@ static const char usage_tail[] =
     "ledgers' hmac-sha256 mac (close, preview, audit).\n"
     "--db PATH defaults to $ACRE_DB, else ./acre.db; only ingest, plan add and replay --into\n"
     "create it (mode 0600), other commands refuse a store that does not exist (exit 2).\n"
-    "Exit status: 0 success, 1 a comparison\n"
-    "found a difference, 2 bad usage, 3 some input records (or a plan) were rejected, 4 refused\n"
-    "and nothing written, or the output could not be written whole.\n";
+    "Exit status: 0 success, 1 a comparison found a difference, 2 bad usage, 3 some input\n"
+    "records (or a plan) were rejected, 4 refused and nothing written, or the output could not\n"
+    "be written whole.\n";
+
+const cli_command *cli_current;
 
 void usage_write(FILE *f)
 {
@@ -34,13 +36,27 @@ void usage_write(FILE *f)
     for (const cli_command *c = cli_commands; c->name; c++)
         fputs(c->help, f);
     fputs(usage_tail, f);
+    fputs("\n`acre help COMMAND` (or `acre COMMAND --help`) shows one command; `acre --version`\n"
+          "the versions; docs/ has the guides.\n",
+          f);
+}
+
+void command_help(FILE *f, const cli_command *c)
+{
+    fprintf(f, "usage: acre [--db PATH] %s ...\n\n%s", c->name, c->help);
+    fputs(usage_tail, f);
 }
 
 int usage(const char *msg)
 {
     if (msg)
         fprintf(stderr, "acre: %s\n", msg);
-    usage_write(stderr);
+    if (cli_current) {
+        command_help(stderr, cli_current);
+        fputs("(acre help: every command)\n", stderr);
+    } else {
+        usage_write(stderr);
+    }
     return EXIT_USAGE;
 }
 

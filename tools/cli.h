@@ -33,7 +33,16 @@ extern const cli_command cli_commands[];
 /* Writes the usage text to f: its head, each command's help in table order, its tail. */
 void usage_write(FILE *f);
 
-/* Prints msg (if any) and the usage text on stderr; returns EXIT_USAGE. */
+/* The command being run, once known (tools/acre.c sets it): a usage error then shows its help
+ * only. */
+extern const cli_command *cli_current;
+
+/* Writes command c's help to f: its synopsis and what it does, then the options every command
+ * takes and the exit statuses. */
+void command_help(FILE *f, const cli_command *c);
+
+/* Prints msg (if any) and, on stderr, the current command's help (or the usage text before a
+ * command is known); returns EXIT_USAGE. */
 int usage(const char *msg);
 
 /* The exit status for a library error code (SPEC 2). */

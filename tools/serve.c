@@ -909,3 +909,8 @@ int serve_run(const serve_opts *opts)
     free(key);
     return code;
 }
+
+const char *serve_http_version(void)
+{
+    return MHD_get_version();
+}

@@ -16,4 +16,7 @@ typedef struct serve_opts {
  * status (0 after a clean stop; 2 bad usage; 4 when the store or the socket cannot be opened). */
 int serve_run(const serve_opts *o);
 
+/* libmicrohttpd's version as loaded (acre --version). */
+const char *serve_http_version(void);
+
 #endif
