@@ -137,8 +137,10 @@ int acre_payout_fill(acre_payout_row *r, const json_t *aff, const json_t *names)
     r->brought_forward = str(aff, "brought_forward");
     r->payable = str(aff, "payable");
     r->carried_forward = str(aff, "carried_forward");
-    /* SPEC 5.5: total = earned + brought_forward; paid when payable, else why not */
-    r->total = sum_text(r->earned, r->brought_forward);
+    /* SPEC 5.5: total = earned + brought_forward, which is payable + carried_forward (one of
+     * them is 0): taken so, from what is paid and carried, the row agrees with itself even when
+     * plans of two scales round earned and brought_forward apart (SPEC 9) */
+    r->total = sum_text(r->payable, r->carried_forward);
     r->min_payout = fixed_text(min, decimals(min) > scale ? decimals(min) : scale);
     if (!r->total || !r->min_payout) {
         acre_payout_row_free(r);
@@ -204,6 +206,24 @@ static void csv_field(FILE *out, const char *s, int last)
         fputs(s, out);
     }
     fputc(last ? '\n' : ',', out);
+}
+
+/* A name in the payout file: a spreadsheet takes a cell beginning with = + - @ (or a tab or
+ * carriage return) as a formula, so such a name is written after an apostrophe, which the
+ * spreadsheet shows as text. */
+static void csv_text(FILE *out, const char *s)
+{
+    if (strchr("=+-@\t\r", s[0]) && s[0]) {
+        char *q = acre_malloc(strlen(s) + 2);
+        if (q) {
+            q[0] = '\'';
+            strcpy(q + 1, s);
+            csv_field(out, q, 0);
+            free(q);
+            return;
+        }
+    }
+    csv_field(out, s, 0);
 }
 
 static int write_total_json(json_t *list, const cur_total *t)
@@ -317,7 +337,7 @@ static int payouts(FILE *out, const json_t *doc, const json_t *names, const char
                      : 0;
         } else {
             csv_field(out, r.affiliate_id, 0);
-            csv_field(out, r.name, 0);
+            csv_text(out, r.name);
             csv_field(out, r.currency, 0);
             csv_field(out, r.earned, 0);
             csv_field(out, r.brought_forward, 0);

@@ -88,12 +88,45 @@ static void label(char *out, size_t n, const char *key)
             *p = ' ';
 }
 
+/* Whether a detail value of `key` is a number (an ID or a rule may hold a "/" too). */
+static int numeric(const char *key)
+{
+    static const char *const text[] = {"rule",
+                                       "reason",
+                                       "record",
+                                       "method",
+                                       "basis_kind",
+                                       "carryover",
+                                       "descendant_currency",
+                                       "paid_in",
+                                       "qualified_at",
+                                       "date",
+                                       "period",
+                                       "plan",
+                                       NULL};
+    size_t n = strlen(key);
+    if (n >= 3 && strcmp(key + n - 3, "_id") == 0)
+        return 0;
+    for (int i = 0; text[i]; i++)
+        if (strcmp(key, text[i]) == 0)
+            return 0;
+    return 1;
+}
+
+/* A fraction p/q as acre writes one ("-3175/27") */
+static int fraction(const char *v)
+{
+    const char *p = v + (*v == '-');
+    size_t a = strspn(p, "0123456789");
+    return a && p[a] == '/' && strspn(p + a + 1, "0123456789") == strlen(p + a + 1) && p[a + 1];
+}
+
 /* A value for people: as it is, or "≈" and 4 decimals for a fraction (new string). */
 static char *shown(const char *v)
 {
     acre_dec x;
     char *f, *s;
-    if (!strchr(v, '/'))
+    if (!fraction(v))
         return acre_strdup(v);
     acre_dec_init(&x);
     f = acre_dec_parse_stored(&x, v, NULL) ? NULL
@@ -108,10 +141,21 @@ static char *shown(const char *v)
     return s;
 }
 
+/* Columns of s on a terminal: its UTF-8 characters. */
+static int columns(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 static void esc(FILE *out, const char *s, int html)
 {
     if (!html) {
-        fputs(s, out);
+        /* a name's line break or tab would start a line of the document of its own */
+        for (; *s; s++)
+            fputc((unsigned char)*s < 0x20 ? ' ' : *s, out);
         return;
     }
     for (; *s; s++)
@@ -133,8 +177,9 @@ static void esc(FILE *out, const char *s, int html)
         }
 }
 
-/* A value: shown, and in HTML with the exact fraction as its title. */
-static void value(statement *st, const json_t *v)
+/* A value of `key`: shown (a number's fraction as decimals), and in HTML with the exact
+ * fraction as its title. */
+static void value(statement *st, const char *key, const json_t *v)
 {
     char buf[32];
     const char *text = json_string_value(v);
@@ -146,9 +191,9 @@ static void value(statement *st, const json_t *v)
             snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "yes" : json_is_false(v) ? "no" : "");
         text = buf;
     }
-    if (!(s = shown(text)))
+    if (!(s = numeric(key) ? shown(text) : acre_strdup(text)))
         st->oom = 1;
-    if (st->html && strchr(text, '/')) {
+    if (st->html && numeric(key) && fraction(text)) {
         fputs("<span title=\"exactly ", st->out);
         esc(st->out, text, 1);
         fputs("\">", st->out);
@@ -202,12 +247,12 @@ static void table(statement *st, const char *key, const json_t *rows)
             }
             if (st->html) {
                 fputs("<td>", out);
-                value(st, v);
+                value(st, k, v);
                 fputs("</td>", out);
             } else {
                 label(lab, sizeof lab, k);
                 fprintf(out, " %s ", lab);
-                value(st, v);
+                value(st, k, v);
             }
         }
         fputs(st->html ? "</tr>\n" : "\n", out);
@@ -225,7 +270,7 @@ static void table(statement *st, const char *key, const json_t *rows)
                     continue;
                 label(lab, sizeof lab, lk);
                 fprintf(out, " %s ", lab);
-                value(st, lv);
+                value(st, lk, lv);
             }
             fputs(st->html ? "</td></tr>\n" : "\n", out);
         }
@@ -254,7 +299,8 @@ static void line(statement *st, const json_t *l)
     const char *k, *who = json_object_get(l, "customer_id")     ? str(l, "customer_id")
                           : json_object_get(l, "descendant_id") ? str(l, "descendant_id")
                                                                 : "";
-    const char *name = *who ? str(st->names, who) : "";
+    /* a sub-affiliate is named; a customer has no name (its ID is not an affiliate's) */
+    const char *name = json_object_get(l, "descendant_id") ? str(st->names, who) : "";
     FILE *out = st->out;
     char lab[64];
     int any = 0, col = 0;
@@ -277,18 +323,25 @@ static void line(statement *st, const json_t *l)
         esc(out, str(l, "plan"), 1);
         if (rounded(l)) {
             fputs("; exactly ", out);
-            value(st, json_object_get(l, "exact"));
+            value(st, "exact", json_object_get(l, "exact"));
         }
         fputs("</p>\n<dl>", out);
     } else {
-        char head[512];
-        snprintf(head, sizeof head, "%s%s%s%s%s%s", kind_title(str(l, "kind")), *who ? ", " : "",
-                 who, *name ? " (" : "", name, *name ? ")" : "");
-        fprintf(out, "  %-56s %14s\n", head, str(l, "amount"));
+        /* the heading whole (an ID may be 500 characters), the amount at column 59 or after */
+        int cols = columns(kind_title(str(l, "kind"))) + (*who ? 2 + columns(who) : 0) +
+                   (*name ? 3 + columns(name) : 0);
+        fprintf(out, "  %s%s", kind_title(str(l, "kind")), *who ? ", " : "");
+        esc(out, who, 0);
+        if (*name) {
+            fputs(" (", out);
+            esc(out, name, 0);
+            fputc(')', out);
+        }
+        fprintf(out, "%*s %14s\n", cols < 56 ? 56 - cols : 0, "", str(l, "amount"));
         fprintf(out, "    plan %s", str(l, "plan"));
         if (rounded(l)) {
             fputs("; exactly ", out);
-            value(st, json_object_get(l, "exact"));
+            value(st, "exact", json_object_get(l, "exact"));
         }
         fputc('\n', out);
     }
@@ -299,11 +352,13 @@ static void line(statement *st, const json_t *l)
         label(lab, sizeof lab, k);
         if (st->html) {
             fprintf(out, "<dt>%s</dt><dd>", lab);
-            value(st, v);
+            value(st, k, v);
             fputs("</dd>", out);
         } else {
             /* "label value" items, "; " between, wrapped before column 96 */
-            char *s = json_is_string(v) ? shown(json_string_value(v)) : NULL;
+            char *s = !json_is_string(v) ? NULL
+                      : numeric(k)       ? shown(json_string_value(v))
+                                         : acre_strdup(json_string_value(v));
             char num[32] = "";
             int w;
             if (json_is_string(v) && !s)
@@ -550,8 +605,11 @@ static void document(statement *st)
         fprintf(out, "</p>\n<p class=\"meta\">ledger %s</p>\n<h2>Lines</h2>\n",
                 str(st->doc, "digest"));
     } else {
-        fprintf(out, "Statement %s: %s%s%s%s\n", str(st->doc, "period"), name, *name ? " (" : "",
-                id, *name ? ")" : "");
+        fprintf(out, "Statement %s: ", str(st->doc, "period"));
+        esc(out, name, 0);
+        fputs(*name ? " (" : "", out);
+        esc(out, id, 0);
+        fputs(*name ? ")\n" : "\n", out);
         fprintf(out, "currency %s; plan %s; ledger %s\n\nLines\n", str(st->aff, "currency"),
                 str(st->aff, "plan"), str(st->doc, "digest"));
     }

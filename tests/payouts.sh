@@ -69,16 +69,17 @@ check "summary of a file" "2026-03  affiliate      cur lines       earned  broug
     "$("$acre" ledger --file "$fixtures/demo/expected/2026-03.json" --format summary | head -1)"
 
 # zero: an affiliate with a plan and nothing in the month (min-payout-two-months without its
-# activity): earned 0.00, nothing brought: total 0.00; the name has a comma and a quote
+# activity): earned 0.00, nothing brought: total 0.00; the name has a comma and a quote, and
+# begins with "=", which a spreadsheet would run as a formula: written after an apostrophe
 mp=$fixtures/min-payout-two-months
-printf '{"affiliate_id":"aff_1","name":"Casino \\"Best\\", Ltd","currency":"EUR","min_payout":"100"}\n' >aff.ndjson
+printf '{"affiliate_id":"aff_1","name":"=Casino \\"Best\\", Ltd","currency":"EUR","min_payout":"100"}\n' >aff.ndjson
 "$acre" --db z.db ingest affiliates aff.ndjson >/dev/null
 "$acre" --db z.db plan add "$mp/plans/plan.json" >/dev/null
 "$acre" --db z.db ingest assignments "$mp/assignments.ndjson" >/dev/null
 "$acre" --db z.db close 2026-01 >/dev/null; check "close empty month" 0 $?
-check "payouts zero" 'affiliate_id,name,currency,earned,brought_forward,total,min_payout,payable,carried_forward,status
-aff_1,"Casino ""Best"", Ltd",EUR,0.00,0.00,0.00,100.00,0.00,0.00,zero
-,total,EUR,0.00,0.00,0.00,,0.00,0.00,' "$("$acre" --db z.db payouts 2026-01)"
+check "payouts zero" "affiliate_id,name,currency,earned,brought_forward,total,min_payout,payable,carried_forward,status
+aff_1,\"'=Casino \"\"Best\"\", Ltd\",EUR,0.00,0.00,0.00,100.00,0.00,0.00,zero
+,total,EUR,0.00,0.00,0.00,,0.00,0.00," "$("$acre" --db z.db payouts 2026-01)"
 
 # an ID of 500 characters (long-affiliate-id-late: "é" 500 times) whole in the summary and the
 # payout file, never cut

@@ -58,6 +58,36 @@ check "clawback, negative" "  CPA clawed back, c_1003                           
 check "a late contribution" "        late: record gaming_activity date 2026-01-10 GGR 400 deductions 0" \
     "$("$acre" --db f.db statement 2026-02 --affiliate aff_1 --format text | grep 'late:')"
 
+# IDs are not numbers, a customer is not an affiliate: the worked example of SPEC 6 with its
+# customer c_9 named "22/7" and its first deposit t_1 "10/4" (a "/" as in a fraction), and then
+# an affiliate whose ID is that customer's; aff_1's name holds a line break
+sw=$fixtures/spec-worked-example
+for f in affiliates assignments customers transactions activity; do
+    sed 's/"c_9"/"22\/7"/g; s/"t_1"/"10\/4"/g; s/"name": *"\([^"]*\)"/"name": "\1\\nLtd"/' \
+        "$sw/$f.ndjson" >"$f.ndjson"
+done
+{
+    "$acre" --db w.db ingest affiliates affiliates.ndjson
+    "$acre" --db w.db plan add "$sw/plans/casino-hybrid.json"
+    for k in assignments igaming/customers igaming/transactions igaming/gaming-activity; do
+        f=$(basename "$k" | sed 's/gaming-activity/activity/').ndjson
+        "$acre" --db w.db ingest "$k" "$f"
+    done
+    "$acre" --db w.db close 2026-03
+    printf '{"affiliate_id":"22/7","name":"Secret Partner Inc","currency":"EUR"}\n' >other.ndjson
+    "$acre" --db w.db ingest affiliates other.ndjson
+} >/dev/null
+"$acre" --db w.db statement 2026-03 --affiliate aff_1 --format text >w.txt
+check "the CPA line names the customer, and no affiliate beside it" \
+    "  CPA, 22/7                                                        150.00" \
+    "$(grep '^  CPA' w.txt)"
+check "the first deposit as its ID, not a number" 1 "$(grep -c 'first deposit 10/4;' w.txt)"
+check "no other affiliate's name" 0 "$(grep -c 'Secret Partner' w.txt)"
+check "a line break in a name is a space in the text" "Statement 2026-03: $(jq -j .name \
+    affiliates.ndjson | tr '\n' ' ') (aff_1)" "$(head -1 w.txt)"
+"$acre" --db w.db statement 2026-03 --affiliate aff_1 >w.html
+check "no other affiliate's name in the html" 0 "$(grep -c 'Secret Partner' w.html)"
+
 # every statement of the demo through the browser
 chrome=$(command -v chromium || command -v chromium-browser || command -v google-chrome)
 check "a browser to render with" 1 "$([ -n "$chrome" ] && echo 1)"
@@ -85,6 +115,18 @@ for period in 2026-01 2026-02 2026-03; do
             grep -q -- "$amount" s.txt || missing="$missing $amount"
         done
         check "$period $aff: every amount in the PDF" "" "$missing"
+        # and the totals each on its own row, after its label
+        cur=$(jq -r --arg a "$aff" '.affiliates[] | select(.affiliate_id == $a) | .currency' \
+            ledger.json)
+        for row in "earned .earned" "brought forward .brought_forward" "payable .payable" \
+            "carried forward .carried_forward"; do
+            key=${row##* }
+            label=${row% *}
+            amount=$(jq -r --arg a "$aff" ".affiliates[] | select(.affiliate_id == \$a) | $key" \
+                ledger.json)
+            check "$period $aff: the row $label $amount $cur" 1 \
+                "$(grep -c "^ *$label *$amount $cur\$" s.txt)"
+        done
     done
 done
 # the layout the PDF keeps: March's total for aff_nordic, 150.00 + 34.12, on its own row

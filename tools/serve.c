@@ -523,8 +523,11 @@ static int route(struct MHD_Connection *c, request *r, const char *url, const ch
         r->route = R_STATEMENT;
         memcpy(r->period, url + strlen(url) - 7, 7);
         if (n >= sizeof id) {
-            *ret =
-                sv_fail(c, r, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such affiliate", NULL, NULL, 0);
+            /* longer than any ID: after the token's check, as for any other path */
+            acre_token t;
+            if (!sv_authorize(c, r, &t, ret))
+                *ret = sv_fail(c, r, MHD_HTTP_NOT_FOUND, "NOT_FOUND", "no such affiliate", NULL,
+                               NULL, 0);
             return 1;
         }
         memcpy(id, url + 19, n);

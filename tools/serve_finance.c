@@ -262,7 +262,7 @@ enum MHD_Result sv_ledger(struct MHD_Connection *c, request *r)
     int pay = r->route == R_PAYOUTS;
     const char *format = pay ? payouts_format(c) : ledger_format(c);
     const char *only = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "affiliate");
-    char own[200] = "";
+    char own[2048] = "";
     acre_token t;
     acre_error err;
     acre_store *s;
@@ -277,7 +277,7 @@ enum MHD_Result sv_ledger(struct MHD_Connection *c, request *r)
         for (const char *p = t.scope; *p;) {
             size_t w = strcspn(p, " ");
             if (w > 10 && w - 10 < sizeof own && strncmp(p, "affiliate:", 10) == 0) {
-                char id[200];
+                char id[2048];
                 memcpy(id, p + 10, w - 10);
                 id[w - 10] = 0;
                 mine++;

@@ -29,13 +29,17 @@ int acre_ledger_write_named(FILE *out, acre_store *s, const char *ledger, const 
 
 /* Writes what finance pays of a ledger document (SPEC 10) as `format`, "csv" or "json": per
  * affiliate, in the ledger's order, affiliate_id, name (from s's stored affiliates; "" with s
- * NULL), currency, earned, brought_forward, total (earned + brought_forward), min_payout,
- * payable, carried_forward and status: "paid" (payable > 0), "negative" (total < 0), "zero"
- * (total = 0) or "below_min_payout"; then one total per currency, in code order (csv: a row
- * with no affiliate_id, the name "total", no min_payout and no status; json: "totals", with the
- * count of affiliates and of those paid). With `only`, that affiliate's row alone, and its
- * totals. Amounts are the ledger's texts, or their exact sums. Returns 0, ACRE_EUSAGE for another
- * format, ACRE_ERROR for a document that is not JSON. */
+ * NULL), currency, earned, brought_forward, total (payable + carried_forward, one of them 0:
+ * earned + brought_forward by SPEC 5.5, taken from what is paid and carried so that a row agrees
+ * with itself when plans of two scales round its parts apart), min_payout, payable,
+ * carried_forward and status: "paid" (payable > 0), "negative" (total < 0), "zero" (total = 0)
+ * or "below_min_payout", as the ledger's rounded totals tell; then one total per currency, in
+ * code order (csv: a row with no affiliate_id, the name "total", no min_payout and no status;
+ * json: "totals", with the count of affiliates and of those paid). In csv a name that begins
+ * with = + - @ is written after an apostrophe (a spreadsheet would run it as a formula). With
+ * `only`, that affiliate's row alone, and its totals. Amounts are the ledger's texts, or their
+ * exact sums. Returns 0, ACRE_EUSAGE for another format, ACRE_ERROR for a document that is not
+ * JSON. */
 int acre_payouts_write(FILE *out, acre_store *s, const char *ledger, const char *format,
                        const char *only, acre_error *err);
 
