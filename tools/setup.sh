@@ -12,8 +12,9 @@ need="build-essential cmake pkg-config libsqlite3-dev libgmp-dev libjansson-dev 
 # the tests check the journal exports with the tools that read them, run the guides' commands
 # with python3, measure peak memory with GNU time, fuzz the parsers with clang's libFuzzer, and
 # talk to `acre serve` with curl (and jq, in docs/api.md) and an independent OAuth2 client
-# (requests-oauthlib), and print the statements to PDF with Chromium, read back by pdftotext
-[ "$mode" = test ] && need="$need hledger beancount python3 time clang libclang-rt-14-dev curl jq python3-requests-oauthlib openssl chromium poppler-utils"
+# (requests-oauthlib), print the statements to PDF with Chromium, read back by pdftotext, and
+# render the installed man page with man
+[ "$mode" = test ] && need="$need hledger beancount python3 time clang libclang-rt-14-dev curl jq python3-requests-oauthlib openssl chromium poppler-utils man-db"
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
