@@ -211,11 +211,18 @@ static int upsert(acre_ingest_sink *g, acre_error *err)
     return 0;
 }
 
+/* One more record received: its progress call, every ACRE_INGEST_PROGRESS. */
+static void received(acre_ingest_sink *g)
+{
+    if (++g->sum.received % ACRE_INGEST_PROGRESS == 0 && g->o.progress)
+        g->o.progress(g->o.progress_ctx, g->sum.received);
+}
+
 static int handle(acre_ingest_sink *g, const json_t *v, const acre_numtab *t, long index, long line,
                   const acre_fielderr *verdict, const char *raw, size_t rawlen, acre_error *err)
 {
     int rc;
-    g->sum.received++;
+    received(g);
     rc = acre_rec_validate(&g->rec, g->k, v, t);
     if (rc == ACRE_ENOMEM)
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
@@ -337,7 +344,7 @@ int acre_ingest_validated(acre_ingest_sink *g, const acre_cell *cells, const acr
     long index = g->count++;
     int rc;
 
-    g->sum.received++;
+    received(g);
     g->rec.kind = g->k;
     g->rec.nerrors = 0;
     if (nerr) {

@@ -155,7 +155,7 @@ static void esc(FILE *out, const char *s, int html)
     if (!html) {
         /* a name's line break or tab would start a line of the document of its own */
         for (; *s; s++)
-            fputc((unsigned char)*s < 0x20 ? ' ' : *s, out);
+            fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, out);
         return;
     }
     for (; *s; s++)
@@ -338,7 +338,8 @@ static void line(statement *st, const json_t *l)
             fputc(')', out);
         }
         fprintf(out, "%*s %14s\n", cols < 56 ? 56 - cols : 0, "", str(l, "amount"));
-        fprintf(out, "    plan %s", str(l, "plan"));
+        fputs("    plan ", out);
+        esc(out, str(l, "plan"), 0);
         if (rounded(l)) {
             fputs("; exactly ", out);
             value(st, "exact", json_object_get(l, "exact"));
@@ -365,7 +366,7 @@ static void line(statement *st, const json_t *l)
                 st->oom = 1;
             if (!json_is_string(v))
                 snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-            w = (int)(strlen(lab) + 1 + strlen(s ? s : num));
+            w = columns(lab) + 1 + columns(s ? s : num);
             if (any && col + 2 + w > 96) {
                 fputs(";\n    ", out);
                 col = 4;
@@ -373,7 +374,8 @@ static void line(statement *st, const json_t *l)
                 fputs(any ? "; " : "    ", out);
                 col += any ? 2 : 4;
             }
-            fprintf(out, "%s %s", lab, s ? s : num);
+            fprintf(out, "%s ", lab);
+            esc(out, s ? s : num, 0);
             col += w;
             free(s);
             any = 1;
@@ -610,8 +612,9 @@ static void document(statement *st)
         fputs(*name ? " (" : "", out);
         esc(out, id, 0);
         fputs(*name ? ")\n" : "\n", out);
-        fprintf(out, "currency %s; plan %s; ledger %s\n\nLines\n", str(st->aff, "currency"),
-                str(st->aff, "plan"), str(st->doc, "digest"));
+        fprintf(out, "currency %s; plan ", str(st->aff, "currency"));
+        esc(out, str(st->aff, "plan"), 0);
+        fprintf(out, "; ledger %s\n\nLines\n", str(st->doc, "digest"));
     }
     json_array_foreach(lines, i, l)
     {

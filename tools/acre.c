@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "clients_cmd.h"
 #include "finance_cmd.h"
+#include "progress.h"
 #include "replay.h"
 #include "serve.h"
 
@@ -110,10 +111,16 @@ static int cmd_ingest(const args *a)
                               .ctx = &sink,
                               .again = a->again,
                               .stored_at = now};
+        ingest_progress pr;
         int rc;
         utc_now(now);
         acre_error_clear(&err);
+        if (progress_start(&pr, names[i], files[i], a->quiet)) {
+            o.progress = progress_show;
+            o.progress_ctx = &pr;
+        }
         rc = acre_ingest(s, kind, files[i], &o, &sum, &err);
+        progress_end(&pr);
         if (rc == ACRE_EREJECTED) {
             fprintf(stderr, "acre: %s\n", err.message);
             if (code == EXIT_OK)
@@ -706,11 +713,12 @@ static int cmd_kinds(const args *a)
  * its head and tail (tools/cli.c), so a command and its help are one row. */
 const cli_command cli_commands[] = {
     {"ingest", cmd_ingest, CLI_NEW_STORE,
-     "  ingest KIND [FILE...] [--rejects FILE] [--atomic] [--explain] [--again]\n"
+     "  ingest KIND [FILE...] [--rejects FILE] [--atomic] [--explain] [--again] [--quiet]\n"
      "                     validate and store records (NDJSON, a JSON array, or a\n"
      "                     {\"data\":[...]} envelope; no FILE or - reads stdin); a file\n"
      "                     whose bytes a stored batch of KIND has is refused (exit 3)\n"
-     "                     unless --again\n"},
+     "                     unless --again; on a terminal it shows how far it is (not with\n"
+     "                     --quiet)\n"},
     /* plan add makes the store; plan list and show refuse a missing one (cmd_plan) */
     {"plan", cmd_plan, CLI_NEW_STORE,
      "  plan add FILE...   validate and store plan versions (a file holds a plan or an array)\n"

@@ -122,6 +122,8 @@ int parse_args(args *a, int argc, char **argv)
             a->help = 1;
         } else if (strcmp(s, "--version") == 0) {
             a->version = 1;
+        } else if (strcmp(s, "--quiet") == 0 || strcmp(s, "-q") == 0) {
+            a->quiet = 1;
         } else if (s[0] == '-' && s[1] == '-') {
             fprintf(stderr, "acre: unknown option %s\n", s);
             return -1;

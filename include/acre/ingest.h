@@ -41,7 +41,15 @@ typedef struct acre_ingest_opts {
     int (*before_commit)(void *ctx, acre_store *s, const acre_ingest_summary *sum,
                          acre_error *err);
     void *commit_ctx;
+    /* Called on the storing thread after every ACRE_INGEST_PROGRESS records received (the
+     * first time at that many), with the count so far; NULL: none. (`acre ingest` shows
+     * progress on a terminal so.) */
+    void (*progress)(void *ctx, long received);
+    void *progress_ctx;
 } acre_ingest_opts;
+
+/* Records between two calls of acre_ingest_opts.progress. */
+#define ACRE_INGEST_PROGRESS 8192
 
 /* ---- a batch of records, one at a time (the record sink) -------------------------------
  *
