@@ -12,22 +12,6 @@
 #include "jsonval.h"
 #include "payouts.h"
 
-static void csv_field(FILE *out, const char *s, int last)
-{
-    if (s && strpbrk(s, ",\"\n\r")) {
-        fputc('"', out);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', out);
-            fputc(*s, out);
-        }
-        fputc('"', out);
-    } else if (s) {
-        fputs(s, out);
-    }
-    fputc(last ? '\n' : ',', out);
-}
-
 static const char *str(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
@@ -261,16 +245,16 @@ static int write_doc(FILE *out, const char *ledger, const char *format, const ch
             if (json_object_get(l, "depth"))
                 snprintf(depth, sizeof depth, "%lld",
                          (long long)json_integer_value(json_object_get(l, "depth")));
-            csv_field(out, str(doc, "period"), 0);
-            csv_field(out, str(a, "affiliate_id"), 0);
-            csv_field(out, str(a, "currency"), 0);
-            csv_field(out, str(l, "kind"), 0);
-            csv_field(out, str(l, "plan"), 0);
-            csv_field(out, str(l, "customer_id"), 0);
-            csv_field(out, str(l, "descendant_id"), 0);
-            csv_field(out, depth, 0);
-            csv_field(out, str(l, "amount"), 0);
-            csv_field(out, str(l, "exact"), 1);
+            acre_csv_field(out, str(doc, "period"), 0);
+            acre_csv_field(out, str(a, "affiliate_id"), 0);
+            acre_csv_field(out, str(a, "currency"), 0);
+            acre_csv_field(out, str(l, "kind"), 0);
+            acre_csv_field(out, str(l, "plan"), 0);
+            acre_csv_field(out, str(l, "customer_id"), 0);
+            acre_csv_field(out, str(l, "descendant_id"), 0);
+            acre_csv_field(out, depth, 0);
+            acre_csv_field(out, str(l, "amount"), 0);
+            acre_csv_field(out, str(l, "exact"), 1);
         }
     }
     json_decref(doc);

@@ -192,7 +192,7 @@ static void totals_free(cur_total *t, int n)
 
 /* ---- the payout file ---- */
 
-static void csv_field(FILE *out, const char *s, int last)
+void acre_csv_field(FILE *out, const char *s, int last)
 {
     if (s && strpbrk(s, ",\"\n\r")) {
         fputc('"', out);
@@ -218,12 +218,12 @@ static void csv_text(FILE *out, const char *s)
         if (q) {
             q[0] = '\'';
             strcpy(q + 1, s);
-            csv_field(out, q, 0);
+            acre_csv_field(out, q, 0);
             free(q);
             return;
         }
     }
-    csv_field(out, s, 0);
+    acre_csv_field(out, s, 0);
 }
 
 static int write_total_json(json_t *list, const cur_total *t)
@@ -259,16 +259,16 @@ static int write_total_csv(FILE *out, const cur_total *t)
         rc |= !v[i];
     if (!rc) {
         /* a total's row: no affiliate, "total" for its name, no min_payout, no status */
-        csv_field(out, "", 0);
-        csv_field(out, "total", 0);
-        csv_field(out, t->currency, 0);
-        csv_field(out, v[0], 0);
-        csv_field(out, v[1], 0);
-        csv_field(out, v[2], 0);
-        csv_field(out, "", 0);
-        csv_field(out, v[3], 0);
-        csv_field(out, v[4], 0);
-        csv_field(out, "", 1);
+        acre_csv_field(out, "", 0);
+        acre_csv_field(out, "total", 0);
+        acre_csv_field(out, t->currency, 0);
+        acre_csv_field(out, v[0], 0);
+        acre_csv_field(out, v[1], 0);
+        acre_csv_field(out, v[2], 0);
+        acre_csv_field(out, "", 0);
+        acre_csv_field(out, v[3], 0);
+        acre_csv_field(out, v[4], 0);
+        acre_csv_field(out, "", 1);
     }
     for (int i = 0; i < 5; i++)
         free(v[i]);
@@ -336,16 +336,16 @@ static int payouts(FILE *out, const json_t *doc, const json_t *names, const char
                      ? ACRE_ENOMEM
                      : 0;
         } else {
-            csv_field(out, r.affiliate_id, 0);
+            acre_csv_field(out, r.affiliate_id, 0);
             csv_text(out, r.name);
-            csv_field(out, r.currency, 0);
-            csv_field(out, r.earned, 0);
-            csv_field(out, r.brought_forward, 0);
-            csv_field(out, r.total, 0);
-            csv_field(out, r.min_payout, 0);
-            csv_field(out, r.payable, 0);
-            csv_field(out, r.carried_forward, 0);
-            csv_field(out, r.status, 1);
+            acre_csv_field(out, r.currency, 0);
+            acre_csv_field(out, r.earned, 0);
+            acre_csv_field(out, r.brought_forward, 0);
+            acre_csv_field(out, r.total, 0);
+            acre_csv_field(out, r.min_payout, 0);
+            acre_csv_field(out, r.payable, 0);
+            acre_csv_field(out, r.carried_forward, 0);
+            acre_csv_field(out, r.status, 1);
         }
         acre_payout_row_free(&r);
     }

@@ -4,6 +4,7 @@
 #define ACRE_ENGINE_PAYOUTS_H
 
 #include <jansson.h>
+#include <stdio.h>
 
 #include "acre/error.h"
 #include "acre/store.h"
@@ -22,6 +23,10 @@ typedef struct acre_payout_row {
 /* Fills r for the ledger's affiliate object aff; 0 or ACRE_ENOMEM. */
 int acre_payout_fill(acre_payout_row *r, const json_t *aff, const json_t *names);
 void acre_payout_row_free(acre_payout_row *r);
+
+/* Writes s as one CSV field (RFC 4180: quoted when it holds a comma, a quote or a line break),
+ * then a comma, or a line break when it is the last. */
+void acre_csv_field(FILE *out, const char *s, int last);
 
 /* *out: an object of affiliate_id -> name of every stored affiliate's current version. */
 int acre_payout_names(acre_store *s, json_t **out, acre_error *err);
