@@ -18,19 +18,10 @@ static const char *str(const json_t *o, const char *k)
     return s ? s : "";
 }
 
-/* Columns of s on a terminal: its UTF-8 characters (a name may have any). */
-static int width_of(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 /* s, then spaces to `width` columns (left-aligned), or spaces then s (right-aligned). */
 static void cell(FILE *out, const char *s, int width, int right)
 {
-    int pad = width - width_of(s);
+    int pad = width - acre_text_columns(s);
     if (right)
         for (; pad > 0; pad--)
             fputc(' ', out);
@@ -54,19 +45,20 @@ static int summary(FILE *out, const json_t *doc, const char *only, const json_t 
     const json_t *affs = json_object_get(doc, "affiliates"), *a;
     size_t i;
     char curs[64][4];
-    int ncur = 0, wid = width_of("affiliate"), wname = width_of("name"), wnum = 12;
+    int ncur = 0, wid = acre_text_columns("affiliate"), wname = acre_text_columns("name"),
+        wnum = 12;
     json_array_foreach(affs, i, a)
     {
         const char *id = str(a, "affiliate_id");
         if (only && strcmp(id, only) != 0)
             continue;
-        if (width_of(id) > wid)
-            wid = width_of(id);
-        if (names && width_of(str(names, id)) > wname)
-            wname = width_of(str(names, id));
+        if (acre_text_columns(id) > wid)
+            wid = acre_text_columns(id);
+        if (names && acre_text_columns(str(names, id)) > wname)
+            wname = acre_text_columns(str(names, id));
         for (int k = 0; k < NUM_COLS; k++)
-            if (width_of(str(a, keys[k])) > wnum)
-                wnum = width_of(str(a, keys[k]));
+            if (acre_text_columns(str(a, keys[k])) > wnum)
+                wnum = acre_text_columns(str(a, keys[k]));
     }
     fprintf(out, "%s  ", str(doc, "period"));
     cell(out, "affiliate", wid, 0);

@@ -104,15 +104,23 @@ static char *fixed_text(const char *s, int scale)
     return out;
 }
 
-static int sign_of(const char *s)
+int acre_text_sign(const char *s)
 {
     acre_dec x;
     int sgn = 0;
     acre_dec_init(&x);
-    if (!acre_dec_parse_stored(&x, s, NULL))
+    if (s && !acre_dec_parse_stored(&x, s, NULL))
         sgn = acre_dec_sgn(&x);
     acre_dec_clear(&x);
     return sgn;
+}
+
+int acre_text_columns(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
 }
 
 void acre_payout_row_free(acre_payout_row *r)
@@ -146,10 +154,10 @@ int acre_payout_fill(acre_payout_row *r, const json_t *aff, const json_t *names)
         acre_payout_row_free(r);
         return ACRE_ENOMEM;
     }
-    r->status = sign_of(r->payable) > 0  ? "paid"
-                : sign_of(r->total) < 0  ? "negative"
-                : sign_of(r->total) == 0 ? "zero"
-                                         : "below_min_payout";
+    r->status = acre_text_sign(r->payable) > 0  ? "paid"
+                : acre_text_sign(r->total) < 0  ? "negative"
+                : acre_text_sign(r->total) == 0 ? "zero"
+                                                : "below_min_payout";
     return 0;
 }
 

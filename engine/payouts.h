@@ -24,6 +24,12 @@ typedef struct acre_payout_row {
 int acre_payout_fill(acre_payout_row *r, const json_t *aff, const json_t *names);
 void acre_payout_row_free(acre_payout_row *r);
 
+/* The sign of a decimal text acre wrote (-1, 0, 1; 0 for NULL or one that does not parse). */
+int acre_text_sign(const char *s);
+
+/* Columns of s on a terminal: its UTF-8 characters. */
+int acre_text_columns(const char *s);
+
 /* Writes s as one CSV field (RFC 4180: quoted when it holds a comma, a quote or a line break),
  * then a comma, or a line break when it is the last. */
 void acre_csv_field(FILE *out, const char *s, int last);

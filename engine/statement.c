@@ -141,15 +141,6 @@ static char *shown(const char *v)
     return s;
 }
 
-/* Columns of s on a terminal: its UTF-8 characters. */
-static int columns(const char *s)
-{
-    int n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 static void esc(FILE *out, const char *s, int html)
 {
     if (!html) {
@@ -328,8 +319,9 @@ static void line(statement *st, const json_t *l)
         fputs("</p>\n<dl>", out);
     } else {
         /* the heading whole (an ID may be 500 characters), the amount at column 59 or after */
-        int cols = columns(kind_title(str(l, "kind"))) + (*who ? 2 + columns(who) : 0) +
-                   (*name ? 3 + columns(name) : 0);
+        int cols = acre_text_columns(kind_title(str(l, "kind"))) +
+                   (*who ? 2 + acre_text_columns(who) : 0) +
+                   (*name ? 3 + acre_text_columns(name) : 0);
         fprintf(out, "  %s%s", kind_title(str(l, "kind")), *who ? ", " : "");
         esc(out, who, 0);
         if (*name) {
@@ -366,7 +358,7 @@ static void line(statement *st, const json_t *l)
                 st->oom = 1;
             if (!json_is_string(v))
                 snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
-            w = columns(lab) + 1 + columns(s ? s : num);
+            w = acre_text_columns(lab) + 1 + acre_text_columns(s ? s : num);
             if (any && col + 2 + w > 96) {
                 fputs(";\n    ", out);
                 col = 4;
@@ -453,17 +445,6 @@ static long bar_px(const char *v, const acre_dec *span, long px, int *oom)
     return n;
 }
 
-static int sign(const char *v)
-{
-    acre_dec x;
-    int sg = 0;
-    acre_dec_init(&x);
-    if (v && !acre_dec_parse_stored(&x, v, NULL))
-        sg = acre_dec_sgn(&x);
-    acre_dec_clear(&x);
-    return sg;
-}
-
 /* The largest of the values above 0 and the largest magnitude below 0 of the history. */
 static void extremes(const statement *st, acre_dec *pos, acre_dec *neg)
 {
@@ -526,8 +507,8 @@ static void chart(statement *st)
             fprintf(out,
                     "<rect x=\"%ld\" y=\"%ld\" width=\"%ld\" height=\"%ld\" class=\"%s\">"
                     "<title>%s %s: %s</title></rect>\n",
-                    x + k * bar, sign(v[k]) < 0 ? zero : zero - h, bar, h, k ? "payable" : "earned",
-                    r->period, k ? "payable" : "earned", v[k]);
+                    x + k * bar, acre_text_sign(v[k]) < 0 ? zero : zero - h, bar, h,
+                    k ? "payable" : "earned", r->period, k ? "payable" : "earned", v[k]);
         }
         fprintf(out, "<text x=\"%ld\" y=\"%d\" class=\"period\">%s</text>\n",
                 LEFT + i * slot + slot / 2, H - 8, r->period);

@@ -79,34 +79,43 @@ enum MHD_Result sv_periods(struct MHD_Connection *c, request *r)
     return sv_send_value(c, r, MHD_HTTP_OK, v, NULL, 0);
 }
 
-/* a ledger document in `format` (its whole text for json without an affiliate) */
+/* What a writer put in the memstream `out` (closed here): answered as `type`, or the
+ * engine's refusal. */
+static enum MHD_Result written(struct MHD_Connection *c, request *r, FILE *out, char **text,
+                               size_t *len, int rc, const acre_error *err, const char *type)
+{
+    fclose(out);
+    if (rc) {
+        free(*text);
+        return sv_engine_error(c, r, rc, err);
+    }
+    return sv_send_text(c, r, MHD_HTTP_OK, type, *text, *len);
+}
+
+/* a ledger document in `format` (its whole text for json without an affiliate), or with pay
+ * its payouts (json or csv, SPEC 10) */
 static enum MHD_Result send_ledger(struct MHD_Connection *c, request *r, acre_store *s,
-                                   char *ledger, const char *format, const char *only)
+                                   char *ledger, const char *format, const char *only, int pay)
 {
     char *text = NULL;
     size_t len = 0;
     acre_error err;
     FILE *out;
     int rc;
-    if (strcmp(format, "json") == 0 && !only)
+    if (!pay && strcmp(format, "json") == 0 && !only)
         return sv_send_text(c, r, MHD_HTTP_OK, "application/json", ledger, strlen(ledger));
     if (!(out = open_memstream(&text, &len))) {
         free(ledger);
         return MHD_NO;
     }
     acre_error_clear(&err);
-    rc = acre_ledger_write_named(out, s, ledger, format, only, &err);
-    fclose(out);
+    rc = pay ? acre_payouts_write(out, s, ledger, format, only, &err)
+             : acre_ledger_write_named(out, s, ledger, format, only, &err);
     free(ledger);
-    if (rc) {
-        free(text);
-        return sv_engine_error(c, r, rc, &err);
-    }
-    return sv_send_text(c, r, MHD_HTTP_OK,
-                        strcmp(format, "json") == 0  ? "application/json"
-                        : strcmp(format, "csv") == 0 ? "text/csv; charset=utf-8"
-                                                     : "text/plain; charset=utf-8",
-                        text, len);
+    return written(c, r, out, &text, &len, rc, &err,
+                   strcmp(format, "json") == 0  ? "application/json"
+                   : strcmp(format, "csv") == 0 ? "text/csv; charset=utf-8"
+                                                : "text/plain; charset=utf-8");
 }
 
 static const char *ledger_format(struct MHD_Connection *c)
@@ -145,7 +154,7 @@ enum MHD_Result sv_preview(struct MHD_Connection *c, request *r)
         return sv_engine_error(c, r, ACRE_EIO, &err);
     if ((rc = acre_close_period_opts(s, r->period, &o, &ledger, &err)))
         return sv_engine_error(c, r, rc, &err);
-    return send_ledger(c, r, s, ledger, format, NULL);
+    return send_ledger(c, r, s, ledger, format, NULL, 0);
 }
 
 typedef struct close_job {
@@ -221,32 +230,6 @@ enum MHD_Result sv_close_finish(struct MHD_Connection *c, request *r)
     }
 }
 
-/* the payouts of a ledger document in `format`, json or csv (SPEC 10) */
-static enum MHD_Result send_payouts(struct MHD_Connection *c, request *r, acre_store *s,
-                                    char *ledger, const char *format, const char *only)
-{
-    char *text = NULL;
-    size_t len = 0;
-    acre_error err;
-    FILE *out;
-    int rc;
-    if (!(out = open_memstream(&text, &len))) {
-        free(ledger);
-        return MHD_NO;
-    }
-    acre_error_clear(&err);
-    rc = acre_payouts_write(out, s, ledger, format, only, &err);
-    fclose(out);
-    free(ledger);
-    if (rc) {
-        free(text);
-        return sv_engine_error(c, r, rc, &err);
-    }
-    return sv_send_text(
-        c, r, MHD_HTTP_OK,
-        strcmp(format, "json") == 0 ? "application/json" : "text/csv; charset=utf-8", text, len);
-}
-
 /* payouts' format= : json (the default) or csv, else NULL */
 static const char *payouts_format(struct MHD_Connection *c)
 {
@@ -313,9 +296,7 @@ enum MHD_Result sv_ledger(struct MHD_Connection *c, request *r)
         }
         return sv_engine_error(c, r, rc, &err);
     }
-    if (pay)
-        return send_payouts(c, r, s, doc, format, only && *only ? only : NULL);
-    return send_ledger(c, r, s, doc, format, only && *only ? only : NULL);
+    return send_ledger(c, r, s, doc, format, only && *only ? only : NULL, pay);
 }
 
 /* GET /metrics: Prometheus' text format */
@@ -421,12 +402,6 @@ enum MHD_Result sv_statement(struct MHD_Connection *c, request *r, const char *i
     if (!(out = open_memstream(&text, &len)))
         return MHD_NO;
     rc = acre_statement_write(out, s, r->period, id, format, &err);
-    fclose(out);
-    if (rc) {
-        free(text);
-        return sv_engine_error(c, r, rc, &err);
-    }
-    return sv_send_text(c, r, MHD_HTTP_OK,
-                        format[0] == 'h' ? "text/html; charset=utf-8" : "text/plain; charset=utf-8",
-                        text, len);
+    return written(c, r, out, &text, &len, rc, &err,
+                   format[0] == 'h' ? "text/html; charset=utf-8" : "text/plain; charset=utf-8");
 }
