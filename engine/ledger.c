@@ -18,19 +18,6 @@ static const char *str(const json_t *o, const char *k)
     return s ? s : "";
 }
 
-/* s, then spaces to `width` columns (left-aligned), or spaces then s (right-aligned). */
-static void cell(FILE *out, const char *s, int width, int right)
-{
-    int pad = width - acre_text_columns(s);
-    if (right)
-        for (; pad > 0; pad--)
-            fputc(' ', out);
-    fputs(s, out);
-    if (!right)
-        for (; pad > 0; pad--)
-            fputc(' ', out);
-}
-
 enum { NUM_COLS = 4 };
 
 /* A table for people: per affiliate its name (with names), lines' count, totals and payout
@@ -61,15 +48,15 @@ static int summary(FILE *out, const json_t *doc, const char *only, const json_t 
                 wnum = acre_text_columns(str(a, keys[k]));
     }
     fprintf(out, "%s  ", str(doc, "period"));
-    cell(out, "affiliate", wid, 0);
+    acre_text_cell(out, "affiliate", wid, 0);
     if (names) {
         fputc(' ', out);
-        cell(out, "name", wname, 0);
+        acre_text_cell(out, "name", wname, 0);
     }
     fprintf(out, " %-3s %5s", "cur", "lines");
     for (int k = 0; k < NUM_COLS; k++) {
         fputc(' ', out);
-        cell(out, heads[k], wnum, 1);
+        acre_text_cell(out, heads[k], wnum, 1);
     }
     fputs("  status\n", out);
     json_array_foreach(affs, i, a)
@@ -82,15 +69,15 @@ static int summary(FILE *out, const json_t *doc, const char *only, const json_t 
         if (acre_payout_fill(&r, a, names))
             return ACRE_ENOMEM;
         fprintf(out, "%7s  ", "");
-        cell(out, r.affiliate_id, wid, 0);
+        acre_text_cell(out, r.affiliate_id, wid, 0);
         if (names) {
             fputc(' ', out);
-            cell(out, r.name, wname, 0);
+            acre_text_cell(out, r.name, wname, 0);
         }
         fprintf(out, " %-3s %5zu", cur, json_array_size(json_object_get(a, "lines")));
         for (int k = 0; k < NUM_COLS; k++) {
             fputc(' ', out);
-            cell(out, str(a, keys[k]), wnum, 1);
+            acre_text_cell(out, str(a, keys[k]), wnum, 1);
         }
         fprintf(out, "  %s\n", r.status);
         acre_payout_row_free(&r);
@@ -119,15 +106,15 @@ static int summary(FILE *out, const json_t *doc, const char *only, const json_t 
         s = acre_dec_format_fixed(&sum, scale, ACRE_ROUND_HALF_EVEN);
         if (s) {
             fprintf(out, "%7s  ", "");
-            cell(out, "to pay", wid, 0);
+            acre_text_cell(out, "to pay", wid, 0);
             if (names) {
                 fputc(' ', out);
-                cell(out, "", wname, 0);
+                acre_text_cell(out, "", wname, 0);
             }
             fprintf(out, " %-3s %5s", curs[k], "");
             for (int c = 0; c <= 2; c++) { /* up to payable: no trailing spaces */
                 fputc(' ', out);
-                cell(out, c == 2 ? s : "", wnum, 1);
+                acre_text_cell(out, c == 2 ? s : "", wnum, 1);
             }
             fputc('\n', out);
         }

@@ -123,6 +123,18 @@ int acre_text_columns(const char *s)
     return n;
 }
 
+void acre_text_cell(FILE *out, const char *s, int width, int right)
+{
+    int pad = width - acre_text_columns(s);
+    if (right)
+        for (; pad > 0; pad--)
+            fputc(' ', out);
+    fputs(s, out);
+    if (!right)
+        for (; pad > 0; pad--)
+            fputc(' ', out);
+}
+
 void acre_payout_row_free(acre_payout_row *r)
 {
     free(r->total);

@@ -30,6 +30,9 @@ int acre_text_sign(const char *s);
 /* Columns of s on a terminal: its UTF-8 characters. */
 int acre_text_columns(const char *s);
 
+/* s, then spaces to `width` columns (left-aligned), or spaces then s (right-aligned). */
+void acre_text_cell(FILE *out, const char *s, int width, int right);
+
 /* Writes s as one CSV field (RFC 4180: quoted when it holds a comma, a quote or a line break),
  * then a comma, or a line break when it is the last. */
 void acre_csv_field(FILE *out, const char *s, int last);

@@ -15,6 +15,7 @@
 #include "acre/decimal.h"
 #include "acre/ledger.h"
 #include "alloc.h"
+#include "chart.h"
 #include "jsonval.h"
 #include "payouts.h"
 
@@ -143,29 +144,13 @@ static char *shown(const char *v)
 
 static void esc(FILE *out, const char *s, int html)
 {
-    if (!html) {
-        /* a name's line break or tab would start a line of the document of its own */
-        for (; *s; s++)
-            fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, out);
+    if (html) {
+        acre_markup_text(out, s);
         return;
     }
+    /* a name's line break or tab would start a line of the document of its own */
     for (; *s; s++)
-        switch (*s) {
-        case '<':
-            fputs("&lt;", out);
-            break;
-        case '>':
-            fputs("&gt;", out);
-            break;
-        case '&':
-            fputs("&amp;", out);
-            break;
-        case '"':
-            fputs("&quot;", out);
-            break;
-        default:
-            fputc(*s, out);
-        }
+        fputc((unsigned char)*s < 0x20 || *s == 0x7f ? ' ' : *s, out);
 }
 
 /* A value of `key`: shown (a number's fraction as decimals), and in HTML with the exact
@@ -418,30 +403,16 @@ static void totals(statement *st)
         fprintf(out, "  status: %s\n", status_text(p->status));
 }
 
-/* The bar of v in a plot whose values span `span` over `px` pixels: its height, exactly
- * scaled and rounded to a pixel. */
+/* The bar of the decimal text v (NULL: none) in a plot whose values span `span` over `px`
+ * pixels (acre_chart_px). */
 static long bar_px(const char *v, const acre_dec *span, long px, int *oom)
 {
-    acre_dec x, h;
-    char *s;
+    acre_dec x;
     long n = 0;
     acre_dec_init(&x);
-    acre_dec_init(&h);
-    if (v && acre_dec_sgn(span) > 0 && !acre_dec_parse_stored(&x, v, NULL)) {
-        if (acre_dec_sgn(&x) < 0)
-            acre_dec_neg(&x, &x);
-        acre_dec_set_si(&h, px);
-        acre_dec_mul(&x, &x, &h);
-        if (!acre_dec_div(&x, &x, span)) {
-            if ((s = acre_dec_format_fixed(&x, 0, ACRE_ROUND_HALF_EVEN)))
-                n = strtol(s, NULL, 10);
-            else
-                *oom = 1;
-            free(s);
-        }
-    }
+    if (v && !acre_dec_parse_stored(&x, v, NULL))
+        n = acre_chart_px(&x, span, px, oom);
     acre_dec_clear(&x);
-    acre_dec_clear(&h);
     return n;
 }
 

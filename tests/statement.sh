@@ -11,6 +11,11 @@
 #    earned, brought forward, payable, carried forward, its total and minimum payout); the file
 #    loads nothing from anywhere (no script, no link, no URL but the SVG namespace).
 # 4. A period not closed, an affiliate not in the ledger (exit 4), no --affiliate (exit 2).
+# 5. The manager's chart (`acre simulate --format svg|html`), the deal of
+#    docs/guides/trying-a-new-deal.md (casino-revshare at 30% instead of 25%) over the demo's
+#    three closed months and open April: the SVG is well-formed XML whose bars are the worked
+#    heights below; the HTML, printed by Chromium, holds every figure of `--format json`, and
+#    aff_nordic's 184.12 -> 220.35 (+36.23, 19.7%: +6.23 in January, +30.00 in March).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 acre=$1
@@ -144,6 +149,74 @@ check "not in the ledger: exit 4" \
 "$acre" --db d.db statement 2026-03 >/dev/null 2>err
 check "no --affiliate: exit 2" "2 acre: statement: --affiliate ID names whose statement" \
     "$? $(head -1 err)"
+
+# the manager's chart: 25% -> 30% on casino-revshare
+sed 's/"25%"/"30%"/; s/share 25%/share 30%/' "$fixtures/demo/plans/casino-revshare.json" >n30.json
+"$acre" --db d.db simulate 2026-01..2026-04 --plan n30.json --format svg >sim.svg
+check "simulate svg" 0 $?
+check "the svg is well-formed XML" ok "$(python3 -c 'import sys, xml.etree.ElementTree as E
+E.parse(sys.argv[1]); print("ok")' sim.svg 2>&1)"
+check "aff_nordic's heading" 1 "$(grep -c '>aff_nordic EUR: baseline 184.12, simulated 220.35, difference 36.23 (19.7%)<' sim.svg)"
+# aff_nordic's bars: no value below 0, the largest 180.00 (March simulated) spans the plot's 80
+# pixels, so a bar is value * 80 / 180 rounded: 150.00 -> 66.67 -> 67, 40.35 -> 17.93 -> 18,
+# 34.12 -> 15.16 -> 15, 0 -> 0
+bars=$(sed -n '/>aff_nordic EUR:/,/<\/g>/p' sim.svg | sed -n 's/.*height="\([0-9]*\)" class="\(base\|sim\)"><title>\(.*\)<\/title>.*/\3 \1/p')
+check "aff_nordic's bar heights" "2026-01 baseline: 34.12 15
+2026-01 simulated: 40.35 18
+2026-02 baseline: 0.00 0
+2026-02 simulated: 0.00 0
+2026-03 baseline: 150.00 67
+2026-03 simulated: 180.00 80
+2026-04 baseline: 0.00 0
+2026-04 simulated: 0.00 0" "$bars"
+# the EUR total's zero line: its values reach 180.00 above 0 and 30.00 below (February's
+# clawback of aff_nordic_sub), a span of 210 over 80 pixels: 180 * 80 / 210 = 68.57 -> 69 below
+# the plot's top at 26: y = 95
+check "a zero line above the clawback" 1 \
+    "$(sed -n '/>total EUR:/,/<\/g>/p' sim.svg | grep -c '<line x1="10" y1="95" x2="750" y2="95"')"
+check "the differences under the months" "+6.23 +30.00" \
+    "$(sed -n '/>aff_nordic EUR:/,/<\/g>/p' sim.svg | sed -n 's/.*class="diff up">\(.*\)<\/text>/\1/p' | tr '\n' ' ' | sed 's/ $//')"
+"$acre" --db d.db simulate 2026-01..2026-04 --plan n30.json --format html >sim.html
+check "simulate html: self-contained" "" \
+    "$(grep -o -i -e '<script' -e '<link' -e '<img' -e 'url(' -e 'https\?://[^"]*' sim.html |
+        grep -v '^http://www.w3.org/2000/svg$')"
+rm -f s.pdf
+timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --no-pdf-header-footer \
+    --user-data-dir="$work/chrome" --print-to-pdf="$work/s.pdf" "file://$work/sim.html" \
+    >/dev/null 2>&1
+check "simulate html: printed to PDF" 1 "$([ -s s.pdf ] && echo 1)"
+pdftotext -layout s.pdf sim.txt 2>/dev/null
+"$acre" --db d.db simulate 2026-01..2026-04 --plan n30.json --format json >sim.json
+missing=""
+for amount in $(jq -r '.affiliates[] | (.baseline, .simulated, .difference,
+        (.periods[] | .baseline, .simulated, .difference))' sim.json | sort -u); do
+    grep -q -- "$amount" sim.txt || missing="$missing $amount"
+done
+check "simulate html: every figure in the PDF" "" "$missing"
+# March: 150.00 -> 180.00 for aff_nordic, and so for the EUR total (aff_nordic_sub earns 0)
+check "simulate html: aff_nordic's and the EUR total's March row" 2 \
+    "$(grep -c '^ *2026-03 *150.00 *180.00 *30.00$' sim.txt)"
+check "simulate html: aff_nordic's sum" 1 \
+    "$(grep -A1 '^ *aff_nordic EUR$' sim.txt | grep -c 'baseline 184.12, simulated 220.35, difference 36.23 (19.7%)')"
+# the SVG printed too: its text is there
+rm -f s.pdf
+timeout 120 "$chrome" --headless --no-sandbox --disable-gpu --no-pdf-header-footer \
+    --user-data-dir="$work/chrome" --print-to-pdf="$work/s.pdf" "file://$work/sim.svg" \
+    >/dev/null 2>&1
+check "simulate svg: printed, its headings there" 1 \
+    "$(pdftotext s.pdf - 2>/dev/null | grep -c 'aff_nordic EUR: baseline 184.12, simulated 220.35, difference 36.23 (19.7%)')"
+# an ID with markup and a control character, assigned for April: escaped, still XML
+printf '%s\n' '{"affiliate_id":"x<y>&\"z'"'"' \u0001,","currency":"EUR"}' >nasty.ndjson
+printf '%s\n' '{"affiliate_id":"x<y>&\"z'"'"' \u0001,","plan_id":"casino-revshare","effective_from":"2026-04"}' >nasty-a.ndjson
+cp d.db n.db
+"$acre" --db n.db ingest affiliates nasty.ndjson >/dev/null &&
+    "$acre" --db n.db ingest assignments nasty-a.ndjson >/dev/null
+"$acre" --db n.db simulate 2026-04 --plan n30.json --format svg >n.svg
+check "a markup ID: escaped" 1 "$(grep -c '>x&lt;y&gt;&amp;&quot;z&#39;  , EUR: ' n.svg)"
+check "a markup ID: still XML" ok "$(python3 -c 'import sys, xml.etree.ElementTree as E
+E.parse(sys.argv[1]); print("ok")' n.svg 2>&1)"
+check "a markup ID: one quoted CSV field" 1 \
+    "$("$acre" --db n.db simulate 2026-04 --plan n30.json --format csv | grep -c '^2026-04,"x<y>&""z'"'"' .,",EUR,0.00,0.00,0.00$')"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -531,8 +531,8 @@ static int cmd_simulate(const args *a)
     if (a->npos != 2 || strlen(a->pos[1]) >= sizeof from)
         return usage("simulate: name FROM or FROM..TO (YYYY-MM)");
     if (a->format_given && strcmp(a->format, "table") && strcmp(a->format, "json") &&
-        strcmp(a->format, "csv"))
-        return usage("simulate: --format table, json or csv");
+        strcmp(a->format, "csv") && strcmp(a->format, "svg") && strcmp(a->format, "html"))
+        return usage("simulate: --format table, json, csv, svg or html");
     snprintf(from, sizeof from, "%s", a->pos[1]);
     if ((to = strstr(from, ".."))) {
         *to = '\0';
@@ -767,9 +767,10 @@ const cli_command cli_commands[] = {
      "                     match\n"},
     {"simulate", cmd_simulate, CLI_STORE,
      "  simulate FROM[..TO] --plan FILE... [--assign AFF=PLAN[@V]...] [--affiliate ID]\n"
-     "           [--format table|json|csv]\n"
+     "           [--format table|json|csv|svg|html]\n"
      "                     recompute closed and open periods with other plans or assignments;\n"
-     "                     show each affiliate's baseline and simulated earned; writes nothing\n"},
+     "                     show each affiliate's baseline and simulated earned (svg, html: as\n"
+     "                     a chart per affiliate and period); writes nothing\n"},
     {"verify", cmd_verify, CLI_NO_STORE,
      "  verify FILE        re-derive every line of a ledger file from its own detail, the\n"
      "                     totals and the digest; exit 1 naming each line that does not add up\n"},
