@@ -212,6 +212,8 @@ static int process_one(void *arg, int query, const acre_grp *g, acre_error *err)
     x->err = err;
     x->query = query;
     rc = process(x, x->rq[query].tag, g);
+    if (x->progress && ++x->nread % ACRE_CLOSE_PROGRESS == 0)
+        x->progress(x->progress_ctx, "reading", x->nread);
     x->err = own;
     return rc;
 }
@@ -623,6 +625,9 @@ static int refuse_missing(ctx *x, acre_error *err)
     return ACRE_EREFUSED;
 }
 
+static int close_run(acre_store *s, const char *period, const acre_close_opts *o,
+                     long long watermark, char **ledger, acre_error *err);
+
 int acre_close_period(acre_store *s, const char *period, int store, char **ledger,
                       acre_error *err)
 {
@@ -632,12 +637,20 @@ int acre_close_period(acre_store *s, const char *period, int store, char **ledge
 int acre_close_period_opts(acre_store *s, const char *period, const acre_close_opts *o,
                            char **ledger, acre_error *err)
 {
-    return acre_close_period_at(s, period, o->store, -1, o->allow_gap, o->full_read, ledger, err);
+    return close_run(s, period, o, -1, ledger, err);
 }
 
 int acre_close_period_at(acre_store *s, const char *period, int store, long long watermark,
                          int allow_gap, int full, char **ledger, acre_error *err)
 {
+    acre_close_opts o = {.store = store, .allow_gap = allow_gap, .full_read = full};
+    return close_run(s, period, &o, watermark, ledger, err);
+}
+
+static int close_run(acre_store *s, const char *period, const acre_close_opts *o,
+                     long long watermark, char **ledger, acre_error *err)
+{
+    int store = o->store, allow_gap = o->allow_gap, full = o->full_read;
     ctx x;
     acre_close *c = &x.c;
     acre_buf doc = {0};
@@ -648,6 +661,8 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
     *ledger = NULL;
     x.s = s;
     x.err = err;
+    x.progress = o->progress;
+    x.progress_ctx = o->progress_ctx;
     if (acre_month_parse(period, strlen(period), &c->period))
         return acre_error_set(err, ACRE_EUSAGE, "period", "period",
                               "period \"%s\" is not a month YYYY-MM", period);
@@ -683,6 +698,8 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
         goto out;
     if (watermark >= 0 && watermark < x.seq)
         x.seq = watermark;
+    if (x.progress)
+        x.progress(x.progress_ctx, "reading", 0);
     /* a full read starts now, so that its readers work while the state loads; an incremental
      * one once the customers' part is known */
     if ((rc = acre_close_plan_reading(&x, full, err)))
@@ -698,6 +715,8 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
         rc = acre_close_oom(err);
         goto out;
     }
+    if (x.progress)
+        x.progress(x.progress_ctx, "computing", x.nread);
     if ((rc = run_rules(c, err)))
         goto out;
     free_events(c);
@@ -715,6 +734,8 @@ int acre_close_period_at(acre_store *s, const char *period, int store, long long
         if (c->custs[i].qualifies && !c->custs[i].outcome)
             c->custs[i].outcome = 3;
     acre_close_totals(&x);
+    if (x.progress)
+        x.progress(x.progress_ctx, "writing", x.nread);
     if (!store && acre_close_write_ledger(&x, &doc, digest)) {
         rc = acre_close_oom(err);
         goto out;

@@ -144,6 +144,10 @@ typedef struct ctx {
     const acre_plan **held;
     acre_buf key;
     acre_error *err;
+    /* acre_close_opts.progress: told every ACRE_CLOSE_PROGRESS records read, and at each stage */
+    void (*progress)(void *ctx, const char *stage, long records);
+    void *progress_ctx;
+    long nread; /* records processed */
 } ctx;
 
 /* Sets err to out of memory; returns ACRE_ENOMEM. */

@@ -342,7 +342,13 @@ static int close_or_preview(const args *a, int store)
     acre_error_clear(&err);
     {
         acre_close_opts o = {.store = store, .allow_gap = a->allow_gap, .full_read = a->full_read};
+        close_progress pr;
+        if (close_progress_start(&pr, store ? "close" : "preview", a->pos[1], a->quiet)) {
+            o.progress = close_progress_show;
+            o.progress_ctx = &pr;
+        }
         rc = acre_close_period_opts(s, a->pos[1], &o, &ledger, &err);
+        close_progress_end(&pr);
     }
     if (rc) {
         fprintf(stderr, "acre: %s: %s\n", store ? "close" : "preview", err.message);
@@ -572,7 +578,7 @@ static int cmd_simulate(const args *a)
     o.assigns = as;
     o.nassigns = a->nassigns;
     o.summaries = 1; /* the comparison is all this command prints */
-    if (isatty(2)) {
+    if (isatty(2) && !a->quiet) {
         clock_gettime(CLOCK_MONOTONIC, &pr.start);
         o.progress = on_progress;
         o.progress_ctx = &pr;
@@ -726,10 +732,11 @@ const cli_command cli_commands[] = {
      "  plan show ID[@V]   a stored plan's JSON (the newest version without @V)\n"},
     {"preview", cmd_preview, CLI_STORE,
      "  preview PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
-     "         [--allow-gap] [--full-read]\n"
+     "         [--allow-gap] [--full-read] [--quiet]\n"
      "                     compute PERIOD (YYYY-MM) exactly as close would; store nothing\n"},
     {"close", cmd_close, CLI_STORE,
      "  close PERIOD [--allow-gap] [--early] [--anchor FILE] [--key-file FILE] [--full-read]\n"
+     "        [--quiet]\n"
      "                     compute and store PERIOD's ledger; closed periods never change.\n"
      "                     It reads the months since the last close and what changed before\n"
      "                     them (--full-read: every record, the same ledger, slower).\n"
@@ -737,7 +744,8 @@ const cli_command cli_commands[] = {
      "                     PERIOD are not closed (unless --allow-gap), or PERIOD has not\n"
      "                     ended by the UTC clock (unless --early). Prints\n"
      "                     {\"period\":...,\"digest\":...}, the new head, and appends that\n"
-     "                     line to the anchor FILE\n"},
+     "                     line to the anchor FILE. A close of more than a second shows\n"
+     "                     on a terminal how far it is (not with --quiet)\n"},
     /* ledger --file reads no store */
     {"ledger", cmd_ledger, CLI_STORE,
      "  ledger PERIOD [--format json|csv|hledger|beancount|summary] [--affiliate ID]\n"
@@ -767,7 +775,7 @@ const cli_command cli_commands[] = {
      "                     match\n"},
     {"simulate", cmd_simulate, CLI_STORE,
      "  simulate FROM[..TO] --plan FILE... [--assign AFF=PLAN[@V]...] [--affiliate ID]\n"
-     "           [--format table|json|csv|svg|html]\n"
+     "           [--format table|json|csv|svg|html] [--quiet]\n"
      "                     recompute closed and open periods with other plans or assignments;\n"
      "                     show each affiliate's baseline and simulated earned (svg, html: as\n"
      "                     a chart per affiliate and period); writes nothing\n"},

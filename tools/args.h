@@ -11,7 +11,7 @@ typedef struct args {
     const char *rejects, *format, *affiliate, *file, *into;
     const char *head, *anchor, *key_file; /* audit and close (SPEC 10 "Audit") */
     int recompute, atomic, explain, help, version, update, on_disk, format_given;
-    int quiet;                   /* ingest: no progress on the terminal */
+    int quiet;                   /* ingest, close, preview, simulate: no progress shown */
     int allow_gap, early, again; /* SPEC 10's safeguards, overridden */
     int full_read;               /* close, preview, replay: read every record (acre_close_opts) */
     const char *pos[256];

@@ -1,8 +1,11 @@
-/* tools/progress.c — progress of a long ingest on a terminal: how far into the file, how many
- * records, how fast; one line rewritten in place on stderr, cleared at the end, and nothing at
- * all when stderr is not a terminal or with --quiet. Integer arithmetic only. */
+/* tools/progress.c — progress of a long ingest on a terminal (how far into the file, how many
+ * records, how fast) and of a long close (its stage, the records read, how fast); one line
+ * rewritten in place on stderr, cleared at the end, and nothing at all when stderr is not a
+ * terminal or with --quiet. Integer arithmetic only. */
 #include "progress.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,6 +67,54 @@ void progress_show(void *ctx, long received)
 }
 
 void progress_end(ingest_progress *p)
+{
+    if (p->shown) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+}
+
+int close_progress_start(close_progress *p, const char *what, const char *period, int quiet)
+{
+    const char *d = getenv("ACRE_PROGRESS_DELAY_MS");
+    p->delay_ms = d && *d ? atol(d) : 1000;
+    p->what = what;
+    p->period = period;
+    p->stage = NULL;
+    p->shown = 0;
+    clock_gettime(CLOCK_MONOTONIC, &p->start);
+    p->last = p->start;
+    return !quiet && isatty(STDERR_FILENO);
+}
+
+void close_progress_show(void *ctx, const char *stage, long records)
+{
+    close_progress *p = ctx;
+    struct timespec now;
+    long long ms;
+    char recs[32], rate[32];
+    int same = p->stage && strcmp(p->stage, stage) == 0;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ms = ms_between(&p->start, &now);
+    if (ms < p->delay_ms || (same && ms_between(&p->last, &now) < 200))
+        return;
+    p->last = now;
+    p->stage = stage;
+    grouped(recs, sizeof recs, records);
+    grouped(rate, sizeof rate, ms > 0 ? records * 1000LL / ms : records);
+    fprintf(stderr, "\racre: %s %s: ", p->what, p->period);
+    if (strcmp(stage, "reading") == 0)
+        fprintf(stderr, "reading records, %s so far, %s records/s", recs, rate);
+    else if (strcmp(stage, "computing") == 0)
+        fprintf(stderr, "computing the ledger from %s records", recs);
+    else
+        fprintf(stderr, "%s the ledger", stage);
+    fputs("\033[K", stderr);
+    fflush(stderr);
+    p->shown = 1;
+}
+
+void close_progress_end(close_progress *p)
 {
     if (p->shown) {
         fputs("\r\033[K", stderr);

@@ -1,4 +1,4 @@
-/* tools/progress.h — progress of a long ingest on a terminal (tools/progress.c). */
+/* tools/progress.h — progress of a long ingest or close on a terminal (tools/progress.c). */
 #ifndef ACRE_TOOLS_PROGRESS_H
 #define ACRE_TOOLS_PROGRESS_H
 
@@ -25,5 +25,27 @@ void progress_show(void *ctx, long received);
 
 /* Clears the line, if one was written. */
 void progress_end(ingest_progress *p);
+
+/* What a close (or preview) of one period has shown. */
+typedef struct close_progress {
+    const char *what, *period; /* "close", "2026-03" */
+    struct timespec start, last;
+    const char *stage; /* the stage last shown */
+    long delay_ms;     /* nothing before: $ACRE_PROGRESS_DELAY_MS, else 1000 */
+    int shown;
+} close_progress;
+
+/* Starts p: 1 when progress is to be shown (stderr a terminal and not quiet), 0 when not. */
+int close_progress_start(close_progress *p, const char *what, const char *period, int quiet);
+
+/* acre_close_opts.progress: nothing in the first second (most closes are done by then;
+ * $ACRE_PROGRESS_DELAY_MS sets another wait, 0 none); then
+ * at each new stage and at most five times a second, rewrites the terminal's last line:
+ * "acre: close 2026-03: reading records, 1,234,567 so far, 412,000 records/s", "computing the
+ * ledger from 1,234,567 records", "writing the ledger". */
+void close_progress_show(void *ctx, const char *stage, long records);
+
+/* Clears the line, if one was written. */
+void close_progress_end(close_progress *p);
 
 #endif

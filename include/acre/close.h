@@ -26,7 +26,16 @@ typedef struct acre_close_opts {
     int full_read; /* read every record stored, as the first close does, instead of the months
                     * since the last close and what changed before them (the same ledger:
                     * docs/design.md "An incremental close") */
+    /* may be NULL; else called on the calling thread as the close goes: with stage "reading"
+     * and the records read so far, every ACRE_CLOSE_PROGRESS of them, then "computing" (the
+     * rules) and "writing" (the ledger, and with `store` the close), each with every record
+     * read. A close that reads little calls it only at those stages. */
+    void (*progress)(void *ctx, const char *stage, long records);
+    void *progress_ctx;
 } acre_close_opts;
+
+/* Records read between two calls of acre_close_opts.progress. */
+#define ACRE_CLOSE_PROGRESS 65536
 
 /* acre_close_period with options. */
 int acre_close_period_opts(acre_store *s, const char *period, const acre_close_opts *o,
