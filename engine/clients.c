@@ -73,21 +73,6 @@ static int oom(acre_error *err)
     return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
 }
 
-/* n random bytes as 2n hex digits */
-static int random_hex(char *out, size_t n, acre_error *err)
-{
-    unsigned char b[32];
-    static const char hex[] = "0123456789abcdef";
-    if (n > sizeof b || RAND_bytes(b, (int)n) != 1)
-        return acre_error_set(err, ACRE_ERROR, NULL, NULL, "no random bytes from OpenSSL");
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[b[i] >> 4];
-        out[2 * i + 1] = hex[b[i] & 15];
-    }
-    out[2 * n] = 0;
-    return 0;
-}
-
 static int pbkdf2_hex(char out[65], const char *secret, const char *salt, long iterations,
                       acre_error *err)
 {
@@ -239,8 +224,8 @@ int acre_client_add(acre_store *s, const char *name, const char *scope, const ch
     if ((rc = acre_scope_check(s, scope, err)))
         goto fail;
     memcpy(out->client_id, "acre_", 5);
-    if ((rc = random_hex(out->client_id + 5, 12, err)) || (rc = random_hex(secret, 32, err)) ||
-        (rc = random_hex(salt, 16, err)) ||
+    if ((rc = acre_random_hex(out->client_id + 5, 12, err)) ||
+        (rc = acre_random_hex(secret, 32, err)) || (rc = acre_random_hex(salt, 16, err)) ||
         (rc = pbkdf2_hex(hash, secret, salt, ACRE_CLIENT_ITERATIONS, err)))
         goto fail;
     snprintf(out->name, sizeof out->name, "%s", name);
@@ -358,7 +343,7 @@ int acre_token_issue(acre_store *s, const char *client_id, const char *secret, c
     p[0] = acre_val_int(now);
     if ((rc = acre_store_query(s, &q_token_expired, p, NULL, NULL, "deleting expired tokens",
                                err)) ||
-        (rc = random_hex(out->access_token, 32, err)))
+        (rc = acre_random_hex(out->access_token, 32, err)))
         goto fail;
     acre_sha256_hex(token_hash, out->access_token, 64);
     snprintf(out->client_id, sizeof out->client_id, "%s", r.c.client_id);

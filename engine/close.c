@@ -462,6 +462,9 @@ static int store_close(ctx *x, acre_buf *doc, char digest[72], acre_error *err)
         return rc;
     if (d.rc)
         return acre_close_oom(err);
+    /* postbacks' events (SPEC 12), in the close's transaction */
+    if ((rc = acre_close_events(x, err)))
+        return rc;
     return acre_close_write_close(x, doc->p, digest, err);
 }
 
@@ -597,6 +600,11 @@ static void ctx_free(ctx *x)
     free(x->judged);
     acre_buf_free(&x->out_counted);
     acre_close_load_free(x);
+}
+
+void acre_close_ctx_free(ctx *x)
+{
+    ctx_free(x);
 }
 
 static int by_text(const void *a, const void *b)

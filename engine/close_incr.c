@@ -92,13 +92,13 @@ static const acre_query q_bonus_key = {
     0,
     0};
 /* Q_B: a customer's records, with every version (a transaction's customer may change) */
-static const acre_query q_txn_cust = {ACRE_Q_RECORDS,
-                                      "txn",
-                                      TX_COLS,
-                                      {{"customer_id", ACRE_EQ}, {"seq", ACRE_LE}},
-                                      {"transaction_id", "seq", NULL},
-                                      0,
-                                      0};
+const acre_query acre_close_q_txn_cust = {ACRE_Q_RECORDS,
+                                          "txn",
+                                          TX_COLS,
+                                          {{"customer_id", ACRE_EQ}, {"seq", ACRE_LE}},
+                                          {"transaction_id", "seq", NULL},
+                                          0,
+                                          0};
 static const acre_query q_bonus_cust = {
     ACRE_Q_RECORDS,
     "bonus_event",
@@ -372,7 +372,7 @@ int acre_close_start_incremental(ctx *x, acre_error *err)
                 set[k++] = acre_val_text(c->custs[i].id);
                 set[k++] = acre_val_int(x->seq);
             }
-        add(x, &q_txn_cust, TB_TXN, Q_B, NULL, 0, set + at, nc, 2);
+        add(x, &acre_close_q_txn_cust, TB_TXN, Q_B, NULL, 0, set + at, nc, 2);
     }
     {
         /* gaming activity */

@@ -75,6 +75,8 @@ extern const struct acre_query acre_close_q_txn, acre_close_q_bonus, acre_close_
 /* engine/close_incr.c's: the transaction versions dated in a month, from the date index alone
  * (tests/test_ingest.c checks that SQLite plans it so) */
 extern const struct acre_query acre_close_q_txn_dated;
+/* a customer's transactions, every version (customer_id, then the watermark) */
+extern const struct acre_query acre_close_q_txn_cust;
 
 typedef struct assign {
     char *plan_id;
@@ -220,6 +222,24 @@ int acre_close_start_reading(ctx *x, acre_error *err);
  * statement of acre_close_old_customer first. The rule kinds' own state is their load hooks'
  * (engine/close.c calls them next). Returns 0 or an error (err set). */
 int acre_close_load(ctx *x, acre_error *err);
+
+/* For qualification at ingest (engine/events.c): what acre_close_load reads, but of the
+ * customers ids[0..n) alone (sorted, distinct): plans, affiliates, assignments, those
+ * customers (indexed), their settled rows and every rate; no balances, closes or judgments.
+ * Flags are the caller's (acre_close_flag_bit). At the watermark x->seq. */
+int acre_close_load_some(ctx *x, char *const *ids, int n, acre_error *err);
+
+/* The events of a close being stored (engine/events.c): a `qualified` event for each customer
+ * it settles that has none for that plan yet, a `clawback` event for each CPA it claws back. */
+int acre_close_events(ctx *x, acre_error *err);
+
+/* Frees what a ctx holds (engine/close.c), the customers' events included. */
+void acre_close_ctx_free(ctx *x);
+
+/* The bit (acre_flag_names order) of a flag record's version active at the end of the period
+ * that ends at next_start (flagged before it, not cleared before it), or 0. */
+unsigned acre_close_flag_bit(const char *flag, const char *flagged_at, const char *cleared_at,
+                             const char *next_start);
 
 /* The affiliate and signup customer `id` had in its newest version at or below seq (the
  * watermark of an earlier close): sets *aff to that affiliate's index in acre_close.affs (-1

@@ -535,20 +535,25 @@ static int add_settled(ctx *x, const acre_value *row, acre_error *err)
     return 0;
 }
 
+unsigned acre_close_flag_bit(const char *flag, const char *flagged_at, const char *cleared_at,
+                             const char *next_start)
+{
+    /* active at the period's end: flagged before the next month starts, not cleared before it */
+    if (strcmp(flagged_at, next_start) >= 0 || (cleared_at && strcmp(cleared_at, next_start) < 0))
+        return 0;
+    for (int f = 0; f < 4; f++)
+        if (strcmp(acre_flag_names[f], flag) == 0)
+            return 1u << f;
+    return 0;
+}
+
 static int add_flag(ctx *x, const acre_value *row, acre_error *err)
 {
     long i;
     (void)err;
-    /* active at the period's end: flagged before the next month starts, not cleared before it */
-    if (strcmp(TXT(2), x->c.next_start) >= 0)
-        return 0;
-    if (TXT(3) && strcmp(TXT(3), x->c.next_start) < 0)
-        return 0;
     if (!acre_strset_get(&x->c.cust_index, TXT(0), strlen(TXT(0)), &i))
         return 0;
-    for (int f = 0; f < 4; f++)
-        if (strcmp(acre_flag_names[f], TXT(1)) == 0)
-            x->c.custs[i].flags |= 1u << f;
+    x->c.custs[i].flags |= acre_close_flag_bit(TXT(1), TXT(2), TXT(3), x->c.next_start);
     return 0;
 }
 
@@ -677,6 +682,53 @@ int acre_close_load(ctx *x, acre_error *err)
         (rc = each_current(x, &q_fx, 2, add_fx, err)))
         return rc;
     return 0;
+}
+
+/* one customer's newest version first (add_customer), its settled row, its flags */
+static const acre_query q_customer = {
+    ACRE_Q_SELECT,
+    "customer",
+    {"customer_id", "affiliate_id", "signup_date", "country_code", "kyc_status_id", "seq", NULL},
+    {{"customer_id", ACRE_EQ}, {"seq", ACRE_LE}},
+    {"customer_id", "seq", NULL},
+    1,
+    0};
+static const acre_query q_settled_one = {ACRE_Q_SELECT,
+                                         "settled",
+                                         {"customer_id", "affiliate_id", "plan", "outcome",
+                                          "amount", "qualified_at", "qsec", "clawback_days",
+                                          "clawed_period", "period", NULL},
+                                         {{"customer_id", ACRE_EQ}},
+                                         {NULL},
+                                         0,
+                                         0};
+
+int acre_close_load_some(ctx *x, char *const *ids, int n, acre_error *err)
+{
+    acre_close *c = &x->c;
+    int rc;
+    if ((rc = load_plans(x, err)) || (rc = each_current(x, &q_affiliates, 1, add_aff, err)))
+        return rc;
+    x->as = acre_calloc((size_t)c->naffs + 1, sizeof *x->as);
+    x->nas = acre_calloc((size_t)c->naffs + 1, sizeof *x->nas);
+    if (!x->as || !x->nas)
+        return acre_close_oom(err);
+    if ((rc = each_current(x, &q_assignments, 3, add_assign, err)))
+        return rc;
+    /* add_customer wants them in descending ID order, as q_customers reads them */
+    for (int i = n - 1; i >= 0; i--) {
+        acre_value p[2] = {acre_val_text(ids[i]), acre_val_int(x->seq)};
+        if ((rc = each_row(x, &q_customer, p, add_customer, err)))
+            return rc;
+    }
+    if ((rc = index_customers(x, err)))
+        return rc;
+    for (int i = 0; i < n; i++) {
+        acre_value p = acre_val_text(ids[i]);
+        if ((rc = each_row(x, &q_settled_one, &p, add_settled, err)))
+            return rc;
+    }
+    return each_current(x, &q_fx, 2, add_fx, err);
 }
 
 typedef struct old_customer {

@@ -463,8 +463,8 @@ int acre_read_parallel(acre_store *st)
     return acre_store_parallel(st) && acre_alloc_threads();
 }
 
-int acre_read_start(acre_store *st, const acre_read_query *q, int nq, long long watermark,
-                    acre_reader **out, acre_error *err)
+static int start(acre_store *st, const acre_read_query *q, int nq, long long watermark,
+                 int parallel, acre_reader **out, acre_error *err)
 {
     reader *r = acre_calloc(1, sizeof *r);
     int started = 0;
@@ -480,7 +480,7 @@ int acre_read_start(acre_store *st, const acre_read_query *q, int nq, long long 
     for (int i = 0; i < NREADER; i++)
         r->rings[i].r = r;
     *out = r;
-    r->threaded = acre_read_parallel(st);
+    r->threaded = parallel && acre_read_parallel(st);
     for (int i = 0; i < NREADER && r->threaded; i++) {
         ring *g = &r->rings[i];
         acre_error e;
@@ -521,6 +521,18 @@ int acre_read_start(acre_store *st, const acre_read_query *q, int nq, long long 
         record_failure(r, -1, ACRE_ERROR, &e);
     }
     return 0;
+}
+
+int acre_read_start(acre_store *st, const acre_read_query *q, int nq, long long watermark,
+                    acre_reader **out, acre_error *err)
+{
+    return start(st, q, nq, watermark, 1, out, err);
+}
+
+int acre_read_start_here(acre_store *st, const acre_read_query *q, int nq, acre_reader **out,
+                         acre_error *err)
+{
+    return start(st, q, nq, LLONG_MAX, 0, out, err);
 }
 
 int acre_read_run(acre_reader *r,

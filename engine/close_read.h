@@ -71,6 +71,12 @@ int acre_read_parallel(acre_store *s);
 int acre_read_start(acre_store *s, const acre_read_query *q, int nq, long long watermark,
                     acre_reader **r, acre_error *err);
 
+/* acre_read_start, but the queries run on s itself, on the calling thread, inside the
+ * transaction it has open: they see what it wrote and has not committed (qualification at
+ * ingest, engine/events.c). Every version is read (no watermark). */
+int acre_read_start_here(acre_store *s, const acre_read_query *q, int nq, acre_reader **r,
+                         acre_error *err);
+
 /* Calls fn(arg, i, group, err) for each record of query i, on the calling thread: each query's
  * records in order, the records of different queries interleaved in any way. fn must therefore
  * give the same result whatever the interleaving. fn returning nonzero (with err set) stops

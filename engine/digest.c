@@ -2,6 +2,8 @@
 #include "digest.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,5 +48,31 @@ int acre_ledger_digest(char out[ACRE_LEDGER_DIGEST_SIZE], const char *doc, size_
         return ACRE_ERROR;
     acre_hex32(hex, md);
     snprintf(out, ACRE_LEDGER_DIGEST_SIZE, "sha256:%s", hex);
+    return 0;
+}
+
+int acre_random_hex(char *out, size_t n, acre_error *err)
+{
+    unsigned char b[32];
+    static const char hex[] = "0123456789abcdef";
+    if (n > sizeof b || RAND_bytes(b, (int)n) != 1)
+        return acre_error_set(err, ACRE_ERROR, NULL, NULL, "no random bytes from OpenSSL");
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+    out[2 * n] = 0;
+    return 0;
+}
+
+int acre_hmac_sha256_hex(char out[65], const void *key, size_t klen, const void *p, size_t n)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!HMAC(EVP_sha256(), key, (int)klen, p, n, md, &len) || len != 32) {
+        out[0] = '\0';
+        return ACRE_ENOMEM;
+    }
+    acre_hex32(out, md);
     return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "acre/ingest.h"
 #include "alloc.h"
+#include "events_int.h"
 #include "ingest_int.h"
 #include "ingest_store.h"
 #include "store_int.h"
@@ -597,6 +598,17 @@ int acre_ingest_commit(acre_ingest_sink *g, acre_ingest_summary *sum, acre_error
         rc = acre_istore_resent(g->is, g->sha, g->batch, g->source, err);
     if (rc == 0)
         rc = acre_istore_batch_finish(g->is, g->batch, g->sha, &g->sum, g->first_seq, g->seq, err);
+    if (rc == 0) {
+        /* qualification of the customers whose transactions or activity changed, in the same
+         * transaction: an event exists only when its records do (SPEC 12) */
+        char **ids = NULL;
+        int n = 0;
+        if (!(rc = acre_istore_customers(g->is, &ids, &n, err)))
+            rc = acre_events_on_ingest(g->s, ids, n, err);
+        for (int i = 0; i < n; i++)
+            free(ids[i]);
+        free(ids);
+    }
     if (rc == 0 && g->o.before_commit)
         rc = g->o.before_commit(g->o.commit_ctx, g->s, &g->sum, err);
     if (rc == 0) {

@@ -13,6 +13,7 @@
 #include "datetime.h"
 #include "jsonval.h"
 #include "store_int.h"
+#include "strset.h"
 
 struct acre_istore {
     acre_store *s;
@@ -27,6 +28,10 @@ struct acre_istore {
     int date_col, last_closed;
     acre_stmt *log;
     acre_stmt *versions; /* txn: a version after the first, under its months */
+    /* transactions and activity: the customers whose records the batch stored a version of,
+     * whose qualification is then evaluated (engine/events.c) */
+    int cust_col;
+    acre_strset changed;
 };
 
 /* The tables whose records a close streams (engine/close_load.c), each with the column that
@@ -111,7 +116,10 @@ int acre_istore_open(acre_istore **out, acre_store *s, const acre_kind *k, acre_
     is->qinsert.table = k->table;
     if ((rc = acre_store_stmt(s, &is->qinsert, &is->insert, err)))
         goto out;
-    is->date_col = -1;
+    is->date_col = is->cust_col = -1;
+    if (strcmp(k->table, "txn") == 0 || strcmp(k->table, "gaming_activity") == 0 ||
+        strcmp(k->table, "trading_activity") == 0)
+        is->cust_col = acre_kind_col(k, "customer_id");
     for (size_t i = 0; i < sizeof dated / sizeof dated[0]; i++)
         if (strcmp(k->table, dated[i].table) == 0)
             for (int c = 0; c < k->ncols; c++)
@@ -157,6 +165,37 @@ static void finalize(acre_istore *is)
     for (int i = 0; i < ACRE_MAX_REFS; i++)
         acre_store_done(is->s, is->exists[i]);
     acre_buf_free(&is->text);
+    acre_strset_free(&is->changed);
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int acre_istore_customers(acre_istore *is, char ***ids, int *n, acre_error *err)
+{
+    char **v = NULL;
+    int k = 0;
+    *ids = NULL;
+    *n = 0;
+    if (!is->changed.n)
+        return 0;
+    if (!(v = acre_calloc(is->changed.n, sizeof *v)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    for (size_t i = 0; i < is->changed.cap; i++) {
+        const char *key = acre_strset_key(&is->changed, i);
+        if (key && !(v[k++] = acre_strndup(key, is->changed.slots[i].len))) {
+            while (k > 0)
+                free(v[--k]);
+            free(v);
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        }
+    }
+    qsort(v, (size_t)k, sizeof *v, by_text);
+    *ids = v;
+    *n = k;
+    return 0;
 }
 
 int acre_istore_commit(acre_istore *is, acre_error *err)
@@ -295,6 +334,9 @@ int acre_istore_insert(acre_istore *is, const acre_cell *cells, const acre_cell 
     p[n + 1] = acre_val_int(batch);
     if ((rc = acre_store_run(is->s, is->insert, p, NULL, NULL, "storing a record", err)))
         return rc;
+    if (is->cust_col >= 0 && cells[is->cust_col].t == CELL_TEXT &&
+        acre_strset_put(&is->changed, cells[is->cust_col].s, cells[is->cust_col].len, 0))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     if (is->date_col < 0)
         return 0;
     period = month_of(&cells[is->date_col]);

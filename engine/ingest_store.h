@@ -41,6 +41,10 @@ int acre_istore_each_current(acre_istore *is, int n, const acre_cell *key, acre_
 int acre_istore_insert(acre_istore *is, const acre_cell *cells, const acre_cell *replaced,
                        long long seq, long long batch, acre_error *err);
 
+/* The customers (sorted, distinct; new: each and the array freed with free) of the transactions and
+ * activity this batch stored a version of; none for other kinds. */
+int acre_istore_customers(acre_istore *is, char ***ids, int *n, acre_error *err);
+
 /* 1 when id is the key of a stored record of the kind k->refs[ref] names, 0 when it is not, or
  * a negative code. */
 int acre_istore_exists(acre_istore *is, int ref, const acre_cell *id, acre_error *err);

@@ -16,23 +16,24 @@
 #define ACRE_MAX_ERRORS 24
 
 typedef enum acre_ftype {
-    T_ID,          /* non-empty string */
-    T_STR,         /* string */
-    T_MONEY,       /* decimal, any sign */
-    T_MONEY_NN,    /* decimal >= 0 */
-    T_MONEY_POS,   /* decimal > 0 */
-    T_INT_NN,      /* JSON integer >= 0 */
-    T_VERSION,     /* JSON integer >= 1 */
-    T_DATE,        /* YYYY-MM-DD */
-    T_MONTH,       /* YYYY-MM */
-    T_DATETIME,    /* ISO 8601 with offset -> UTC */
-    T_CURRENCY,    /* ISO 4217 */
-    T_COUNTRY,     /* ISO 3166-1 alpha-2 */
-    T_LANG,        /* ISO 639-1 */
-    T_ENUM,        /* one of a list */
-    T_OBJ_OR_STR,  /* object or string, stored as JSON */
-    T_OBJ,         /* object, stored as JSON */
-    T_VERTICAL     /* not a field: the kind's vertical, stored in the row */
+    T_ID,         /* non-empty string */
+    T_STR,        /* string */
+    T_MONEY,      /* decimal, any sign */
+    T_MONEY_NN,   /* decimal >= 0 */
+    T_MONEY_POS,  /* decimal > 0 */
+    T_INT_NN,     /* JSON integer >= 0 */
+    T_VERSION,    /* JSON integer >= 1 */
+    T_DATE,       /* YYYY-MM-DD */
+    T_MONTH,      /* YYYY-MM */
+    T_DATETIME,   /* ISO 8601 with offset -> UTC */
+    T_CURRENCY,   /* ISO 4217 */
+    T_COUNTRY,    /* ISO 3166-1 alpha-2 */
+    T_LANG,       /* ISO 639-1 */
+    T_ENUM,       /* one of a list */
+    T_OBJ_OR_STR, /* object or string, stored as JSON */
+    T_OBJ,        /* object, stored as JSON */
+    T_URL,        /* an http or https URL */
+    T_VERTICAL    /* not a field: the kind's vertical, stored in the row */
 } acre_ftype;
 
 /* F_NOT: a column of a shared table that this kind does not accept as a field. */

@@ -59,6 +59,17 @@ static const acre_column api_token_cols[] = {{"token_hash", T, 1, 0},
 static const acre_column api_idem_cols[] = {
     {"client_id", T, 1, 0}, {"idem_key", T, 1, 0}, {"body_sha256", T, 1, 0},
     {"status", I, 1, 0},    {"answer", T, 1, 0},   {"stored_at", I, 1, 0}};
+/* postbacks (SPEC 12; engine/events.c): each affiliate's signing secret, and the outbox, one
+ * row an event: its body as made, whether it is pending, delivered or dead, its attempts and
+ * when the next is due (Unix seconds), what the receiver last answered */
+static const acre_column affiliate_secret_cols[] = {
+    {"affiliate_id", T, 1, 0}, {"secret", T, 1, 0}, {"created_at", T, 1, 0}};
+static const acre_column event_cols[] = {
+    {"event_id", T, 1, 0},     {"seq", I, 1, 0},         {"type", T, 1, 0},
+    {"affiliate_id", T, 1, 0}, {"customer_id", T, 1, 0}, {"plan", T, 1, 0},
+    {"body", T, 1, 0},         {"made_at", I, 1, 0},     {"status", T, 1, 0},
+    {"attempts", I, 1, 0},     {"next_at", I, 1, 0},     {"last_error", T, 0, 0},
+    {"done_at", I, 0, 0}};
 static const acre_column counted_cols[] = {{"tbl", T, 1, 0}, {"rkey", T, 1, 0}, {"period", I, 1, M},
                                            {"seq", I, 1, 0}, {"a", T, 1, 0},    {"b", T, 1, 0}};
 
@@ -89,13 +100,32 @@ static const acre_table before[] = {
      .ncols = N(txn_versions_cols),
      .key = {0, 1, 2},
      .nkey = 3},
-    {.name = "api_client", .cols = api_client_cols, .ncols = N(api_client_cols), .key = {0}, .nkey = 1},
-    {.name = "api_token", .cols = api_token_cols, .ncols = N(api_token_cols), .key = {0}, .nkey = 1},
+    {.name = "api_client",
+     .cols = api_client_cols,
+     .ncols = N(api_client_cols),
+     .key = {0},
+     .nkey = 1},
+    {.name = "api_token",
+     .cols = api_token_cols,
+     .ncols = N(api_token_cols),
+     .key = {0},
+     .nkey = 1},
     {.name = "api_idempotency",
      .cols = api_idem_cols,
      .ncols = N(api_idem_cols),
      .key = {0, 1},
      .nkey = 2},
+    {.name = "affiliate_secret",
+     .cols = affiliate_secret_cols,
+     .ncols = N(affiliate_secret_cols),
+     .key = {0},
+     .nkey = 1},
+    {.name = "event",
+     .cols = event_cols,
+     .ncols = N(event_cols),
+     .key = {0},
+     .nkey = 1,
+     .index = {"status", "next_at", NULL}},
     {.name = "close_affiliate",
      .cols = close_affiliate_cols,
      .ncols = N(close_affiliate_cols),

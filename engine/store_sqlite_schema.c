@@ -45,6 +45,21 @@ static int run_script(sqlite3 *db, const char *sql, const char *what, acre_error
     return rc;
 }
 
+/* 1 when table t has column col (0 when not, or when the schema could not be read). */
+static int has_column(sqlite3 *db, const char *t, const char *col)
+{
+    sqlite3_stmt *st;
+    int found = 0;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", -1, &st,
+                           NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, col, -1, SQLITE_STATIC);
+    found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return found;
+}
+
 static int create_schema(sqlite3 *db, acre_error *err)
 {
     acre_buf b = {0};
@@ -196,6 +211,13 @@ static void money_fn(sqlite3_context *cx, int argc, sqlite3_value **argv)
         sqlite3_result_value(cx, argv[0]);
 }
 
+/* A column a record kind gained after schema 6, which a store of that age lacks (schema 9's
+ * affiliate.postback_url): the rebuild gives it NULL. Any other column missing is an error. */
+static int added_since_v6(const char *table, const char *col)
+{
+    return strcmp(table, "affiliate") == 0 && strcmp(col, "postback_url") == 0;
+}
+
 /* Appends to b the statements that rebuild table t: see schema 6 above. */
 static int rebuild_money(sqlite3 *db, acre_buf *b, const acre_table *t, acre_error *err)
 {
@@ -224,9 +246,13 @@ static int rebuild_money(sqlite3 *db, acre_buf *b, const acre_table *t, acre_err
             table_ddl_as(b, t, "acre_v6");
             acre_buf_adds(b, "INSERT INTO acre_v6 SELECT ");
             for (int i = 0; i < t->ncols; i++)
-                acre_buf_printf(
-                    b, t->cols[i].type == ACRE_COL_MONEY ? "%sacre_money(\"%s\")" : "%s\"%s\"",
-                    i ? ", " : "", t->cols[i].name);
+                if (added_since_v6(t->name, t->cols[i].name) &&
+                    !has_column(db, t->name, t->cols[i].name))
+                    acre_buf_printf(b, "%sNULL", i ? ", " : "");
+                else
+                    acre_buf_printf(
+                        b, t->cols[i].type == ACRE_COL_MONEY ? "%sacre_money(\"%s\")" : "%s\"%s\"",
+                        i ? ", " : "", t->cols[i].name);
             acre_buf_printf(b,
                             " FROM \"%s\";\nDROP TABLE \"%s\";\n"
                             "ALTER TABLE acre_v6 RENAME TO \"%s\";\n",
@@ -291,6 +317,39 @@ static const char schema_v8[] =
     "PRAGMA user_version = 8;\n"
     "COMMIT;\n";
 
+/* Version 9: postbacks (SPEC 12; engine/events.c). Affiliates carry a postback_url (a table
+ * made or rebuilt from its descriptor since has it already); each affiliate's signing secret;
+ * the outbox of events, found by status and due time; and activity by customer, which
+ * qualification at ingest reads for the customers a batch changed. */
+static int schema_v9(sqlite3 *db, acre_error *err)
+{
+    acre_buf b = {0};
+    int rc;
+    acre_buf_adds(&b, "BEGIN;\n");
+    if (!has_column(db, "affiliate", "postback_url"))
+        acre_buf_adds(&b, "ALTER TABLE affiliate ADD COLUMN postback_url TEXT;\n");
+    acre_buf_adds(
+        &b, "CREATE TABLE affiliate_secret(affiliate_id TEXT NOT NULL, secret TEXT NOT NULL, "
+            "created_at TEXT NOT NULL, PRIMARY KEY(affiliate_id)) WITHOUT ROWID;\n"
+            "CREATE TABLE event(event_id TEXT NOT NULL, seq INTEGER NOT NULL, type TEXT NOT NULL, "
+            "affiliate_id TEXT NOT NULL, customer_id TEXT NOT NULL, plan TEXT NOT NULL, "
+            "body TEXT NOT NULL, made_at INTEGER NOT NULL, status TEXT NOT NULL, "
+            "attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, last_error TEXT, "
+            "done_at INTEGER, PRIMARY KEY(event_id)) WITHOUT ROWID;\n"
+            "CREATE INDEX event_due ON event(status, next_at);\n"
+            "CREATE INDEX event_seq ON event(seq);\n"
+            "CREATE INDEX gaming_activity_customer ON gaming_activity(customer_id);\n"
+            "CREATE INDEX trading_activity_customer ON trading_activity(customer_id);\n"
+            "PRAGMA user_version = 9;\nCOMMIT;\n");
+    if (b.oom) {
+        acre_buf_free(&b);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    rc = run_script(db, b.p, "migrating the store to schema version 9", err);
+    acre_buf_free(&b);
+    return rc;
+}
+
 static int migrate(sqlite3 *db, int from, acre_error *err)
 {
     int rc;
@@ -315,6 +374,8 @@ static int migrate(sqlite3 *db, int from, acre_error *err)
         return rc;
     if (from <= 7 &&
         (rc = run_script(db, schema_v8, "migrating the store to schema version 8", err)))
+        return rc;
+    if (from <= 8 && (rc = schema_v9(db, err)))
         return rc;
     return 0;
 }

@@ -29,11 +29,9 @@ static const char *const flag_names[] = {"fraud", "bonus_abuse", "multi_account"
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static const acre_field affiliate_cols[] = {
-    {"affiliate_id", T_ID, F_REQ, NULL, NULL},
-    {"name", T_STR, 0, NULL, NULL},
-    {"parent_affiliate_id", T_ID, 0, NULL, NULL},
-    {"currency", T_CURRENCY, 0, NULL, "USD"},
-    {"min_payout", T_MONEY_NN, 0, NULL, "0"},
+    {"affiliate_id", T_ID, F_REQ, NULL, NULL},    {"name", T_STR, 0, NULL, NULL},
+    {"parent_affiliate_id", T_ID, 0, NULL, NULL}, {"currency", T_CURRENCY, 0, NULL, "USD"},
+    {"min_payout", T_MONEY_NN, 0, NULL, "0"},     {"postback_url", T_URL, 0, NULL, NULL},
 };
 
 static const acre_field assignment_cols[] = {
@@ -458,6 +456,24 @@ static void check_field(acre_rec *r, int col, const acre_field *f, const json_t 
                            f->name, acre_utf8_prefix(s, 40), s);
             return;
         }
+        break;
+    case T_URL:
+        /* where postbacks go (SPEC 12): http or https, a host, no space or control character
+         * (libcurl takes the rest as it is) */
+        if (!(n > 7 && strncmp(s, "http://", 7) == 0 && s[7] != '/') &&
+            !(n > 8 && strncmp(s, "https://", 8) == 0 && s[8] != '/')) {
+            acre_rec_error(r, f->name, "url",
+                           "%s: \"%.*s\" is not an http:// or https:// URL with a host", f->name,
+                           acre_utf8_prefix(s, 40), s);
+            return;
+        }
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)s[i] <= 0x20 || s[i] == 0x7f) {
+                acre_rec_error(r, f->name, "url",
+                               "%s: a URL holds no space or control character (at byte %zu)",
+                               f->name, i);
+                return;
+            }
         break;
     case T_ENUM:
         if (!is_in(f->values, s)) {

@@ -7,6 +7,7 @@
 #include "acre/close.h"
 #include "acre/decimal.h"
 #include "acre/error.h"
+#include "acre/events.h"
 #include "acre/ingest.h"
 #include "acre/ledger.h"
 #include "acre/plan.h"

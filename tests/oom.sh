@@ -59,9 +59,9 @@ ingest igaming/gaming-activity feb-gaming-activity.ndjson
 "$acre" --db base.db ledger 2026-01 >jan.json
 check "the base store closed January" 0 $?
 
-# the store's content but the time each batch was stored (ingest_batch's last column, read from
-# the clock: two runs a second apart differ there)
-dump() { sqlite3 "$1" .dump | sed -E "s/,'[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z'\);\$/,'T');/" | sha256sum; }
+# the store's content but the clock's readings: the time each batch was stored (ingest_batch's
+# last column) and when each event was made and is due (two runs a second apart differ there)
+dump() { sqlite3 "$1" .dump | sed -E "s/,'[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z'\);$/,'T');/; /^INSERT INTO (event|affiliate_secret) /s/,1[0-9]{9}(,|\))/,T\1/g" | sha256sum; }
 base=$(dump base.db)
 runs=0
 

@@ -97,9 +97,9 @@ check "an empty file twice" 0 $?
 # schema 5, its batches stored "at an unknown time", its plans at seq 0, its log complete only
 # from now on (counter log_from: the sequence number when it was migrated)
 "$acre" --db old.db ingest affiliates aff.ndjson >/dev/null
-sqlite3 old.db 'DROP INDEX ingest_batch_sha; ALTER TABLE ingest_batch DROP COLUMN stored_at; ALTER TABLE plan DROP COLUMN seq; DROP TABLE late_version; DROP TABLE txn_versions; DROP TABLE api_client; DROP TABLE api_token; DROP TABLE api_idempotency; DROP INDEX txn_date; DROP INDEX txn_customer; DROP INDEX bonus_event_time; DROP INDEX bonus_event_user; DELETE FROM counter WHERE name IN ('"'log_from', 'log_after'"'); PRAGMA user_version = 2'
+sqlite3 old.db 'DROP INDEX ingest_batch_sha; ALTER TABLE ingest_batch DROP COLUMN stored_at; ALTER TABLE plan DROP COLUMN seq; DROP TABLE late_version; DROP TABLE txn_versions; DROP TABLE api_client; DROP TABLE api_token; DROP TABLE api_idempotency; DROP TABLE affiliate_secret; DROP TABLE event; DROP INDEX gaming_activity_customer; DROP INDEX trading_activity_customer; ALTER TABLE affiliate DROP COLUMN postback_url; DROP INDEX txn_date; DROP INDEX txn_customer; DROP INDEX bonus_event_time; DROP INDEX bonus_event_user; DELETE FROM counter WHERE name IN ('"'log_from', 'log_after'"'); PRAGMA user_version = 2'
 "$acre" --db old.db ingest affiliates aff.ndjson 2>err >/dev/null; check "schema 2: resent refused" 3 $?
-check "schema 2: migrated to 8" 8 "$(sqlite3 old.db 'PRAGMA user_version')"
+check "schema 2: migrated to 9" 9 "$(sqlite3 old.db 'PRAGMA user_version')"
 check "schema 2: plans at seq 0" 0 "$(sqlite3 old.db 'SELECT count(*) FROM plan WHERE seq <> 0')"
 check "schema 2: the log from the migration" 1 "$(sqlite3 old.db "SELECT value = (SELECT value FROM counter WHERE name = 'seq') AND value > 0 FROM counter WHERE name = 'log_from'")"
 check "schema 2: at an unknown time" 1 "$(grep -c 'affiliates batch 1 (aff.ndjson) at an unknown time; sending' err)"
@@ -108,7 +108,7 @@ check "schema 2: at an unknown time" 1 "$(grep -c 'affiliates batch 1 (aff.ndjso
 for f in demo transaction-moved-month; do
     "$acre" replay "$fixtures/$f" --into v4-$f.db >/dev/null 2>&1
     want=$(sqlite3 v4-$f.db 'SELECT * FROM txn_versions ORDER BY 1, 2, 3')
-    sqlite3 v4-$f.db 'DROP TABLE late_version; DROP TABLE txn_versions; DROP TABLE api_client; DROP TABLE api_token; DROP TABLE api_idempotency; DROP INDEX txn_date; DROP INDEX txn_customer; DROP INDEX bonus_event_time; DROP INDEX bonus_event_user; DELETE FROM counter WHERE name IN ('"'log_from', 'log_after'"'); PRAGMA user_version = 4'
+    sqlite3 v4-$f.db 'DROP TABLE late_version; DROP TABLE txn_versions; DROP TABLE api_client; DROP TABLE api_token; DROP TABLE api_idempotency; DROP TABLE affiliate_secret; DROP TABLE event; DROP INDEX gaming_activity_customer; DROP INDEX trading_activity_customer; ALTER TABLE affiliate DROP COLUMN postback_url; DROP INDEX txn_date; DROP INDEX txn_customer; DROP INDEX bonus_event_time; DROP INDEX bonus_event_user; DELETE FROM counter WHERE name IN ('"'log_from', 'log_after'"'); PRAGMA user_version = 4'
     # audit as the first command: it migrates, then checks (quick_check inside its
     # transaction, after the migration's table rebuild opened SQLite's temporary database)
     "$acre" --db v4-$f.db audit >/dev/null; check "schema 4, $f: migrated and audited" 0 $?
@@ -135,7 +135,7 @@ for m in 01 02 03; do printf '{"date": "2026-%s-10", "customer_id": "c1", "game_
     "$acre" --db m.db close 2026-01 --early >/dev/null && "$acre" --db m.db ingest igaming/transactions m-t2.ndjson >/dev/null &&
     "$acre" --db m.db ingest igaming/gaming-activity m-g02.ndjson >/dev/null && "$acre" --db m.db close 2026-02 --early >/dev/null
 check "migrated after a close: the store" 0 $?
-sqlite3 m.db "DELETE FROM counted WHERE rkey = 't1'; DROP TABLE late_version; DROP TABLE txn_versions; DROP TABLE api_client; DROP TABLE api_token; DROP TABLE api_idempotency; DROP INDEX txn_date; DROP INDEX txn_customer; DROP INDEX bonus_event_time; DROP INDEX bonus_event_user; DELETE FROM counter WHERE name IN ('log_from', 'log_after'); PRAGMA user_version = 4"
+sqlite3 m.db "DELETE FROM counted WHERE rkey = 't1'; DROP TABLE late_version; DROP TABLE txn_versions; DROP TABLE api_client; DROP TABLE api_token; DROP TABLE api_idempotency; DROP TABLE affiliate_secret; DROP TABLE event; DROP INDEX gaming_activity_customer; DROP INDEX trading_activity_customer; ALTER TABLE affiliate DROP COLUMN postback_url; DROP INDEX txn_date; DROP INDEX txn_customer; DROP INDEX bonus_event_time; DROP INDEX bonus_event_user; DELETE FROM counter WHERE name IN ('log_from', 'log_after'); PRAGMA user_version = 4"
 "$acre" --db m.db ingest igaming/gaming-activity m-g03.ndjson >/dev/null
 check "migrated after a close: the last close before it" 24313 "$(sqlite3 m.db "SELECT value FROM counter WHERE name = 'log_after'")"
 check "migrated after a close: March as the full read gives it" "$("$acre" --db m.db preview 2026-03 --full-read)" "$("$acre" --db m.db preview 2026-03)"

@@ -653,6 +653,9 @@ static void test_money_migration(void **state)
                         "CREATE INDEX bonus_event_time ON bonus_event(timestamp);"
                         "CREATE INDEX bonus_event_user ON bonus_event(user_id);"
                         "DROP TABLE api_client; DROP TABLE api_token; DROP TABLE api_idempotency;"
+                        /* schema 9's (the rebuilt activity tables lost their indexes) */
+                        "DROP TABLE affiliate_secret; DROP TABLE event;"
+                        "ALTER TABLE affiliate DROP COLUMN postback_url;"
                         "PRAGMA user_version = 5;");
     assert_false(sql.oom);
     assert_int_equal(acre_store_begin(s, &err), 0);
@@ -665,12 +668,22 @@ static void test_money_migration(void **state)
     acre_store_free(s);
 
     assert_int_equal(acre_store_open(&s, db, &err), 0);
-    assert_int_equal(sql_int(s, "PRAGMA user_version"), 8);
+    assert_int_equal(sql_int(s, "PRAGMA user_version"), 9);
     /* schema 8: the HTTP API's three tables, dropped above */
     assert_int_equal(
         sql_int(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
                    "('api_client', 'api_token', 'api_idempotency')"),
         3);
+    /* schema 9: postbacks' tables, the affiliates' postback_url (rebuilt by schema 6 without
+     * it, then added), activity by customer */
+    assert_int_equal(
+        sql_int(s, "SELECT count(*) FROM sqlite_master WHERE name IN ('affiliate_secret', "
+                   "'event', 'event_due', 'gaming_activity_customer', "
+                   "'trading_activity_customer')"),
+        5);
+    assert_int_equal(sql_int(s, "SELECT count(*) FROM pragma_table_info('affiliate') WHERE name = "
+                                "'postback_url'"),
+                     1);
     assert_int_equal(sql_int(s, "SELECT count(*) FROM pragma_index_info('txn_date')"), 9);
     assert_sql(s,
                "SELECT group_concat(transaction_id || ':' || typeof(amount_currency) || ':' || "

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "clients_cmd.h"
 #include "finance_cmd.h"
+#include "postbacks_cmd.h"
 #include "progress.h"
 #include "replay.h"
 #include "serve.h"
@@ -801,6 +802,18 @@ const cli_command cli_commands[] = {
      "                     prints its client_id and client_secret, shown only this once\n"
      "  clients list       the API clients, one JSON object a line\n"
      "  clients revoke ID  revoke a client: its tokens stop working at once\n"},
+    {"affiliates", cmd_affiliates, CLI_STORE,
+     "  affiliates secret ID [--rotate]\n"
+     "                     the affiliate's postback signing secret: made the first time, the\n"
+     "                     same after; --rotate makes a new one (docs/events.md)\n"},
+    {"postbacks", cmd_postbacks, CLI_STORE,
+     "  postbacks deliver [--now]\n"
+     "                     POST each pending event due now (--now: every pending one) to its\n"
+     "                     affiliate's postback_url, signed; prints {\"attempted\":N,...}\n"
+     "  postbacks list [--status pending|delivered|dead] [--format json]\n"
+     "                     the events, in the order they were made\n"
+     "  postbacks retry EVENT_ID\n"
+     "                     make a dead event pending again, its 72 hours started over\n"},
     {"serve", cmd_serve, CLI_STORE,
      "  serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--threads N] [--rate N]\n"
      "        [--request-timeout SECONDS] [--key-file FILE]\n"

@@ -92,6 +92,16 @@ int parse_args(args *a, int argc, char **argv)
                 }
                 a->scopes[a->nscopes++] = argv[++i];
             }
+        } else if (strcmp(s, "--status") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "acre: --status needs a value\n");
+                return -1;
+            }
+            a->status = argv[++i];
+        } else if (strcmp(s, "--rotate") == 0) {
+            a->rotate = 1;
+        } else if (strcmp(s, "--now") == 0) {
+            a->now = 1;
         } else if (strcmp(s, "--recompute") == 0) {
             a->recompute = 1;
         } else if (strncmp(s, "--format=", 9) == 0) {

@@ -28,6 +28,8 @@ CURRENCY = ({"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217
 COUNTRY = ({"type": "string", "pattern": "^[A-Z]{2}$", "description": "ISO 3166-1 alpha-2"},) * 2
 LANG = ({"type": "string", "pattern": "^[a-z]{2}$", "description": "ISO 639-1"},) * 2
 OBJ = ({"type": "object"},) * 2
+URL = ({"type": "string", "maxLength": 500, "pattern": "^https?://[^/ ]",
+        "description": "http or https; where the affiliate's postbacks go"},) * 2
 OBJ_OR_STR = ({"type": ["object", "string"]},) * 2
 
 
@@ -61,7 +63,7 @@ def txn(types):
 KINDS = {
     "affiliates": [("affiliate_id", ID, True), ("name", STR, False),
                    ("parent_affiliate_id", ID, False), ("currency", CURRENCY, False),
-                   ("min_payout", MONEY, False)],
+                   ("min_payout", MONEY, False), ("postback_url", URL, False)],
     "assignments": [("affiliate_id", ID, True), ("plan_id", ID, True),
                     ("effective_from", MONTH, True), ("plan_version", VERSION, False),
                     ("effective_to", MONTH, False)],

@@ -8,7 +8,7 @@ mode=${1:-}
 case "$mode" in demo | test) ;; *) echo "usage: tools/setup.sh demo|test" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 
-need="build-essential cmake pkg-config libsqlite3-dev libgmp-dev libjansson-dev libssl-dev libcmocka-dev libmicrohttpd-dev sqlite3"
+need="build-essential cmake pkg-config libsqlite3-dev libgmp-dev libjansson-dev libssl-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev sqlite3"
 # the tests check the journal exports with the tools that read them, run the guides' commands
 # with python3, measure peak memory with GNU time, fuzz the parsers with clang's libFuzzer, and
 # talk to `acre serve` with curl (and jq, in docs/api.md) and an independent OAuth2 client

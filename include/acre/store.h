@@ -12,7 +12,7 @@ typedef struct acre_store acre_store;
 
 /* The schema version this build writes. A store with an older version is migrated on open; a
  * newer one is refused. */
-#define ACRE_SCHEMA_VERSION 8
+#define ACRE_SCHEMA_VERSION 9
 
 /* Opens (creating if missing, mode 0600) the store at `path` (":memory:" for a private
  * in-memory store). An SQLite file that is not an acre store is refused (rule "foreign_store")

@@ -1,0 +1,665 @@
+/* engine/events.c — the events affiliates' postbacks carry (SPEC 12; docs/events.md): a
+ * customer's qualification evaluated when an ingest changes its transactions or activity, the
+ * outbox they wait in, and the signing secrets.
+ *
+ * Qualification at ingest is the close's own: the records are read as the close reads them
+ * (engine/close_read.c, on the ingest's own connection and transaction, so that the batch's
+ * records are seen), kept as the close keeps events (acre_close_add_event), and judged by
+ * rules/qualification.c's acre_conditions and acre_qualify, for each month from the customer's
+ * first record to its last under the plan its affiliate holds in that month, seeing the records
+ * dated up to that month's end: the first month whose plan qualifies the customer gives the
+ * event, as that month's close would pay it. No clock is read for it. A customer already settled
+ * by a close, or whose qualification needs a rate not stored, gets no event here; the close
+ * that settles a customer writes the event when none was made (engine/close.c). */
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "acre/events.h"
+#include "alloc.h"
+#include "buf.h"
+#include "close_int.h"
+#include "close_read.h"
+#include "datetime.h"
+#include "digest.h"
+#include "events_int.h"
+#include "number.h"
+#include "store_int.h"
+
+#define MAX_PLANS 8 /* the distinct plans of one affiliate's assignments judged at ingest */
+
+static const acre_query q_affiliate = {
+    ACRE_Q_SELECT, "affiliate", {"affiliate_id", NULL}, {{"affiliate_id", ACRE_EQ}}, {NULL}, 0, 1};
+static const acre_query q_secret = {
+    ACRE_Q_SELECT, "affiliate_secret", {"secret", NULL}, {{"affiliate_id", ACRE_EQ}}, {NULL}, 0, 1};
+static const acre_query q_secret_put = {
+    ACRE_Q_REPLACE, "affiliate_secret", {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+static const acre_query q_event_id = {
+    ACRE_Q_SELECT, "event", {"event_id", NULL}, {{"event_id", ACRE_EQ}}, {NULL}, 0, 1};
+static const acre_query q_event_add = {ACRE_Q_INSERT, "event", {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
+static const acre_query q_customer_ids = {ACRE_Q_SELECT,
+                                          "customer",
+                                          {"click_id", "campaign_id", NULL},
+                                          {{"customer_id", ACRE_EQ}},
+                                          {"seq", NULL},
+                                          1,
+                                          1};
+static const acre_query q_flags = {ACRE_Q_SELECT,
+                                   "flag",
+                                   {"flag", "flagged_at", "cleared_at", "seq", NULL},
+                                   {{"customer_id", ACRE_EQ}},
+                                   {"flag", "flagged_at", "seq", NULL},
+                                   0,
+                                   0};
+static const acre_query q_ga_cust = {ACRE_Q_SELECT,
+                                     "gaming_activity",
+                                     GA_COLS,
+                                     {{"customer_id", ACRE_EQ}, {"seq", ACRE_LE}},
+                                     GA_ORDER,
+                                     0,
+                                     0};
+static const acre_query q_ta_cust = {ACRE_Q_SELECT,
+                                     "trading_activity",
+                                     TA_COLS,
+                                     {{"customer_id", ACRE_EQ}, {"seq", ACRE_LE}},
+                                     TA_ORDER,
+                                     0,
+                                     0};
+
+/* The clock, read for delivery's bookkeeping only: when an event was made and is due. */
+static long long unix_now(void)
+{
+    return (long long)time(NULL);
+}
+
+static int oom(acre_error *err)
+{
+    return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+}
+
+static int first_row(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    (void)row, (void)n, (void)err;
+    *(int *)ctx = 1;
+    return 1;
+}
+
+static int copy_text(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    char **out = ctx;
+    (void)n;
+    if (row[0].type != ACRE_VAL_TEXT)
+        return 1;
+    if (!(*out = acre_strndup(row[0].s, row[0].n)))
+        return oom(err);
+    return 1;
+}
+
+/* ---- secrets ---- */
+
+int acre_affiliate_secret(acre_store *s, const char *affiliate_id, int rotate, char secret[65],
+                          acre_error *err)
+{
+    acre_value id = acre_val_text(affiliate_id);
+    char *have = NULL, now[32];
+    int found = 0, rc;
+    if ((rc = acre_store_begin(s, err)))
+        return rc;
+    if ((rc = acre_store_query(s, &q_affiliate, &id, first_row, &found, "reading affiliates",
+                               err)) < 0)
+        goto out;
+    if (!found) {
+        rc = acre_error_set(err, ACRE_ENOTFOUND, "affiliate_id", "unknown_affiliate",
+                            "no affiliate %s is stored", affiliate_id);
+        goto out;
+    }
+    if ((rc = acre_store_query(s, &q_secret, &id, copy_text, &have, "reading secrets", err)) < 0)
+        goto out;
+    rc = 0;
+    if (have && !rotate) {
+        snprintf(secret, 65, "%s", have);
+        goto out;
+    }
+    if ((rc = acre_random_hex(secret, 32, err)))
+        goto out;
+    {
+        time_t t = time(NULL);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    {
+        acre_value row[3] = {id, acre_val_text(secret), acre_val_text(now)};
+        rc = acre_store_query(s, &q_secret_put, row, NULL, NULL, "storing a secret", err);
+    }
+out:
+    free(have);
+    if (rc > 0)
+        rc = 0;
+    if (rc)
+        acre_store_rollback(s);
+    else
+        rc = acre_store_commit(s, err);
+    if (rc)
+        secret[0] = '\0';
+    return rc;
+}
+
+int acre_postback_signature(char out[68], const char *secret, long long ts, const char *body,
+                            size_t len)
+{
+    acre_buf m = {0};
+    int rc;
+    acre_buf_printf(&m, "%lld.", ts);
+    acre_buf_add(&m, body, len);
+    if (m.oom) {
+        acre_buf_free(&m);
+        out[0] = '\0';
+        return ACRE_ENOMEM;
+    }
+    memcpy(out, "v1=", 3);
+    rc = acre_hmac_sha256_hex(out + 3, secret, strlen(secret), m.p, m.len);
+    acre_buf_free(&m);
+    return rc;
+}
+
+/* ---- making an event ---- */
+
+int acre_event_make(acre_store *s, const acre_event_new *e, acre_error *err)
+{
+    char digest[65], id[36];
+    acre_buf key = {0}, body = {0};
+    int found = 0, rc;
+    acre_value v;
+
+    /* never two for the same customer, type and plan: the id is theirs */
+    acre_buf_adds(&key, e->type);
+    acre_buf_add(&key, "", 1);
+    acre_buf_adds(&key, e->customer_id);
+    acre_buf_add(&key, "", 1);
+    acre_buf_adds(&key, e->plan);
+    if (key.oom) {
+        acre_buf_free(&key);
+        return oom(err);
+    }
+    acre_sha256_hex(digest, key.p, key.len);
+    acre_buf_free(&key);
+    snprintf(id, sizeof id, "ev_%.32s", digest);
+    v = acre_val_text(id);
+    if ((rc = acre_store_query(s, &q_event_id, &v, first_row, &found, "reading events", err)) < 0)
+        return rc;
+    if (found)
+        return 0;
+    /* the body: SPEC 12's members, in its order */
+    acre_buf_printf(&body, "{\"event_id\":\"%s\",\"type\":\"%s\",\"affiliate_id\":", id, e->type);
+    acre_buf_json_str(&body, e->affiliate_id, strlen(e->affiliate_id));
+    acre_buf_adds(&body, ",\"customer_id\":");
+    acre_buf_json_str(&body, e->customer_id, strlen(e->customer_id));
+    acre_buf_adds(&body, ",\"click_id\":");
+    if (e->click_id)
+        acre_buf_json_str(&body, e->click_id, strlen(e->click_id));
+    else
+        acre_buf_adds(&body, "null");
+    acre_buf_adds(&body, ",\"campaign_id\":");
+    if (e->campaign_id)
+        acre_buf_json_str(&body, e->campaign_id, strlen(e->campaign_id));
+    else
+        acre_buf_adds(&body, "null");
+    acre_buf_printf(&body, ",\"qualified_at\":\"%s\",\"ftd\":", e->qualified_at);
+    if (e->ftd_id) {
+        acre_buf_adds(&body, "{\"transaction_id\":");
+        acre_buf_json_str(&body, e->ftd_id, strlen(e->ftd_id));
+        acre_buf_printf(&body, ",\"amount\":\"%s\",\"currency\":\"%s\"}", e->ftd_amount,
+                        e->ftd_currency);
+    } else {
+        acre_buf_adds(&body, "null");
+    }
+    acre_buf_adds(&body, ",\"plan\":");
+    acre_buf_json_str(&body, e->plan, strlen(e->plan));
+    if (e->extra)
+        acre_buf_adds(&body, e->extra);
+    acre_buf_adds(&body, "}");
+    if (body.oom) {
+        acre_buf_free(&body);
+        return oom(err);
+    }
+    {
+        long long now = unix_now();
+        acre_value row[13] = {v,
+                              acre_val_int(e->seq),
+                              acre_val_text(e->type),
+                              acre_val_text(e->affiliate_id),
+                              acre_val_text(e->customer_id),
+                              acre_val_text(e->plan),
+                              acre_val_text(body.p),
+                              acre_val_int(now),
+                              acre_val_text("pending"),
+                              acre_val_int(0),
+                              acre_val_int(now),
+                              acre_val_null(),
+                              acre_val_null()};
+        rc = acre_store_query(s, &q_event_add, row, NULL, NULL, "storing an event", err);
+    }
+    acre_buf_free(&body);
+    return rc;
+}
+
+/* ---- qualification at ingest ---- */
+
+/* What one customer's records gave: per candidate plan, the events that plan keeps. */
+typedef struct cand {
+    const acre_plan *plan[MAX_PLANS];
+    acre_qev *ev[MAX_PLANS];
+    int nev[MAX_PLANS], cap[MAX_PLANS], nplans;
+    int first, last; /* the months of its first and last record, or first > last: none */
+} cand;
+
+typedef struct judge {
+    ctx x;
+    cand *cands;
+    acre_read_query rq[3];
+    acre_value *sets;
+} judge;
+
+static int on_record(void *arg, int query, const acre_grp *g, acre_error *err)
+{
+    judge *j = arg;
+    ctx *x = &j->x;
+    acre_close *c = &x->c;
+    int tb = j->rq[query].tag;
+    const acre_ver *v = &g->v[g->nv - 1];
+    const char *cust = acre_close_record_customer(tb, g, v);
+    char date[11];
+    long i;
+    acre_cust *cu;
+    cand *k;
+    (void)err;
+    if (!cust || !acre_strset_get(&c->cust_index, cust, strlen(cust), &i))
+        return 0; /* a transaction now of another customer, or a customer of no affiliate */
+    cu = &c->custs[i];
+    k = &j->cands[i];
+    acre_close_record_date(tb, g, v, date);
+    {
+        int p = acre_close_period_of(date);
+        if (k->first > k->last)
+            k->first = k->last = p;
+        else if (p < k->first)
+            k->first = p;
+        else if (p > k->last)
+            k->last = p;
+    }
+    for (int n = 0; n < k->nplans; n++) {
+        cu->evplan = k->plan[n];
+        cu->ev = k->ev[n];
+        cu->nev = k->nev[n];
+        cu->cap = k->cap[n];
+        acre_close_add_event(x, cu, tb, g, v);
+        k->ev[n] = cu->ev;
+        k->nev[n] = cu->nev;
+        k->cap[n] = cu->cap;
+    }
+    cu->ev = NULL;
+    cu->nev = cu->cap = 0;
+    return 0;
+}
+
+static int by_instant(const void *a, const void *b)
+{
+    const acre_qev *x = a, *y = b;
+    if (x->sec != y->sec)
+        return x->sec < y->sec ? -1 : 1;
+    return x->nsec < y->nsec ? -1 : x->nsec > y->nsec;
+}
+
+/* The customer's flags active at the end of the month that ends at next_start. */
+typedef struct flags {
+    const char *next_start;
+    unsigned bits;
+    /* the newest version of each (flag, flagged_at): rows come in that order, oldest first */
+    char key[600], held[3][600];
+    int have, held_null;
+} flags;
+
+static void flush_flag(flags *f)
+{
+    if (f->have)
+        f->bits |= acre_close_flag_bit(f->held[0], f->held[1], f->held_null ? NULL : f->held[2],
+                                       f->next_start);
+    f->have = 0;
+}
+
+static int flag_row(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    flags *f = ctx;
+    char key[600];
+    (void)n, (void)err;
+    if (row[0].type != ACRE_VAL_TEXT || row[1].type != ACRE_VAL_TEXT)
+        return 0;
+    snprintf(key, sizeof key, "%.*s|%.*s", (int)row[0].n, row[0].s, (int)row[1].n, row[1].s);
+    if (!f->have || strcmp(key, f->key) != 0) {
+        flush_flag(f);
+        memcpy(f->key, key, sizeof key);
+    }
+    snprintf(f->held[0], sizeof f->held[0], "%.*s", (int)row[0].n, row[0].s);
+    snprintf(f->held[1], sizeof f->held[1], "%.*s", (int)row[1].n, row[1].s);
+    f->held_null = row[2].type != ACRE_VAL_TEXT;
+    if (!f->held_null)
+        snprintf(f->held[2], sizeof f->held[2], "%.*s", (int)row[2].n, row[2].s);
+    f->have = 1;
+    return 0;
+}
+
+static int customer_flags(acre_store *s, const char *id, const char *next_start, unsigned *bits,
+                          acre_error *err)
+{
+    flags f;
+    acre_value p = acre_val_text(id);
+    int rc;
+    memset(&f, 0, sizeof f);
+    f.next_start = next_start;
+    if ((rc = acre_store_query(s, &q_flags, &p, flag_row, &f, "reading flags", err)))
+        return rc;
+    flush_flag(&f);
+    *bits = f.bits;
+    return 0;
+}
+
+/* The event of customer i, qualified under p at cu's qualified_at with its first deposit ftd. */
+static int make_qualified(judge *j, acre_cust *cu, const acre_plan *p, const acre_qev *ftd,
+                          acre_error *err)
+{
+    ctx *x = &j->x;
+    char *ids[2] = {NULL, NULL}, amount[ACRE_NUMBER_TEXT_MAX], cur[4];
+    acre_event_new e;
+    acre_value id = acre_val_text(cu->id);
+    acre_rows rows;
+    int rc;
+    memset(&e, 0, sizeof e);
+    if ((rc = acre_store_rows(x->s, &q_customer_ids, &id, &rows, "reading a customer", err)))
+        return rc;
+    for (int k = 0; k < 2 && rows.n > 0; k++) {
+        const acre_value *r = acre_row(&rows, 0);
+        if (r[k].type == ACRE_VAL_TEXT && !(ids[k] = acre_strndup(r[k].s, r[k].n)))
+            rc = oom(err);
+    }
+    acre_rows_free(&rows);
+    e.type = "qualified";
+    e.affiliate_id = x->c.affs[cu->aff].id;
+    e.customer_id = cu->id;
+    e.click_id = ids[0];
+    e.campaign_id = ids[1];
+    e.qualified_at = cu->qualified_at;
+    e.plan = p->label;
+    e.seq = x->seq;
+    if (ftd) {
+        acre_number_format(&ftd->amount, amount);
+        memcpy(cur, ftd->currency, 3);
+        cur[3] = '\0';
+        e.ftd_id = x->c.ids.p + ftd->txn_id;
+        e.ftd_amount = amount;
+        e.ftd_currency = cur;
+    }
+    if (!rc)
+        rc = acre_event_make(x->s, &e, err);
+    free(ids[0]);
+    free(ids[1]);
+    return rc;
+}
+
+/* Customer i's qualification: the first month of its records whose plan qualifies it. */
+static int judge_customer(judge *j, int i, acre_error *err)
+{
+    ctx *x = &j->x;
+    acre_close *c = &x->c;
+    acre_cust *cu = &c->custs[i];
+    cand *k = &j->cands[i];
+    int sorted[MAX_PLANS] = {0}, rc = 0;
+    if (cu->settled || k->first > k->last)
+        return 0;
+    for (int m = k->first; m <= k->last && m - k->first < 240; m++) {
+        int from = 0, n = -1, count = 0;
+        size_t missing = c->missing_set.n;
+        const acre_plan *p = acre_close_plan_for(x, cu->aff, m, &from, NULL, 0);
+        const char *ftd_id = NULL;
+        int64_t end = acre_month_start(m + 1), floor;
+        char next[32], date[11];
+        for (int q = 0; q < k->nplans; q++)
+            if (k->plan[q] == p)
+                n = q;
+        if (!p || n < 0 || k->nev[n] == 0)
+            continue;
+        if (!sorted[n]) {
+            qsort(k->ev[n], (size_t)k->nev[n], sizeof *k->ev[n], by_instant);
+            sorted[n] = 1;
+        }
+        while (count < k->nev[n] && k->ev[n][count].sec < end)
+            count++;
+        if (!count)
+            continue;
+        acre_date_of(date, end);
+        snprintf(next, sizeof next, "%sT00:00:00.000000000Z", date);
+        if ((rc = customer_flags(x->s, cu->id, next, &cu->flags, err)))
+            return rc;
+        if (!acre_conditions(c, cu, p))
+            continue;
+        cu->evplan = p;
+        cu->ev = k->ev[n];
+        cu->nev = count;
+        cu->cap = k->cap[n];
+        rc = acre_qualify(c, cu, p, cu->qualified_at, &cu->qsec, &cu->qnsec, &ftd_id,
+                          &cu->ftd_amount);
+        k->ev[n] = cu->ev; /* sorted in place, not moved */
+        cu->ev = NULL;
+        cu->nev = cu->cap = 0;
+        if (c->missing_set.n > missing)
+            return 0; /* a rate is missing: the close that has it decides */
+        if (!rc)
+            continue;
+        /* before the assignment, or before the first closed period: never paid (SPEC 9) */
+        floor = acre_month_start(from);
+        if (x->ncloses && acre_month_start(x->closes[0].period) > floor)
+            floor = acre_month_start(x->closes[0].period);
+        if (cu->qsec < floor)
+            return 0;
+        {
+            const acre_qev *ftd = NULL;
+            for (int e = 0; e < count && ftd_id; e++)
+                if (!k->ev[n][e].activity && c->ids.p + k->ev[n][e].txn_id == ftd_id)
+                    ftd = &k->ev[n][e];
+            return make_qualified(j, cu, p, ftd, err);
+        }
+    }
+    return 0;
+}
+
+int acre_events_on_ingest(acre_store *s, char *const *ids, int n, acre_error *err)
+{
+    judge *j;
+    ctx *x;
+    acre_close *c;
+    acre_reader *rd = NULL;
+    int rc, activity = 0, nrq = 0;
+
+    if (n == 0)
+        return 0;
+    if (!(j = acre_calloc(1, sizeof *j)))
+        return oom(err);
+    x = &j->x;
+    c = &x->c;
+    x->s = s;
+    x->err = err;
+    if ((rc = acre_close_load_seq(x, err)) || (rc = acre_close_load_closes(x, err)) ||
+        (rc = acre_close_load_some(x, ids, n, err)))
+        goto out;
+    if (!c->nplans || !c->ncusts)
+        goto out;
+    if (!(j->cands = acre_calloc((size_t)c->ncusts, sizeof *j->cands)) ||
+        !(j->sets = acre_calloc((size_t)c->ncusts * 2, sizeof *j->sets))) {
+        rc = oom(err);
+        goto out;
+    }
+    /* each customer's candidate plans: those its affiliate's assignments give */
+    for (int i = 0; i < c->ncusts; i++) {
+        cand *k = &j->cands[i];
+        int a = c->custs[i].aff;
+        k->first = 1, k->last = 0;
+        for (int q = 0; q < x->nas[a]; q++) {
+            const acre_plan *p = acre_close_plan_for(x, a, x->as[a][q].from, NULL, NULL, 0);
+            int seen = 0;
+            for (int r = 0; r < k->nplans; r++)
+                seen |= k->plan[r] == p;
+            if (p && !seen && k->nplans < MAX_PLANS)
+                k->plan[k->nplans++] = p;
+            if (p && (acre_dec_sgn(&p->q.min_wagered) > 0 || p->q.min_bets > 0 ||
+                      acre_dec_sgn(&p->q.min_lots) > 0))
+                activity = 1;
+        }
+        j->sets[2 * i] = acre_val_text(c->custs[i].id);
+        j->sets[2 * i + 1] = acre_val_int(LLONG_MAX);
+    }
+    x->need_activity_events = activity;
+    {
+        static const int ncol[3] = {TX_N, GA_N, TA_N}, tag[3] = {TB_TXN, TB_GAMING, TB_TRADING};
+        const acre_query *q[3] = {&acre_close_q_txn_cust, &q_ga_cust, &q_ta_cust};
+        for (int t = 0; t < (activity ? 3 : 1); t++) {
+            acre_read_query *r = &j->rq[nrq++];
+            r->query = q[t];
+            r->ncol = ncol[t];
+            r->nkey = t ? 4 : 1;
+            r->tag = tag[t];
+            r->sets = j->sets;
+            r->nsets = c->ncusts;
+            r->nparams = 2;
+        }
+    }
+    if ((rc = acre_read_start_here(s, j->rq, nrq, &rd, err)) ||
+        (rc = acre_read_run(rd, on_record, j, err)))
+        goto out;
+    if (c->oom || c->ids.oom) {
+        rc = oom(err);
+        goto out;
+    }
+    for (int i = 0; i < c->ncusts && !rc; i++)
+        rc = judge_customer(j, i, err);
+out:
+    for (int i = 0; j->cands && i < c->ncusts; i++)
+        for (int q = 0; q < j->cands[i].nplans; q++)
+            free(j->cands[i].ev[q]);
+    free(j->cands);
+    free(j->sets);
+    acre_close_ctx_free(x);
+    free(j);
+    return rc;
+}
+
+/* ---- the close's events ---- */
+
+static const acre_query q_txn_one = {ACRE_Q_SELECT,
+                                     "txn",
+                                     {"amount_currency", "currency", NULL},
+                                     {{"transaction_id", ACRE_EQ}},
+                                     {"seq", NULL},
+                                     1,
+                                     1};
+
+/* The event of a customer the close settles, or claws back: e's first deposit (ftd_id) as the
+ * ingest gives it, its amount the record's own, in its currency. */
+static int close_event(ctx *x, acre_event_new *e, const char *ftd_id, acre_error *err)
+{
+    char amount[ACRE_NUMBER_TEXT_MAX] = "", cur[4] = "";
+    char *ids[2] = {NULL, NULL};
+    acre_value id = acre_val_text(e->customer_id);
+    acre_rows rows;
+    int rc;
+    if ((rc = acre_store_rows(x->s, &q_customer_ids, &id, &rows, "reading a customer", err)))
+        return rc;
+    for (int k = 0; k < 2 && rows.n > 0; k++) {
+        const acre_value *r = acre_row(&rows, 0);
+        if (r[k].type == ACRE_VAL_TEXT && !(ids[k] = acre_strndup(r[k].s, r[k].n)))
+            rc = oom(err);
+    }
+    acre_rows_free(&rows);
+    if (!rc && ftd_id) {
+        acre_value t = acre_val_text(ftd_id);
+        if (!(rc = acre_store_rows(x->s, &q_txn_one, &t, &rows, "reading a transaction", err))) {
+            const acre_value *r = rows.n ? acre_row(&rows, 0) : NULL;
+            acre_number n;
+            if (r && r[0].type == ACRE_VAL_TEXT && r[1].type == ACRE_VAL_TEXT && r[1].n == 3) {
+                char *s = acre_strndup(r[0].s, r[0].n);
+                if (!s)
+                    rc = oom(err);
+                else if (acre_number_stored(&n, s) == 0)
+                    acre_number_format(&n, amount);
+                free(s);
+                memcpy(cur, r[1].s, 3);
+            }
+            acre_rows_free(&rows);
+        }
+    }
+    if (!rc && ftd_id && amount[0]) {
+        e->ftd_id = ftd_id;
+        e->ftd_amount = amount;
+        e->ftd_currency = cur;
+    }
+    e->click_id = ids[0];
+    e->campaign_id = ids[1];
+    if (!rc)
+        rc = acre_event_make(x->s, e, err);
+    free(ids[0]);
+    free(ids[1]);
+    return rc;
+}
+
+int acre_close_events(ctx *x, acre_error *err)
+{
+    acre_close *c = &x->c;
+    int rc = 0;
+    for (int i = 0; i < c->ncusts && !rc; i++) {
+        acre_cust *cu = &c->custs[i];
+        acre_event_new e;
+        if (!cu->qualifies)
+            continue;
+        memset(&e, 0, sizeof e);
+        e.type = "qualified";
+        e.affiliate_id = c->affs[cu->aff].id;
+        e.customer_id = cu->id;
+        e.qualified_at = cu->qualified_at;
+        e.plan = c->affs[cu->aff].plan->label;
+        e.seq = x->seq;
+        rc = close_event(x, &e, cu->ftd_id, err);
+    }
+    for (int a = 0; a < c->naffs && !rc; a++)
+        for (int k = 0; k < c->affs[a].nlines && !rc; k++) {
+            const acre_line *l = &c->affs[a].lines[k];
+            acre_event_new e;
+            acre_buf extra = {0};
+            char *amount;
+            long ci;
+            if (!(acre_line_kind_at(l->kind)->flags & ACRE_LINE_SETTLES_CLAWBACK) ||
+                !l->customer_id ||
+                !acre_strset_get(&c->cust_index, l->customer_id, strlen(l->customer_id), &ci))
+                continue;
+            if (!(amount = acre_dec_format_fixed(&l->amount, l->scale, ACRE_ROUND_HALF_EVEN)))
+                return oom(err);
+            /* what is clawed back, and at which close: beside SPEC 12's members */
+            acre_buf_printf(&extra,
+                            ",\"clawback\":{\"period\":\"%s\",\"amount\":\"%s\",\"currency\":"
+                            "\"%s\"}",
+                            c->period_text, amount, c->affs[a].currency);
+            free(amount);
+            memset(&e, 0, sizeof e);
+            e.type = "clawback";
+            e.affiliate_id = c->affs[a].id;
+            e.customer_id = l->customer_id;
+            e.qualified_at = c->custs[ci].paid_qat;
+            e.plan = l->plan;
+            e.seq = x->seq;
+            e.extra = extra.p;
+            rc = extra.oom ? oom(err) : close_event(x, &e, NULL, err);
+            acre_buf_free(&extra);
+        }
+    return rc;
+}

@@ -1,0 +1,23 @@
+/* tools/postbacks_cmd.h — `acre postbacks` and `acre affiliates` (tools/postbacks_cmd.c). */
+#ifndef ACRE_TOOLS_POSTBACKS_CMD_H
+#define ACRE_TOOLS_POSTBACKS_CMD_H
+
+#include "args.h"
+
+/* What one delivery pass did: events attempted, delivered, failed (due again later) and dead;
+ * waiting: due but not attempted, their affiliate having no postback_url or no secret. */
+typedef struct postbacks_counts {
+    long attempted, delivered, failed, dead, waiting;
+} postbacks_counts;
+
+/* One pass over the outbox: every pending event due now (all: every pending one) POSTed to its
+ * affiliate's postback_url, each result recorded as it comes. 0, or the store's error. */
+int postbacks_deliver(acre_store *s, int all, postbacks_counts *n, acre_error *err);
+
+/* `acre postbacks deliver [--now] | list [--status S] [--format json] | retry EVENT_ID` */
+int cmd_postbacks(const args *a);
+
+/* `acre affiliates secret ID [--rotate]` */
+int cmd_affiliates(const args *a);
+
+#endif
