@@ -226,8 +226,10 @@ int acre_close_load(ctx *x, acre_error *err);
 /* For qualification at ingest (engine/events.c): what acre_close_load reads, but of the
  * customers ids[0..n) alone (sorted, distinct): plans, affiliates, assignments, those
  * customers (indexed), their settled rows and every rate; no balances, closes or judgments.
- * Flags are the caller's (acre_close_flag_bit). At the watermark x->seq. */
-int acre_close_load_some(ctx *x, char *const *ids, int n, acre_error *err);
+ * Flags are the caller's (acre_close_flag_bit). At the watermark x->seq. With activity_only
+ * (the batch changed activity alone) and no plan with an activity threshold, or with no plan at
+ * all, only the plans are read: no customer's qualification can have changed. */
+int acre_close_load_some(ctx *x, char *const *ids, int n, int activity_only, acre_error *err);
 
 /* The events of a close being stored (engine/events.c): a `qualified` event for each customer
  * it settles that has none for that plan yet, a `clawback` event for each CPA it claws back. */

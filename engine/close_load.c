@@ -703,11 +703,19 @@ static const acre_query q_settled_one = {ACRE_Q_SELECT,
                                          0,
                                          0};
 
-int acre_close_load_some(ctx *x, char *const *ids, int n, acre_error *err)
+int acre_close_load_some(ctx *x, char *const *ids, int n, int activity_only, acre_error *err)
 {
     acre_close *c = &x->c;
     int rc;
-    if ((rc = load_plans(x, err)) || (rc = each_current(x, &q_affiliates, 1, add_aff, err)))
+    if ((rc = load_plans(x, err)))
+        return rc;
+    for (int i = 0; i < c->nplans && activity_only; i++)
+        if (acre_dec_sgn(&c->plans[i]->q.min_wagered) > 0 || c->plans[i]->q.min_bets > 0 ||
+            acre_dec_sgn(&c->plans[i]->q.min_lots) > 0)
+            activity_only = 0;
+    if (!c->nplans || activity_only)
+        return 0; /* no plan, or activity that no plan's qualification reads: nothing to judge */
+    if ((rc = each_current(x, &q_affiliates, 1, add_aff, err)))
         return rc;
     x->as = acre_calloc((size_t)c->naffs + 1, sizeof *x->as);
     x->nas = acre_calloc((size_t)c->naffs + 1, sizeof *x->nas);
@@ -715,17 +723,30 @@ int acre_close_load_some(ctx *x, char *const *ids, int n, acre_error *err)
         return acre_close_oom(err);
     if ((rc = each_current(x, &q_assignments, 3, add_assign, err)))
         return rc;
-    /* add_customer wants them in descending ID order, as q_customers reads them */
-    for (int i = n - 1; i >= 0; i--) {
-        acre_value p[2] = {acre_val_text(ids[i]), acre_val_int(x->seq)};
-        if ((rc = each_row(x, &q_customer, p, add_customer, err)))
+    /* add_customer wants them in descending ID order, as q_customers reads them; one prepared
+     * statement each, run per customer */
+    {
+        acre_stmt *st = NULL;
+        each e = {x, add_customer};
+        if ((rc = acre_store_stmt(x->s, &q_customer, &st, err)))
             return rc;
-    }
-    if ((rc = index_customers(x, err)))
-        return rc;
-    for (int i = 0; i < n; i++) {
-        acre_value p = acre_val_text(ids[i]);
-        if ((rc = each_row(x, &q_settled_one, &p, add_settled, err)))
+        for (int i = n - 1; i >= 0 && !rc; i--) {
+            acre_value p[2] = {acre_val_text(ids[i]), acre_val_int(x->seq)};
+            rc = acre_store_run(x->s, st, p, each_one, &e, "reading a customer", err);
+        }
+        acre_store_done(x->s, st);
+        if (rc || (rc = index_customers(x, err)))
+            return rc;
+        st = NULL;
+        e.fn = add_settled;
+        if ((rc = acre_store_stmt(x->s, &q_settled_one, &st, err)))
+            return rc;
+        for (int i = 0; i < n && !rc; i++) {
+            acre_value p = acre_val_text(ids[i]);
+            rc = acre_store_run(x->s, st, &p, each_one, &e, "reading a settled customer", err);
+        }
+        acre_store_done(x->s, st);
+        if (rc)
             return rc;
     }
     return each_current(x, &q_fx, 2, add_fx, err);

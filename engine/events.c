@@ -168,7 +168,41 @@ int acre_postback_signature(char out[68], const char *secret, long long ts, cons
 
 /* ---- making an event ---- */
 
-int acre_event_make(acre_store *s, const acre_event_new *e, acre_error *err)
+/* q with params through *slot, prepared on first use (slot NULL: prepared and finalized now) */
+static int run_q(acre_store *s, acre_stmt **slot, const acre_query *q, const acre_value *params,
+                 acre_row_fn fn, void *ctx, const char *what, acre_error *err)
+{
+    int rc;
+    if (!slot)
+        return acre_store_query(s, q, params, fn, ctx, what, err);
+    if (!*slot && (rc = acre_store_stmt(s, q, slot, err)))
+        return rc;
+    return acre_store_run(s, *slot, params, fn, ctx, what, err);
+}
+
+static int rows_q(acre_store *s, acre_stmt **slot, const acre_query *q, const acre_value *params,
+                  acre_rows *rows, const char *what, acre_error *err)
+{
+    int rc;
+    if (!slot)
+        return acre_store_rows(s, q, params, rows, what, err);
+    if (!*slot && (rc = acre_store_stmt(s, q, slot, err))) {
+        memset(rows, 0, sizeof *rows);
+        return rc;
+    }
+    return acre_store_rows_stmt(s, *slot, params, rows, what, err);
+}
+
+void acre_event_stmts_done(acre_store *s, acre_event_stmts *st)
+{
+    acre_store_done(s, st->id);
+    acre_store_done(s, st->add);
+    acre_store_done(s, st->customer);
+    acre_store_done(s, st->flags);
+    memset(st, 0, sizeof *st);
+}
+
+int acre_event_make(acre_store *s, acre_event_stmts *st, const acre_event_new *e, acre_error *err)
 {
     char digest[65], id[36];
     acre_buf key = {0}, body = {0};
@@ -189,7 +223,8 @@ int acre_event_make(acre_store *s, const acre_event_new *e, acre_error *err)
     acre_buf_free(&key);
     snprintf(id, sizeof id, "ev_%.32s", digest);
     v = acre_val_text(id);
-    if ((rc = acre_store_query(s, &q_event_id, &v, first_row, &found, "reading events", err)) < 0)
+    if ((rc = run_q(s, st ? &st->id : NULL, &q_event_id, &v, first_row, &found, "reading events",
+                    err)) < 0)
         return rc;
     if (found)
         return 0;
@@ -228,7 +263,7 @@ int acre_event_make(acre_store *s, const acre_event_new *e, acre_error *err)
     }
     {
         long long now = unix_now();
-        acre_value row[13] = {v,
+        acre_value row[14] = {v,
                               acre_val_int(e->seq),
                               acre_val_text(e->type),
                               acre_val_text(e->affiliate_id),
@@ -240,8 +275,9 @@ int acre_event_make(acre_store *s, const acre_event_new *e, acre_error *err)
                               acre_val_int(0),
                               acre_val_int(now),
                               acre_val_null(),
-                              acre_val_null()};
-        rc = acre_store_query(s, &q_event_add, row, NULL, NULL, "storing an event", err);
+                              acre_val_null(),
+                              acre_val_text(e->made_by)};
+        rc = run_q(s, st ? &st->add : NULL, &q_event_add, row, NULL, NULL, "storing an event", err);
     }
     acre_buf_free(&body);
     return rc;
@@ -259,6 +295,7 @@ typedef struct cand {
 
 typedef struct judge {
     ctx x;
+    acre_event_stmts st;
     cand *cands;
     acre_read_query rq[3];
     acre_value *sets;
@@ -352,7 +389,7 @@ static int flag_row(void *ctx, const acre_value *row, int n, acre_error *err)
     return 0;
 }
 
-static int customer_flags(acre_store *s, const char *id, const char *next_start, unsigned *bits,
+static int customer_flags(judge *j, const char *id, const char *next_start, unsigned *bits,
                           acre_error *err)
 {
     flags f;
@@ -360,7 +397,7 @@ static int customer_flags(acre_store *s, const char *id, const char *next_start,
     int rc;
     memset(&f, 0, sizeof f);
     f.next_start = next_start;
-    if ((rc = acre_store_query(s, &q_flags, &p, flag_row, &f, "reading flags", err)))
+    if ((rc = run_q(j->x.s, &j->st.flags, &q_flags, &p, flag_row, &f, "reading flags", err)))
         return rc;
     flush_flag(&f);
     *bits = f.bits;
@@ -378,7 +415,8 @@ static int make_qualified(judge *j, acre_cust *cu, const acre_plan *p, const acr
     acre_rows rows;
     int rc;
     memset(&e, 0, sizeof e);
-    if ((rc = acre_store_rows(x->s, &q_customer_ids, &id, &rows, "reading a customer", err)))
+    if ((rc =
+             rows_q(x->s, &j->st.customer, &q_customer_ids, &id, &rows, "reading a customer", err)))
         return rc;
     for (int k = 0; k < 2 && rows.n > 0; k++) {
         const acre_value *r = acre_row(&rows, 0);
@@ -394,6 +432,7 @@ static int make_qualified(judge *j, acre_cust *cu, const acre_plan *p, const acr
     e.qualified_at = cu->qualified_at;
     e.plan = p->label;
     e.seq = x->seq;
+    e.made_by = "ingest";
     if (ftd) {
         acre_number_format(&ftd->amount, amount);
         memcpy(cur, ftd->currency, 3);
@@ -403,7 +442,7 @@ static int make_qualified(judge *j, acre_cust *cu, const acre_plan *p, const acr
         e.ftd_currency = cur;
     }
     if (!rc)
-        rc = acre_event_make(x->s, &e, err);
+        rc = acre_event_make(x->s, &j->st, &e, err);
     free(ids[0]);
     free(ids[1]);
     return rc;
@@ -441,7 +480,7 @@ static int judge_customer(judge *j, int i, acre_error *err)
             continue;
         acre_date_of(date, end);
         snprintf(next, sizeof next, "%sT00:00:00.000000000Z", date);
-        if ((rc = customer_flags(x->s, cu->id, next, &cu->flags, err)))
+        if ((rc = customer_flags(j, cu->id, next, &cu->flags, err)))
             return rc;
         if (!acre_conditions(c, cu, p))
             continue;
@@ -475,7 +514,8 @@ static int judge_customer(judge *j, int i, acre_error *err)
     return 0;
 }
 
-int acre_events_on_ingest(acre_store *s, char *const *ids, int n, acre_error *err)
+int acre_events_on_ingest(acre_store *s, char *const *ids, int n, int activity_only,
+                          acre_error *err)
 {
     judge *j;
     ctx *x;
@@ -492,7 +532,7 @@ int acre_events_on_ingest(acre_store *s, char *const *ids, int n, acre_error *er
     x->s = s;
     x->err = err;
     if ((rc = acre_close_load_seq(x, err)) || (rc = acre_close_load_closes(x, err)) ||
-        (rc = acre_close_load_some(x, ids, n, err)))
+        (rc = acre_close_load_some(x, ids, n, activity_only, err)))
         goto out;
     if (!c->nplans || !c->ncusts)
         goto out;
@@ -550,6 +590,7 @@ out:
             free(j->cands[i].ev[q]);
     free(j->cands);
     free(j->sets);
+    acre_event_stmts_done(s, &j->st);
     acre_close_ctx_free(x);
     free(j);
     return rc;
@@ -607,7 +648,7 @@ static int close_event(ctx *x, acre_event_new *e, const char *ftd_id, acre_error
     e->click_id = ids[0];
     e->campaign_id = ids[1];
     if (!rc)
-        rc = acre_event_make(x->s, e, err);
+        rc = acre_event_make(x->s, NULL, e, err);
     free(ids[0]);
     free(ids[1]);
     return rc;
@@ -629,6 +670,7 @@ int acre_close_events(ctx *x, acre_error *err)
         e.qualified_at = cu->qualified_at;
         e.plan = c->affs[cu->aff].plan->label;
         e.seq = x->seq;
+        e.made_by = "close";
         rc = close_event(x, &e, cu->ftd_id, err);
     }
     for (int a = 0; a < c->naffs && !rc; a++)
@@ -657,6 +699,7 @@ int acre_close_events(ctx *x, acre_error *err)
             e.qualified_at = c->custs[ci].paid_qat;
             e.plan = l->plan;
             e.seq = x->seq;
+            e.made_by = "close";
             e.extra = extra.p;
             rc = extra.oom ? oom(err) : close_event(x, &e, NULL, err);
             acre_buf_free(&extra);

@@ -12,17 +12,26 @@ typedef struct acre_event_new {
     const char *click_id, *campaign_id, *qualified_at;
     const char *ftd_id, *ftd_amount, *ftd_currency;
     const char *extra;
-    long long seq; /* the store's sequence number now */
+    long long seq;       /* the store's sequence number now */
+    const char *made_by; /* "ingest" or "close" */
 } acre_event_new;
+
+/* The statements acre_event_make runs, prepared on first use and kept for the next event of a
+ * batch (acre_event_stmts_done finalizes them); NULL: prepared for this event alone. */
+typedef struct acre_event_stmts {
+    struct acre_stmt *id, *add, *customer, *flags;
+} acre_event_stmts;
+void acre_event_stmts_done(acre_store *s, acre_event_stmts *st);
 
 /* Stores e in the outbox, pending and due now, inside the caller's transaction; nothing when
  * the same customer, type and plan has an event already (its id, "ev_" and 32 hex digits of the
  * SHA-256 of the three, is the same). */
-int acre_event_make(acre_store *s, const acre_event_new *e, acre_error *err);
+int acre_event_make(acre_store *s, acre_event_stmts *st, const acre_event_new *e, acre_error *err);
 
 /* Evaluates the qualification of the customers ids[0..n) (sorted, distinct) as the data stands
  * in the caller's open transaction, and makes a `qualified` event for each who newly qualifies
- * (the header of engine/events.c says how). */
-int acre_events_on_ingest(acre_store *s, char *const *ids, int n, acre_error *err);
+ * (the header of engine/events.c says how). activity: the batch was activity, which matters
+ * only to a plan with an activity threshold. */
+int acre_events_on_ingest(acre_store *s, char *const *ids, int n, int activity, acre_error *err);
 
 #endif

@@ -12,7 +12,7 @@
 #define EV_COLS                                                                                    \
     {                                                                                              \
         "event_id", "type", "affiliate_id", "customer_id", "plan", "body", "status", "seq",        \
-            "made_at", "attempts", "next_at", "done_at", "last_error", NULL                        \
+            "made_at", "attempts", "next_at", "done_at", "last_error", "made_by", NULL             \
     }
 enum {
     E_ID,
@@ -27,7 +27,8 @@ enum {
     E_ATTEMPTS,
     E_NEXT,
     E_DONE,
-    E_ERROR
+    E_ERROR,
+    E_BY
 };
 
 static const acre_query q_all = {
@@ -94,6 +95,7 @@ static void fill(acre_event *e, const acre_value *r)
     e->next_at = num(&r[E_NEXT]);
     e->done_at = num(&r[E_DONE]);
     e->last_error = text(&r[E_ERROR]);
+    e->made_by = text(&r[E_BY]);
 }
 
 /* The first column of the one row q gives for the affiliate, as text (new), or NULL. */

@@ -604,7 +604,7 @@ int acre_ingest_commit(acre_ingest_sink *g, acre_ingest_summary *sum, acre_error
         char **ids = NULL;
         int n = 0;
         if (!(rc = acre_istore_customers(g->is, &ids, &n, err)))
-            rc = acre_events_on_ingest(g->s, ids, n, err);
+            rc = acre_events_on_ingest(g->s, ids, n, strcmp(g->k->table, "txn") != 0, err);
         for (int i = 0; i < n; i++)
             free(ids[i]);
         free(ids);

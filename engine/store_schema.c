@@ -61,7 +61,8 @@ static const acre_column api_idem_cols[] = {
     {"status", I, 1, 0},    {"answer", T, 1, 0},   {"stored_at", I, 1, 0}};
 /* postbacks (SPEC 12; engine/events.c): each affiliate's signing secret, and the outbox, one
  * row an event: its body as made, whether it is pending, delivered or dead, its attempts and
- * when the next is due (Unix seconds), what the receiver last answered */
+ * when the next is due (Unix seconds), what the receiver last answered, and what made it (an
+ * ingest, or the close that settled or clawed back) */
 static const acre_column affiliate_secret_cols[] = {
     {"affiliate_id", T, 1, 0}, {"secret", T, 1, 0}, {"created_at", T, 1, 0}};
 static const acre_column event_cols[] = {
@@ -69,7 +70,7 @@ static const acre_column event_cols[] = {
     {"affiliate_id", T, 1, 0}, {"customer_id", T, 1, 0}, {"plan", T, 1, 0},
     {"body", T, 1, 0},         {"made_at", I, 1, 0},     {"status", T, 1, 0},
     {"attempts", I, 1, 0},     {"next_at", I, 1, 0},     {"last_error", T, 0, 0},
-    {"done_at", I, 0, 0}};
+    {"done_at", I, 0, 0},      {"made_by", T, 1, 0}};
 static const acre_column counted_cols[] = {{"tbl", T, 1, 0}, {"rkey", T, 1, 0}, {"period", I, 1, M},
                                            {"seq", I, 1, 0}, {"a", T, 1, 0},    {"b", T, 1, 0}};
 

@@ -335,7 +335,7 @@ static int schema_v9(sqlite3 *db, acre_error *err)
             "affiliate_id TEXT NOT NULL, customer_id TEXT NOT NULL, plan TEXT NOT NULL, "
             "body TEXT NOT NULL, made_at INTEGER NOT NULL, status TEXT NOT NULL, "
             "attempts INTEGER NOT NULL, next_at INTEGER NOT NULL, last_error TEXT, "
-            "done_at INTEGER, PRIMARY KEY(event_id)) WITHOUT ROWID;\n"
+            "done_at INTEGER, made_by TEXT NOT NULL, PRIMARY KEY(event_id)) WITHOUT ROWID;\n"
             "CREATE INDEX event_due ON event(status, next_at);\n"
             "CREATE INDEX event_seq ON event(seq);\n"
             "CREATE INDEX gaming_activity_customer ON gaming_activity(customer_id);\n"

@@ -11,6 +11,9 @@ What it proves, each value worked out from the demo's records (fixtures/demo/cas
   of at least 20 EUR with KYC approved, t_5004, 100.00 EUR) and c_2001 (sports-hybrid@1: at
   least 10 GBP, t_6001, 40 GBP); sending the file again makes none twice, and a file refused
   whole (--atomic) makes none;
+- on every fixture the ingests alone make a `qualified` event for exactly the customers its
+  closes settle, with their plan and qualified_at, and its closes a `clawback` event for each
+  CPA they claw back;
 - the whole demo gives 8 events: 7 qualified (one per customer the closes settle, with the
   closes' own qualified_at) and one clawback (c_1003's reversed deposit, -30.00 EUR at February's
   close);
@@ -174,6 +177,28 @@ check("the clawback of February's close",
         {"period": "2026-02", "amount": "-30.00", "currency": "EUR"})],
       [(b["customer_id"], b["plan"], b["qualified_at"], b["clawback"]) for b in claw])
 check("8 events, all pending", ["pending"] * 8, [e["status"] for e in evs])
+
+# ---- every fixture: the ingests give exactly the customers the closes settle ----
+for name in sorted(os.listdir(fixtures)):
+    if not os.path.exists(os.path.join(fixtures, name, "case.json")):
+        continue
+    fdb = os.path.join(work, "f.db")
+    if os.path.exists(fdb):
+        os.unlink(fdb)
+    subprocess.run([acre, "replay", os.path.join(fixtures, name), "--into", fdb],
+                   capture_output=True)
+    if not os.path.exists(fdb):
+        continue
+    con = sqlite3.connect(fdb)
+    settled = sorted(con.execute("SELECT customer_id, plan, qualified_at, 'ingest' FROM settled"))
+    made = sorted(con.execute("SELECT customer_id, plan, json_extract(body, '$.qualified_at'), "
+                              "made_by FROM event WHERE type = 'qualified'"))
+    clawed = sorted(con.execute("SELECT customer_id, plan FROM settled "
+                                "WHERE clawed_period IS NOT NULL"))
+    claws = sorted(con.execute("SELECT customer_id, plan FROM event WHERE type = 'clawback'"))
+    con.close()
+    check(f"{name}: a qualified event made at ingest per settled customer", settled, made)
+    check(f"{name}: a clawback event per clawed-back CPA", clawed, claws)
 
 # ---- delivery ----
 with open(os.path.join(work, "urls.ndjson"), "w") as f:

@@ -168,13 +168,14 @@ static int print_event(void *ctx, const acre_event *e)
 {
     int json = *(int *)ctx;
     if (json) {
-        json_t *o = json_pack(
-            "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "event_id", e->event_id,
-            "type", e->type, "affiliate_id", e->affiliate_id, "customer_id", e->customer_id, "plan",
-            e->plan, "status", e->status, "attempts", (json_int_t)e->attempts, "made_at",
-            (json_int_t)e->made_at, "next_at", (json_int_t)e->next_at, "last_error",
-            e->last_error ? json_string(e->last_error) : json_null(), "body",
-            json_loads(e->body, 0, NULL));
+        json_t *o =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "event_id",
+                      e->event_id, "type", e->type, "affiliate_id", e->affiliate_id, "customer_id",
+                      e->customer_id, "plan", e->plan, "status", e->status, "made_by", e->made_by,
+                      "attempts", (json_int_t)e->attempts, "made_at", (json_int_t)e->made_at,
+                      "next_at", (json_int_t)e->next_at, "last_error",
+                      e->last_error ? json_string(e->last_error) : json_null(), "body",
+                      json_loads(e->body, 0, NULL));
         char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(o);
         if (!t)

@@ -34,6 +34,7 @@ typedef struct acre_event {
     long long next_at;        /* when the next attempt is due (pending) */
     long long done_at;        /* delivered or dead at, else 0 */
     const char *last_error;   /* what the last failed attempt got, or NULL */
+    const char *made_by;      /* "ingest", or "close" (a customer settled, a CPA clawed back) */
     const char *postback_url; /* the affiliate's now, or NULL: such an event is not attempted */
     const char *secret;       /* the affiliate's signing secret, or NULL */
 } acre_event;
