@@ -22,7 +22,8 @@ What it proves, each value worked out from the demo's records (fixtures/demo/cas
   is delivered exactly once in effect (the receiver counts the 2xx answers per event id);
 - kill -9 of the deliverer in the middle of a pass loses nothing: every event is answered 2xx by
   the end, the receiver seeing an event again only when acre had not recorded its answer;
-- an event failing for 72 hours is dead; `postbacks retry` makes it pending and it is delivered.
+- an event failing for 72 hours is dead; `postbacks retry` makes it pending and it is delivered;
+- `acre serve --deliver-every 1` delivers a new event by itself, and stops cleanly on SIGTERM.
 """
 import hashlib
 import hmac
@@ -321,6 +322,30 @@ check("retried: delivered", {"attempted": 1, "delivered": 1, "failed": 0, "dead"
 check("a delivered event is not retried: exit 4", 4,
       run("postbacks", "retry", z["event_id"], ok=False).returncode)
 check("an unknown event: exit 4", 4, run("postbacks", "retry", "ev_nope", ok=False).returncode)
+
+# ---- inside acre serve: a pass every second ----
+with open(os.path.join(work, "s.ndjson"), "w") as f:
+    f.write(json.dumps({"customer_id": "s_1", "signup_date": "2026-04-01T09:00:00Z",
+                        "affiliate_id": "aff_nordic", "tracking_data": "s"}) + "\n")
+with open(os.path.join(work, "st.ndjson"), "w") as f:
+    f.write(json.dumps({"transaction_id": "st_1", "customer_id": "s_1",
+                        "transaction_type": "deposit", "amount_currency": "10",
+                        "currency": "EUR", "transaction_date": "2026-04-04T10:00:00Z",
+                        "status": "approved"}) + "\n")
+ingest("igaming/customers", os.path.join(work, "s.ndjson"))
+ingest("igaming/transactions", os.path.join(work, "st.ndjson"))
+sv = subprocess.Popen([acre, "--db", db, "serve", "--listen", "127.0.0.1:0", "--deliver-every", "1"],
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+sv.stdout.readline()  # {"listening":...}
+s_id = [e["event_id"] for e in events() if e["customer_id"] == "s_1"]
+deadline = time.time() + 20
+while time.time() < deadline and not (s_id and delivered.get(s_id[0])):
+    time.sleep(0.1)
+check("serve: the new event delivered by its loop", [1], [delivered.get(e, 0) for e in s_id])
+sv.send_signal(signal.SIGTERM)
+check("serve: SIGTERM, exit 0", 0, sv.wait(timeout=60))
+check("serve: recorded delivered", ["delivered"],
+      [e["status"] for e in events() if e["customer_id"] == "s_1"])
 
 server.shutdown()
 shutil.rmtree(work)

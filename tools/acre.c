@@ -659,7 +659,11 @@ static int cmd_serve(const args *a)
                     .threads = (int)a->threads,
                     .rate = a->rate,
                     .key_file = key && *key ? key : NULL,
-                    .request_timeout = a->request_timeout};
+                    .request_timeout = a->request_timeout,
+                    /* not given: every 10 s; 0: no delivery in this server */
+                    .deliver_every = a->deliver_every < 0    ? 0
+                                     : a->deliver_every == 0 ? -1
+                                                             : a->deliver_every};
     if (a->npos != 1)
         return usage("serve takes no arguments but its options");
     if (store_missing(a->db))
@@ -816,10 +820,11 @@ const cli_command cli_commands[] = {
      "                     make a dead event pending again, its 72 hours started over\n"},
     {"serve", cmd_serve, CLI_STORE,
      "  serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--threads N] [--rate N]\n"
-     "        [--request-timeout SECONDS] [--key-file FILE]\n"
+     "        [--request-timeout SECONDS] [--key-file FILE] [--deliver-every SECONDS]\n"
      "                     the HTTP API (docs/api.md) on 127.0.0.1:8360 by default; prints\n"
-     "                     {\"listening\":...} once it listens; SIGTERM finishes the requests\n"
-     "                     in flight and exits 0\n"},
+     "                     {\"listening\":...} once it listens; delivers the pending postbacks\n"
+     "                     every 10 seconds (--deliver-every 0: never); SIGTERM finishes the\n"
+     "                     requests in flight and exits 0\n"},
     {NULL, NULL, CLI_NO_STORE, NULL},
 };
 

@@ -10,6 +10,7 @@ int parse_args(args *a, int argc, char **argv)
 {
     memset(a, 0, sizeof *a);
     a->db = getenv("ACRE_DB");
+    a->deliver_every = -1;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         if (strcmp(s, "--db") == 0 || strcmp(s, "--rejects") == 0 || strcmp(s, "--format") == 0 ||
@@ -91,6 +92,20 @@ int parse_args(args *a, int argc, char **argv)
                     return -1;
                 }
                 a->scopes[a->nscopes++] = argv[++i];
+            }
+        } else if (strcmp(s, "--deliver-every") == 0) {
+            char *end;
+            if (i + 1 >= argc) {
+                fprintf(stderr, "acre: --deliver-every needs a value\n");
+                return -1;
+            }
+            a->deliver_every = strtol(argv[++i], &end, 10);
+            if (*end || end == argv[i] || a->deliver_every < 0 || a->deliver_every > 3600) {
+                fprintf(stderr,
+                        "acre: --deliver-every takes seconds from 0 (none) to 3600, not "
+                        "\"%s\"\n",
+                        argv[i]);
+                return -1;
             }
         } else if (strcmp(s, "--status") == 0) {
             if (i + 1 >= argc) {

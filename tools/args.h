@@ -20,6 +20,7 @@ typedef struct args {
     int nplans, nassigns;
     const char *listen, *tls_cert, *tls_key; /* serve */
     long threads, rate, request_timeout;     /* serve: 0 when not given */
+    long deliver_every;                      /* serve --deliver-every: -1 when not given */
     const char *status;                      /* postbacks list --status */
     int rotate, now;                         /* affiliates secret --rotate, deliver --now */
     const char *scopes[64];                  /* clients add --scope S... */

@@ -1,10 +1,12 @@
 /* tools/postbacks_cmd.c — `acre postbacks deliver|list|retry` and `acre affiliates secret`
  * (SPEC 12; docs/events.md): the outbox's events POSTed to each affiliate's postback_url with
  * libcurl, signed with the affiliate's secret, each attempt's result kept at once. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "postbacks_cmd.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,4 +255,80 @@ int cmd_affiliates(const args *a)
     }
     puts(secret);
     return EXIT_OK;
+}
+
+/* ---- the delivery loop inside `acre serve` ---- */
+
+struct postbacks_loop {
+    char *db;
+    long every;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+};
+
+static void *loop_main(void *arg)
+{
+    postbacks_loop *l = arg;
+    acre_store *s = NULL;
+    acre_error err;
+    pthread_setname_np(pthread_self(), "acre-postbacks");
+    acre_error_clear(&err);
+    if (acre_store_open(&s, l->db, &err)) {
+        fprintf(stderr, "acre: serve: postbacks: %s\n", err.message);
+        return NULL;
+    }
+    pthread_mutex_lock(&l->mu);
+    while (!l->stop) {
+        struct timespec until;
+        postbacks_counts n;
+        pthread_mutex_unlock(&l->mu);
+        /* a failure of the store is said and tried again next time: the events stay */
+        if (postbacks_deliver(s, 0, &n, &err))
+            fprintf(stderr, "acre: serve: postbacks: %s\n", err.message);
+        pthread_mutex_lock(&l->mu);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += l->every;
+        while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &until) == 0)
+            ;
+    }
+    pthread_mutex_unlock(&l->mu);
+    acre_store_free(s);
+    return NULL;
+}
+
+postbacks_loop *postbacks_loop_start(const char *db, long every)
+{
+    postbacks_loop *l = calloc(1, sizeof *l);
+    if (!l || !(l->db = strdup(db))) {
+        free(l);
+        return NULL;
+    }
+    l->every = every;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (pthread_create(&l->th, NULL, loop_main, l) != 0) {
+        free(l->db);
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+void postbacks_loop_stop(postbacks_loop *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->mu);
+    l->stop = 1;
+    pthread_cond_signal(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    pthread_join(l->th, NULL); /* a request in flight finishes first: at most TIMEOUT */
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
+    curl_global_cleanup();
+    free(l->db);
+    free(l);
 }

@@ -14,6 +14,12 @@ typedef struct postbacks_counts {
  * affiliate's postback_url, each result recorded as it comes. 0, or the store's error. */
 int postbacks_deliver(acre_store *s, int all, postbacks_counts *n, acre_error *err);
 
+/* The delivery loop of `acre serve`: a thread with its own store handle on db making a pass
+ * every `every` seconds; stop waits for the pass in flight. NULL when it could not start. */
+typedef struct postbacks_loop postbacks_loop;
+postbacks_loop *postbacks_loop_start(const char *db, long every);
+void postbacks_loop_stop(postbacks_loop *l);
+
 /* `acre postbacks deliver [--now] | list [--status S] [--format json] | retry EVENT_ID` */
 int cmd_postbacks(const args *a);
 

@@ -40,6 +40,7 @@
 #include "acre.h"
 #include "cli.h"
 #include "http_parse.h"
+#include "postbacks_cmd.h"
 #include "serve_int.h"
 
 const char *const route_names[N_ROUTES] = {"other",   "health",  "token",     "records",
@@ -775,6 +776,7 @@ int serve_run(const serve_opts *opts)
     const union MHD_DaemonInfo *info;
     sigset_t set;
     acre_error err;
+    postbacks_loop *deliverer = NULL;
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     char host[INET6_ADDRSTRLEN] = "?";
@@ -839,6 +841,10 @@ int serve_run(const serve_opts *opts)
     signal(SIGPIPE, SIG_IGN);
     pthread_create(&sv.writer, NULL, writer_main, &sv);
     pthread_create(&sv.sweeper, NULL, sweeper_main, &sv);
+    /* postbacks: the outbox's events delivered beside the requests (docs/events.md) */
+    if (sv.o.deliver_every >= 0 &&
+        !(deliverer = postbacks_loop_start(sv.o.db, sv.o.deliver_every ? sv.o.deliver_every : 10)))
+        fprintf(stderr, "acre: serve: the postbacks' delivery could not start\n");
 
     if (cert)
         d = MHD_start_daemon(flags, 0, NULL, NULL, handle, &sv, MHD_OPTION_SOCK_ADDR, &ss,
@@ -904,6 +910,7 @@ int serve_run(const serve_opts *opts)
     pthread_cond_signal(&sv.sweep);
     pthread_mutex_unlock(&sv.watch_mu);
     pthread_join(sv.sweeper, NULL);
+    postbacks_loop_stop(deliverer);
     acre_store_free(sv.ws);
     pthread_key_delete(sv.store_key);
     free(sv.slots);

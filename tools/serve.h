@@ -10,6 +10,7 @@ typedef struct serve_opts {
     long rate;                      /* requests per minute per client; 0: 1,000 */
     const char *key_file;           /* the ledger key (SPEC 10), or NULL */
     long request_timeout; /* seconds a request may take to arrive whole; 0: 60 */
+    long deliver_every;   /* seconds between postback passes (SPEC 12); 0: 10; -1: none */
 } serve_opts;
 
 /* Serves until SIGTERM or SIGINT, then finishes the requests in flight and returns the exit
