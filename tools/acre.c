@@ -15,6 +15,7 @@
 #include "args.h"
 #include "cli.h"
 #include "clients_cmd.h"
+#include "consume.h"
 #include "finance_cmd.h"
 #include "postbacks_cmd.h"
 #include "progress.h"
@@ -818,6 +819,13 @@ const cli_command cli_commands[] = {
      "                     the events, in the order they were made\n"
      "  postbacks retry EVENT_ID\n"
      "                     make a dead event pending again, its 72 hours started over\n"},
+    {"consume", cmd_consume, CLI_STORE,
+     "  consume amqp://USER:PASS@HOST:PORT/VHOST --queue Q [--rejects FILE]\n"
+     "  consume kafka://HOST:PORT[,...] --topic T --group G [--rejects FILE]\n"
+     "                     store records from RabbitMQ or Kafka, a message each, its kind the\n"
+     "                     AMQP type property or the Kafka header type (BONUS: bonus-events);\n"
+     "                     in batches, acknowledged once committed; invalid ones rejected (a\n"
+     "                     reject line each); SIGTERM finishes the batch and exits 0\n"},
     {"serve", cmd_serve, CLI_STORE,
      "  serve [--listen HOST:PORT] [--tls-cert FILE --tls-key FILE] [--threads N] [--rate N]\n"
      "        [--request-timeout SECONDS] [--key-file FILE] [--deliver-every SECONDS]\n"

@@ -107,12 +107,16 @@ int parse_args(args *a, int argc, char **argv)
                         argv[i]);
                 return -1;
             }
-        } else if (strcmp(s, "--status") == 0) {
+        } else if (strcmp(s, "--status") == 0 || strcmp(s, "--queue") == 0 ||
+                   strcmp(s, "--topic") == 0 || strcmp(s, "--group") == 0) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "acre: --status needs a value\n");
+                fprintf(stderr, "acre: %s needs a value\n", s);
                 return -1;
             }
-            a->status = argv[++i];
+            *(s[2] == 's'   ? &a->status
+              : s[2] == 'q' ? &a->queue
+              : s[2] == 't' ? &a->topic
+                            : &a->group) = argv[++i];
         } else if (strcmp(s, "--rotate") == 0) {
             a->rotate = 1;
         } else if (strcmp(s, "--now") == 0) {

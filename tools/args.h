@@ -22,6 +22,7 @@ typedef struct args {
     long threads, rate, request_timeout;     /* serve: 0 when not given */
     long deliver_every;                      /* serve --deliver-every: -1 when not given */
     const char *status;                      /* postbacks list --status */
+    const char *queue, *topic, *group;       /* consume */
     int rotate, now;                         /* affiliates secret --rotate, deliver --now */
     const char *scopes[64];                  /* clients add --scope S... */
     int nscopes;
