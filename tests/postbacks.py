@@ -23,6 +23,8 @@ What it proves, each value worked out from the demo's records (fixtures/demo/cas
 - kill -9 of the deliverer in the middle of a pass loses nothing: every event is answered 2xx by
   the end, the receiver seeing an event again only when acre had not recorded its answer;
 - an event failing for 72 hours is dead; `postbacks retry` makes it pending and it is delivered;
+- https is verified: a receiver with a self-signed certificate is a failed attempt, naming the
+  certificate, and gets nothing;
 - `acre serve --deliver-every 1` delivers a new event by itself, and stops cleanly on SIGTERM.
 """
 import hashlib
@@ -32,6 +34,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import sqlite3
 import subprocess
 import sys
@@ -322,6 +325,42 @@ check("retried: delivered", {"attempted": 1, "delivered": 1, "failed": 0, "dead"
 check("a delivered event is not retried: exit 4", 4,
       run("postbacks", "retry", z["event_id"], ok=False).returncode)
 check("an unknown event: exit 4", 4, run("postbacks", "retry", "ev_nope", ok=False).returncode)
+
+# ---- https is verified: a receiver whose certificate no authority signed is not trusted ----
+subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                "-subj", "/CN=127.0.0.1", "-keyout", os.path.join(work, "key.pem"),
+                "-out", os.path.join(work, "cert.pem")], capture_output=True, check=True)
+tls = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(os.path.join(work, "cert.pem"), os.path.join(work, "key.pem"))
+tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+threading.Thread(target=tls.serve_forever, daemon=True).start()
+with open(os.path.join(work, "bets.ndjson"), "w") as f:
+    a = [json.loads(x) for x in open(os.path.join(demo, "affiliates.ndjson"))
+         if json.loads(x)["affiliate_id"] == "aff_bets"][0]
+    a["postback_url"] = f"https://127.0.0.1:{tls.server_address[1]}/postbacks/aff_bets"
+    f.write(json.dumps(a) + "\n")
+ingest("affiliates", os.path.join(work, "bets.ndjson"))
+with open(os.path.join(work, "h.ndjson"), "w") as f:
+    f.write(json.dumps({"customer_id": "h_1", "signup_date": "2026-04-01T09:00:00Z",
+                        "affiliate_id": "aff_bets", "tracking_data": "h"}) + "\n")
+with open(os.path.join(work, "ht.ndjson"), "w") as f:
+    # sports-hybrid@2 (aff_bets from March): a first deposit of at least 10 GBP
+    f.write(json.dumps({"transaction_id": "ht_1", "customer_id": "h_1",
+                        "transaction_type": "deposit", "amount_currency": "15",
+                        "currency": "GBP", "transaction_date": "2026-04-05T10:00:00Z",
+                        "status": "approved"}) + "\n")
+ingest("igaming/customers", os.path.join(work, "h.ndjson"))
+ingest("igaming/transactions", os.path.join(work, "ht.ndjson"))
+check("https: a self-signed receiver fails verification",
+      {"attempted": 1, "delivered": 0, "failed": 1, "dead": 0}, deliver("--now"))
+h = [e for e in events() if e["customer_id"] == "h_1"]
+check("https: the event is sports-hybrid@2's, its failure the certificate's",
+      [("sports-hybrid@2", True)],
+      [(e["plan"], "certificate" in (e["last_error"] or "") or "SSL" in (e["last_error"] or ""))
+       for e in h])
+check("https: nothing reached the receiver", False, any(e["event_id"] in seen for e in h))
+tls.shutdown()
 
 # ---- inside acre serve: a pass every second ----
 with open(os.path.join(work, "s.ndjson"), "w") as f:
