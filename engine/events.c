@@ -39,6 +39,13 @@ static const acre_query q_secret_put = {
     ACRE_Q_REPLACE, "affiliate_secret", {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
 static const acre_query q_event_id = {
     ACRE_Q_SELECT, "event", {"event_id", NULL}, {{"event_id", ACRE_EQ}}, {NULL}, 0, 1};
+static const acre_query q_event_qualified = {ACRE_Q_SELECT,
+                                             "event",
+                                             {"event_id", NULL},
+                                             {{"customer_id", ACRE_EQ}, {"type", ACRE_EQ}},
+                                             {NULL},
+                                             0,
+                                             1};
 static const acre_query q_event_add = {ACRE_Q_INSERT, "event", {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
 static const acre_query q_customer_ids = {ACRE_Q_SELECT,
                                           "customer",
@@ -199,6 +206,7 @@ void acre_event_stmts_done(acre_store *s, acre_event_stmts *st)
     acre_store_done(s, st->add);
     acre_store_done(s, st->customer);
     acre_store_done(s, st->flags);
+    acre_store_done(s, st->qualified);
     memset(st, 0, sizeof *st);
 }
 
@@ -228,6 +236,16 @@ int acre_event_make(acre_store *s, acre_event_stmts *st, const acre_event_new *e
         return rc;
     if (found)
         return 0;
+    if (strcmp(e->type, "qualified") == 0) {
+        /* a customer qualifies once: under a plan changed since (a new version, another
+         * assignment) the close may settle it under another plan, but it is not news */
+        acre_value q[2] = {acre_val_text(e->customer_id), acre_val_text("qualified")};
+        if ((rc = run_q(s, st ? &st->qualified : NULL, &q_event_qualified, q, first_row, &found,
+                        "reading events", err)) < 0)
+            return rc;
+        if (found)
+            return 0;
+    }
     /* the body: SPEC 12's members, in its order */
     acre_buf_printf(&body, "{\"event_id\":\"%s\",\"type\":\"%s\",\"affiliate_id\":", id, e->type);
     acre_buf_json_str(&body, e->affiliate_id, strlen(e->affiliate_id));

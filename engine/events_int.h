@@ -19,13 +19,14 @@ typedef struct acre_event_new {
 /* The statements acre_event_make runs, prepared on first use and kept for the next event of a
  * batch (acre_event_stmts_done finalizes them); NULL: prepared for this event alone. */
 typedef struct acre_event_stmts {
-    struct acre_stmt *id, *add, *customer, *flags;
+    struct acre_stmt *id, *add, *customer, *flags, *qualified;
 } acre_event_stmts;
 void acre_event_stmts_done(acre_store *s, acre_event_stmts *st);
 
 /* Stores e in the outbox, pending and due now, inside the caller's transaction; nothing when
  * the same customer, type and plan has an event already (its id, "ev_" and 32 hex digits of the
- * SHA-256 of the three, is the same). */
+ * SHA-256 of the three, is the same), nor for a `qualified` event of a customer that has one
+ * under any plan. */
 int acre_event_make(acre_store *s, acre_event_stmts *st, const acre_event_new *e, acre_error *err);
 
 /* Evaluates the qualification of the customers ids[0..n) (sorted, distinct) as the data stands

@@ -170,8 +170,8 @@ static long long backoff(long n)
     return d / 2 + (long long)(v % (unsigned)(d / 2 + 1));
 }
 
-int acre_event_attempted(acre_store *s, const char *event_id, int delivered, const char *error,
-                         long long now, const char **status_out, acre_error *err)
+int acre_event_attempted(acre_store *s, const char *event_id, long attempts_seen, int delivered,
+                         const char *error, long long now, const char **status_out, acre_error *err)
 {
     acre_value id = acre_val_text(event_id);
     acre_rows rows;
@@ -192,6 +192,14 @@ int acre_event_attempted(acre_store *s, const char *event_id, int delivered, con
         long n;
         fill(&e, acre_row(&rows, 0));
         n = e.attempts + 1;
+        if (strcmp(e.status, "pending") != 0 || e.attempts != attempts_seen) {
+            /* another deliverer's result came first: it stands */
+            status = strcmp(e.status, "delivered") == 0 ? "delivered"
+                     : strcmp(e.status, "dead") == 0    ? "dead"
+                                                        : "pending";
+            acre_rows_free(&rows);
+            goto out;
+        }
         if (delivered)
             status = "delivered";
         else if (now - e.made_at >= ACRE_EVENT_LIFE)

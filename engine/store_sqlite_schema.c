@@ -338,6 +338,7 @@ static int schema_v9(sqlite3 *db, acre_error *err)
             "done_at INTEGER, made_by TEXT NOT NULL, PRIMARY KEY(event_id)) WITHOUT ROWID;\n"
             "CREATE INDEX event_due ON event(status, next_at);\n"
             "CREATE INDEX event_seq ON event(seq);\n"
+            "CREATE INDEX event_customer ON event(customer_id);\n"
             "CREATE INDEX gaming_activity_customer ON gaming_activity(customer_id);\n"
             "CREATE INDEX trading_activity_customer ON trading_activity(customer_id);\n"
             "PRAGMA user_version = 9;\nCOMMIT;\n");

@@ -9,8 +9,8 @@ What it proves, each value worked out from the demo's records (fixtures/demo/cas
   ingest, before any close: c_1001 (casino-revshare@1, no threshold: its first deposit t_5001 of
   50 EUR at 18:30+01:00, 17:30Z), c_1002 (t_5003, 20 EUR), c_1003 (casino-cpa@1: a first deposit
   of at least 20 EUR with KYC approved, t_5004, 100.00 EUR) and c_2001 (sports-hybrid@1: at
-  least 10 GBP, t_6001, 40 GBP); sending the file again makes none twice, and a file refused
-  whole (--atomic) makes none;
+  least 10 GBP, t_6001, 40 GBP); sending the file again makes none twice, a file refused whole
+  (--atomic) makes none, and a new version of the deal makes none for a customer already told;
 - on every fixture the ingests alone make a `qualified` event for exactly the customers its
   closes settle, with their plan and qualified_at, and its closes a `clawback` event for each
   CPA they claw back;
@@ -165,6 +165,20 @@ with open(refused, "w") as f:
 check("--atomic refused: exit 3", 3, ingest("igaming/transactions", refused, "--atomic").returncode)
 check("--atomic refused: no event of it", 4, len(events()))
 
+# a new version of aff_nordic's deal (26% instead of 25%: casino-revshare@2, which its
+# assignment without a version now gives), then a second deposit of c_1001: c_1001 qualifies
+# under @2 as well, but it is not news, and no second event is made
+with open(os.path.join(work, "rs2.json"), "w") as f:
+    f.write(open(os.path.join(demo, "plans", "casino-revshare.json")).read().replace(
+        '"25%"', '"26%"').replace('"version": 1', '"version": 2'))
+check("casino-revshare@2 stored", 0, run("plan", "add", os.path.join(work, "rs2.json")).returncode)
+with open(os.path.join(work, "again.ndjson"), "w") as f:
+    f.write('{"transaction_id":"t_5999","customer_id":"c_1001","transaction_type":"deposit",'
+            '"amount_currency":"60","currency":"EUR","transaction_date":"2026-01-20T10:00:00Z",'
+            '"status":"approved"}\n')
+ingest("igaming/transactions", os.path.join(work, "again.ndjson"))
+check("a customer qualifies once, whatever the plan", 4, len(events()))
+
 # ---- the whole demo, as replay runs it ----
 os.unlink(db)
 p = subprocess.run([acre, "replay", demo, "--into", db], capture_output=True, text=True)
@@ -183,14 +197,16 @@ check("the clawback of February's close",
 check("8 events, all pending", ["pending"] * 8, [e["status"] for e in evs])
 
 # ---- every fixture: the ingests give exactly the customers the closes settle ----
+nsettled = nclawed = 0
 for name in sorted(os.listdir(fixtures)):
     if not os.path.exists(os.path.join(fixtures, name, "case.json")):
         continue
     fdb = os.path.join(work, "f.db")
     if os.path.exists(fdb):
         os.unlink(fdb)
-    subprocess.run([acre, "replay", os.path.join(fixtures, name), "--into", fdb],
-                   capture_output=True)
+    r = subprocess.run([acre, "replay", os.path.join(fixtures, name), "--into", fdb],
+                       capture_output=True)
+    check(f"{name}: replayed", 0, r.returncode)
     if not os.path.exists(fdb):
         continue
     con = sqlite3.connect(fdb)
@@ -202,7 +218,12 @@ for name in sorted(os.listdir(fixtures)):
     claws = sorted(con.execute("SELECT customer_id, plan FROM event WHERE type = 'clawback'"))
     con.close()
     check(f"{name}: a qualified event made at ingest per settled customer", settled, made)
+    nsettled += len(settled)
+    nclawed += len(clawed)
     check(f"{name}: a clawback event per clawed-back CPA", clawed, claws)
+
+# the fixtures settle 41 customers in all (tests/replay.sh checks their ledgers) and claw 3 back
+check("the fixtures' settled customers and clawbacks, counted", (41, 3), (nsettled, nclawed))
 
 # ---- delivery ----
 with open(os.path.join(work, "urls.ndjson"), "w") as f:

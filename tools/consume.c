@@ -93,8 +93,11 @@ typedef struct run {
 static void on_reject(void *ctx, const acre_reject *r)
 {
     run *u = ctx;
-    const char *p = strstr(r->json, "\"index\":");
-    long i = p ? strtol(p + 8, NULL, 10) : -1;
+    json_t *line = json_loads(r->json, 0, NULL);
+    long i = json_is_integer(json_object_get(line, "index"))
+                 ? (long)json_integer_value(json_object_get(line, "index"))
+                 : -1;
+    json_decref(line);
     if (i >= 0 && u->first + i < u->c->n)
         u->c->m[u->first + i].rejected = 1;
     fprintf(u->c->rejects, "%s\n", r->json);

@@ -90,8 +90,17 @@ int consume_kafka(consumer *c, const char *brokers, const char *topic, const cha
         }
         if (c->n)
             consume_stored();
-        /* the offsets of every message polled: the batch just stored */
-        if (c->n && (e = rd_kafka_commit(rk, NULL, 0))) {
+        /* the offsets of every message polled: the batch just stored. Partitions taken away
+         * meanwhile (a rebalance) cannot be committed: their new owner gets those messages
+         * again, an unchanged upsert, and this consumer goes on */
+        e = c->n ? rd_kafka_commit(rk, NULL, 0) : RD_KAFKA_RESP_ERR_NO_ERROR;
+        if (e == RD_KAFKA_RESP_ERR__NO_OFFSET || e == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+            e == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || e == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
+            fprintf(stderr, "acre: consume: kafka: offsets not committed (%s): redelivered\n",
+                    rd_kafka_err2str(e));
+            e = RD_KAFKA_RESP_ERR_NO_ERROR;
+        }
+        if (e) {
             fprintf(stderr, "acre: consume: kafka: committing the offsets: %s\n",
                     rd_kafka_err2str(e));
             code = EXIT_REFUSED;

@@ -37,7 +37,7 @@ static size_t keep(char *p, size_t size, size_t n, void *ctx)
 typedef struct pass {
     acre_store *s;
     CURL *curl;
-    long long now;
+    const int *stop; /* set: end the pass, the request in flight abandoned (not recorded) */
     postbacks_counts *n;
     int failed_store;
     acre_error err;
@@ -55,7 +55,19 @@ static void warn_once(pass *p, const char *aff, const char *what)
     fprintf(stderr, "acre: postbacks: affiliate %s %s: its events wait\n", aff, what);
 }
 
-/* One attempt at e: 1 delivered, 0 failed (why in `error`). */
+static int stopping(const pass *p)
+{
+    return p->stop && __atomic_load_n(p->stop, __ATOMIC_RELAXED);
+}
+
+/* libcurl's progress callback: a stop abandons the request in flight */
+static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    return stopping(ctx);
+}
+
+/* One attempt at e: 1 delivered, 0 failed (why in `error`), -1 abandoned by a stop. */
 static int attempt(pass *p, const acre_event *e, char *error, size_t size)
 {
     struct curl_slist *h = NULL;
@@ -85,6 +97,8 @@ static int attempt(pass *p, const acre_event *e, char *error, size_t size)
     curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, &a);
     rc = curl_easy_perform(p->curl);
     curl_slist_free_all(h);
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+        return -1;
     if (rc != CURLE_OK) {
         snprintf(error, size, "%s", curl_easy_strerror(rc));
         return 0;
@@ -106,6 +120,8 @@ static int each_due(void *ctx, const acre_event *e)
     char error[256] = "";
     const char *status = NULL;
     int ok;
+    if (stopping(p))
+        return 2; /* the walk ends; what was not attempted waits for the next pass */
     if (!e->postback_url) {
         p->n->waiting++;
         return 0; /* no URL (yet): not attempted, kept */
@@ -115,9 +131,13 @@ static int each_due(void *ctx, const acre_event *e)
         p->n->waiting++;
         return 0;
     }
-    p->n->attempted++;
     ok = attempt(p, e, error, sizeof error);
-    if (acre_event_attempted(p->s, e->event_id, ok, error, p->now, &status, &p->err)) {
+    if (ok < 0)
+        return 2; /* abandoned: not an attempt, the event as it was */
+    p->n->attempted++;
+    /* the clock read per attempt: a long pass does not shorten the next one's backoff */
+    if (acre_event_attempted(p->s, e->event_id, e->attempts, ok, error, (long long)time(NULL),
+                             &status, &p->err)) {
         p->failed_store = 1;
         return 1;
     }
@@ -130,7 +150,12 @@ static int each_due(void *ctx, const acre_event *e)
     return 0;
 }
 
-int postbacks_deliver(acre_store *s, int all, postbacks_counts *n, acre_error *err)
+int postbacks_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+int postbacks_deliver(acre_store *s, int all, const int *stop, postbacks_counts *n, acre_error *err)
 {
     pass *p = calloc(1, sizeof *p);
     int rc;
@@ -139,7 +164,7 @@ int postbacks_deliver(acre_store *s, int all, postbacks_counts *n, acre_error *e
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     p->s = s;
     p->n = n;
-    p->now = (long long)time(NULL);
+    p->stop = stop;
     acre_error_clear(&p->err);
     if (!(p->curl = curl_easy_init())) {
         free(p);
@@ -151,10 +176,16 @@ int postbacks_deliver(acre_store *s, int all, postbacks_counts *n, acre_error *e
     curl_easy_setopt(p->curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(p->curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(p->curl, CURLOPT_USERAGENT, "acre/" ACRE_VERSION);
+    curl_easy_setopt(p->curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(p->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(p->curl, CURLOPT_XFERINFODATA, p);
     /* https is verified against the system's CAs (libcurl's default, said here) */
     curl_easy_setopt(p->curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(p->curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    rc = acre_events_each(s, NULL, all ? (long long)1 << 62 : p->now, each_due, p, err);
+    rc = acre_events_each(s, NULL, all ? (long long)1 << 62 : (long long)time(NULL), each_due, p,
+                          err);
+    if (rc == 2)
+        rc = 0; /* stopped */
     if (p->failed_store) {
         *err = p->err;
         rc = p->err.code ? p->err.code : ACRE_ERROR;
@@ -170,15 +201,17 @@ static int print_event(void *ctx, const acre_event *e)
 {
     int json = *(int *)ctx;
     if (json) {
-        json_t *o =
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "event_id",
+        json_t *body = json_loads(e->body, 0, NULL), *o;
+        char *t;
+        if (!body)
+            body = json_string(e->body); /* not JSON: shown as it is stored */
+        o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o}", "event_id",
                       e->event_id, "type", e->type, "affiliate_id", e->affiliate_id, "customer_id",
                       e->customer_id, "plan", e->plan, "status", e->status, "made_by", e->made_by,
                       "attempts", (json_int_t)e->attempts, "made_at", (json_int_t)e->made_at,
                       "next_at", (json_int_t)e->next_at, "last_error",
-                      e->last_error ? json_string(e->last_error) : json_null(), "body",
-                      json_loads(e->body, 0, NULL));
-        char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+                      e->last_error ? json_string(e->last_error) : json_null(), "body", body);
+        t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(o);
         if (!t)
             return 1;
@@ -213,9 +246,14 @@ int cmd_postbacks(const args *a)
     if ((rc = open_store(&s, a)))
         return rc;
     acre_error_clear(&err);
+    if (strcmp(sub, "deliver") == 0 && postbacks_global_init()) {
+        acre_store_free(s);
+        fprintf(stderr, "acre: postbacks deliver: libcurl could not start\n");
+        return EXIT_REFUSED;
+    }
     if (strcmp(sub, "deliver") == 0) {
         postbacks_counts n;
-        if (!(rc = postbacks_deliver(s, a->now, &n, &err)))
+        if (!(rc = postbacks_deliver(s, a->now, NULL, &n, &err)))
             printf("{\"attempted\":%ld,\"delivered\":%ld,\"failed\":%ld,\"dead\":%ld}\n",
                    n.attempted, n.delivered, n.failed, n.dead);
     } else if (strcmp(sub, "list") == 0) {
@@ -285,7 +323,7 @@ static void *loop_main(void *arg)
         postbacks_counts n;
         pthread_mutex_unlock(&l->mu);
         /* a failure of the store is said and tried again next time: the events stay */
-        if (postbacks_deliver(s, 0, &n, &err))
+        if (postbacks_deliver(s, 0, &l->stop, &n, &err))
             fprintf(stderr, "acre: serve: postbacks: %s\n", err.message);
         pthread_mutex_lock(&l->mu);
         clock_gettime(CLOCK_REALTIME, &until);
@@ -308,8 +346,9 @@ postbacks_loop *postbacks_loop_start(const char *db, long every)
     l->every = every;
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->cv, NULL);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (pthread_create(&l->th, NULL, loop_main, l) != 0) {
+        pthread_mutex_destroy(&l->mu);
+        pthread_cond_destroy(&l->cv);
         free(l->db);
         free(l);
         return NULL;
@@ -322,13 +361,12 @@ void postbacks_loop_stop(postbacks_loop *l)
     if (!l)
         return;
     pthread_mutex_lock(&l->mu);
-    l->stop = 1;
+    __atomic_store_n(&l->stop, 1, __ATOMIC_RELAXED);
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
-    pthread_join(l->th, NULL); /* a request in flight finishes first: at most TIMEOUT */
+    pthread_join(l->th, NULL); /* a request in flight is abandoned, not waited for */
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
-    curl_global_cleanup();
     free(l->db);
     free(l);
 }

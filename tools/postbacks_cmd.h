@@ -11,8 +11,14 @@ typedef struct postbacks_counts {
 } postbacks_counts;
 
 /* One pass over the outbox: every pending event due now (all: every pending one) POSTed to its
- * affiliate's postback_url, each result recorded as it comes. 0, or the store's error. */
-int postbacks_deliver(acre_store *s, int all, postbacks_counts *n, acre_error *err);
+ * affiliate's postback_url, each result recorded as it comes. stop (may be NULL), once set,
+ * ends the pass at once: the request in flight is abandoned and not recorded. 0, or the store's
+ * error. */
+int postbacks_deliver(acre_store *s, int all, const int *stop, postbacks_counts *n,
+                      acre_error *err);
+
+/* libcurl's global set-up, before any thread that may use it starts: 0, or -1. */
+int postbacks_global_init(void);
 
 /* The delivery loop of `acre serve`: a thread with its own store handle on db making a pass
  * every `every` seconds; stop waits for the pass in flight. NULL when it could not start. */

@@ -839,6 +839,10 @@ int serve_run(const serve_opts *opts)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (sv.o.deliver_every >= 0 && postbacks_global_init()) {
+        fprintf(stderr, "acre: serve: libcurl could not start: no postbacks are delivered\n");
+        sv.o.deliver_every = -1;
+    }
     pthread_create(&sv.writer, NULL, writer_main, &sv);
     pthread_create(&sv.sweeper, NULL, sweeper_main, &sv);
     /* postbacks: the outbox's events delivered beside the requests (docs/events.md) */

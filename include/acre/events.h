@@ -48,9 +48,13 @@ int acre_events_each(acre_store *s, const char *status, long long due_at,
 /* The result of an attempt at Unix time now: delivered (a 2xx answer), or failed with `error`
  * (the status or what went wrong); a failed event is due again after 1 minute doubling per
  * attempt, at most 6 hours, with jitter, or dead once 72 hours have passed since it was made.
- * *status_out (may be NULL) is the event's status after. ACRE_ENOTFOUND for an unknown id. */
-int acre_event_attempted(acre_store *s, const char *event_id, int delivered, const char *error,
-                         long long now, const char **status_out, acre_error *err);
+ * *status_out (may be NULL) is the event's status after. attempts_seen is the attempts the
+ * caller read before its attempt: when the event is no longer pending, or another deliverer
+ * recorded an attempt since, nothing changes (its result stands). ACRE_ENOTFOUND for an unknown
+ * id. */
+int acre_event_attempted(acre_store *s, const char *event_id, long attempts_seen, int delivered,
+                         const char *error, long long now, const char **status_out,
+                         acre_error *err);
 
 /* A dead (or pending) event made due now again, with its attempts and its 72 hours starting
  * over. ACRE_ENOTFOUND for an unknown id, ACRE_EREFUSED for a delivered one. */
