@@ -278,8 +278,7 @@ static int prepare_customers(ctx *x, acre_error *err)
             const acre_plan *q = cu->settled ? acre_close_plan(c, cu->paid_label) : p;
             if (!(cu->evplan = q))
                 cu->need_events = 0; /* the clawback rule refuses the missing plan */
-            if (q && (acre_dec_sgn(&q->q.min_wagered) > 0 || q->q.min_bets > 0 ||
-                      acre_dec_sgn(&q->q.min_lots) > 0))
+            if (q && acre_plan_reads_activity(q))
                 x->need_activity_events = 1;
         }
     }

@@ -235,6 +235,14 @@ int acre_close_load_some(ctx *x, char *const *ids, int n, int activity_only, acr
  * it settles that has none for that plan yet, a `clawback` event for each CPA it claws back. */
 int acre_close_events(ctx *x, acre_error *err);
 
+/* 1 when plan p's qualification has an activity threshold (wagered, bets, lots): its events
+ * include activity rows. */
+static inline int acre_plan_reads_activity(const acre_plan *p)
+{
+    return acre_dec_sgn(&p->q.min_wagered) > 0 || p->q.min_bets > 0 ||
+           acre_dec_sgn(&p->q.min_lots) > 0;
+}
+
 /* Frees what a ctx holds (engine/close.c), the customers' events included. */
 void acre_close_ctx_free(ctx *x);
 

@@ -657,19 +657,27 @@ static const acre_query q_old_customer = {ACRE_Q_SELECT,
                                           1,
                                           1};
 
+/* The affiliates and their assignments. */
+static int load_affiliates(ctx *x, acre_error *err)
+{
+    acre_close *c = &x->c;
+    int rc;
+    if ((rc = each_current(x, &q_affiliates, 1, add_aff, err)))
+        return rc;
+    x->as = acre_calloc((size_t)c->naffs + 1, sizeof *x->as);
+    x->nas = acre_calloc((size_t)c->naffs + 1, sizeof *x->nas);
+    if (!x->as || !x->nas)
+        return acre_close_oom(err);
+    return each_current(x, &q_assignments, 3, add_assign, err);
+}
+
 int acre_close_load(ctx *x, acre_error *err)
 {
     acre_close *c = &x->c;
     acre_value wm = acre_val_int(x->seq), last = acre_val_int(c->last_closed);
     int rc;
     if ((rc = acre_store_stmt(x->s, &q_old_customer, &x->old_cust, err)) ||
-        (rc = load_plans(x, err)) || (rc = each_current(x, &q_affiliates, 1, add_aff, err)))
-        return rc;
-    x->as = acre_calloc((size_t)c->naffs + 1, sizeof *x->as);
-    x->nas = acre_calloc((size_t)c->naffs + 1, sizeof *x->nas);
-    if (!x->as || !x->nas)
-        return acre_close_oom(err);
-    if ((rc = each_current(x, &q_assignments, 3, add_assign, err)))
+        (rc = load_plans(x, err)) || (rc = load_affiliates(x, err)))
         return rc;
     if (c->last_closed >= 0 && (rc = each_row(x, &q_balances, &last, add_balance, err)))
         return rc;
@@ -710,18 +718,11 @@ int acre_close_load_some(ctx *x, char *const *ids, int n, int activity_only, acr
     if ((rc = load_plans(x, err)))
         return rc;
     for (int i = 0; i < c->nplans && activity_only; i++)
-        if (acre_dec_sgn(&c->plans[i]->q.min_wagered) > 0 || c->plans[i]->q.min_bets > 0 ||
-            acre_dec_sgn(&c->plans[i]->q.min_lots) > 0)
+        if (acre_plan_reads_activity(c->plans[i]))
             activity_only = 0;
     if (!c->nplans || activity_only)
         return 0; /* no plan, or activity that no plan's qualification reads: nothing to judge */
-    if ((rc = each_current(x, &q_affiliates, 1, add_aff, err)))
-        return rc;
-    x->as = acre_calloc((size_t)c->naffs + 1, sizeof *x->as);
-    x->nas = acre_calloc((size_t)c->naffs + 1, sizeof *x->nas);
-    if (!x->as || !x->nas)
-        return acre_close_oom(err);
-    if ((rc = each_current(x, &q_assignments, 3, add_assign, err)))
+    if ((rc = load_affiliates(x, err)))
         return rc;
     /* add_customer wants them in descending ID order, as q_customers reads them; one prepared
      * statement each, run per customer */

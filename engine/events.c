@@ -571,8 +571,7 @@ int acre_events_on_ingest(acre_store *s, char *const *ids, int n, int activity_o
                 seen |= k->plan[r] == p;
             if (p && !seen && k->nplans < MAX_PLANS)
                 k->plan[k->nplans++] = p;
-            if (p && (acre_dec_sgn(&p->q.min_wagered) > 0 || p->q.min_bets > 0 ||
-                      acre_dec_sgn(&p->q.min_lots) > 0))
+            if (p && acre_plan_reads_activity(p))
                 activity = 1;
         }
         j->sets[2 * i] = acre_val_text(c->custs[i].id);
