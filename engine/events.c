@@ -29,7 +29,8 @@
 #include "number.h"
 #include "store_int.h"
 
-#define MAX_PLANS 8 /* the distinct plans of one affiliate's assignments judged at ingest */
+#define MAX_PLANS 8       /* the distinct plans of one affiliate's assignments judged at ingest */
+#define EVENTS_CHUNK 4096 /* customers judged together */
 
 static const acre_query q_affiliate = {
     ACRE_Q_SELECT, "affiliate", {"affiliate_id", NULL}, {{"affiliate_id", ACRE_EQ}}, {NULL}, 0, 1};
@@ -532,8 +533,9 @@ static int judge_customer(judge *j, int i, acre_error *err)
     return 0;
 }
 
-int acre_events_on_ingest(acre_store *s, char *const *ids, int n, int activity_only,
-                          acre_error *err)
+/* The customers ids[0..n) judged together: what acre_events_on_ingest does for one chunk. */
+static int judge_chunk(acre_store *s, char *const *ids, int n, int activity_only, int *no_plan,
+                       acre_error *err)
 {
     judge *j;
     ctx *x;
@@ -552,6 +554,7 @@ int acre_events_on_ingest(acre_store *s, char *const *ids, int n, int activity_o
     if ((rc = acre_close_load_seq(x, err)) || (rc = acre_close_load_closes(x, err)) ||
         (rc = acre_close_load_some(x, ids, n, activity_only, err)))
         goto out;
+    *no_plan = !c->ncusts && (!c->nplans || activity_only);
     if (!c->nplans || !c->ncusts)
         goto out;
     if (!(j->cands = acre_calloc((size_t)c->ncusts, sizeof *j->cands)) ||
@@ -721,5 +724,17 @@ int acre_close_events(ctx *x, acre_error *err)
             rc = extra.oom ? oom(err) : close_event(x, &e, NULL, err);
             acre_buf_free(&extra);
         }
+    return rc;
+}
+
+int acre_events_on_ingest(acre_store *s, char *const *ids, int n, int activity_only,
+                          acre_error *err)
+{
+    int rc = 0, no_plan = 0;
+    /* a chunk at a time: what is held is bounded by the chunk, not the batch (a first load of
+     * 200,000 customers' transactions would hold every one's events at once) */
+    for (int at = 0; at < n && !rc && !no_plan; at += EVENTS_CHUNK)
+        rc = judge_chunk(s, ids + at, n - at < EVENTS_CHUNK ? n - at : EVENTS_CHUNK, activity_only,
+                         &no_plan, err);
     return rc;
 }

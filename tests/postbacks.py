@@ -179,6 +179,31 @@ with open(os.path.join(work, "again.ndjson"), "w") as f:
 ingest("igaming/transactions", os.path.join(work, "again.ndjson"))
 check("a customer qualifies once, whatever the plan", 4, len(events()))
 
+# more customers in one batch than are judged together (4,096, engine/events.c): every one of
+# them, and its own deposit, in the events
+big = os.path.join(work, "big.db")
+for argv in (["ingest", "affiliates", os.path.join(demo, "affiliates.ndjson")],
+             ["plan", "add", os.path.join(demo, "plans", "casino-revshare.json")],
+             ["ingest", "assignments", os.path.join(demo, "assignments.ndjson")]):
+    subprocess.run([acre, "--db", big, *argv], capture_output=True)
+with open(os.path.join(work, "bc.ndjson"), "w") as f, \
+        open(os.path.join(work, "bt.ndjson"), "w") as g:
+    for i in range(5000):
+        f.write(json.dumps({"customer_id": f"n_{i:05d}", "signup_date": "2026-01-01T09:00:00Z",
+                            "affiliate_id": "aff_nordic", "tracking_data": "n"}) + "\n")
+        g.write(json.dumps({"transaction_id": f"nt_{i:05d}", "customer_id": f"n_{i:05d}",
+                            "transaction_type": "deposit", "amount_currency": "20",
+                            "currency": "EUR", "transaction_date": "2026-01-05T10:00:00Z",
+                            "status": "approved"}) + "\n")
+for kind, f in (("igaming/customers", "bc.ndjson"), ("igaming/transactions", "bt.ndjson")):
+    subprocess.run([acre, "--db", big, "ingest", kind, os.path.join(work, f)], capture_output=True)
+con = sqlite3.connect(big)
+check("5,000 customers in one batch: an event each, with its own deposit", (5000, 5000, 0),
+      con.execute("SELECT count(DISTINCT customer_id), count(*), sum(json_extract(body, "
+                  "'$.ftd.transaction_id') <> 'nt_' || substr(customer_id, 3)) FROM event")
+      .fetchone())
+con.close()
+
 # ---- the whole demo, as replay runs it ----
 os.unlink(db)
 p = subprocess.run([acre, "replay", demo, "--into", db], capture_output=True, text=True)
