@@ -11,6 +11,7 @@ What it proves, each number below worked out from the records sent:
   revoked), 403, 404, 405, 409, 413 (with and without Content-Length), 415, 422 (a record's
   errors the same as `acre ingest --atomic` reports; max_records; IDEMPOTENCY_KEY_REUSED), 429;
 - Idempotency-Key replays the same answer without storing again;
+- the transactions sent over HTTP make the customer's `qualified` event (SPEC 12);
 - X-Request-ID is echoed and is the error's trace_id;
 - records read back exactly as stored, filtered, paged by page and by a keyset cursor that a
   record stored between pages does not disturb;
@@ -252,6 +253,13 @@ def main():
         _, out, _ = acre("clients", "add", "finance", "--scope", "finance")
         fin = json.loads(out)
         ftok = token_of(base, fin)
+        # the transactions POSTed made c_9's qualified event, before any close (SPEC 12): its
+        # first deposit t_1, 50 EUR at 11:00+01:00, under casino-hybrid@1
+        events = sqlite3.connect("s.db").execute(
+            "SELECT customer_id, plan, made_by, json_extract(body, '$.qualified_at'), "
+            "json_extract(body, '$.ftd.transaction_id') FROM event").fetchall()
+        check("an ingest over HTTP makes the qualified event",
+              [("c_9", "casino-hybrid@1", "ingest", "2026-03-04T10:00:00Z", "t_1")], events)
         fh = {"Authorization": "Bearer " + ftok["access_token"]}
         r = requests.post(base + "/api/v1/periods/2026-03/preview", headers=fh)
         check("preview: the fixture's ledger", (200, want), (r.status_code, r.text))
