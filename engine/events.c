@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "acre/events.h"
 #include "alloc.h"
@@ -77,12 +76,6 @@ static const acre_query q_ta_cust = {ACRE_Q_SELECT,
                                      0,
                                      0};
 
-/* The clock, read for delivery's bookkeeping only: when an event was made and is due. */
-static long long unix_now(void)
-{
-    return (long long)time(NULL);
-}
-
 static int oom(acre_error *err)
 {
     return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
@@ -108,11 +101,11 @@ static int copy_text(void *ctx, const acre_value *row, int n, acre_error *err)
 
 /* ---- secrets ---- */
 
-int acre_affiliate_secret(acre_store *s, const char *affiliate_id, int rotate, char secret[65],
-                          acre_error *err)
+int acre_affiliate_secret(acre_store *s, const char *affiliate_id, int rotate, const char *now,
+                          char secret[65], acre_error *err)
 {
     acre_value id = acre_val_text(affiliate_id);
-    char *have = NULL, now[32];
+    char *have = NULL;
     int found = 0, rc;
     if ((rc = acre_store_begin(s, err)))
         return rc;
@@ -133,12 +126,6 @@ int acre_affiliate_secret(acre_store *s, const char *affiliate_id, int rotate, c
     }
     if ((rc = acre_random_hex(secret, 32, err)))
         goto out;
-    {
-        time_t t = time(NULL);
-        struct tm tm;
-        gmtime_r(&t, &tm);
-        strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    }
     {
         acre_value row[3] = {id, acre_val_text(secret), acre_val_text(now)};
         rc = acre_store_query(s, &q_secret_put, row, NULL, NULL, "storing a secret", err);
@@ -281,7 +268,7 @@ int acre_event_make(acre_store *s, acre_event_stmts *st, const acre_event_new *e
         return oom(err);
     }
     {
-        long long now = unix_now();
+        long long now = e->made_at;
         acre_value row[14] = {v,
                               acre_val_int(e->seq),
                               acre_val_text(e->type),
@@ -314,6 +301,7 @@ typedef struct cand {
 
 typedef struct judge {
     ctx x;
+    long long made_at;
     acre_event_stmts st;
     cand *cands;
     acre_read_query rq[3];
@@ -451,6 +439,7 @@ static int make_qualified(judge *j, acre_cust *cu, const acre_plan *p, const acr
     e.qualified_at = cu->qualified_at;
     e.plan = p->label;
     e.seq = x->seq;
+    e.made_at = j->made_at;
     e.made_by = "ingest";
     if (ftd) {
         acre_number_format(&ftd->amount, amount);
@@ -534,8 +523,8 @@ static int judge_customer(judge *j, int i, acre_error *err)
 }
 
 /* The customers ids[0..n) judged together: what acre_events_on_ingest does for one chunk. */
-static int judge_chunk(acre_store *s, char *const *ids, int n, int activity_only, int *no_plan,
-                       acre_error *err)
+static int judge_chunk(acre_store *s, char *const *ids, int n, int activity_only, long long made_at,
+                       int *no_plan, acre_error *err)
 {
     judge *j;
     ctx *x;
@@ -551,6 +540,7 @@ static int judge_chunk(acre_store *s, char *const *ids, int n, int activity_only
     c = &x->c;
     x->s = s;
     x->err = err;
+    j->made_at = made_at;
     if ((rc = acre_close_load_seq(x, err)) || (rc = acre_close_load_closes(x, err)) ||
         (rc = acre_close_load_some(x, ids, n, activity_only, err)))
         goto out;
@@ -728,13 +718,13 @@ int acre_close_events(ctx *x, acre_error *err)
 }
 
 int acre_events_on_ingest(acre_store *s, char *const *ids, int n, int activity_only,
-                          acre_error *err)
+                          long long made_at, acre_error *err)
 {
     int rc = 0, no_plan = 0;
     /* a chunk at a time: what is held is bounded by the chunk, not the batch (a first load of
      * 200,000 customers' transactions would hold every one's events at once) */
     for (int at = 0; at < n && !rc && !no_plan; at += EVENTS_CHUNK)
         rc = judge_chunk(s, ids + at, n - at < EVENTS_CHUNK ? n - at : EVENTS_CHUNK, activity_only,
-                         &no_plan, err);
+                         made_at, &no_plan, err);
     return rc;
 }

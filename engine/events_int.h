@@ -13,6 +13,8 @@ typedef struct acre_event_new {
     const char *ftd_id, *ftd_amount, *ftd_currency;
     const char *extra;
     long long seq;       /* the store's sequence number now */
+    long long made_at;   /* Unix seconds, as the caller's clock says; 0: not known (then the
+                          * first attempt's time: the library reads no clock) */
     const char *made_by; /* "ingest" or "close" */
 } acre_event_new;
 
@@ -33,6 +35,7 @@ int acre_event_make(acre_store *s, acre_event_stmts *st, const acre_event_new *e
  * in the caller's open transaction, and makes a `qualified` event for each who newly qualifies
  * (the header of engine/events.c says how). activity: the batch was activity, which matters
  * only to a plan with an activity threshold. */
-int acre_events_on_ingest(acre_store *s, char *const *ids, int n, int activity, acre_error *err);
+int acre_events_on_ingest(acre_store *s, char *const *ids, int n, int activity, long long made_at,
+                          acre_error *err);
 
 #endif

@@ -53,13 +53,14 @@ static const acre_query q_url = {ACRE_Q_SELECT,
                                  1};
 static const acre_query q_secret = {
     ACRE_Q_SELECT, "affiliate_secret", {"secret", NULL}, {{"affiliate_id", ACRE_EQ}}, {NULL}, 0, 1};
-static const acre_query q_set = {ACRE_Q_UPDATE,
-                                 "event",
-                                 {"status", "attempts", "next_at", "done_at", "last_error", NULL},
-                                 {{"event_id", ACRE_EQ}},
-                                 {NULL},
-                                 0,
-                                 0};
+static const acre_query q_set = {
+    ACRE_Q_UPDATE,
+    "event",
+    {"status", "attempts", "next_at", "done_at", "last_error", "made_at", NULL},
+    {{"event_id", ACRE_EQ}},
+    {NULL},
+    0,
+    0};
 static const acre_query q_restart = {
     ACRE_Q_UPDATE,
     "event",
@@ -192,6 +193,8 @@ int acre_event_attempted(acre_store *s, const char *event_id, long attempts_seen
         long n;
         fill(&e, acre_row(&rows, 0));
         n = e.attempts + 1;
+        if (e.made_at == 0)
+            e.made_at = now; /* made by a close, or an ingest with no time: its 72 hours start */
         if (strcmp(e.status, "pending") != 0 || e.attempts != attempts_seen) {
             /* another deliverer's result came first: it stands */
             status = strcmp(e.status, "delivered") == 0 ? "delivered"
@@ -205,12 +208,13 @@ int acre_event_attempted(acre_store *s, const char *event_id, long attempts_seen
         else if (now - e.made_at >= ACRE_EVENT_LIFE)
             status = "dead";
         {
-            acre_value set[6] = {
+            acre_value set[7] = {
                 acre_val_text(status),
                 acre_val_int(n),
                 acre_val_int(strcmp(status, "pending") ? e.next_at : now + backoff(n)),
                 strcmp(status, "pending") ? acre_val_int(now) : acre_val_null(),
                 delivered ? acre_val_null() : acre_val_text(error),
+                acre_val_int(e.made_at),
                 id};
             rc = acre_store_query(s, &q_set, set, NULL, NULL, "recording an attempt", err);
         }

@@ -14,6 +14,7 @@
 
 #include "acre/ingest.h"
 #include "alloc.h"
+#include "datetime.h"
 #include "events_int.h"
 #include "ingest_int.h"
 #include "ingest_store.h"
@@ -40,6 +41,7 @@ struct acre_ingest_sink {
     char *source;
     acre_ingest_summary sum;
     long long seq, first_seq, batch;
+    long long stored_sec; /* opts->stored_at in Unix seconds, or 0: unknown (the events' made_at) */
     long count;   /* records handed over so far: the next one's index */
     long invalid; /* records rejected for their own content */
     int refcol[ACRE_MAX_REFS];
@@ -468,6 +470,15 @@ static int begin(acre_ingest_sink **out, acre_store *s, acre_ingest_prep *prep, 
     }
     g->o.source = g->source;
     g->o.stored_at = NULL; /* read once, below */
+    if (opts && opts->stored_at) {
+        char canon[ACRE_DATETIME_LEN + 1];
+        const char *why;
+        int64_t sec;
+        int32_t nsec;
+        if (!acre_datetime_canon(canon, opts->stored_at, strlen(opts->stored_at), &why) &&
+            !acre_datetime_split(canon, &sec, &nsec))
+            g->stored_sec = sec;
+    }
     for (int i = 0; i < k->nrefs; i++)
         g->refcol[i] = acre_kind_col(k, k->refs[i].field);
     if (prep) {
@@ -604,7 +615,8 @@ int acre_ingest_commit(acre_ingest_sink *g, acre_ingest_summary *sum, acre_error
         char **ids = NULL;
         int n = 0;
         if (!(rc = acre_istore_customers(g->is, &ids, &n, err)))
-            rc = acre_events_on_ingest(g->s, ids, n, strcmp(g->k->table, "txn") != 0, err);
+            rc = acre_events_on_ingest(g->s, ids, n, strcmp(g->k->table, "txn") != 0, g->stored_sec,
+                                       err);
         for (int i = 0; i < n; i++)
             free(ids[i]);
         free(ids);

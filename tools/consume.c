@@ -151,7 +151,10 @@ int consume_store(consumer *c, acre_error *err)
             j++;
         {
             run u = {c, i};
-            acre_ingest_opts o = {.source = c->source, .on_reject = on_reject, .ctx = &u};
+            char now[32];
+            acre_ingest_opts o = {
+                .source = c->source, .on_reject = on_reject, .ctx = &u, .stored_at = now};
+            utc_now(now); /* the batch's time, and its events' */
             acre_ingest_sink *g;
             if (!(rc = acre_ingest_begin(&g, c->s, kind, &o, err))) {
                 for (int k = i; k < j && !rc; k++)

@@ -285,7 +285,11 @@ int cmd_affiliates(const args *a)
     if ((rc = open_store(&s, a)))
         return rc;
     acre_error_clear(&err);
-    rc = acre_affiliate_secret(s, a->pos[2], a->rotate, secret, &err);
+    {
+        char now[32];
+        utc_now(now);
+        rc = acre_affiliate_secret(s, a->pos[2], a->rotate, now, secret, &err);
+    }
     acre_store_free(s);
     if (rc) {
         fprintf(stderr, "acre: affiliates secret: %s\n", err.message);

@@ -13,10 +13,10 @@ extern "C" {
 #endif
 
 /* The signing secret of a stored affiliate, 64 hex digits: made (32 random bytes) the first
- * time, the same one after, a new one with `rotate`. ACRE_ENOTFOUND when no such affiliate is
- * stored. */
-int acre_affiliate_secret(acre_store *s, const char *affiliate_id, int rotate, char secret[65],
-                          acre_error *err);
+ * time, kept with `now` (the caller's clock, ISO 8601 UTC), the same one after, a new one with
+ * `rotate`. ACRE_ENOTFOUND when no such affiliate is stored. */
+int acre_affiliate_secret(acre_store *s, const char *affiliate_id, int rotate, const char *now,
+                          char secret[65], acre_error *err);
 
 /* X-Acre-Signature's value for a body sent at Unix time ts with secret:
  * "v1=" HEX(HMAC-SHA256(secret, ts "." body)). 0, or ACRE_ENOMEM. */
@@ -29,7 +29,8 @@ typedef struct acre_event {
     const char *body;   /* the JSON sent, made with the event */
     const char *status; /* "pending", "delivered" or "dead" */
     long long seq;      /* the store's sequence number when it was made: events in order */
-    long long made_at;  /* Unix seconds */
+    long long made_at;  /* Unix seconds (the ingest's stored_at; 0 until the first attempt when
+                         * it had none, or a close made it: the library reads no clock) */
     long attempts;
     long long next_at;        /* when the next attempt is due (pending) */
     long long done_at;        /* delivered or dead at, else 0 */
