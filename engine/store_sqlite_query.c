@@ -7,6 +7,7 @@
 #include "alloc.h"
 #include "jsonval.h"
 #include "number.h"
+#include "store_sql.h"
 #include "store_sqlite.h"
 
 /* How a returned column is read: its declared type decides, so that a text column costs one
@@ -27,120 +28,6 @@ struct acre_stmt {
     unsigned char read[ACRE_Q_MAX];
     char cents[ACRE_Q_MAX][24]; /* READ_MONEY: the text of this row's integer */
 };
-
-int acre_table_col(const acre_table *t, const char *name);
-
-static int unknown(acre_error *err, const acre_query *q, const char *what, const char *name)
-{
-    return acre_error_set(err, ACRE_EUSAGE, NULL, "store", "query on %s: no %s %s", q->table, what,
-                          name ? name : "(none)");
-}
-
-static void cond_sql(acre_buf *b, const acre_query *q, int *np)
-{
-    static const char *const ops[] = {" = ", " < ", " <= ", " > ", " >= ", " <> ", " IS NULL"};
-    for (int i = 0; q->where[i].col; i++) {
-        acre_buf_printf(b, "%s\"%s\"%s", i ? " AND " : " WHERE ", q->where[i].col,
-                        ops[q->where[i].op]);
-        if (q->where[i].op != ACRE_ISNULL)
-            acre_buf_printf(b, "?%d", ++*np);
-    }
-}
-
-/* Builds q's SQL into b; checks every name against t. */
-static int build(acre_buf *b, const acre_table *t, const acre_query *q, int *np, int *ncols,
-                 acre_error *err)
-{
-    *np = 0;
-    *ncols = 0;
-    for (int i = 0; q->cols[i]; i++)
-        if (acre_table_col(t, q->cols[i]) < 0)
-            return unknown(err, q, "column", q->cols[i]);
-    for (int i = 0; q->where[i].col; i++)
-        if (acre_table_col(t, q->where[i].col) < 0 || q->where[i].op < ACRE_EQ ||
-            q->where[i].op > ACRE_ISNULL)
-            return unknown(err, q, "column", q->where[i].col);
-    for (int i = 0; q->order[i]; i++)
-        if (acre_table_col(t, q->order[i]) < 0)
-            return unknown(err, q, "column", q->order[i]);
-    switch (q->kind) {
-    case ACRE_Q_SELECT:
-    case ACRE_Q_RECORDS:
-        acre_buf_adds(b, "SELECT ");
-        for (int i = 0; q->cols[i]; i++, ++*ncols)
-            acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", q->cols[i]);
-        if (!*ncols)
-            return unknown(err, q, "column", NULL);
-        acre_buf_printf(b, " FROM \"%s\"", t->name);
-        if (q->kind == ACRE_Q_RECORDS) {
-            /* the records with a matching row, then each one's rows up to the same seq: the
-             * subquery runs on an index of its conditions, the rows are read by key */
-            int n = 0;
-            while (q->where[n].col)
-                n++;
-            if (!t->versioned || !n || strcmp(q->where[n - 1].col, "seq") != 0 ||
-                q->where[n - 1].op != ACRE_LE)
-                return unknown(err, q, "records query ending with", "seq <= ?");
-            acre_buf_adds(b, " WHERE (");
-            for (int i = 0; i < t->nkey - 1; i++)
-                acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
-            acre_buf_adds(b, ") IN (SELECT ");
-            for (int i = 0; i < t->nkey - 1; i++)
-                acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
-            acre_buf_printf(b, " FROM \"%s\"", t->name);
-            cond_sql(b, q, np);
-            acre_buf_printf(b, ") AND \"seq\" <= ?%d", *np);
-        } else {
-            cond_sql(b, q, np);
-        }
-        acre_buf_adds(b, " ORDER BY ");
-        {
-            /* the sort columns, then the key's others: ties come in key order (in the same
-             * direction), so every backend gives the same rows in the same order */
-            int n = 0;
-            for (int i = 0; q->order[i]; i++)
-                acre_buf_printf(b, "%s\"%s\"%s", n++ ? ", " : "", q->order[i],
-                                q->desc ? " DESC" : "");
-            for (int i = 0; i < t->nkey; i++) {
-                const char *k = t->cols[t->key[i]].name;
-                int listed = 0;
-                for (int j = 0; q->order[j]; j++)
-                    listed |= strcmp(q->order[j], k) == 0;
-                if (!listed)
-                    acre_buf_printf(b, "%s\"%s\"%s", n++ ? ", " : "", k, q->desc ? " DESC" : "");
-            }
-        }
-        if (q->limit > 0)
-            acre_buf_printf(b, " LIMIT %ld", q->limit);
-        return 0;
-    case ACRE_Q_INSERT:
-    case ACRE_Q_REPLACE:
-        acre_buf_printf(b, "INSERT%s INTO \"%s\"(", q->kind == ACRE_Q_REPLACE ? " OR REPLACE" : "",
-                        t->name);
-        for (int i = 0; i < t->ncols; i++)
-            acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[i].name);
-        acre_buf_adds(b, ") VALUES(");
-        for (int i = 0; i < t->ncols; i++)
-            acre_buf_printf(b, "%s?%d", i ? ", " : "", ++*np);
-        acre_buf_adds(b, ")");
-        return 0;
-    case ACRE_Q_UPDATE:
-        if (!q->cols[0])
-            return unknown(err, q, "column", NULL);
-        acre_buf_printf(b, "UPDATE \"%s\" SET ", t->name);
-        for (int i = 0; q->cols[i]; i++) {
-            ++*np;
-            acre_buf_printf(b, "%s\"%s\" = ?%d", i ? ", " : "", q->cols[i], *np);
-        }
-        cond_sql(b, q, np);
-        return 0;
-    case ACRE_Q_DELETE:
-        acre_buf_printf(b, "DELETE FROM \"%s\"", t->name);
-        cond_sql(b, q, np);
-        return 0;
-    }
-    return unknown(err, q, "query kind", NULL);
-}
 
 static void money_param(acre_stmt *s, const acre_table *t, const char *col, int param)
 {
@@ -193,8 +80,9 @@ int acre_sqlite_prepare(acre_store_backend *b, const acre_query *q, acre_stmt **
 
     *out = NULL;
     if (!t)
-        return unknown(err, q, "table", q->table);
-    if ((rc = build(&sql, t, q, &nparams, &ncols, err))) {
+        return acre_error_set(err, ACRE_EUSAGE, NULL, "store", "query on %s: no table %s", q->table,
+                              q->table);
+    if ((rc = acre_sql_build(&sql, &acre_sql_sqlite, t, q, &nparams, &ncols, err))) {
         acre_buf_free(&sql);
         return rc;
     }

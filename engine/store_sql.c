@@ -1,0 +1,139 @@
+/* engine/store_sql.c — a query shape (include/acre/sys/store.h) as SQL, for the backends that
+ * speak it (SQLite's, engine/store_sqlite_query.c; PostgreSQL's, engine/store_pg.c): names
+ * from the table descriptors, never from a caller's data, and every value a parameter. */
+#include <string.h>
+
+#include "store_sql.h"
+
+const acre_sql_dialect acre_sql_sqlite = {'?', 0};
+const acre_sql_dialect acre_sql_postgres = {'$', 1};
+
+static int unknown(acre_error *err, const acre_query *q, const char *what, const char *name)
+{
+    return acre_error_set(err, ACRE_EUSAGE, NULL, "store", "query on %s: no %s %s", q->table, what,
+                          name ? name : "(none)");
+}
+
+static void cond_sql(acre_buf *b, const acre_sql_dialect *d, const acre_query *q, int *np)
+{
+    static const char *const ops[] = {" = ", " < ", " <= ", " > ", " >= ", " <> ", " IS NULL"};
+    for (int i = 0; q->where[i].col; i++) {
+        acre_buf_printf(b, "%s\"%s\"%s", i ? " AND " : " WHERE ", q->where[i].col,
+                        ops[q->where[i].op]);
+        if (q->where[i].op != ACRE_ISNULL)
+            acre_buf_printf(b, "%c%d", d->param, ++*np);
+    }
+}
+
+int acre_sql_build(acre_buf *b, const acre_sql_dialect *d, const acre_table *t, const acre_query *q,
+                   int *np, int *ncols, acre_error *err)
+{
+    *np = 0;
+    *ncols = 0;
+    for (int i = 0; q->cols[i]; i++)
+        if (acre_table_col(t, q->cols[i]) < 0)
+            return unknown(err, q, "column", q->cols[i]);
+    for (int i = 0; q->where[i].col; i++)
+        if (acre_table_col(t, q->where[i].col) < 0 || q->where[i].op < ACRE_EQ ||
+            q->where[i].op > ACRE_ISNULL)
+            return unknown(err, q, "column", q->where[i].col);
+    for (int i = 0; q->order[i]; i++)
+        if (acre_table_col(t, q->order[i]) < 0)
+            return unknown(err, q, "column", q->order[i]);
+    switch (q->kind) {
+    case ACRE_Q_SELECT:
+    case ACRE_Q_RECORDS:
+        acre_buf_adds(b, "SELECT ");
+        for (int i = 0; q->cols[i]; i++, ++*ncols)
+            acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", q->cols[i]);
+        if (!*ncols)
+            return unknown(err, q, "column", NULL);
+        acre_buf_printf(b, " FROM \"%s\"", t->name);
+        if (q->kind == ACRE_Q_RECORDS) {
+            /* the records with a matching row, then each one's rows up to the same seq: the
+             * subquery runs on an index of its conditions, the rows are read by key */
+            int n = 0;
+            while (q->where[n].col)
+                n++;
+            if (!t->versioned || !n || strcmp(q->where[n - 1].col, "seq") != 0 ||
+                q->where[n - 1].op != ACRE_LE)
+                return unknown(err, q, "records query ending with", "seq <= ?");
+            acre_buf_adds(b, " WHERE (");
+            for (int i = 0; i < t->nkey - 1; i++)
+                acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
+            acre_buf_adds(b, ") IN (SELECT ");
+            for (int i = 0; i < t->nkey - 1; i++)
+                acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
+            acre_buf_printf(b, " FROM \"%s\"", t->name);
+            cond_sql(b, d, q, np);
+            acre_buf_printf(b, ") AND \"seq\" <= %c%d", d->param, *np);
+        } else {
+            cond_sql(b, d, q, np);
+        }
+        acre_buf_adds(b, " ORDER BY ");
+        {
+            /* the sort columns, then the key's others: ties come in key order (in the same
+             * direction), so every backend gives the same rows in the same order */
+            int n = 0;
+            for (int i = 0; q->order[i]; i++)
+                acre_buf_printf(b, "%s\"%s\"%s", n++ ? ", " : "", q->order[i],
+                                q->desc ? " DESC" : "");
+            for (int i = 0; i < t->nkey; i++) {
+                const char *k = t->cols[t->key[i]].name;
+                int listed = 0;
+                for (int j = 0; q->order[j]; j++)
+                    listed |= strcmp(q->order[j], k) == 0;
+                if (!listed)
+                    acre_buf_printf(b, "%s\"%s\"%s", n++ ? ", " : "", k, q->desc ? " DESC" : "");
+            }
+        }
+        if (q->limit > 0)
+            acre_buf_printf(b, " LIMIT %ld", q->limit);
+        return 0;
+    case ACRE_Q_INSERT:
+    case ACRE_Q_REPLACE:
+        acre_buf_printf(b, "INSERT%s INTO \"%s\"(",
+                        q->kind == ACRE_Q_REPLACE && !d->on_conflict ? " OR REPLACE" : "", t->name);
+        for (int i = 0; i < t->ncols; i++)
+            acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[i].name);
+        acre_buf_adds(b, ") VALUES(");
+        for (int i = 0; i < t->ncols; i++)
+            acre_buf_printf(b, "%s%c%d", i ? ", " : "", d->param, ++*np);
+        acre_buf_adds(b, ")");
+        if (q->kind == ACRE_Q_REPLACE && d->on_conflict) {
+            /* the row of the same key replaced: its other columns set to the new values */
+            int others = 0;
+            acre_buf_adds(b, " ON CONFLICT (");
+            for (int i = 0; i < t->nkey; i++)
+                acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
+            acre_buf_adds(b, ") DO ");
+            for (int i = 0; i < t->ncols; i++) {
+                int key = 0;
+                for (int k = 0; k < t->nkey; k++)
+                    key |= t->key[k] == i;
+                if (!key)
+                    acre_buf_printf(b, "%s\"%s\" = EXCLUDED.\"%s\"",
+                                    others++ ? ", " : "UPDATE SET ", t->cols[i].name,
+                                    t->cols[i].name);
+            }
+            if (!others)
+                acre_buf_adds(b, "NOTHING");
+        }
+        return 0;
+    case ACRE_Q_UPDATE:
+        if (!q->cols[0])
+            return unknown(err, q, "column", NULL);
+        acre_buf_printf(b, "UPDATE \"%s\" SET ", t->name);
+        for (int i = 0; q->cols[i]; i++) {
+            ++*np;
+            acre_buf_printf(b, "%s\"%s\" = %c%d", i ? ", " : "", q->cols[i], d->param, *np);
+        }
+        cond_sql(b, d, q, np);
+        return 0;
+    case ACRE_Q_DELETE:
+        acre_buf_printf(b, "DELETE FROM \"%s\"", t->name);
+        cond_sql(b, d, q, np);
+        return 0;
+    }
+    return unknown(err, q, "query kind", NULL);
+}

@@ -1,0 +1,26 @@
+/* engine/store_sql.h — query shapes as SQL (engine/store_sql.c; internal). */
+#ifndef ACRE_ENGINE_STORE_SQL_H
+#define ACRE_ENGINE_STORE_SQL_H
+
+#include "acre/sys/store.h"
+#include "buf.h"
+
+/* What differs between the SQL dialects acre writes. */
+typedef struct acre_sql_dialect {
+    char param;      /* parameters as ?1 (SQLite) or $1 (PostgreSQL) */
+    int on_conflict; /* ACRE_Q_REPLACE as INSERT ... ON CONFLICT (key) DO UPDATE, not INSERT OR
+                      * REPLACE */
+} acre_sql_dialect;
+
+extern const acre_sql_dialect acre_sql_sqlite, acre_sql_postgres;
+
+/* Builds q's SQL into b, its parameters numbered from 1 in the order include/acre/sys/store.h
+ * gives (*np of them; *ncols columns returned); checks every name against t (ACRE_EUSAGE). A
+ * SELECT orders by its sort columns, then the key's others, so that every backend gives the
+ * same rows in the same order. */
+int acre_sql_build(acre_buf *b, const acre_sql_dialect *d, const acre_table *t, const acre_query *q,
+                   int *np, int *ncols, acre_error *err);
+
+int acre_table_col(const acre_table *t, const char *name);
+
+#endif
