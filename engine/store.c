@@ -47,7 +47,11 @@ int acre_store_open(acre_store **out, const char *path, acre_error *err)
     acre_store_backend *b;
     int rc;
     *out = NULL;
-    if ((rc = acre_sqlite_backend(&b, path, err)))
+    if (strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0)
+        rc = acre_pg_backend(&b, path, err);
+    else
+        rc = acre_sqlite_backend(&b, path, err);
+    if (rc)
         return rc;
     return acre_store_open_backend(out, b, err);
 }

@@ -81,7 +81,10 @@ int exit_for(int rc)
 int store_missing(const char *db)
 {
     struct stat st;
-    if (strcmp(db, ":memory:") == 0 || stat(db, &st) == 0 || errno != ENOENT)
+    /* a PostgreSQL database exists or the connection says it does not; its schema is made on
+     * first use */
+    if (strcmp(db, ":memory:") == 0 || strncmp(db, "postgresql://", 13) == 0 ||
+        strncmp(db, "postgres://", 11) == 0 || stat(db, &st) == 0 || errno != ENOENT)
         return 0;
     fprintf(stderr,
             "acre: no store %s: only ingest, plan add and replay --into create one (name the "

@@ -8,14 +8,14 @@ mode=${1:-}
 case "$mode" in demo | test) ;; *) echo "usage: tools/setup.sh demo|test" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 
-need="build-essential cmake pkg-config libsqlite3-dev libgmp-dev libjansson-dev libssl-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev librabbitmq-dev librdkafka-dev sqlite3"
+need="build-essential cmake pkg-config libsqlite3-dev libgmp-dev libjansson-dev libssl-dev libcmocka-dev libmicrohttpd-dev libcurl4-openssl-dev librabbitmq-dev librdkafka-dev libpq-dev sqlite3"
 # the tests check the journal exports with the tools that read them, run the guides' commands
 # with python3, measure peak memory with GNU time, fuzz the parsers with clang's libFuzzer, and
 # talk to `acre serve` with curl (and jq, in docs/api.md) and an independent OAuth2 client
 # (requests-oauthlib), print the statements to PDF with Chromium, read back by pdftotext,
-# render the installed man page with man, and consume from a real RabbitMQ broker (started by
-# the test on its own ports) fed by pika
-[ "$mode" = test ] && need="$need hledger beancount python3 time clang libclang-rt-14-dev curl jq python3-requests-oauthlib openssl chromium poppler-utils man-db rabbitmq-server python3-pika"
+# render the installed man page with man, consume from a real RabbitMQ broker (started by the
+# test on its own ports) fed by pika, and store in a real PostgreSQL (a throwaway cluster)
+[ "$mode" = test ] && need="$need hledger beancount python3 time clang libclang-rt-14-dev curl jq python3-requests-oauthlib openssl chromium poppler-utils man-db rabbitmq-server python3-pika postgresql"
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -225,6 +225,11 @@ int acre_store_open_backend(acre_store **out, acre_store_backend *b, acre_error 
  * acre_store_open_backend. */
 int acre_sqlite_backend(acre_store_backend **out, const char *path, acre_error *err);
 
+/* The PostgreSQL backend over the database a libpq connection URI names
+ * (postgresql://USER@HOST:PORT/DB): its schema made on first use (engine/store_pg.c).
+ * acre_store_open takes it for a path starting postgresql:// or postgres://. */
+int acre_pg_backend(acre_store_backend **out, const char *conninfo, acre_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,408 @@
+/* engine/store_pg.c — the PostgreSQL backend (SPEC 13, issue 22; docs/store-backends.md), on
+ * libpq: a store is one database, named by --db postgresql://...
+ *
+ * Every query shape is one prepared statement (PQprepare, its SQL from engine/store_sql.c),
+ * every value a text parameter. Text columns are COLLATE "C", so that ORDER BY sorts bytes as
+ * SQLite does and the ledgers are the same bytes; money columns are text, the exact decimal
+ * acre wrote. A write transaction takes an advisory lock first: writers are serialized as
+ * SQLite serializes them, across every process on the database. Gaming and trading activity
+ * are partitioned by month (declarative partitioning), each month's partition made the first
+ * time a row of that month is stored. The schema is made on first use. */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "buf.h"
+#include "number.h"
+#include "record.h"
+#include "store_int.h"
+#include "store_sql.h"
+
+#define WRITE_LOCK 8360 /* pg_advisory_xact_lock's key: one writer at a time */
+#define MAX_MONTHS 512  /* partitions remembered as made, per handle */
+
+typedef struct pg_backend {
+    acre_store_backend parent;
+    PGconn *db;
+    char *conninfo;
+    long next_stmt;
+    int in_tx;
+    int months[2][MAX_MONTHS]; /* partitions known made: gaming, trading */
+    int nmonths[2];
+} pg_backend;
+
+struct acre_stmt {
+    char name[32];
+    const acre_query *q;
+    const acre_table *t;
+    int nparams, ncols;
+    int part;       /* an INSERT into a partitioned table: 0 gaming, 1 trading; else -1 */
+    int date_param; /* its date's parameter */
+    unsigned char is_int[ACRE_Q_MAX];
+    PGresult *res; /* the last result, kept while its rows are handed out */
+};
+
+static int pg_fail(pg_backend *pb, const char *what, acre_error *err)
+{
+    const char *m = PQerrorMessage(pb->db);
+    size_t n = strlen(m);
+    while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
+        n--;
+    return acre_error_set(err, ACRE_EIO, NULL, "store", "%s: %.*s", what, (int)n, m);
+}
+
+static int exec(pg_backend *pb, const char *sql, const char *what, acre_error *err)
+{
+    PGresult *r = PQexec(pb->db, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    return ok ? 0 : pg_fail(pb, what, err);
+}
+
+/* ---- transactions ---- */
+
+static int begin(acre_store_backend *b, int write, acre_error *err)
+{
+    pg_backend *pb = (pg_backend *)b;
+    char lock[80];
+    int rc;
+    if ((rc = exec(pb, write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                   "beginning a transaction", err)))
+        return rc;
+    pb->in_tx = 1;
+    snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(%d)", WRITE_LOCK);
+    if (write && (rc = exec(pb, lock, "waiting for the write lock", err))) {
+        exec(pb, "ROLLBACK", "rolling back", NULL);
+        pb->in_tx = 0;
+    }
+    return rc;
+}
+
+static int commit(acre_store_backend *b, acre_error *err)
+{
+    pg_backend *pb = (pg_backend *)b;
+    PGresult *r = PQexec(pb->db, "COMMIT");
+    /* a transaction that failed part way "commits" as a rollback: that is a failure here */
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+    PQclear(r);
+    pb->in_tx = 0;
+    return ok ? 0
+              : acre_error_set(err, ACRE_EIO, NULL, "store",
+                               "committing: the transaction failed and was rolled back");
+}
+
+static void rollback(acre_store_backend *b)
+{
+    pg_backend *pb = (pg_backend *)b;
+    if (pb->in_tx)
+        exec(pb, "ROLLBACK", "rolling back", NULL);
+    pb->in_tx = 0;
+}
+
+static int savepoint(acre_store_backend *b, int op, acre_error *err)
+{
+    pg_backend *pb = (pg_backend *)b;
+    if (op == ACRE_SAVEPOINT)
+        return exec(pb, "SAVEPOINT acre", "a savepoint", err);
+    if (op == ACRE_SAVEPOINT_RELEASE)
+        return exec(pb, "RELEASE SAVEPOINT acre", "a savepoint", err);
+    return exec(pb, "ROLLBACK TO SAVEPOINT acre; RELEASE SAVEPOINT acre", "a savepoint", err);
+}
+
+/* ---- queries ---- */
+
+static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, acre_error *err)
+{
+    pg_backend *pb = (pg_backend *)b;
+    const acre_table *t = acre_store_table(q->table);
+    acre_buf sql = {0};
+    acre_stmt *s;
+    PGresult *r;
+    int rc, np, nc;
+
+    *out = NULL;
+    if (!t)
+        return acre_error_set(err, ACRE_EUSAGE, NULL, "store", "query on %s: no table %s", q->table,
+                              q->table);
+    if ((rc = acre_sql_build(&sql, &acre_sql_postgres, t, q, &np, &nc, err))) {
+        acre_buf_free(&sql);
+        return rc;
+    }
+    if (sql.oom || !(s = acre_calloc(1, sizeof *s))) {
+        acre_buf_free(&sql);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    snprintf(s->name, sizeof s->name, "acre%ld", pb->next_stmt++);
+    s->q = q;
+    s->t = t;
+    s->nparams = np;
+    s->ncols = nc;
+    s->part = -1;
+    for (int i = 0; i < nc; i++)
+        s->is_int[i] = t->cols[acre_table_col(t, q->cols[i])].type == ACRE_COL_INT;
+    if (q->kind == ACRE_Q_INSERT &&
+        (strcmp(t->name, "gaming_activity") == 0 || strcmp(t->name, "trading_activity") == 0)) {
+        s->part = t->name[0] == 'g' ? 0 : 1;
+        s->date_param = acre_table_col(t, "date");
+    }
+    r = PQprepare(pb->db, s->name, sql.p, np, NULL);
+    acre_buf_free(&sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        PQclear(r);
+        free(s);
+        return pg_fail(pb, "preparing a statement", err);
+    }
+    PQclear(r);
+    *out = s;
+    return 0;
+}
+
+/* The month partition of table `part` for the date text d ("YYYY-MM-DD"), made if missing. */
+static int partition(pg_backend *pb, int part, const char *d, size_t n, acre_error *err)
+{
+    static const char *const names[2] = {"gaming_activity", "trading_activity"};
+    char sql[400];
+    int y, m, ym;
+    if (n < 7 || sscanf(d, "%4d-%2d", &y, &m) != 2 || m < 1 || m > 12)
+        return 0; /* not a date: the insert says so */
+    ym = y * 12 + m - 1;
+    for (int i = 0; i < pb->nmonths[part]; i++)
+        if (pb->months[part][i] == ym)
+            return 0;
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE IF NOT EXISTS \"%s_%04d_%02d\" PARTITION OF \"%s\" FOR VALUES FROM "
+             "('%04d-%02d-01') TO ('%04d-%02d-01')",
+             names[part], y, m, names[part], y, m, (ym + 1) / 12, (ym + 1) % 12 + 1);
+    if (exec(pb, sql, "making a month's partition", err))
+        return ACRE_EIO;
+    if (pb->nmonths[part] < MAX_MONTHS)
+        pb->months[part][pb->nmonths[part]++] = ym;
+    return 0;
+}
+
+static int run(acre_store_backend *b, acre_stmt *s, const acre_value *params, acre_row_fn fn,
+               void *ctx, acre_error *err)
+{
+    pg_backend *pb = (pg_backend *)b;
+    const char *vals[ACRE_MAX_COLS + 8];
+    int lens[ACRE_MAX_COLS + 8];
+    char ints[ACRE_MAX_COLS + 8][24];
+    char *copies[ACRE_MAX_COLS + 8] = {0};
+    acre_value row[ACRE_Q_MAX];
+    PGresult *r;
+    int rc = 0, n = s->nparams < ACRE_MAX_COLS + 8 ? s->nparams : ACRE_MAX_COLS + 8;
+
+    for (int i = 0; i < n; i++) {
+        const acre_value *v = &params[i];
+        if (v->type == ACRE_VAL_INT) {
+            snprintf(ints[i], sizeof ints[i], "%lld", v->i);
+            vals[i] = ints[i];
+        } else if (v->type == ACRE_VAL_CENTS) {
+            acre_cents_format(v->i, ints[i]);
+            vals[i] = ints[i];
+        } else if (v->type == ACRE_VAL_TEXT) {
+            /* libpq wants NUL-terminated text: a value is not always */
+            if (!(copies[i] = acre_strndup(v->s ? v->s : "", v->n))) {
+                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+                goto out;
+            }
+            vals[i] = copies[i];
+        } else {
+            vals[i] = NULL;
+        }
+        lens[i] = vals[i] ? (int)strlen(vals[i]) : 0;
+    }
+    if (s->part >= 0 && s->date_param < n && vals[s->date_param] &&
+        (rc = partition(pb, s->part, vals[s->date_param], (size_t)lens[s->date_param], err)))
+        goto out;
+    r = PQexecPrepared(pb->db, s->name, n, vals, lens, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        rc = pg_fail(
+            pb, s->q->kind == ACRE_Q_SELECT || s->q->kind == ACRE_Q_RECORDS ? "reading" : "writing",
+            err);
+        goto out;
+    }
+    if (fn && PQresultStatus(r) == PGRES_TUPLES_OK) {
+        int rows = PQntuples(r);
+        for (int k = 0; k < rows && !rc; k++) {
+            int stop;
+            for (int c = 0; c < s->ncols; c++) {
+                acre_value *v = &row[c];
+                memset(v, 0, sizeof *v);
+                if (PQgetisnull(r, k, c)) {
+                    v->type = ACRE_VAL_NULL;
+                } else if (s->is_int[c]) {
+                    v->type = ACRE_VAL_INT;
+                    v->i = strtoll(PQgetvalue(r, k, c), NULL, 10);
+                } else {
+                    v->type = ACRE_VAL_TEXT;
+                    v->s = PQgetvalue(r, k, c);
+                    v->n = (size_t)PQgetlength(r, k, c);
+                }
+            }
+            if ((stop = fn(ctx, row, s->ncols, err)))
+                rc = stop > 0 ? 0 : stop, k = rows;
+        }
+    }
+    PQclear(r);
+out:
+    for (int i = 0; i < n; i++)
+        free(copies[i]);
+    return rc;
+}
+
+static void finalize(acre_store_backend *b, acre_stmt *s)
+{
+    pg_backend *pb = (pg_backend *)b;
+    char sql[64];
+    if (!s)
+        return;
+    snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
+    /* inside a failed transaction this fails too; the connection forgets it at the end */
+    PQclear(PQexec(pb->db, sql));
+    free(s);
+}
+
+/* ---- the schema ---- */
+
+static void ddl(acre_buf *b, const acre_table *t)
+{
+    static const char *const types[] = {" TEXT COLLATE \"C\"", " BIGINT", " TEXT COLLATE \"C\""};
+    int part = strcmp(t->name, "gaming_activity") == 0 || strcmp(t->name, "trading_activity") == 0;
+    acre_buf_printf(b, "CREATE TABLE \"%s\"(", t->name);
+    for (int i = 0; i < t->ncols; i++)
+        acre_buf_printf(b, "%s\"%s\"%s%s", i ? ", " : "", t->cols[i].name, types[t->cols[i].type],
+                        t->cols[i].notnull ? " NOT NULL" : "");
+    acre_buf_adds(b, ", PRIMARY KEY(");
+    for (int i = 0; i < t->nkey; i++)
+        acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
+    acre_buf_printf(b, "))%s;\n", part ? " PARTITION BY RANGE (\"date\")" : "");
+    if (t->index[0]) {
+        acre_buf_printf(b, "CREATE INDEX \"%s_by\" ON \"%s\"(", t->name, t->name);
+        for (int i = 0; t->index[i]; i++)
+            acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->index[i]);
+        acre_buf_adds(b, ");\n");
+    }
+}
+
+/* A new database gets every table of acre_store_tables(), the indexes the SQLite schema has,
+ * and the counters a new SQLite store starts with. */
+static int schema(pg_backend *pb, acre_error *err)
+{
+    PGresult *r = PQexec(pb->db, "SELECT to_regclass('counter') IS NOT NULL");
+    acre_buf b = {0};
+    int have, rc;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        PQclear(r);
+        return pg_fail(pb, "reading the schema", err);
+    }
+    have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (have)
+        return 0;
+    acre_buf_printf(&b, "BEGIN;\nSELECT pg_advisory_xact_lock(%d);\n", WRITE_LOCK);
+    for (const acre_table *const *t = acre_store_tables(); *t; t++)
+        ddl(&b, *t);
+    acre_buf_adds(&b, "CREATE INDEX txn_date ON txn(transaction_date, transaction_id, seq, "
+                      "customer_id, transaction_type, amount_currency, currency, status, "
+                      "amount_usd);\n"
+                      "CREATE INDEX txn_customer ON txn(customer_id);\n"
+                      "CREATE INDEX bonus_event_time ON bonus_event(timestamp);\n"
+                      "CREATE INDEX bonus_event_user ON bonus_event(user_id);\n"
+                      "CREATE INDEX event_seq ON event(seq);\n"
+                      "CREATE INDEX event_customer ON event(customer_id);\n"
+                      "CREATE INDEX gaming_activity_customer ON gaming_activity(customer_id);\n"
+                      "CREATE INDEX trading_activity_customer ON trading_activity(customer_id);\n"
+                      "INSERT INTO counter VALUES('seq', 0), ('log_from', 0), ('log_after', -1);\n"
+                      "COMMIT;\n");
+    if (b.oom) {
+        acre_buf_free(&b);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    rc = exec(pb, b.p, "making the schema", err);
+    if (rc)
+        exec(pb, "ROLLBACK", "rolling back", NULL);
+    acre_buf_free(&b);
+    return rc;
+}
+
+/* ---- handles ---- */
+
+static void backend_free(acre_store_backend *b)
+{
+    pg_backend *pb = (pg_backend *)b;
+    if (!pb)
+        return;
+    if (pb->db)
+        PQfinish(pb->db);
+    free(pb->conninfo);
+    free(pb);
+}
+
+static int connect_to(pg_backend **out, const char *conninfo, acre_error *err);
+
+static int reader(acre_store_backend *b, acre_store_backend **out, acre_error *err)
+{
+    pg_backend *r;
+    int rc;
+    *out = NULL;
+    if ((rc = connect_to(&r, ((pg_backend *)b)->conninfo, err)))
+        return rc;
+    *out = &r->parent;
+    return 0;
+}
+
+static void quiet(void *arg, const char *message)
+{
+    (void)arg, (void)message;
+}
+
+static int connect_to(pg_backend **out, const char *conninfo, acre_error *err)
+{
+    pg_backend *pb = acre_calloc(1, sizeof *pb);
+    *out = NULL;
+    if (!pb || !(pb->conninfo = acre_strdup(conninfo))) {
+        free(pb);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    pb->parent.version = ACRE_STORE_BACKEND_VERSION;
+    pb->parent.name = "postgresql";
+    pb->parent.begin = begin;
+    pb->parent.commit = commit;
+    pb->parent.rollback = rollback;
+    pb->parent.savepoint = savepoint;
+    pb->parent.prepare = prepare;
+    pb->parent.run = run;
+    pb->parent.finalize = finalize;
+    pb->parent.reader = reader;
+    pb->parent.free = backend_free;
+    pb->db = PQconnectdb(conninfo);
+    if (PQstatus(pb->db) != CONNECTION_OK) {
+        int rc = pg_fail(pb, "connecting to the store", err);
+        backend_free(&pb->parent);
+        return rc;
+    }
+    /* notices (a partition that exists already) are not acre's output */
+    PQsetNoticeProcessor(pb->db, quiet, NULL);
+    exec(pb, "SET client_min_messages = warning", "setting up the connection", NULL);
+    *out = pb;
+    return 0;
+}
+
+int acre_pg_backend(acre_store_backend **out, const char *conninfo, acre_error *err)
+{
+    pg_backend *pb;
+    int rc;
+    *out = NULL;
+    if ((rc = connect_to(&pb, conninfo, err)))
+        return rc;
+    if ((rc = schema(pb, err))) {
+        backend_free(&pb->parent);
+        return rc;
+    }
+    *out = &pb->parent;
+    return 0;
+}

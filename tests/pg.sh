@@ -1,0 +1,103 @@
+#!/bin/sh
+# tests/pg.sh ACRE ACRE_GEN FIXTURES — the PostgreSQL store (SPEC 13, issue 22;
+# docs/store-backends.md) on a real PostgreSQL 15: a throwaway cluster made by Debian's initdb
+# in a temporary folder, run by the unprivileged user postgres on a loopback port, stopped at
+# the end.
+# 1. Every fixture replayed into a database of its own: each closed ledger the fixture's
+#    expected bytes (acre replay compares them), and the store audits clean.
+# 2. The demo's activity in monthly partitions (gaming_activity_2026_01 .. _03).
+# 3. Several processes on one database at once: the benchmark operator at 1/50 (40,000
+#    transactions, 60,000 activity rows) ingested by four processes together, two files each,
+#    the transactions sent a second time whole by one of them; then two closes of 2026-03 at
+#    once: every record stored once, one close made (the other refused, exit 4, saying the month
+#    is closed), one ledger, the same bytes as the same records closed in SQLite.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+acre=$(realpath "$1")
+gen=$(realpath "$2")
+fixtures=$(realpath "$3")
+. "$here/check.sh"
+scratch
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+check "PostgreSQL installed" 1 "$([ -x "$bin/initdb" ] && echo 1)"
+[ -x "$bin/initdb" ] || { echo "$pass passed, $fail failed"; exit 1; }
+# the server runs as postgres, which must reach the folder and /dev/null (on some containers
+# /dev/null is root's alone)
+[ -w /dev/null ] && su postgres -s /bin/sh -c 'test -w /dev/null' 2>/dev/null || chmod 666 /dev/null
+chmod 755 "$work"
+mkdir "$work/pg" && chown postgres "$work/pg"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+su postgres -s /bin/sh -c "'$bin/initdb' -D '$work/pg/data' -A trust -U acre --locale=C.UTF-8 -E UTF8" \
+    >"$work/initdb.log" 2>&1
+check "initdb" 0 $?
+su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$work/pg/data' -l '$work/pg/log' -w -o \
+    '-p $port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50' start" \
+    >/dev/null 2>&1
+check "the server started" 0 $?
+stop() { su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$work/pg/data' -m fast -w stop" >/dev/null 2>&1; }
+trap 'stop; rm -rf "$work"' EXIT
+url=postgresql://acre@127.0.0.1:$port
+db() { psql -q "$url/postgres" -c "CREATE DATABASE $1" >/dev/null 2>&1; echo "$url/$1"; }
+
+# 1. every fixture
+n=0
+for dir in "$fixtures"/*/; do
+    [ -f "$dir/case.json" ] || continue
+    name=$(basename "$dir")
+    u=$(db "f_$(echo "$name" | tr '-' '_')")
+    "$acre" replay "$dir" --into "$u" >out 2>err
+    check "$name: replayed on PostgreSQL, every ledger the expected bytes" 0 $?
+    if [ -n "$("$acre" --db "$u" audit 2>/dev/null | grep -v -e '	ok	' -e 'problems$')" ]; then
+        check "$name: audit" "" "$("$acre" --db "$u" audit 2>&1)"
+    fi
+    n=$((n + 1))
+done
+check "fixtures replayed" 1 "$([ "$n" -ge 30 ] && echo 1)"
+
+# 2. the demo's months
+check "activity by month" "gaming_activity_2026_01
+gaming_activity_2026_02
+gaming_activity_2026_03" "$(psql -At "$url/f_demo" -c "SELECT tablename FROM pg_tables WHERE
+    tablename LIKE 'gaming_activity_%' ORDER BY 1")"
+
+# 3. several processes at once
+u=$(db concurrent)
+operator "$acre" "$gen" 50 "$u"
+split -n l/4 -d transactions.ndjson tx.
+split -n l/4 -d activity.ndjson ga.
+for k in 0 1 2 3; do
+    ( "$acre" --db "$u" ingest igaming/transactions tx.0$k >/dev/null || echo "tx $k $?"
+      "$acre" --db "$u" ingest igaming/gaming-activity ga.0$k >/dev/null || echo "ga $k $?" ) \
+        >r.$k 2>&1 &
+done
+( "$acre" --db "$u" ingest igaming/transactions transactions.ndjson --again >/dev/null ||
+    echo "tx whole $?" ) >r.w 2>&1 &
+wait
+check "four ingesting processes and one more: all succeeded" "" "$(cat r.0 r.1 r.2 r.3 r.w)"
+check "every transaction stored once" "$(wc -l <transactions.ndjson)" \
+    "$(psql -At "$u" -c "SELECT count(DISTINCT transaction_id) FROM txn")"
+check "... in one version each" "$(wc -l <transactions.ndjson)" \
+    "$(psql -At "$u" -c "SELECT count(*) FROM txn")"
+check "every activity row stored once" "$(wc -l <activity.ndjson)" \
+    "$(psql -At "$u" -c "SELECT count(*) FROM gaming_activity")"
+"$acre" --db "$u" close 2026-03 >c1 2>e1 &
+p1=$!
+"$acre" --db "$u" close 2026-03 >c2 2>e2 &
+p2=$!
+wait $p1
+r1=$?
+wait $p2
+r2=$?
+check "two closes at once: one made, one refused" "0 4" "$(echo "$r1 $r2" | tr ' ' '\n' | sort | tr '\n' ' ' | sed 's/ $//')"
+check "... saying the month is closed" 1 "$(cat e1 e2 | grep -c 'is not after the last closed period 2026-03')"
+check "one ledger" 1 "$(psql -At "$u" -c "SELECT count(*) FROM close")"
+# the same records closed in SQLite: the same bytes
+operator "$acre" "$gen" 50 s.db
+"$acre" --db s.db ingest igaming/transactions transactions.ndjson >/dev/null
+"$acre" --db s.db ingest igaming/gaming-activity activity.ndjson >/dev/null
+"$acre" --db s.db close 2026-03 >/dev/null
+check "the ledger SQLite closes from the same records" "$("$acre" --db s.db ledger 2026-03 | sha256sum)" \
+    "$("$acre" --db "$u" ledger 2026-03 | sha256sum)"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
