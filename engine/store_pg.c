@@ -20,7 +20,9 @@
 #include "store_int.h"
 #include "store_sql.h"
 
-#define WRITE_LOCK 8360 /* pg_advisory_xact_lock's key: one writer at a time */
+/* pg_advisory_xact_lock's keys ("acre", 1): one writer at a time, waited for at most 5 minutes
+ * (a writer here takes longer than SQLite's: a round trip per record; SQLite waits 30 s) */
+#define WRITE_LOCK "pg_advisory_xact_lock(1634887013, 1)"
 #define MAX_MONTHS 512  /* partitions remembered as made, per handle */
 
 typedef struct pg_backend {
@@ -66,13 +68,13 @@ static int exec(pg_backend *pb, const char *sql, const char *what, acre_error *e
 static int begin(acre_store_backend *b, int write, acre_error *err)
 {
     pg_backend *pb = (pg_backend *)b;
-    char lock[80];
+    char lock[160];
     int rc;
     if ((rc = exec(pb, write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                    "beginning a transaction", err)))
         return rc;
     pb->in_tx = 1;
-    snprintf(lock, sizeof lock, "SELECT pg_advisory_xact_lock(%d)", WRITE_LOCK);
+    snprintf(lock, sizeof lock, "SET LOCAL lock_timeout = '300s'; SELECT %s", WRITE_LOCK);
     if (write && (rc = exec(pb, lock, "waiting for the write lock", err))) {
         exec(pb, "ROLLBACK", "rolling back", NULL);
         pb->in_tx = 0;
@@ -85,12 +87,18 @@ static int commit(acre_store_backend *b, acre_error *err)
     pg_backend *pb = (pg_backend *)b;
     PGresult *r = PQexec(pb->db, "COMMIT");
     /* a transaction that failed part way "commits" as a rollback: that is a failure here */
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+    int done = PQresultStatus(r) == PGRES_COMMAND_OK,
+        ok = done && strcmp(PQcmdStatus(r), "COMMIT") == 0;
     PQclear(r);
     pb->in_tx = 0;
-    return ok ? 0
-              : acre_error_set(err, ACRE_EIO, NULL, "store",
-                               "committing: the transaction failed and was rolled back");
+    if (!ok)
+        pb->nmonths[0] = pb->nmonths[1] = 0; /* its partitions may be gone with it */
+    if (ok)
+        return 0;
+    if (done)
+        return acre_error_set(err, ACRE_EIO, NULL, "store",
+                              "committing: the transaction had failed and was rolled back");
+    return pg_fail(pb, "committing (whether it was stored is not known)", err);
 }
 
 static void rollback(acre_store_backend *b)
@@ -99,6 +107,8 @@ static void rollback(acre_store_backend *b)
     if (pb->in_tx)
         exec(pb, "ROLLBACK", "rolling back", NULL);
     pb->in_tx = 0;
+    /* a partition made in the transaction is gone with it: made again (IF NOT EXISTS) */
+    pb->nmonths[0] = pb->nmonths[1] = 0;
 }
 
 static int savepoint(acre_store_backend *b, int op, acre_error *err)
@@ -108,6 +118,7 @@ static int savepoint(acre_store_backend *b, int op, acre_error *err)
         return exec(pb, "SAVEPOINT acre", "a savepoint", err);
     if (op == ACRE_SAVEPOINT_RELEASE)
         return exec(pb, "RELEASE SAVEPOINT acre", "a savepoint", err);
+    pb->nmonths[0] = pb->nmonths[1] = 0; /* as rollback() */
     return exec(pb, "ROLLBACK TO SAVEPOINT acre; RELEASE SAVEPOINT acre", "a savepoint", err);
 }
 
@@ -171,10 +182,16 @@ static int partition(pg_backend *pb, int part, const char *d, size_t n, acre_err
     for (int i = 0; i < pb->nmonths[part]; i++)
         if (pb->months[part][i] == ym)
             return 0;
-    snprintf(sql, sizeof sql,
-             "CREATE TABLE IF NOT EXISTS \"%s_%04d_%02d\" PARTITION OF \"%s\" FOR VALUES FROM "
-             "('%04d-%02d-01') TO ('%04d-%02d-01')",
-             names[part], y, m, names[part], y, m, (ym + 1) / 12, (ym + 1) % 12 + 1);
+    if (ym + 1 >= 10000 * 12) /* December 9999: no month after it */
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE IF NOT EXISTS \"%s_%04d_%02d\" PARTITION OF \"%s\" FOR VALUES "
+                 "FROM ('%04d-%02d-01') TO (MAXVALUE)",
+                 names[part], y, m, names[part], y, m);
+    else
+        snprintf(sql, sizeof sql,
+                 "CREATE TABLE IF NOT EXISTS \"%s_%04d_%02d\" PARTITION OF \"%s\" FOR VALUES "
+                 "FROM ('%04d-%02d-01') TO ('%04d-%02d-01')",
+                 names[part], y, m, names[part], y, m, (ym + 1) / 12, (ym + 1) % 12 + 1);
     if (exec(pb, sql, "making a month's partition", err))
         return ACRE_EIO;
     if (pb->nmonths[part] < MAX_MONTHS)
@@ -303,21 +320,29 @@ static int schema(pg_backend *pb, acre_error *err)
     PQclear(r);
     if (have)
         return 0;
-    acre_buf_printf(&b, "BEGIN;\nSELECT pg_advisory_xact_lock(%d);\n", WRITE_LOCK);
+    /* under the write lock, and only if no other process made it meanwhile */
+    if ((rc = exec(pb, "BEGIN; SET LOCAL lock_timeout = '300s'; SELECT " WRITE_LOCK,
+                   "making the schema", err)))
+        return rc;
+    r = PQexec(pb->db, "SELECT to_regclass('counter') IS NOT NULL");
+    have = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (have)
+        return exec(pb, "COMMIT", "making the schema", err);
     for (const acre_table *const *t = acre_store_tables(); *t; t++)
         ddl(&b, *t);
-    acre_buf_adds(&b, "CREATE INDEX txn_date ON txn(transaction_date, transaction_id, seq, "
-                      "customer_id, transaction_type, amount_currency, currency, status, "
-                      "amount_usd);\n"
-                      "CREATE INDEX txn_customer ON txn(customer_id);\n"
-                      "CREATE INDEX bonus_event_time ON bonus_event(timestamp);\n"
-                      "CREATE INDEX bonus_event_user ON bonus_event(user_id);\n"
-                      "CREATE INDEX event_seq ON event(seq);\n"
-                      "CREATE INDEX event_customer ON event(customer_id);\n"
-                      "CREATE INDEX gaming_activity_customer ON gaming_activity(customer_id);\n"
-                      "CREATE INDEX trading_activity_customer ON trading_activity(customer_id);\n"
-                      "INSERT INTO counter VALUES('seq', 0), ('log_from', 0), ('log_after', -1);\n"
-                      "COMMIT;\n");
+    acre_buf_adds(&b,
+                  "CREATE INDEX txn_date ON txn(transaction_date, transaction_id, seq, "
+                  "customer_id, transaction_type, amount_currency, currency, status, "
+                  "amount_usd);\n"
+                  "CREATE INDEX txn_customer ON txn(customer_id);\n"
+                  "CREATE INDEX bonus_event_time ON bonus_event(timestamp);\n"
+                  "CREATE INDEX bonus_event_user ON bonus_event(user_id);\n"
+                  "CREATE INDEX event_seq ON event(seq);\n"
+                  "CREATE INDEX event_customer ON event(customer_id);\n"
+                  "CREATE INDEX gaming_activity_customer ON gaming_activity(customer_id);\n"
+                  "CREATE INDEX trading_activity_customer ON trading_activity(customer_id);\n"
+                  "INSERT INTO counter VALUES('seq', 0), ('log_from', 0), ('log_after', -1);\n");
     if (b.oom) {
         acre_buf_free(&b);
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
@@ -325,6 +350,8 @@ static int schema(pg_backend *pb, acre_error *err)
     rc = exec(pb, b.p, "making the schema", err);
     if (rc)
         exec(pb, "ROLLBACK", "rolling back", NULL);
+    else
+        rc = exec(pb, "COMMIT", "making the schema", err);
     acre_buf_free(&b);
     return rc;
 }
@@ -387,7 +414,8 @@ static int connect_to(pg_backend **out, const char *conninfo, acre_error *err)
     }
     /* notices (a partition that exists already) are not acre's output */
     PQsetNoticeProcessor(pb->db, quiet, NULL);
-    exec(pb, "SET client_min_messages = warning", "setting up the connection", NULL);
+    exec(pb, "SET client_min_messages = warning; SET client_encoding = 'UTF8'",
+         "setting up the connection", NULL);
     *out = pb;
     return 0;
 }

@@ -75,16 +75,17 @@ int acre_sql_build(acre_buf *b, const acre_sql_dialect *d, const acre_table *t, 
             /* the sort columns, then the key's others: ties come in key order (in the same
              * direction), so every backend gives the same rows in the same order */
             int n = 0;
+            const char *dir = q->desc ? (d->on_conflict ? " DESC NULLS LAST" : " DESC")
+                                      : (d->on_conflict ? " NULLS FIRST" : "");
             for (int i = 0; q->order[i]; i++)
-                acre_buf_printf(b, "%s\"%s\"%s", n++ ? ", " : "", q->order[i],
-                                q->desc ? " DESC" : "");
+                acre_buf_printf(b, "%s\"%s\"%s", n++ ? ", " : "", q->order[i], dir);
             for (int i = 0; i < t->nkey; i++) {
                 const char *k = t->cols[t->key[i]].name;
                 int listed = 0;
                 for (int j = 0; q->order[j]; j++)
                     listed |= strcmp(q->order[j], k) == 0;
                 if (!listed)
-                    acre_buf_printf(b, "%s\"%s\"%s", n++ ? ", " : "", k, q->desc ? " DESC" : "");
+                    acre_buf_printf(b, "%s\"%s\"%s", n++ ? ", " : "", k, dir);
             }
         }
         if (q->limit > 0)

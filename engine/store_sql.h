@@ -9,7 +9,8 @@
 typedef struct acre_sql_dialect {
     char param;      /* parameters as ?1 (SQLite) or $1 (PostgreSQL) */
     int on_conflict; /* ACRE_Q_REPLACE as INSERT ... ON CONFLICT (key) DO UPDATE, not INSERT OR
-                      * REPLACE */
+                      * REPLACE; and NULLs sorted first ascending (last descending), as SQLite
+                      * sorts them, said in each ORDER BY */
 } acre_sql_dialect;
 
 extern const acre_sql_dialect acre_sql_sqlite, acre_sql_postgres;
