@@ -23,6 +23,8 @@ What it proves, each value worked out from the demo's records (fixtures/demo/cas
 - kill -9 of the deliverer in the middle of a pass loses nothing: every event is answered 2xx by
   the end, the receiver seeing an event again only when acre had not recorded its answer;
 - an event failing for 72 hours is dead; `postbacks retry` makes it pending and it is delivered;
+- a postback_url not http(s) with a host is rejected (rule url), the affiliate as it was, and
+  the new commands' usage errors exit 2;
 - https is verified: a receiver with a self-signed certificate is a failed attempt, naming the
   certificate, and gets nothing;
 - `acre serve --deliver-every 1` delivers a new event by itself, and stops cleanly on SIGTERM.
@@ -263,6 +265,30 @@ check("a secret is 64 hex digits, the same when asked again",
       (len(secrets["aff_bets"]), run("affiliates", "secret", "aff_bets").stdout.strip()))
 check("no secret for an affiliate not stored: exit 4", 4,
       run("affiliates", "secret", "aff_nobody", ok=False).returncode)
+
+# bad inputs: a postback_url that is not http(s) with a host, refused naming the field and the
+# rule, the affiliate as it was; the commands' own usage errors (exit 2)
+before = run("postbacks", "list", "--format", "json").stdout
+with open(os.path.join(work, "badurl.ndjson"), "w") as f:
+    for url in ("ftp://x.example/pb", "https:///nohost", "http://a b.example/"):
+        f.write(json.dumps({"affiliate_id": "aff_bets", "currency": "GBP", "min_payout": "50",
+                            "postback_url": url}) + "\n")
+p = ingest("affiliates", os.path.join(work, "badurl.ndjson"))
+check("a bad postback_url: exit 3, three rejects of rule url",
+      (3, ["postback_url:url"] * 3),
+      (p.returncode, [f"{e['field']}:{e['rule']}" for x in p.stderr.splitlines()
+                      if x.startswith("{") for e in json.loads(x)["errors"]]))
+con = sqlite3.connect(db)
+check("... the affiliate as it was", 1,
+      con.execute("SELECT count(*) FROM affiliate WHERE affiliate_id = 'aff_bets' AND "
+                  "postback_url LIKE 'http://127.0.0.1:%'").fetchone()[0])
+con.close()
+for argv in (["postbacks", "list", "--status", "sent"], ["postbacks", "send"],
+             ["postbacks", "retry"], ["affiliates", "secret"],
+             ["serve", "--deliver-every", "-1"], ["consume", "amqp://x"],
+             ["consume", "kafka://127.0.0.1:1", "--topic", "t"]):
+    check(f"acre {' '.join(argv)}: exit 2", 2, run(*argv, ok=False).returncode)
+check("... and nothing changed", before, run("postbacks", "list", "--format", "json").stdout)
 
 fail_first.update({"c_1001", "prop_78121"})
 

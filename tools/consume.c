@@ -53,6 +53,20 @@ int consume_add(consumer *c, const char *kind, size_t klen, const void *body, si
     return 0;
 }
 
+int consume_commit(consumer *c)
+{
+    acre_error err;
+    if (!c->n)
+        return EXIT_OK;
+    acre_error_clear(&err);
+    if (consume_store(c, &err)) {
+        fprintf(stderr, "acre: consume: %s\n", err.message);
+        return exit_for(err.code);
+    }
+    consume_stored();
+    return EXIT_OK;
+}
+
 void consume_stored(void)
 {
     static int die = -1;
@@ -229,7 +243,6 @@ static int consume_amqp(consumer *c, const char *url, const char *queue)
     amqp_socket_t *sock;
     char *u = strdup(url);
     int code = EXIT_OK;
-    acre_error err;
 
     if (!u || !conn || amqp_parse_url(u, &ci) != AMQP_STATUS_OK) {
         fprintf(stderr, "acre: consume: %s is not amqp://USER:PASS@HOST:PORT/VHOST\n", url);
@@ -288,14 +301,8 @@ static int consume_amqp(consumer *c, const char *url, const char *queue)
             }
         }
         /* a full batch, a quiet queue, or stopping: store what is in hand, then settle it */
-        acre_error_clear(&err);
-        if (c->n && consume_store(c, &err)) {
-            fprintf(stderr, "acre: consume: %s\n", err.message);
-            code = exit_for(err.code);
+        if ((code = consume_commit(c)))
             break;
-        }
-        if (c->n)
-            consume_stored();
         if (c->n && settle(conn, c)) {
             code = EXIT_REFUSED;
             break;

@@ -48,6 +48,10 @@ int consume_store(consumer *c, acre_error *err);
  * set, the consumer dies there by SIGKILL, as a crash would (tests/consume_kafka.c). */
 void consume_stored(void);
 
+/* The batch in hand (if any) stored by consume_store, what failed said on stderr, then
+ * consume_stored: EXIT_OK, or the exit status of the failure (nothing to acknowledge). */
+int consume_commit(consumer *c);
+
 /* Forgets the batch (after it was acknowledged). */
 void consume_clear(consumer *c);
 

@@ -28,7 +28,6 @@ int consume_kafka(consumer *c, const char *brokers, const char *topic, const cha
     rd_kafka_resp_err_t e;
     char why[512];
     int code = EXIT_OK;
-    acre_error err;
 
     if (set(conf, "bootstrap.servers", brokers) || set(conf, "group.id", group) ||
         set(conf, "enable.auto.commit", "false") || set(conf, "auto.offset.reset", "earliest") ||
@@ -82,14 +81,8 @@ int consume_kafka(consumer *c, const char *brokers, const char *topic, const cha
                 continue;
             }
         }
-        acre_error_clear(&err);
-        if (c->n && consume_store(c, &err)) {
-            fprintf(stderr, "acre: consume: %s\n", err.message);
-            code = exit_for(err.code);
+        if ((code = consume_commit(c)))
             break;
-        }
-        if (c->n)
-            consume_stored();
         /* the offsets of every message polled: the batch just stored. Partitions taken away
          * meanwhile (a rebalance) cannot be committed: their new owner gets those messages
          * again, an unchanged upsert, and this consumer goes on */
