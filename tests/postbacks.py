@@ -76,6 +76,20 @@ def ingest(kind, path, *extra):
     return run("ingest", kind, path, *extra, ok=False)
 
 
+def depositor(cid, aff, amount, currency, date):
+    """A customer of aff signed up on 2026-04-01, then its first deposit, each ingested."""
+    with open(os.path.join(work, f"{cid}.ndjson"), "w") as f:
+        f.write(json.dumps({"customer_id": cid, "signup_date": "2026-04-01T09:00:00Z",
+                            "affiliate_id": aff, "tracking_data": cid[0]}) + "\n")
+    with open(os.path.join(work, f"{cid}-t.ndjson"), "w") as f:
+        f.write(json.dumps({"transaction_id": f"{cid[0]}t_1", "customer_id": cid,
+                            "transaction_type": "deposit", "amount_currency": amount,
+                            "currency": currency, "transaction_date": date,
+                            "status": "approved"}) + "\n")
+    ingest("igaming/customers", os.path.join(work, f"{cid}.ndjson"))
+    ingest("igaming/transactions", os.path.join(work, f"{cid}-t.ndjson"))
+
+
 # ---- the receiver ----
 secrets = {}          # affiliate -> secret
 seen = {}             # event id -> attempts received
@@ -364,16 +378,7 @@ check("at most one seen twice (the one in flight)", True,
       sum(1 for e in new if seen[e] > 1) <= 1)
 
 # ---- dead after 72 hours, and retried ----
-with open(os.path.join(work, "z.ndjson"), "w") as f:
-    f.write(json.dumps({"customer_id": "z_1", "signup_date": "2026-04-01T09:00:00Z",
-                        "affiliate_id": "aff_nordic", "tracking_data": "z"}) + "\n")
-with open(os.path.join(work, "zt.ndjson"), "w") as f:
-    f.write(json.dumps({"transaction_id": "zt_1", "customer_id": "z_1",
-                        "transaction_type": "deposit", "amount_currency": "10",
-                        "currency": "EUR", "transaction_date": "2026-04-03T10:00:00Z",
-                        "status": "approved"}) + "\n")
-ingest("igaming/customers", os.path.join(work, "z.ndjson"))
-ingest("igaming/transactions", os.path.join(work, "zt.ndjson"))
+depositor("z_1", "aff_nordic", "10", "EUR", "2026-04-03T10:00:00Z")
 always_fail.add("z_1")
 check("z_1: failed once", {"attempted": 1, "delivered": 0, "failed": 1, "dead": 0},
       deliver("--now"))
@@ -413,17 +418,8 @@ with open(os.path.join(work, "bets.ndjson"), "w") as f:
     a["postback_url"] = f"https://127.0.0.1:{tls.server_address[1]}/postbacks/aff_bets"
     f.write(json.dumps(a) + "\n")
 ingest("affiliates", os.path.join(work, "bets.ndjson"))
-with open(os.path.join(work, "h.ndjson"), "w") as f:
-    f.write(json.dumps({"customer_id": "h_1", "signup_date": "2026-04-01T09:00:00Z",
-                        "affiliate_id": "aff_bets", "tracking_data": "h"}) + "\n")
-with open(os.path.join(work, "ht.ndjson"), "w") as f:
-    # sports-hybrid@2 (aff_bets from March): a first deposit of at least 10 GBP
-    f.write(json.dumps({"transaction_id": "ht_1", "customer_id": "h_1",
-                        "transaction_type": "deposit", "amount_currency": "15",
-                        "currency": "GBP", "transaction_date": "2026-04-05T10:00:00Z",
-                        "status": "approved"}) + "\n")
-ingest("igaming/customers", os.path.join(work, "h.ndjson"))
-ingest("igaming/transactions", os.path.join(work, "ht.ndjson"))
+# sports-hybrid@2 (aff_bets from March): a first deposit of at least 10 GBP
+depositor("h_1", "aff_bets", "15", "GBP", "2026-04-05T10:00:00Z")
 check("https: a self-signed receiver fails verification",
       {"attempted": 1, "delivered": 0, "failed": 1, "dead": 0}, deliver("--now"))
 h = [e for e in events() if e["customer_id"] == "h_1"]
@@ -435,16 +431,7 @@ check("https: nothing reached the receiver", False, any(e["event_id"] in seen fo
 tls.shutdown()
 
 # ---- inside acre serve: a pass every second ----
-with open(os.path.join(work, "s.ndjson"), "w") as f:
-    f.write(json.dumps({"customer_id": "s_1", "signup_date": "2026-04-01T09:00:00Z",
-                        "affiliate_id": "aff_nordic", "tracking_data": "s"}) + "\n")
-with open(os.path.join(work, "st.ndjson"), "w") as f:
-    f.write(json.dumps({"transaction_id": "st_1", "customer_id": "s_1",
-                        "transaction_type": "deposit", "amount_currency": "10",
-                        "currency": "EUR", "transaction_date": "2026-04-04T10:00:00Z",
-                        "status": "approved"}) + "\n")
-ingest("igaming/customers", os.path.join(work, "s.ndjson"))
-ingest("igaming/transactions", os.path.join(work, "st.ndjson"))
+depositor("s_1", "aff_nordic", "10", "EUR", "2026-04-04T10:00:00Z")
 sv = subprocess.Popen([acre, "--db", db, "serve", "--listen", "127.0.0.1:0", "--deliver-every", "1"],
                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 sv.stdout.readline()  # {"listening":...}
