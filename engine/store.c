@@ -5,10 +5,12 @@
  * sequence number: each version of a record is a row, nothing is updated in place, and the
  * current version of a key is its row with the highest seq. `batch` names the ingested file
  * (table ingest_batch) that brought the version. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "alloc.h"
 #include "jsonval.h"
@@ -42,18 +44,38 @@ int acre_store_open_backend(acre_store **out, acre_store_backend *b, acre_error 
     return 0;
 }
 
-int acre_store_open(acre_store **out, const char *path, acre_error *err)
+int acre_store_is_url(const char *path)
+{
+    return strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0;
+}
+
+static int open_as(acre_store **out, const char *path, int create, acre_error *err)
 {
     acre_store_backend *b;
+    struct stat st;
     int rc;
     *out = NULL;
-    if (strncmp(path, "postgresql://", 13) == 0 || strncmp(path, "postgres://", 11) == 0)
-        rc = acre_pg_backend(&b, path, err);
+    if (acre_store_is_url(path))
+        rc = acre_pg_open(&b, path, create, err);
+    else if (!create && strcmp(path, ":memory:") != 0 && stat(path, &st) != 0 && errno == ENOENT)
+        return acre_error_set(err, ACRE_EUSAGE, NULL, "missing_store",
+                              "no store %s: only ingest, plan add and replay --into create one",
+                              path);
     else
         rc = acre_sqlite_backend(&b, path, err);
     if (rc)
         return rc;
     return acre_store_open_backend(out, b, err);
+}
+
+int acre_store_open(acre_store **out, const char *path, acre_error *err)
+{
+    return open_as(out, path, 1, err);
+}
+
+int acre_store_open_existing(acre_store **out, const char *path, acre_error *err)
+{
+    return open_as(out, path, 0, err);
 }
 
 void acre_store_free(acre_store *s)

@@ -104,6 +104,10 @@ int acre_store_reader(acre_store *s, acre_store **out, acre_error *err);
 int acre_store_check(acre_store *s, void (*fn)(void *ctx, const char *problem), void *ctx,
                      acre_error *err);
 
+/* The PostgreSQL backend (engine/store_pg.c); create 0: a database without acre's schema is
+ * refused (rule "missing_store") and nothing is written. */
+int acre_pg_open(acre_store_backend **out, const char *conninfo, int create, acre_error *err);
+
 /* Column index by name in t, or -1 (engine/store_schema.c). */
 int acre_table_col(const acre_table *t, const char *name);
 

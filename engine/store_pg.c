@@ -24,6 +24,16 @@
  * (a writer here takes longer than SQLite's: a round trip per record; SQLite waits 30 s) */
 #define WRITE_LOCK "pg_advisory_xact_lock(1634887013, 1)"
 #define MAX_MONTHS 512  /* partitions remembered as made, per handle */
+#define MAX_CACHED 256  /* statements kept prepared, per connection */
+
+/* A statement prepared on the connection and kept: PostgreSQL keeps a prepared statement for
+ * the session (a rollback does not undo it), so a query shape run again is not prepared again,
+ * which saves two round trips (PREPARE, DEALLOCATE) of every acre_store_query. */
+typedef struct pg_cached {
+    char *sql;
+    unsigned long hash;
+    long id;
+} pg_cached;
 
 typedef struct pg_backend {
     acre_store_backend parent;
@@ -33,6 +43,8 @@ typedef struct pg_backend {
     int in_tx;
     int months[2][MAX_MONTHS]; /* partitions known made: gaming, trading */
     int nmonths[2];
+    pg_cached cache[MAX_CACHED];
+    int ncache;
 } pg_backend;
 
 struct acre_stmt {
@@ -42,6 +54,7 @@ struct acre_stmt {
     int nparams, ncols;
     int part;       /* an INSERT into a partitioned table: 0 gaming, 1 trading; else -1 */
     int date_param; /* its date's parameter */
+    int cached;     /* kept prepared on the connection (pg_cached): finalize keeps it */
     unsigned char is_int[ACRE_Q_MAX];
     PGresult *res; /* the last result, kept while its rows are handed out */
 };
@@ -124,6 +137,14 @@ static int savepoint(acre_store_backend *b, int op, acre_error *err)
 
 /* ---- queries ---- */
 
+static unsigned long sql_hash(const char *p)
+{
+    unsigned long h = 5381;
+    while (*p)
+        h = h * 33 + (unsigned char)*p++;
+    return h;
+}
+
 static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, acre_error *err)
 {
     pg_backend *pb = (pg_backend *)b;
@@ -131,6 +152,8 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
     acre_buf sql = {0};
     acre_stmt *s;
     PGresult *r;
+    unsigned long hash;
+    long id;
     int rc, np, nc;
 
     *out = NULL;
@@ -145,7 +168,6 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
         acre_buf_free(&sql);
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     }
-    snprintf(s->name, sizeof s->name, "acre%ld", pb->next_stmt++);
     s->q = q;
     s->t = t;
     s->nparams = np;
@@ -158,14 +180,32 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
         s->part = t->name[0] == 'g' ? 0 : 1;
         s->date_param = acre_table_col(t, "date");
     }
+    hash = sql_hash(sql.p);
+    for (int i = 0; i < pb->ncache; i++)
+        if (pb->cache[i].hash == hash && strcmp(pb->cache[i].sql, sql.p) == 0) {
+            snprintf(s->name, sizeof s->name, "acre%ld", pb->cache[i].id);
+            s->cached = 1;
+            acre_buf_free(&sql);
+            *out = s;
+            return 0;
+        }
+    id = pb->next_stmt++;
+    snprintf(s->name, sizeof s->name, "acre%ld", id);
     r = PQprepare(pb->db, s->name, sql.p, np, NULL);
-    acre_buf_free(&sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         PQclear(r);
+        acre_buf_free(&sql);
         free(s);
         return pg_fail(pb, "preparing a statement", err);
     }
     PQclear(r);
+    if (pb->ncache < MAX_CACHED) { /* full: prepared for this use only, as before */
+        pb->cache[pb->ncache] = (pg_cached){sql.p, hash, id};
+        pb->ncache++;
+        s->cached = 1;
+        sql.p = NULL; /* kept by the cache */
+    }
+    acre_buf_free(&sql);
     *out = s;
     return 0;
 }
@@ -277,6 +317,10 @@ static void finalize(acre_store_backend *b, acre_stmt *s)
     char sql[64];
     if (!s)
         return;
+    if (s->cached) {
+        free(s);
+        return;
+    }
     snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
     /* inside a failed transaction this fails too; the connection forgets it at the end */
     PQclear(PQexec(pb->db, sql));
@@ -285,11 +329,14 @@ static void finalize(acre_store_backend *b, acre_stmt *s)
 
 /* ---- the schema ---- */
 
+/* The schema version of the database is the one row of acre_schema, a table SQLite's store has
+ * no counterpart of (it keeps its version in PRAGMA user_version) and acre copy does not copy. */
+
 static void ddl(acre_buf *b, const acre_table *t)
 {
     static const char *const types[] = {" TEXT COLLATE \"C\"", " BIGINT", " TEXT COLLATE \"C\""};
     int part = strcmp(t->name, "gaming_activity") == 0 || strcmp(t->name, "trading_activity") == 0;
-    acre_buf_printf(b, "CREATE TABLE \"%s\"(", t->name);
+    acre_buf_printf(b, "CREATE TABLE IF NOT EXISTS \"%s\"(", t->name);
     for (int i = 0; i < t->ncols; i++)
         acre_buf_printf(b, "%s\"%s\"%s%s", i ? ", " : "", t->cols[i].name, types[t->cols[i].type],
                         t->cols[i].notnull ? " NOT NULL" : "");
@@ -298,61 +345,147 @@ static void ddl(acre_buf *b, const acre_table *t)
         acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
     acre_buf_printf(b, "))%s;\n", part ? " PARTITION BY RANGE (\"date\")" : "");
     if (t->index[0]) {
-        acre_buf_printf(b, "CREATE INDEX \"%s_by\" ON \"%s\"(", t->name, t->name);
+        acre_buf_printf(b, "CREATE INDEX IF NOT EXISTS \"%s_by\" ON \"%s\"(", t->name, t->name);
         for (int i = 0; t->index[i]; i++)
             acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->index[i]);
         acre_buf_adds(b, ");\n");
     }
 }
 
-/* A new database gets every table of acre_store_tables(), the indexes the SQLite schema has,
- * and the counters a new SQLite store starts with. */
-static int schema(pg_backend *pb, acre_error *err)
+/* The tables (and indexes) acre_store_tables() has and the database lacks, made; the counters
+ * a new SQLite store starts with, where missing; the version written. The first use of a new
+ * database makes everything; a database of an older version gets the tables made since. */
+static int make_tables(pg_backend *pb, acre_error *err)
 {
-    PGresult *r = PQexec(pb->db, "SELECT to_regclass('counter') IS NOT NULL");
     acre_buf b = {0};
-    int have, rc;
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        return pg_fail(pb, "reading the schema", err);
-    }
-    have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    PQclear(r);
-    if (have)
-        return 0;
-    /* under the write lock, and only if no other process made it meanwhile */
-    if ((rc = exec(pb, "BEGIN; SET LOCAL lock_timeout = '300s'; SELECT " WRITE_LOCK,
-                   "making the schema", err)))
-        return rc;
-    r = PQexec(pb->db, "SELECT to_regclass('counter') IS NOT NULL");
-    have = PQresultStatus(r) == PGRES_TUPLES_OK && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    PQclear(r);
-    if (have)
-        return exec(pb, "COMMIT", "making the schema", err);
+    int rc;
     for (const acre_table *const *t = acre_store_tables(); *t; t++)
         ddl(&b, *t);
     acre_buf_adds(&b,
-                  "CREATE INDEX txn_date ON txn(transaction_date, transaction_id, seq, "
-                  "customer_id, transaction_type, amount_currency, currency, status, "
+                  "CREATE INDEX IF NOT EXISTS txn_date ON txn(transaction_date, transaction_id, "
+                  "seq, customer_id, transaction_type, amount_currency, currency, status, "
                   "amount_usd);\n"
-                  "CREATE INDEX txn_customer ON txn(customer_id);\n"
-                  "CREATE INDEX bonus_event_time ON bonus_event(timestamp);\n"
-                  "CREATE INDEX bonus_event_user ON bonus_event(user_id);\n"
-                  "CREATE INDEX event_seq ON event(seq);\n"
-                  "CREATE INDEX event_customer ON event(customer_id);\n"
-                  "CREATE INDEX gaming_activity_customer ON gaming_activity(customer_id);\n"
-                  "CREATE INDEX trading_activity_customer ON trading_activity(customer_id);\n"
-                  "INSERT INTO counter VALUES('seq', 0), ('log_from', 0), ('log_after', -1);\n");
+                  "CREATE INDEX IF NOT EXISTS txn_customer ON txn(customer_id);\n"
+                  "CREATE INDEX IF NOT EXISTS bonus_event_time ON bonus_event(timestamp);\n"
+                  "CREATE INDEX IF NOT EXISTS bonus_event_user ON bonus_event(user_id);\n"
+                  "CREATE INDEX IF NOT EXISTS event_seq ON event(seq);\n"
+                  "CREATE INDEX IF NOT EXISTS event_customer ON event(customer_id);\n"
+                  "CREATE INDEX IF NOT EXISTS gaming_activity_customer ON "
+                  "gaming_activity(customer_id);\n"
+                  "CREATE INDEX IF NOT EXISTS trading_activity_customer ON "
+                  "trading_activity(customer_id);\n"
+                  "INSERT INTO counter VALUES('seq', 0), ('log_from', 0), ('log_after', -1) "
+                  "ON CONFLICT DO NOTHING;\n"
+                  "CREATE TABLE IF NOT EXISTS acre_schema(version BIGINT NOT NULL);\n"
+                  "DELETE FROM acre_schema;\n");
+    acre_buf_printf(&b, "INSERT INTO acre_schema VALUES(%d);\n", ACRE_SCHEMA_VERSION);
     if (b.oom) {
         acre_buf_free(&b);
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     }
     rc = exec(pb, b.p, "making the schema", err);
-    if (rc)
-        exec(pb, "ROLLBACK", "rolling back", NULL);
-    else
-        rc = exec(pb, "COMMIT", "making the schema", err);
     acre_buf_free(&b);
+    return rc;
+}
+
+/* What the database holds: *version acre's schema version (0: none), *tables acre's tables
+ * found, *others the tables of its schema that are not acre's (a month's partition is acre's). */
+static int survey(pg_backend *pb, long *version, long *tables, long *others, acre_error *err)
+{
+    acre_buf b = {0}, names = {0};
+    PGresult *r;
+    int have;
+    for (const acre_table *const *t = acre_store_tables(); *t; t++)
+        acre_buf_printf(&names, ", '%s'", (*t)->name);
+    acre_buf_printf(&b,
+                    "SELECT to_regclass('acre_schema') IS NOT NULL, count(*) FILTER (WHERE "
+                    "tablename IN (''%s)), count(*) FILTER (WHERE tablename NOT IN "
+                    "('acre_schema'%s) AND tablename !~ "
+                    "'^(gaming|trading)_activity_[0-9]{4}_[0-9]{2}$') FROM pg_tables WHERE "
+                    "schemaname = current_schema()",
+                    names.p ? names.p : "", names.p ? names.p : "");
+    acre_buf_free(&names);
+    if (b.oom || names.oom) {
+        acre_buf_free(&b);
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    r = PQexec(pb->db, b.p);
+    acre_buf_free(&b);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        PQclear(r);
+        return pg_fail(pb, "reading the schema", err);
+    }
+    have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    *tables = strtol(PQgetvalue(r, 0, 1), NULL, 10);
+    *others = strtol(PQgetvalue(r, 0, 2), NULL, 10);
+    PQclear(r);
+    *version = 0;
+    if (!have)
+        return 0;
+    r = PQexec(pb->db, "SELECT coalesce(max(version), 0) FROM acre_schema");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        PQclear(r);
+        return pg_fail(pb, "reading the schema version", err);
+    }
+    *version = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+static int count_tables(void)
+{
+    int n = 0;
+    for (const acre_table *const *t = acre_store_tables(); *t; t++)
+        n++;
+    return n;
+}
+
+/* The database's schema checked, and made or migrated (under the write lock, looked at again
+ * there: another process may have made it meanwhile). create 0: a database without acre's
+ * schema is refused as a missing store (SPEC 13), and nothing is written. */
+static int schema(pg_backend *pb, int create, acre_error *err)
+{
+    long version = 0, tables = 0, others = 0;
+    int rc, locked = 0;
+    for (;;) {
+        if ((rc = survey(pb, &version, &tables, &others, err)))
+            break;
+        if (version > ACRE_SCHEMA_VERSION) {
+            rc = acre_error_set(err, ACRE_EIO, NULL, "schema_version",
+                                "the store (database %s) has schema version %ld; this acre knows "
+                                "up to %d",
+                                PQdb(pb->db), version, ACRE_SCHEMA_VERSION);
+            break;
+        }
+        if (version == 0 && (others > 0 || tables > 0)) {
+            rc = acre_error_set(err, ACRE_EUSAGE, NULL, "foreign_store",
+                                "the database %s is not an acre store (it has tables and no acre "
+                                "schema); acre leaves it as it is: name an acre store, or a new "
+                                "database, with --db",
+                                PQdb(pb->db));
+            break;
+        }
+        if (version == 0 && !create) {
+            rc = acre_error_set(err, ACRE_EUSAGE, NULL, "missing_store",
+                                "no store in the database %s: only ingest, plan add and replay "
+                                "--into create one",
+                                PQdb(pb->db));
+            break;
+        }
+        if (version == ACRE_SCHEMA_VERSION && tables == count_tables())
+            break; /* whole */
+        if (locked) {
+            rc = make_tables(pb, err);
+            break;
+        }
+        if ((rc = exec(pb, "BEGIN; SET LOCAL lock_timeout = '300s'; SELECT " WRITE_LOCK,
+                       "making the schema", err)))
+            return rc;
+        locked = 1;
+    }
+    if (locked)
+        rc = rc ? (exec(pb, "ROLLBACK", "rolling back", NULL), rc)
+                : exec(pb, "COMMIT", "making the schema", err);
     return rc;
 }
 
@@ -365,6 +498,8 @@ static void backend_free(acre_store_backend *b)
         return;
     if (pb->db)
         PQfinish(pb->db);
+    for (int i = 0; i < pb->ncache; i++)
+        free(pb->cache[i].sql);
     free(pb->conninfo);
     free(pb);
 }
@@ -422,12 +557,17 @@ static int connect_to(pg_backend **out, const char *conninfo, acre_error *err)
 
 int acre_pg_backend(acre_store_backend **out, const char *conninfo, acre_error *err)
 {
+    return acre_pg_open(out, conninfo, 1, err);
+}
+
+int acre_pg_open(acre_store_backend **out, const char *conninfo, int create, acre_error *err)
+{
     pg_backend *pb;
     int rc;
     *out = NULL;
     if ((rc = connect_to(&pb, conninfo, err)))
         return rc;
-    if ((rc = schema(pb, err))) {
+    if ((rc = schema(pb, create, err))) {
         backend_free(&pb->parent);
         return rc;
     }

@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "clients_cmd.h"
 #include "consume.h"
+#include "copy_cmd.h"
 #include "finance_cmd.h"
 #include "postbacks_cmd.h"
 #include "progress.h"
@@ -799,6 +800,10 @@ const cli_command cli_commands[] = {
     {"backup", cmd_backup, CLI_STORE,
      "  backup DEST        write a consistent copy of the store, even while it is written, to\n"
      "                     the new file DEST (mode 0600); never copy a live store with cp\n"},
+    {"copy", cmd_copy, CLI_NO_STORE,
+     "  copy --from SRC --to DEST\n"
+     "                     copy the store SRC, every version of every record, into the new\n"
+     "                     store DEST: SQLite to PostgreSQL (postgresql://...) or back\n"},
     {"kinds", cmd_kinds, CLI_NO_STORE, "  kinds              list the record kinds\n"},
     /* clients add makes the store; list and revoke refuse a missing one (cmd_clients) */
     {"clients", cmd_clients, CLI_NEW_STORE,

@@ -108,15 +108,18 @@ int parse_args(args *a, int argc, char **argv)
                 return -1;
             }
         } else if (strcmp(s, "--status") == 0 || strcmp(s, "--queue") == 0 ||
-                   strcmp(s, "--topic") == 0 || strcmp(s, "--group") == 0) {
+                   strcmp(s, "--topic") == 0 || strcmp(s, "--group") == 0 ||
+                   strcmp(s, "--from") == 0 || strcmp(s, "--to") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "acre: %s needs a value\n", s);
                 return -1;
             }
-            *(s[2] == 's'   ? &a->status
-              : s[2] == 'q' ? &a->queue
-              : s[2] == 't' ? &a->topic
-                            : &a->group) = argv[++i];
+            *(s[2] == 's'                 ? &a->status
+              : s[2] == 'q'               ? &a->queue
+              : strcmp(s, "--topic") == 0 ? &a->topic
+              : s[2] == 'g'               ? &a->group
+              : s[2] == 'f'               ? &a->from
+                                          : &a->to) = argv[++i];
         } else if (strcmp(s, "--rotate") == 0) {
             a->rotate = 1;
         } else if (strcmp(s, "--now") == 0) {
@@ -179,7 +182,9 @@ int open_store(acre_store **s, const args *a)
     if (a->cmd->store == CLI_STORE && store_missing(a->db))
         return EXIT_USAGE;
     acre_error_clear(&err);
-    if ((rc = acre_store_open(s, a->db, &err))) {
+    rc = a->cmd->store == CLI_STORE ? acre_store_open_existing(s, a->db, &err)
+                                    : acre_store_open(s, a->db, &err);
+    if (rc) {
         fprintf(stderr, "acre: %s\n", err.message);
         return exit_for(rc);
     }

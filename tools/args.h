@@ -23,6 +23,7 @@ typedef struct args {
     long deliver_every;                      /* serve --deliver-every: -1 when not given */
     const char *status;                      /* postbacks list --status */
     const char *queue, *topic, *group;       /* consume */
+    const char *from, *to;                   /* copy --from SRC --to DEST */
     int rotate, now;                         /* affiliates secret --rotate, deliver --now */
     const char *scopes[64];                  /* clients add --scope S... */
     int nscopes;

@@ -81,10 +81,21 @@ int exit_for(int rc)
 int store_missing(const char *db)
 {
     struct stat st;
-    /* a PostgreSQL database exists or the connection says it does not; its schema is made on
-     * first use */
-    if (strcmp(db, ":memory:") == 0 || strncmp(db, "postgresql://", 13) == 0 ||
-        strncmp(db, "postgres://", 11) == 0 || stat(db, &st) == 0 || errno != ENOENT)
+    if (acre_store_is_url(db)) {
+        /* a database without acre's schema is a missing store (SPEC 13); one that cannot be
+         * reached is said by the command's own open */
+        acre_store *s = NULL;
+        acre_error err;
+        int rc;
+        acre_error_clear(&err);
+        rc = acre_store_open_existing(&s, db, &err);
+        acre_store_free(s);
+        if (rc != ACRE_EUSAGE || strcmp(err.rule, "missing_store") != 0)
+            return 0;
+        fprintf(stderr, "acre: %s (name the store with --db or $ACRE_DB)\n", err.message);
+        return 1;
+    }
+    if (strcmp(db, ":memory:") == 0 || stat(db, &st) == 0 || errno != ENOENT)
         return 0;
     fprintf(stderr,
             "acre: no store %s: only ingest, plan add and replay --into create one (name the "

@@ -1,4 +1,4 @@
-/* acre/store.h — the embedded SQLite store. */
+/* acre/store.h — the store: an SQLite file (the embedded default) or a PostgreSQL database. */
 #ifndef ACRE_STORE_H
 #define ACRE_STORE_H
 
@@ -15,9 +15,18 @@ typedef struct acre_store acre_store;
 #define ACRE_SCHEMA_VERSION 9
 
 /* Opens (creating if missing, mode 0600) the store at `path` (":memory:" for a private
- * in-memory store). An SQLite file that is not an acre store is refused (rule "foreign_store")
- * and left as it was. *out is new: release it with acre_store_free. */
+ * in-memory store), or the PostgreSQL database a libpq URI names (postgresql://USER@HOST:PORT/DB),
+ * its schema made on first use. An SQLite file, or a database, that is not an acre store is
+ * refused (rule "foreign_store") and left as it was. *out is new: release it with acre_store_free.
+ */
 int acre_store_open(acre_store **out, const char *path, acre_error *err);
+
+/* The same for a store that must exist already: a missing file, or a PostgreSQL database
+ * without acre's schema, is refused (ACRE_EUSAGE, rule "missing_store") and nothing is made. */
+int acre_store_open_existing(acre_store **out, const char *path, acre_error *err);
+
+/* 1 when `path` names a PostgreSQL database (postgresql://... or postgres://...), else 0. */
+int acre_store_is_url(const char *path);
 
 /* NULL-safe. */
 void acre_store_free(acre_store *s);
@@ -46,6 +55,22 @@ typedef struct acre_batch {
  * the store meanwhile) to the new file `dest`, created 0600; an existing `dest` is refused
  * (ACRE_EUSAGE) and left as it was. On failure no `dest` is left. */
 int acre_store_backup(acre_store *s, const char *dest, acre_error *err);
+
+/* What acre_store_copy copied. */
+typedef struct acre_copy_stats {
+    int tables;
+    long rows;
+} acre_copy_stats;
+
+/* Copies everything `from` holds into `to`, a new store (nothing in it but what acre_store_open
+ * makes: else ACRE_EUSAGE, rule "copy_destination", naming `to_name` and a table that has rows):
+ * every version of every record with its sequence number and batch, the batches, plans,
+ * closes with their ledgers, the close's state, API clients and postback events, and the
+ * counters. `from` is read at one snapshot while others may write it; `to` is written in one
+ * transaction, so a failed copy leaves it as it was. The backends may differ (SQLite to
+ * PostgreSQL and back: acre copy). */
+int acre_store_copy(acre_store *from, acre_store *to, const char *to_name, acre_copy_stats *stats,
+                    acre_error *err);
 
 /* Calls fn for each stored batch in order; stops early when fn returns non-zero. */
 int acre_store_batches(acre_store *s, int (*fn)(void *ctx, const acre_batch *b), void *ctx,
