@@ -26,6 +26,7 @@ Run with Debian's python3 (/usr/bin/python3), which has python3-requests-oauthli
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -40,6 +41,10 @@ from oauthlib.oauth2 import BackendApplicationClient, TokenExpiredError
 from requests_oauthlib import OAuth2Session
 
 ACRE = os.path.realpath(sys.argv[1])
+# the store: an SQLite file in the test's folder, or the PostgreSQL database ACRE_TEST_STORE names
+# (tests/with_pg.sh makes one on a throwaway cluster); sql() reads either
+STORE = os.environ.get("ACRE_TEST_STORE") or "s.db"
+PG = STORE.startswith("postgresql://")
 FIXTURES = os.path.realpath(sys.argv[2])
 REPO = os.path.dirname(FIXTURES)
 NPM = os.path.realpath(sys.argv[3]) if len(sys.argv) > 3 else None  # where npm installs
@@ -70,13 +75,34 @@ def check(name, want, got):
         print(f"FAIL {name}\n  want: {want!r}\n  got:  {got!r}")
 
 
+def sql(query, *params):
+    """The rows of query on the store, params in place of its ?s (the tests' own values)."""
+    if not PG:
+        db = sqlite3.connect(STORE, timeout=30, isolation_level=None)
+        try:
+            return db.execute(query, params).fetchall()
+        finally:
+            db.close()
+    for v in params:
+        lit = str(v) if isinstance(v, int) else "'" + str(v).replace("'", "''") + "'"
+        query = query.replace("?", lit, 1)
+    out = subprocess.run(["psql", "-X", "-q", "-At", "-F", "\x1f", STORE, "-c", query], check=True,
+                         capture_output=True, text=True).stdout
+    return [tuple(int(f) if re.fullmatch(r"-?[0-9]{1,18}", f) else f for f in line.split("\x1f"))
+            for line in out.splitlines()]
+
+
+def count(query, *params):
+    return sql(query, *params)[0][0]
+
+
 def acre(*args, stdin=None):
-    p = subprocess.run([ACRE, "--db", "s.db", *args], input=stdin, capture_output=True)
+    p = subprocess.run([ACRE, "--db", STORE, *args], input=stdin, capture_output=True)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
 def start(*extra):
-    p = subprocess.Popen([ACRE, "--db", "s.db", "serve", "--listen", "127.0.0.1:0",
+    p = subprocess.Popen([ACRE, "--db", STORE, "serve", "--listen", "127.0.0.1:0",
                           "--tls-cert", "cert.pem", "--tls-key", "key.pem", *extra],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     line = json.loads(p.stdout.readline())
@@ -99,6 +125,18 @@ def lock_store(seconds):
     ready = threading.Event()
 
     def hold():
+        if PG:  # the advisory lock every writer takes (engine/store_pg.c)
+            p = subprocess.Popen(["psql", "-X", "-At", STORE], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, text=True)
+            p.stdin.write("BEGIN; SELECT pg_advisory_xact_lock(1634887013, 1); "
+                          "SELECT 'locked';\n")
+            p.stdin.flush()
+            while p.stdout.readline().strip() != "locked":
+                pass
+            ready.set()
+            time.sleep(seconds)
+            p.communicate("ROLLBACK;\n")
+            return
         db = sqlite3.connect("s.db", timeout=30, isolation_level=None)
         db.execute("BEGIN IMMEDIATE")
         ready.set()
@@ -121,7 +159,7 @@ def slow_loris(base, tok, ftok):
     import ssl
     ctx = ssl.create_default_context(cafile="cert.pem")
     host, port = base[len("https://"):].split(":")
-    before = sqlite3.connect("s.db").execute("SELECT count(*) FROM ingest_batch").fetchone()[0]
+    before = count("SELECT count(*) FROM ingest_batch")
     conns = []  # [tls socket, bytes still to send, opened at, closed at]
     for i in range(64):
         t = ctx.wrap_socket(socket.create_connection((host, int(port))), server_hostname=host)
@@ -163,9 +201,8 @@ def slow_loris(base, tok, ftok):
     for c in conns:
         c[0].close()
     check("slow body: nothing stored", (before, 0),
-          (sqlite3.connect("s.db").execute("SELECT count(*) FROM ingest_batch").fetchone()[0],
-           sqlite3.connect("s.db").execute(
-               "SELECT count(*) FROM affiliate WHERE affiliate_id = 'slow'").fetchone()[0]))
+          (count("SELECT count(*) FROM ingest_batch"),
+           count("SELECT count(*) FROM affiliate WHERE affiliate_id = 'slow'")))
     check("slow-loris: then the server serves", 200, requests.get(base + "/health").status_code)
     m = requests.get(base + "/metrics", headers=auth_of(ftok)).text
     check("slow-loris: counted in /metrics", "acre_http_connections_slow_total 64",
@@ -189,11 +226,8 @@ def main():
     check("clients add: a name not UTF-8 is exit 2", (2, 1), (rc, err.count("UTF-8")))
     _, out, _ = acre("clients", "add", "reader", "--scope", "read")
     reader = json.loads(out)
-    db = sqlite3.connect("s.db")
-    salt, hashed, iterations = db.execute(
-        "SELECT salt, hash, iterations FROM api_client WHERE client_id = ?",
-        (full["client_id"],)).fetchone()
-    db.close()
+    salt, hashed, iterations = sql(
+        "SELECT salt, hash, iterations FROM api_client WHERE client_id = ?", full["client_id"])[0]
     check("the store keeps PBKDF2-HMAC-SHA256(secret, salt, 100000), not the secret",
           (100000, hashlib.pbkdf2_hmac("sha256", full["client_secret"].encode(), salt.encode(),
                                        100000).hex()),
@@ -255,9 +289,11 @@ def main():
         ftok = token_of(base, fin)
         # the transactions POSTed made c_9's qualified event, before any close (SPEC 12): its
         # first deposit t_1, 50 EUR at 11:00+01:00, under casino-hybrid@1
-        events = sqlite3.connect("s.db").execute(
+        events = sql(
+            "SELECT customer_id, plan, made_by, body::json->>'qualified_at', "
+            "body::json->'ftd'->>'transaction_id' FROM event" if PG else
             "SELECT customer_id, plan, made_by, json_extract(body, '$.qualified_at'), "
-            "json_extract(body, '$.ftd.transaction_id') FROM event").fetchall()
+            "json_extract(body, '$.ftd.transaction_id') FROM event")
         check("an ingest over HTTP makes the qualified event",
               [("c_9", "casino-hybrid@1", "ingest", "2026-03-04T10:00:00Z", "t_1")], events)
         fh = {"Authorization": "Bearer " + ftok["access_token"]}
@@ -462,8 +498,7 @@ def main():
         check("422: the errors are the CLI's", cli["errors"], r.json()["details"][0]["errors"])
         check("422: the rule", "max_significant_digits", cli["errors"][0]["rule"])
         check("422: nothing stored", 0,
-              sqlite3.connect("s.db").execute(
-                  "SELECT count(*) FROM affiliate WHERE affiliate_id = 'aff_3'").fetchone()[0])
+              count("SELECT count(*) FROM affiliate WHERE affiliate_id = 'aff_3'"))
 
         # --- 422 max_records: 1,001 valid records, none stored ---
         many = "".join(json.dumps({"affiliate_id": f"m{i}"}) + "\n" for i in range(1001))
@@ -473,8 +508,7 @@ def main():
         check("1,001 records: rule max_records", "max_records",
               r.json()["details"][0]["errors"][0]["rule"])
         check("1,001 records: none stored", 0,
-              sqlite3.connect("s.db").execute(
-                  "SELECT count(*) FROM affiliate WHERE affiliate_id LIKE 'm%'").fetchone()[0])
+              count("SELECT count(*) FROM affiliate WHERE affiliate_id LIKE 'm%'"))
 
         # --- 400, 415, 404, 405 ---
         r = requests.post(base + "/api/v1/affiliates", data=b'[{"affiliate_id":', headers=js)
@@ -536,7 +570,7 @@ def main():
         import ssl
         ctx = ssl.create_default_context(cafile="cert.pem")
         host, port = base[len("https://"):].split(":")
-        before = sqlite3.connect("s.db").execute("SELECT count(*) FROM ingest_batch").fetchone()[0]
+        before = count("SELECT count(*) FROM ingest_batch")
         with socket.create_connection((host, int(port))) as raw:
             with ctx.wrap_socket(raw, server_hostname=host) as t:
                 t.sendall(("POST /api/v1/affiliates HTTP/1.1\r\nHost: x\r\n"
@@ -548,9 +582,8 @@ def main():
         check("100,000 levels of nesting: 400", (400, "INVALID_REQUEST"),
               (r.status_code, r.json()["error"]))
         check("a body cut short stored nothing", (before, 0),
-              (sqlite3.connect("s.db").execute("SELECT count(*) FROM ingest_batch").fetchone()[0],
-               sqlite3.connect("s.db").execute(
-                   "SELECT count(*) FROM affiliate WHERE affiliate_id = 'cut'").fetchone()[0]))
+              (count("SELECT count(*) FROM ingest_batch"),
+               count("SELECT count(*) FROM affiliate WHERE affiliate_id = 'cut'")))
         check("and the server still answers", 200, requests.get(base + "/health").status_code)
         # 11 customers without a signup_date, then a line that is not JSON: refused whole (400),
         # with the 11 rejects and the JSON one, each intact, in order (the writer's reject
@@ -620,9 +653,7 @@ def main():
         check("malformed Basic: invalid_client", (401, "invalid_client"), (code, body["error"]))
 
         # --- expiry: the server's clock says the token is old; the client fetches another ---
-        db = sqlite3.connect("s.db", isolation_level=None)
-        db.execute("UPDATE api_token SET expires_at = 1")
-        db.close()
+        sql("UPDATE api_token SET expires_at = 1")
         r = oauth.post(base + "/api/v1/affiliates", json=[])
         check("expired: 401", (401, "the token expired"), (r.status_code, r.json()["message"]))
         oauth.token = dict(oauth.token, expires_at=time.time() - 10)
@@ -640,8 +671,7 @@ def main():
 
         # --- Idempotency-Key ---
         def batches():
-            return sqlite3.connect("s.db").execute(
-                "SELECT count(*) FROM ingest_batch").fetchone()[0]
+            return count("SELECT count(*) FROM ingest_batch")
         body = json.dumps([{"affiliate_id": "aff_4"}])
         k = dict(js, **{"Idempotency-Key": "k-1"})
         first = requests.post(base + "/api/v1/affiliates", data=body, headers=k)
@@ -761,8 +791,7 @@ def main():
         check("SIGTERM: the request in flight is answered", 200, answers["r"].status_code)
         check("SIGTERM: exit 0", 0, server.wait(timeout=30))
         check("SIGTERM: its record stored", 1,
-              sqlite3.connect("s.db").execute(
-                  "SELECT count(*) FROM affiliate WHERE affiliate_id = 'aff_7'").fetchone()[0])
+              count("SELECT count(*) FROM affiliate WHERE affiliate_id = 'aff_7'"))
 
         # --- slow-loris: a server that gives a request 3 s to arrive ---
         server, base = start("--request-timeout", "3")

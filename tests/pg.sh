@@ -20,63 +20,7 @@ gen=$(realpath "$2")
 fixtures=$(realpath "$3")
 . "$here/check.sh"
 scratch
-check "run as root (initdb and the server run as the user postgres)" 0 "$(id -u)"
-bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-check "PostgreSQL installed" 1 "$([ -x "$bin/initdb" ] && echo 1)"
-[ -x "$bin/initdb" ] || { # 4. acre copy: SQLite to PostgreSQL to SQLite, every row of every table the same (sqlite3's
-#    .dump of both files: each version of each record with its seq and batch, the batches with
-#    their times, plans, closes with their ledgers and digests, the close's state, counters)
-u=$(db copied)
-"$acre" copy --from s.db --to "$u" >copy.out
-check "copied into PostgreSQL" 0 $?
-"$acre" copy --from "$u" --to back.db >/dev/null
-check "copied back into SQLite" 0 $?
-check "the round trip: the same rows in every table" "$(sqlite3 s.db .dump | sha256sum)" \
-    "$(sqlite3 back.db .dump | sha256sum)"
-check "... the 40,000 transactions among them" "$(wc -l <transactions.ndjson)" \
-    "$(sqlite3 back.db 'SELECT count(*) FROM txn')"
-"$acre" --db "$u" audit >audit.out 2>&1
-check "the PostgreSQL copy audits clean" "0 1" "$? $(grep -c ' 0 problems$' audit.out)"
-check "... its ledger the same bytes" "$(sha256sum <s.json)" "$("$acre" --db "$u" ledger 2026-03 | sha256sum)"
-"$acre" copy --from back.db --to "$u" >/dev/null 2>err
-check "a copy into a store that is not new: refused" 2 $?
-check "... saying so" 1 "$(grep -c 'is not new (its table affiliate has rows)' err)"
-# (the same rows counted when it is copied again)
-check "... and the store left as it was" "$(cat copy.out)" "$("$acre" copy --from "$u" --to again.db)"
-# every fixture's store, with every version its late and corrected files made
-n=0
-for dir in "$fixtures"/*/; do
-    [ -f "$dir/case.json" ] || continue
-    name=$(basename "$dir")
-    rm -f f.db f-back.db
-    "$acre" replay "$dir" --into f.db >/dev/null 2>&1
-    u=$(db "c_$(echo "$name" | tr '-' '_')")
-    "$acre" copy --from f.db --to "$u" >/dev/null && "$acre" copy --from "$u" --to f-back.db >/dev/null
-    check "$name: copied there and back" 0 $?
-    check "$name: the same rows" "$(sqlite3 f.db .dump | sha256sum)" "$(sqlite3 f-back.db .dump | sha256sum)"
-    n=$((n + 1))
-done
-check "fixtures copied" 1 "$([ "$n" -ge 30 ] && echo 1)"
-
-echo "$pass passed, $fail failed"; exit 1; }
-# the server runs as postgres, which must reach the folder and /dev/null (on some containers
-# /dev/null is root's alone)
-[ -w /dev/null ] && su postgres -s /bin/sh -c 'test -w /dev/null' 2>/dev/null || chmod 666 /dev/null
-chmod 755 "$work"
-mkdir "$work/pg" && chown postgres "$work/pg"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-su postgres -s /bin/sh -c "'$bin/initdb' -D '$work/pg/data' -A trust -U acre --locale=C.UTF-8 -E UTF8" \
-    >"$work/initdb.log" 2>&1
-check "initdb" 0 $?
-su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$work/pg/data' -l '$work/pg/log' -w -o \
-    '-p $port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50' start" \
-    >/dev/null 2>&1
-check "the server started" 0 $?
-stop() { su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$work/pg/data' -m fast -w stop" >/dev/null 2>&1; }
-trap 'stop; rm -rf "$work"' EXIT
-trap 'exit 1' INT TERM HUP
-url=postgresql://acre@127.0.0.1:$port
-db() { psql -X -q "$url/postgres" -c "CREATE DATABASE $1" >/dev/null 2>&1; echo "$url/$1"; }
+. "$here/pg_cluster.sh"
 
 # 1. every fixture
 n=0
