@@ -725,28 +725,33 @@ int acre_close_load_some(ctx *x, char *const *ids, int n, int activity_only, acr
     if ((rc = load_affiliates(x, err)))
         return rc;
     /* add_customer wants them in descending ID order, as q_customers reads them; one prepared
-     * statement each, run per customer */
+     * statement each, run per customer (pipelined where the backend can) */
     {
         acre_stmt *st = NULL;
         each e = {x, add_customer};
-        if ((rc = acre_store_stmt(x->s, &q_customer, &st, err)))
-            return rc;
-        for (int i = n - 1; i >= 0 && !rc; i--) {
-            acre_value p[2] = {acre_val_text(ids[i]), acre_val_int(x->seq)};
-            rc = acre_store_run(x->s, st, p, each_one, &e, "reading a customer", err);
+        acre_value *p = acre_calloc((size_t)n * 2 + 1, sizeof *p);
+        long set = 0;
+        if (!p)
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        for (int i = 0; i < n; i++) {
+            p[2 * i] = acre_val_text(ids[n - 1 - i]);
+            p[2 * i + 1] = acre_val_int(x->seq);
         }
+        if (!(rc = acre_store_stmt(x->s, &q_customer, &st, err)))
+            rc = acre_store_run_sets(x->s, st, p, 2, n, &set, each_one, &e, "reading a customer",
+                                     err);
         acre_store_done(x->s, st);
-        if (rc || (rc = index_customers(x, err)))
-            return rc;
+        if (!rc)
+            rc = index_customers(x, err);
         st = NULL;
         e.fn = add_settled;
-        if ((rc = acre_store_stmt(x->s, &q_settled_one, &st, err)))
-            return rc;
-        for (int i = 0; i < n && !rc; i++) {
-            acre_value p = acre_val_text(ids[i]);
-            rc = acre_store_run(x->s, st, &p, each_one, &e, "reading a settled customer", err);
-        }
+        for (int i = 0; i < n; i++)
+            p[i] = acre_val_text(ids[i]);
+        if (!rc && !(rc = acre_store_stmt(x->s, &q_settled_one, &st, err)))
+            rc = acre_store_run_sets(x->s, st, p, 1, n, &set, each_one, &e,
+                                     "reading a settled customer", err);
         acre_store_done(x->s, st);
+        free(p);
         if (rc)
             return rc;
     }

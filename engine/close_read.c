@@ -296,7 +296,7 @@ typedef struct reading {
     const acre_read_query *q;
     chunk *c;    /* NULL once handed back */
     int stopped; /* the query is no longer wanted, or a chunk could not grow */
-    int set;     /* the parameter set being read */
+    long set;    /* the parameter set being read (below nsets, an int) */
 } reading;
 
 static int on_row(void *ctx, const acre_value *row, int n, acre_error *err)
@@ -315,7 +315,7 @@ static int on_row(void *ctx, const acre_value *row, int n, acre_error *err)
             return 1;
         }
     }
-    if (add_row(x->c, row, q->ncol, !same, x->set)) {
+    if (add_row(x->c, row, q->ncol, !same, (int)x->set)) {
         /* the chunk may hold half a row: the close does not see it */
         give_spare(x->g, x->c);
         x->c = NULL;
@@ -339,12 +339,11 @@ static int read_query(ring *g, int qi)
     if (!x.q->nsets) {
         rc = acre_store_query(g->db, x.q->query, x.q->params, on_row, &x, "reading records", &e);
     } else {
-        /* one statement for every set */
+        /* one statement for every set (pipelined where the backend can) */
         acre_stmt *st = NULL;
         if (!(rc = acre_store_stmt(g->db, x.q->query, &st, &e)))
-            for (; x.set < x.q->nsets && !rc && !x.stopped; x.set++)
-                rc = acre_store_run(g->db, st, x.q->sets + (size_t)x.set * (size_t)x.q->nparams,
-                                    on_row, &x, "reading records", &e);
+            rc = acre_store_run_sets(g->db, st, x.q->sets, x.q->nparams, x.q->nsets, &x.set, on_row,
+                                     &x, "reading records", &e);
         acre_store_done(g->db, st);
     }
     if (x.stopped)

@@ -61,6 +61,12 @@ void acre_store_forget(acre_store *s);
 int acre_store_stmt(acre_store *s, const acre_query *q, acre_stmt **st, acre_error *err);
 int acre_store_run(acre_store *s, acre_stmt *st, const acre_value *params, acre_row_fn fn,
                    void *ctx, const char *what, acre_error *err);
+/* st run for each of nsets parameter sets (set i's at params + i * stride), in order, *set the
+ * index of the set whose rows fn is given (acre_store_backend.run_sets; else a run a set). fn
+ * returning 1 stops every set. */
+int acre_store_run_sets(acre_store *s, acre_stmt *st, const acre_value *params, int stride,
+                        long nsets, long *set, acre_row_fn fn, void *ctx, const char *what,
+                        acre_error *err);
 void acre_store_done(acre_store *s, acre_stmt *st);
 /* The three at once. */
 int acre_store_query(acre_store *s, const acre_query *q, const acre_value *params, acre_row_fn fn,

@@ -45,6 +45,9 @@ typedef struct pg_backend {
     int nmonths[2];
     pg_cached cache[MAX_CACHED];
     int ncache;
+    int pending;         /* writes sent ahead, their answers not read (drain) */
+    int pipe_failed;     /* one of them failed: every step fails until a rollback */
+    acre_error pipe_err; /* the first of them that failed */
 } pg_backend;
 
 struct acre_stmt {
@@ -68,9 +71,94 @@ static int pg_fail(pg_backend *pb, const char *what, acre_error *err)
     return acre_error_set(err, ACRE_EIO, NULL, "store", "%s: %.*s", what, (int)n, m);
 }
 
+/* ---- writes sent ahead ---- */
+
+/* A write transaction's inserts are sent without waiting for their answers (libpq's pipeline
+ * mode), up to PIPE_WRITES at once: an ingest's inserts cost no round trip of their own. Their
+ * answers are read (drain) before anything else goes to the server, so every read sees them
+ * and the first failure among them fails that next step: a commit then rolls the transaction
+ * back, a savepoint's release rolls its batch back. */
+#define PIPE_WRITES 256
+
+/* keep: the last query sent's result, kept for the caller in *keep (a read sent after the
+ * writes, in the same round trip), NULL when it failed */
+static int drain_keep(pg_backend *pb, PGresult **keep, acre_error *err)
+{
+    int failed = 0, nulls = 0, want = pb->pending, got = 0;
+    if (keep)
+        *keep = NULL;
+    if (!pb->pending && !pb->pipe_failed)
+        return 0;
+    if (!pb->pending)
+        goto out; /* failed earlier: the transaction can only roll back */
+    pb->pending = 0;
+    if (!PQpipelineSync(pb->db)) {
+        failed = 1;
+        pg_fail(pb, "writing", &pb->pipe_err);
+    }
+    while (!failed || PQstatus(pb->db) != CONNECTION_BAD) {
+        PGresult *r = PQgetResult(pb->db);
+        if (!r) {
+            if (++nulls > 1)
+                break; /* nothing more will come */
+            continue;
+        }
+        nulls = 0;
+        if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (keep && ++got == want && !failed) {
+            *keep = r; /* the read's */
+            continue;
+        }
+        if (!failed && PQresultStatus(r) != PGRES_COMMAND_OK) {
+            const char *m = PQresultErrorMessage(r);
+            size_t n = strlen(m);
+            while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
+                n--;
+            failed = 1;
+            acre_error_set(&pb->pipe_err, ACRE_EIO, NULL, "store", "writing: %.*s", (int)n,
+                           n ? m : "a write failed");
+        }
+        PQclear(r);
+    }
+    if (!PQexitPipelineMode(pb->db) && !failed) {
+        failed = 1;
+        pg_fail(pb, "writing", &pb->pipe_err);
+    }
+    if (!failed)
+        return 0;
+    if (keep && *keep) {
+        PQclear(*keep);
+        *keep = NULL;
+    }
+    pb->pipe_failed = 1; /* until the rollback */
+out:
+    if (err)
+        *err = pb->pipe_err;
+    return ACRE_EIO;
+}
+
+static int drain(pg_backend *pb, acre_error *err)
+{
+    return drain_keep(pb, NULL, err);
+}
+
+/* Reads what was sent ahead and forgets whether it failed: before a rollback. */
+static void drain_forget(pg_backend *pb)
+{
+    drain(pb, NULL);
+    pb->pipe_failed = 0;
+}
+
 static int exec(pg_backend *pb, const char *sql, const char *what, acre_error *err)
 {
-    PGresult *r = PQexec(pb->db, sql);
+    PGresult *r;
+    int rc;
+    if ((rc = drain(pb, err)))
+        return rc;
+    r = PQexec(pb->db, sql);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
     return ok ? 0 : pg_fail(pb, what, err);
@@ -98,10 +186,19 @@ static int begin(acre_store_backend *b, int write, acre_error *err)
 static int commit(acre_store_backend *b, acre_error *err)
 {
     pg_backend *pb = (pg_backend *)b;
-    PGresult *r = PQexec(pb->db, "COMMIT");
+    PGresult *r;
+    int done, ok, rc;
+    if ((rc = drain(pb, err))) { /* a write failed: the transaction is gone */
+        drain_forget(pb);
+        exec(pb, "ROLLBACK", "rolling back", NULL);
+        pb->in_tx = 0;
+        pb->nmonths[0] = pb->nmonths[1] = 0;
+        return rc;
+    }
+    r = PQexec(pb->db, "COMMIT");
     /* a transaction that failed part way "commits" as a rollback: that is a failure here */
-    int done = PQresultStatus(r) == PGRES_COMMAND_OK,
-        ok = done && strcmp(PQcmdStatus(r), "COMMIT") == 0;
+    done = PQresultStatus(r) == PGRES_COMMAND_OK;
+    ok = done && strcmp(PQcmdStatus(r), "COMMIT") == 0;
     PQclear(r);
     pb->in_tx = 0;
     if (!ok)
@@ -117,6 +214,7 @@ static int commit(acre_store_backend *b, acre_error *err)
 static void rollback(acre_store_backend *b)
 {
     pg_backend *pb = (pg_backend *)b;
+    drain_forget(pb); /* what failed there is rolled back with the rest */
     if (pb->in_tx)
         exec(pb, "ROLLBACK", "rolling back", NULL);
     pb->in_tx = 0;
@@ -132,6 +230,7 @@ static int savepoint(acre_store_backend *b, int op, acre_error *err)
     if (op == ACRE_SAVEPOINT_RELEASE)
         return exec(pb, "RELEASE SAVEPOINT acre", "a savepoint", err);
     pb->nmonths[0] = pb->nmonths[1] = 0; /* as rollback() */
+    drain_forget(pb);                    /* the batch's failed write goes with it */
     return exec(pb, "ROLLBACK TO SAVEPOINT acre; RELEASE SAVEPOINT acre", "a savepoint", err);
 }
 
@@ -157,6 +256,8 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
     int rc, np, nc;
 
     *out = NULL;
+    if ((rc = drain(pb, err)))
+        return rc;
     if (!t)
         return acre_error_set(err, ACRE_EUSAGE, NULL, "store", "query on %s: no table %s", q->table,
                               q->table);
@@ -239,76 +340,222 @@ static int partition(pg_backend *pb, int part, const char *d, size_t n, acre_err
     return 0;
 }
 
+/* One run's parameters as libpq takes them: text, NUL-terminated. */
+typedef struct pg_params {
+    const char *vals[ACRE_MAX_COLS + 8];
+    int lens[ACRE_MAX_COLS + 8];
+    char ints[ACRE_MAX_COLS + 8][24];
+    char *copies[ACRE_MAX_COLS + 8];
+    int n;
+} pg_params;
+
+static void params_free(pg_params *p)
+{
+    for (int i = 0; i < p->n; i++)
+        free(p->copies[i]);
+    p->n = 0;
+}
+
+static int params_of(pg_params *p, const acre_stmt *s, const acre_value *params, acre_error *err)
+{
+    p->n = s->nparams < ACRE_MAX_COLS + 8 ? s->nparams : ACRE_MAX_COLS + 8;
+    memset(p->copies, 0, sizeof p->copies);
+    for (int i = 0; i < p->n; i++) {
+        const acre_value *v = &params[i];
+        if (v->type == ACRE_VAL_INT) {
+            snprintf(p->ints[i], sizeof p->ints[i], "%lld", v->i);
+            p->vals[i] = p->ints[i];
+        } else if (v->type == ACRE_VAL_CENTS) {
+            acre_cents_format(v->i, p->ints[i]);
+            p->vals[i] = p->ints[i];
+        } else if (v->type == ACRE_VAL_TEXT) {
+            /* libpq wants NUL-terminated text: a value is not always */
+            if (!(p->copies[i] = acre_strndup(v->s ? v->s : "", v->n))) {
+                params_free(p);
+                return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+            }
+            p->vals[i] = p->copies[i];
+        } else {
+            p->vals[i] = NULL;
+        }
+        p->lens[i] = p->vals[i] ? (int)strlen(p->vals[i]) : 0;
+    }
+    return 0;
+}
+
+static int result_fail(const acre_stmt *s, PGresult *r, acre_error *err)
+{
+    const char *m = PQresultErrorMessage(r);
+    size_t n = strlen(m);
+    while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
+        n--;
+    return acre_error_set(err, ACRE_EIO, NULL, "store", "%s: %.*s",
+                          s->q->kind == ACRE_Q_SELECT || s->q->kind == ACRE_Q_RECORDS ? "reading"
+                                                                                      : "writing",
+                          (int)n, n ? m : "the statement failed");
+}
+
+/* r's rows to fn: 0, fn's negative code, or 1 when fn stopped. */
+static int deliver(const acre_stmt *s, PGresult *r, acre_row_fn fn, void *ctx, acre_error *err)
+{
+    acre_value row[ACRE_Q_MAX];
+    int rows = PQntuples(r);
+    for (int k = 0; k < rows; k++) {
+        int stop;
+        for (int c = 0; c < s->ncols; c++) {
+            acre_value *v = &row[c];
+            memset(v, 0, sizeof *v);
+            if (PQgetisnull(r, k, c)) {
+                v->type = ACRE_VAL_NULL;
+            } else if (s->is_int[c]) {
+                v->type = ACRE_VAL_INT;
+                v->i = strtoll(PQgetvalue(r, k, c), NULL, 10);
+            } else {
+                v->type = ACRE_VAL_TEXT;
+                v->s = PQgetvalue(r, k, c);
+                v->n = (size_t)PQgetlength(r, k, c);
+            }
+        }
+        if ((stop = fn(ctx, row, s->ncols, err)))
+            return stop > 0 ? 1 : stop;
+    }
+    return 0;
+}
+
+static int ok_status(PGresult *r)
+{
+    return PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+}
+
 static int run(acre_store_backend *b, acre_stmt *s, const acre_value *params, acre_row_fn fn,
                void *ctx, acre_error *err)
 {
     pg_backend *pb = (pg_backend *)b;
-    const char *vals[ACRE_MAX_COLS + 8];
-    int lens[ACRE_MAX_COLS + 8];
-    char ints[ACRE_MAX_COLS + 8][24];
-    char *copies[ACRE_MAX_COLS + 8] = {0};
-    acre_value row[ACRE_Q_MAX];
+    pg_params p;
     PGresult *r;
-    int rc = 0, n = s->nparams < ACRE_MAX_COLS + 8 ? s->nparams : ACRE_MAX_COLS + 8;
+    int rc;
 
-    for (int i = 0; i < n; i++) {
-        const acre_value *v = &params[i];
-        if (v->type == ACRE_VAL_INT) {
-            snprintf(ints[i], sizeof ints[i], "%lld", v->i);
-            vals[i] = ints[i];
-        } else if (v->type == ACRE_VAL_CENTS) {
-            acre_cents_format(v->i, ints[i]);
-            vals[i] = ints[i];
-        } else if (v->type == ACRE_VAL_TEXT) {
-            /* libpq wants NUL-terminated text: a value is not always */
-            if (!(copies[i] = acre_strndup(v->s ? v->s : "", v->n))) {
-                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-                goto out;
-            }
-            vals[i] = copies[i];
-        } else {
-            vals[i] = NULL;
+    if ((rc = params_of(&p, s, params, err)))
+        return rc;
+    if (s->part >= 0 && s->date_param < p.n && p.vals[s->date_param] &&
+        (rc = partition(pb, s->part, p.vals[s->date_param], (size_t)p.lens[s->date_param], err))) {
+        params_free(&p);
+        return rc;
+    }
+    if (!fn && pb->in_tx && (s->q->kind == ACRE_Q_INSERT || s->q->kind == ACRE_Q_REPLACE)) {
+        /* sent ahead: its answer is read with the next step's (drain) */
+        if (!pb->pending && !PQenterPipelineMode(pb->db))
+            rc = pg_fail(pb, "writing", err);
+        else if (!PQsendQueryPrepared(pb->db, s->name, p.n, p.vals, p.lens, NULL, 0))
+            rc = pg_fail(pb, "writing", err);
+        else
+            pb->pending++;
+        params_free(&p);
+        if (!rc && pb->pending >= PIPE_WRITES)
+            rc = drain(pb, err);
+        if (rc && pb->pending == 0 && PQpipelineStatus(pb->db) != PQ_PIPELINE_OFF)
+            PQexitPipelineMode(pb->db);
+        return rc;
+    }
+    if (pb->pending) {
+        /* after the writes sent ahead, in the same round trip */
+        if (!PQsendQueryPrepared(pb->db, s->name, p.n, p.vals, p.lens, NULL, 0)) {
+            params_free(&p);
+            rc = pg_fail(pb, "reading", err);
+            drain(pb, NULL);
+            return rc;
         }
-        lens[i] = vals[i] ? (int)strlen(vals[i]) : 0;
-    }
-    if (s->part >= 0 && s->date_param < n && vals[s->date_param] &&
-        (rc = partition(pb, s->part, vals[s->date_param], (size_t)lens[s->date_param], err)))
-        goto out;
-    r = PQexecPrepared(pb->db, s->name, n, vals, lens, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
-        PQclear(r);
-        rc = pg_fail(
-            pb, s->q->kind == ACRE_Q_SELECT || s->q->kind == ACRE_Q_RECORDS ? "reading" : "writing",
-            err);
-        goto out;
-    }
-    if (fn && PQresultStatus(r) == PGRES_TUPLES_OK) {
-        int rows = PQntuples(r);
-        for (int k = 0; k < rows && !rc; k++) {
-            int stop;
-            for (int c = 0; c < s->ncols; c++) {
-                acre_value *v = &row[c];
-                memset(v, 0, sizeof *v);
-                if (PQgetisnull(r, k, c)) {
-                    v->type = ACRE_VAL_NULL;
-                } else if (s->is_int[c]) {
-                    v->type = ACRE_VAL_INT;
-                    v->i = strtoll(PQgetvalue(r, k, c), NULL, 10);
-                } else {
-                    v->type = ACRE_VAL_TEXT;
-                    v->s = PQgetvalue(r, k, c);
-                    v->n = (size_t)PQgetlength(r, k, c);
-                }
-            }
-            if ((stop = fn(ctx, row, s->ncols, err)))
-                rc = stop > 0 ? 0 : stop, k = rows;
+        params_free(&p);
+        pb->pending++;
+        if ((rc = drain_keep(pb, &r, err)))
+            return rc;
+    } else {
+        if ((rc = drain(pb, err))) { /* a write sent ahead failed */
+            params_free(&p);
+            return rc;
         }
+        r = PQexecPrepared(pb->db, s->name, p.n, p.vals, p.lens, NULL, 0);
+        params_free(&p);
     }
+    if (!ok_status(r))
+        rc = r ? result_fail(s, r, err) : pg_fail(pb, "reading", err);
+    else if (fn && PQresultStatus(r) == PGRES_TUPLES_OK)
+        rc = deliver(s, r, fn, ctx, err);
     PQclear(r);
-out:
-    for (int i = 0; i < n; i++)
-        free(copies[i]);
-    return rc;
+    return rc < 0 ? rc : 0;
+}
+
+/* Sets sent at once in pipeline mode: their queries (a hundred bytes each) fit the socket's
+ * buffer, so all are sent before any result is read without the server blocking on us. */
+#define PIPE_SETS 128
+
+/* The sets pipelined (libpq's pipeline mode): PIPE_SETS queries sent, one sync, their results
+ * read; then their rows given to fn, out of pipeline mode, so that fn may run queries of its
+ * own. One round trip per PIPE_SETS sets instead of one per set. */
+static int run_sets(acre_store_backend *b, acre_stmt *s, const acre_value *params, int stride,
+                    long nsets, long *set, acre_row_fn fn, void *ctx, acre_error *err)
+{
+    pg_backend *pb = (pg_backend *)b;
+    PGresult *res[PIPE_SETS];
+    int rc = 0;
+
+    if ((rc = drain(pb, err)))
+        return rc;
+    if (s->part >= 0 || nsets < 2) { /* an insert may make a partition first: one at a time */
+        for (*set = 0; *set < nsets && !rc; ++*set)
+            rc = run(b, s, params + (size_t)*set * (size_t)stride, fn, ctx, err);
+        return rc;
+    }
+    for (long at = 0; at < nsets && !rc; at += PIPE_SETS) {
+        int n = nsets - at < PIPE_SETS ? (int)(nsets - at) : PIPE_SETS, sent = 0, got = 0,
+            nulls = 0;
+        if (!PQenterPipelineMode(pb->db))
+            return pg_fail(pb, "reading (a pipeline)", err);
+        for (; sent < n && !rc; sent++) {
+            pg_params p;
+            if ((rc = params_of(&p, s, params + (size_t)(at + sent) * (size_t)stride, err)))
+                break;
+            if (!PQsendQueryPrepared(pb->db, s->name, p.n, p.vals, p.lens, NULL, 0))
+                rc = pg_fail(pb, "reading (a pipeline)", err);
+            params_free(&p);
+            if (rc)
+                break;
+        }
+        if (!PQpipelineSync(pb->db) && !rc)
+            rc = pg_fail(pb, "reading (a pipeline)", err);
+        /* each query's result is followed by a NULL; the sync's result ends the pipeline */
+        for (;;) {
+            PGresult *r = PQgetResult(pb->db);
+            if (!r) {
+                if (++nulls > 1 || PQstatus(pb->db) == CONNECTION_BAD)
+                    break; /* nothing more will come */
+                continue;
+            }
+            nulls = 0;
+            if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            if (got < sent)
+                res[got++] = r;
+            else
+                PQclear(r);
+        }
+        if (!PQexitPipelineMode(pb->db) && !rc)
+            rc = pg_fail(pb, "reading (a pipeline)", err);
+        if (!rc && got < sent)
+            rc = pg_fail(pb, "reading (a pipeline)", err);
+        for (int i = 0; i < got; i++) {
+            if (!rc && !ok_status(res[i]))
+                rc = result_fail(s, res[i], err);
+            if (!rc && fn && PQresultStatus(res[i]) == PGRES_TUPLES_OK) {
+                *set = at + i;
+                rc = deliver(s, res[i], fn, ctx, err);
+            }
+            PQclear(res[i]);
+        }
+    }
+    return rc < 0 ? rc : 0;
 }
 
 static void finalize(acre_store_backend *b, acre_stmt *s)
@@ -321,6 +568,8 @@ static void finalize(acre_store_backend *b, acre_stmt *s)
         free(s);
         return;
     }
+    /* its writes sent ahead go first; a failure among them is said by the next step */
+    drain(pb, NULL);
     snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
     /* inside a failed transaction this fails too; the connection forgets it at the end */
     PQclear(PQexec(pb->db, sql));
@@ -539,6 +788,7 @@ static int connect_to(pg_backend **out, const char *conninfo, acre_error *err)
     pb->parent.prepare = prepare;
     pb->parent.run = run;
     pb->parent.finalize = finalize;
+    pb->parent.run_sets = run_sets;
     pb->parent.reader = reader;
     pb->parent.free = backend_free;
     pb->db = PQconnectdb(conninfo);

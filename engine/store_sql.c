@@ -5,8 +5,8 @@
 
 #include "store_sql.h"
 
-const acre_sql_dialect acre_sql_sqlite = {'?', 0};
-const acre_sql_dialect acre_sql_postgres = {'$', 1};
+const acre_sql_dialect acre_sql_sqlite = {'?', 0, 0};
+const acre_sql_dialect acre_sql_postgres = {'$', 1, 1};
 
 static int unknown(acre_error *err, const acre_query *q, const char *what, const char *name)
 {
@@ -48,8 +48,32 @@ int acre_sql_build(acre_buf *b, const acre_sql_dialect *d, const acre_table *t, 
             acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", q->cols[i]);
         if (!*ncols)
             return unknown(err, q, "column", NULL);
-        acre_buf_printf(b, " FROM \"%s\"", t->name);
-        if (q->kind == ACRE_Q_RECORDS) {
+        if (q->kind == ACRE_Q_RECORDS && d->lateral) {
+            /* the records with a matching row (found on an index of its conditions), then each
+             * one's rows by key: a nested loop the planner cannot turn into a hash join over
+             * the whole table (OFFSET 0 keeps the lateral subquery from being flattened) */
+            int n = 0;
+            while (q->where[n].col)
+                n++;
+            if (!t->versioned || !n || strcmp(q->where[n - 1].col, "seq") != 0 ||
+                q->where[n - 1].op != ACRE_LE)
+                return unknown(err, q, "records query ending with", "seq <= ?");
+            acre_buf_adds(b, " FROM (SELECT r.* FROM (SELECT DISTINCT ");
+            for (int i = 0; i < t->nkey - 1; i++)
+                acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
+            acre_buf_printf(b, " FROM \"%s\"", t->name);
+            cond_sql(b, d, q, np);
+            acre_buf_printf(b, ") AS m, LATERAL (SELECT * FROM \"%s\" WHERE ", t->name);
+            for (int i = 0; i < t->nkey - 1; i++)
+                acre_buf_printf(b, "\"%s\".\"%s\" = m.\"%s\" AND ", t->name,
+                                t->cols[t->key[i]].name, t->cols[t->key[i]].name);
+            acre_buf_printf(b, "\"seq\" <= %c%d OFFSET 0) AS r) AS x", d->param, *np);
+        } else {
+            acre_buf_printf(b, " FROM \"%s\"", t->name);
+        }
+        if (q->kind == ACRE_Q_RECORDS && d->lateral) {
+            /* built above */
+        } else if (q->kind == ACRE_Q_RECORDS) {
             /* the records with a matching row, then each one's rows up to the same seq: the
              * subquery runs on an index of its conditions, the rows are read by key */
             int n = 0;

@@ -11,6 +11,9 @@ typedef struct acre_sql_dialect {
     int on_conflict; /* ACRE_Q_REPLACE as INSERT ... ON CONFLICT (key) DO UPDATE, not INSERT OR
                       * REPLACE; and NULLs sorted first ascending (last descending), as SQLite
                       * sorts them, said in each ORDER BY */
+    int lateral;     /* ACRE_Q_RECORDS as a LATERAL nested loop by key, not IN (subquery):
+                      * PostgreSQL hashes the whole table for IN on a table growing in the
+                      * transaction (its statistics say it is small), SQLite seeks by key */
 } acre_sql_dialect;
 
 extern const acre_sql_dialect acre_sql_sqlite, acre_sql_postgres;

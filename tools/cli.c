@@ -22,8 +22,10 @@ static const char usage_tail[] =
     "\n"
     "--key-file FILE (else $ACRE_LEDGER_KEY_FILE): its bytes, at least 32, are the key of the\n"
     "ledgers' hmac-sha256 mac (close, preview, audit).\n"
-    "--db PATH defaults to $ACRE_DB, else ./acre.db; only ingest, plan add and replay --into\n"
-    "create it (mode 0600), other commands refuse a store that does not exist (exit 2).\n"
+    "--db PATH (an SQLite file, or postgresql://USER@HOST:PORT/DB) defaults to $ACRE_DB, else\n"
+    "./acre.db; only ingest, plan add, clients add, replay --into and copy --to create a\n"
+    "store (a file mode 0600, or acre's tables in an empty database); other commands refuse\n"
+    "a store that does not exist (exit 2).\n"
     "Exit status: 0 success, 1 a comparison found a difference, 2 bad usage, 3 some input\n"
     "records (or a plan) were rejected, 4 refused and nothing written, or the output could not\n"
     "be written whole.\n";

@@ -38,7 +38,8 @@ extern "C" {
 #endif
 
 /* 2: acre_store_backend.money_cents, ACRE_COL_MONEY and ACRE_VAL_CENTS (schema 6) */
-#define ACRE_STORE_BACKEND_VERSION 3
+/* 4: acre_store_backend.run_sets */
+#define ACRE_STORE_BACKEND_VERSION 4
 
 /* ---- tables ---- */
 
@@ -210,6 +211,14 @@ struct acre_store_backend {
      * then give a money column's value as ACRE_VAL_CENTS instead of its text; one that does not
      * ignores it. */
     int money_cents;
+
+    /* Optional (NULL: run once per set). Runs st once for each of nsets parameter sets, set i's
+     * parameters at params + i * stride, in order, as that many calls of run would: fn gets
+     * each set's rows, *set holding the set's index while they are given. A fn that returns 1
+     * stops every set; a failure stops them too. For a backend whose each run is a round trip
+     * (PostgreSQL's pipelines the sets; the close reads a chunk's customers so). */
+    int (*run_sets)(acre_store_backend *b, acre_stmt *st, const acre_value *params, int stride,
+                    long nsets, long *set, acre_row_fn fn, void *ctx, acre_error *err);
 };
 
 /* A store over backend b (taken: acre_store_free frees it, also on failure). The backend's
