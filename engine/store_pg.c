@@ -45,6 +45,7 @@ typedef struct pg_backend {
     int nmonths[2];
     pg_cached cache[MAX_CACHED];
     int ncache;
+    char snapshot[64];   /* a reader's: the close's exported snapshot, imported by begin */
     int pending;         /* writes sent ahead, their answers not read (drain) */
     int pipe_failed;     /* one of them failed: every step fails until a rollback */
     acre_error pipe_err; /* the first of them that failed */
@@ -118,8 +119,9 @@ static int drain_keep(pg_backend *pb, PGresult **keep, acre_error *err)
             while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
                 n--;
             failed = 1;
-            acre_error_set(&pb->pipe_err, ACRE_EIO, NULL, "store", "writing: %.*s", (int)n,
-                           n ? m : "a write failed");
+            if (!pb->pipe_failed) /* the first failure is the cause; the rest follow from it */
+                acre_error_set(&pb->pipe_err, ACRE_EIO, NULL, "store", "writing: %.*s", (int)n,
+                               n ? m : "a write failed");
         }
         PQclear(r);
     }
@@ -175,6 +177,20 @@ static int begin(acre_store_backend *b, int write, acre_error *err)
                    "beginning a transaction", err)))
         return rc;
     pb->in_tx = 1;
+    if (!write && pb->snapshot[0]) {
+        /* the close's snapshot (reader()); once it has ended, this reader's own */
+        char sql[128];
+        snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", pb->snapshot);
+        if (exec(pb, sql, "importing the close's snapshot", NULL)) {
+            pb->snapshot[0] = 0;
+            exec(pb, "ROLLBACK", "rolling back", NULL);
+            if ((rc = exec(pb, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                           "beginning a transaction", err))) {
+                pb->in_tx = 0;
+                return rc;
+            }
+        }
+    }
     snprintf(lock, sizeof lock, "SET LOCAL lock_timeout = '300s'; SELECT %s", WRITE_LOCK);
     if (write && (rc = exec(pb, lock, "waiting for the write lock", err))) {
         exec(pb, "ROLLBACK", "rolling back", NULL);
@@ -256,8 +272,6 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
     int rc, np, nc;
 
     *out = NULL;
-    if ((rc = drain(pb, err)))
-        return rc;
     if (!t)
         return acre_error_set(err, ACRE_EUSAGE, NULL, "store", "query on %s: no table %s", q->table,
                               q->table);
@@ -290,6 +304,11 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
             *out = s;
             return 0;
         }
+    if ((rc = drain(pb, err))) { /* PQprepare is not for pipeline mode */
+        acre_buf_free(&sql);
+        free(s);
+        return rc;
+    }
     id = pb->next_stmt++;
     snprintf(s->name, sizeof s->name, "acre%ld", id);
     r = PQprepare(pb->db, s->name, sql.p, np, NULL);
@@ -444,6 +463,11 @@ static int run(acre_store_backend *b, acre_stmt *s, const acre_value *params, ac
     }
     if (!fn && pb->in_tx && (s->q->kind == ACRE_Q_INSERT || s->q->kind == ACRE_Q_REPLACE)) {
         /* sent ahead: its answer is read with the next step's (drain) */
+        if (pb->pipe_failed) { /* an earlier one failed: the transaction can only roll back */
+            params_free(&p);
+            *err = pb->pipe_err;
+            return ACRE_EIO;
+        }
         if (!pb->pending && !PQenterPipelineMode(pb->db))
             rc = pg_fail(pb, "writing", err);
         else if (!PQsendQueryPrepared(pb->db, s->name, p.n, p.vals, p.lens, NULL, 0))
@@ -509,6 +533,8 @@ static int run_sets(acre_store_backend *b, acre_stmt *s, const acre_value *param
     for (long at = 0; at < nsets && !rc; at += PIPE_SETS) {
         int n = nsets - at < PIPE_SETS ? (int)(nsets - at) : PIPE_SETS, sent = 0, got = 0,
             nulls = 0;
+        if ((rc = drain(pb, err))) /* a write fn sent ahead, after the last chunk's rows */
+            break;
         if (!PQenterPipelineMode(pb->db))
             return pg_fail(pb, "reading (a pipeline)", err);
         for (; sent < n && !rc; sent++) {
@@ -639,22 +665,26 @@ static int make_tables(pg_backend *pb, acre_error *err)
 
 /* What the database holds: *version acre's schema version (0: none), *tables acre's tables
  * found, *others the tables of its schema that are not acre's (a month's partition is acre's). */
-static int survey(pg_backend *pb, long *version, long *tables, long *others, acre_error *err)
+static int survey(pg_backend *pb, long *version, long *tables, long *others, int *have,
+                  acre_error *err)
 {
     acre_buf b = {0}, names = {0};
     PGresult *r;
-    int have;
+    long core;
     for (const acre_table *const *t = acre_store_tables(); *t; t++)
         acre_buf_printf(&names, ", '%s'", (*t)->name);
     acre_buf_printf(&b,
-                    "SELECT to_regclass('acre_schema') IS NOT NULL, count(*) FILTER (WHERE "
-                    "tablename IN (''%s)), count(*) FILTER (WHERE tablename NOT IN "
+                    "SELECT coalesce(bool_or(tablename = 'acre_schema'), false), count(*) FILTER "
+                    "(WHERE tablename IN (''%s)), count(*) FILTER (WHERE tablename NOT IN "
                     "('acre_schema'%s) AND tablename !~ "
-                    "'^(gaming|trading)_activity_[0-9]{4}_[0-9]{2}$') FROM pg_tables WHERE "
+                    "'^(gaming|trading)_activity_[0-9]{4}_[0-9]{2}$'), count(*) FILTER (WHERE "
+                    "tablename IN ('counter', 'ingest_batch')) FROM pg_tables WHERE "
                     "schemaname = current_schema()",
                     names.p ? names.p : "", names.p ? names.p : "");
+    if (names.oom)
+        b.oom = 1;
     acre_buf_free(&names);
-    if (b.oom || names.oom) {
+    if (b.oom) {
         acre_buf_free(&b);
         return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     }
@@ -664,12 +694,15 @@ static int survey(pg_backend *pb, long *version, long *tables, long *others, acr
         PQclear(r);
         return pg_fail(pb, "reading the schema", err);
     }
-    have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    *have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
     *tables = strtol(PQgetvalue(r, 0, 1), NULL, 10);
     *others = strtol(PQgetvalue(r, 0, 2), NULL, 10);
+    core = strtol(PQgetvalue(r, 0, 3), NULL, 10);
     PQclear(r);
-    *version = 0;
-    if (!have)
+    /* a store made by acre before acre_schema (its first PostgreSQL version, 9): acre's tables,
+     * counter and ingest_batch among them, and nothing else */
+    *version = !*have && core == 2 && *others == 0 ? 9 : 0;
+    if (!*have)
         return 0;
     r = PQexec(pb->db, "SELECT coalesce(max(version), 0) FROM acre_schema");
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
@@ -695,9 +728,9 @@ static int count_tables(void)
 static int schema(pg_backend *pb, int create, acre_error *err)
 {
     long version = 0, tables = 0, others = 0;
-    int rc, locked = 0;
+    int rc, locked = 0, have = 0;
     for (;;) {
-        if ((rc = survey(pb, &version, &tables, &others, err)))
+        if ((rc = survey(pb, &version, &tables, &others, &have, err)))
             break;
         if (version > ACRE_SCHEMA_VERSION) {
             rc = acre_error_set(err, ACRE_EIO, NULL, "schema_version",
@@ -721,7 +754,7 @@ static int schema(pg_backend *pb, int create, acre_error *err)
                                 PQdb(pb->db));
             break;
         }
-        if (version == ACRE_SCHEMA_VERSION && tables == count_tables())
+        if (version == ACRE_SCHEMA_VERSION && tables == count_tables() && have)
             break; /* whole */
         if (locked) {
             rc = make_tables(pb, err);
@@ -755,13 +788,26 @@ static void backend_free(acre_store_backend *b)
 
 static int connect_to(pg_backend **out, const char *conninfo, acre_error *err);
 
+/* A reader for the close's threads: a connection of its own at the close's snapshot, exported
+ * by the close's transaction (pg_export_snapshot) and imported by each read transaction the
+ * reader begins while that one is open. Its reads are limited to the close's watermark too, so
+ * a reader made outside a transaction, or one whose import fails, reads the same rows. */
 static int reader(acre_store_backend *b, acre_store_backend **out, acre_error *err)
 {
-    pg_backend *r;
+    pg_backend *pb = (pg_backend *)b, *r;
     int rc;
     *out = NULL;
-    if ((rc = connect_to(&r, ((pg_backend *)b)->conninfo, err)))
+    if ((rc = connect_to(&r, pb->conninfo, err)))
         return rc;
+    if (pb->in_tx && !drain(pb, NULL)) {
+        PGresult *x = PQexec(pb->db, "SELECT pg_export_snapshot()");
+        const char *id =
+            PQresultStatus(x) == PGRES_TUPLES_OK && PQntuples(x) == 1 ? PQgetvalue(x, 0, 0) : "";
+        /* an id is hex digits and dashes ("00000003-0000001B-1") */
+        if (*id && strlen(id) < sizeof r->snapshot && strspn(id, "0123456789ABCDEF-") == strlen(id))
+            strcpy(r->snapshot, id);
+        PQclear(x);
+    }
     *out = &r->parent;
     return 0;
 }
@@ -797,9 +843,17 @@ static int connect_to(pg_backend **out, const char *conninfo, acre_error *err)
         backend_free(&pb->parent);
         return rc;
     }
-    /* notices (a partition that exists already) are not acre's output */
+    /* notices (a partition that exists already) are not acre's output. Every run of a kept
+     * statement is planned for its parameters and the table as it is then: a generic plan made
+     * while an ingest's table was small (a sequential scan) stayed in use as the transaction
+     * grew it to 100,000 rows, 15 ms a customer. No parallel plans: a customer's records by
+     * index take 0.3 ms, and the planner, misled by a table grown inside the transaction,
+     * preferred a parallel sequential scan of it (22 ms); the close reads in parallel itself
+     * (its readers). */
     PQsetNoticeProcessor(pb->db, quiet, NULL);
     exec(pb, "SET client_min_messages = warning; SET client_encoding = 'UTF8'",
+         "setting up the connection", NULL);
+    exec(pb, "SET plan_cache_mode = force_custom_plan; SET max_parallel_workers_per_gather = 0",
          "setting up the connection", NULL);
     *out = pb;
     return 0;

@@ -131,8 +131,10 @@ def lock_store(seconds):
             p.stdin.write("BEGIN; SELECT pg_advisory_xact_lock(1634887013, 1); "
                           "SELECT 'locked';\n")
             p.stdin.flush()
-            while p.stdout.readline().strip() != "locked":
+            while (line := p.stdout.readline()) and line.strip() != "locked":
                 pass
+            if not line:
+                raise RuntimeError("psql could not take the write lock")
             ready.set()
             time.sleep(seconds)
             p.communicate("ROLLBACK;\n")

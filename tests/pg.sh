@@ -13,6 +13,7 @@
 #    is closed), one ledger, the same bytes as the same records closed in SQLite.
 # 4. acre copy from SQLite to PostgreSQL and back: the same rows, for that store and every
 #    fixture's; a copy into a store that is not new refused.
+# 5. The schema: missing, foreign, older (and made before acre_schema), newer.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 acre=$(realpath "$1")
@@ -117,6 +118,31 @@ for dir in "$fixtures"/*/; do
     n=$((n + 1))
 done
 check "fixtures copied" 1 "$([ "$n" -ge 30 ] && echo 1)"
+
+# 5. the schema: a database without it is a missing store, one with other tables refused, a
+#    store of an older version (or one made before acre_schema) migrated, a newer one refused
+u=$(db empty)
+"$acre" --db "$u" ledger 2026-03 >/dev/null 2>err
+check "an empty database: a missing store (exit 2)" "2 1" "$? $(grep -c 'no store in the database empty' err)"
+check "... nothing made in it" 0 "$(psql -X -At "$u" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")"
+u=$(db other_app)
+psql -X -q "$u" -c "CREATE TABLE plan(x int)"
+"$acre" --db "$u" ingest affiliates "$fixtures/demo/affiliates.ndjson" >/dev/null 2>err
+check "a database with tables of its own: refused (exit 2)" "2 1" "$? $(grep -c 'is not an acre store' err)"
+check "... left as it was" plan "$(psql -X -At "$u" -c "SELECT string_agg(tablename, ',') FROM pg_tables WHERE schemaname = 'public'")"
+want=$("$acre" --db "$url/f_demo" ledger 2026-03 | sha256sum)
+psql -X -q "$url/postgres" -c "CREATE DATABASE legacy TEMPLATE f_demo" -c "CREATE DATABASE older TEMPLATE f_demo" \
+    -c "CREATE DATABASE newer TEMPLATE f_demo"
+psql -X -q "$url/legacy" -c "DROP TABLE acre_schema"
+check "a store made before acre_schema: opened, the same ledger" "$want" "$("$acre" --db "$url/legacy" ledger 2026-03 | sha256sum)"
+check "... its version written" 9 "$(psql -X -At "$url/legacy" -c "SELECT version FROM acre_schema")"
+psql -X -q "$url/older" -c "DROP TABLE event" -c "UPDATE acre_schema SET version = 8"
+"$acre" --db "$url/older" status >/dev/null
+check "an older version missing a table: the table made, the version 9" "9 event" \
+    "$(psql -X -At "$url/older" -c "SELECT version, to_regclass('event') FROM acre_schema" | tr '|' ' ')"
+psql -X -q "$url/newer" -c "UPDATE acre_schema SET version = 10"
+"$acre" --db "$url/newer" status >/dev/null 2>err
+check "a newer version: refused (exit 4)" "4 1" "$? $(grep -c 'has schema version 10; this acre knows up to 9' err)"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

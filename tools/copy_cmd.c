@@ -2,22 +2,28 @@
  * between backends, every version kept (engine/store_copy.c; docs/store-backends.md). */
 #include "copy_cmd.h"
 
-#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-/* `name` as it may be shown: a URL's password replaced by *** (postgresql://u:pw@h/db). */
+/* `name` as it may be shown: a URL's password (postgresql://u:pw@h/db, ...?password=pw)
+ * replaced by ***. */
 static void shown(char *out, size_t cap, const char *name)
 {
     const char *scheme = strstr(name, "://"), *at, *colon;
-    if (!acre_store_is_url(name) || !scheme || !(at = strchr(scheme + 3, '@')) ||
-        !(colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3)))) {
+    char *pw;
+    if (acre_store_is_url(name) && scheme && (at = strchr(scheme + 3, '@')) &&
+        (colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3))))
+        snprintf(out, cap, "%.*s:***%s", (int)(colon - name), name, at);
+    else
         snprintf(out, cap, "%s", name);
-        return;
+    if (acre_store_is_url(name) && (pw = strstr(out, "password=")) != NULL &&
+        strlen(out) + 3 < cap) {
+        size_t end = strcspn(pw + 9, "&");
+        memmove(pw + 12, pw + 9 + end, strlen(pw + 9 + end) + 1);
+        memcpy(pw + 9, "***", 3);
     }
-    snprintf(out, cap, "%.*s:***%s", (int)(colon - name), name, at);
 }
 
 int cmd_copy(const args *a)
@@ -26,7 +32,6 @@ int cmd_copy(const args *a)
     acre_copy_stats n;
     acre_error err;
     char to_name[512];
-    struct stat st;
     int rc, made = 0;
 
     if (a->npos != 1 || !a->from || !a->to)
@@ -39,8 +44,14 @@ int cmd_copy(const args *a)
         fprintf(stderr, "acre: %s\n", err.message);
         return exit_for(rc);
     }
-    /* a new SQLite file is removed again when the copy fails: no half store is left */
-    made = !acre_store_is_url(a->to) && stat(a->to, &st) != 0 && errno == ENOENT;
+    /* a new SQLite file, made here (O_EXCL: not one another process made meanwhile), is removed
+     * again when the copy fails: no half store is left */
+    if (!acre_store_is_url(a->to)) {
+        int fd = open(a->to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        made = fd >= 0;
+        if (fd >= 0)
+            close(fd);
+    }
     if (!(rc = acre_store_open(&to, a->to, &err)))
         rc = acre_store_copy(from, to, to_name, &n, &err);
     acre_store_free(to);

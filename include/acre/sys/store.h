@@ -216,7 +216,9 @@ struct acre_store_backend {
      * parameters at params + i * stride, in order, as that many calls of run would: fn gets
      * each set's rows, *set holding the set's index while they are given. A fn that returns 1
      * stops every set; a failure stops them too. For a backend whose each run is a round trip
-     * (PostgreSQL's pipelines the sets; the close reads a chunk's customers so). */
+     * (PostgreSQL's pipelines the sets; the close reads a chunk's customers so): the sets may
+     * all run before fn sees the first one's rows, so fn must not write what a later set
+     * reads. */
     int (*run_sets)(acre_store_backend *b, acre_stmt *st, const acre_value *params, int stride,
                     long nsets, long *set, acre_row_fn fn, void *ctx, acre_error *err);
 };
