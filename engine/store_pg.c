@@ -33,6 +33,8 @@ typedef struct pg_cached {
     char *sql;
     unsigned long hash;
     long id;
+    int nparams;
+    long gen; /* the connection it was prepared on (pg_backend.gen) */
 } pg_cached;
 
 typedef struct pg_backend {
@@ -45,6 +47,7 @@ typedef struct pg_backend {
     int nmonths[2];
     pg_cached cache[MAX_CACHED];
     int ncache;
+    long gen; /* connections made: a reconnection (reconnect) forgets every prepared statement */
     char snapshot[64];   /* a reader's: the close's exported snapshot, imported by begin */
     int pending;         /* writes sent ahead, their answers not read (drain) */
     int pipe_failed;     /* one of them failed: every step fails until a rollback */
@@ -59,6 +62,7 @@ struct acre_stmt {
     int part;       /* an INSERT into a partitioned table: 0 gaming, 1 trading; else -1 */
     int date_param; /* its date's parameter */
     int cached;     /* kept prepared on the connection (pg_cached): finalize keeps it */
+    int ci;         /* its pg_cached, or -1 */
     unsigned char is_int[ACRE_Q_MAX];
     PGresult *res; /* the last result, kept while its rows are handed out */
 };
@@ -168,13 +172,22 @@ static int exec(pg_backend *pb, const char *sql, const char *what, acre_error *e
 
 /* ---- transactions ---- */
 
+static int reconnect(pg_backend *pb, acre_error *err);
+
 static int begin(acre_store_backend *b, int write, acre_error *err)
 {
     pg_backend *pb = (pg_backend *)b;
+    const char *sql = write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     char lock[160];
     int rc;
-    if ((rc = exec(pb, write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                   "beginning a transaction", err)))
+    /* a connection the server dropped (it restarted) is made again before a transaction, and
+     * once more if BEGIN finds it dropped: nothing was in flight */
+    if (PQstatus(pb->db) == CONNECTION_BAD && (rc = reconnect(pb, err)))
+        return rc;
+    if ((rc = exec(pb, sql, "beginning a transaction", err)) &&
+        PQstatus(pb->db) == CONNECTION_BAD && !(rc = reconnect(pb, err)))
+        rc = exec(pb, sql, "beginning a transaction", err);
+    if (rc)
         return rc;
     pb->in_tx = 1;
     if (!write && pb->snapshot[0]) {
@@ -300,10 +313,12 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
         if (pb->cache[i].hash == hash && strcmp(pb->cache[i].sql, sql.p) == 0) {
             snprintf(s->name, sizeof s->name, "acre%ld", pb->cache[i].id);
             s->cached = 1;
+            s->ci = i;
             acre_buf_free(&sql);
             *out = s;
             return 0;
         }
+    s->ci = -1;
     if ((rc = drain(pb, err))) { /* PQprepare is not for pipeline mode */
         acre_buf_free(&sql);
         free(s);
@@ -320,14 +335,33 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
     }
     PQclear(r);
     if (pb->ncache < MAX_CACHED) { /* full: prepared for this use only, as before */
-        pb->cache[pb->ncache] = (pg_cached){sql.p, hash, id};
-        pb->ncache++;
+        pb->cache[pb->ncache] = (pg_cached){sql.p, hash, id, np, pb->gen};
+        s->ci = pb->ncache++;
         s->cached = 1;
         sql.p = NULL; /* kept by the cache */
     }
     acre_buf_free(&sql);
     *out = s;
     return 0;
+}
+
+/* s prepared on this connection: a kept statement prepared on one that was lost is prepared
+ * again under its name (after reconnect). */
+static int ensure(pg_backend *pb, acre_stmt *s, acre_error *err)
+{
+    pg_cached *c;
+    PGresult *r;
+    int rc;
+    if (s->ci < 0 || (c = &pb->cache[s->ci])->gen == pb->gen)
+        return 0;
+    if ((rc = drain(pb, err)))
+        return rc;
+    r = PQprepare(pb->db, s->name, c->sql, c->nparams, NULL);
+    rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(pb, "preparing a statement", err);
+    PQclear(r);
+    if (!rc)
+        c->gen = pb->gen;
+    return rc;
 }
 
 /* The month partition of table `part` for the date text d ("YYYY-MM-DD"), made if missing. */
@@ -446,15 +480,31 @@ static int ok_status(PGresult *r)
     return PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 }
 
+static int run_once(pg_backend *pb, acre_stmt *s, const acre_value *params, acre_row_fn fn,
+                    void *ctx, acre_error *err);
+
 static int run(acre_store_backend *b, acre_stmt *s, const acre_value *params, acre_row_fn fn,
                void *ctx, acre_error *err)
 {
     pg_backend *pb = (pg_backend *)b;
+    int rc = run_once(pb, s, params, fn, ctx, err);
+    /* a read outside a transaction on a connection the server dropped (it restarted): once
+     * more on a new one. Nothing else is tried again: a write's fate is not known, and a
+     * transaction's reads belong to its snapshot. */
+    if (rc && !pb->in_tx && PQstatus(pb->db) == CONNECTION_BAD &&
+        (s->q->kind == ACRE_Q_SELECT || s->q->kind == ACRE_Q_RECORDS) && !reconnect(pb, NULL))
+        rc = run_once(pb, s, params, fn, ctx, err);
+    return rc;
+}
+
+static int run_once(pg_backend *pb, acre_stmt *s, const acre_value *params, acre_row_fn fn,
+                    void *ctx, acre_error *err)
+{
     pg_params p;
     PGresult *r;
     int rc;
 
-    if ((rc = params_of(&p, s, params, err)))
+    if ((rc = ensure(pb, s, err)) || (rc = params_of(&p, s, params, err)))
         return rc;
     if (s->part >= 0 && s->date_param < p.n && p.vals[s->date_param] &&
         (rc = partition(pb, s->part, p.vals[s->date_param], (size_t)p.lens[s->date_param], err))) {
@@ -523,7 +573,7 @@ static int run_sets(acre_store_backend *b, acre_stmt *s, const acre_value *param
     PGresult *res[PIPE_SETS];
     int rc = 0;
 
-    if ((rc = drain(pb, err)))
+    if ((rc = drain(pb, err)) || (rc = ensure(pb, s, err)))
         return rc;
     if (s->part >= 0 || nsets < 2) { /* an insert may make a partition first: one at a time */
         for (*set = 0; *set < nsets && !rc; ++*set)
@@ -817,9 +867,48 @@ static void quiet(void *arg, const char *message)
     (void)arg, (void)message;
 }
 
+/* pb->db: a new connection to pb->conninfo, set up. */
+static int open_conn(pg_backend *pb, acre_error *err)
+{
+    pb->db = PQconnectdb(pb->conninfo);
+    if (PQstatus(pb->db) != CONNECTION_OK)
+        return pg_fail(pb, "connecting to the store", err);
+    /* notices (a partition that exists already) are not acre's output. Every run of a kept
+     * statement is planned for its parameters and the table as it is then: a generic plan made
+     * while an ingest's table was small (a sequential scan) stayed in use as the transaction
+     * grew it to 100,000 rows, 15 ms a customer. No parallel plans: a customer's records by
+     * index take 0.3 ms, and the planner, misled by a table grown inside the transaction,
+     * preferred a parallel sequential scan of it (22 ms); the close reads in parallel itself
+     * (its readers). */
+    PQsetNoticeProcessor(pb->db, quiet, NULL);
+    exec(pb, "SET client_min_messages = warning; SET client_encoding = 'UTF8'",
+         "setting up the connection", NULL);
+    exec(pb, "SET plan_cache_mode = force_custom_plan; SET max_parallel_workers_per_gather = 0",
+         "setting up the connection", NULL);
+    return 0;
+}
+
+/* A new connection for one the server dropped (a restart, a failover, an idle timeout): what
+ * was open on the old one is gone, so the handle is outside any transaction, and the kept
+ * statements are prepared again as they are next run (ensure). Only at a transaction's start
+ * and for a read outside one: a transaction cut off fails, and its caller rolls back. */
+static int reconnect(pg_backend *pb, acre_error *err)
+{
+    PQfinish(pb->db);
+    pb->db = NULL;
+    pb->gen++;
+    pb->in_tx = 0;
+    pb->pending = 0;
+    pb->pipe_failed = 0;
+    pb->nmonths[0] = pb->nmonths[1] = 0;
+    pb->snapshot[0] = 0;
+    return open_conn(pb, err);
+}
+
 static int connect_to(pg_backend **out, const char *conninfo, acre_error *err)
 {
     pg_backend *pb = acre_calloc(1, sizeof *pb);
+    int rc;
     *out = NULL;
     if (!pb || !(pb->conninfo = acre_strdup(conninfo))) {
         free(pb);
@@ -837,24 +926,10 @@ static int connect_to(pg_backend **out, const char *conninfo, acre_error *err)
     pb->parent.run_sets = run_sets;
     pb->parent.reader = reader;
     pb->parent.free = backend_free;
-    pb->db = PQconnectdb(conninfo);
-    if (PQstatus(pb->db) != CONNECTION_OK) {
-        int rc = pg_fail(pb, "connecting to the store", err);
+    if ((rc = open_conn(pb, err))) {
         backend_free(&pb->parent);
         return rc;
     }
-    /* notices (a partition that exists already) are not acre's output. Every run of a kept
-     * statement is planned for its parameters and the table as it is then: a generic plan made
-     * while an ingest's table was small (a sequential scan) stayed in use as the transaction
-     * grew it to 100,000 rows, 15 ms a customer. No parallel plans: a customer's records by
-     * index take 0.3 ms, and the planner, misled by a table grown inside the transaction,
-     * preferred a parallel sequential scan of it (22 ms); the close reads in parallel itself
-     * (its readers). */
-    PQsetNoticeProcessor(pb->db, quiet, NULL);
-    exec(pb, "SET client_min_messages = warning; SET client_encoding = 'UTF8'",
-         "setting up the connection", NULL);
-    exec(pb, "SET plan_cache_mode = force_custom_plan; SET max_parallel_workers_per_gather = 0",
-         "setting up the connection", NULL);
     *out = pb;
     return 0;
 }

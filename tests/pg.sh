@@ -14,6 +14,7 @@
 # 4. acre copy from SQLite to PostgreSQL and back: the same rows, for that store and every
 #    fixture's; a copy into a store that is not new refused.
 # 5. The schema: missing, foreign, older (and made before acre_schema), newer.
+# 6. The database server restarted under `acre serve`: the next requests succeed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 acre=$(realpath "$1")
@@ -143,6 +144,36 @@ check "an older version missing a table: the table made, the version 9" "9 event
 psql -X -q "$url/newer" -c "UPDATE acre_schema SET version = 10"
 "$acre" --db "$url/newer" status >/dev/null 2>err
 check "a newer version: refused (exit 4)" "4 1" "$? $(grep -c 'has schema version 10; this acre knows up to 9' err)"
+
+# 6. the server restarted under a running `acre serve`: its connections are made again (at the
+#    next transaction's start, or for a read outside one), and the next requests succeed
+u=$(db served)
+cred=$("$acre" --db "$u" clients add restart --scope ingest read)
+id=$(echo "$cred" | sed 's/.*"client_id":"\([^"]*\)".*/\1/')
+secret=$(echo "$cred" | sed 's/.*"client_secret":"\([^"]*\)".*/\1/')
+"$acre" --db "$u" serve --listen 127.0.0.1:0 --deliver-every 0 >serve.out 2>serve.err &
+sp=$!
+for i in $(seq 50); do [ -s serve.out ] && break; sleep 0.1; done
+base=http://$(sed 's/.*"listening":"\([^"]*\)".*/\1/' serve.out)
+token() { curl -s -u "$id:$secret" -d grant_type=client_credentials "$base/oauth/token" |
+          sed 's/.*"access_token":"\([^"]*\)".*/\1/'; }
+post() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
+         -d "[{\"affiliate_id\":\"$2\"}]" "$base/api/v1/affiliates"; }
+t1=$(token)
+check "before the restart: a token and a write" 200 "$(post "$t1" before)"
+su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$work/pg/data' -l '$work/pg/log' -m fast -w restart" \
+    >restart.out 2>&1
+r=$?
+check "the database server restarted" 0 $r
+[ $r -eq 0 ] || cat restart.out "$work/pg/log"
+t2=$(token)
+check "after it: a new token (a write on a new connection)" 1 "$([ -n "$t2" ] && [ "$t2" != "$t1" ] && echo 1)"
+check "... the old token still good (a read on a new connection)" 200 "$(post "$t1" after)"
+check "... and a write with the new one" 200 "$(post "$t2" later)"
+kill "$sp"
+wait "$sp"
+check "every write stored" "after before later" \
+    "$(psql -X -At "$u" -c "SELECT string_agg(affiliate_id, ' ' ORDER BY affiliate_id) FROM affiliate")"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -9,7 +9,7 @@ set -eu
 div=${1:-10}
 cd "$(dirname "$0")/../.."
 root=$PWD
-acre=$root/build/acre
+acre=${ACRE:-$root/build/acre} # ACRE: a copy, so that a build meanwhile does not change it
 gen=$root/build/acre-gen
 [ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
 work=$(mktemp -d)
