@@ -63,6 +63,7 @@ struct acre_stmt {
     int date_param; /* its date's parameter */
     int cached;     /* kept prepared on the connection (pg_cached): finalize keeps it */
     int ci;         /* its pg_cached, or -1 */
+    long gen;       /* not kept (ci -1): the connection it was prepared on */
     unsigned char is_int[ACRE_Q_MAX];
     PGresult *res; /* the last result, kept while its rows are handed out */
 };
@@ -173,6 +174,13 @@ static int exec(pg_backend *pb, const char *sql, const char *what, acre_error *e
 /* ---- transactions ---- */
 
 static int reconnect(pg_backend *pb, acre_error *err);
+
+/* Outside a transaction, a connection known dropped is made again before anything is sent on
+ * it (nothing is in flight, so nothing is lost). */
+static int revive(pg_backend *pb, acre_error *err)
+{
+    return !pb->in_tx && PQstatus(pb->db) == CONNECTION_BAD ? reconnect(pb, err) : 0;
+}
 
 static int begin(acre_store_backend *b, int write, acre_error *err)
 {
@@ -288,6 +296,8 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
     if (!t)
         return acre_error_set(err, ACRE_EUSAGE, NULL, "store", "query on %s: no table %s", q->table,
                               q->table);
+    if ((rc = revive(pb, err)))
+        return rc;
     if ((rc = acre_sql_build(&sql, &acre_sql_postgres, t, q, &np, &nc, err))) {
         acre_buf_free(&sql);
         return rc;
@@ -319,6 +329,7 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
             return 0;
         }
     s->ci = -1;
+    s->gen = pb->gen;
     if ((rc = drain(pb, err))) { /* PQprepare is not for pipeline mode */
         acre_buf_free(&sql);
         free(s);
@@ -481,24 +492,28 @@ static int ok_status(PGresult *r)
 }
 
 static int run_once(pg_backend *pb, acre_stmt *s, const acre_value *params, acre_row_fn fn,
-                    void *ctx, acre_error *err);
+                    void *ctx, int *delivered, acre_error *err);
 
 static int run(acre_store_backend *b, acre_stmt *s, const acre_value *params, acre_row_fn fn,
                void *ctx, acre_error *err)
 {
     pg_backend *pb = (pg_backend *)b;
-    int rc = run_once(pb, s, params, fn, ctx, err);
-    /* a read outside a transaction on a connection the server dropped (it restarted): once
-     * more on a new one. Nothing else is tried again: a write's fate is not known, and a
-     * transaction's reads belong to its snapshot. */
-    if (rc && !pb->in_tx && PQstatus(pb->db) == CONNECTION_BAD &&
+    int rc, delivered = 0;
+    if ((rc = revive(pb, err)))
+        return rc;
+    rc = run_once(pb, s, params, fn, ctx, &delivered, err);
+    /* a read outside a transaction on a connection the server dropped (it restarted) before
+     * any row reached fn: once more on a new one, a kept statement prepared there again.
+     * Nothing else is tried again: a write's fate is not known, and a transaction's reads
+     * belong to its snapshot. */
+    if (rc && !delivered && !pb->in_tx && s->ci >= 0 && PQstatus(pb->db) == CONNECTION_BAD &&
         (s->q->kind == ACRE_Q_SELECT || s->q->kind == ACRE_Q_RECORDS) && !reconnect(pb, NULL))
-        rc = run_once(pb, s, params, fn, ctx, err);
+        rc = run_once(pb, s, params, fn, ctx, &delivered, err);
     return rc;
 }
 
 static int run_once(pg_backend *pb, acre_stmt *s, const acre_value *params, acre_row_fn fn,
-                    void *ctx, acre_error *err)
+                    void *ctx, int *delivered, acre_error *err)
 {
     pg_params p;
     PGresult *r;
@@ -554,7 +569,7 @@ static int run_once(pg_backend *pb, acre_stmt *s, const acre_value *params, acre
     if (!ok_status(r))
         rc = r ? result_fail(s, r, err) : pg_fail(pb, "reading", err);
     else if (fn && PQresultStatus(r) == PGRES_TUPLES_OK)
-        rc = deliver(s, r, fn, ctx, err);
+        *delivered = 1, rc = deliver(s, r, fn, ctx, err);
     PQclear(r);
     return rc < 0 ? rc : 0;
 }
@@ -573,7 +588,7 @@ static int run_sets(acre_store_backend *b, acre_stmt *s, const acre_value *param
     PGresult *res[PIPE_SETS];
     int rc = 0;
 
-    if ((rc = drain(pb, err)) || (rc = ensure(pb, s, err)))
+    if ((rc = revive(pb, err)) || (rc = drain(pb, err)) || (rc = ensure(pb, s, err)))
         return rc;
     if (s->part >= 0 || nsets < 2) { /* an insert may make a partition first: one at a time */
         for (*set = 0; *set < nsets && !rc; ++*set)
@@ -583,7 +598,9 @@ static int run_sets(acre_store_backend *b, acre_stmt *s, const acre_value *param
     for (long at = 0; at < nsets && !rc; at += PIPE_SETS) {
         int n = nsets - at < PIPE_SETS ? (int)(nsets - at) : PIPE_SETS, sent = 0, got = 0,
             nulls = 0;
-        if ((rc = drain(pb, err))) /* a write fn sent ahead, after the last chunk's rows */
+        /* a write fn sent ahead after the last chunk's rows; a read of fn's that made the
+         * connection again */
+        if ((rc = drain(pb, err)) || (rc = ensure(pb, s, err)))
             break;
         if (!PQenterPipelineMode(pb->db))
             return pg_fail(pb, "reading (a pipeline)", err);
@@ -641,6 +658,10 @@ static void finalize(acre_store_backend *b, acre_stmt *s)
     if (!s)
         return;
     if (s->cached) {
+        free(s);
+        return;
+    }
+    if (s->gen != pb->gen) { /* prepared on a connection since lost: nothing to deallocate */
         free(s);
         return;
     }

@@ -145,33 +145,39 @@ psql -X -q "$url/newer" -c "UPDATE acre_schema SET version = 10"
 "$acre" --db "$url/newer" status >/dev/null 2>err
 check "a newer version: refused (exit 4)" "4 1" "$? $(grep -c 'has schema version 10; this acre knows up to 9' err)"
 
-# 6. the server restarted under a running `acre serve`: its connections are made again (at the
-#    next transaction's start, or for a read outside one), and the next requests succeed
+# 6. the server restarted under a running `acre serve` (one request thread, so that its handle,
+#    used before the restart, meets the dropped connection): its connections are made again (at
+#    the next transaction's start, or for a read outside one), and the next requests succeed
 u=$(db served)
 cred=$("$acre" --db "$u" clients add restart --scope ingest read)
 id=$(echo "$cred" | sed 's/.*"client_id":"\([^"]*\)".*/\1/')
 secret=$(echo "$cred" | sed 's/.*"client_secret":"\([^"]*\)".*/\1/')
-"$acre" --db "$u" serve --listen 127.0.0.1:0 --deliver-every 0 >serve.out 2>serve.err &
+"$acre" --db "$u" serve --listen 127.0.0.1:0 --threads 1 --deliver-every 0 >serve.out 2>serve.err &
 sp=$!
-for i in $(seq 50); do [ -s serve.out ] && break; sleep 0.1; done
+trap 'kill "$sp" 2>/dev/null; pg_stop; cd /; rm -rf "$work"' EXIT
+for i in $(seq 300); do [ -s serve.out ] && break; sleep 0.1; done
+[ -s serve.out ] || cat serve.err
 base=http://$(sed 's/.*"listening":"\([^"]*\)".*/\1/' serve.out)
-token() { curl -s -u "$id:$secret" -d grant_type=client_credentials "$base/oauth/token" |
-          sed 's/.*"access_token":"\([^"]*\)".*/\1/'; }
-post() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" -H 'Content-Type: application/json' \
-         -d "[{\"affiliate_id\":\"$2\"}]" "$base/api/v1/affiliates"; }
+token() { curl -s --max-time 30 -u "$id:$secret" -d grant_type=client_credentials "$base/oauth/token" |
+          sed -n 's/.*"access_token":"\([0-9a-f]*\)".*/\1/p'; }
+post() { curl -s --max-time 30 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" \
+         -H 'Content-Type: application/json' -d "[{\"affiliate_id\":\"$2\"}]" "$base/api/v1/affiliates"; }
 t1=$(token)
-check "before the restart: a token and a write" 200 "$(post "$t1" before)"
+check "before the restart: a token" 1 "$(echo "$t1" | grep -Ecx '[0-9a-f]{64}')"
+check "... and a write" 200 "$(post "$t1" before)"
 su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$work/pg/data' -l '$work/pg/log' -m fast -w restart" \
     >restart.out 2>&1
 r=$?
 check "the database server restarted" 0 $r
 [ $r -eq 0 ] || cat restart.out "$work/pg/log"
 t2=$(token)
-check "after it: a new token (a write on a new connection)" 1 "$([ -n "$t2" ] && [ "$t2" != "$t1" ] && echo 1)"
-check "... the old token still good (a read on a new connection)" 200 "$(post "$t1" after)"
+check "after it: a new token (its client read, the token written)" "1 1" \
+    "$(echo "$t2" | grep -Ecx '[0-9a-f]{64}') $([ "$t2" != "$t1" ] && echo 1)"
+check "... the old token still good, and a write" 200 "$(post "$t1" after)"
 check "... and a write with the new one" 200 "$(post "$t2" later)"
 kill "$sp"
 wait "$sp"
+check "serve: exit 0 on SIGTERM" 0 $?
 check "every write stored" "after before later" \
     "$(psql -X -At "$u" -c "SELECT string_agg(affiliate_id, ' ' ORDER BY affiliate_id) FROM affiliate")"
 
