@@ -23,8 +23,8 @@
 /* pg_advisory_xact_lock's keys ("acre", 1): one writer at a time, waited for at most 5 minutes
  * (a writer here takes longer than SQLite's: a round trip per record; SQLite waits 30 s) */
 #define WRITE_LOCK "pg_advisory_xact_lock(1634887013, 1)"
-#define MAX_MONTHS 512  /* partitions remembered as made, per handle */
-#define MAX_CACHED 256  /* statements kept prepared, per connection */
+#define MAX_MONTHS 512 /* partitions remembered as made, per handle */
+#define MAX_CACHED 256 /* statements kept prepared, per connection */
 
 /* A statement prepared on the connection and kept: PostgreSQL keeps a prepared statement for
  * the session (a rollback does not undo it), so a query shape run again is not prepared again,
@@ -86,62 +86,78 @@ static int pg_fail(pg_backend *pb, const char *what, acre_error *err)
  * back, a savepoint's release rolls its batch back. */
 #define PIPE_WRITES 256
 
-/* keep: the last query sent's result, kept for the caller in *keep (a read sent after the
- * writes, in the same round trip), NULL when it failed */
-static int drain_keep(pg_backend *pb, PGresult **keep, acre_error *err)
+/* A pipeline's results up to its sync, in order, into res[0..cap) (*got of them; any past cap
+ * cleared). 0, or -1 when the connection ended before the sync. */
+static int pipe_results(pg_backend *pb, PGresult **res, int cap, int *got)
 {
-    int failed = 0, nulls = 0, want = pb->pending, got = 0;
-    if (keep)
-        *keep = NULL;
-    if (!pb->pending && !pb->pipe_failed)
-        return 0;
-    if (!pb->pending)
-        goto out; /* failed earlier: the transaction can only roll back */
-    pb->pending = 0;
-    if (!PQpipelineSync(pb->db)) {
-        failed = 1;
-        pg_fail(pb, "writing", &pb->pipe_err);
-    }
-    while (!failed || PQstatus(pb->db) != CONNECTION_BAD) {
+    int nulls = 0;
+    *got = 0;
+    for (;;) {
         PGresult *r = PQgetResult(pb->db);
-        if (!r) {
-            if (++nulls > 1)
-                break; /* nothing more will come */
+        if (!r) { /* each query's results end with a NULL; two in a row: nothing more comes */
+            if (++nulls > 1 || PQstatus(pb->db) == CONNECTION_BAD)
+                return -1;
             continue;
         }
         nulls = 0;
         if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
             PQclear(r);
-            break;
+            return 0;
         }
-        if (keep && ++got == want && !failed) {
-            *keep = r; /* the read's */
-            continue;
-        }
-        if (!failed && PQresultStatus(r) != PGRES_COMMAND_OK) {
-            const char *m = PQresultErrorMessage(r);
-            size_t n = strlen(m);
-            while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
-                n--;
-            failed = 1;
-            if (!pb->pipe_failed) /* the first failure is the cause; the rest follow from it */
-                acre_error_set(&pb->pipe_err, ACRE_EIO, NULL, "store", "writing: %.*s", (int)n,
-                               n ? m : "a write failed");
-        }
-        PQclear(r);
+        if (*got < cap)
+            res[(*got)++] = r;
+        else
+            PQclear(r);
     }
-    if (!PQexitPipelineMode(pb->db) && !failed) {
-        failed = 1;
-        pg_fail(pb, "writing", &pb->pipe_err);
-    }
-    if (!failed)
+}
+
+/* The first failure of what was sent ahead, kept as the cause (the rest follow from it). */
+static void pipe_failure(pg_backend *pb, PGresult *r)
+{
+    const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(pb->db);
+    size_t n = strlen(m);
+    while (n && (m[n - 1] == '\n' || m[n - 1] == ' '))
+        n--;
+    if (!pb->pipe_failed)
+        acre_error_set(&pb->pipe_err, ACRE_EIO, NULL, "store", "writing: %.*s", (int)n,
+                       n ? m : "a write failed");
+    pb->pipe_failed = 1; /* until the rollback */
+}
+
+/* keep: the last query sent's result, kept for the caller in *keep (a read sent after the
+ * writes, in the same round trip), NULL when it failed */
+static int drain_keep(pg_backend *pb, PGresult **keep, acre_error *err)
+{
+    PGresult *res[PIPE_WRITES + 1];
+    int failed = 0, want = pb->pending, got = 0;
+    if (keep)
+        *keep = NULL;
+    if (!pb->pending && !pb->pipe_failed)
         return 0;
+    if (pb->pending) {
+        pb->pending = 0;
+        if (!PQpipelineSync(pb->db))
+            failed = 1, pipe_failure(pb, NULL);
+        if (pipe_results(pb, res, PIPE_WRITES + 1, &got) && !failed && got < want)
+            failed = 1, pipe_failure(pb, NULL);
+        for (int i = 0; i < got; i++) {
+            if (keep && i == want - 1 && !failed) {
+                *keep = res[i]; /* the read's */
+                continue;
+            }
+            if (!failed && PQresultStatus(res[i]) != PGRES_COMMAND_OK)
+                failed = 1, pipe_failure(pb, res[i]);
+            PQclear(res[i]);
+        }
+        if (!PQexitPipelineMode(pb->db) && !failed)
+            failed = 1, pipe_failure(pb, NULL);
+        if (!failed)
+            return 0;
+    }
     if (keep && *keep) {
         PQclear(*keep);
         *keep = NULL;
     }
-    pb->pipe_failed = 1; /* until the rollback */
-out:
     if (err)
         *err = pb->pipe_err;
     return ACRE_EIO;
@@ -596,8 +612,7 @@ static int run_sets(acre_store_backend *b, acre_stmt *s, const acre_value *param
         return rc;
     }
     for (long at = 0; at < nsets && !rc; at += PIPE_SETS) {
-        int n = nsets - at < PIPE_SETS ? (int)(nsets - at) : PIPE_SETS, sent = 0, got = 0,
-            nulls = 0;
+        int n = nsets - at < PIPE_SETS ? (int)(nsets - at) : PIPE_SETS, sent = 0, got = 0;
         /* a write fn sent ahead after the last chunk's rows; a read of fn's that made the
          * connection again */
         if ((rc = drain(pb, err)) || (rc = ensure(pb, s, err)))
@@ -616,24 +631,7 @@ static int run_sets(acre_store_backend *b, acre_stmt *s, const acre_value *param
         }
         if (!PQpipelineSync(pb->db) && !rc)
             rc = pg_fail(pb, "reading (a pipeline)", err);
-        /* each query's result is followed by a NULL; the sync's result ends the pipeline */
-        for (;;) {
-            PGresult *r = PQgetResult(pb->db);
-            if (!r) {
-                if (++nulls > 1 || PQstatus(pb->db) == CONNECTION_BAD)
-                    break; /* nothing more will come */
-                continue;
-            }
-            nulls = 0;
-            if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
-                PQclear(r);
-                break;
-            }
-            if (got < sent)
-                res[got++] = r;
-            else
-                PQclear(r);
-        }
+        pipe_results(pb, res, PIPE_SETS, &got);
         if (!PQexitPipelineMode(pb->db) && !rc)
             rc = pg_fail(pb, "reading (a pipeline)", err);
         if (!rc && got < sent)

@@ -25,6 +25,13 @@ static void cond_sql(acre_buf *b, const acre_sql_dialect *d, const acre_query *q
     }
 }
 
+/* A versioned table's record key (its key but seq), comma-separated. */
+static void key_cols(acre_buf *b, const acre_table *t)
+{
+    for (int i = 0; i < t->nkey - 1; i++)
+        acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
+}
+
 int acre_sql_build(acre_buf *b, const acre_sql_dialect *d, const acre_table *t, const acre_query *q,
                    int *np, int *ncols, acre_error *err)
 {
@@ -48,50 +55,38 @@ int acre_sql_build(acre_buf *b, const acre_sql_dialect *d, const acre_table *t, 
             acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", q->cols[i]);
         if (!*ncols)
             return unknown(err, q, "column", NULL);
-        if (q->kind == ACRE_Q_RECORDS && d->lateral) {
+        if (q->kind == ACRE_Q_RECORDS) {
             /* the records with a matching row (found on an index of its conditions), then each
-             * one's rows by key: a nested loop the planner cannot turn into a hash join over
-             * the whole table (OFFSET 0 keeps the lateral subquery from being flattened) */
+             * one's rows up to the same seq, by key */
             int n = 0;
             while (q->where[n].col)
                 n++;
             if (!t->versioned || !n || strcmp(q->where[n - 1].col, "seq") != 0 ||
                 q->where[n - 1].op != ACRE_LE)
                 return unknown(err, q, "records query ending with", "seq <= ?");
-            acre_buf_adds(b, " FROM (SELECT r.* FROM (SELECT DISTINCT ");
-            for (int i = 0; i < t->nkey - 1; i++)
-                acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
-            acre_buf_printf(b, " FROM \"%s\"", t->name);
-            cond_sql(b, d, q, np);
-            acre_buf_printf(b, ") AS m, LATERAL (SELECT * FROM \"%s\" WHERE ", t->name);
-            for (int i = 0; i < t->nkey - 1; i++)
-                acre_buf_printf(b, "\"%s\".\"%s\" = m.\"%s\" AND ", t->name,
-                                t->cols[t->key[i]].name, t->cols[t->key[i]].name);
-            acre_buf_printf(b, "\"seq\" <= %c%d OFFSET 0) AS r) AS x", d->param, *np);
+            if (d->lateral) {
+                /* a nested loop the planner cannot turn into a hash join over the whole table
+                 * (OFFSET 0 keeps the lateral subquery from being flattened) */
+                acre_buf_adds(b, " FROM (SELECT r.* FROM (SELECT DISTINCT ");
+                key_cols(b, t);
+                acre_buf_printf(b, " FROM \"%s\"", t->name);
+                cond_sql(b, d, q, np);
+                acre_buf_printf(b, ") AS m, LATERAL (SELECT * FROM \"%s\" WHERE ", t->name);
+                for (int i = 0; i < t->nkey - 1; i++)
+                    acre_buf_printf(b, "\"%s\".\"%s\" = m.\"%s\" AND ", t->name,
+                                    t->cols[t->key[i]].name, t->cols[t->key[i]].name);
+                acre_buf_printf(b, "\"seq\" <= %c%d OFFSET 0) AS r) AS x", d->param, *np);
+            } else {
+                acre_buf_printf(b, " FROM \"%s\" WHERE (", t->name);
+                key_cols(b, t);
+                acre_buf_adds(b, ") IN (SELECT ");
+                key_cols(b, t);
+                acre_buf_printf(b, " FROM \"%s\"", t->name);
+                cond_sql(b, d, q, np);
+                acre_buf_printf(b, ") AND \"seq\" <= %c%d", d->param, *np);
+            }
         } else {
             acre_buf_printf(b, " FROM \"%s\"", t->name);
-        }
-        if (q->kind == ACRE_Q_RECORDS && d->lateral) {
-            /* built above */
-        } else if (q->kind == ACRE_Q_RECORDS) {
-            /* the records with a matching row, then each one's rows up to the same seq: the
-             * subquery runs on an index of its conditions, the rows are read by key */
-            int n = 0;
-            while (q->where[n].col)
-                n++;
-            if (!t->versioned || !n || strcmp(q->where[n - 1].col, "seq") != 0 ||
-                q->where[n - 1].op != ACRE_LE)
-                return unknown(err, q, "records query ending with", "seq <= ?");
-            acre_buf_adds(b, " WHERE (");
-            for (int i = 0; i < t->nkey - 1; i++)
-                acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
-            acre_buf_adds(b, ") IN (SELECT ");
-            for (int i = 0; i < t->nkey - 1; i++)
-                acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
-            acre_buf_printf(b, " FROM \"%s\"", t->name);
-            cond_sql(b, d, q, np);
-            acre_buf_printf(b, ") AND \"seq\" <= %c%d", d->param, *np);
-        } else {
             cond_sql(b, d, q, np);
         }
         acre_buf_adds(b, " ORDER BY ");

@@ -89,6 +89,15 @@ printf '%s\n{"transaction_id":"t3","custo' "$good" >trunc.ndjson
 "$acre" --db "$(st a)" ingest igaming/transactions trunc.ndjson --rejects /dev/null 2>err >/dev/null; check "truncated exit" 3 $?
 check "truncated message" "acre: trunc.ndjson: line 2, column 29: invalid JSON: premature end of input near '\"custo'; the file is refused and nothing of it is stored" "$(cat err)"
 check "truncated store unchanged" "$before" "$(dump a)"
+# --rejects naming what is not a regular file keeps its mode (as root, /dev/null was made 0600,
+# and every other user's writes to it failed): a pipe of mode 0644 stays 0644
+mkfifo rej.fifo && chmod 644 rej.fifo
+cat rej.fifo >/dev/null &
+reader=$!
+"$acre" --db "$(st m)" ingest igaming/transactions mixed.ndjson --again --rejects rej.fifo 2>/dev/null >/dev/null
+kill "$reader" 2>/dev/null
+wait "$reader"
+check "--rejects into a pipe: its mode kept" 644 "$(stat -c %a rej.fifo)"
 # a binary file
 printf '\000\001\002\377' >bin.dat
 "$acre" --db "$(st a)" ingest igaming/transactions bin.dat --rejects /dev/null 2>err >/dev/null; check "binary exit" 3 $?

@@ -114,14 +114,17 @@ int close_written(FILE *f)
 }
 
 /* A new file written 0600 whatever the umask (reject lines quote personal data); an existing
- * one is truncated and made 0600. NULL with errno set on failure. */
+ * one is truncated and made 0600. Only a regular file: /dev/null, a pipe or a terminal keeps
+ * its mode (run as root, `--rejects /dev/null` made /dev/null 0600, and every other user's
+ * writes to it failed). NULL with errno set on failure. */
 FILE *open_private(const char *path)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    struct stat st;
     FILE *f;
     if (fd < 0)
         return NULL;
-    if (fchmod(fd, 0600) || !(f = fdopen(fd, "w"))) {
+    if (fstat(fd, &st) || (S_ISREG(st.st_mode) && fchmod(fd, 0600)) || !(f = fdopen(fd, "w"))) {
         int e = errno;
         close(fd);
         errno = e;
