@@ -291,7 +291,8 @@ int acre_store_stmt(acre_store *s, const acre_query *q, acre_stmt **st, acre_err
 typedef struct tramp {
     acre_row_fn fn;
     void *ctx;
-    int failed; /* fn's own failure, not the backend's */
+    int failed;  /* fn's own failure, not the backend's */
+    int stopped; /* fn asked to stop: acre_store_run_sets runs no more sets */
 } tramp;
 
 static int trampoline(void *arg, const acre_value *row, int n, acre_error *err)
@@ -300,13 +301,15 @@ static int trampoline(void *arg, const acre_value *row, int n, acre_error *err)
     int rc = t->fn(t->ctx, row, n, err);
     if (rc < 0)
         t->failed = 1;
+    if (rc > 0)
+        t->stopped = 1;
     return rc;
 }
 
 int acre_store_run(acre_store *s, acre_stmt *st, const acre_value *params, acre_row_fn fn,
                    void *ctx, const char *what, acre_error *err)
 {
-    tramp t = {fn, ctx, 0};
+    tramp t = {fn, ctx, 0, 0};
     int rc = s->b->run(s->b, st, params, fn ? trampoline : NULL, &t, err);
     if (rc < 0 && !t.failed && what && err) {
         char msg[sizeof err->message];
@@ -316,37 +319,18 @@ int acre_store_run(acre_store *s, acre_stmt *st, const acre_value *params, acre_
     return rc;
 }
 
-/* stops the sets when fn asks (a run's own "stop" ends only that run) */
-typedef struct sets_tramp {
-    acre_row_fn fn;
-    void *ctx;
-    int stopped, failed;
-} sets_tramp;
-
-static int sets_trampoline(void *arg, const acre_value *row, int n, acre_error *err)
-{
-    sets_tramp *t = arg;
-    int rc = t->fn(t->ctx, row, n, err);
-    if (rc < 0)
-        t->failed = 1;
-    if (rc > 0)
-        t->stopped = 1;
-    return rc;
-}
-
 int acre_store_run_sets(acre_store *s, acre_stmt *st, const acre_value *params, int stride,
                         long nsets, long *set, acre_row_fn fn, void *ctx, const char *what,
                         acre_error *err)
 {
-    sets_tramp t = {fn, ctx, 0, 0};
+    tramp t = {fn, ctx, 0, 0};
     int rc = 0;
     if (s->b->run_sets)
-        rc = s->b->run_sets(s->b, st, params, stride, nsets, set, fn ? sets_trampoline : NULL, &t,
-                            err);
+        rc = s->b->run_sets(s->b, st, params, stride, nsets, set, fn ? trampoline : NULL, &t, err);
     else
         for (*set = 0; *set < nsets && !rc && !t.stopped; ++*set)
-            rc = s->b->run(s->b, st, params + (size_t)*set * (size_t)stride,
-                           fn ? sets_trampoline : NULL, &t, err);
+            rc = s->b->run(s->b, st, params + (size_t)*set * (size_t)stride, fn ? trampoline : NULL,
+                           &t, err);
     if (rc < 0 && !t.failed && what && err) {
         char msg[sizeof err->message];
         memcpy(msg, err->message, sizeof msg);

@@ -61,11 +61,9 @@ struct acre_stmt {
     int nparams, ncols;
     int part;       /* an INSERT into a partitioned table: 0 gaming, 1 trading; else -1 */
     int date_param; /* its date's parameter */
-    int cached;     /* kept prepared on the connection (pg_cached): finalize keeps it */
-    int ci;         /* its pg_cached, or -1 */
+    int ci;         /* kept prepared on the connection: its pg_cached (finalize keeps it); or -1 */
     long gen;       /* not kept (ci -1): the connection it was prepared on */
     unsigned char is_int[ACRE_Q_MAX];
-    PGresult *res; /* the last result, kept while its rows are handed out */
 };
 
 static int pg_fail(pg_backend *pb, const char *what, acre_error *err)
@@ -338,7 +336,6 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
     for (int i = 0; i < pb->ncache; i++)
         if (pb->cache[i].hash == hash && strcmp(pb->cache[i].sql, sql.p) == 0) {
             snprintf(s->name, sizeof s->name, "acre%ld", pb->cache[i].id);
-            s->cached = 1;
             s->ci = i;
             acre_buf_free(&sql);
             *out = s;
@@ -364,7 +361,6 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
     if (pb->ncache < MAX_CACHED) { /* full: prepared for this use only, as before */
         pb->cache[pb->ncache] = (pg_cached){sql.p, hash, id, np, pb->gen};
         s->ci = pb->ncache++;
-        s->cached = 1;
         sql.p = NULL; /* kept by the cache */
     }
     acre_buf_free(&sql);
@@ -655,7 +651,7 @@ static void finalize(acre_store_backend *b, acre_stmt *s)
     char sql[64];
     if (!s)
         return;
-    if (s->cached) {
+    if (s->ci >= 0) {
         free(s);
         return;
     }

@@ -96,7 +96,7 @@ cat rej.fifo >/dev/null &
 reader=$!
 "$acre" --db "$(st m)" ingest igaming/transactions mixed.ndjson --again --rejects rej.fifo 2>/dev/null >/dev/null
 kill "$reader" 2>/dev/null
-wait "$reader"
+wait "$reader" 2>/dev/null
 check "--rejects into a pipe: its mode kept" 644 "$(stat -c %a rej.fifo)"
 # a binary file
 printf '\000\001\002\377' >bin.dat
@@ -150,6 +150,21 @@ check "one close stored" 1 "$(q p 'SELECT count(*) FROM close')"
 "$acre" --db "$(st p)" ledger 2026-02 >l1; "$acre" --db "$(st p)" ledger 2026-02 >l2
 check "ledger is stable" "" "$(cmp l1 l2)"
 "$acre" --db "$(st p)" ledger 2026-05 2>/dev/null; check "ledger of an open period" 4 $?
+
+# acre copy: into a new store with the same ledger bytes; refused (exit 2) into a store that
+# holds anything, from one that does not exist (nothing made), without --to, onto itself
+"$acre" copy --from "$(st p)" --to "$(st pc)" >/dev/null; check "copy" 0 $?
+check "copy: the same ledger" "" "$("$acre" --db "$(st pc)" ledger 2026-02 | cmp - l1)"
+"$acre" copy --from "$(st p)" --to "$(st pc)" 2>err >/dev/null; check "copy into a store that is not new" 2 $?
+check "... says so" 1 "$(grep -c 'is not new (its table' err)"
+"$acre" copy --from "$(st nosuch)" --to "$(st made)" 2>err >/dev/null; check "copy from no store" 2 $?
+if [ -n "${ACRE_TEST_PG:-}" ]; then
+    check "... nothing made" 0 "$(q made "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")"
+else
+    check "... nothing made" "" "$(ls made.db* 2>/dev/null)"
+fi
+"$acre" copy --from "$(st p)" 2>/dev/null >/dev/null; check "copy without --to" 2 $?
+"$acre" copy --from "$(st p)" --to "$(st p)" 2>/dev/null >/dev/null; check "copy onto itself" 2 $?
 
 # the SPEC 6 example as CSV: one row per line (150 by_country:DE, 25% of 1,250 = 312.50)
 ex=$2/spec-worked-example

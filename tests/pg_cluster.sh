@@ -25,6 +25,7 @@ if ! su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$work/pg/data' -l '$work/pg/lo
 fi
 pg_stop() { su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$work/pg/data' -m fast -w stop" >/dev/null 2>&1; }
 trap 'pg_stop; cd /; rm -rf "$work"' EXIT
-trap 'exit 1' INT TERM HUP
+# (PIPE too: a test whose ctest was killed must not leave its server running)
+trap 'exit 1' INT TERM HUP PIPE
 url=postgresql://acre@127.0.0.1:$port
 db() { psql -X -q "$url/postgres" -c "CREATE DATABASE $1" >/dev/null 2>&1; echo "$url/$1"; }

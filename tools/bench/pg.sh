@@ -8,15 +8,7 @@
 set -eu
 div=${1:-10}
 cd "$(dirname "$0")/../.."
-root=$PWD
-acre=${ACRE:-$root/build/acre} # ACRE: a copy, so that a build meanwhile does not change it
-gen=$root/build/acre-gen
-[ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
-work=$(mktemp -d)
-cd "$work"
-PG_FSYNC=on
-. "$root/tests/pg_cluster.sh"
-set +u
+. tools/bench/pg_env.sh
 "$gen" close . "$div" >/dev/null
 
 measure() { # measure LABEL CMD...: prints "LABEL seconds peak-MiB"
