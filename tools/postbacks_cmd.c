@@ -16,6 +16,7 @@
 
 #define CONNECT_TIMEOUT 10L /* seconds to connect to a receiver */
 #define TIMEOUT 30L         /* seconds for the whole request */
+#define STOP_GRACE 5        /* seconds a stop gives the request in flight to be answered */
 
 /* A receiver's answer is read and dropped, at most this much of it kept for an error. */
 typedef struct answer {
@@ -37,7 +38,8 @@ static size_t keep(char *p, size_t size, size_t n, void *ctx)
 typedef struct pass {
     acre_store *s;
     CURL *curl;
-    const int *stop; /* set: end the pass, the request in flight abandoned (not recorded) */
+    const int *stop; /* set: end the pass; the request in flight has STOP_GRACE to finish */
+    struct timespec stop_seen; /* when the request in flight first saw the stop; 0: not yet */
     postbacks_counts *n;
     int failed_store;
     acre_error err;
@@ -60,11 +62,22 @@ static int stopping(const pass *p)
     return p->stop && __atomic_load_n(p->stop, __ATOMIC_RELAXED);
 }
 
-/* libcurl's progress callback: a stop abandons the request in flight */
+/* libcurl's progress callback: a stop abandons the request in flight once it has had
+ * STOP_GRACE seconds to be answered, so a receiver that answers at once is recorded delivered
+ * (not sent again by the next pass) and a slow one does not hold the server's shutdown */
 static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
 {
+    pass *p = ctx;
+    struct timespec now;
     (void)dt, (void)dn, (void)ut, (void)un;
-    return stopping(ctx);
+    if (!stopping(p))
+        return 0;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!p->stop_seen.tv_sec && !p->stop_seen.tv_nsec) {
+        p->stop_seen = now;
+        return 0;
+    }
+    return now.tv_sec - p->stop_seen.tv_sec >= STOP_GRACE;
 }
 
 /* One attempt at e: 1 delivered, 0 failed (why in `error`), -1 abandoned by a stop. */
@@ -368,7 +381,7 @@ void postbacks_loop_stop(postbacks_loop *l)
     __atomic_store_n(&l->stop, 1, __ATOMIC_RELAXED);
     pthread_cond_signal(&l->cv);
     pthread_mutex_unlock(&l->mu);
-    pthread_join(l->th, NULL); /* a request in flight is abandoned, not waited for */
+    pthread_join(l->th, NULL); /* a request in flight has up to STOP_GRACE seconds */
     pthread_mutex_destroy(&l->mu);
     pthread_cond_destroy(&l->cv);
     free(l->db);

@@ -12,8 +12,8 @@ typedef struct postbacks_counts {
 
 /* One pass over the outbox: every pending event due now (all: every pending one) POSTed to its
  * affiliate's postback_url, each result recorded as it comes. stop (may be NULL), once set,
- * ends the pass at once: the request in flight is abandoned and not recorded. 0, or the store's
- * error. */
+ * ends the pass: no request is started, and the one in flight is recorded if it is answered
+ * within 5 seconds, else abandoned and not recorded. 0, or the store's error. */
 int postbacks_deliver(acre_store *s, int all, const int *stop, postbacks_counts *n,
                       acre_error *err);
 
