@@ -37,16 +37,6 @@ static const acre_query q_secret = {
     ACRE_Q_SELECT, "affiliate_secret", {"secret", NULL}, {{"affiliate_id", ACRE_EQ}}, {NULL}, 0, 1};
 static const acre_query q_secret_put = {
     ACRE_Q_REPLACE, "affiliate_secret", {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
-static const acre_query q_event_id = {
-    ACRE_Q_SELECT, "event", {"event_id", NULL}, {{"event_id", ACRE_EQ}}, {NULL}, 0, 1};
-static const acre_query q_event_qualified = {ACRE_Q_SELECT,
-                                             "event",
-                                             {"event_id", NULL},
-                                             {{"customer_id", ACRE_EQ}, {"type", ACRE_EQ}},
-                                             {NULL},
-                                             0,
-                                             1};
-static const acre_query q_event_add = {ACRE_Q_INSERT, "event", {NULL}, {{NULL, 0}}, {NULL}, 0, 0};
 static const acre_query q_customer_ids = {ACRE_Q_SELECT,
                                           "customer",
                                           {"click_id", "campaign_id", NULL},
@@ -54,6 +44,13 @@ static const acre_query q_customer_ids = {ACRE_Q_SELECT,
                                           {"seq", NULL},
                                           1,
                                           1};
+static const acre_query q_txn_one = {ACRE_Q_SELECT,
+                                     "txn",
+                                     {"amount_currency", "currency", NULL},
+                                     {{"transaction_id", ACRE_EQ}},
+                                     {"seq", NULL},
+                                     1,
+                                     1};
 static const acre_query q_flags = {ACRE_Q_SELECT,
                                    "flag",
                                    {"flag", "flagged_at", "cleared_at", "seq", NULL},
@@ -161,134 +158,6 @@ int acre_postback_signature(char out[68], const char *secret, long long ts, cons
     return rc;
 }
 
-/* ---- making an event ---- */
-
-/* q with params through *slot, prepared on first use (slot NULL: prepared and finalized now) */
-static int run_q(acre_store *s, acre_stmt **slot, const acre_query *q, const acre_value *params,
-                 acre_row_fn fn, void *ctx, const char *what, acre_error *err)
-{
-    int rc;
-    if (!slot)
-        return acre_store_query(s, q, params, fn, ctx, what, err);
-    if (!*slot && (rc = acre_store_stmt(s, q, slot, err)))
-        return rc;
-    return acre_store_run(s, *slot, params, fn, ctx, what, err);
-}
-
-static int rows_q(acre_store *s, acre_stmt **slot, const acre_query *q, const acre_value *params,
-                  acre_rows *rows, const char *what, acre_error *err)
-{
-    int rc;
-    if (!slot)
-        return acre_store_rows(s, q, params, rows, what, err);
-    if (!*slot && (rc = acre_store_stmt(s, q, slot, err))) {
-        memset(rows, 0, sizeof *rows);
-        return rc;
-    }
-    return acre_store_rows_stmt(s, *slot, params, rows, what, err);
-}
-
-void acre_event_stmts_done(acre_store *s, acre_event_stmts *st)
-{
-    acre_store_done(s, st->id);
-    acre_store_done(s, st->add);
-    acre_store_done(s, st->customer);
-    acre_store_done(s, st->flags);
-    acre_store_done(s, st->qualified);
-    memset(st, 0, sizeof *st);
-}
-
-int acre_event_make(acre_store *s, acre_event_stmts *st, const acre_event_new *e, acre_error *err)
-{
-    char digest[65], id[36];
-    acre_buf key = {0}, body = {0};
-    int found = 0, rc;
-    acre_value v;
-
-    /* never two for the same customer, type and plan: the id is theirs */
-    acre_buf_adds(&key, e->type);
-    acre_buf_add(&key, "", 1);
-    acre_buf_adds(&key, e->customer_id);
-    acre_buf_add(&key, "", 1);
-    acre_buf_adds(&key, e->plan);
-    if (key.oom) {
-        acre_buf_free(&key);
-        return oom(err);
-    }
-    acre_sha256_hex(digest, key.p, key.len);
-    acre_buf_free(&key);
-    snprintf(id, sizeof id, "ev_%.32s", digest);
-    v = acre_val_text(id);
-    if ((rc = run_q(s, st ? &st->id : NULL, &q_event_id, &v, first_row, &found, "reading events",
-                    err)) < 0)
-        return rc;
-    if (found)
-        return 0;
-    if (strcmp(e->type, "qualified") == 0) {
-        /* a customer qualifies once: under a plan changed since (a new version, another
-         * assignment) the close may settle it under another plan, but it is not news */
-        acre_value q[2] = {acre_val_text(e->customer_id), acre_val_text("qualified")};
-        if ((rc = run_q(s, st ? &st->qualified : NULL, &q_event_qualified, q, first_row, &found,
-                        "reading events", err)) < 0)
-            return rc;
-        if (found)
-            return 0;
-    }
-    /* the body: SPEC 12's members, in its order */
-    acre_buf_printf(&body, "{\"event_id\":\"%s\",\"type\":\"%s\",\"affiliate_id\":", id, e->type);
-    acre_buf_json_str(&body, e->affiliate_id, strlen(e->affiliate_id));
-    acre_buf_adds(&body, ",\"customer_id\":");
-    acre_buf_json_str(&body, e->customer_id, strlen(e->customer_id));
-    acre_buf_adds(&body, ",\"click_id\":");
-    if (e->click_id)
-        acre_buf_json_str(&body, e->click_id, strlen(e->click_id));
-    else
-        acre_buf_adds(&body, "null");
-    acre_buf_adds(&body, ",\"campaign_id\":");
-    if (e->campaign_id)
-        acre_buf_json_str(&body, e->campaign_id, strlen(e->campaign_id));
-    else
-        acre_buf_adds(&body, "null");
-    acre_buf_printf(&body, ",\"qualified_at\":\"%s\",\"ftd\":", e->qualified_at);
-    if (e->ftd_id) {
-        acre_buf_adds(&body, "{\"transaction_id\":");
-        acre_buf_json_str(&body, e->ftd_id, strlen(e->ftd_id));
-        acre_buf_printf(&body, ",\"amount\":\"%s\",\"currency\":\"%s\"}", e->ftd_amount,
-                        e->ftd_currency);
-    } else {
-        acre_buf_adds(&body, "null");
-    }
-    acre_buf_adds(&body, ",\"plan\":");
-    acre_buf_json_str(&body, e->plan, strlen(e->plan));
-    if (e->extra)
-        acre_buf_adds(&body, e->extra);
-    acre_buf_adds(&body, "}");
-    if (body.oom) {
-        acre_buf_free(&body);
-        return oom(err);
-    }
-    {
-        long long now = e->made_at;
-        acre_value row[14] = {v,
-                              acre_val_int(e->seq),
-                              acre_val_text(e->type),
-                              acre_val_text(e->affiliate_id),
-                              acre_val_text(e->customer_id),
-                              acre_val_text(e->plan),
-                              acre_val_text(body.p),
-                              acre_val_int(now),
-                              acre_val_text("pending"),
-                              acre_val_int(0),
-                              acre_val_int(now),
-                              acre_val_null(),
-                              acre_val_null(),
-                              acre_val_text(e->made_by)};
-        rc = run_q(s, st ? &st->add : NULL, &q_event_add, row, NULL, NULL, "storing an event", err);
-    }
-    acre_buf_free(&body);
-    return rc;
-}
-
 /* ---- qualification at ingest ---- */
 
 /* What one customer's records gave: per candidate plan, the events that plan keeps. */
@@ -299,6 +168,28 @@ typedef struct cand {
     int first, last; /* the months of its first and last record, or first > last: none */
 } cand;
 
+/* A flag's column, its text in judge.ftext. */
+typedef struct flagcell {
+    size_t off, len;
+    int null;
+} flagcell;
+
+typedef struct flagrow {
+    flagcell c[3]; /* flag, flagged_at, cleared_at */
+} flagrow;
+
+/* An event to make with others (make_all): its customer's click and campaign ids, and for
+ * one of the close's its first deposit's amount, are read for them all. */
+typedef struct made {
+    acre_event_new e;
+    char *ids[2]; /* click and campaign ids, read */
+    char amount[ACRE_NUMBER_TEXT_MAX], cur[4];
+    size_t ftd;   /* at ingest: its first deposit's id in x.c.ids, when has_ftd */
+    int has_ftd;  /* amount and cur are its first deposit's */
+    int read_ftd; /* the close's: e.ftd_id's amount and currency to be read */
+    char *extra;  /* e.extra's own copy, or NULL */
+} made;
+
 typedef struct judge {
     ctx x;
     long long made_at;
@@ -306,6 +197,13 @@ typedef struct judge {
     cand *cands;
     acre_read_query rq[3];
     acre_value *sets;
+    /* the flags of the chunk's customers: customer i's are frows[ffirst[i]...], fcount[i] */
+    flagrow *frows;
+    long nfrows, capfrows, *ffirst;
+    int *fcount;
+    acre_buf ftext;
+    made *made; /* at most one a customer */
+    int nmade;
 } judge;
 
 static int on_record(void *arg, int query, const acre_grp *g, acre_error *err)
@@ -396,68 +294,227 @@ static int flag_row(void *ctx, const acre_value *row, int n, acre_error *err)
     return 0;
 }
 
-static int customer_flags(judge *j, const char *id, const char *next_start, unsigned *bits,
-                          acre_error *err)
+/* Customer i's flags (read for the chunk, read_flags) as the month that ends at next_start
+ * ends. */
+static void customer_flags(judge *j, int i, const char *next_start, unsigned *bits)
 {
     flags f;
-    acre_value p = acre_val_text(id);
-    int rc;
     memset(&f, 0, sizeof f);
     f.next_start = next_start;
-    if ((rc = run_q(j->x.s, &j->st.flags, &q_flags, &p, flag_row, &f, "reading flags", err)))
-        return rc;
+    for (long r = j->ffirst[i]; r < j->ffirst[i] + j->fcount[i]; r++) {
+        acre_value row[3];
+        for (int k = 0; k < 3; k++) {
+            const flagcell *c = &j->frows[r].c[k];
+            row[k] = c->null ? acre_val_null() : acre_val_text(j->ftext.p + c->off);
+            row[k].n = c->len;
+        }
+        flag_row(&f, row, 3, NULL);
+    }
     flush_flag(&f);
     *bits = f.bits;
+}
+
+typedef struct flag_read {
+    judge *j;
+    const int *cust; /* set -> customer */
+    long set;
+} flag_read;
+
+static int keep_flag(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    flag_read *fr = ctx;
+    judge *j = fr->j;
+    int i = fr->cust[fr->set];
+    (void)n;
+    if (j->nfrows == j->capfrows) {
+        long cap = j->capfrows ? 2 * j->capfrows : 256;
+        flagrow *r = acre_realloc(j->frows, (size_t)cap * sizeof *r);
+        if (!r)
+            return oom(err);
+        j->frows = r;
+        j->capfrows = cap;
+    }
+    if (!j->fcount[i])
+        j->ffirst[i] = j->nfrows; /* a customer's rows come together: its set's */
+    for (int k = 0; k < 3; k++) {
+        flagcell *c = &j->frows[j->nfrows].c[k];
+        c->null = row[k].type != ACRE_VAL_TEXT;
+        c->off = j->ftext.len;
+        c->len = c->null ? 0 : row[k].n;
+        if (!c->null)
+            acre_buf_add(&j->ftext, row[k].s, row[k].n);
+        acre_buf_add(&j->ftext, "", 1);
+    }
+    if (j->ftext.oom)
+        return oom(err);
+    j->nfrows++;
+    j->fcount[i]++;
     return 0;
 }
 
-/* The event of customer i, qualified under p at cu's qualified_at with its first deposit ftd. */
-static int make_qualified(judge *j, acre_cust *cu, const acre_plan *p, const acre_qev *ftd,
-                          acre_error *err)
+/* The flags of every customer of the chunk that may be judged, in one run of sets (a
+ * customer's flags are read once, not once a month judged). */
+static int read_flags(judge *j, acre_error *err)
 {
-    ctx *x = &j->x;
-    char *ids[2] = {NULL, NULL}, amount[ACRE_NUMBER_TEXT_MAX], cur[4];
-    acre_event_new e;
-    acre_value id = acre_val_text(cu->id);
-    acre_rows rows;
+    acre_close *c = &j->x.c;
+    int *cust = acre_malloc(((size_t)c->ncusts + 1) * sizeof *cust);
+    acre_value *p = acre_malloc(((size_t)c->ncusts + 1) * sizeof *p);
+    flag_read fr = {j, cust, 0};
+    long n = 0;
     int rc;
-    memset(&e, 0, sizeof e);
-    if ((rc =
-             rows_q(x->s, &j->st.customer, &q_customer_ids, &id, &rows, "reading a customer", err)))
-        return rc;
-    for (int k = 0; k < 2 && rows.n > 0; k++) {
-        const acre_value *r = acre_row(&rows, 0);
-        if (r[k].type == ACRE_VAL_TEXT && !(ids[k] = acre_strndup(r[k].s, r[k].n)))
-            rc = oom(err);
+    j->ffirst = acre_calloc((size_t)c->ncusts + 1, sizeof *j->ffirst);
+    j->fcount = acre_calloc((size_t)c->ncusts + 1, sizeof *j->fcount);
+    if (!cust || !p || !j->ffirst || !j->fcount) {
+        free(cust);
+        free(p);
+        return oom(err);
     }
-    acre_rows_free(&rows);
-    e.type = "qualified";
-    e.affiliate_id = x->c.affs[cu->aff].id;
-    e.customer_id = cu->id;
-    e.click_id = ids[0];
-    e.campaign_id = ids[1];
-    e.qualified_at = cu->qualified_at;
-    e.plan = p->label;
-    e.seq = x->seq;
-    e.made_at = j->made_at;
-    e.made_by = "ingest";
-    if (ftd) {
-        acre_number_format(&ftd->amount, amount);
-        memcpy(cur, ftd->currency, 3);
-        cur[3] = '\0';
-        e.ftd_id = x->c.ids.p + ftd->txn_id;
-        e.ftd_amount = amount;
-        e.ftd_currency = cur;
-    }
+    for (int i = 0; i < c->ncusts; i++)
+        if (!c->custs[i].settled && j->cands[i].first <= j->cands[i].last) {
+            cust[n] = i;
+            p[n++] = acre_val_text(c->custs[i].id);
+        }
+    rc = acre_store_stmt(j->x.s, &q_flags, &j->st.flags, err);
     if (!rc)
-        rc = acre_event_make(x->s, &j->st, &e, err);
-    free(ids[0]);
-    free(ids[1]);
+        rc = acre_store_run_sets(j->x.s, j->st.flags, p, 1, n, &fr.set, keep_flag, &fr,
+                                 "reading flags", err);
+    free(cust);
+    free(p);
     return rc;
 }
 
+/* Customer cu qualified under p at its qualified_at with its first deposit ftd: its event,
+ * made with the chunk's others (make_events). */
+static void make_qualified(judge *j, acre_cust *cu, const acre_plan *p, const acre_qev *ftd)
+{
+    ctx *x = &j->x;
+    made *m = &j->made[j->nmade++];
+    acre_event_new *e = &m->e;
+    memset(m, 0, sizeof *m);
+    e->type = "qualified";
+    e->affiliate_id = x->c.affs[cu->aff].id;
+    e->customer_id = cu->id;
+    e->qualified_at = cu->qualified_at;
+    e->plan = p->label;
+    e->seq = x->seq;
+    e->made_at = j->made_at;
+    e->made_by = "ingest";
+    if (ftd) {
+        acre_number_format(&ftd->amount, m->amount);
+        memcpy(m->cur, ftd->currency, 3);
+        m->cur[3] = '\0';
+        m->ftd = ftd->txn_id;
+        m->has_ftd = 1;
+    }
+}
+
+typedef struct ids_read {
+    made *made;
+    const int *of; /* set -> event */
+    long set;
+} ids_read;
+
+static int keep_ids(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    ids_read *r = ctx;
+    made *m = &r->made[r->of[r->set]];
+    (void)n;
+    for (int k = 0; k < 2; k++)
+        if (row[k].type == ACRE_VAL_TEXT && !m->ids[k] &&
+            !(m->ids[k] = acre_strndup(row[k].s, row[k].n)))
+            return oom(err);
+    return 0;
+}
+
+/* A first deposit's stored amount (text) and currency: its own, formatted as the ingest's. */
+static int keep_ftd(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    ids_read *r = ctx;
+    made *m = &r->made[r->of[r->set]];
+    acre_number num;
+    char *text;
+    (void)n;
+    if (row[0].type != ACRE_VAL_TEXT || row[1].type != ACRE_VAL_TEXT || row[1].n != 3)
+        return 0;
+    if (!(text = acre_strndup(row[0].s, row[0].n)))
+        return oom(err);
+    if (acre_number_stored(&num, text) == 0) {
+        acre_number_format(&num, m->amount);
+        memcpy(m->cur, row[1].s, 3);
+        m->cur[3] = '\0';
+        m->has_ftd = 1;
+    }
+    free(text);
+    return 0;
+}
+
+/* Events m[0..n) made (acre_event_make_many): each customer's click and campaign ids read in
+ * one run of sets, and the close's first deposits in another. Frees what each holds. */
+static int make_all(acre_store *s, acre_event_stmts *st, made *m, int n, acre_error *err)
+{
+    acre_value *p = acre_malloc(((size_t)n + 1) * sizeof *p);
+    acre_event_new *e = acre_malloc(((size_t)n + 1) * sizeof *e);
+    int *of = acre_malloc(((size_t)n + 1) * sizeof *of);
+    acre_stmt *txn = NULL;
+    ids_read r = {m, of, 0};
+    long nftd = 0;
+    int rc = 0;
+    if (!p || !e || !of) {
+        rc = oom(err);
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        p[i] = acre_val_text(m[i].e.customer_id);
+        of[i] = i;
+    }
+    if (n && ((rc = acre_store_stmt(s, &q_customer_ids, &st->customer, err)) ||
+              (rc = acre_store_run_sets(s, st->customer, p, 1, n, &r.set, keep_ids, &r,
+                                        "reading a customer", err))))
+        goto out;
+    for (int i = 0; i < n; i++)
+        if (m[i].read_ftd && m[i].e.ftd_id) {
+            of[nftd] = i;
+            p[nftd++] = acre_val_text(m[i].e.ftd_id);
+        }
+    if (nftd && ((rc = acre_store_stmt(s, &q_txn_one, &txn, err)) ||
+                 (rc = acre_store_run_sets(s, txn, p, 1, nftd, &r.set, keep_ftd, &r,
+                                           "reading a transaction", err))))
+        goto out;
+    for (int i = 0; i < n; i++) {
+        e[i] = m[i].e;
+        e[i].click_id = m[i].ids[0];
+        e[i].campaign_id = m[i].ids[1];
+        e[i].extra = m[i].extra;
+        e[i].ftd_id = m[i].has_ftd ? m[i].e.ftd_id : NULL;
+        e[i].ftd_amount = m[i].has_ftd ? m[i].amount : NULL;
+        e[i].ftd_currency = m[i].has_ftd ? m[i].cur : NULL;
+    }
+    rc = acre_event_make_many(s, st, e, n, err);
+out:
+    for (int i = 0; i < n; i++) {
+        free(m[i].ids[0]);
+        free(m[i].ids[1]);
+        free(m[i].extra);
+        m[i].ids[0] = m[i].ids[1] = m[i].extra = NULL;
+    }
+    acre_store_done(s, txn);
+    free(p);
+    free(e);
+    free(of);
+    return rc;
+}
+
+/* The chunk's events, judged. */
+static int make_events(judge *j, acre_error *err)
+{
+    for (int i = 0; i < j->nmade; i++)
+        if (j->made[i].has_ftd)
+            j->made[i].e.ftd_id = j->x.c.ids.p + j->made[i].ftd;
+    return make_all(j->x.s, &j->st, j->made, j->nmade, err);
+}
+
 /* Customer i's qualification: the first month of its records whose plan qualifies it. */
-static int judge_customer(judge *j, int i, acre_error *err)
+static int judge_customer(judge *j, int i)
 {
     ctx *x = &j->x;
     acre_close *c = &x->c;
@@ -488,8 +545,7 @@ static int judge_customer(judge *j, int i, acre_error *err)
             continue;
         acre_date_of(date, end);
         snprintf(next, sizeof next, "%sT00:00:00.000000000Z", date);
-        if ((rc = customer_flags(j, cu->id, next, &cu->flags, err)))
-            return rc;
+        customer_flags(j, i, next, &cu->flags);
         if (!acre_conditions(c, cu, p))
             continue;
         cu->evplan = p;
@@ -516,7 +572,8 @@ static int judge_customer(judge *j, int i, acre_error *err)
             for (int e = 0; e < count && ftd_id; e++)
                 if (!k->ev[n][e].activity && c->ids.p + k->ev[n][e].txn_id == ftd_id)
                     ftd = &k->ev[n][e];
-            return make_qualified(j, cu, p, ftd, err);
+            make_qualified(j, cu, p, ftd);
+            return 0;
         }
     }
     return 0;
@@ -592,9 +649,27 @@ static int judge_chunk(acre_store *s, char *const *ids, int n, int activity_only
         rc = oom(err);
         goto out;
     }
+    if (!(j->made = acre_calloc((size_t)c->ncusts, sizeof *j->made))) {
+        rc = oom(err);
+        goto out;
+    }
+    if ((rc = read_flags(j, err)))
+        goto out;
     for (int i = 0; i < c->ncusts && !rc; i++)
-        rc = judge_customer(j, i, err);
+        rc = judge_customer(j, i);
+    if (!rc)
+        rc = make_events(j, err);
 out:
+    for (int i = 0; i < j->nmade; i++) {
+        free(j->made[i].ids[0]);
+        free(j->made[i].ids[1]);
+        free(j->made[i].extra);
+    }
+    free(j->made);
+    free(j->frows);
+    free(j->ffirst);
+    free(j->fcount);
+    acre_buf_free(&j->ftext);
     for (int i = 0; j->cands && i < c->ncusts; i++)
         for (int q = 0; q < j->cands[i].nplans; q++)
             free(j->cands[i].ev[q]);
@@ -608,66 +683,50 @@ out:
 
 /* ---- the close's events ---- */
 
-static const acre_query q_txn_one = {ACRE_Q_SELECT,
-                                     "txn",
-                                     {"amount_currency", "currency", NULL},
-                                     {{"transaction_id", ACRE_EQ}},
-                                     {"seq", NULL},
-                                     1,
-                                     1};
+/* The close's events, made EVENTS_CHUNK at a time (make_all). */
+typedef struct close_batch {
+    acre_store *s;
+    acre_event_stmts st;
+    made *m;
+    int n;
+} close_batch;
 
-/* The event of a customer the close settles, or claws back: e's first deposit (ftd_id) as the
- * ingest gives it, its amount the record's own, in its currency. */
-static int close_event(ctx *x, acre_event_new *e, const char *ftd_id, acre_error *err)
+static int close_flush(close_batch *b, acre_error *err)
 {
-    char amount[ACRE_NUMBER_TEXT_MAX] = "", cur[4] = "";
-    char *ids[2] = {NULL, NULL};
-    acre_value id = acre_val_text(e->customer_id);
-    acre_rows rows;
-    int rc;
-    if ((rc = acre_store_rows(x->s, &q_customer_ids, &id, &rows, "reading a customer", err)))
-        return rc;
-    for (int k = 0; k < 2 && rows.n > 0; k++) {
-        const acre_value *r = acre_row(&rows, 0);
-        if (r[k].type == ACRE_VAL_TEXT && !(ids[k] = acre_strndup(r[k].s, r[k].n)))
-            rc = oom(err);
-    }
-    acre_rows_free(&rows);
-    if (!rc && ftd_id) {
-        acre_value t = acre_val_text(ftd_id);
-        if (!(rc = acre_store_rows(x->s, &q_txn_one, &t, &rows, "reading a transaction", err))) {
-            const acre_value *r = rows.n ? acre_row(&rows, 0) : NULL;
-            acre_number n;
-            if (r && r[0].type == ACRE_VAL_TEXT && r[1].type == ACRE_VAL_TEXT && r[1].n == 3) {
-                char *s = acre_strndup(r[0].s, r[0].n);
-                if (!s)
-                    rc = oom(err);
-                else if (acre_number_stored(&n, s) == 0)
-                    acre_number_format(&n, amount);
-                free(s);
-                memcpy(cur, r[1].s, 3);
-            }
-            acre_rows_free(&rows);
-        }
-    }
-    if (!rc && ftd_id && amount[0]) {
-        e->ftd_id = ftd_id;
-        e->ftd_amount = amount;
-        e->ftd_currency = cur;
-    }
-    e->click_id = ids[0];
-    e->campaign_id = ids[1];
-    if (!rc)
-        rc = acre_event_make(x->s, NULL, e, err);
-    free(ids[0]);
-    free(ids[1]);
+    int rc = make_all(b->s, &b->st, b->m, b->n, err);
+    b->n = 0;
     return rc;
+}
+
+/* e, with its first deposit ftd_id (its amount and currency the record's own, read) and its
+ * extra members (copied), added to the batch. */
+static int close_event(close_batch *b, const acre_event_new *e, const char *ftd_id,
+                       const char *extra, acre_error *err)
+{
+    made *m;
+    if (b->n == EVENTS_CHUNK) {
+        int rc = close_flush(b, err);
+        if (rc)
+            return rc;
+    }
+    m = &b->m[b->n];
+    memset(m, 0, sizeof *m);
+    m->e = *e;
+    m->e.ftd_id = ftd_id;
+    m->read_ftd = ftd_id != NULL;
+    if (extra && !(m->extra = acre_strdup(extra)))
+        return oom(err);
+    b->n++;
+    return 0;
 }
 
 int acre_close_events(ctx *x, acre_error *err)
 {
     acre_close *c = &x->c;
+    close_batch b = {x->s, {NULL, NULL, NULL, NULL, NULL}, NULL, 0};
     int rc = 0;
+    if (!(b.m = acre_calloc(EVENTS_CHUNK, sizeof *b.m)))
+        return oom(err);
     for (int i = 0; i < c->ncusts && !rc; i++) {
         acre_cust *cu = &c->custs[i];
         acre_event_new e;
@@ -681,7 +740,7 @@ int acre_close_events(ctx *x, acre_error *err)
         e.plan = c->affs[cu->aff].plan->label;
         e.seq = x->seq;
         e.made_by = "close";
-        rc = close_event(x, &e, cu->ftd_id, err);
+        rc = close_event(&b, &e, cu->ftd_id, NULL, err);
     }
     for (int a = 0; a < c->naffs && !rc; a++)
         for (int k = 0; k < c->affs[a].nlines && !rc; k++) {
@@ -694,8 +753,10 @@ int acre_close_events(ctx *x, acre_error *err)
                 !l->customer_id ||
                 !acre_strset_get(&c->cust_index, l->customer_id, strlen(l->customer_id), &ci))
                 continue;
-            if (!(amount = acre_dec_format_fixed(&l->amount, l->scale, ACRE_ROUND_HALF_EVEN)))
-                return oom(err);
+            if (!(amount = acre_dec_format_fixed(&l->amount, l->scale, ACRE_ROUND_HALF_EVEN))) {
+                rc = oom(err);
+                break;
+            }
             /* what is clawed back, and at which close: beside SPEC 12's members */
             acre_buf_printf(&extra,
                             ",\"clawback\":{\"period\":\"%s\",\"amount\":\"%s\",\"currency\":"
@@ -710,10 +771,18 @@ int acre_close_events(ctx *x, acre_error *err)
             e.plan = l->plan;
             e.seq = x->seq;
             e.made_by = "close";
-            e.extra = extra.p;
-            rc = extra.oom ? oom(err) : close_event(x, &e, NULL, err);
+            rc = extra.oom ? oom(err) : close_event(&b, &e, NULL, extra.p, err);
             acre_buf_free(&extra);
         }
+    if (!rc)
+        rc = close_flush(&b, err);
+    for (int i = 0; i < b.n; i++) { /* a failure's leftovers */
+        free(b.m[i].extra);
+        free(b.m[i].ids[0]);
+        free(b.m[i].ids[1]);
+    }
+    free(b.m);
+    acre_event_stmts_done(x->s, &b.st);
     return rc;
 }
 

@@ -366,6 +366,52 @@ int acre_ingest_validated(acre_ingest_sink *g, const acre_cell *cells, const acr
     return upsert(g, err);
 }
 
+int acre_ingest_ahead(acre_ingest_sink *g, long n, const acre_cell *cells, acre_error *err)
+{
+    const acre_kind *k = g->k;
+    acre_cell *ids = NULL;
+    char *found = NULL;
+    acre_strset asked = {0};
+    int rc;
+
+    if (!g->is || n <= 0)
+        return 0;
+    if ((rc = acre_istore_ahead(g->is, n, cells, err)))
+        return rc;
+    /* each reference not known yet, once */
+    for (int r = 0; r < k->nrefs && !rc; r++) {
+        const char *table = k->refs[r].kind->table;
+        long nids = 0;
+        if (!ids &&
+            (!(ids = acre_malloc((size_t)n * sizeof *ids)) || !(found = acre_malloc((size_t)n)))) {
+            rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+            break;
+        }
+        acre_strset_free(&asked);
+        for (long i = 0; i < n; i++) {
+            const acre_cell *id = &cells[(size_t)i * (size_t)k->ncols + (size_t)g->refcol[r]];
+            if (id->t != CELL_TEXT || acre_strset_get(&g->known[r], id->s, id->len, NULL) ||
+                acre_store_known(g->s, table, id->s, id->len) ||
+                acre_strset_get(&asked, id->s, id->len, NULL))
+                continue;
+            if (acre_strset_put(&asked, id->s, id->len, 1)) {
+                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+                break;
+            }
+            ids[nids++] = *id;
+        }
+        if (!rc)
+            rc = acre_istore_exists_each(g->is, r, nids, ids, found, err);
+        for (long i = 0; i < nids && !rc; i++)
+            if (found[i] && acre_strset_put(&g->known[r], ids[i].s, ids[i].len, 1))
+                rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    }
+    acre_strset_free(&asked);
+    free(ids);
+    free(found);
+    return rc;
+}
+
 int acre_ingest_refuse(acre_ingest_sink *g, const char *rule, const char *why, acre_error *err)
 {
     return acre_error_set(err, ACRE_EREJECTED, NULL, rule,

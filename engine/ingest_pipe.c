@@ -229,20 +229,34 @@ static void *parse_thread(void *arg)
     return NULL;
 }
 
-/* Hands a batch's records to the sink, in order. */
-static int consume(acre_ingest_sink *g, const fbatch *b, acre_error *err)
+/* Frozen record f's cells, their texts in the batch's arena. */
+static void thaw(const fbatch *b, const frozen *f, int ncols, acre_cell *cells)
+{
+    for (int c = 0; c < ncols; c++) {
+        cells[c] = f->cells[c];
+        if (f->cells[c].t == CELL_TEXT)
+            cells[c].s = b->arena.p + f->off[c];
+    }
+}
+
+/* Hands a batch's records to the sink, in order, what they ask of the store read ahead
+ * (`ahead`: room for BATCH_RECS records' cells). */
+static int consume(acre_ingest_sink *g, const fbatch *b, acre_cell *ahead, acre_error *err)
 {
     const acre_kind *k = acre_ingest_kind(g);
     acre_cell cells[ACRE_MAX_COLS];
+    long nvalid = 0;
     int rc;
 
+    for (size_t i = 0; i < b->n; i++)
+        if (b->recs[i].nerr == 0)
+            thaw(b, &b->recs[i], k->ncols, ahead + (size_t)nvalid++ * (size_t)k->ncols);
+    if ((rc = acre_ingest_ahead(g, nvalid, ahead, err)))
+        return rc;
     for (size_t i = 0; i < b->n; i++) {
         const frozen *f = &b->recs[i];
-        for (int c = 0; c < k->ncols && f->nerr == 0; c++) {
-            cells[c] = f->cells[c];
-            if (f->cells[c].t == CELL_TEXT)
-                cells[c].s = b->arena.p + f->off[c];
-        }
+        if (f->nerr == 0)
+            thaw(b, f, k->ncols, cells);
         if ((rc = acre_ingest_validated(g, cells, b->errs + f->err0, f->nerr, b->arena.p + f->raw,
                                         f->rawlen, f->line, err)))
             return rc;
@@ -263,6 +277,7 @@ int acre_ingest_pipeline(acre_ingest_sink *g, reader *rd, long index, acre_error
     pthread_t th[MAX_PARSERS];
     int rc = 0, done = 0, nth = 0, want = parsers();
     long next = 0; /* the batch to consume next */
+    acre_cell *ahead = NULL;
 
     memset(&p, 0, sizeof p);
     pthread_mutex_init(&p.mu, NULL);
@@ -277,6 +292,8 @@ int acre_ingest_pipeline(acre_ingest_sink *g, reader *rd, long index, acre_error
             rc = ACRE_ENOMEM;
         p.spare[p.nspare++] = &p.batches[i];
     }
+    if (!(ahead = acre_malloc((size_t)BATCH_RECS * (size_t)p.k->ncols * sizeof *ahead)))
+        rc = ACRE_ENOMEM;
     for (; !rc && nth < want && pthread_create(&th[nth], NULL, parse_thread, &p) == 0; nth++)
         ;
     if (rc || nth == 0) {
@@ -299,7 +316,7 @@ int acre_ingest_pipeline(acre_ingest_sink *g, reader *rd, long index, acre_error
         pthread_mutex_unlock(&p.mu);
         next++;
 
-        rc = consume(g, b, err);
+        rc = consume(g, b, ahead, err);
         done = b->end || rc;
         if (rc == 0 && b->end) {
             char why[120];
@@ -334,6 +351,7 @@ int acre_ingest_pipeline(acre_ingest_sink *g, reader *rd, long index, acre_error
 out:
     for (int i = 0; i < nth; i++)
         pthread_join(th[i], NULL);
+    free(ahead);
     for (int i = 0; i < NBATCH; i++) {
         free(p.batches[i].recs);
         free(p.batches[i].errs);

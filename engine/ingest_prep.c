@@ -199,31 +199,52 @@ int acre_ingest_prepare(acre_ingest_prep **out, const char *kind, const void *by
     return 0;
 }
 
+/* Kept record i's cells, their texts in the arena. */
+static void thaw(const acre_ingest_prep *p, long i, acre_cell *cells)
+{
+    size_t nc = (size_t)p->k->ncols;
+    const acre_cell *c = p->cells + (size_t)i * nc;
+    const size_t *o = p->off + (size_t)i * nc;
+    for (size_t j = 0; j < nc; j++) {
+        cells[j] = c[j];
+        if (c[j].t == CELL_TEXT)
+            cells[j].s = p->arena.p + o[j];
+    }
+}
+
 int acre_ingest_prepared(acre_store *s, const acre_ingest_prep *p, const acre_ingest_opts *opts,
                          acre_ingest_summary *sum, acre_error *err)
 {
     acre_ingest_sink *g;
     const acre_kind *k = p->k;
     size_t nc = (size_t)k->ncols;
+    acre_cell *ahead = NULL;
     int rc;
 
     if (p->whole)
         return acre_ingest_buffer(s, p->kind, p->bytes, p->len, opts, sum, err);
     if ((rc = acre_ingest_begin(&g, s, p->kind, opts, err)))
         return rc;
+    if (!(ahead = acre_malloc(ACRE_INGEST_AHEAD * nc * sizeof *ahead)))
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
     for (long i = 0; i < p->n && rc == 0; i++) {
         const kept *f = &p->recs[i];
         acre_cell cells[ACRE_MAX_COLS];
-        const acre_cell *c = p->cells + (size_t)i * nc;
-        const size_t *o = p->off + (size_t)i * nc;
-        for (size_t j = 0; j < nc && f->nerr == 0; j++) {
-            cells[j] = c[j];
-            if (c[j].t == CELL_TEXT)
-                cells[j].s = p->arena.p + o[j];
+        if (i % ACRE_INGEST_AHEAD == 0) {
+            /* what the next records ask of the store, read ahead */
+            long nvalid = 0;
+            for (long j = i; j < p->n && j < i + ACRE_INGEST_AHEAD; j++)
+                if (p->recs[j].nerr == 0)
+                    thaw(p, j, ahead + (size_t)nvalid++ * nc);
+            if ((rc = acre_ingest_ahead(g, nvalid, ahead, err)))
+                break;
         }
+        if (f->nerr == 0)
+            thaw(p, i, cells);
         rc = acre_ingest_validated(g, cells, f->nerr ? p->errs + f->err0 : NULL, f->nerr,
                                    p->arena.p + f->raw, f->rawlen, f->line, err);
     }
+    free(ahead);
     if (rc == 0)
         rc = acre_ingest_set_sha256(g, p->sha, err);
     acre_ingest_fail(g, rc, err);

@@ -32,7 +32,21 @@ struct acre_istore {
      * whose qualification is then evaluated (engine/events.c) */
     int cust_col;
     acre_strset changed;
+    /* read ahead (acre_istore_ahead): the current versions of a chunk's keys, by the key's
+     * bytes (key_bytes) to an index in ahead_e, kept as the chunk's inserts change them */
+    acre_strset ahead;
+    struct ahead_entry *ahead_e;
+    long ahead_n, ahead_cap;
+    acre_buf keyb;
 };
+
+/* A key read ahead: whether it has a version, and its current version (texts in `text`, one
+ * block of the entry's own, NULL when none). */
+typedef struct ahead_entry {
+    int found;
+    char *text;
+    acre_cell row[ACRE_MAX_COLS];
+} ahead_entry;
 
 /* The tables whose records a close streams (engine/close_load.c), each with the column that
  * dates a record: a version stored dated in a closed period is logged in late_version, which is
@@ -155,6 +169,14 @@ out:
     return rc;
 }
 
+static void forget_ahead(acre_istore *is)
+{
+    for (long i = 0; i < is->ahead_n; i++)
+        free(is->ahead_e[i].text);
+    is->ahead_n = 0;
+    acre_strset_free(&is->ahead);
+}
+
 static void finalize(acre_istore *is)
 {
     acre_store_done(is->s, is->current);
@@ -166,6 +188,9 @@ static void finalize(acre_istore *is)
         acre_store_done(is->s, is->exists[i]);
     acre_buf_free(&is->text);
     acre_strset_free(&is->changed);
+    forget_ahead(is);
+    free(is->ahead_e);
+    acre_buf_free(&is->keyb);
 }
 
 static int by_text(const void *a, const void *b)
@@ -247,12 +272,184 @@ static int keep_current(void *ctx, const acre_value *row, int n, acre_error *err
     return 1;
 }
 
+/* ---- reading ahead --------------------------------------------------------------------- */
+
+/* The bytes that name key[0..nkey) in is->ahead (in is->keyb): each column's type, then its
+ * integer, or its length and text. 0, or ACRE_ENOMEM. */
+static int key_bytes(acre_istore *is, const acre_cell *key)
+{
+    acre_buf *b = &is->keyb;
+    acre_buf_reset(b);
+    b->oom = 0;
+    for (int i = 0; i < is->k->nkey; i++) {
+        const acre_cell *c = &key[i];
+        char t = (char)c->t;
+        acre_buf_add(b, &t, 1);
+        if (c->t == CELL_INT) {
+            acre_buf_add(b, (const char *)&c->i, sizeof c->i);
+        } else if (c->t == CELL_TEXT) {
+            acre_buf_add(b, (const char *)&c->len, sizeof c->len);
+            acre_buf_add(b, c->s, c->len);
+        }
+    }
+    return b->oom ? ACRE_ENOMEM : 0;
+}
+
+/* e's row made a copy of cells[0..ncols): its texts, each NUL-terminated, in one new block.
+ * 0, or ACRE_ENOMEM (e as it was). */
+static int ahead_set(ahead_entry *e, const acre_cell *cells, int ncols)
+{
+    size_t need = 1, at = 0;
+    char *text;
+    for (int i = 0; i < ncols; i++)
+        if (cells[i].t == CELL_TEXT)
+            need += cells[i].len + 1;
+    if (!(text = acre_malloc(need)))
+        return ACRE_ENOMEM;
+    for (int i = 0; i < ncols; i++) {
+        e->row[i] = cells[i];
+        if (cells[i].t == CELL_TEXT) {
+            memcpy(text + at, cells[i].s, cells[i].len);
+            text[at + cells[i].len] = '\0';
+            e->row[i].s = text + at;
+            at += cells[i].len + 1;
+        }
+    }
+    free(e->text);
+    e->text = text;
+    e->found = 1;
+    return 0;
+}
+
+typedef struct ahead_ctx {
+    acre_istore *is;
+    long set; /* the set whose row is given: the entry it was read for */
+} ahead_ctx;
+
+static int ahead_row(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    ahead_ctx *a = ctx;
+    acre_cell cells[ACRE_MAX_COLS];
+    int ncols = a->is->k->ncols;
+    (void)n;
+    for (int i = 0; i < ncols; i++)
+        cell_of(&cells[i], &row[i]);
+    if (ahead_set(&a->is->ahead_e[a->set], cells, ncols))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    return 0;
+}
+
+int acre_istore_ahead(acre_istore *is, long n, const acre_cell *cells, acre_error *err)
+{
+    const acre_kind *k = is->k;
+    ahead_ctx a = {is, 0};
+    acre_value *p = NULL;
+    long nsets = 0;
+    int rc = 0;
+
+    forget_ahead(is);
+    if (n <= 0)
+        return 0;
+    if (n > is->ahead_cap) {
+        ahead_entry *e = acre_realloc(is->ahead_e, (size_t)n * sizeof *e);
+        if (!e)
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        is->ahead_e = e;
+        is->ahead_cap = n;
+    }
+    if (!(p = acre_malloc((size_t)n * (size_t)k->nkey * sizeof *p)) ||
+        acre_strset_reserve(&is->ahead, (size_t)n)) {
+        rc = ACRE_ENOMEM;
+        goto out;
+    }
+    for (long i = 0; i < n; i++) {
+        const acre_cell *key = cells + (size_t)i * (size_t)k->ncols;
+        if ((rc = key_bytes(is, key)))
+            goto out;
+        if (acre_strset_get(&is->ahead, is->keyb.p, is->keyb.len, NULL))
+            continue; /* a key twice in the chunk: read once */
+        if ((rc = acre_strset_put(&is->ahead, is->keyb.p, is->keyb.len, nsets)))
+            goto out;
+        is->ahead_e[nsets].found = 0;
+        is->ahead_e[nsets].text = NULL;
+        for (int c = 0; c < k->nkey; c++)
+            p[(size_t)nsets * (size_t)k->nkey + (size_t)c] = value_of(&key[c]);
+        is->ahead_n = ++nsets;
+    }
+    rc = acre_store_run_sets(is->s, is->current, p, k->nkey, nsets, &a.set, ahead_row, &a,
+                             "reading the stored versions", err);
+out:
+    if (rc == ACRE_ENOMEM)
+        acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    if (rc)
+        forget_ahead(is);
+    free(p);
+    return rc;
+}
+
+/* The version just stored of a key read ahead becomes its current one there. */
+static int ahead_stored(acre_istore *is, const acre_cell *cells, acre_error *err)
+{
+    long at;
+    if (!is->ahead.n)
+        return 0;
+    if (key_bytes(is, cells) || (acre_strset_get(&is->ahead, is->keyb.p, is->keyb.len, &at) &&
+                                 ahead_set(&is->ahead_e[at], cells, is->k->ncols)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    return 0;
+}
+
+typedef struct exists_ctx {
+    char *found;
+    long set;
+} exists_ctx;
+
+static int exists_row(void *ctx, const acre_value *row, int n, acre_error *err)
+{
+    exists_ctx *x = ctx;
+    (void)row, (void)n, (void)err;
+    x->found[x->set] = 1;
+    return 0;
+}
+
+int acre_istore_exists_each(acre_istore *is, int ref, long n, const acre_cell *ids, char *found,
+                            acre_error *err)
+{
+    exists_ctx x = {found, 0};
+    acre_value *p;
+    int rc;
+    memset(found, 0, (size_t)n);
+    if (n <= 0)
+        return 0;
+    if (!(p = acre_malloc((size_t)n * sizeof *p)))
+        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    for (long i = 0; i < n; i++)
+        p[i] = value_of(&ids[i]);
+    rc = acre_store_run_sets(is->s, is->exists[ref], p, 1, n, &x.set, exists_row, &x,
+                             "looking up a reference", err);
+    free(p);
+    return rc;
+}
+
+/* ---- one key --------------------------------------------------------------------------- */
+
 int acre_istore_current(acre_istore *is, const acre_cell *key, acre_cell *row, const char *what,
                         acre_error *err)
 {
     acre_value p[ACRE_MAX_COLS];
     current c = {is, row, 0};
+    long at;
     int rc;
+    if (is->ahead.n) {
+        if (key_bytes(is, key))
+            return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+        if (acre_strset_get(&is->ahead, is->keyb.p, is->keyb.len, &at)) {
+            const ahead_entry *e = &is->ahead_e[at];
+            if (e->found)
+                memcpy(row, e->row, (size_t)is->k->ncols * sizeof *row);
+            return e->found;
+        }
+    }
     is->text.oom = 0;
     for (int i = 0; i < is->k->nkey; i++)
         p[i] = value_of(&key[i]);
@@ -323,8 +520,8 @@ static int month_of(const acre_cell *d)
     return d->t == CELL_TEXT ? acre_month_of(d->s, d->len) : -1;
 }
 
-int acre_istore_insert(acre_istore *is, const acre_cell *cells, const acre_cell *replaced,
-                       long long seq, long long batch, acre_error *err)
+static int insert_version(acre_istore *is, const acre_cell *cells, const acre_cell *replaced,
+                          long long seq, long long batch, acre_error *err)
 {
     acre_value p[ACRE_MAX_COLS + 2];
     int n = is->k->ncols, rc, period;
@@ -362,6 +559,14 @@ int acre_istore_insert(acre_istore *is, const acre_cell *cells, const acre_cell 
             l[2 + i] = i < is->k->nkey ? value_of(&cells[i]) : acre_val_null();
         return acre_store_run(is->s, is->log, l, NULL, NULL, "logging a late version", err);
     }
+}
+
+int acre_istore_insert(acre_istore *is, const acre_cell *cells, const acre_cell *replaced,
+                       long long seq, long long batch, acre_error *err)
+{
+    int rc = insert_version(is, cells, replaced, seq, batch, err);
+    /* after: `replaced` may be the entry's row, which this frees */
+    return rc ? rc : ahead_stored(is, cells, err);
 }
 
 static int found(void *ctx, const acre_value *row, int n, acre_error *err)

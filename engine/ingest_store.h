@@ -21,11 +21,19 @@ int acre_istore_commit(acre_istore *is, acre_error *err);
 void acre_istore_abort(acre_istore *is);
 
 /* The current version (highest seq) of the key key[0..nkey): returns 1 and fills row[0..ncols)
- * (texts borrowed until the next acre_istore_current on `is`; a stored integer has no text),
+ * (texts borrowed until the next acre_istore_current, _insert or _ahead on `is`; a stored
+ * integer has no text),
  * 0 when the key has no version, or a negative code; `what` names the lookup in a failure's
  * message ("reading the stored version"). */
 int acre_istore_current(acre_istore *is, const acre_cell *key, acre_cell *row, const char *what,
                         acre_error *err);
+
+/* Reading ahead: the current versions of the keys of n records (cells[i * ncols ...], each a
+ * whole record's cells) read together, in one run of parameter sets (on PostgreSQL 128 a round
+ * trip, engine/store_pg.c), and kept until the next call, each key's version replaced as
+ * acre_istore_insert stores another; acre_istore_current then answers for those keys without
+ * reading the store. What was kept before is forgotten. 0, or a negative code. */
+int acre_istore_ahead(acre_istore *is, long n, const acre_cell *cells, acre_error *err);
 
 /* Calls fn(ctx, row) for the current version of every key whose first n key columns equal
  * key[0..n), in no promised order (row borrowed for the call). Returns 0, fn's first nonzero
@@ -48,6 +56,10 @@ int acre_istore_customers(acre_istore *is, char ***ids, int *n, acre_error *err)
 /* 1 when id is the key of a stored record of the kind k->refs[ref] names, 0 when it is not, or
  * a negative code. */
 int acre_istore_exists(acre_istore *is, int ref, const acre_cell *id, acre_error *err);
+/* The same for each of ids[0..n) (texts) at once, found[i] set to 1 or 0. 0, or a negative
+ * code. */
+int acre_istore_exists_each(acre_istore *is, int ref, long n, const acre_cell *ids, char *found,
+                            acre_error *err);
 
 /* The batch row of table ingest_batch. batch_start reads the sequence counter (the last seq
  * stored) into *seq and adds the row of a batch of the kind from `source`, stored at

@@ -8,7 +8,8 @@
  * SQLite serializes them, across every process on the database. Gaming and trading activity
  * are partitioned by month (declarative partitioning), each month's partition made the first
  * time a row of that month is stored. The schema is made on first use. */
-#include <libpq-fe.h>
+#include "store_pg.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,57 +17,9 @@
 #include "alloc.h"
 #include "buf.h"
 #include "number.h"
-#include "record.h"
-#include "store_int.h"
 #include "store_sql.h"
 
-/* pg_advisory_xact_lock's keys ("acre", 1): one writer at a time, waited for at most 5 minutes
- * (a writer here takes longer than SQLite's: a round trip per record; SQLite waits 30 s) */
-#define WRITE_LOCK "pg_advisory_xact_lock(1634887013, 1)"
-#define MAX_MONTHS 512 /* partitions remembered as made, per handle */
-#define MAX_CACHED 256 /* statements kept prepared, per connection */
-
-/* A statement prepared on the connection and kept: PostgreSQL keeps a prepared statement for
- * the session (a rollback does not undo it), so a query shape run again is not prepared again,
- * which saves two round trips (PREPARE, DEALLOCATE) of every acre_store_query. */
-typedef struct pg_cached {
-    char *sql;
-    unsigned long hash;
-    long id;
-    int nparams;
-    long gen; /* the connection it was prepared on (pg_backend.gen) */
-} pg_cached;
-
-typedef struct pg_backend {
-    acre_store_backend parent;
-    PGconn *db;
-    char *conninfo;
-    long next_stmt;
-    int in_tx;
-    int months[2][MAX_MONTHS]; /* partitions known made: gaming, trading */
-    int nmonths[2];
-    pg_cached cache[MAX_CACHED];
-    int ncache;
-    long gen; /* connections made: a reconnection (reconnect) forgets every prepared statement */
-    char snapshot[64];   /* a reader's: the close's exported snapshot, imported by begin */
-    int pending;         /* writes sent ahead, their answers not read (drain) */
-    int pipe_failed;     /* one of them failed: every step fails until a rollback */
-    acre_error pipe_err; /* the first of them that failed */
-} pg_backend;
-
-struct acre_stmt {
-    char name[32];
-    const acre_query *q;
-    const acre_table *t;
-    int nparams, ncols;
-    int part;       /* an INSERT into a partitioned table: 0 gaming, 1 trading; else -1 */
-    int date_param; /* its date's parameter */
-    int ci;         /* kept prepared on the connection: its pg_cached (finalize keeps it); or -1 */
-    long gen;       /* not kept (ci -1): the connection it was prepared on */
-    unsigned char is_int[ACRE_Q_MAX];
-};
-
-static int pg_fail(pg_backend *pb, const char *what, acre_error *err)
+int acre_pg_fail(pg_backend *pb, const char *what, acre_error *err)
 {
     const char *m = PQerrorMessage(pb->db);
     size_t n = strlen(m);
@@ -86,7 +39,7 @@ static int pg_fail(pg_backend *pb, const char *what, acre_error *err)
 
 /* A pipeline's results up to its sync, in order, into res[0..cap) (*got of them; any past cap
  * cleared). 0, or -1 when the connection ended before the sync. */
-static int pipe_results(pg_backend *pb, PGresult **res, int cap, int *got)
+int acre_pg_pipe_results(pg_backend *pb, PGresult **res, int cap, int *got)
 {
     int nulls = 0;
     *got = 0;
@@ -124,7 +77,7 @@ static void pipe_failure(pg_backend *pb, PGresult *r)
 
 /* keep: the last query sent's result, kept for the caller in *keep (a read sent after the
  * writes, in the same round trip), NULL when it failed */
-static int drain_keep(pg_backend *pb, PGresult **keep, acre_error *err)
+int acre_pg_drain_keep(pg_backend *pb, PGresult **keep, acre_error *err)
 {
     PGresult *res[PIPE_WRITES + 1];
     int failed = 0, want = pb->pending, got = 0;
@@ -136,7 +89,7 @@ static int drain_keep(pg_backend *pb, PGresult **keep, acre_error *err)
         pb->pending = 0;
         if (!PQpipelineSync(pb->db))
             failed = 1, pipe_failure(pb, NULL);
-        if (pipe_results(pb, res, PIPE_WRITES + 1, &got) && !failed && got < want)
+        if (acre_pg_pipe_results(pb, res, PIPE_WRITES + 1, &got) && !failed && got < want)
             failed = 1, pipe_failure(pb, NULL);
         for (int i = 0; i < got; i++) {
             if (keep && i == want - 1 && !failed) {
@@ -161,28 +114,28 @@ static int drain_keep(pg_backend *pb, PGresult **keep, acre_error *err)
     return ACRE_EIO;
 }
 
-static int drain(pg_backend *pb, acre_error *err)
+int acre_pg_drain(pg_backend *pb, acre_error *err)
 {
-    return drain_keep(pb, NULL, err);
+    return acre_pg_drain_keep(pb, NULL, err);
 }
 
 /* Reads what was sent ahead and forgets whether it failed: before a rollback. */
 static void drain_forget(pg_backend *pb)
 {
-    drain(pb, NULL);
+    acre_pg_drain(pb, NULL);
     pb->pipe_failed = 0;
 }
 
-static int exec(pg_backend *pb, const char *sql, const char *what, acre_error *err)
+int acre_pg_exec(pg_backend *pb, const char *sql, const char *what, acre_error *err)
 {
     PGresult *r;
     int rc;
-    if ((rc = drain(pb, err)))
+    if ((rc = acre_pg_drain(pb, err)))
         return rc;
     r = PQexec(pb->db, sql);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
     PQclear(r);
-    return ok ? 0 : pg_fail(pb, what, err);
+    return ok ? 0 : acre_pg_fail(pb, what, err);
 }
 
 /* ---- transactions ---- */
@@ -191,7 +144,7 @@ static int reconnect(pg_backend *pb, acre_error *err);
 
 /* Outside a transaction, a connection known dropped is made again before anything is sent on
  * it (nothing is in flight, so nothing is lost). */
-static int revive(pg_backend *pb, acre_error *err)
+int acre_pg_revive(pg_backend *pb, acre_error *err)
 {
     return !pb->in_tx && PQstatus(pb->db) == CONNECTION_BAD ? reconnect(pb, err) : 0;
 }
@@ -206,9 +159,9 @@ static int begin(acre_store_backend *b, int write, acre_error *err)
      * once more if BEGIN finds it dropped: nothing was in flight */
     if (PQstatus(pb->db) == CONNECTION_BAD && (rc = reconnect(pb, err)))
         return rc;
-    if ((rc = exec(pb, sql, "beginning a transaction", err)) &&
+    if ((rc = acre_pg_exec(pb, sql, "beginning a transaction", err)) &&
         PQstatus(pb->db) == CONNECTION_BAD && !(rc = reconnect(pb, err)))
-        rc = exec(pb, sql, "beginning a transaction", err);
+        rc = acre_pg_exec(pb, sql, "beginning a transaction", err);
     if (rc)
         return rc;
     pb->in_tx = 1;
@@ -216,19 +169,19 @@ static int begin(acre_store_backend *b, int write, acre_error *err)
         /* the close's snapshot (reader()); once it has ended, this reader's own */
         char sql[128];
         snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", pb->snapshot);
-        if (exec(pb, sql, "importing the close's snapshot", NULL)) {
+        if (acre_pg_exec(pb, sql, "importing the close's snapshot", NULL)) {
             pb->snapshot[0] = 0;
-            exec(pb, "ROLLBACK", "rolling back", NULL);
-            if ((rc = exec(pb, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                           "beginning a transaction", err))) {
+            acre_pg_exec(pb, "ROLLBACK", "rolling back", NULL);
+            if ((rc = acre_pg_exec(pb, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                                   "beginning a transaction", err))) {
                 pb->in_tx = 0;
                 return rc;
             }
         }
     }
     snprintf(lock, sizeof lock, "SET LOCAL lock_timeout = '300s'; SELECT %s", WRITE_LOCK);
-    if (write && (rc = exec(pb, lock, "waiting for the write lock", err))) {
-        exec(pb, "ROLLBACK", "rolling back", NULL);
+    if (write && (rc = acre_pg_exec(pb, lock, "waiting for the write lock", err))) {
+        acre_pg_exec(pb, "ROLLBACK", "rolling back", NULL);
         pb->in_tx = 0;
     }
     return rc;
@@ -239,9 +192,9 @@ static int commit(acre_store_backend *b, acre_error *err)
     pg_backend *pb = (pg_backend *)b;
     PGresult *r;
     int done, ok, rc;
-    if ((rc = drain(pb, err))) { /* a write failed: the transaction is gone */
+    if ((rc = acre_pg_drain(pb, err))) { /* a write failed: the transaction is gone */
         drain_forget(pb);
-        exec(pb, "ROLLBACK", "rolling back", NULL);
+        acre_pg_exec(pb, "ROLLBACK", "rolling back", NULL);
         pb->in_tx = 0;
         pb->nmonths[0] = pb->nmonths[1] = 0;
         return rc;
@@ -259,7 +212,7 @@ static int commit(acre_store_backend *b, acre_error *err)
     if (done)
         return acre_error_set(err, ACRE_EIO, NULL, "store",
                               "committing: the transaction had failed and was rolled back");
-    return pg_fail(pb, "committing (whether it was stored is not known)", err);
+    return acre_pg_fail(pb, "committing (whether it was stored is not known)", err);
 }
 
 static void rollback(acre_store_backend *b)
@@ -267,7 +220,7 @@ static void rollback(acre_store_backend *b)
     pg_backend *pb = (pg_backend *)b;
     drain_forget(pb); /* what failed there is rolled back with the rest */
     if (pb->in_tx)
-        exec(pb, "ROLLBACK", "rolling back", NULL);
+        acre_pg_exec(pb, "ROLLBACK", "rolling back", NULL);
     pb->in_tx = 0;
     /* a partition made in the transaction is gone with it: made again (IF NOT EXISTS) */
     pb->nmonths[0] = pb->nmonths[1] = 0;
@@ -277,12 +230,13 @@ static int savepoint(acre_store_backend *b, int op, acre_error *err)
 {
     pg_backend *pb = (pg_backend *)b;
     if (op == ACRE_SAVEPOINT)
-        return exec(pb, "SAVEPOINT acre", "a savepoint", err);
+        return acre_pg_exec(pb, "SAVEPOINT acre", "a savepoint", err);
     if (op == ACRE_SAVEPOINT_RELEASE)
-        return exec(pb, "RELEASE SAVEPOINT acre", "a savepoint", err);
+        return acre_pg_exec(pb, "RELEASE SAVEPOINT acre", "a savepoint", err);
     pb->nmonths[0] = pb->nmonths[1] = 0; /* as rollback() */
     drain_forget(pb);                    /* the batch's failed write goes with it */
-    return exec(pb, "ROLLBACK TO SAVEPOINT acre; RELEASE SAVEPOINT acre", "a savepoint", err);
+    return acre_pg_exec(pb, "ROLLBACK TO SAVEPOINT acre; RELEASE SAVEPOINT acre", "a savepoint",
+                        err);
 }
 
 /* ---- queries ---- */
@@ -310,7 +264,7 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
     if (!t)
         return acre_error_set(err, ACRE_EUSAGE, NULL, "store", "query on %s: no table %s", q->table,
                               q->table);
-    if ((rc = revive(pb, err)))
+    if ((rc = acre_pg_revive(pb, err)))
         return rc;
     if ((rc = acre_sql_build(&sql, &acre_sql_postgres, t, q, &np, &nc, err))) {
         acre_buf_free(&sql);
@@ -343,7 +297,7 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
         }
     s->ci = -1;
     s->gen = pb->gen;
-    if ((rc = drain(pb, err))) { /* PQprepare is not for pipeline mode */
+    if ((rc = acre_pg_drain(pb, err))) { /* PQprepare is not for pipeline mode */
         acre_buf_free(&sql);
         free(s);
         return rc;
@@ -355,7 +309,7 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
         PQclear(r);
         acre_buf_free(&sql);
         free(s);
-        return pg_fail(pb, "preparing a statement", err);
+        return acre_pg_fail(pb, "preparing a statement", err);
     }
     PQclear(r);
     if (pb->ncache < MAX_CACHED) { /* full: prepared for this use only, as before */
@@ -370,17 +324,17 @@ static int prepare(acre_store_backend *b, const acre_query *q, acre_stmt **out, 
 
 /* s prepared on this connection: a kept statement prepared on one that was lost is prepared
  * again under its name (after reconnect). */
-static int ensure(pg_backend *pb, acre_stmt *s, acre_error *err)
+int acre_pg_ensure(pg_backend *pb, acre_stmt *s, acre_error *err)
 {
     pg_cached *c;
     PGresult *r;
     int rc;
     if (s->ci < 0 || (c = &pb->cache[s->ci])->gen == pb->gen)
         return 0;
-    if ((rc = drain(pb, err)))
+    if ((rc = acre_pg_drain(pb, err)))
         return rc;
     r = PQprepare(pb->db, s->name, c->sql, c->nparams, NULL);
-    rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pg_fail(pb, "preparing a statement", err);
+    rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : acre_pg_fail(pb, "preparing a statement", err);
     PQclear(r);
     if (!rc)
         c->gen = pb->gen;
@@ -409,30 +363,21 @@ static int partition(pg_backend *pb, int part, const char *d, size_t n, acre_err
                  "CREATE TABLE IF NOT EXISTS \"%s_%04d_%02d\" PARTITION OF \"%s\" FOR VALUES "
                  "FROM ('%04d-%02d-01') TO ('%04d-%02d-01')",
                  names[part], y, m, names[part], y, m, (ym + 1) / 12, (ym + 1) % 12 + 1);
-    if (exec(pb, sql, "making a month's partition", err))
+    if (acre_pg_exec(pb, sql, "making a month's partition", err))
         return ACRE_EIO;
     if (pb->nmonths[part] < MAX_MONTHS)
         pb->months[part][pb->nmonths[part]++] = ym;
     return 0;
 }
 
-/* One run's parameters as libpq takes them: text, NUL-terminated. */
-typedef struct pg_params {
-    const char *vals[ACRE_MAX_COLS + 8];
-    int lens[ACRE_MAX_COLS + 8];
-    char ints[ACRE_MAX_COLS + 8][24];
-    char *copies[ACRE_MAX_COLS + 8];
-    int n;
-} pg_params;
-
-static void params_free(pg_params *p)
+void acre_pg_params_free(pg_params *p)
 {
     for (int i = 0; i < p->n; i++)
         free(p->copies[i]);
     p->n = 0;
 }
 
-static int params_of(pg_params *p, const acre_stmt *s, const acre_value *params, acre_error *err)
+int acre_pg_params(pg_params *p, const acre_stmt *s, const acre_value *params, acre_error *err)
 {
     p->n = s->nparams < ACRE_MAX_COLS + 8 ? s->nparams : ACRE_MAX_COLS + 8;
     memset(p->copies, 0, sizeof p->copies);
@@ -447,7 +392,7 @@ static int params_of(pg_params *p, const acre_stmt *s, const acre_value *params,
         } else if (v->type == ACRE_VAL_TEXT) {
             /* libpq wants NUL-terminated text: a value is not always */
             if (!(p->copies[i] = acre_strndup(v->s ? v->s : "", v->n))) {
-                params_free(p);
+                acre_pg_params_free(p);
                 return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
             }
             p->vals[i] = p->copies[i];
@@ -459,7 +404,7 @@ static int params_of(pg_params *p, const acre_stmt *s, const acre_value *params,
     return 0;
 }
 
-static int result_fail(const acre_stmt *s, PGresult *r, acre_error *err)
+int acre_pg_result_fail(const acre_stmt *s, PGresult *r, acre_error *err)
 {
     const char *m = PQresultErrorMessage(r);
     size_t n = strlen(m);
@@ -471,25 +416,25 @@ static int result_fail(const acre_stmt *s, PGresult *r, acre_error *err)
                           (int)n, n ? m : "the statement failed");
 }
 
-/* r's rows to fn: 0, fn's negative code, or 1 when fn stopped. */
-static int deliver(const acre_stmt *s, PGresult *r, acre_row_fn fn, void *ctx, acre_error *err)
+int acre_pg_deliver(const acre_stmt *s, PGresult *r, int from, int to, int col0, acre_row_fn fn,
+                    void *ctx, acre_error *err)
 {
     acre_value row[ACRE_Q_MAX];
-    int rows = PQntuples(r);
-    for (int k = 0; k < rows; k++) {
+    int rows = to < 0 || to > PQntuples(r) ? PQntuples(r) : to;
+    for (int k = from; k < rows; k++) {
         int stop;
         for (int c = 0; c < s->ncols; c++) {
             acre_value *v = &row[c];
             memset(v, 0, sizeof *v);
-            if (PQgetisnull(r, k, c)) {
+            if (PQgetisnull(r, k, col0 + c)) {
                 v->type = ACRE_VAL_NULL;
             } else if (s->is_int[c]) {
                 v->type = ACRE_VAL_INT;
-                v->i = strtoll(PQgetvalue(r, k, c), NULL, 10);
+                v->i = strtoll(PQgetvalue(r, k, col0 + c), NULL, 10);
             } else {
                 v->type = ACRE_VAL_TEXT;
-                v->s = PQgetvalue(r, k, c);
-                v->n = (size_t)PQgetlength(r, k, c);
+                v->s = PQgetvalue(r, k, col0 + c);
+                v->n = (size_t)PQgetlength(r, k, col0 + c);
             }
         }
         if ((stop = fn(ctx, row, s->ncols, err)))
@@ -498,7 +443,7 @@ static int deliver(const acre_stmt *s, PGresult *r, acre_row_fn fn, void *ctx, a
     return 0;
 }
 
-static int ok_status(PGresult *r)
+int acre_pg_ok(PGresult *r)
 {
     return PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
 }
@@ -506,12 +451,12 @@ static int ok_status(PGresult *r)
 static int run_once(pg_backend *pb, acre_stmt *s, const acre_value *params, acre_row_fn fn,
                     void *ctx, int *delivered, acre_error *err);
 
-static int run(acre_store_backend *b, acre_stmt *s, const acre_value *params, acre_row_fn fn,
-               void *ctx, acre_error *err)
+int acre_pg_run(acre_store_backend *b, acre_stmt *s, const acre_value *params, acre_row_fn fn,
+                void *ctx, acre_error *err)
 {
     pg_backend *pb = (pg_backend *)b;
     int rc, delivered = 0;
-    if ((rc = revive(pb, err)))
+    if ((rc = acre_pg_revive(pb, err)))
         return rc;
     rc = run_once(pb, s, params, fn, ctx, &delivered, err);
     /* a read outside a transaction on a connection the server dropped (it restarted) before
@@ -531,29 +476,29 @@ static int run_once(pg_backend *pb, acre_stmt *s, const acre_value *params, acre
     PGresult *r;
     int rc;
 
-    if ((rc = ensure(pb, s, err)) || (rc = params_of(&p, s, params, err)))
+    if ((rc = acre_pg_ensure(pb, s, err)) || (rc = acre_pg_params(&p, s, params, err)))
         return rc;
     if (s->part >= 0 && s->date_param < p.n && p.vals[s->date_param] &&
         (rc = partition(pb, s->part, p.vals[s->date_param], (size_t)p.lens[s->date_param], err))) {
-        params_free(&p);
+        acre_pg_params_free(&p);
         return rc;
     }
     if (!fn && pb->in_tx && (s->q->kind == ACRE_Q_INSERT || s->q->kind == ACRE_Q_REPLACE)) {
         /* sent ahead: its answer is read with the next step's (drain) */
         if (pb->pipe_failed) { /* an earlier one failed: the transaction can only roll back */
-            params_free(&p);
+            acre_pg_params_free(&p);
             *err = pb->pipe_err;
             return ACRE_EIO;
         }
         if (!pb->pending && !PQenterPipelineMode(pb->db))
-            rc = pg_fail(pb, "writing", err);
+            rc = acre_pg_fail(pb, "writing", err);
         else if (!PQsendQueryPrepared(pb->db, s->name, p.n, p.vals, p.lens, NULL, 0))
-            rc = pg_fail(pb, "writing", err);
+            rc = acre_pg_fail(pb, "writing", err);
         else
             pb->pending++;
-        params_free(&p);
+        acre_pg_params_free(&p);
         if (!rc && pb->pending >= PIPE_WRITES)
-            rc = drain(pb, err);
+            rc = acre_pg_drain(pb, err);
         if (rc && pb->pending == 0 && PQpipelineStatus(pb->db) != PQ_PIPELINE_OFF)
             PQexitPipelineMode(pb->db);
         return rc;
@@ -561,87 +506,28 @@ static int run_once(pg_backend *pb, acre_stmt *s, const acre_value *params, acre
     if (pb->pending) {
         /* after the writes sent ahead, in the same round trip */
         if (!PQsendQueryPrepared(pb->db, s->name, p.n, p.vals, p.lens, NULL, 0)) {
-            params_free(&p);
-            rc = pg_fail(pb, "reading", err);
-            drain(pb, NULL);
+            acre_pg_params_free(&p);
+            rc = acre_pg_fail(pb, "reading", err);
+            acre_pg_drain(pb, NULL);
             return rc;
         }
-        params_free(&p);
+        acre_pg_params_free(&p);
         pb->pending++;
-        if ((rc = drain_keep(pb, &r, err)))
+        if ((rc = acre_pg_drain_keep(pb, &r, err)))
             return rc;
     } else {
-        if ((rc = drain(pb, err))) { /* a write sent ahead failed */
-            params_free(&p);
+        if ((rc = acre_pg_drain(pb, err))) { /* a write sent ahead failed */
+            acre_pg_params_free(&p);
             return rc;
         }
         r = PQexecPrepared(pb->db, s->name, p.n, p.vals, p.lens, NULL, 0);
-        params_free(&p);
+        acre_pg_params_free(&p);
     }
-    if (!ok_status(r))
-        rc = r ? result_fail(s, r, err) : pg_fail(pb, "reading", err);
+    if (!acre_pg_ok(r))
+        rc = r ? acre_pg_result_fail(s, r, err) : acre_pg_fail(pb, "reading", err);
     else if (fn && PQresultStatus(r) == PGRES_TUPLES_OK)
-        *delivered = 1, rc = deliver(s, r, fn, ctx, err);
+        *delivered = 1, rc = acre_pg_deliver(s, r, 0, -1, 0, fn, ctx, err);
     PQclear(r);
-    return rc < 0 ? rc : 0;
-}
-
-/* Sets sent at once in pipeline mode: their queries (a hundred bytes each) fit the socket's
- * buffer, so all are sent before any result is read without the server blocking on us. */
-#define PIPE_SETS 128
-
-/* The sets pipelined (libpq's pipeline mode): PIPE_SETS queries sent, one sync, their results
- * read; then their rows given to fn, out of pipeline mode, so that fn may run queries of its
- * own. One round trip per PIPE_SETS sets instead of one per set. */
-static int run_sets(acre_store_backend *b, acre_stmt *s, const acre_value *params, int stride,
-                    long nsets, long *set, acre_row_fn fn, void *ctx, acre_error *err)
-{
-    pg_backend *pb = (pg_backend *)b;
-    PGresult *res[PIPE_SETS];
-    int rc = 0;
-
-    if ((rc = revive(pb, err)) || (rc = drain(pb, err)) || (rc = ensure(pb, s, err)))
-        return rc;
-    if (s->part >= 0 || nsets < 2) { /* an insert may make a partition first: one at a time */
-        for (*set = 0; *set < nsets && !rc; ++*set)
-            rc = run(b, s, params + (size_t)*set * (size_t)stride, fn, ctx, err);
-        return rc;
-    }
-    for (long at = 0; at < nsets && !rc; at += PIPE_SETS) {
-        int n = nsets - at < PIPE_SETS ? (int)(nsets - at) : PIPE_SETS, sent = 0, got = 0;
-        /* a write fn sent ahead after the last chunk's rows; a read of fn's that made the
-         * connection again */
-        if ((rc = drain(pb, err)) || (rc = ensure(pb, s, err)))
-            break;
-        if (!PQenterPipelineMode(pb->db))
-            return pg_fail(pb, "reading (a pipeline)", err);
-        for (; sent < n && !rc; sent++) {
-            pg_params p;
-            if ((rc = params_of(&p, s, params + (size_t)(at + sent) * (size_t)stride, err)))
-                break;
-            if (!PQsendQueryPrepared(pb->db, s->name, p.n, p.vals, p.lens, NULL, 0))
-                rc = pg_fail(pb, "reading (a pipeline)", err);
-            params_free(&p);
-            if (rc)
-                break;
-        }
-        if (!PQpipelineSync(pb->db) && !rc)
-            rc = pg_fail(pb, "reading (a pipeline)", err);
-        pipe_results(pb, res, PIPE_SETS, &got);
-        if (!PQexitPipelineMode(pb->db) && !rc)
-            rc = pg_fail(pb, "reading (a pipeline)", err);
-        if (!rc && got < sent)
-            rc = pg_fail(pb, "reading (a pipeline)", err);
-        for (int i = 0; i < got; i++) {
-            if (!rc && !ok_status(res[i]))
-                rc = result_fail(s, res[i], err);
-            if (!rc && fn && PQresultStatus(res[i]) == PGRES_TUPLES_OK) {
-                *set = at + i;
-                rc = deliver(s, res[i], fn, ctx, err);
-            }
-            PQclear(res[i]);
-        }
-    }
     return rc < 0 ? rc : 0;
 }
 
@@ -660,180 +546,11 @@ static void finalize(acre_store_backend *b, acre_stmt *s)
         return;
     }
     /* its writes sent ahead go first; a failure among them is said by the next step */
-    drain(pb, NULL);
+    acre_pg_drain(pb, NULL);
     snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
     /* inside a failed transaction this fails too; the connection forgets it at the end */
     PQclear(PQexec(pb->db, sql));
     free(s);
-}
-
-/* ---- the schema ---- */
-
-/* The schema version of the database is the one row of acre_schema, a table SQLite's store has
- * no counterpart of (it keeps its version in PRAGMA user_version) and acre copy does not copy. */
-
-static void ddl(acre_buf *b, const acre_table *t)
-{
-    static const char *const types[] = {" TEXT COLLATE \"C\"", " BIGINT", " TEXT COLLATE \"C\""};
-    int part = strcmp(t->name, "gaming_activity") == 0 || strcmp(t->name, "trading_activity") == 0;
-    acre_buf_printf(b, "CREATE TABLE IF NOT EXISTS \"%s\"(", t->name);
-    for (int i = 0; i < t->ncols; i++)
-        acre_buf_printf(b, "%s\"%s\"%s%s", i ? ", " : "", t->cols[i].name, types[t->cols[i].type],
-                        t->cols[i].notnull ? " NOT NULL" : "");
-    acre_buf_adds(b, ", PRIMARY KEY(");
-    for (int i = 0; i < t->nkey; i++)
-        acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
-    acre_buf_printf(b, "))%s;\n", part ? " PARTITION BY RANGE (\"date\")" : "");
-    if (t->index[0]) {
-        acre_buf_printf(b, "CREATE INDEX IF NOT EXISTS \"%s_by\" ON \"%s\"(", t->name, t->name);
-        for (int i = 0; t->index[i]; i++)
-            acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->index[i]);
-        acre_buf_adds(b, ");\n");
-    }
-}
-
-/* The tables (and indexes) acre_store_tables() has and the database lacks, made; the counters
- * a new SQLite store starts with, where missing; the version written. The first use of a new
- * database makes everything; a database of an older version gets the tables made since. */
-static int make_tables(pg_backend *pb, acre_error *err)
-{
-    acre_buf b = {0};
-    int rc;
-    for (const acre_table *const *t = acre_store_tables(); *t; t++)
-        ddl(&b, *t);
-    acre_buf_adds(&b,
-                  "CREATE INDEX IF NOT EXISTS txn_date ON txn(transaction_date, transaction_id, "
-                  "seq, customer_id, transaction_type, amount_currency, currency, status, "
-                  "amount_usd);\n"
-                  "CREATE INDEX IF NOT EXISTS txn_customer ON txn(customer_id);\n"
-                  "CREATE INDEX IF NOT EXISTS bonus_event_time ON bonus_event(timestamp);\n"
-                  "CREATE INDEX IF NOT EXISTS bonus_event_user ON bonus_event(user_id);\n"
-                  "CREATE INDEX IF NOT EXISTS event_seq ON event(seq);\n"
-                  "CREATE INDEX IF NOT EXISTS event_customer ON event(customer_id);\n"
-                  "CREATE INDEX IF NOT EXISTS gaming_activity_customer ON "
-                  "gaming_activity(customer_id);\n"
-                  "CREATE INDEX IF NOT EXISTS trading_activity_customer ON "
-                  "trading_activity(customer_id);\n"
-                  "INSERT INTO counter VALUES('seq', 0), ('log_from', 0), ('log_after', -1) "
-                  "ON CONFLICT DO NOTHING;\n"
-                  "CREATE TABLE IF NOT EXISTS acre_schema(version BIGINT NOT NULL);\n"
-                  "DELETE FROM acre_schema;\n");
-    acre_buf_printf(&b, "INSERT INTO acre_schema VALUES(%d);\n", ACRE_SCHEMA_VERSION);
-    if (b.oom) {
-        acre_buf_free(&b);
-        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-    }
-    rc = exec(pb, b.p, "making the schema", err);
-    acre_buf_free(&b);
-    return rc;
-}
-
-/* What the database holds: *version acre's schema version (0: none), *tables acre's tables
- * found, *others the tables of its schema that are not acre's (a month's partition is acre's). */
-static int survey(pg_backend *pb, long *version, long *tables, long *others, int *have,
-                  acre_error *err)
-{
-    acre_buf b = {0}, names = {0};
-    PGresult *r;
-    long core;
-    for (const acre_table *const *t = acre_store_tables(); *t; t++)
-        acre_buf_printf(&names, ", '%s'", (*t)->name);
-    acre_buf_printf(&b,
-                    "SELECT coalesce(bool_or(tablename = 'acre_schema'), false), count(*) FILTER "
-                    "(WHERE tablename IN (''%s)), count(*) FILTER (WHERE tablename NOT IN "
-                    "('acre_schema'%s) AND tablename !~ "
-                    "'^(gaming|trading)_activity_[0-9]{4}_[0-9]{2}$'), count(*) FILTER (WHERE "
-                    "tablename IN ('counter', 'ingest_batch')) FROM pg_tables WHERE "
-                    "schemaname = current_schema()",
-                    names.p ? names.p : "", names.p ? names.p : "");
-    if (names.oom)
-        b.oom = 1;
-    acre_buf_free(&names);
-    if (b.oom) {
-        acre_buf_free(&b);
-        return acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
-    }
-    r = PQexec(pb->db, b.p);
-    acre_buf_free(&b);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        PQclear(r);
-        return pg_fail(pb, "reading the schema", err);
-    }
-    *have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
-    *tables = strtol(PQgetvalue(r, 0, 1), NULL, 10);
-    *others = strtol(PQgetvalue(r, 0, 2), NULL, 10);
-    core = strtol(PQgetvalue(r, 0, 3), NULL, 10);
-    PQclear(r);
-    /* a store made by acre before acre_schema (its first PostgreSQL version, 9): acre's tables,
-     * counter and ingest_batch among them, and nothing else */
-    *version = !*have && core == 2 && *others == 0 ? 9 : 0;
-    if (!*have)
-        return 0;
-    r = PQexec(pb->db, "SELECT coalesce(max(version), 0) FROM acre_schema");
-    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-        PQclear(r);
-        return pg_fail(pb, "reading the schema version", err);
-    }
-    *version = strtol(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return 0;
-}
-
-static int count_tables(void)
-{
-    int n = 0;
-    for (const acre_table *const *t = acre_store_tables(); *t; t++)
-        n++;
-    return n;
-}
-
-/* The database's schema checked, and made or migrated (under the write lock, looked at again
- * there: another process may have made it meanwhile). create 0: a database without acre's
- * schema is refused as a missing store (SPEC 13), and nothing is written. */
-static int schema(pg_backend *pb, int create, acre_error *err)
-{
-    long version = 0, tables = 0, others = 0;
-    int rc, locked = 0, have = 0;
-    for (;;) {
-        if ((rc = survey(pb, &version, &tables, &others, &have, err)))
-            break;
-        if (version > ACRE_SCHEMA_VERSION) {
-            rc = acre_error_set(err, ACRE_EIO, NULL, "schema_version",
-                                "the store (database %s) has schema version %ld; this acre knows "
-                                "up to %d",
-                                PQdb(pb->db), version, ACRE_SCHEMA_VERSION);
-            break;
-        }
-        if (version == 0 && (others > 0 || tables > 0)) {
-            rc = acre_error_set(err, ACRE_EUSAGE, NULL, "foreign_store",
-                                "the database %s is not an acre store (it has tables and no acre "
-                                "schema); acre leaves it as it is: name an acre store, or a new "
-                                "database, with --db",
-                                PQdb(pb->db));
-            break;
-        }
-        if (version == 0 && !create) {
-            rc = acre_error_set(err, ACRE_EUSAGE, NULL, "missing_store",
-                                "no store in the database %s: only ingest, plan add and replay "
-                                "--into create one",
-                                PQdb(pb->db));
-            break;
-        }
-        if (version == ACRE_SCHEMA_VERSION && tables == count_tables() && have)
-            break; /* whole */
-        if (locked) {
-            rc = make_tables(pb, err);
-            break;
-        }
-        if ((rc = exec(pb, "BEGIN; SET LOCAL lock_timeout = '300s'; SELECT " WRITE_LOCK,
-                       "making the schema", err)))
-            return rc;
-        locked = 1;
-    }
-    if (locked)
-        rc = rc ? (exec(pb, "ROLLBACK", "rolling back", NULL), rc)
-                : exec(pb, "COMMIT", "making the schema", err);
-    return rc;
 }
 
 /* ---- handles ---- */
@@ -864,7 +581,7 @@ static int reader(acre_store_backend *b, acre_store_backend **out, acre_error *e
     *out = NULL;
     if ((rc = connect_to(&r, pb->conninfo, err)))
         return rc;
-    if (pb->in_tx && !drain(pb, NULL)) {
+    if (pb->in_tx && !acre_pg_drain(pb, NULL)) {
         PGresult *x = PQexec(pb->db, "SELECT pg_export_snapshot()");
         const char *id =
             PQresultStatus(x) == PGRES_TUPLES_OK && PQntuples(x) == 1 ? PQgetvalue(x, 0, 0) : "";
@@ -887,7 +604,7 @@ static int open_conn(pg_backend *pb, acre_error *err)
 {
     pb->db = PQconnectdb(pb->conninfo);
     if (PQstatus(pb->db) != CONNECTION_OK)
-        return pg_fail(pb, "connecting to the store", err);
+        return acre_pg_fail(pb, "connecting to the store", err);
     /* notices (a partition that exists already) are not acre's output. Every run of a kept
      * statement is planned for its parameters and the table as it is then: a generic plan made
      * while an ingest's table was small (a sequential scan) stayed in use as the transaction
@@ -896,10 +613,11 @@ static int open_conn(pg_backend *pb, acre_error *err)
      * preferred a parallel sequential scan of it (22 ms); the close reads in parallel itself
      * (its readers). */
     PQsetNoticeProcessor(pb->db, quiet, NULL);
-    exec(pb, "SET client_min_messages = warning; SET client_encoding = 'UTF8'",
-         "setting up the connection", NULL);
-    exec(pb, "SET plan_cache_mode = force_custom_plan; SET max_parallel_workers_per_gather = 0",
-         "setting up the connection", NULL);
+    acre_pg_exec(pb, "SET client_min_messages = warning; SET client_encoding = 'UTF8'",
+                 "setting up the connection", NULL);
+    acre_pg_exec(pb,
+                 "SET plan_cache_mode = force_custom_plan; SET max_parallel_workers_per_gather = 0",
+                 "setting up the connection", NULL);
     return 0;
 }
 
@@ -936,9 +654,9 @@ static int connect_to(pg_backend **out, const char *conninfo, acre_error *err)
     pb->parent.rollback = rollback;
     pb->parent.savepoint = savepoint;
     pb->parent.prepare = prepare;
-    pb->parent.run = run;
+    pb->parent.run = acre_pg_run;
     pb->parent.finalize = finalize;
-    pb->parent.run_sets = run_sets;
+    pb->parent.run_sets = acre_pg_run_sets;
     pb->parent.reader = reader;
     pb->parent.free = backend_free;
     if ((rc = open_conn(pb, err))) {
@@ -961,7 +679,7 @@ int acre_pg_open(acre_store_backend **out, const char *conninfo, int create, acr
     *out = NULL;
     if ((rc = connect_to(&pb, conninfo, err)))
         return rc;
-    if ((rc = schema(pb, create, err))) {
+    if ((rc = acre_pg_schema(pb, create, err))) {
         backend_free(&pb->parent);
         return rc;
     }

@@ -5,8 +5,18 @@
 
 #include "store_sql.h"
 
-const acre_sql_dialect acre_sql_sqlite = {'?', 0, 0};
-const acre_sql_dialect acre_sql_postgres = {'$', 1, 1};
+const acre_sql_dialect acre_sql_sqlite = {'?', 0, 0, NULL};
+const acre_sql_dialect acre_sql_postgres = {'$', 1, 1, NULL};
+const acre_sql_dialect acre_sql_postgres_sets = {'$', 1, 1, "k.p"};
+
+/* Parameter n as the dialect writes it. */
+static void param_sql(acre_buf *b, const acre_sql_dialect *d, int n)
+{
+    if (d->ref)
+        acre_buf_printf(b, "%s%d", d->ref, n);
+    else
+        acre_buf_printf(b, "%c%d", d->param, n);
+}
 
 static int unknown(acre_error *err, const acre_query *q, const char *what, const char *name)
 {
@@ -21,7 +31,7 @@ static void cond_sql(acre_buf *b, const acre_sql_dialect *d, const acre_query *q
         acre_buf_printf(b, "%s\"%s\"%s", i ? " AND " : " WHERE ", q->where[i].col,
                         ops[q->where[i].op]);
         if (q->where[i].op != ACRE_ISNULL)
-            acre_buf_printf(b, "%c%d", d->param, ++*np);
+            param_sql(b, d, ++*np);
     }
 }
 
@@ -75,7 +85,9 @@ int acre_sql_build(acre_buf *b, const acre_sql_dialect *d, const acre_table *t, 
                 for (int i = 0; i < t->nkey - 1; i++)
                     acre_buf_printf(b, "\"%s\".\"%s\" = m.\"%s\" AND ", t->name,
                                     t->cols[t->key[i]].name, t->cols[t->key[i]].name);
-                acre_buf_printf(b, "\"seq\" <= %c%d OFFSET 0) AS r) AS x", d->param, *np);
+                acre_buf_adds(b, "\"seq\" <= ");
+                param_sql(b, d, *np);
+                acre_buf_adds(b, " OFFSET 0) AS r) AS x");
             } else {
                 acre_buf_printf(b, " FROM \"%s\" WHERE (", t->name);
                 key_cols(b, t);
@@ -83,7 +95,8 @@ int acre_sql_build(acre_buf *b, const acre_sql_dialect *d, const acre_table *t, 
                 key_cols(b, t);
                 acre_buf_printf(b, " FROM \"%s\"", t->name);
                 cond_sql(b, d, q, np);
-                acre_buf_printf(b, ") AND \"seq\" <= %c%d", d->param, *np);
+                acre_buf_adds(b, ") AND \"seq\" <= ");
+                param_sql(b, d, *np);
             }
         } else {
             acre_buf_printf(b, " FROM \"%s\"", t->name);
@@ -117,8 +130,10 @@ int acre_sql_build(acre_buf *b, const acre_sql_dialect *d, const acre_table *t, 
         for (int i = 0; i < t->ncols; i++)
             acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[i].name);
         acre_buf_adds(b, ") VALUES(");
-        for (int i = 0; i < t->ncols; i++)
-            acre_buf_printf(b, "%s%c%d", i ? ", " : "", d->param, ++*np);
+        for (int i = 0; i < t->ncols; i++) {
+            acre_buf_adds(b, i ? ", " : "");
+            param_sql(b, d, ++*np);
+        }
         acre_buf_adds(b, ")");
         if (q->kind == ACRE_Q_REPLACE && d->on_conflict) {
             /* the row of the same key replaced: its other columns set to the new values */
@@ -146,7 +161,8 @@ int acre_sql_build(acre_buf *b, const acre_sql_dialect *d, const acre_table *t, 
         acre_buf_printf(b, "UPDATE \"%s\" SET ", t->name);
         for (int i = 0; q->cols[i]; i++) {
             ++*np;
-            acre_buf_printf(b, "%s\"%s\" = %c%d", i ? ", " : "", q->cols[i], d->param, *np);
+            acre_buf_printf(b, "%s\"%s\" = ", i ? ", " : "", q->cols[i]);
+            param_sql(b, d, *np);
         }
         cond_sql(b, d, q, np);
         return 0;

@@ -14,9 +14,11 @@ typedef struct acre_sql_dialect {
     int lateral;     /* ACRE_Q_RECORDS as a LATERAL nested loop by key, not IN (subquery):
                       * PostgreSQL hashes the whole table for IN on a table growing in the
                       * transaction (its statistics say it is small), SQLite seeks by key */
+    const char *ref; /* NULL, or parameters written as columns: ref then the number ("k.p1"),
+                      * a query run for every row of a set of parameters (engine/store_pg_sets.c) */
 } acre_sql_dialect;
 
-extern const acre_sql_dialect acre_sql_sqlite, acre_sql_postgres;
+extern const acre_sql_dialect acre_sql_sqlite, acre_sql_postgres, acre_sql_postgres_sets;
 
 /* Builds q's SQL into b, its parameters numbered from 1 in the order include/acre/sys/store.h
  * gives (*np of them; *ncols columns returned); checks every name against t (ACRE_EUSAGE). A

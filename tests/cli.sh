@@ -377,5 +377,36 @@ check "extract: no digest of its own" 0 "$(grep -c '"digest"' extract.json)"
 "$acre" ledger --file "$fx" --affiliate aff_orphan >extract.json
 check "extract: the unassigned revenue of that affiliate only" 1 "$(grep -c '"unassigned":\[{"affiliate_id":"aff_orphan","customers":2,"records":4}\]' extract.json)"
 
+# An ingest reads ahead: each 2,048 records' current versions and unknown references are read
+# together before the records are judged (engine/ingest_store.h), and a version stored meanwhile
+# replaces the one read. Counted from the lines written: 4,000 new transactions t0..t3999; then
+# t0..t499 again with another amount (500 updates of versions read two chunks before); 100 keys
+# twice in a row, the second with another amount (100 inserts, then 100 updates of a version
+# stored in the same chunk); 100 twice the same (100 inserts, 100 unchanged); and c_none, a
+# customer not stored, twice in different chunks (2 rejects): 4,902 received, 4,200 inserted,
+# 600 updated, 100 unchanged, 2 rejected; 4,800 versions of 4,200 transactions.
+"$acre" --db "$(st ra)" ingest affiliates aff.ndjson >/dev/null
+"$acre" --db "$(st ra)" ingest igaming/customers cust.ndjson >/dev/null
+tx() { # tx ID CUSTOMER AMOUNT
+    printf '{"transaction_id":"%s","customer_id":"%s","transaction_type":"deposit","amount_currency":%s,"currency":"EUR","transaction_date":"2026-01-06T12:00:00Z","status":"approved"}\n' "$1" "$2" "$3"
+}
+{
+    i=0
+    while [ $i -lt 4000 ]; do tx "t$i" c1 10; [ $i -eq 1000 ] && tx none1 c_none 1; i=$((i + 1)); done
+    i=0
+    while [ $i -lt 500 ]; do tx "t$i" c1 11; i=$((i + 1)); done
+    i=0
+    while [ $i -lt 100 ]; do tx "d$i" c1 5; tx "d$i" c1 6; tx "s$i" c1 7; tx "s$i" c1 7; i=$((i + 1)); done
+    tx none2 c_none 1
+} >ahead.ndjson
+out=$("$acre" --db "$(st ra)" ingest igaming/transactions ahead.ndjson)
+check "read ahead: the counts" '{"kind":"igaming/transactions","received":4902,"inserted":4200,"updated":600,"unchanged":100,"rejected":2}' "$out"
+check "read ahead: the versions" "4800" "$(q ra "SELECT count(*) FROM txn")"
+# the current versions are the last of each key: t0..t499 at 11, d0..d99 at 6
+{ i=0; while [ $i -lt 500 ]; do tx "t$i" c1 11; i=$((i + 1)); done
+  i=0; while [ $i -lt 100 ]; do tx "d$i" c1 6; i=$((i + 1)); done; } >current.ndjson
+out=$("$acre" --db "$(st ra)" ingest igaming/transactions current.ndjson)
+check "read ahead: the current versions" '{"kind":"igaming/transactions","received":600,"inserted":0,"updated":0,"unchanged":600,"rejected":0}' "$out"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
