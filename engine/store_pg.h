@@ -33,6 +33,7 @@ typedef struct pg_backend {
     PGconn *db;
     char *conninfo;
     long next_stmt;
+    long next_cursor; /* cursor_read's names */
     int in_tx;
     int months[2][MAX_MONTHS]; /* partitions known made: gaming, trading */
     int nmonths[2];
