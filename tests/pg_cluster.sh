@@ -2,7 +2,8 @@
 # PostgreSQL cluster (Debian's initdb) in $work/pg, run by the unprivileged user postgres on a
 # free loopback port, stopped and removed when the test ends. Sets $url
 # (postgresql://acre@127.0.0.1:PORT) and db NAME (a new database; prints its URL). fsync is off
-# (a test needs no durability) unless PG_FSYNC=on (tools/bench/pg.sh).
+# (a test needs no durability) unless PG_FSYNC=on (tools/bench/pg.sh); PG_OPTS: more server
+# options (-c NAME=VALUE ..., tools/bench/pg_profile.sh).
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 if [ "$(id -u)" != 0 ] || [ ! -x "$bin/initdb" ]; then
     echo "FAIL PostgreSQL: these tests run as root (the server runs as postgres) with Debian's postgresql installed"
@@ -19,7 +20,7 @@ if ! su postgres -s /bin/sh -c "'$bin/initdb' -D '$work/pg/data' -A trust -U acr
     echo "FAIL initdb"; cat "$work/initdb.log"; exit 1
 fi
 if ! su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$work/pg/data' -l '$work/pg/log' -w -o \
-    '-p $port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-off} -c max_connections=50' start" \
+    '-p $port -k $work/pg -c listen_addresses=127.0.0.1 -c fsync=${PG_FSYNC:-off} -c max_connections=50 ${PG_OPTS:-}' start" \
     >/dev/null 2>&1; then
     echo "FAIL the server did not start"; cat "$work/pg/log"; exit 1
 fi
