@@ -53,7 +53,9 @@ static const acre_query q_txn_one = {ACRE_Q_SELECT,
                                      1};
 static const acre_query q_flags = {ACRE_Q_SELECT,
                                    "flag",
-                                   {"flag", "flagged_at", "cleared_at", "seq", NULL},
+                                   /* customer_id too: a run of sets then sorts each
+                                    * customer's by the key (engine/store_pg_sets.c) */
+                                   {"flag", "flagged_at", "cleared_at", "seq", "customer_id", NULL},
                                    {{"customer_id", ACRE_EQ}},
                                    {"flag", "flagged_at", "seq", NULL},
                                    0,

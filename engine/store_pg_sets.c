@@ -11,23 +11,29 @@
 
 /* ---- a read of at most a row a set: one statement over arrays of the sets' parameters ---- */
 
-/* Sets in one statement of the array form: 2,048 keys of about 40 bytes, 80 KB of parameters */
+/* Sets in one statement of the array form: of a read of at most a row a set, 2,048 (keys of
+ * about 40 bytes, 80 KB of parameters); of one of many rows a set (a customer's records), 256,
+ * so that a chunk's rows held at once stay near what 128 pipelined sets held. */
 #define ARRAY_SETS 2048
+#define ARRAY_SETS_MANY 256
 
 /* Whether s runs over many sets as one statement: a read that gives at most one row a set
- * (LIMIT 1), so that the rows in set order are in a known order. A record's current version
- * and whether a reference exists are such reads; planning each of them on its own cost more
- * than running it (40-50 us a plan on a partitioned table, pg_stat_statements). */
+ * (LIMIT 1), or one whose sort columns it returns, so that the rows can be put in set order
+ * and, within a set, in the shape's order. A record's current version, whether a reference
+ * exists, a customer's records: planning each on its own cost more than running it (40-60 us a
+ * plan, pg_stat_statements, tools/bench/pg_profile.sh). */
 static int array_form(const acre_stmt *s)
 {
-    return s->q->kind == ACRE_Q_SELECT && s->q->limit == 1 && s->nparams > 0 && s->part < 0;
+    return (s->q->kind == ACRE_Q_SELECT || s->q->kind == ACRE_Q_RECORDS) && s->nparams > 0 &&
+           s->part < 0 && (s->q->limit == 1 || acre_sql_order_selected(s->t, s->q));
 }
 
 /* The array form's SQL: the shape's own query (engine/store_sql.c), its parameter i written
  * k.pI, run for each row of the sets' parameters unnested, in set order:
  *   SELECT k.o, v.* FROM unnest($1::text[], ...) WITH ORDINALITY AS k(p1, ..., o),
  *     LATERAL (SELECT ... WHERE "c1" = k.p1 ... LIMIT 1) AS v ORDER BY k.o
- * Each parameter's array has the type of the column it is compared with. */
+ * (then, for many rows a set, the shape's own sort columns of v). Each parameter's array has
+ * the type of the column it is compared with. */
 static int array_sql(acre_buf *b, const acre_stmt *s, acre_error *err)
 {
     acre_buf inner = {0};
@@ -49,6 +55,10 @@ static int array_sql(acre_buf *b, const acre_stmt *s, acre_error *err)
     for (int i = 0; i < n; i++)
         acre_buf_printf(b, "p%d, ", i + 1);
     acre_buf_printf(b, "o), LATERAL (%s) AS v ORDER BY k.o", inner.p ? inner.p : "");
+    if (s->q->limit != 1) { /* within a set, the shape's own order */
+        acre_buf_adds(b, ", ");
+        acre_sql_order(b, &acre_sql_postgres_sets, s->t, s->q, "v.");
+    }
     if (inner.oom)
         b->oom = 1;
     acre_buf_free(&inner);
@@ -113,8 +123,9 @@ static int run_arrays(pg_backend *pb, acre_stmt *s, const acre_value *params, in
         return rc;
     }
     memset(lit, 0, sizeof lit);
-    for (long at = 0; at < nsets && !rc; at += ARRAY_SETS) {
-        long n = nsets - at < ARRAY_SETS ? nsets - at : ARRAY_SETS;
+    long chunk = s->q->limit == 1 ? ARRAY_SETS : ARRAY_SETS_MANY;
+    for (long at = 0; at < nsets && !rc; at += chunk) {
+        long n = nsets - at < chunk ? nsets - at : chunk;
         PGresult *r;
         int oom = 0;
         for (int i = 0; i < s->nparams; i++) {

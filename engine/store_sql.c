@@ -42,6 +42,54 @@ static void key_cols(acre_buf *b, const acre_table *t)
         acre_buf_printf(b, "%s\"%s\"", i ? ", " : "", t->cols[t->key[i]].name);
 }
 
+/* The columns a SELECT sorts by: its sort columns, then the key's others. */
+static int order_col(const acre_table *t, const acre_query *q, int i, const char **name)
+{
+    int n = 0;
+    while (q->order[n])
+        n++;
+    if (i < n) {
+        *name = q->order[i];
+        return 1;
+    }
+    for (int k = 0, at = n; k < t->nkey; k++) {
+        const char *c = t->cols[t->key[k]].name;
+        int listed = 0;
+        for (int j = 0; q->order[j]; j++)
+            listed |= strcmp(q->order[j], c) == 0;
+        if (!listed && at++ == i) {
+            *name = c;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void acre_sql_order(acre_buf *b, const acre_sql_dialect *d, const acre_table *t,
+                    const acre_query *q, const char *qual)
+{
+    /* ties come in key order (in the same direction), so every backend gives the same rows in
+     * the same order */
+    const char *dir = q->desc ? (d->on_conflict ? " DESC NULLS LAST" : " DESC")
+                              : (d->on_conflict ? " NULLS FIRST" : "");
+    const char *c;
+    for (int i = 0; order_col(t, q, i, &c); i++)
+        acre_buf_printf(b, "%s%s\"%s\"%s", i ? ", " : "", qual, c, dir);
+}
+
+int acre_sql_order_selected(const acre_table *t, const acre_query *q)
+{
+    const char *c;
+    for (int i = 0; order_col(t, q, i, &c); i++) {
+        int in = 0;
+        for (int j = 0; q->cols[j]; j++)
+            in |= strcmp(q->cols[j], c) == 0;
+        if (!in)
+            return 0;
+    }
+    return 1;
+}
+
 int acre_sql_build(acre_buf *b, const acre_sql_dialect *d, const acre_table *t, const acre_query *q,
                    int *np, int *ncols, acre_error *err)
 {
@@ -103,23 +151,7 @@ int acre_sql_build(acre_buf *b, const acre_sql_dialect *d, const acre_table *t, 
             cond_sql(b, d, q, np);
         }
         acre_buf_adds(b, " ORDER BY ");
-        {
-            /* the sort columns, then the key's others: ties come in key order (in the same
-             * direction), so every backend gives the same rows in the same order */
-            int n = 0;
-            const char *dir = q->desc ? (d->on_conflict ? " DESC NULLS LAST" : " DESC")
-                                      : (d->on_conflict ? " NULLS FIRST" : "");
-            for (int i = 0; q->order[i]; i++)
-                acre_buf_printf(b, "%s\"%s\"%s", n++ ? ", " : "", q->order[i], dir);
-            for (int i = 0; i < t->nkey; i++) {
-                const char *k = t->cols[t->key[i]].name;
-                int listed = 0;
-                for (int j = 0; q->order[j]; j++)
-                    listed |= strcmp(q->order[j], k) == 0;
-                if (!listed)
-                    acre_buf_printf(b, "%s\"%s\"%s", n++ ? ", " : "", k, dir);
-            }
-        }
+        acre_sql_order(b, d, t, q, "");
         if (q->limit > 0)
             acre_buf_printf(b, " LIMIT %ld", q->limit);
         return 0;

@@ -27,6 +27,13 @@ extern const acre_sql_dialect acre_sql_sqlite, acre_sql_postgres, acre_sql_postg
 int acre_sql_build(acre_buf *b, const acre_sql_dialect *d, const acre_table *t, const acre_query *q,
                    int *np, int *ncols, acre_error *err);
 
+/* A SELECT's ORDER BY list as acre_sql_build writes it (its sort columns, then the key's
+ * others, in its direction), each column after `qual` ("v."); and whether every one of those
+ * columns is one the SELECT returns. */
+void acre_sql_order(acre_buf *b, const acre_sql_dialect *d, const acre_table *t,
+                    const acre_query *q, const char *qual);
+int acre_sql_order_selected(const acre_table *t, const acre_query *q);
+
 int acre_table_col(const acre_table *t, const char *name);
 
 #endif
