@@ -469,6 +469,21 @@ int acre_pg_run(acre_store_backend *b, acre_stmt *s, const acre_value *params, a
     return rc;
 }
 
+/* Whether s reads at most one row: every column of its table's key equal to a parameter (a
+ * counter by its name), which needs no cursor. */
+static int one_row(const acre_stmt *s)
+{
+    for (int k = 0; k < s->t->nkey; k++) {
+        const char *c = s->t->cols[s->t->key[k]].name;
+        int eq = 0;
+        for (int i = 0; s->q->where[i].col && !eq; i++)
+            eq = s->q->where[i].op == ACRE_EQ && strcmp(s->q->where[i].col, c) == 0;
+        if (!eq)
+            return 0;
+    }
+    return s->q->kind == ACRE_Q_SELECT;
+}
+
 /* Rows fetched at a time from a cursor (cursor_read). */
 #define FETCH_ROWS 4096
 
@@ -476,7 +491,8 @@ int acre_pg_run(acre_store_backend *b, acre_stmt *s, const acre_value *params, a
  * time given to fn, so that a large one (the first close's month of transactions, a table acre
  * copy reads) is not held whole in memory. Between fetches the connection is free, so fn may
  * run queries of its own (libpq's single-row mode would hold it). Two round trips more than a
- * prepared statement's run (DECLARE, CLOSE); only for shapes without a LIMIT. */
+ * prepared statement's run (DECLARE, CLOSE); only for shapes without a LIMIT that may give
+ * more than a row. */
 static int cursor_read(pg_backend *pb, acre_stmt *s, const pg_params *p, acre_row_fn fn, void *ctx,
                        int *delivered, acre_error *err)
 {
@@ -577,7 +593,7 @@ static int run_once(pg_backend *pb, acre_stmt *s, const acre_value *params, acre
             acre_pg_params_free(&p);
             return rc;
         }
-        if (fn && pb->in_tx && s->ci >= 0 && s->q->limit == 0 &&
+        if (fn && pb->in_tx && s->ci >= 0 && s->q->limit == 0 && !one_row(s) &&
             (s->q->kind == ACRE_Q_SELECT || s->q->kind == ACRE_Q_RECORDS)) {
             rc = cursor_read(pb, s, &p, fn, ctx, delivered, err);
             acre_pg_params_free(&p);
