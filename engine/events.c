@@ -469,7 +469,8 @@ static int make_all(acre_store *s, acre_event_stmts *st, made *m, int n, acre_er
         p[i] = acre_val_text(m[i].e.customer_id);
         of[i] = i;
     }
-    if (n && ((rc = acre_store_stmt(s, &q_customer_ids, &st->customer, err)) ||
+    /* st->customer kept across the calls of one batch (the close flushes a chunk at a time) */
+    if (n && ((!st->customer && (rc = acre_store_stmt(s, &q_customer_ids, &st->customer, err))) ||
               (rc = acre_store_run_sets(s, st->customer, p, 1, n, &r.set, keep_ids, &r,
                                         "reading a customer", err))))
         goto out;

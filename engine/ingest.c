@@ -42,8 +42,8 @@ struct acre_ingest_sink {
     acre_ingest_summary sum;
     long long seq, first_seq, batch;
     long long stored_sec; /* opts->stored_at in Unix seconds, or 0: unknown (the events' made_at) */
-    long count;   /* records handed over so far: the next one's index */
-    long invalid; /* records rejected for their own content */
+    long count;           /* records handed over so far: the next one's index */
+    long invalid;         /* records rejected for their own content */
     int refcol[ACRE_MAX_REFS];
     acre_strset known[ACRE_MAX_REFS]; /* referenced ids found in the store */
     acre_rec rec;
@@ -374,9 +374,10 @@ int acre_ingest_ahead(acre_ingest_sink *g, long n, const acre_cell *cells, acre_
     acre_strset asked = {0};
     int rc;
 
-    if (!g->is || n <= 0)
+    if (!g->is)
         return 0;
-    if ((rc = acre_istore_ahead(g->is, n, cells, err)))
+    /* (none: what an earlier chunk read is forgotten all the same) */
+    if ((rc = acre_istore_ahead(g->is, n, cells, err)) || n <= 0)
         return rc;
     /* each reference not known yet, once */
     for (int r = 0; r < k->nrefs && !rc; r++) {

@@ -128,6 +128,8 @@ static int run_arrays(pg_backend *pb, acre_stmt *s, const acre_value *params, in
         long n = nsets - at < chunk ? nsets - at : chunk;
         PGresult *r;
         int oom = 0;
+        if ((rc = acre_pg_drain(pb, err))) /* a write fn sent ahead after the last chunk's rows */
+            break;
         for (int i = 0; i < s->nparams; i++) {
             array_literal(&lit[i], params, stride, at, n, i);
             oom |= lit[i].oom;
