@@ -3,12 +3,12 @@
  *
  * Every query shape is one prepared statement (PQprepare, its SQL from engine/store_sql.c),
  * every value a text parameter (its run over many sets, engine/store_pg_sets.c, and its
- * cursor, cursor_read, are unnamed ones: PQexecParams, values as parameters still). Text columns are COLLATE "C", so that ORDER BY sorts bytes as
- * SQLite does and the ledgers are the same bytes; money columns are text, the exact decimal
- * acre wrote. A write transaction takes an advisory lock first: writers are serialized as
- * SQLite serializes them, across every process on the database. Gaming and trading activity
- * are partitioned by month (declarative partitioning), each month's partition made the first
- * time a row of that month is stored. The schema is made on first use. */
+ * cursor, cursor_read, are unnamed ones: PQexecParams, values as parameters still). Text columns
+ * are COLLATE "C", so that ORDER BY sorts bytes as SQLite does and the ledgers are the same bytes;
+ * money columns are text, the exact decimal acre wrote. A write transaction takes an advisory lock
+ * first: writers are serialized as SQLite serializes them, across every process on the database.
+ * Gaming and trading activity are partitioned by month (declarative partitioning), each month's
+ * partition made the first time a row of that month is stored. The schema is made on first use. */
 #include "store_pg.h"
 
 #include <stdio.h>
@@ -76,14 +76,72 @@ static void pipe_failure(pg_backend *pb, PGresult *r)
     pb->pipe_failed = 1; /* until the rollback */
 }
 
+/* Plain inserts into one table, up to WB_ROWS, go as one statement over arrays of their
+ * values, INSERT INTO t(...) SELECT * FROM unnest($1::text[], ...): a row costs the server
+ * about half what a statement a row did (its planning and executor start-up: 12 us a row; one
+ * INSERT ... SELECT of 100,000 rows, 6.5 us). Held rows go before anything else is sent
+ * (wb_flush from drain and from run_once), so every read sees them and the order of the
+ * statements is kept; a rollback drops them (wb_forget). */
+#define WB_ROWS 256
+
+static void wb_forget(pg_backend *pb)
+{
+    for (int i = 0; i < ACRE_Q_MAX; i++) {
+        acre_buf_reset(&pb->wb_lit[i]);
+        pb->wb_lit[i].oom = 0;
+    }
+    pb->wb_rows = 0;
+    pb->wb_t = NULL;
+}
+
+static int wb_flush(pg_backend *pb, acre_error *err)
+{
+    static const char *const types[] = {"text", "bigint", "text"};
+    const acre_table *t = pb->wb_t;
+    const char *vals[ACRE_Q_MAX];
+    acre_buf sql = {0};
+    int rc = 0, oom = 0;
+    if (!pb->wb_rows)
+        return 0;
+    acre_buf_printf(&sql, "INSERT INTO \"%s\"(", t->name);
+    for (int i = 0; i < t->ncols; i++)
+        acre_buf_printf(&sql, "%s\"%s\"", i ? ", " : "", t->cols[i].name);
+    acre_buf_adds(&sql, ") SELECT * FROM unnest(");
+    for (int i = 0; i < t->ncols; i++) {
+        acre_buf_printf(&sql, "%s$%d::%s[]", i ? ", " : "", i + 1, types[t->cols[i].type]);
+        acre_buf_adds(&pb->wb_lit[i], "}");
+        oom |= pb->wb_lit[i].oom;
+        vals[i] = pb->wb_lit[i].p;
+    }
+    acre_buf_adds(&sql, ")");
+    if (oom || sql.oom)
+        rc = acre_error_set(err, ACRE_ENOMEM, NULL, NULL, "out of memory");
+    else if (!pb->pending && !PQenterPipelineMode(pb->db))
+        rc = acre_pg_fail(pb, "writing", err);
+    else if (!PQsendQueryParams(pb->db, sql.p, t->ncols, NULL, vals, NULL, NULL, 0))
+        rc = acre_pg_fail(pb, "writing", err);
+    else
+        pb->pending++;
+    acre_buf_free(&sql);
+    wb_forget(pb);
+    return rc;
+}
+
 /* keep: the last query sent's result, kept for the caller in *keep (a read sent after the
  * writes, in the same round trip), NULL when it failed */
 int acre_pg_drain_keep(pg_backend *pb, PGresult **keep, acre_error *err)
 {
     PGresult *res[PIPE_WRITES + 1];
-    int failed = 0, want = pb->pending, got = 0;
+    int failed = 0, want, got = 0;
+    acre_error held;
     if (keep)
         *keep = NULL;
+    if (pb->wb_rows && wb_flush(pb, &held)) { /* failed as a write sent ahead fails */
+        if (!pb->pipe_failed)
+            pb->pipe_err = held;
+        pb->pipe_failed = 1;
+    }
+    want = pb->pending;
     if (!pb->pending && !pb->pipe_failed)
         return 0;
     if (pb->pending) {
@@ -123,6 +181,7 @@ int acre_pg_drain(pg_backend *pb, acre_error *err)
 /* Reads what was sent ahead and forgets whether it failed: before a rollback. */
 static void drain_forget(pg_backend *pb)
 {
+    wb_forget(pb); /* held rows die with the rollback */
     acre_pg_drain(pb, NULL);
     pb->pipe_failed = 0;
 }
@@ -564,17 +623,39 @@ static int run_once(pg_backend *pb, acre_stmt *s, const acre_value *params, acre
             *err = pb->pipe_err;
             return ACRE_EIO;
         }
-        if (!pb->pending && !PQenterPipelineMode(pb->db))
-            rc = acre_pg_fail(pb, "writing", err);
-        else if (!PQsendQueryPrepared(pb->db, s->name, p.n, p.vals, p.lens, NULL, 0))
-            rc = acre_pg_fail(pb, "writing", err);
-        else
-            pb->pending++;
-        acre_pg_params_free(&p);
+        if (s->q->kind == ACRE_Q_INSERT && p.n == s->t->ncols) {
+            /* held, to go with the next ones into the same table (wb_flush) */
+            if (pb->wb_rows && pb->wb_t != s->t)
+                rc = wb_flush(pb, err);
+            for (int i = 0; i < p.n && !rc; i++) {
+                acre_buf_adds(&pb->wb_lit[i], pb->wb_rows ? "," : "{");
+                acre_pg_array_elem(&pb->wb_lit[i], p.vals[i], p.vals[i] ? (size_t)p.lens[i] : 0);
+            }
+            acre_pg_params_free(&p);
+            if (!rc) {
+                pb->wb_t = s->t;
+                if (++pb->wb_rows >= WB_ROWS)
+                    rc = wb_flush(pb, err);
+            }
+        } else if (pb->wb_rows && (rc = wb_flush(pb, err))) {
+            acre_pg_params_free(&p);
+        } else {
+            if (!pb->pending && !PQenterPipelineMode(pb->db))
+                rc = acre_pg_fail(pb, "writing", err);
+            else if (!PQsendQueryPrepared(pb->db, s->name, p.n, p.vals, p.lens, NULL, 0))
+                rc = acre_pg_fail(pb, "writing", err);
+            else
+                pb->pending++;
+            acre_pg_params_free(&p);
+        }
         if (!rc && pb->pending >= PIPE_WRITES)
             rc = acre_pg_drain(pb, err);
         if (rc && pb->pending == 0 && PQpipelineStatus(pb->db) != PQ_PIPELINE_OFF)
             PQexitPipelineMode(pb->db);
+        return rc;
+    }
+    if (pb->wb_rows && (rc = wb_flush(pb, err))) { /* the held rows go first */
+        acre_pg_params_free(&p);
         return rc;
     }
     if (pb->pending) {
@@ -644,6 +725,8 @@ static void backend_free(acre_store_backend *b)
         PQfinish(pb->db);
     for (int i = 0; i < pb->ncache; i++)
         free(pb->cache[i].sql);
+    for (int i = 0; i < ACRE_Q_MAX; i++)
+        acre_buf_free(&pb->wb_lit[i]);
     free(pb->conninfo);
     free(pb);
 }
@@ -719,6 +802,7 @@ static int reconnect(pg_backend *pb, acre_error *err)
     pb->in_tx = 0;
     pb->pending = 0;
     pb->pipe_failed = 0;
+    wb_forget(pb);
     pb->nmonths[0] = pb->nmonths[1] = 0;
     pb->snapshot[0] = 0;
     return open_conn(pb, err);

@@ -40,8 +40,13 @@ typedef struct pg_backend {
     pg_cached cache[MAX_CACHED];
     int ncache;
     long gen; /* connections made: a reconnection (reconnect) forgets every prepared statement */
-    char snapshot[64];   /* a reader's: the close's exported snapshot, imported by begin */
-    int pending;         /* writes sent ahead, their answers not read (drain) */
+    char snapshot[64]; /* a reader's: the close's exported snapshot, imported by begin */
+    int pending;       /* writes sent ahead, their answers not read (drain) */
+    /* plain inserts into one table held to go as one statement (store_pg.c, wb_flush): each
+     * column's values so far, elements of an array literal */
+    const acre_table *wb_t;
+    int wb_rows;
+    acre_buf wb_lit[ACRE_Q_MAX];
     int pipe_failed;     /* one of them failed: every step fails until a rollback */
     acre_error pipe_err; /* the first of them that failed */
 } pg_backend;
@@ -84,6 +89,9 @@ int acre_pg_ensure(pg_backend *pb, acre_stmt *s, acre_error *err);
 int acre_pg_params(pg_params *p, const acre_stmt *s, const acre_value *params, acre_error *err);
 void acre_pg_params_free(pg_params *p);
 int acre_pg_ok(PGresult *r);
+/* Appends text s[0..n) (NULL: SQL's NULL) to b as an array literal's element, its quote and
+ * backslash escaped. */
+void acre_pg_array_elem(acre_buf *b, const char *s, size_t n);
 int acre_pg_result_fail(const acre_stmt *s, PGresult *r, acre_error *err);
 /* r's rows [from, to) (to -1: to the last), their columns from column `col0` on, to fn: 0,
  * fn's negative code, or 1 when fn stopped. */

@@ -69,6 +69,29 @@ static int array_sql(acre_buf *b, const acre_stmt *s, acre_error *err)
                                     s->t->name);
 }
 
+void acre_pg_array_elem(acre_buf *b, const char *s, size_t n)
+{
+    const char *p = s, *end = s + n;
+    if (!s) {
+        acre_buf_adds(b, "NULL");
+        return;
+    }
+    acre_buf_adds(b, "\"");
+    while (p < end) {
+        const char *q = p;
+        while (q < end && *q != '"' && *q != '\\')
+            q++;
+        acre_buf_add(b, p, (size_t)(q - p));
+        if (q < end) {
+            char esc[2] = {'\\', *q};
+            acre_buf_add(b, esc, 2);
+            q++;
+        }
+        p = q;
+    }
+    acre_buf_adds(b, "\"");
+}
+
 /* The array literal of parameter i of sets [at, at + n): {"text",123,NULL}, a text's quote
  * and backslash escaped. */
 static void array_literal(acre_buf *b, const acre_value *params, int stride, long at, long n, int i)
@@ -86,23 +109,9 @@ static void array_literal(acre_buf *b, const acre_value *params, int stride, lon
             acre_cents_format(v->i, t);
             acre_buf_adds(b, t);
         } else if (v->type == ACRE_VAL_TEXT) {
-            const char *p = v->s ? v->s : "", *end = p + v->n;
-            acre_buf_adds(b, "\"");
-            while (p < end) {
-                const char *q = p;
-                while (q < end && *q != '"' && *q != '\\')
-                    q++;
-                acre_buf_add(b, p, (size_t)(q - p));
-                if (q < end) {
-                    char esc[2] = {'\\', *q};
-                    acre_buf_add(b, esc, 2);
-                    q++;
-                }
-                p = q;
-            }
-            acre_buf_adds(b, "\"");
+            acre_pg_array_elem(b, v->s ? v->s : "", v->n);
         } else {
-            acre_buf_adds(b, "NULL");
+            acre_pg_array_elem(b, NULL, 0);
         }
     }
     acre_buf_adds(b, "}");
