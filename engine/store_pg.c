@@ -2,8 +2,9 @@
  * libpq: a store is one database, named by --db postgresql://...
  *
  * Every query shape is one prepared statement (PQprepare, its SQL from engine/store_sql.c),
- * every value a text parameter (its run over many sets, engine/store_pg_sets.c, and its
- * cursor, cursor_read, are unnamed ones: PQexecParams, values as parameters still). Text columns
+ * every value a text parameter (its run over many sets, engine/store_pg_sets.c, its cursor,
+ * cursor_read, and inserts sent 256 rows at once, wb_flush, are unnamed ones: PQexecParams,
+ * values as parameters still). Text columns
  * are COLLATE "C", so that ORDER BY sorts bytes as SQLite does and the ledgers are the same bytes;
  * money columns are text, the exact decimal acre wrote. A write transaction takes an advisory lock
  * first: writers are serialized as SQLite serializes them, across every process on the database.
