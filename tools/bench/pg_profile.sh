@@ -4,11 +4,11 @@
 # then its statements from pg_stat_statements (calls, planning and execution milliseconds on the
 # server, rows), most costly first. What the server does not spend of a step's wall time is
 # round trips and acre's own work (docs/PERFORMANCE.md "PostgreSQL"). Run as root; needs build/
-# and Debian's postgresql.
+# and Debian's postgresql. PG_OPTS adds server settings (PG_OPTS="-c shared_buffers=4GB").
 set -eu
 div=${1:-100}
 cd "$(dirname "$0")/../.."
-PG_OPTS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on -c pg_stat_statements.max=1000"
+PG_OPTS="${PG_OPTS:-} -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on -c pg_stat_statements.max=1000"
 . tools/bench/pg_env.sh
 u=$(db profile)
 psql -X -q "$u" -c "CREATE EXTENSION pg_stat_statements"
