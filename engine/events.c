@@ -516,16 +516,17 @@ static int make_events(judge *j, acre_error *err)
     return make_all(j->x.s, &j->st, j->made, j->nmade, err);
 }
 
-/* Customer i's qualification: the first month of its records whose plan qualifies it. */
-static int judge_customer(judge *j, int i)
+/* Customer i's qualification: the first month of its records whose plan qualifies it, its event
+ * held for make_events. Nothing here fails: the reads were made for the chunk. */
+static void judge_customer(judge *j, int i)
 {
     ctx *x = &j->x;
     acre_close *c = &x->c;
     acre_cust *cu = &c->custs[i];
     cand *k = &j->cands[i];
-    int sorted[MAX_PLANS] = {0}, rc = 0;
+    int sorted[MAX_PLANS] = {0}, qualifies;
     if (cu->settled || k->first > k->last)
-        return 0;
+        return;
     for (int m = k->first; m <= k->last && m - k->first < 240; m++) {
         int from = 0, n = -1, count = 0;
         size_t missing = c->missing_set.n;
@@ -555,31 +556,30 @@ static int judge_customer(judge *j, int i)
         cu->ev = k->ev[n];
         cu->nev = count;
         cu->cap = k->cap[n];
-        rc = acre_qualify(c, cu, p, cu->qualified_at, &cu->qsec, &cu->qnsec, &ftd_id,
-                          &cu->ftd_amount);
+        qualifies = acre_qualify(c, cu, p, cu->qualified_at, &cu->qsec, &cu->qnsec, &ftd_id,
+                                 &cu->ftd_amount);
         k->ev[n] = cu->ev; /* sorted in place, not moved */
         cu->ev = NULL;
         cu->nev = cu->cap = 0;
         if (c->missing_set.n > missing)
-            return 0; /* a rate is missing: the close that has it decides */
-        if (!rc)
+            return; /* a rate is missing: the close that has it decides */
+        if (!qualifies)
             continue;
         /* before the assignment, or before the first closed period: never paid (SPEC 9) */
         floor = acre_month_start(from);
         if (x->ncloses && acre_month_start(x->closes[0].period) > floor)
             floor = acre_month_start(x->closes[0].period);
         if (cu->qsec < floor)
-            return 0;
+            return;
         {
             const acre_qev *ftd = NULL;
             for (int e = 0; e < count && ftd_id; e++)
                 if (!k->ev[n][e].activity && c->ids.p + k->ev[n][e].txn_id == ftd_id)
                     ftd = &k->ev[n][e];
             make_qualified(j, cu, p, ftd);
-            return 0;
+            return;
         }
     }
-    return 0;
 }
 
 /* The customers ids[0..n) judged together: what acre_events_on_ingest does for one chunk. */
@@ -658,8 +658,8 @@ static int judge_chunk(acre_store *s, char *const *ids, int n, int activity_only
     }
     if ((rc = read_flags(j, err)))
         goto out;
-    for (int i = 0; i < c->ncusts && !rc; i++)
-        rc = judge_customer(j, i);
+    for (int i = 0; i < c->ncusts; i++)
+        judge_customer(j, i);
     if (!rc)
         rc = make_events(j, err);
 out:
